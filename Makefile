@@ -1,0 +1,64 @@
+# Opastin: `make run` to start everything, `make test` to check everything.
+# Every target installs what it needs first; see README.md.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+RASA := $(BIN)/rasa
+PYTHON := $(BIN)/python
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help install install-test train run stop test validate lint pytest test-stories test-nlu crossval clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install:  ## Install Debian and Python packages into .venv/ (quick when done)
+	@scripts/install.sh
+
+install-test: install  ## Also install what the tests need (PostgreSQL)
+	@scripts/system_packages.sh test
+
+train: install  ## Train the model if config, domain or data changed
+	@$(PYTHON) scripts/train.py
+
+run: train  ## Start Rasa (5005), actions (5055) and the handoff service (8000)
+	@$(PYTHON) scripts/run.py
+
+stop:  ## Stop processes left running by `make run`
+	@$(PYTHON) scripts/run.py stop
+
+test: install-test train validate lint pytest test-stories test-nlu  ## Run every check
+	@echo "==> All checks passed"
+
+validate:  ## Check the training data and domain (warnings fail)
+	@echo "==> rasa data validate"
+	@$(RASA) data validate --fail-on-warnings --quiet
+
+lint:  ## Lint the Python code
+	@echo "==> ruff"
+	@$(BIN)/ruff check .
+
+pytest:  ## Unit and integration tests (SQLite and a throw-away PostgreSQL)
+	@echo "==> pytest"
+	@scripts/with_postgres.sh $(BIN)/pytest
+
+test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not run)
+	@echo "==> rasa test core"
+	@$(RASA) test core --model models/opastin.tar.gz --stories tests/stories \
+		--fail-on-prediction-errors --out results/core --quiet
+
+test-nlu:  ## NLU evaluation on the held-out messages in tests/nlu/ (report in results/nlu)
+	@echo "==> rasa test nlu"
+	@$(RASA) test nlu --model models/opastin.tar.gz --nlu tests/nlu --out results/nlu --quiet
+
+crossval: install  ## 5-fold cross-validation of the NLU pipeline (slow; report in results/crossval)
+	@$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
+
+clean:  ## Remove trained models, test output and runtime state (keeps .venv/)
+	rm -rf models/*.tar.gz models/*.fingerprint results test-results var

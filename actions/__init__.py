@@ -1,0 +1,1 @@
+"""Opastin custom actions, run by the action server (`rasa run actions`)."""

@@ -1,0 +1,289 @@
+"""Start Opastin's processes, wait until each answers, and stop them all on Ctrl-C.
+
+Used by ``make run`` after the install and training steps. Each process runs in
+its own process group, writes its output to ``var/log/<name>.log`` and has a
+PID file under ``var/run/``; a PID file left by a crash is detected and
+removed, so it never blocks the next start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+RUN_DIR = ROOT / "var" / "run"
+LOG_DIR = ROOT / "var" / "log"
+MODEL = ROOT / "models" / "opastin.tar.gz"
+READY_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of Opastin: how to start it and how to tell it is ready."""
+
+    name: str
+    command: list[str]
+    port: int
+    ready_path: str
+    description: str
+
+    @property
+    def ready_url(self) -> str:
+        """The URL that answers 200 once the process is ready."""
+        return f"http://127.0.0.1:{self.port}{self.ready_path}"
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the process id of the running process is kept."""
+        return RUN_DIR / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """Where the process writes its output."""
+        return LOG_DIR / f"{self.name}.log"
+
+
+def services() -> list[Service]:
+    """The processes ``make run`` starts, in start order."""
+    rasa = str(VENV_BIN / "rasa")
+    python = str(VENV_BIN / "python")
+    return [
+        Service(
+            "actions",
+            [rasa, "run", "actions", "--port", "5055", "--actions", "actions"],
+            5055,
+            "/health",
+            "action server",
+        ),
+        Service(
+            "handoff",
+            [python, "-m", "handoff", "serve", "--host", "127.0.0.1", "--port", "8000"],
+            8000,
+            "/healthz",
+            "handoff service (resident page, agent desk, APIs)",
+        ),
+        Service(
+            "rasa",
+            [
+                rasa, "run", "--port", "5005", "--model", str(MODEL),
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+            5005,
+            "/",
+            "Rasa server",
+        ),
+    ]
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The process id stored in ``pid_file``, or None when absent or unreadable."""
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def port_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def check_can_start(service: Service) -> str | None:
+    """Why ``service`` cannot start (already running, port taken), or None."""
+    pid = read_pid(service.pid_file)
+    if pid is not None and process_alive(pid):
+        return (
+            f"The {service.description} is already running (pid {pid}). "
+            "Stop it with `make stop` or Ctrl-C in the terminal that started it."
+        )
+    service.pid_file.unlink(missing_ok=True)  # stale: its process is gone
+    if not port_free(service.port):
+        return f"Port {service.port} is in use by another program; the {service.description} needs it."
+    return None
+
+
+def start(service: Service, env: dict[str, str]) -> subprocess.Popen:
+    """Start ``service`` in its own process group and record its PID."""
+    log = service.log_file.open("ab")
+    process = subprocess.Popen(
+        service.command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    service.pid_file.write_text(f"{process.pid}\n")
+    return process
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers with a 2xx status."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_ready(
+    running: dict[Service, subprocess.Popen], stop_requested: Callable[[], bool]
+) -> Service | None:
+    """Wait until every service answers; return the first that died or timed out."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(running)
+    while pending and not stop_requested():
+        for service in list(pending):
+            if running[service].poll() is not None:
+                return service
+            if answers(service.ready_url):
+                print(f"    {service.description} is ready on port {service.port}")
+                pending.remove(service)
+        if time.monotonic() > deadline:
+            return pending[0]
+        time.sleep(0.5)
+    return None
+
+
+def stop(running: dict[Service, subprocess.Popen]) -> None:
+    """Terminate every process group, kill what does not stop, remove PID files."""
+    for process in running.values():
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for service, process in running.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        service.pid_file.unlink(missing_ok=True)
+
+
+def report_failure(service: Service, what: str, lines: int = 25) -> None:
+    """Tell the user that ``service`` failed and show the end of its log."""
+    try:
+        tail = "\n".join(service.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        tail = "(no log)"
+    print(f"The {service.description} {what}. Last lines of {service.log_file}:\n{tail}", file=sys.stderr)
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for Opastin's processes: the caller's plus project defaults."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
+    return env
+
+
+def bootstrap(env: dict[str, str]) -> None:
+    """Run the handoff service's idempotent first-run setup (migrations, first admin)."""
+    subprocess.run([str(VENV_BIN / "python"), "-m", "handoff", "bootstrap"], cwd=ROOT, env=env, check=True)
+
+
+def print_banner() -> None:
+    """Tell the user where Opastin answers."""
+    print(
+        "\nOpastin is running. Talk to the bot:\n"
+        "    team status:    http://localhost:8000/api/public/teams\n"
+        "    REST channel:   curl -s -XPOST localhost:5005/webhooks/rest/webhook \\\n"
+        "                      -H 'Content-Type: application/json' \\\n"
+        "                      -d '{\"sender\":\"t1\",\"message\":\"hei\"}'\n"
+        f"Logs are in {LOG_DIR.relative_to(ROOT)}/. Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+
+
+def stop_recorded() -> int:
+    """Stop the processes recorded in PID files (``make stop``)."""
+    stopped = 0
+    for service in services():
+        pid = read_pid(service.pid_file)
+        if pid is not None and process_alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+            stopped += 1
+        service.pid_file.unlink(missing_ok=True)
+    print(f"Stopped {stopped} Opastin process(es)." if stopped else "Opastin was not running.")
+    return 0
+
+
+def main() -> int:
+    """Start all services, wait for Ctrl-C or a crash, then stop them all."""
+    if not MODEL.exists():
+        print("No trained model in models/: run `make run` (it trains first).", file=sys.stderr)
+        return 1
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    all_services = services()
+    problems = [problem for problem in map(check_can_start, all_services) if problem]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    env = child_environment()
+    bootstrap(env)
+    print("==> Starting Opastin (the Rasa server loads its model in about 20-40 s)", flush=True)
+    running = {service: start(service, env) for service in all_services}
+    try:
+        failed = wait_ready(running, lambda: stopping)
+        if failed is not None and not stopping:
+            report_failure(failed, "did not start")
+            return 1
+        if not stopping:
+            print_banner()
+        while not stopping:
+            crashed = next((s for s, p in running.items() if p.poll() is not None), None)
+            if crashed is not None:
+                report_failure(crashed, "stopped unexpectedly")
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("\n==> Stopping Opastin", flush=True)
+        stop(running)
+        print("    stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(stop_recorded() if sys.argv[1:] == ["stop"] else main())
