@@ -34,7 +34,7 @@ class Service:
     """One process of Opastin: how to start it and how to tell it is ready."""
 
     name: str
-    command: list[str]
+    command: tuple[str, ...]
     port: int
     ready_path: str
     description: str
@@ -62,24 +62,24 @@ def services() -> list[Service]:
     return [
         Service(
             "actions",
-            [rasa, "run", "actions", "--port", "5055", "--actions", "actions"],
+            (rasa, "run", "actions", "--port", "5055", "--actions", "actions"),
             5055,
             "/health",
             "action server",
         ),
         Service(
             "handoff",
-            [python, "-m", "handoff", "serve", "--host", "127.0.0.1", "--port", "8000"],
+            (python, "-m", "handoff", "serve", "--host", "127.0.0.1", "--port", "8000"),
             8000,
             "/healthz",
             "handoff service (resident page, agent desk, APIs)",
         ),
         Service(
             "rasa",
-            [
+            (
                 rasa, "run", "--port", "5005", "--model", str(MODEL),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            ],
+            ),
             5005,
             "/",
             "Rasa server",
