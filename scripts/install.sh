@@ -31,8 +31,14 @@ free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
 echo "==> Installing Python packages into .venv/ (about 2.5 GB; 2-5 minutes on a first install)"
 start=$(date +%s)
 [ -x .venv/bin/python ] || "$python" -m venv .venv || fail "Could not create .venv/ (is the python3-venv package installed?)."
-pip=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
-"${pip[@]}" install --no-deps -r requirements/lock.txt || fail "Installing requirements/lock.txt failed (see the pip messages above)."
-"${pip[@]}" install --no-deps --ignore-requires-python -r requirements/rasa-core.txt || fail "Installing Rasa failed (see the pip messages above)."
+# pip_install ARGS...: quiet pip, without the notices some machines' pip configs print per package.
+pip_install() {
+  .venv/bin/python -m pip --disable-pip-version-check --quiet install "$@" 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory"
+  return "${PIPESTATUS[0]}"
+}
+pip_install --no-deps -r requirements/lock.txt || fail "Installing requirements/lock.txt failed (see the pip messages above)."
+pip_install --no-deps --ignore-requires-python -r requirements/rasa-core.txt \
+  || fail "Installing Rasa failed (see the pip messages above)."
 echo "$lock_stamp" > "$stamp_file"
 echo "==> Python packages installed in $(( $(date +%s) - start )) s"
