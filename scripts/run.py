@@ -244,6 +244,7 @@ def main() -> int:
     if not MODEL.exists():
         print("No trained model in models/: run `make run` (it trains first).", file=sys.stderr)
         return 1
+    os.umask(0o077)  # databases, tokens and logs under var/ hold personal data: owner only
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     all_services = services()

@@ -85,4 +85,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nTraining interrupted; the previous model (if any) is kept.", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Opastin handoff service: team hours, presence, queues and the service API."""

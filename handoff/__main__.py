@@ -1,0 +1,5 @@
+"""Entry point for ``python -m handoff``."""
+
+from handoff.cli import main
+
+raise SystemExit(main())

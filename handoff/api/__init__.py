@@ -1,0 +1,1 @@
+"""HTTP APIs of the handoff service: public status and the service API."""

@@ -1,0 +1,98 @@
+"""The ASGI application: ``handoff.app:create_app(settings=None, clock=None)``.
+
+The factory validates ``teams.yml`` (and refuses to build an app if it is
+wrong), makes sure the service API token exists, connects the database and
+starts the maintenance task (closing queues of closed teams, purging expired
+data) for the lifetime of the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from handoff import maintenance
+from handoff.api import public, service
+from handoff.api.cache import RenderedCache
+from handoff.api.deps import Services
+from handoff.api.errors import install_error_handlers
+from handoff.api.limits import BodyLimitMiddleware
+from handoff.clock import Clock, system_clock
+from handoff.db import Database
+from handoff.settings import Settings, load_api_token
+from handoff.teams import load_teams
+
+logger = logging.getLogger(__name__)
+
+
+async def _maintenance_loop(services: Services, interval_s: float) -> None:
+    """Run :func:`handoff.maintenance.run_once` now and then every ``interval_s`` seconds."""
+    while True:
+        try:
+            result = await run_in_threadpool(
+                maintenance.run_once, services.database, services.teams, services.now()
+            )
+            if result.closed_conversations:
+                services.public_cache.invalidate()
+                logger.info("closed %d waiting conversations", len(result.closed_conversations))
+        except Exception:
+            logger.exception("maintenance run failed")
+        await asyncio.sleep(interval_s)
+
+
+def _lifespan(services: Services):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        interval = services.settings.maintenance_interval_s
+        task = asyncio.create_task(_maintenance_loop(services, interval)) if interval > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            services.database.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the handoff service app; raises ``TeamsConfigError`` if ``teams.yml`` is invalid."""
+    settings = settings or Settings.from_env()
+    services = Services(
+        settings=settings,
+        teams=load_teams(settings.teams_file),
+        database=Database(settings.database_url),
+        clock=clock or system_clock,
+        api_token=load_api_token(settings),
+        public_cache=RenderedCache(settings.public_cache_s),
+    )
+    app = FastAPI(
+        title="Opastin handoff service",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=_lifespan(services),
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(public.router)
+    app.include_router(service.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        """Readiness: the app is up and the database answers."""
+        with services.database.reading() as session:
+            session.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    return app

@@ -1,0 +1,179 @@
+"""Command line of the handoff service: ``python -m handoff COMMAND``.
+
+Commands: ``migrate``, ``bootstrap``, ``create-admin``, ``create-agent``,
+``teams`` and ``serve``. See docs/handoff.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError
+
+from handoff import agents
+from handoff.clock import system_clock
+from handoff.db import Database, migrate
+from handoff.errors import Conflict
+from handoff.hours import HELSINKI
+from handoff.queue import team_states
+from handoff.settings import Settings, load_api_token
+from handoff.teams import TEAM_IDS, TeamsConfigError, load_teams
+
+FIRST_ADMIN = "admin"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m handoff", description="Opastin handoff service")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    commands.add_parser(
+        "bootstrap", help="first-run setup: migrate, create the API token and the first admin (idempotent)"
+    )
+    for name, help_text in (("create-admin", "create an administrator"), ("create-agent", "create an agent")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("username")
+        command.add_argument("--display-name", help="name shown to colleagues (default: the username)")
+        command.add_argument(
+            "--generate-password", action="store_true", help="do not prompt; generate and print a password"
+        )
+        if name == "create-agent":
+            command.add_argument(
+                "--team", action="append", required=True, choices=TEAM_IDS, help="team id (repeatable)"
+            )
+    commands.add_parser("teams", help="list the teams and their status now")
+    serve = commands.add_parser("serve", help="run the service with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    return parser
+
+
+def _ask_password(generate: bool) -> tuple[str, bool]:
+    """Prompt twice on a terminal; otherwise (or if left empty) generate. Returns (password, generated)."""
+    if generate or not sys.stdin.isatty():
+        return agents.generate_password(), True
+    password = getpass.getpass("Password (empty = generate one): ")
+    if not password:
+        return agents.generate_password(), True
+    if getpass.getpass("Repeat the password: ") != password:
+        raise ValueError("the passwords differ")
+    return password, False
+
+
+def _create_account(settings: Settings, args: argparse.Namespace, role: str) -> int:
+    password, generated = _ask_password(args.generate_password)
+    database = Database(settings.database_url)
+    try:
+        with database.writing() as session:
+            agents.create_agent(
+                session,
+                args.username,
+                password,
+                system_clock(),
+                display_name=args.display_name,
+                role=role,
+                team_ids=getattr(args, "team", None) or (),
+            )
+    finally:
+        database.dispose()
+    print(f"Created {role} {args.username!r}.")
+    if generated:
+        print(f"Password (shown only once): {password}")
+    return 0
+
+
+def _bootstrap(settings: Settings) -> int:
+    load_teams(settings.teams_file)
+    migrate(settings.database_url)
+    load_api_token(settings)
+    password = agents.generate_password()
+    database = Database(settings.database_url)
+    try:
+        with database.writing() as session:
+            if agents.admin_exists(session):
+                return 0
+            agents.create_agent(
+                session, FIRST_ADMIN, password, system_clock(), display_name="Ylläpitäjä", role="admin"
+            )
+    except Conflict:
+        return 0
+    finally:
+        database.dispose()
+    print("==> Created the first admin account / Ensimmäinen ylläpitäjätunnus luotiin:")
+    print(f"    username / käyttäjätunnus: {FIRST_ADMIN}")
+    print(f"    password / salasana:       {password}")
+    print("    Shown only once; change it after logging in.")
+    print("    Näytetään vain kerran; vaihda se kirjauduttuasi.")
+    return 0
+
+
+def _describe(opening_open: bool, opens_at: datetime | None, closes_at: datetime | None) -> str:
+    def local(moment: datetime) -> str:
+        return moment.astimezone(HELSINKI).strftime("%a %Y-%m-%d %H:%M")
+
+    if opening_open and closes_at is not None:
+        return f"open until {local(closes_at)}"
+    if opens_at is not None:
+        return f"closed, opens {local(opens_at)}"
+    return "closed, no opening within 30 days"
+
+
+def _teams(settings: Settings) -> int:
+    teams = load_teams(settings.teams_file)
+    database = Database(settings.database_url)
+    try:
+        with database.reading() as session:
+            states = team_states(session, teams, system_clock())
+    finally:
+        database.dispose()
+    print(f"{'TEAM':<25} {'STATUS':<40} {'PRESENT':>7} {'QUEUE':>5} {'WAIT':>6}")
+    for state in states.values():
+        opening = state.opening
+        status = _describe(opening.open, opening.opens_at, opening.closes_at)
+        wait = "-" if state.estimated_wait_s is None else f"{round(state.estimated_wait_s / 60)} min"
+        print(f"{state.team.id:<25} {status:<40} {state.agents_present:>7} {state.queue_length:>5} {wait:>6}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    load_teams(settings.teams_file)
+    uvicorn.run(
+        "handoff.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.command == "migrate":
+            migrate(settings.database_url)
+            print("Database is at the newest revision.")
+            return 0
+        if args.command == "bootstrap":
+            return _bootstrap(settings)
+        if args.command in ("create-admin", "create-agent"):
+            return _create_account(settings, args, "admin" if args.command == "create-admin" else "agent")
+        if args.command == "teams":
+            return _teams(settings)
+        return _serve(settings, args)
+    except TeamsConfigError as error:
+        print(f"The teams file is not valid:\n{error}", file=sys.stderr)
+        return 2
+    except (ValueError, Conflict) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except DBAPIError as error:
+        print(
+            f"database error: {error.orig}\n(is it migrated? run: python -m handoff migrate)", file=sys.stderr
+        )
+        return 2

@@ -1,0 +1,96 @@
+"""Non-urgent contact requests left when a team is closed or busy."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff.hours import HELSINKI, workdays_after
+from handoff.models import ContactRequest
+from handoff.privacy import mask_hetu
+from handoff.teams import Team
+
+REFERENCE_PREFIX = "YP"
+REFERENCE_ATTEMPTS = 20
+_GENITIVE_NUMBERS = {
+    1: "yhden",
+    2: "kahden",
+    3: "kolmen",
+    4: "neljän",
+    5: "viiden",
+    6: "kuuden",
+    7: "seitsemän",
+    8: "kahdeksan",
+    9: "yhdeksän",
+    10: "kymmenen",
+}
+
+
+@dataclass(frozen=True)
+class ContactReceipt:
+    """What the resident is told after leaving a contact request."""
+
+    reference: str
+    team_id: str
+    reply_within_workdays: int
+    reply_by: date
+    reply_promise: str
+
+
+def reply_promise(workdays: int) -> str:
+    """Finnish promise of a reply, e.g. ``"Otamme sinuun yhteyttä kahden arkipäivän kuluessa."``."""
+    amount = _GENITIVE_NUMBERS.get(workdays, str(workdays))
+    return f"Otamme sinuun yhteyttä {amount} arkipäivän kuluessa."
+
+
+def _new_reference(session: Session, year: int) -> str:
+    """A random, unused reference like ``YP-2026-004217``."""
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = f"{REFERENCE_PREFIX}-{year}-{secrets.randbelow(1_000_000):06d}"
+        taken = select(ContactRequest.id).where(ContactRequest.reference == reference)
+        if session.execute(taken).first() is None:
+            return reference
+    raise RuntimeError("could not find a free contact request reference")
+
+
+def create_contact_request(
+    session: Session,
+    team: Team,
+    *,
+    topic: str,
+    message: str,
+    contact_method: str,
+    contact_value: str,
+    consent: bool,
+    conversation_id: str | None,
+    now: datetime,
+) -> ContactReceipt:
+    """Store a contact request (personal identity codes masked) and return its receipt."""
+    local_today = now.astimezone(HELSINKI).date()
+    reference = _new_reference(session, local_today.year)
+    session.add(
+        ContactRequest(
+            reference=reference,
+            team_id=team.id,
+            conversation_id=conversation_id,
+            topic=mask_hetu(topic),
+            message=mask_hetu(message),
+            contact_method=contact_method,
+            contact_value=contact_value,
+            consent=consent,
+            status="open",
+            created_at=now,
+        )
+    )
+    session.flush()
+    return ContactReceipt(
+        reference=reference,
+        team_id=team.id,
+        reply_within_workdays=team.reply_within_workdays,
+        reply_by=workdays_after(local_today, team.reply_within_workdays),
+        reply_promise=reply_promise(team.reply_within_workdays),
+    )

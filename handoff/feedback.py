@@ -1,0 +1,24 @@
+"""Residents' feedback after a chat: a rating 1–5 and an optional comment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handoff.models import Feedback
+from handoff.privacy import mask_optional
+
+
+def store_feedback(
+    session: Session, *, rating: int, comment: str | None, conversation_id: str | None, now: datetime
+) -> int:
+    """Store feedback (personal identity codes in the comment masked); returns its id."""
+    if not 1 <= rating <= 5:
+        raise ValueError("rating must be 1–5")
+    feedback = Feedback(
+        conversation_id=conversation_id, rating=rating, comment=mask_optional(comment), created_at=now
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback.id

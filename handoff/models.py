@@ -1,0 +1,208 @@
+"""Database tables of the handoff service (SQLAlchemy 1.4, declarative).
+
+Times are stored in UTC and always read back as aware UTC datetimes, on
+SQLite as well as PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+ID_LENGTH = 128
+TEAM_ID_LENGTH = 64
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime stored as naive UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Convert an aware datetime to naive UTC for storage."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Attach UTC to a stored naive datetime."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Agent(Base):
+    """A professional (role ``agent``) or an administrator (role ``admin``)."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(128), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default="agent")
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    memberships = relationship("TeamMembership", back_populates="agent", cascade="all, delete-orphan")
+
+
+class TeamMembership(Base):
+    """An agent belongs to a team and may serve its queue."""
+
+    __tablename__ = "team_memberships"
+
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    team_id = Column(String(TEAM_ID_LENGTH), primary_key=True)
+
+    agent = relationship("Agent", back_populates="memberships")
+
+
+class Presence(Base):
+    """An agent is present (serving) in a team since a moment."""
+
+    __tablename__ = "presence"
+
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    team_id = Column(String(TEAM_ID_LENGTH), primary_key=True)
+    since = Column(UTCDateTime, nullable=False)
+
+
+class Conversation(Base):
+    """A resident's conversation (id = the Rasa sender id) once it is handed to a team.
+
+    ``status`` is one of ``queued``, ``active``, ``ended``, ``cancelled``
+    (the resident left the queue) or ``closed`` (the team closed while the
+    resident was waiting).
+    """
+
+    __tablename__ = "conversations"
+
+    id = Column(String(ID_LENGTH), primary_key=True)
+    team_id = Column(String(TEAM_ID_LENGTH), nullable=False, index=True)
+    status = Column(String(16), nullable=False, index=True)
+    summary = Column(Text, nullable=False, default="")
+    transcript = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    accepted_at = Column(UTCDateTime)
+    ended_at = Column(UTCDateTime)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+
+
+class Message(Base):
+    """One message of a conversation: from the resident, an agent, the system or the bot."""
+
+    __tablename__ = "messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    sender = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+
+class QueueEntry(Base):
+    """A conversation waiting in a team's queue; ``left_at``/``outcome`` set when it leaves.
+
+    ``position_at_join`` and ``agents_at_join`` feed the wait estimate (see
+    :mod:`handoff.queue`). ``outcome`` is ``accepted``, ``cancelled`` or
+    ``closed``.
+    """
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        Index("ix_queue_entries_waiting", "team_id", "left_at", "enqueued_at"),
+        Index(
+            "uq_queue_entries_one_waiting",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    team_id = Column(String(TEAM_ID_LENGTH), nullable=False)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    )
+    enqueued_at = Column(UTCDateTime, nullable=False)
+    position_at_join = Column(Integer, nullable=False)
+    agents_at_join = Column(Integer, nullable=False)
+    left_at = Column(UTCDateTime)
+    outcome = Column(String(16))
+
+
+class ContactRequest(Base):
+    """A non-urgent contact request left through the bot's form."""
+
+    __tablename__ = "contact_requests"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    team_id = Column(String(TEAM_ID_LENGTH), nullable=False, index=True)
+    conversation_id = Column(String(ID_LENGTH))
+    topic = Column(String(200), nullable=False)
+    message = Column(Text, nullable=False)
+    contact_method = Column(String(8), nullable=False)
+    contact_value = Column(String(254), nullable=False)
+    consent = Column(Boolean, nullable=False)
+    status = Column(String(16), nullable=False, default="open", index=True)
+    handled_by = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    handled_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class Feedback(Base):
+    """A resident's rating (1–5) and optional comment after a conversation."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(ID_LENGTH), index=True)
+    rating = Column(Integer, nullable=False)
+    comment = Column(Text)
+    created_at = Column(UTCDateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    """Who did what to which object, and when."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(64), nullable=False)
+    object_id = Column(String(ID_LENGTH))
+    details = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)

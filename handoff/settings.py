@@ -1,0 +1,120 @@
+"""Settings of the handoff service, read from the environment.
+
+This module uses only the standard library so that the action server can
+import :func:`load_api_token` without pulling in FastAPI or SQLAlchemy.
+
+Environment variables:
+
+``DATABASE_URL``
+    SQLAlchemy URL; ``postgres://`` and ``postgresql://`` are accepted.
+    Default: SQLite file ``<HANDOFF_VAR_DIR>/handoff.db``.
+``HANDOFF_API_TOKEN``
+    Bearer token of the service API. When unset, a token is generated once
+    into ``<HANDOFF_VAR_DIR>/handoff-api-token`` (mode 0600) and read from there.
+``HANDOFF_TEAMS_FILE``
+    Path of the teams file. Default: ``handoff/teams.yml``.
+``HANDOFF_VAR_DIR``
+    Directory for runtime state. Default: ``var/`` in the project root.
+``HANDOFF_MAINTENANCE_INTERVAL_S``
+    Seconds between runs of the background task that closes the queues of
+    teams that have closed and purges expired data. ``0`` disables it.
+    Default: 60.
+``HANDOFF_MAX_BODY_BYTES``
+    Largest accepted request body. Default: 65536.
+``HANDOFF_PUBLIC_CACHE_S``
+    Seconds the rendered public status list is reused. ``0`` disables the
+    cache. Default: 2.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEAMS_FILE = Path(__file__).resolve().parent / "teams.yml"
+TOKEN_FILE_NAME = "handoff-api-token"
+
+
+def normalise_database_url(url: str) -> str:
+    """Return ``url`` with the ``postgres://`` scheme rewritten for SQLAlchemy."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings of the handoff service."""
+
+    var_dir: Path
+    database_url: str
+    teams_file: Path
+    api_token: str | None = None
+    maintenance_interval_s: float = 60.0
+    max_body_bytes: int = 64 * 1024
+    public_cache_s: float = 2.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        var_dir = _resolve(env.get("HANDOFF_VAR_DIR") or "var")
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'handoff.db'}"
+        return cls(
+            var_dir=var_dir,
+            database_url=normalise_database_url(database_url),
+            teams_file=_resolve(env.get("HANDOFF_TEAMS_FILE") or str(DEFAULT_TEAMS_FILE)),
+            api_token=env.get("HANDOFF_API_TOKEN") or None,
+            maintenance_interval_s=float(env.get("HANDOFF_MAINTENANCE_INTERVAL_S") or 60),
+            max_body_bytes=int(env.get("HANDOFF_MAX_BODY_BYTES") or 64 * 1024),
+            public_cache_s=float(env.get("HANDOFF_PUBLIC_CACHE_S") or 2),
+        )
+
+
+def _resolve(path: str) -> Path:
+    """Resolve ``path`` relative to the project root unless it is absolute."""
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+
+
+def load_api_token(settings: Settings | None = None) -> str:
+    """Return the service API token, generating the development token file if needed.
+
+    ``HANDOFF_API_TOKEN`` wins; otherwise the token lives in
+    ``<var_dir>/handoff-api-token`` (mode 0600), created on first use. The
+    action server calls this too, so both sides agree without configuration.
+    """
+    settings = settings or Settings.from_env()
+    if settings.api_token:
+        return settings.api_token
+    path = settings.var_dir / TOKEN_FILE_NAME
+    if not path.exists():
+        _create_token_file(path)
+    token = path.read_text(encoding="ascii").strip()
+    if not token:
+        raise RuntimeError(f"{path} is empty; delete it to generate a new token")
+    return token
+
+
+def _create_token_file(path: Path) -> None:
+    """Atomically create ``path`` (mode 0600) with a new random token.
+
+    The token is written to a private temporary file first and then linked
+    into place, so a concurrent reader never sees a half-written file and two
+    processes starting at once end up with the same token.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()

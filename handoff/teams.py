@@ -1,0 +1,294 @@
+"""Loading and validating ``handoff/teams.yml``, the content editors' team file.
+
+The file is validated completely at start. Every mistake is reported with the
+file, the team and the field, e.g.::
+
+    handoff/teams.yml: team 'neuvola', field 'hours.mon': '12-14' is not of the form 'HH:MM-HH:MM'
+
+and the service refuses to start until all of them are fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, conint, constr, root_validator, validator
+
+from handoff.hours import DayHours, Schedule, holiday_name
+from handoff.settings import PROJECT_ROOT
+
+TEAM_IDS: tuple[str, ...] = (
+    "palveluneuvo",
+    "vammaispalvelut",
+    "neuvola",
+    "katilot",
+    "terveysneuvo",
+    "tyoikaisten_sosiaalityo",
+    "suun_terveydenhuolto",
+    "mielenterveys_paihde",
+    "perhekeskus",
+    "fysioterapia",
+)
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOSED_WORDS = {"closed", "suljettu"}
+PHONE_PATTERN = r"^(?:(?:\+358 ?|0)[1-9](?: ?\d){5,11}|1\d{2} ?\d{3})$"
+HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/[^\s]*)?$"
+WEB_PAGE_PATTERN = r"^(?:/[^\s]*|https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/[^\s]*)?)$"
+MAX_EXCEPTION_DAYS = 366
+
+
+class TeamsConfigError(Exception):
+    """The teams file is missing, unreadable or invalid; the message lists every problem."""
+
+
+def _parse_day_hours(value: Any) -> DayHours | None:
+    """Turn ``"HH:MM-HH:MM"``, ``closed`` or an empty value into ``DayHours``/``None``."""
+    if value is None or isinstance(value, DayHours):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected 'HH:MM-HH:MM' in quotes, or 'closed'")
+    if value.strip().lower() in CLOSED_WORDS:
+        return None
+    return DayHours.parse(value)
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = "forbid"
+        arbitrary_types_allowed = True
+        allow_population_by_field_name = True
+
+
+class WeeklyHoursConfig(_Strict):
+    """Opening hours per weekday; a day left out is closed."""
+
+    mon: DayHours | None = None
+    tue: DayHours | None = None
+    wed: DayHours | None = None
+    thu: DayHours | None = None
+    fri: DayHours | None = None
+    sat: DayHours | None = None
+    sun: DayHours | None = None
+
+    _parse = validator("*", pre=True, allow_reuse=True)(_parse_day_hours)
+
+    def as_tuple(self) -> tuple[DayHours | None, ...]:
+        """The seven days, Monday first."""
+        return tuple(getattr(self, day) for day in WEEKDAYS)
+
+
+class ExceptionConfig(_Strict):
+    """A dated exception: one ``date`` or a ``from``–``to`` range, ``closed`` or other ``hours``."""
+
+    date: dt.date | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    to: dt.date | None = None
+    closed: bool = False
+    hours: DayHours | None = None
+    note: constr(strict=True, max_length=200) = ""
+
+    _parse = validator("hours", pre=True, allow_reuse=True)(_parse_day_hours)
+
+    @root_validator(skip_on_failure=True)
+    def _check(cls, values: dict[str, Any]) -> dict[str, Any]:
+        single, start, end = values.get("date"), values.get("from_"), values.get("to")
+        if (single is None) == (start is None and end is None):
+            raise ValueError("give either 'date' or both 'from' and 'to'")
+        if single is None and (start is None or end is None):
+            raise ValueError("a range needs both 'from' and 'to'")
+        if start is not None and end is not None:
+            if end < start:
+                raise ValueError("'to' is before 'from'")
+            if (end - start).days >= MAX_EXCEPTION_DAYS:
+                raise ValueError(f"a range may span at most {MAX_EXCEPTION_DAYS} days")
+        if values.get("closed") == (values.get("hours") is not None):
+            raise ValueError("give either 'closed: true' or 'hours'")
+        return values
+
+    def days(self) -> Iterator[dt.date]:
+        """Every date the exception covers."""
+        first = self.date or self.from_
+        last = self.date or self.to
+        assert first is not None and last is not None
+        for offset in range((last - first).days + 1):
+            yield first + dt.timedelta(days=offset)
+
+
+class TeamConfig(_Strict):
+    """One team as written in the teams file."""
+
+    name: constr(strict=True, min_length=1, max_length=100)
+    description: constr(strict=True, min_length=1, max_length=500)
+    hours: WeeklyHoursConfig
+    exceptions: list[ExceptionConfig] = []
+    identification: Literal["optional", "required"]
+    max_chats_per_agent: conint(strict=True, ge=1, le=20)
+    phone: constr(strict=True, regex=PHONE_PATTERN)
+    web_page: constr(strict=True, regex=WEB_PAGE_PATTERN)
+    reply_within_workdays: conint(strict=True, ge=1, le=30)
+    retention_days: conint(strict=True, ge=1, le=3650)
+
+    @validator("exceptions")
+    def _no_overlap(cls, exceptions: list[ExceptionConfig]) -> list[ExceptionConfig]:
+        seen: set = set()
+        for exception in exceptions:
+            for day in exception.days():
+                if day in seen:
+                    raise ValueError(f"{day.isoformat()} is covered by more than one exception")
+                seen.add(day)
+        return exceptions
+
+
+class OrganisationConfig(_Strict):
+    """The wellbeing services county: its name and the base of relative web pages."""
+
+    name: constr(strict=True, min_length=1, max_length=100)
+    web_base_url: constr(strict=True, regex=HTTPS_URL_PATTERN)
+
+
+@dataclass(frozen=True)
+class Team:
+    """A validated team, ready for use by the service."""
+
+    id: str
+    name: str
+    description: str
+    schedule: Schedule
+    identification: str
+    max_chats_per_agent: int
+    phone: str
+    web_url: str
+    reply_within_workdays: int
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class Teams:
+    """All teams in the fixed order of :data:`TEAM_IDS`."""
+
+    organisation: str
+    by_id: Mapping[str, Team]
+
+    def __iter__(self) -> Iterator[Team]:
+        return (self.by_id[team_id] for team_id in TEAM_IDS)
+
+    def __contains__(self, team_id: object) -> bool:
+        return team_id in self.by_id
+
+    def get(self, team_id: str) -> Team | None:
+        """The team with ``team_id``, or ``None``."""
+        return self.by_id.get(team_id)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _errors(prefix: str, error: ValidationError) -> list[str]:
+    """One line per pydantic error, naming the field with dots."""
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"] if part != "__root__")
+        loc = loc.replace("from_", "from")
+        where = f"{prefix}, field '{loc}'" if loc else prefix
+        lines.append(f"{where}: {item['msg']}")
+    return lines
+
+
+def _join_url(base: str, page: str) -> str:
+    return page if page.startswith("https://") else base.rstrip("/") + page
+
+
+def _exception_days(config: TeamConfig) -> dict[dt.date, DayHours | None]:
+    """Dated exceptions per day.
+
+    A single ``date`` applies as written (it may even open a weekend day). A
+    ``from``–``to`` range with ``hours`` changes only the days that would
+    otherwise be open, so weekends and holidays inside it stay closed.
+    """
+    weekly = config.hours.as_tuple()
+    days: dict[dt.date, DayHours | None] = {}
+    for exception in config.exceptions:
+        for day in exception.days():
+            if exception.closed:
+                days[day] = None
+            elif exception.date is not None or (weekly[day.weekday()] and holiday_name(day) is None):
+                days[day] = exception.hours
+    return days
+
+
+def _build_team(team_id: str, config: TeamConfig, base_url: str) -> Team:
+    exceptions = _exception_days(config)
+    return Team(
+        id=team_id,
+        name=config.name,
+        description=config.description,
+        schedule=Schedule(weekly=config.hours.as_tuple(), exceptions=exceptions),
+        identification=config.identification,
+        max_chats_per_agent=config.max_chats_per_agent,
+        phone=config.phone,
+        web_url=_join_url(base_url, config.web_page),
+        reply_within_workdays=config.reply_within_workdays,
+        retention_days=config.retention_days,
+    )
+
+
+def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise TeamsConfigError(f"{shown}: cannot read the file ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise TeamsConfigError(f"{shown}: not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise TeamsConfigError(f"{shown}: expected a mapping with 'organisation' and 'teams'")
+    return document
+
+
+def load_teams(path: Path) -> Teams:
+    """Read and validate the teams file; raise :class:`TeamsConfigError` listing every problem."""
+    shown = _display_path(path)
+    document = _read_yaml(path, shown)
+    problems: list[str] = []
+    unknown_keys = sorted(set(document) - {"organisation", "teams"})
+    if unknown_keys:
+        problems.append(f"{shown}: unknown top-level keys {unknown_keys}")
+    organisation: OrganisationConfig | None = None
+    try:
+        organisation = OrganisationConfig.parse_obj(document.get("organisation") or {})
+    except ValidationError as error:
+        problems.extend(_errors(f"{shown}: organisation", error))
+    raw_teams = document.get("teams")
+    if not isinstance(raw_teams, dict):
+        raise TeamsConfigError("\n".join(problems + [f"{shown}: 'teams' must map team ids to teams"]))
+    for team_id in raw_teams:
+        if team_id not in TEAM_IDS:
+            problems.append(f"{shown}: unknown team id {team_id!r} (allowed: {', '.join(TEAM_IDS)})")
+    configs: dict[str, TeamConfig] = {}
+    for team_id in TEAM_IDS:
+        if team_id not in raw_teams:
+            problems.append(f"{shown}: team {team_id!r} is missing")
+            continue
+        raw = raw_teams[team_id]
+        if not isinstance(raw, dict):
+            problems.append(f"{shown}: team {team_id!r}: expected a mapping of fields")
+            continue
+        try:
+            configs[team_id] = TeamConfig.parse_obj(raw)
+        except ValidationError as error:
+            problems.extend(_errors(f"{shown}: team {team_id!r}", error))
+    if problems or organisation is None:
+        raise TeamsConfigError("\n".join(problems))
+    by_id = {
+        team_id: _build_team(team_id, config, organisation.web_base_url)
+        for team_id, config in configs.items()
+    }
+    return Teams(organisation=organisation.name, by_id=by_id)

@@ -1,0 +1,131 @@
+"""The command line, and the real server started with ``python -m handoff serve``."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from handoff.cli import main
+from handoff.db import Database
+from handoff.settings import PROJECT_ROOT
+from handoff.teams import TEAM_IDS
+
+
+@pytest.fixture
+def env(tmp_path: Path, teams_file: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "HANDOFF_VAR_DIR": str(tmp_path / "var"),
+        "HANDOFF_TEAMS_FILE": str(teams_file),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'handoff.db'}",
+    }
+    monkeypatch.delenv("HANDOFF_API_TOKEN", raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def test_bootstrap_creates_the_first_admin_once(
+    env: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["bootstrap"]) == 0
+    first = capsys.readouterr().out
+    assert "Created the first admin account" in first
+    password = next(line.split(":", 1)[1].strip() for line in first.splitlines() if "password" in line)
+    assert len(password) >= 20
+    assert (tmp_path / "var" / "handoff-api-token").exists()
+    assert main(["bootstrap"]) == 0
+    second = capsys.readouterr().out
+    assert "password" not in second.lower() and password not in second
+    database = Database(env["DATABASE_URL"])
+    try:
+        from handoff import agents
+
+        with database.writing() as session:
+            assert agents.authenticate(session, "admin", password).role == "admin"
+    finally:
+        database.dispose()
+
+
+def test_create_agent_and_list_teams(env: dict, capsys: pytest.CaptureFixture) -> None:
+    assert main(["migrate"]) == 0
+    assert (
+        main(["create-agent", "maija", "--team", "neuvola", "--team", "katilot", "--generate-password"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "Created agent 'maija'" in out and "shown only once" in out
+    assert main(["create-agent", "maija", "--team", "neuvola", "--generate-password"]) == 2
+    assert "taken" in capsys.readouterr().err
+    assert main(["create-admin", "paakayttaja", "--generate-password"]) == 0
+    capsys.readouterr()
+    assert main(["teams"]) == 0
+    listing = capsys.readouterr().out
+    assert all(team_id in listing for team_id in TEAM_IDS)
+
+
+def test_invalid_teams_file_stops_the_command(
+    env: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    document = yaml.safe_load(Path(env["HANDOFF_TEAMS_FILE"]).read_text(encoding="utf-8"))
+    document["teams"]["neuvola"]["hours"]["mon"] = "12-14"
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("HANDOFF_TEAMS_FILE", str(broken))
+    assert main(["teams"]) == 2
+    assert "team 'neuvola', field 'hours.mon'" in capsys.readouterr().err
+
+
+def test_unmigrated_database_is_explained(env: dict, capsys: pytest.CaptureFixture) -> None:
+    assert main(["teams"]) == 2
+    assert "python -m handoff migrate" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_real_server(env: dict) -> None:
+    port = free_port()
+    environment = {**os.environ, **env, "HANDOFF_API_TOKEN": "subprocess-token"}
+    subprocess.run(
+        [sys.executable, "-m", "handoff", "migrate"], env=environment, cwd=PROJECT_ROOT, check=True
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"],
+        env=environment,
+        cwd=PROJECT_ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").json() == {"status": "ok"}:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        teams = httpx.get(f"{base}/api/public/teams").json()
+        assert [team["id"] for team in teams] == list(TEAM_IDS)
+
+        def chunks():
+            for _ in range(100):
+                yield b"x" * 1024
+
+        headers = {"Authorization": "Bearer subprocess-token", "Content-Type": "application/json"}
+        chunked = httpx.post(f"{base}/api/service/feedback", content=chunks(), headers=headers)
+        assert chunked.status_code == 413
+        stored = httpx.post(f"{base}/api/service/feedback", json={"rating": 4}, headers=headers)
+        assert stored.status_code == 201
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
