@@ -28,6 +28,7 @@ from handoff.clock import Clock, system_clock
 from handoff.db import Database
 from handoff.settings import Settings, load_api_token
 from handoff.teams import load_teams
+from handoff.web import mount_resident_pages
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(public.router)
     app.include_router(service.router)
+    mount_resident_pages(app, services.teams)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -11,6 +11,19 @@ cd "$(dirname "$0")/.."
 
 fail() { echo "install: $*" >&2; exit 1; }
 
+# The resident page's JavaScript packages (socket.io client; axe-core and
+# playwright-core for the browser tests), served from the project at run time.
+install_webchat_packages() {
+  local stamp=webchat/node_modules/.opastin-lock.sha256 wanted
+  wanted=$(sha256sum webchat/package-lock.json | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && return 0
+  command -v npm >/dev/null 2>&1 || fail "Node.js with npm is needed for the chat page (apt-get install nodejs npm)."
+  echo "==> Installing the chat page's JavaScript packages (a few seconds)"
+  npm ci --prefix webchat --no-audit --no-fund --loglevel=error >/dev/null \
+    || fail "npm could not install webchat/package-lock.json (see the messages above)."
+  echo "$wanted" > "$stamp"
+}
+
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null 2>&1 || python=python3
 command -v "$python" >/dev/null 2>&1 || fail "Python 3.11 is needed and no python3 was found."
@@ -18,6 +31,7 @@ version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 [ "$version" = "3.11" ] || fail "Python 3.11 is needed, but $python is Python $version (set PYTHON=/path/to/python3.11)."
 
 scripts/system_packages.sh runtime
+install_webchat_packages
 
 stamp_file=.venv/.opastin-lock.sha256
 lock_stamp=$(cat requirements/lock.txt requirements/rasa-core.txt | sha256sum | cut -d' ' -f1)

@@ -1,0 +1,97 @@
+"""The resident's pages: the chat page ``/``, ``/tietosuoja`` and ``/saavutettavuus``.
+
+Templates and scripts live in ``webchat/`` (``templates/``, ``src/``, ``site.yml``);
+the socket.io client comes from ``webchat/node_modules`` (installed at build
+time by ``scripts/install.sh``). Nothing is loaded from another host, and the
+Content-Security-Policy says so to the browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from handoff.settings import PROJECT_ROOT
+from handoff.teams import Teams
+
+WEBCHAT_DIR = PROJECT_ROOT / "webchat"
+SOCKET_IO_CLIENT = WEBCHAT_DIR / "node_modules" / "socket.io-client" / "dist"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SiteConfigError(ValueError):
+    """``webchat/site.yml`` is missing a key or is not a mapping."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """The operator's texts shown on the resident pages."""
+
+    service_name: str
+    accessibility_email: str
+    statement_date: str
+
+
+def load_site(path: Path = WEBCHAT_DIR / "site.yml") -> Site:
+    """Read and check ``webchat/site.yml``; raise :class:`SiteConfigError` naming the key."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise SiteConfigError(f"{path}: expected a mapping of keys to texts")
+    values = {}
+    for key in ("service_name", "accessibility_email", "statement_date"):
+        value = data.get(key)
+        if not isinstance(value, str | int | float) or not str(value).strip():
+            raise SiteConfigError(f"{path}: '{key}' must be a non-empty text")
+        values[key] = str(value).strip()
+    return Site(**values)
+
+
+def create_router(teams: Teams, site: Site) -> APIRouter:
+    """Routes of the resident pages, rendered with the teams' retention times."""
+    templates = Jinja2Templates(directory=str(WEBCHAT_DIR / "templates"))
+    router = APIRouter(include_in_schema=False)
+    common = {
+        "service_name": site.service_name,
+        "accessibility_email": site.accessibility_email,
+        "statement_date": site.statement_date,
+        "teams": list(teams),
+        "max_retention_days": max(team.retention_days for team in teams),
+    }
+
+    def page(name: str):
+        def render(request: Request) -> HTMLResponse:
+            response = templates.TemplateResponse(request, name, common)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        return render
+
+    router.add_api_route("/", page("index.html"), methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route("/tietosuoja", page("tietosuoja.html"), methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(
+        "/saavutettavuus", page("saavutettavuus.html"), methods=["GET"], response_class=HTMLResponse
+    )
+    return router
+
+
+def mount_resident_pages(app: FastAPI, teams: Teams) -> None:
+    """Add the resident pages and their static files to ``app``."""
+    app.include_router(create_router(teams, load_site()))
+    app.mount("/static/webchat", StaticFiles(directory=WEBCHAT_DIR / "src"), name="webchat")
+    app.mount("/static/vendor", StaticFiles(directory=SOCKET_IO_CLIENT, check_dir=False), name="vendor")

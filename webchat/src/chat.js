@@ -1,0 +1,209 @@
+/*
+ * Opastin's resident chat widget.
+ *
+ * Speaks the socket.io protocol of the rasa-webchat widget (session_request ->
+ * session_confirm, user_uttered, bot_uttered), so either works against the
+ * handoff service's chat gateway. Written for accessibility: real buttons,
+ * a live region for new messages, labels in Finnish, keyboard only use.
+ * Every text from the network is inserted as text, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var SESSION_KEY = "opastin.session";
+  var root = document.getElementById("opastin-chat");
+  if (!root) return;
+
+  var log = root.querySelector("[data-chat-log]");
+  var form = root.querySelector("[data-chat-form]");
+  var input = root.querySelector("[data-chat-input]");
+  var sendButton = root.querySelector("[data-chat-send]");
+  var connection = root.querySelector("[data-chat-connection]");
+  var endButton = root.querySelector("[data-chat-restart]");
+
+  var sessionSecret = readSecret();
+  var socket = window.io({ path: "/socket.io", transports: ["websocket", "polling"] });
+
+  function readSecret() {
+    try {
+      return window.localStorage.getItem(SESSION_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function storeSecret(secret) {
+    sessionSecret = secret;
+    try {
+      if (secret) window.localStorage.setItem(SESSION_KEY, secret);
+      else window.localStorage.removeItem(SESSION_KEY);
+    } catch (e) {
+      /* private mode: the session lasts as long as the page */
+    }
+  }
+
+  function setConnected(connected, text) {
+    input.disabled = !connected;
+    sendButton.disabled = !connected;
+    connection.textContent = text;
+    connection.hidden = connected;
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function appendItem(node) {
+    log.appendChild(node);
+    node.scrollIntoView({ block: "end" });
+  }
+
+  function speakerLabel(kind) {
+    return { user: "Sinä", bot: "Opastin", agent: "Ammattilainen", system: "Ilmoitus" }[kind] || "";
+  }
+
+  function appendMessage(kind, text, senderName) {
+    var item = element("li", "message message--" + kind);
+    var who = element("span", "message__who", (senderName || speakerLabel(kind)) + ":");
+    var body = element("p", "message__text", text);
+    item.appendChild(who);
+    item.appendChild(body);
+    appendItem(item);
+    return item;
+  }
+
+  function sendText(text, shownAs) {
+    var message = text.trim();
+    if (!message) return;
+    appendMessage("user", shownAs || message);
+    socket.emit("user_uttered", { message: message, session_id: sessionSecret });
+  }
+
+  function appendButtons(buttons) {
+    var item = element("li", "message message--choices");
+    var group = element("div", "choices");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Vastausvaihtoehdot");
+    buttons.forEach(function (button) {
+      var choice = element("button", "choice", button.title);
+      choice.type = "button";
+      choice.addEventListener("click", function () {
+        Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) {
+          b.disabled = true;
+        });
+        choice.setAttribute("aria-pressed", "true");
+        sendText(button.payload || button.title, button.title);
+        input.focus();
+      });
+      group.appendChild(choice);
+    });
+    item.appendChild(group);
+    appendItem(item);
+  }
+
+  function linkLabel(route) {
+    if (route.label) return route.label;
+    if (route.type === "omaolo") return "Avaa Omaolo-oirearvio";
+    return "Avaa sivu";
+  }
+
+  function appendRoute(route) {
+    if (route.type === "emergency") {
+      var urgent = element("li", "message message--emergency");
+      var number = route.target === "116117" ? "116117" : "112";
+      var call = element("a", "emergency-call", "Soita " + (number === "112" ? "112" : "116 117"));
+      call.href = "tel:" + number;
+      urgent.appendChild(call);
+      appendItem(urgent);
+      return;
+    }
+    if ((route.type === "omaolo" || route.type === "webpage") && /^https:\/\//.test(route.target)) {
+      var item = element("li", "message message--link");
+      var link = element("a", "route-link", linkLabel(route));
+      link.href = route.target;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.appendChild(element("span", "visually-hidden", " (avautuu uuteen välilehteen)"));
+      item.appendChild(link);
+      appendItem(item);
+    }
+  }
+
+  function minutesText(seconds) {
+    var minutes = Math.max(1, Math.round(seconds / 60));
+    return "noin " + minutes + (minutes === 1 ? " minuutti" : " minuuttia");
+  }
+
+  function appendQueue(queue) {
+    var item = element("li", "message message--queue");
+    var text = "Olet jonossa sijalla " + queue.position + ".";
+    if (typeof queue.estimated_wait_s === "number") {
+      text += " Arvioitu odotusaika " + minutesText(queue.estimated_wait_s) + ".";
+    }
+    item.appendChild(element("p", "message__text", text));
+    var bar = element("progress", "queue-bar");
+    bar.max = Math.max(queue.position, queue.queue_length || queue.position);
+    bar.value = bar.max - queue.position + 1;
+    bar.setAttribute("aria-label", "Jonotilanne");
+    item.appendChild(bar);
+    appendItem(item);
+  }
+
+  function renderBotMessage(message) {
+    var custom = message.custom || {};
+    var kind = custom.sender === "agent" ? "agent" : custom.sender === "system" ? "system" : "bot";
+    if (message.text) appendMessage(kind, message.text, custom.sender_name);
+    var buttons = message.quick_replies || message.buttons;
+    if (buttons && buttons.length) appendButtons(buttons);
+    if (custom.route) appendRoute(custom.route);
+    if (custom.queue) appendQueue(custom.queue);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value;
+    input.value = "";
+    sendText(text);
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
+    }
+  });
+
+  if (endButton) {
+    endButton.addEventListener("click", function () {
+      storeSecret(null);
+      log.textContent = "";
+      socket.emit("session_request", { session_id: null });
+      input.focus();
+    });
+  }
+
+  socket.on("connect", function () {
+    socket.emit("session_request", { session_id: sessionSecret });
+  });
+
+  socket.on("session_confirm", function (data) {
+    var secret = typeof data === "string" ? data : data && data.session_id;
+    storeSecret(secret);
+    setConnected(true, "");
+  });
+
+  socket.on("bot_uttered", renderBotMessage);
+
+  socket.on("disconnect", function () {
+    setConnected(false, "Yhteys katkesi. Yhdistetään uudelleen…");
+  });
+
+  socket.on("connect_error", function () {
+    setConnected(false, "Chattiin ei juuri nyt saada yhteyttä. Yritetään uudelleen…");
+  });
+
+  setConnected(false, "Yhdistetään…");
+})();
