@@ -191,8 +191,13 @@
 
   socket.on("session_confirm", function (data) {
     var secret = typeof data === "string" ? data : data && data.session_id;
+    var isNewConversation = secret !== sessionSecret;
     storeSecret(secret);
     setConnected(true, "");
+    if (isNewConversation && !log.hasChildNodes()) {
+      // Like rasa-webchat's initPayload: the bot greets first; nothing is shown for it.
+      socket.emit("user_uttered", { message: "/greet", session_id: secret });
+    }
   });
 
   socket.on("bot_uttered", renderBotMessage);

@@ -11,12 +11,29 @@
   var updated = document.querySelector("[data-team-status-updated]");
   if (!list) return;
 
-  var weekdayTime = new Intl.DateTimeFormat("fi-FI", {
-    weekday: "long", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Helsinki",
-  });
-  var timeOnly = new Intl.DateTimeFormat("fi-FI", {
-    hour: "2-digit", minute: "2-digit", timeZone: "Europe/Helsinki",
-  });
+  var HELSINKI = "Europe/Helsinki";
+  var WEEKDAYS_ESSIVE = ["sunnuntaina", "maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina"];
+  var timeOnly = new Intl.DateTimeFormat("fi-FI", { hour: "numeric", minute: "2-digit", timeZone: HELSINKI });
+  var dayKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: HELSINKI });
+  var dayAndMonth = new Intl.DateTimeFormat("fi-FI", { day: "numeric", month: "numeric", timeZone: HELSINKI });
+
+  function helsinkiWeekday(date) {
+    var parts = dayKey.format(date).split("-").map(Number);
+    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2])).getUTCDay();
+  }
+
+  function daysFromToday(date) {
+    var today = Date.parse(dayKey.format(new Date()));
+    return Math.round((Date.parse(dayKey.format(date)) - today) / 86400000);
+  }
+
+  /* "tänään klo 12.00", "huomenna klo 8.00", "torstaina klo 12.00" or "maanantaina 4.1. klo 8.00". */
+  function whenText(date) {
+    var days = daysFromToday(date);
+    var day = days === 0 ? "tänään" : days === 1 ? "huomenna" : WEEKDAYS_ESSIVE[helsinkiWeekday(date)];
+    if (days > 6) day += " " + dayAndMonth.format(date);
+    return day + " klo " + timeOnly.format(date);
+  }
 
   function waitText(seconds) {
     var minutes = Math.max(1, Math.round(seconds / 60));
@@ -35,7 +52,7 @@
       return { state: "busy", text: "Auki, mutta kaikki ammattilaiset ovat juuri nyt varattuja." };
     }
     if (team.opens_at) {
-      return { state: "closed", text: "Suljettu. Avautuu " + weekdayTime.format(new Date(team.opens_at)) + "." };
+      return { state: "closed", text: "Suljettu. Avautuu " + whenText(new Date(team.opens_at)) + "." };
     }
     return { state: "closed", text: "Suljettu." };
   }
