@@ -4,6 +4,10 @@ The factory validates ``teams.yml`` (and refuses to build an app if it is
 wrong), makes sure the service API token exists, connects the database and
 starts the maintenance task (closing queues of closed teams, purging expired
 data) for the lifetime of the app.
+
+The app it returns is the chat gateway's socket.io server (path
+``/socket.io``) in front of the FastAPI app, which serves everything else;
+``app.api`` is the FastAPI app and ``app.gateway`` the gateway.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
+import socketio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -26,6 +32,9 @@ from handoff.api.errors import install_error_handlers
 from handoff.api.limits import BodyLimitMiddleware
 from handoff.clock import Clock, system_clock
 from handoff.db import Database
+from handoff.desk import mount_desk
+from handoff.gateway.hub import Gateway
+from handoff.gateway.rasa import RasaClient
 from handoff.settings import Settings, load_api_token
 from handoff.teams import load_teams
 from handoff.web import mount_resident_pages
@@ -33,7 +42,7 @@ from handoff.web import mount_resident_pages
 logger = logging.getLogger(__name__)
 
 
-async def _maintenance_loop(services: Services, interval_s: float) -> None:
+async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: float) -> None:
     """Run :func:`handoff.maintenance.run_once` now and then every ``interval_s`` seconds."""
     while True:
         try:
@@ -43,16 +52,18 @@ async def _maintenance_loop(services: Services, interval_s: float) -> None:
             if result.closed_conversations:
                 services.public_cache.invalidate()
                 logger.info("closed %d waiting conversations", len(result.closed_conversations))
+                await gateway.conversations_closed(result.closed_conversations)
         except Exception:
             logger.exception("maintenance run failed")
         await asyncio.sleep(interval_s)
 
 
-def _lifespan(services: Services):
+def _lifespan(services: Services, gateway: Gateway):
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         interval = services.settings.maintenance_interval_s
-        task = asyncio.create_task(_maintenance_loop(services, interval)) if interval > 0 else None
+        await gateway.start()
+        task = asyncio.create_task(_maintenance_loop(services, gateway, interval)) if interval > 0 else None
         try:
             yield
         finally:
@@ -60,13 +71,33 @@ def _lifespan(services: Services):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await gateway.stop()
             services.database.dispose()
 
     return lifespan
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the handoff service app; raises ``TeamsConfigError`` if ``teams.yml`` is invalid."""
+class HandoffApp(socketio.ASGIApp):
+    """The served ASGI app: the gateway's socket.io server at ``/socket.io``, FastAPI for the rest."""
+
+    def __init__(self, api: FastAPI, gateway: Gateway) -> None:
+        super().__init__(gateway.sio, other_asgi_app=api, socketio_path="socket.io")
+        self.api = api
+        self.gateway = gateway
+
+    @property
+    def state(self) -> Any:
+        """The FastAPI app's state (``state.services``)."""
+        return self.api.state
+
+
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, bot: RasaClient | None = None
+) -> HandoffApp:
+    """Build the handoff service app; raises ``TeamsConfigError`` if ``teams.yml`` is invalid.
+
+    ``bot`` replaces the Rasa REST client (tests); by default it talks to ``RASA_URL``.
+    """
     settings = settings or Settings.from_env()
     services = Services(
         settings=settings,
@@ -76,12 +107,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         api_token=load_api_token(settings),
         public_cache=RenderedCache(settings.public_cache_s),
     )
+    gateway = Gateway(services, bot or RasaClient(settings.rasa_url))
     app = FastAPI(
         title="Opastin handoff service",
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan(services),
+        lifespan=_lifespan(services, gateway),
     )
     app.state.services = services
     install_error_handlers(app)
@@ -89,6 +121,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(public.router)
     app.include_router(service.router)
     mount_resident_pages(app, services.teams)
+    mount_desk(app, services, gateway)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -97,4 +130,4 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
-    return app
+    return HandoffApp(app, gateway)

@@ -81,3 +81,27 @@ class Forbidden(HandoffError):
     """The caller is known but not allowed to do this."""
 
     code = "forbidden"
+
+
+class NotActive(Conflict):
+    """The conversation is not in a live chat with this agent (not accepted, or already ended)."""
+
+    code = "not_active"
+
+
+class AgentBusy(Conflict):
+    """The agent already has as many live chats as the team allows per agent."""
+
+    code = "agent_busy"
+
+
+class BotUnavailable(HandoffError):
+    """The Rasa server did not answer in time or answered with an error."""
+
+    code = "bot_unavailable"
+
+
+class InvalidInput(HandoffError):
+    """A form field is missing, empty or too long."""
+
+    code = "invalid_request"

@@ -1,5 +1,9 @@
 """Periodic housekeeping: close the queues of closed teams and delete expired data.
 
+Expired data: finished conversations and contact requests past their team's
+retention, desk sessions past their expiry, and residents' chat sessions idle
+longer than the shortest team retention.
+
 :func:`run_once` is what the app's background task calls every
 ``HANDOFF_MAINTENANCE_INTERVAL_S`` seconds.
 """
@@ -14,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.db import Database
+from handoff.gateway.sessions import purge_idle
 from handoff.models import ContactRequest, Conversation, Message, QueueEntry
 from handoff.queue import OPEN_STATUSES, close_queues_of_closed_teams
 from handoff.teams import Teams
@@ -73,4 +78,6 @@ def run_once(database: Database, teams: Teams, now: datetime) -> MaintenanceResu
         closed = close_queues_of_closed_teams(session, teams, now)
     with database.writing() as session:
         purged_conversations, purged_requests = purge_expired(session, teams, now)
+    with database.writing() as session:
+        purge_idle(session, teams, now)
     return MaintenanceResult(closed, purged_conversations, purged_requests)

@@ -4,7 +4,8 @@ Capacity and acceptance
     ``capacity = agents present × max_chats_per_agent`` (from ``teams.yml``).
     A team is *accepting* new residents when it is open, at least one active
     agent is present, and fewer than ``capacity`` residents are waiting. The
-    queue is first in, first out.
+    queue is first in, first out, except that a chat whose agent dropped out
+    or that was transferred goes to the head (``QueueEntry.priority``).
 
 Wait estimate
     Every resident who is accepted yields one sample of the *slot time*, the
@@ -205,6 +206,9 @@ def team_state(session: Session, team: Team, now: datetime) -> TeamState:
     return team_states(session, [team], now)[team.id]
 
 
+QUEUE_ORDER = (QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
+
+
 def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
     return session.execute(
         select(QueueEntry).where(QueueEntry.conversation_id == conversation_id, QueueEntry.left_at.is_(None))
@@ -220,8 +224,14 @@ def _position(session: Session, entry: QueueEntry) -> int:
             QueueEntry.team_id == entry.team_id,
             QueueEntry.left_at.is_(None),
             or_(
-                QueueEntry.enqueued_at < entry.enqueued_at,
-                and_(QueueEntry.enqueued_at == entry.enqueued_at, QueueEntry.id < entry.id),
+                QueueEntry.priority > entry.priority,
+                and_(
+                    QueueEntry.priority == entry.priority,
+                    or_(
+                        QueueEntry.enqueued_at < entry.enqueued_at,
+                        and_(QueueEntry.enqueued_at == entry.enqueued_at, QueueEntry.id < entry.id),
+                    ),
+                ),
             ),
         )
     ).scalar_one()
@@ -270,6 +280,7 @@ def enqueue(
     conversation.summary = mask_hetu(summary)
     conversation.transcript = _masked_transcript(transcript)
     conversation.accepted_at = conversation.ended_at = conversation.agent_id = None
+    conversation.transfer_to = conversation.emergency_level = None
     position = state.queue_length + 1
     session.add(
         QueueEntry(
@@ -323,20 +334,48 @@ def leave_queue(session: Session, conversation_id: str, now: datetime) -> QueueS
     return QueueStatus(conversation_id, conversation.team_id, "cancelled", None, queue_length, None)
 
 
-def accept_next(session: Session, team_id: str, agent: Agent, now: datetime) -> Conversation | None:
-    """Give the first waiting conversation of a team to a present agent; ``None`` if nobody waits."""
+def _check_present(session: Session, team_id: str, agent: Agent) -> None:
     present = session.get(Presence, (agent.id, team_id))
     if present is None or not agent.active:
         raise Forbidden(f"agent {agent.username!r} is not present in team {team_id!r}")
+
+
+def accept_next(session: Session, team_id: str, agent: Agent, now: datetime) -> Conversation | None:
+    """Give the first waiting conversation of a team to a present agent; ``None`` if nobody waits."""
+    _check_present(session, team_id, agent)
     entry = session.execute(
         select(QueueEntry)
         .where(QueueEntry.team_id == team_id, QueueEntry.left_at.is_(None))
-        .order_by(QueueEntry.enqueued_at, QueueEntry.id)
+        .order_by(*QUEUE_ORDER)
         .limit(1)
         .with_for_update(skip_locked=True)
     ).scalar_one_or_none()
     if entry is None:
         return None
+    return _accept_entry(session, entry, agent, now)
+
+
+def accept_conversation(session: Session, conversation_id: str, agent: Agent, now: datetime) -> Conversation:
+    """Give a chosen waiting conversation to an agent present in its team.
+
+    :class:`UnknownConversation` if there is no such handoff, :class:`Forbidden`
+    if the agent is not present in its team, :class:`NotQueued` if it is not
+    waiting (e.g. a colleague accepted it first).
+    """
+    conversation = _conversation(session, conversation_id)
+    _check_present(session, conversation.team_id, agent)
+    entry = session.execute(
+        select(QueueEntry)
+        .where(QueueEntry.conversation_id == conversation_id, QueueEntry.left_at.is_(None))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if entry is None or conversation.status != WAITING:
+        raise NotQueued(f"conversation {conversation_id!r} is not waiting (status {conversation.status!r})")
+    return _accept_entry(session, entry, agent, now)
+
+
+def _accept_entry(session: Session, entry: QueueEntry, agent: Agent, now: datetime) -> Conversation:
+    team_id = entry.team_id
     entry.left_at, entry.outcome = now, "accepted"
     conversation = session.get(Conversation, entry.conversation_id)
     assert conversation is not None
@@ -346,6 +385,57 @@ def accept_next(session: Session, team_id: str, agent: Agent, now: datetime) -> 
         session, agent.username, "conversation.accept", conversation.id, now, team=team_id, waited_s=waited_s
     )
     return conversation
+
+
+def requeue_at_head(session: Session, conversation: Conversation, team: Team, now: datetime) -> None:
+    """Put an active or transferred conversation back in ``team``'s queue, ahead of everyone else.
+
+    Used when the agent's browser stays away longer than the grace period and
+    when a chat is transferred: the resident has waited already. The team's
+    capacity is not checked; the resident is already being served.
+    """
+    state = team_state(session, team, now)
+    conversation.team_id = team.id
+    conversation.status = WAITING
+    conversation.agent_id = conversation.accepted_at = conversation.transfer_to = None
+    session.add(
+        QueueEntry(
+            team_id=team.id,
+            conversation_id=conversation.id,
+            enqueued_at=now,
+            position_at_join=1,
+            agents_at_join=max(1, state.agents_present),
+            priority=1,
+        )
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class WaitingResident:
+    """One conversation waiting in a team's queue, with its position and estimate."""
+
+    conversation_id: str
+    position: int
+    enqueued_at: datetime
+    estimated_wait_s: int | None
+
+
+def waiting_list(session: Session, team: Team, now: datetime) -> list[WaitingResident]:
+    """The team's queue in order (position 1 first), each with its estimated wait."""
+    state = team_state(session, team, now)
+    entries = session.execute(
+        select(QueueEntry.conversation_id, QueueEntry.enqueued_at)
+        .where(QueueEntry.team_id == team.id, QueueEntry.left_at.is_(None))
+        .order_by(*QUEUE_ORDER)
+    ).all()
+    estimate = state.opening.open and state.agents_present > 0
+    return [
+        WaitingResident(
+            row.conversation_id, index, row.enqueued_at, state.estimate_for(index) if estimate else None
+        )
+        for index, row in enumerate(entries, start=1)
+    ]
 
 
 def close_queues_of_closed_teams(session: Session, teams: Teams, now: datetime) -> list[str]:

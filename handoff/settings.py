@@ -24,6 +24,20 @@ Environment variables:
 ``HANDOFF_PUBLIC_CACHE_S``
     Seconds the rendered public status list is reused. ``0`` disables the
     cache. Default: 2.
+``RASA_URL``
+    Base URL of the Rasa server's REST channel. Default: ``http://127.0.0.1:5005``.
+``HANDOFF_ALLOWED_ORIGINS``
+    Comma-separated origins allowed to open the chat socket (e.g.
+    ``https://chat.example.fi``). Default: only the origin the page was served from.
+``REDIS_URL``
+    When set, the chat gateway uses python-socketio's Redis message queue so
+    that several replicas of the service relay each other's messages.
+``HANDOFF_AGENT_GRACE_S``
+    Seconds an agent's desk may stay disconnected before their live chats go
+    back to the head of the queue. Default: 60.
+``HANDOFF_SECURE_COOKIES``
+    ``1`` marks the desk cookies ``Secure`` even when the service sees plain
+    HTTP (behind a TLS proxy). Default: only on HTTPS requests.
 """
 
 from __future__ import annotations
@@ -57,6 +71,11 @@ class Settings:
     maintenance_interval_s: float = 60.0
     max_body_bytes: int = 64 * 1024
     public_cache_s: float = 2.0
+    rasa_url: str = "http://127.0.0.1:5005"
+    allowed_origins: tuple[str, ...] = ()
+    redis_url: str | None = None
+    agent_grace_s: float = 60.0
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +91,15 @@ class Settings:
             maintenance_interval_s=float(env.get("HANDOFF_MAINTENANCE_INTERVAL_S") or 60),
             max_body_bytes=int(env.get("HANDOFF_MAX_BODY_BYTES") or 64 * 1024),
             public_cache_s=float(env.get("HANDOFF_PUBLIC_CACHE_S") or 2),
+            rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
+            allowed_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in (env.get("HANDOFF_ALLOWED_ORIGINS") or "").split(",")
+                if origin.strip()
+            ),
+            redis_url=env.get("REDIS_URL") or None,
+            agent_grace_s=float(env.get("HANDOFF_AGENT_GRACE_S") or 60),
+            secure_cookies=(env.get("HANDOFF_SECURE_COOKIES") or "") == "1",
         )
 
 

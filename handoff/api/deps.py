@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from fastapi import Request
@@ -12,13 +12,14 @@ from handoff.api.cache import RenderedCache
 from handoff.clock import Clock
 from handoff.db import Database
 from handoff.errors import Unauthorized
+from handoff.gateway.events import Events
 from handoff.settings import Settings
 from handoff.teams import Teams
 
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a request handler needs: settings, teams, database, clock, token, caches."""
+    """Everything a request handler needs: settings, teams, database, clock, token, caches, events."""
 
     settings: Settings
     teams: Teams
@@ -26,6 +27,7 @@ class Services:
     clock: Clock
     api_token: str
     public_cache: RenderedCache
+    events: Events = field(default_factory=Events)
 
     def now(self) -> datetime:
         """The current time from the injected clock."""

@@ -88,6 +88,7 @@ def create_handoff(body: HandoffCreate, services: ServicesDep) -> HandoffCreated
     with services.database.writing() as session:
         status = enqueue(session, team, body.conversation_id, body.summary, transcript, services.now())
     services.public_cache.invalidate()
+    services.events.queue_changed(team.id)
     return HandoffCreated(**_queue_out(status).dict(), identification=team.identification)
 
 
@@ -105,6 +106,7 @@ def cancel_handoff(conversation_id: ConversationPath, services: ServicesDep) -> 
     with services.database.writing() as session:
         status = leave_queue(session, conversation_id, services.now())
     services.public_cache.invalidate()
+    services.events.queue_changed(status.team_id)
     return _queue_out(status)
 
 

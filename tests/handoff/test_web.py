@@ -35,7 +35,7 @@ def test_pages_load_nothing_from_another_host(client: TestClient, path: str) -> 
 def test_chat_page_warns_about_identity_codes_before_the_first_message(client: TestClient) -> None:
     html = client.get("/").text
     notice = html.index("Älä kirjoita henkilötunnustasi")
-    assert notice < html.index('data-chat-log')
+    assert notice < html.index("data-chat-log")
     assert "poistetaan" in html and "päivän kuluttua" in html
 
 

@@ -1,0 +1,330 @@
+"""The agent desk at ``/desk``: login, presence, queues, live chats, transfers, contact requests.
+
+Pages are rendered on the server (Jinja2 escapes every text) and work
+without scripts; ``desk.js`` adds live updates over the ``/desk`` socket.io
+namespace. Every POST needs the session's CSRF token (form field
+``csrf_token`` or header ``X-CSRF-Token``). A request that asks for
+``application/json`` gets JSON instead of a redirect (the desk script, tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from handoff import agents, audit, live
+from handoff.api.deps import Services
+from handoff.api.errors import error_response, status_of
+from handoff.desk import views
+from handoff.desk.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    DeskUser,
+    LoginLimiter,
+    end_session,
+    load_user,
+    new_token,
+    start_session,
+    tokens_match,
+)
+from handoff.errors import Forbidden, HandoffError, InvalidInput, Unauthorized
+from handoff.gateway.hub import Gateway
+from handoff.models import Agent
+from handoff.web import SECURITY_HEADERS
+
+T = TypeVar("T")
+Handler = Callable[..., Awaitable[Response]]
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+MAX_REPLY_CHARS = 4000
+ERROR_TEXTS = {
+    "forbidden": "Sinulla ei ole oikeutta tähän tiimiin tai keskusteluun.",
+    "unauthorized": "Kirjaudu ensin sisään.",
+    "not_active": "Keskustelu ei ole enää käynnissä sinun kanssasi.",
+    "not_queued": "Asukas ei ole enää jonossa. Joku muu ehti ehkä ottaa hänet.",
+    "agent_busy": "Sinulla on jo niin monta keskustelua kuin tiimissä voi olla yhtä aikaa.",
+    "team_closed": "Tiimin chat on nyt suljettu.",
+    "nobody_present": "Tiimissä ei ole nyt ketään paikalla.",
+    "unknown_team": "Tuntematon tiimi.",
+    "not_found": "Pyydettyä tietoa ei löytynyt.",
+    "invalid_request": "Tarkista lomakkeen tiedot.",
+}
+NOTICES = {
+    "empty": "Jonossa ei ole nyt ketään.",
+    "ended": "Keskustelu päättyi. Asukas voi antaa palautetta chat-avustajalle.",
+    "transfer": "Asukkaalta kysyttiin lupa siirtoon.",
+    "loggedout": "Kirjauduit ulos.",
+    "handled": "Yhteydenottopyyntö merkittiin käsitellyksi.",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """True if the client asked for JSON (the desk script and API clients)."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _secure(request: Request, services: Services) -> bool:
+    return services.settings.secure_cookies or request.url.scheme == "https"
+
+
+def _with_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _redirect(url: str) -> Response:
+    return _with_headers(RedirectResponse(url, status_code=303))
+
+
+def _done(request: Request, url: str, body: dict[str, Any] | None = None) -> Response:
+    """JSON for scripts, otherwise a redirect (POST/redirect/GET)."""
+    if wants_json(request):
+        return _with_headers(JSONResponse(body or {"ok": True}))
+    return _redirect(url)
+
+
+def create_router(services: Services, gateway: Gateway) -> APIRouter:
+    """The desk's routes, bound to the app's services and gateway."""
+    router = APIRouter(prefix="/desk", include_in_schema=False)
+    limiter = LoginLimiter()
+
+    async def read(operation: Callable[..., T], *args: Any) -> T:
+        def run() -> T:
+            with services.database.reading() as session:
+                return operation(session, *args)
+
+        return await run_in_threadpool(run)
+
+    async def write(operation: Callable[..., T], *args: Any) -> T:
+        def run() -> T:
+            with services.database.writing() as session:
+                return operation(session, *args)
+
+        return await run_in_threadpool(run)
+
+    async def current_user(request: Request) -> DeskUser | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        return await read(load_user, token, services.now())
+
+    async def require_user(request: Request) -> DeskUser:
+        user = await current_user(request)
+        if user is None:
+            raise Unauthorized("log in to the desk first")
+        return user
+
+    async def checked_form(request: Request) -> tuple[DeskUser, FormData]:
+        user = await require_user(request)
+        form = await request.form()
+        given = form.get("csrf_token") or request.headers.get("x-csrf-token")
+        if not tokens_match(user.csrf_token, given if isinstance(given, str) else None):
+            raise Forbidden("the CSRF token is missing or wrong")
+        return user, form
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        notice = NOTICES.get(request.query_params.get("notice", ""))
+        values = views.template_context(notice=notice, **context)
+        return _with_headers(TEMPLATES.TemplateResponse(request, name, values, status_code=status))
+
+    def failure(request: Request, error: HandoffError, user: DeskUser | None = None) -> Response:
+        if wants_json(request):
+            return _with_headers(error_response(status_of(error), error.code, error.message))
+        if isinstance(error, Unauthorized):
+            return _redirect("/desk/login")
+        text = ERROR_TEXTS.get(error.code, "Toimintoa ei voitu tehdä nyt.")
+        return page(request, "error.html", status_of(error), user=user, error=text)
+
+    def guarded(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def run(request: Request, *args: Any, **kwargs: Any) -> Response:
+            try:
+                return await handler(request, *args, **kwargs)
+            except HandoffError as error:
+                return failure(request, error)
+
+        return run
+
+    def form_text(form: FormData, name: str, max_length: int = 200) -> str:
+        value = form.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+            raise InvalidInput(f"field {name!r} is missing or too long")
+        return value.strip()
+
+    @router.get("", response_class=HTMLResponse)
+    @guarded
+    async def front(request: Request) -> Response:
+        user = await require_user(request)
+        data = await read(views.overview, services.teams, user, services.now())
+        return page(request, "desk.html", user=user, overview=data)
+
+    @router.get("/fragments/overview", response_class=HTMLResponse)
+    @guarded
+    async def overview_fragment(request: Request) -> Response:
+        user = await require_user(request)
+        data = await read(views.overview, services.teams, user, services.now())
+        return page(request, "_overview.html", user=user, overview=data)
+
+    @router.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request) -> Response:
+        if await current_user(request) is not None:
+            return _redirect("/desk")
+        return _login_page(request, None, 200)
+
+    def _login_page(request: Request, error: str | None, status: int) -> Response:
+        token = new_token()
+        response = page(request, "login.html", status, csrf_token=token, error=error, user=None)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, services),
+            path="/desk",
+        )
+        return response
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        username = str(form.get("username") or "").strip().lower()[:64]
+        password = str(form.get("password") or "")[:1024]
+        if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), str(form.get("csrf_token") or "")):
+            return _login_page(request, "Lomake vanhentui. Yritä uudelleen.", 403)
+        address = request.client.host if request.client else "unknown"
+        if limiter.blocked(username, address):
+            return _login_page(
+                request, "Liian monta epäonnistunutta yritystä. Yritä uudelleen 15 minuutin kuluttua.", 429
+            )
+        token = await write(_log_in, username, password, services.now())
+        if token is None:
+            limiter.failed(username, address)
+            return _login_page(request, "Käyttäjätunnus tai salasana on väärin.", 401)
+        limiter.succeeded(username)
+        response = _redirect("/desk")
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, services),
+            path="/",
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/desk")
+        return response
+
+    @router.post("/logout")
+    @guarded
+    async def logout(request: Request) -> Response:
+        user, _form = await checked_form(request)
+        await write(_log_out, user, request.cookies.get(SESSION_COOKIE), services.now())
+        response = _redirect("/desk/login?notice=loggedout")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @router.post("/presence")
+    @guarded
+    async def presence(request: Request) -> Response:
+        user, form = await checked_form(request)
+        team_id = form_text(form, "team")
+        present = form.get("present") == "1"
+        await write(_set_presence, user.agent_id, team_id, present, services.now())
+        services.public_cache.invalidate()
+        gateway.queue_changed(team_id)
+        return _done(request, "/desk", {"team": team_id, "present": present})
+
+    @router.post("/accept")
+    @guarded
+    async def accept(request: Request) -> Response:
+        user, form = await checked_form(request)
+        team_id = form_text(form, "team")
+        chosen = form.get("conversation_id")
+        conversation_id = chosen if isinstance(chosen, str) and chosen else None
+        conversation = await gateway.accept(user.agent_id, team_id, conversation_id)
+        services.public_cache.invalidate()
+        if conversation is None:
+            return _done(request, "/desk?notice=empty", {"conversation_id": None})
+        url = f"/desk/conversations/{conversation.id}"
+        return _done(request, url, {"conversation_id": conversation.id})
+
+    @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+    @guarded
+    async def conversation(request: Request, conversation_id: str) -> Response:
+        user = await require_user(request)
+        view = await write(views.conversation_view, services.teams, user, conversation_id, services.now())
+        return page(request, "conversation.html", user=user, chat=view)
+
+    @router.post("/conversations/{conversation_id}/messages")
+    @guarded
+    async def reply(request: Request, conversation_id: str) -> Response:
+        user, form = await checked_form(request)
+        text = form_text(form, "text", MAX_REPLY_CHARS)
+        message = await gateway.agent_says(user.agent_id, conversation_id, text)
+        return _done(request, f"/desk/conversations/{conversation_id}", {"message": message})
+
+    @router.post("/conversations/{conversation_id}/end")
+    @guarded
+    async def end(request: Request, conversation_id: str) -> Response:
+        user, _form = await checked_form(request)
+        await gateway.end(user.agent_id, conversation_id)
+        return _done(request, "/desk?notice=ended")
+
+    @router.post("/conversations/{conversation_id}/transfer")
+    @guarded
+    async def transfer(request: Request, conversation_id: str) -> Response:
+        user, form = await checked_form(request)
+        await gateway.propose_transfer(user.agent_id, conversation_id, form_text(form, "team"))
+        return _done(request, f"/desk/conversations/{conversation_id}?notice=transfer")
+
+    @router.get("/teams/{team_id}/contact-requests", response_class=HTMLResponse)
+    @guarded
+    async def contact_requests(request: Request, team_id: str) -> Response:
+        user = await require_user(request)
+        rows = await read(views.inbox, user, team_id)
+        team = services.teams.get(team_id)
+        return page(request, "inbox.html", user=user, team_id=team_id, team_name=team.name, requests=rows)
+
+    @router.post("/contact-requests/{request_id}/handled")
+    @guarded
+    async def handled(request: Request, request_id: int) -> Response:
+        user, _form = await checked_form(request)
+        team_id = await write(views.mark_handled, user, request_id, services.now())
+        await gateway.desk_changed(team_id)
+        return _done(request, f"/desk/teams/{team_id}/contact-requests?notice=handled")
+
+    return router
+
+
+def _log_in(session: Any, username: str, password: str, now: Any) -> str | None:
+    agent = agents.authenticate(session, username, password)
+    if agent is None:
+        return None
+    audit.record(session, agent.username, "agent.login", agent.username, now)
+    return start_session(session, agent, now)
+
+
+def _log_out(session: Any, user: DeskUser, token: str | None, now: Any) -> None:
+    end_session(session, token)
+    audit.record(session, user.username, "agent.logout", user.username, now)
+
+
+def _set_presence(session: Any, agent_id: int, team_id: str, present: bool, now: Any) -> None:
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise Forbidden("the agent account is gone")
+    live.check_member(agent, team_id)
+    if present:
+        agents.set_presence(session, agent, team_id, now)
+    else:
+        agents.clear_presence(session, agent, now, team_id)

@@ -1,0 +1,188 @@
+/*
+ * Opastin agent desk: live updates over the socket.io namespace /desk.
+ *
+ * The pages work without this script (plain forms). With it, the queue
+ * overview refreshes when a team's queue changes, new chat messages appear in
+ * the conversation's live region, and replies are sent without reloading the
+ * page. Every text from the network is inserted as text, never as HTML; the
+ * overview fragment is HTML rendered (and escaped) by the server.
+ */
+(function () {
+  "use strict";
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  if (!csrfMeta || !window.io) return;
+  var csrf = csrfMeta.getAttribute("content");
+  var liveStatus = document.querySelector("[data-live-status]");
+  var overview = document.querySelector("[data-overview]");
+  var conversation = document.querySelector("[data-conversation]");
+  var conversationId = conversation ? conversation.getAttribute("data-conversation") : null;
+  var log = document.querySelector("[data-log]");
+  var replyForm = document.querySelector("[data-reply]");
+  var shown = {};
+  var wasDisconnected = false;
+  var refreshing = false;
+  var refreshAgain = false;
+
+  var LABELS = { resident: "Asukas", bot: "Opastin", agent: "Ammattilainen", system: "Ilmoitus" };
+
+  function showStatus(text) {
+    liveStatus.textContent = text;
+    liveStatus.hidden = !text;
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function timeOf(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return two(date.getDate()) + "." + two(date.getMonth() + 1) + ". klo " + two(date.getHours()) + "." + two(date.getMinutes());
+  }
+
+  function appendMessage(message) {
+    if (!log || message.conversation_id !== conversationId) return;
+    if (message.id !== undefined && message.id !== null) {
+      if (shown[message.id]) return;
+      shown[message.id] = true;
+    }
+    var item = element("li", "line line--" + message.sender);
+    if (message.emergency) item.className += " line--urgent";
+    item.appendChild(element("span", "line__who", message.author || LABELS[message.sender] || message.sender));
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(element("span", "line__at", timeOf(message.created_at)));
+    item.appendChild(document.createTextNode(": "));
+    item.appendChild(element("span", "line__text", message.text));
+    log.appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function focusKey(node) {
+    if (!node || !overview || !overview.contains(node)) return null;
+    if (node.tagName === "A") return "a|" + node.getAttribute("href");
+    var form = node.form;
+    if (!form) return null;
+    var chosen = form.querySelector('[name="conversation_id"]');
+    var team = form.querySelector('[name="team"]');
+    return "f|" + form.getAttribute("action") + "|" + (chosen ? chosen.value : "") + "|" + (team ? team.value : "");
+  }
+
+  function restoreFocus(key) {
+    var candidates = overview.querySelectorAll("a, button");
+    for (var i = 0; i < candidates.length; i += 1) {
+      if (focusKey(candidates[i]) === key) {
+        candidates[i].focus();
+        return;
+      }
+    }
+  }
+
+  function refreshOverview() {
+    if (!overview) return;
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = true;
+    fetch(overview.getAttribute("data-overview-url"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (response.redirected || !response.ok) {
+          window.location.assign("/desk/login");
+          return null;
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        if (html === null) return;
+        var key = focusKey(document.activeElement);
+        var parsed = new DOMParser().parseFromString(html, "text/html");
+        var nodes = Array.prototype.map.call(parsed.body.childNodes, function (node) {
+          return document.importNode(node, true);
+        });
+        overview.replaceChildren.apply(overview, nodes);
+        if (key) restoreFocus(key);
+      })
+      .catch(function () {
+        showStatus("Jonotilanteen päivitys epäonnistui. Päivitä sivu.");
+      })
+      .finally(function () {
+        refreshing = false;
+        if (refreshAgain) {
+          refreshAgain = false;
+          refreshOverview();
+        }
+      });
+  }
+
+  if (log) {
+    Array.prototype.forEach.call(log.querySelectorAll("[data-id]"), function (item) {
+      shown[item.getAttribute("data-id")] = true;
+    });
+  }
+
+  if (replyForm) {
+    var textarea = replyForm.querySelector("textarea");
+    replyForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!textarea.value.trim()) return;
+      var body = new URLSearchParams(new FormData(replyForm));
+      fetch(replyForm.getAttribute("action"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+        body: body
+      })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            if (!response.ok) throw new Error((data.error && data.error.message) || "error");
+            return data;
+          });
+        })
+        .then(function (data) {
+          textarea.value = "";
+          textarea.focus();
+          showStatus("");
+          appendMessage(data.message);
+        })
+        .catch(function () {
+          showStatus("Viestiä ei voitu lähettää. Keskustelu on ehkä päättynyt; päivitä sivu.");
+        });
+    });
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        replyForm.requestSubmit();
+      }
+    });
+  }
+
+  var socket = window.io("/desk", { path: "/socket.io", transports: ["websocket", "polling"] });
+
+  socket.on("connect", function () {
+    showStatus("");
+    if (wasDisconnected) {
+      wasDisconnected = false;
+      if (conversation) window.location.reload();
+      else refreshOverview();
+    }
+  });
+  socket.on("disconnect", function () {
+    wasDisconnected = true;
+    showStatus("Yhteys katkesi. Yhdistetään uudelleen…");
+  });
+  socket.on("connect_error", function () {
+    wasDisconnected = true;
+    showStatus("Reaaliaikainen yhteys ei toimi. Yritetään uudelleen…");
+  });
+  socket.on("message", appendMessage);
+  socket.on("changed", refreshOverview);
+  socket.on("conversation", function (event) {
+    if (conversation && event.conversation_id === conversationId) window.location.reload();
+    else refreshOverview();
+  });
+})();

@@ -1,0 +1,308 @@
+"""What the desk pages show, read from the database (sync; plain data, no ORM objects leak out).
+
+Every function takes the logged-in :class:`DeskUser` and reads only the
+user's own teams; a conversation of another team is :class:`Forbidden`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handoff import audit, live, queue
+from handoff.desk.auth import DeskUser
+from handoff.errors import Forbidden, NotFound
+from handoff.hours import HELSINKI
+from handoff.models import Agent, ContactRequest, Conversation, Presence
+from handoff.teams import Teams
+
+STATUS_LABELS = {
+    "queued": "jonossa",
+    "active": "käynnissä",
+    "ended": "päättynyt",
+    "cancelled": "asukas poistui jonosta",
+    "closed": "suljettu (tiimi sulkeutui)",
+}
+EMERGENCY_LABELS = {
+    "112": "Mahdollinen hätätilanne (112)",
+    "crisis": "Mahdollinen kriisi (kriisipuhelin, 112)",
+    "116117": "Kiireellinen asia (116 117)",
+}
+SENDER_LABELS = {"resident": "Asukas", "bot": "Opastin", "agent": "Ammattilainen", "system": "Ilmoitus"}
+
+
+def local_time(moment: datetime | None) -> str:
+    """``14.03. klo 12.05`` in Helsinki time, or an empty string."""
+    if moment is None:
+        return ""
+    return moment.astimezone(HELSINKI).strftime("%d.%m. klo %H.%M")
+
+
+def minutes(seconds: float | None) -> str:
+    """``3 min`` (at least 1), or an empty string."""
+    if seconds is None:
+        return ""
+    return f"{max(1, round(seconds / 60))} min"
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    """A resident in a queue, as the desk lists them."""
+
+    conversation_id: str
+    position: int
+    waited: str
+    estimate: str
+    summary: str
+    emergency: str | None
+
+
+@dataclass(frozen=True)
+class TeamPanel:
+    """One of the agent's teams: opening, presence, queue, open contact requests."""
+
+    id: str
+    name: str
+    open: bool
+    present: bool
+    agents_present: int
+    waiting: list[WaitingRow]
+    open_requests: int
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """One of the agent's live chats."""
+
+    conversation_id: str
+    team_name: str
+    since: str
+    summary: str
+    emergency: str | None
+    transfer_to: str | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The desk's front page."""
+
+    teams: list[TeamPanel]
+    chats: list[ChatRow]
+
+
+def _summaries(session: Session, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Conversation.id, Conversation.summary, Conversation.emergency_level).where(
+            Conversation.id.in_(ids)
+        )
+    )
+    return {row.id: (row.summary, row.emergency_level) for row in rows}
+
+
+def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> Overview:
+    """Queues, presence and contact requests of the user's teams, and the user's live chats."""
+    present = set(
+        session.execute(select(Presence.team_id).where(Presence.agent_id == user.agent_id)).scalars()
+    )
+    open_requests = dict(
+        session.execute(
+            select(ContactRequest.team_id, func.count())
+            .where(ContactRequest.status == "open", ContactRequest.team_id.in_(user.teams))
+            .group_by(ContactRequest.team_id)
+        ).all()
+    )
+    panels = []
+    for team_id in user.teams:
+        team = teams.get(team_id)
+        if team is None:
+            continue
+        state = queue.team_state(session, team, now)
+        waiting = queue.waiting_list(session, team, now)
+        details = _summaries(session, [resident.conversation_id for resident in waiting])
+        rows = [
+            WaitingRow(
+                resident.conversation_id,
+                resident.position,
+                minutes((now - resident.enqueued_at).total_seconds()),
+                minutes(resident.estimated_wait_s),
+                details.get(resident.conversation_id, ("", None))[0],
+                details.get(resident.conversation_id, ("", None))[1],
+            )
+            for resident in waiting
+        ]
+        panels.append(
+            TeamPanel(
+                team.id,
+                team.name,
+                state.opening.open,
+                team.id in present,
+                state.agents_present,
+                rows,
+                open_requests.get(team.id, 0),
+            )
+        )
+    agent = session.get(Agent, user.agent_id)
+    chats = [
+        ChatRow(
+            chat.id,
+            _team_name(teams, chat.team_id),
+            local_time(chat.accepted_at),
+            chat.summary,
+            chat.emergency_level,
+            _team_name(teams, chat.transfer_to) if chat.transfer_to else None,
+        )
+        for chat in (live.active_chats(session, agent) if agent else [])
+    ]
+    return Overview(panels, chats)
+
+
+def _team_name(teams: Teams, team_id: str) -> str:
+    team = teams.get(team_id)
+    return team.name if team else team_id
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message in the conversation view (``id`` is set for live messages)."""
+
+    id: int | None
+    sender: str
+    who: str
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation as its team sees it: summary, the bot part, the live chat."""
+
+    id: str
+    team_id: str
+    team_name: str
+    status: str
+    status_label: str
+    summary: str
+    emergency: str | None
+    transfer_to: str | None
+    held_by_me: bool
+    queued: bool
+    transcript: list[Line]
+    messages: list[Line]
+    transfer_targets: list[tuple[str, str]]
+
+
+def conversation_view(
+    session: Session, teams: Teams, user: DeskUser, conversation_id: str, now: datetime
+) -> ConversationView:
+    """The conversation, if it belongs to one of the user's teams; the view is audited."""
+    agent = session.get(Agent, user.agent_id)
+    if agent is None:
+        raise Forbidden("the agent account is gone")
+    conversation = live.conversation_for(session, agent, conversation_id)
+    live.record_view(session, agent, conversation, now)
+    transcript = [
+        Line(
+            None,
+            str(turn.get("sender", "")),
+            SENDER_LABELS.get(str(turn.get("sender", "")), ""),
+            str(turn.get("text", "")),
+            "",
+        )
+        for turn in conversation.transcript or []
+    ]
+    messages = [
+        Line(
+            message.id,
+            message.sender,
+            message.author or SENDER_LABELS.get(message.sender, message.sender),
+            message.text,
+            local_time(message.created_at),
+        )
+        for message in live.messages_of(session, conversation.id)
+    ]
+    return ConversationView(
+        id=conversation.id,
+        team_id=conversation.team_id,
+        team_name=_team_name(teams, conversation.team_id),
+        status=conversation.status,
+        status_label=STATUS_LABELS.get(conversation.status, conversation.status),
+        summary=conversation.summary,
+        emergency=conversation.emergency_level,
+        transfer_to=_team_name(teams, conversation.transfer_to) if conversation.transfer_to else None,
+        held_by_me=conversation.status == queue.ACTIVE and conversation.agent_id == agent.id,
+        queued=conversation.status == queue.WAITING,
+        transcript=transcript,
+        messages=messages,
+        transfer_targets=[(team.id, team.name) for team in teams if team.id != conversation.team_id],
+    )
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A contact request in a team's inbox."""
+
+    id: int
+    reference: str
+    created: str
+    topic: str
+    message: str
+    contact: str
+    status: str
+    handled_by: str | None
+    handled_at: str
+
+
+def inbox(session: Session, user: DeskUser, team_id: str, limit: int = 100) -> list[RequestRow]:
+    """A team's contact requests, open ones first, then the newest handled."""
+    if team_id not in user.teams:
+        raise Forbidden(f"agent {user.username!r} is not a member of team {team_id!r}")
+    rows = session.execute(
+        select(ContactRequest, Agent.display_name)
+        .outerjoin(Agent, Agent.id == ContactRequest.handled_by)
+        .where(ContactRequest.team_id == team_id)
+        .order_by((ContactRequest.status == "open").desc(), ContactRequest.created_at.desc())
+        .limit(limit)
+    ).all()
+    method = {"phone": "puhelin", "email": "sähköposti"}
+    return [
+        RequestRow(
+            request.id,
+            request.reference,
+            local_time(request.created_at),
+            request.topic,
+            request.message,
+            f"{method.get(request.contact_method, request.contact_method)}: {request.contact_value}",
+            request.status,
+            handler,
+            local_time(request.handled_at),
+        )
+        for request, handler in rows
+    ]
+
+
+def mark_handled(session: Session, user: DeskUser, request_id: int, now: datetime) -> str:
+    """Mark a contact request of the user's team handled (by whom and when); returns its team id."""
+    request = session.get(ContactRequest, request_id)
+    if request is None or request.team_id not in user.teams:
+        raise NotFound(f"no contact request {request_id} in the agent's teams")
+    if request.status != "handled":
+        request.status, request.handled_by, request.handled_at = "handled", user.agent_id, now
+        audit.record(
+            session, user.username, "contact_request.handle", request.reference, now, team=request.team_id
+        )
+    return request.team_id
+
+
+def template_context(**values: Any) -> dict[str, Any]:
+    """Values every desk template gets, plus ``values``."""
+    return {
+        "status_labels": STATUS_LABELS,
+        "emergency_labels": EMERGENCY_LABELS,
+        **values,
+    }

@@ -1,0 +1,69 @@
+"""The bot side of the gateway: Rasa's REST channel, and mapping its replies to ``bot_uttered``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from handoff.errors import BotUnavailable
+
+REST_PATH = "/webhooks/rest/webhook"
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class RasaClient:
+    """POSTs resident messages to ``{base_url}/webhooks/rest/webhook`` and returns the replies."""
+
+    def __init__(
+        self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.url = base_url.rstrip("/") + REST_PATH
+        self.timeout_s = timeout_s
+        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """The bot's replies to ``text``; :class:`BotUnavailable` on any failure or timeout."""
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        try:
+            response = await self._client.post(self.url, json=body, timeout=self.timeout_s)
+            response.raise_for_status()
+            replies = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise BotUnavailable(f"Rasa did not answer: {type(error).__name__}") from error
+        if not isinstance(replies, list):
+            raise BotUnavailable("Rasa answered with something else than a list")
+        return [reply for reply in replies if isinstance(reply, dict)]
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._client.aclose()
+
+
+def to_bot_uttered(reply: dict[str, Any]) -> dict[str, Any] | None:
+    """One Rasa REST reply as a ``bot_uttered`` message, or ``None`` if it carries nothing to show.
+
+    ``buttons`` become ``quick_replies``; ``custom`` (e.g. the route payload)
+    is passed on as is; ``image`` becomes an image attachment as Rasa's own
+    socket.io channel sends it.
+    """
+    message: dict[str, Any] = {}
+    if isinstance(reply.get("text"), str):
+        message["text"] = reply["text"]
+    buttons = reply.get("buttons")
+    if isinstance(buttons, list) and buttons:
+        message["quick_replies"] = [
+            {"content_type": "text", "title": str(button.get("title", "")), "payload": _payload(button)}
+            for button in buttons
+            if isinstance(button, dict)
+        ]
+    if isinstance(reply.get("custom"), dict):
+        message["custom"] = reply["custom"]
+    if isinstance(reply.get("image"), str):
+        message["attachment"] = {"type": "image", "payload": {"src": reply["image"]}}
+    return message or None
+
+
+def _payload(button: dict[str, Any]) -> str:
+    payload = button.get("payload")
+    return str(payload) if payload is not None else str(button.get("title", ""))

@@ -1,0 +1,193 @@
+"""Residents' chat sessions and what they saw: database operations of the gateway (sync).
+
+A session is bound to a secret the server issues (``secrets.token_urlsafe(32)``);
+only its SHA-256 is stored. The conversation id (the Rasa sender id) is a
+separate server-generated id that never leaves the server, so knowing it
+gives no access to the conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from handoff import live
+from handoff.gateway.texts import consent_answer
+from handoff.models import AgentSession, Conversation, ResidentSession, SessionMessage
+from handoff.privacy import mask_hetu
+from handoff.queue import ACTIVE, OPEN_STATUSES
+from handoff.teams import Teams
+
+HISTORY_LIMIT = 50
+MAX_SECRET_LENGTH = 128
+
+EmergencyDetector = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A socket's conversation: the secret to give the browser, and whether it was resumed."""
+
+    conversation_id: str
+    secret: str
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """A conversation's handoff while it is queued or with an agent."""
+
+    status: str
+    team_id: str
+    agent_id: int | None
+    transfer_to: str | None
+
+
+@dataclass(frozen=True)
+class ResidentTurn:
+    """Where a resident message goes: the bot (``live`` is ``None``) or the agent side."""
+
+    live: LiveState | None
+    text: str
+    message_id: int | None = None
+    created_at: datetime | None = None
+    emergency: str | None = None
+    consent: bool | None = None
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 (hex) of a session secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def open_session(session: Session, secret: object, now: datetime) -> Binding:
+    """Resume the session of ``secret`` if it exists, otherwise start a new one with a new secret."""
+    if isinstance(secret, str) and 0 < len(secret) <= MAX_SECRET_LENGTH:
+        row = session.execute(
+            select(ResidentSession).where(ResidentSession.secret_hash == hash_secret(secret))
+        ).scalar_one_or_none()
+        if row is not None:
+            row.last_seen_at = now
+            return Binding(row.conversation_id, secret, resumed=True)
+    new_secret = secrets.token_urlsafe(32)
+    conversation_id = f"w-{secrets.token_hex(16)}"
+    session.add(
+        ResidentSession(
+            conversation_id=conversation_id,
+            secret_hash=hash_secret(new_secret),
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    session.flush()
+    return Binding(conversation_id, new_secret, resumed=False)
+
+
+def record(
+    session: Session,
+    conversation_id: str,
+    sender: str,
+    text: str | None,
+    payload: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Keep one message as the resident saw it (``sender``: resident, bot, agent or system).
+
+    Conversations that did not come through the gateway (no resident session) are skipped.
+    """
+    if session.get(ResidentSession, conversation_id) is None:
+        return
+    session.add(
+        SessionMessage(
+            conversation_id=conversation_id, sender=sender, text=text, payload=payload, created_at=now
+        )
+    )
+
+
+def record_uttered(session: Session, conversation_id: str, message: dict[str, Any], now: datetime) -> None:
+    """Keep a ``bot_uttered`` message; its sender comes from ``custom.sender`` (default bot)."""
+    payload = {key: value for key, value in message.items() if key != "text"}
+    sender = (message.get("custom") or {}).get("sender", "bot")
+    record(session, conversation_id, sender, message.get("text"), payload or None, now)
+
+
+def history(session: Session, conversation_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The last ``limit`` messages as ``bot_uttered`` payloads marked ``custom.history``, oldest first."""
+    rows = session.execute(
+        select(SessionMessage)
+        .where(SessionMessage.conversation_id == conversation_id)
+        .order_by(SessionMessage.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [_as_history(row) for row in reversed(list(rows))]
+
+
+def _as_history(row: SessionMessage) -> dict[str, Any]:
+    message: dict[str, Any] = dict(row.payload or {})
+    if row.text is not None:
+        message["text"] = row.text
+    custom = dict(message.get("custom") or {})
+    custom["history"] = True
+    if row.sender != "bot":
+        custom.setdefault("sender", row.sender)
+    message["custom"] = custom
+    return message
+
+
+def live_state(session: Session, conversation_id: str) -> LiveState | None:
+    """The conversation's handoff if it is queued or active, else ``None`` (bot mode)."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.status not in OPEN_STATUSES:
+        return None
+    return LiveState(
+        conversation.status, conversation.team_id, conversation.agent_id, conversation.transfer_to
+    )
+
+
+def take_resident_message(
+    session: Session, conversation_id: str, text: str, now: datetime, emergency: str | None
+) -> ResidentTurn:
+    """Store a resident message (masked) and decide where it goes.
+
+    On the agent side it is also stored with the conversation, flagged if
+    ``emergency`` (the detector's level for ``text``, computed before the
+    write transaction) is set, and checked for an answer to a pending
+    transfer question.
+    """
+    masked = mask_hetu(text)
+    record(session, conversation_id, "resident", masked, None, now)
+    state = live_state(session, conversation_id)
+    if state is None:
+        return ResidentTurn(None, masked)
+    message = live.add_message(session, conversation_id, live.RESIDENT, text, now)
+    if emergency is not None:
+        live.flag_emergency(session, conversation_id, emergency, now)
+    pending = state.status == ACTIVE and state.transfer_to is not None
+    consent = consent_answer(text) if pending else None
+    return ResidentTurn(state, masked, message.id, now, emergency, consent)
+
+
+def purge_idle(session: Session, teams: Teams, now: datetime) -> int:
+    """Delete expired desk sessions, and resident sessions idle longer than the shortest retention.
+
+    A session whose conversation is still queued or with an agent is kept.
+    Returns the number of resident sessions deleted.
+    """
+    session.execute(delete(AgentSession).where(AgentSession.expires_at < now))
+    cutoff = now - timedelta(days=min(team.retention_days for team in teams))
+    open_conversations = select(Conversation.id).where(Conversation.status.in_(OPEN_STATUSES))
+    idle = select(ResidentSession.conversation_id).where(
+        ResidentSession.last_seen_at < cutoff, ResidentSession.conversation_id.not_in(open_conversations)
+    )
+    ids = list(session.execute(idle).scalars())
+    if ids:
+        session.execute(delete(SessionMessage).where(SessionMessage.conversation_id.in_(ids)))
+        session.execute(delete(ResidentSession).where(ResidentSession.conversation_id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,403 @@
+"""The chat gateway over real sockets: sessions, the bot, the live relay, faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import httpx
+import pytest
+import socketio
+from sqlalchemy import select
+
+from handoff.app import HandoffApp, create_app
+from handoff.db import Database
+from handoff.gateway import texts
+from handoff.gateway.rasa import RasaClient
+from handoff.models import AuditEntry, Conversation, Message, ResidentSession, SessionMessage
+from handoff.settings import Settings
+from tests.handoff.conftest import AUTH, FakeClock, add_agent
+from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
+
+
+@dataclass
+class Live:
+    """A served app with its fake Rasa."""
+
+    url: str
+    rasa: FakeRasa
+    db: Database
+
+    async def handoff(self, conversation_id: str, team: str = "neuvola") -> httpx.Response:
+        """Create a handoff as the action server does."""
+        body = {
+            "conversation_id": conversation_id,
+            "team": team,
+            "summary": "Kysyy lapsen rokotuksista.",
+            "transcript": [{"sender": "resident", "text": "lapsen rokotukset neuvolassa"}],
+        }
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            return await client.post("/api/service/handoffs", json=body, headers=AUTH)
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        with self.db.reading() as session:
+            return session.get(Conversation, conversation_id)
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+def build(settings: Settings, clock: FakeClock, rasa: FakeRasa, grace_s: float = 0.3) -> HandoffApp:
+    bot = RasaClient("http://rasa.test", client=rasa.client())
+    return create_app(replace(settings, agent_grace_s=grace_s), clock, bot=bot)
+
+
+@pytest.fixture
+async def live(db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa) -> AsyncIterator[Live]:
+    async with serve(build(settings, clock, rasa)) as url:
+        yield Live(url, rasa, db)
+
+
+@pytest.fixture
+async def resident(live: Live) -> AsyncIterator[Resident]:
+    client = Resident(live.url)
+    await client.connect()
+    yield client
+    await client.close()
+
+
+async def conversation_of(resident: Resident, live: Live) -> str:
+    """The resident's server-side conversation id, learnt the way only the bot side can."""
+    await resident.say("hei")
+    await resident.until(lambda message: message.get("text") == "Botti: hei")
+    return live.rasa.received[-1]["sender"]
+
+
+async def live_chat(live: Live, resident: Resident, team: str = "neuvola") -> tuple[str, Agent]:
+    """Queue the resident, log an agent in and let them accept."""
+    add_agent(live.db, "maija", [team], present=False)
+    conversation_id = await conversation_of(resident, live)
+    agent = Agent(live.url)
+    assert (await agent.login("maija")).status_code == 303
+    await agent.present(team)
+    assert (await live.handoff(conversation_id, team)).status_code == 201
+    await agent.connect_socket()
+    assert await agent.accept(team) == conversation_id
+    await resident.until(lambda message: message.get("text") == texts.AGENT_JOINED.format(name="maija"))
+    return conversation_id, agent
+
+
+async def test_new_session_gets_a_server_issued_secret_and_the_bot_answers(live: Live) -> None:
+    resident = Resident(live.url)
+    secret = await resident.connect()
+    assert isinstance(secret, str) and len(secret) >= 40
+    await resident.say("hei", session_id="chosen-by-client")
+    assert (await resident.next()) == {"text": "Botti: hei"}
+    body = live.rasa.received[-1]
+    assert body["sender"].startswith("w-") and body["sender"] not in (secret, "chosen-by-client")
+    assert body["metadata"]["channel"] == "opastin-webchat"
+    with live.db.reading() as session:
+        stored = session.get(ResidentSession, body["sender"])
+        assert stored.secret_hash != secret and len(stored.secret_hash) == 64
+    await resident.close()
+
+
+async def test_bot_replies_are_relayed_in_order_with_quick_replies_and_route(
+    live: Live, resident: Resident
+) -> None:
+    def answer(sender: str, text: str) -> list[dict]:
+        return [
+            {"recipient_id": sender, "text": "Ohjaan sinut neuvolaan."},
+            {"recipient_id": sender, "custom": {"route": {"type": "team", "target": "neuvola"}}},
+            {
+                "recipient_id": sender,
+                "text": "Jatketaanko?",
+                "buttons": [{"title": "Kyllä", "payload": "/affirm"}],
+            },
+        ]
+
+    live.rasa.answer = answer
+    await resident.say("lapsen rokotukset neuvolassa")
+    first, second, third = [await resident.next() for _ in range(3)]
+    assert first == {"text": "Ohjaan sinut neuvolaan."}
+    assert second["custom"]["route"] == {"type": "team", "target": "neuvola"}
+    assert third["quick_replies"] == [{"content_type": "text", "title": "Kyllä", "payload": "/affirm"}]
+
+
+async def test_a_returning_browser_resumes_only_with_its_secret(live: Live, resident: Resident) -> None:
+    conversation_id = await conversation_of(resident, live)
+    secret = resident.secret
+    await resident.close()
+
+    back = Resident(live.url)
+    assert await back.connect(secret) == secret
+    history = [await back.next(), await back.next()]
+    assert [message["text"] for message in history] == ["hei", "Botti: hei"]
+    assert all(message["custom"]["history"] is True for message in history)
+    assert history[0]["custom"]["sender"] == "resident"
+    await back.say("taas")
+    await back.until(lambda message: message.get("text") == "Botti: taas")
+    assert live.rasa.received[-1]["sender"] == conversation_id
+    await back.close()
+
+
+async def test_knowing_another_residents_conversation_id_gives_no_access(
+    live: Live, resident: Resident
+) -> None:
+    victim_conversation = await conversation_of(resident, live)
+    await resident.say("salainen asia")
+    await resident.until(lambda message: message.get("text") == "Botti: salainen asia")
+
+    intruder = Resident(live.url)
+    intruder_secret = await intruder.connect(victim_conversation)  # the id used as a secret
+    assert intruder_secret != resident.secret
+    await intruder.say("näytä historia", session_id=victim_conversation)
+    reply = await intruder.next()
+    assert reply == {"text": "Botti: näytä historia"}  # no history of the victim was sent
+    assert live.rasa.received[-1]["sender"] != victim_conversation
+    await asyncio.sleep(0.2)
+    assert resident.drain() == []  # the victim saw nothing of the intruder
+    with live.db.reading() as session:
+        victim_texts = session.execute(
+            select(SessionMessage.text).where(SessionMessage.conversation_id == victim_conversation)
+        ).scalars()
+        assert "näytä historia" not in list(victim_texts)
+    await intruder.close()
+
+
+async def test_messages_before_a_session_go_nowhere(live: Live) -> None:
+    intruder = Resident(live.url)
+    await intruder.sio.connect(live.url, socketio_path="socket.io", transports=["websocket"])
+    await intruder.say("hei", session_id="anything")
+    await asyncio.sleep(0.3)
+    assert live.rasa.received == [] and intruder.drain() == []
+    await intruder.sio.disconnect()
+
+
+async def test_rasa_down_gives_a_finnish_notice_and_emergency_advice(live: Live, resident: Resident) -> None:
+    live.rasa.down = True
+    await resident.say("hei")
+    notice = await resident.next()
+    assert notice["text"] == texts.BOT_UNAVAILABLE and sender_of(notice) == "system"
+    await resident.say("isällä on kova rintakipu eikä hän saa henkeä")
+    advice = await resident.next()
+    assert "112" in advice["text"] and advice["custom"]["route"] == {"type": "emergency", "target": "112"}
+    assert (await resident.next())["text"] == texts.BOT_UNAVAILABLE
+
+
+async def test_overlong_and_flooding_messages_are_refused_with_a_notice(
+    live: Live, resident: Resident
+) -> None:
+    await resident.say("a" * 2001)
+    assert (await resident.next())["text"].startswith("Viestisi on liian pitkä")
+    for number in range(25):
+        await resident.say(f"viesti {number}")
+    received = [await resident.next() for _ in range(25)]
+    assert any(message["text"] == texts.TOO_FAST for message in received)
+    relayed = [message["text"] for message in received if message["text"].startswith("Botti:")]
+    assert relayed == sorted(relayed, key=lambda text: int(text.split()[-1]))
+
+
+async def test_queue_positions_are_pushed_to_everyone_waiting(live: Live) -> None:
+    add_agent(live.db, "maija", ["neuvola"])
+    residents = [Resident(live.url) for _ in range(3)]
+    ids = []
+    for client in residents:
+        await client.connect()
+        ids.append(await conversation_of(client, live))
+    for number, (client, conversation_id) in enumerate(zip(residents, ids, strict=True), start=1):
+        assert (await live.handoff(conversation_id)).status_code == 201
+        queued = await client.until(lambda message: "queue" in message.get("custom", {}))
+        assert queued["custom"]["queue"]["position"] == number
+    agent = Agent(live.url)
+    await agent.login("maija")
+    assert await agent.accept("neuvola") == ids[0]
+    for client, position in ((residents[1], 1), (residents[2], 2)):
+        update = await client.until(lambda message: "queue" in message.get("custom", {}))
+        assert update["custom"]["queue"]["position"] == position
+    for client in residents:
+        await client.close()
+    await agent.close()
+
+
+async def test_live_chat_relays_both_ways_in_order_and_the_bot_resumes(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    bot_calls = len(live.rasa.received)
+    for number in range(10):
+        await resident.say(f"asukas {number} 131052-308T")
+    for number in range(10):
+        message = await agent.next_message()
+        assert (message["sender"], message["text"]) == ("resident", f"asukas {number} ******-****")
+    for number in range(10):
+        await agent.reply(conversation_id, f"hoitaja {number}")
+    for number in range(10):
+        message = await resident.until(lambda message: sender_of(message) == "agent")
+        assert message["text"] == f"hoitaja {number}" and message["custom"]["sender_name"] == "maija"
+    assert len(live.rasa.received) == bot_calls  # the bot stayed silent
+
+    assert (await agent.post(f"/desk/conversations/{conversation_id}/end")).status_code == 200
+    assert (await resident.next())["text"] == texts.CHAT_ENDED
+    assert (await resident.next())["text"] == "Botti: /live_chat_ended"
+    assert live.rasa.received[-1]["message"] == "/live_chat_ended"
+    await resident.say("5")
+    assert (await resident.next())["text"] == "Botti: 5"
+    with live.db.reading() as session:
+        stored = session.execute(
+            select(Message.text).where(Message.conversation_id == conversation_id)
+        ).scalars()
+        assert not any("131052-308T" in text for text in stored)
+        actions = set(session.execute(select(AuditEntry.action)).scalars())
+    assert {"conversation.accept", "conversation.end"} <= actions
+    await agent.close()
+
+
+async def test_emergency_while_queued_is_answered_at_once_and_flagged(live: Live, resident: Resident) -> None:
+    add_agent(live.db, "maija", ["neuvola"])
+    conversation_id = await conversation_of(resident, live)
+    await live.handoff(conversation_id)
+    await resident.until(lambda message: "queue" in message.get("custom", {}))
+    await resident.say("en jaksa enää, haluan kuolla")
+    advice = await resident.next()
+    assert "09 2525 0111" in advice["text"] and "112" in advice["text"]
+    assert live.conversation(conversation_id).emergency_level == "crisis"
+    agent = Agent(live.url)
+    await agent.login("maija")
+    desk = await agent.http.get("/desk")
+    assert "Mahdollinen kriisi" in desk.text
+    await agent.close()
+
+
+async def test_transfer_asks_consent_and_the_history_follows(live: Live, resident: Resident) -> None:
+    add_agent(live.db, "pekka", ["perhekeskus"])
+    conversation_id, agent = await live_chat(live, resident)
+    await resident.say("ennen siirtoa")
+    await agent.next_message()
+    response = await agent.post(f"/desk/conversations/{conversation_id}/transfer", team="perhekeskus")
+    assert response.status_code == 200, response.text
+    question = await resident.until(lambda message: "quick_replies" in message)
+    assert "Perhekeskus" in question["text"]
+    assert [reply["payload"] for reply in question["quick_replies"]] == [
+        texts.CONSENT_YES_PAYLOAD,
+        texts.CONSENT_NO_PAYLOAD,
+    ]
+    await resident.say(texts.CONSENT_YES_PAYLOAD)
+    done = await resident.until(lambda message: message.get("text", "").startswith("Siirsimme"))
+    assert sender_of(done) == "system"
+    await resident.until(lambda message: message.get("custom", {}).get("queue", {}).get("position") == 1)
+    conversation = live.conversation(conversation_id)
+    assert (conversation.team_id, conversation.status, conversation.agent_id) == (
+        "perhekeskus",
+        "queued",
+        None,
+    )
+
+    colleague = Agent(live.url)
+    await colleague.login("pekka")
+    assert await colleague.accept("perhekeskus") == conversation_id
+    page = await colleague.http.get(f"/desk/conversations/{conversation_id}")
+    assert "ennen siirtoa" in page.text and "lapsen rokotukset neuvolassa" in page.text
+    assert (await agent.http.get(f"/desk/conversations/{conversation_id}")).status_code == 403
+    await colleague.close()
+    await agent.close()
+
+
+async def test_declined_transfer_keeps_the_chat(live: Live, resident: Resident) -> None:
+    add_agent(live.db, "pekka", ["perhekeskus"])
+    conversation_id, agent = await live_chat(live, resident)
+    await agent.post(f"/desk/conversations/{conversation_id}/transfer", team="perhekeskus")
+    await resident.until(lambda message: "quick_replies" in message)
+    await resident.say("ei")
+    assert (await resident.until(lambda message: sender_of(message) == "system"))[
+        "text"
+    ] == texts.TRANSFER_DECLINED
+    conversation = live.conversation(conversation_id)
+    assert (conversation.status, conversation.transfer_to, conversation.team_id) == (
+        "active",
+        None,
+        "neuvola",
+    )
+    await agent.close()
+
+
+async def test_agent_who_stays_away_loses_the_chat_to_the_head_of_the_queue(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    await agent.sio.disconnect()
+    lost = await resident.until(lambda message: message.get("text") == texts.AGENT_LOST, timeout=5)
+    assert sender_of(lost) == "system"
+    queued = await resident.until(lambda message: "queue" in message.get("custom", {}))
+    assert queued["custom"]["queue"]["position"] == 1
+    assert live.conversation(conversation_id).status == "queued"
+    agent.sio = None
+    await agent.close()
+
+
+async def test_agent_who_reconnects_within_the_grace_period_keeps_the_chat(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    await agent.sio.disconnect()
+    await agent.connect_socket()
+    await asyncio.sleep(0.6)
+    assert live.conversation(conversation_id).status == "active"
+    await agent.close()
+
+
+async def test_a_restarted_service_continues_the_live_chat_from_the_database(
+    db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
+) -> None:
+    async with serve(build(settings, clock, rasa, grace_s=30)) as url:
+        live = Live(url, rasa, db)
+        resident = Resident(url)
+        await resident.connect()
+        conversation_id, agent = await live_chat(live, resident)
+        await agent.reply(conversation_id, "ennen katkoa")
+        await resident.until(lambda message: sender_of(message) == "agent")
+        secret = resident.secret
+        await resident.sio.disconnect()
+        await agent.sio.disconnect()
+        await agent.http.aclose()
+    async with serve(build(settings, clock, rasa, grace_s=30)) as url:
+        back = Resident(url)
+        await back.connect(secret)
+        redrawn = await back.until(lambda message: message.get("text") == "ennen katkoa")
+        assert redrawn["custom"]["history"] is True
+        agent = Agent(url)
+        await agent.login("maija")
+        await agent.connect_socket()
+        calls = len(rasa.received)
+        await back.say("jatketaan")
+        assert (await agent.next_message())["text"] == "jatketaan"
+        await agent.reply(conversation_id, "jatketaan vain")
+        assert (await back.until(lambda message: sender_of(message) == "agent"))["text"] == "jatketaan vain"
+        assert len(rasa.received) == calls
+        await back.close()
+        await agent.close()
+
+
+async def test_a_queued_resident_who_starts_over_leaves_the_queue(live: Live, resident: Resident) -> None:
+    add_agent(live.db, "maija", ["neuvola"])
+    conversation_id = await conversation_of(resident, live)
+    await live.handoff(conversation_id)
+    await resident.until(lambda message: "queue" in message.get("custom", {}))
+    await resident.request_session(None)
+    await asyncio.sleep(0.2)
+    assert live.conversation(conversation_id).status == "cancelled"
+
+
+async def test_the_desk_socket_needs_a_desk_session(live: Live) -> None:
+    anonymous = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await anonymous.connect(
+            live.url,
+            socketio_path="socket.io",
+            transports=["websocket"],
+            namespaces=["/desk"],
+            headers={"Cookie": "opastin_desk=forged"},
+        )
