@@ -82,7 +82,7 @@
     socket.emit("user_uttered", { message: message, session_id: sessionSecret });
   }
 
-  function appendButtons(buttons) {
+  function appendButtons(buttons, answered) {
     var item = element("li", "message message--choices");
     var group = element("div", "choices");
     group.setAttribute("role", "group");
@@ -90,6 +90,7 @@
     buttons.forEach(function (button) {
       var choice = element("button", "choice", button.title);
       choice.type = "button";
+      choice.disabled = answered;
       choice.addEventListener("click", function () {
         Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) {
           b.disabled = true;
@@ -152,12 +153,15 @@
     appendItem(item);
   }
 
+  var KIND_BY_SENDER = { agent: "agent", system: "system", resident: "user" };
+
+  /* Draw one bot_uttered message; `custom.history` marks a redraw of earlier messages on resume. */
   function renderBotMessage(message) {
     var custom = message.custom || {};
-    var kind = custom.sender === "agent" ? "agent" : custom.sender === "system" ? "system" : "bot";
-    if (message.text) appendMessage(kind, message.text, custom.sender_name);
+    var kind = KIND_BY_SENDER[custom.sender] || "bot";
+    if (message.text) appendMessage(kind, message.text, kind === "user" ? null : custom.sender_name);
     var buttons = message.quick_replies || message.buttons;
-    if (buttons && buttons.length) appendButtons(buttons);
+    if (buttons && buttons.length) appendButtons(buttons, Boolean(custom.history));
     if (custom.route) appendRoute(custom.route);
     if (custom.queue) appendQueue(custom.queue);
   }
@@ -194,7 +198,9 @@
     var isNewConversation = secret !== sessionSecret;
     storeSecret(secret);
     setConnected(true, "");
-    if (isNewConversation && !log.hasChildNodes()) {
+    // A resumed conversation is redrawn from the history the gateway sends next.
+    log.textContent = "";
+    if (isNewConversation) {
       // Like rasa-webchat's initPayload: the bot greets first; nothing is shown for it.
       socket.emit("user_uttered", { message: "/greet", session_id: secret });
     }
