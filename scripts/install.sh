@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 fail() { echo "install: $*" >&2; exit 1; }
 
-# The resident page's JavaScript packages (socket.io client; axe-core and
-# playwright-core for the browser tests), served from the project at run time.
+# The resident page's JavaScript packages (the socket.io client, served from the
+# project at run time; axe-core for the browser tests).
 install_webchat_packages() {
   local stamp=webchat/node_modules/.opastin-lock.sha256 wanted
   wanted=$(sha256sum webchat/package-lock.json | cut -d' ' -f1)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Opastin needs, saying what it installs.
 #   scripts/system_packages.sh runtime   Finnish morphology (Voikko) for spaCy
-#   scripts/system_packages.sh test      runtime + PostgreSQL for the storage tests
+#   scripts/system_packages.sh test      runtime + PostgreSQL and Chromium for the tests
 # Does nothing when everything is already there.
 set -euo pipefail
 
 runtime_packages=(libvoikko1 voikko-fi)
-test_packages=(postgresql)
+test_packages=(postgresql chromium fonts-dejavu-core)
 
 case "${1:-runtime}" in
   runtime) wanted=("${runtime_packages[@]}") ;;

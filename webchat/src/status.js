@@ -49,7 +49,7 @@
       return { state: "open", text: text + "." };
     }
     if (team.open) {
-      return { state: "busy", text: "Auki, mutta kaikki ammattilaiset ovat juuri nyt varattuja." };
+      return { state: "busy", text: "Auki, mutta chat ei juuri nyt ota uusia keskusteluja vastaan." };
     }
     if (team.opens_at) {
       return { state: "closed", text: "Suljettu. Avautuu " + whenText(new Date(team.opens_at)) + "." };
