@@ -217,6 +217,8 @@ def print_banner() -> None:
     """Tell the user where Opastin answers."""
     print(
         "\nOpastin is running. Talk to the bot:\n"
+        "    resident page:  http://localhost:8000/\n"
+        "    agent desk:     http://localhost:8000/desk\n"
         "    team status:    http://localhost:8000/api/public/teams\n"
         "    REST channel:   curl -s -XPOST localhost:5005/webhooks/rest/webhook \\\n"
         "                      -H 'Content-Type: application/json' \\\n"
