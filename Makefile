@@ -53,9 +53,11 @@ test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not ru
 	@$(RASA) test core --model models/opastin.tar.gz --stories tests/stories \
 		--fail-on-prediction-errors --out results/core --quiet
 
-test-nlu:  ## NLU evaluation on the held-out messages in tests/nlu/ (report in results/nlu)
-	@echo "==> rasa test nlu"
-	@$(RASA) test nlu --model models/opastin.tar.gz --nlu tests/nlu --out results/nlu --quiet
+test-nlu:  ## Held-out messages: per-intent P/R/F1, route accuracy, emergencies (reports in results/nlu/)
+	@echo "==> NLU and routes on the held-out messages (tests/heldout/messages.yml)"
+	@$(PYTHON) scripts/evaluate_nlu.py --model models/opastin.tar.gz --name current
+	@$(RASA) test nlu --model models/opastin.tar.gz --nlu results/nlu/current/heldout_nlu.yml \
+		--out results/nlu/rasa --quiet
 
 crossval: install  ## 5-fold cross-validation of the NLU pipeline (slow; report in results/crossval)
 	@$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
