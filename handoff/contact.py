@@ -68,13 +68,25 @@ def create_contact_request(
     consent: bool,
     conversation_id: str | None,
     now: datetime,
+    request_id: str | None = None,
 ) -> ContactReceipt:
-    """Store a contact request (personal identity codes masked) and return its receipt."""
+    """Store a contact request (personal identity codes masked) and return its receipt.
+
+    A request whose ``request_id`` was stored before is not stored again: the
+    first one's receipt is returned, so a sender may retry after a timeout.
+    """
+    if request_id is not None:
+        stored = session.execute(
+            select(ContactRequest).where(ContactRequest.request_id == request_id)
+        ).scalar_one_or_none()
+        if stored is not None:
+            return _receipt(stored.reference, team, stored.created_at)
     local_today = now.astimezone(HELSINKI).date()
     reference = _new_reference(session, local_today.year)
     session.add(
         ContactRequest(
             reference=reference,
+            request_id=request_id,
             team_id=team.id,
             conversation_id=conversation_id,
             topic=mask_hetu(topic),
@@ -87,10 +99,15 @@ def create_contact_request(
         )
     )
     session.flush()
+    return _receipt(reference, team, now)
+
+
+def _receipt(reference: str, team: Team, created_at: datetime) -> ContactReceipt:
+    created_on = created_at.astimezone(HELSINKI).date()
     return ContactReceipt(
         reference=reference,
         team_id=team.id,
         reply_within_workdays=team.reply_within_workdays,
-        reply_by=workdays_after(local_today, team.reply_within_workdays),
+        reply_by=workdays_after(created_on, team.reply_within_workdays),
         reply_promise=reply_promise(team.reply_within_workdays),
     )

@@ -180,6 +180,8 @@ class ContactRequest(Base):
 
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), nullable=False, unique=True)
+    # Chosen by the sender; a retried request with the same id is stored once.
+    request_id = Column(String(64), unique=True)
     team_id = Column(String(TEAM_ID_LENGTH), nullable=False, index=True)
     conversation_id = Column(String(ID_LENGTH))
     topic = Column(String(200), nullable=False)

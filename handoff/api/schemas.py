@@ -50,6 +50,8 @@ class ContactRequestCreate(_Input):
     contact_value: constr(strict=True, strip_whitespace=True, min_length=3, max_length=254)
     consent: StrictBool
     conversation_id: ConversationId | None = None
+    # The sender's id for this request (e.g. a UUID): a retry with the same id is stored once.
+    request_id: constr(strict=True, min_length=8, max_length=64, regex=CONVERSATION_ID_PATTERN) | None = None
 
     @validator("consent")
     def _consent_given(cls, consent: bool) -> bool:
@@ -99,6 +101,7 @@ class TeamStatus(BaseModel):
     opens_at: datetime | None
     closes_at: datetime | None
     next_opening: datetime | None
+    next_opening_closes_at: datetime | None
     accepting: bool
     identification: str
     phone: str

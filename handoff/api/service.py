@@ -21,7 +21,7 @@ from handoff.api.schemas import (
 from handoff.contact import create_contact_request
 from handoff.errors import UnknownTeam
 from handoff.feedback import store_feedback
-from handoff.hours import next_opening
+from handoff.hours import closes_at, next_opening
 from handoff.queue import QueueStatus, enqueue, leave_queue, queue_status, team_state
 from handoff.teams import Team
 
@@ -56,6 +56,7 @@ def get_team_status(team_id: Annotated[str, Path(max_length=64)], services: Serv
     now = services.now()
     with services.database.reading() as session:
         state = team_state(session, team, now)
+    upcoming = next_opening(team.schedule, now)
     return TeamStatus(
         id=team.id,
         name=team.name,
@@ -63,7 +64,8 @@ def get_team_status(team_id: Annotated[str, Path(max_length=64)], services: Serv
         open=state.opening.open,
         opens_at=state.opening.opens_at,
         closes_at=state.opening.closes_at,
-        next_opening=next_opening(team.schedule, now),
+        next_opening=upcoming,
+        next_opening_closes_at=closes_at(team.schedule, upcoming) if upcoming else None,
         accepting=state.accepting,
         identification=team.identification,
         phone=team.phone,
@@ -125,6 +127,7 @@ def create_contact(body: ContactRequestCreate, services: ServicesDep) -> Contact
             consent=body.consent,
             conversation_id=body.conversation_id,
             now=services.now(),
+            request_id=body.request_id,
         )
     return ContactReceiptOut(
         reference=receipt.reference,

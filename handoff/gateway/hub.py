@@ -60,7 +60,8 @@ MAX_CUSTOM_DATA_BYTES = 2048
 RATE_BURST = 20
 RATE_PER_S = 2.0
 INBOX_SIZE = 64
-LIVE_CHAT_ENDED = "/live_chat_ended"
+# The bot asks for feedback (feedback_form) when a professional ends the chat.
+LIVE_CHAT_ENDED = "/give_feedback"
 CHANNEL = "opastin-webchat"
 
 

@@ -116,6 +116,7 @@ def test_team_status(client: TestClient, db: Database) -> None:
     assert (body["open"], body["accepting"], body["agents_present"], body["capacity"]) == (True, True, 1, 3)
     assert body["closes_at"] == "2026-03-10T14:00:00+02:00"
     assert body["next_opening"] == "2026-03-11T12:00:00+02:00"
+    assert body["next_opening_closes_at"] == "2026-03-11T14:00:00+02:00"
     assert body["estimated_wait_s"] == 300
 
 
@@ -180,6 +181,14 @@ def test_contact_request(client: TestClient) -> None:
     assert body["reply_promise"] == "Otamme sinuun yhteyttä kahden arkipäivän kuluessa."
     email = contact(contact_method="email", contact_value="maija@example.fi", conversation_id="c1")
     assert client.post("/api/service/contact-requests", json=email, headers=AUTH).status_code == 201
+
+
+def test_a_retried_contact_request_is_stored_once(client: TestClient) -> None:
+    first = client.post("/api/service/contact-requests", json=contact(request_id="req-0001"), headers=AUTH)
+    again = client.post("/api/service/contact-requests", json=contact(request_id="req-0001"), headers=AUTH)
+    other = client.post("/api/service/contact-requests", json=contact(request_id="req-0002"), headers=AUTH)
+    assert first.json() == again.json()
+    assert other.json()["reference"] != first.json()["reference"]
 
 
 def test_feedback(client: TestClient) -> None:

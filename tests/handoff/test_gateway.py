@@ -242,8 +242,8 @@ async def test_live_chat_relays_both_ways_in_order_and_the_bot_resumes(
 
     assert (await agent.post(f"/desk/conversations/{conversation_id}/end")).status_code == 200
     assert (await resident.next())["text"] == texts.CHAT_ENDED
-    assert (await resident.next())["text"] == "Botti: /live_chat_ended"
-    assert live.rasa.received[-1]["message"] == "/live_chat_ended"
+    assert (await resident.next())["text"] == "Botti: /give_feedback"
+    assert live.rasa.received[-1]["message"] == "/give_feedback"
     await resident.say("5")
     assert (await resident.next())["text"] == "Botti: 5"
     with live.db.reading() as session:

@@ -75,8 +75,10 @@ def launcher():
 
 
 def test_make_run_answers_in_finnish_and_stops_cleanly_on_ctrl_c(launcher: subprocess.Popen) -> None:
-    output = _wait_for_line(launcher, "Opastin is running")
-    assert any("localhost:5005/webhooks/rest/webhook" in line for line in output)
+    output = "\n".join(_wait_for_line(launcher, "Press Ctrl-C to stop everything"))
+    assert "Opastin is running" in output
+    assert "resident page:  http://localhost:8000/" in output
+    assert "localhost:5005/webhooks/rest/webhook" in output
     pids = {service.name: run.read_pid(service.pid_file) for service in run.services()}
     assert all(pids.values()), pids
 

@@ -1,0 +1,232 @@
+"""The contact request form: validate each answer, ask for consent, store through the handoff service.
+
+Thin Rasa actions over :mod:`actions.contact_form` (the rules of a valid
+answer) and :mod:`actions.outbox` (keeping the request when the service is
+down). The form starts from :class:`actions.actions_routing.ActionRoute`,
+which fills ``contact_team`` when the conversation already named a team.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import contact_form
+from actions.actions_escalation import ClientFactory, EscalationAction, buttons, local_team
+from actions.handoff_client import HandoffServiceError, InvalidRequest, ServiceUnavailable, shared_client
+from actions.outbox import ContactOutbox, Courier, default_outbox
+from actions.routes_config import default_routes
+from actions.routing import find_team
+from handoff.contact import reply_promise
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_value", "contact_consent")
+CANCEL_BUTTON = ("Peruuta", "/cancel")
+
+OutboxFactory = Callable[[], ContactOutbox]
+
+
+def reset_form_slots() -> list[EventType]:
+    """Empty every slot of the form (and its topic), so the next request starts from the beginning."""
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "contact_topic")]
+
+
+def team_choice(text: str) -> str | None:
+    """The team a resident chose by a button (its name) or named in their own words."""
+    routes = default_routes()
+    stripped = text.strip()
+    for team_id, team in routes.teams.items():
+        if stripped.casefold() in (team_id.casefold(), team.name.casefold()):
+            return team_id
+    return find_team(text, routes)
+
+
+class ValidateContactRequestForm(FormValidationAction):
+    """Check each answer of ``contact_request_form`` and say what is wrong, in Finnish."""
+
+    def name(self) -> str:
+        return "validate_contact_request_form"
+
+    def validate_contact_team(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A team id from its name, a button or the resident's words."""
+        team = team_choice(str(value or ""))
+        if team is None:
+            dispatcher.utter_message(response="utter_contact_team_unknown")
+        return {"contact_team": team}
+
+    def validate_contact_message(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The message with identity codes masked; too short or too long is asked again."""
+        cleaned = contact_form.clean_message(str(value or ""))
+        if cleaned.had_hetu:
+            dispatcher.utter_message(response="utter_hetu_removed")
+        problem = contact_form.message_problem(cleaned.text)
+        if problem is not None:
+            dispatcher.utter_message(response=f"utter_contact_message_{problem}")
+            return {"contact_message": None}
+        return {"contact_message": cleaned.text}
+
+    def validate_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Phone or e-mail; a number or an address typed here fills the contact detail as well."""
+        text = str(value or "")
+        direct = contact_form.direct_contact(text)
+        if direct is not None:
+            return {"contact_method": direct[0], "contact_value": direct[1]}
+        method = contact_form.contact_method(text)
+        if method is None:
+            dispatcher.utter_message(response="utter_contact_method_unknown")
+        return {"contact_method": method}
+
+    def validate_contact_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A Finnish phone number or an e-mail address, normalised; the other kind switches the method."""
+        text = str(value or "")
+        method = tracker.get_slot("contact_method") or contact_form.PHONE
+        normalised = contact_form.contact_value(method, text)
+        if normalised is not None:
+            return {"contact_value": normalised}
+        direct = contact_form.direct_contact(text)
+        if direct is not None:
+            return {"contact_method": direct[0], "contact_value": direct[1]}
+        dispatcher.utter_message(response=f"utter_contact_value_invalid_{method}")
+        return {"contact_value": None}
+
+    def validate_contact_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes or no; anything else is asked again."""
+        answer = value if isinstance(value, bool) else contact_form.yes_or_no(str(value or ""))
+        if answer is None:
+            dispatcher.utter_message(response="utter_contact_consent_unclear")
+        return {"contact_consent": answer}
+
+
+class ActionAskContactConsent(Action):
+    """Read back what will be sent and ask for consent to store it."""
+
+    def name(self) -> str:
+        return "action_ask_contact_consent"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        team = local_team(tracker.get_slot("contact_team"))
+        contact = contact_form.readable_contact(
+            tracker.get_slot("contact_method"), tracker.get_slot("contact_value")
+        )
+        dispatcher.utter_message(
+            response="utter_ask_contact_consent",
+            team_name=team.name,
+            contact=contact,
+            buttons=buttons([("Kyllä, lähetä", "kyllä"), ("Ei, älä lähetä", "ei"), CANCEL_BUTTON]),
+        )
+        return []
+
+
+@lru_cache(maxsize=1)
+def _courier() -> Courier:
+    return Courier(default_outbox(), lambda: shared_client().create_contact_request)
+
+
+class ActionSubmitContactRequest(EscalationAction):
+    """Store the filled-in request; when the service is down, keep it in the outbox and say so."""
+
+    def __init__(
+        self,
+        client_factory: ClientFactory = shared_client,
+        outbox_factory: OutboxFactory = default_outbox,
+        on_queued: Callable[[], None] = lambda: _courier().start(),
+    ) -> None:
+        super().__init__(client_factory)
+        self.outbox_factory = outbox_factory
+        self.on_queued = on_queued
+
+    def name(self) -> str:
+        return "action_submit_contact_request"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        team = local_team(tracker.get_slot("contact_team"))
+        if tracker.get_slot("contact_consent") is not True:
+            dispatcher.utter_message(response="utter_contact_not_sent", phone=team.phone)
+            return reset_form_slots()
+        body = contact_form.contact_request_body(
+            team=team.id,
+            topic=tracker.get_slot("contact_topic") or team.name,
+            message=tracker.get_slot("contact_message"),
+            method=tracker.get_slot("contact_method"),
+            value=tracker.get_slot("contact_value"),
+            conversation_id=tracker.sender_id,
+            request_id=uuid.uuid4().hex,
+        )
+        self._submit(dispatcher, team.name, team.phone, team.reply_within_workdays, body)
+        return reset_form_slots()
+
+    def _submit(
+        self,
+        dispatcher: CollectingDispatcher,
+        team_name: str,
+        phone: str,
+        reply_workdays: int,
+        body: dict[str, Any],
+    ) -> None:
+        outbox = self.outbox_factory()
+        client = self.client()
+        try:
+            if client is None:
+                raise ServiceUnavailable("no client")
+            receipt = client.create_contact_request(body)
+        except InvalidRequest as error:
+            logger.error("contact request refused by the service: %s", error)
+            dispatcher.utter_message(response="utter_contact_failed", phone=phone)
+            return
+        except HandoffServiceError as error:
+            logger.warning("contact request kept in the outbox: %s", error)
+            try:
+                outbox.put(body)
+            except OSError:
+                logger.exception("the contact outbox cannot be written")
+                dispatcher.utter_message(response="utter_contact_failed", phone=phone)
+                return
+            self.on_queued()
+            dispatcher.utter_message(
+                response="utter_contact_queued", promise=reply_promise(reply_workdays), phone=phone
+            )
+            return
+        dispatcher.utter_message(
+            response="utter_contact_sent",
+            team_name=team_name,
+            reference=receipt.reference,
+            promise=receipt.reply_promise,
+            contact=contact_form.readable_contact(body["contact_method"], body["contact_value"]),
+            phone=phone,
+        )
+
+
+class ActionCancelContactRequest(Action):
+    """The resident stopped the form: nothing is stored."""
+
+    def name(self) -> str:
+        return "action_cancel_contact_request"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_contact_cancelled")
+        return reset_form_slots()

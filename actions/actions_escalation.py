@@ -1,0 +1,232 @@
+"""Rasa actions that check a team's chat before a human is promised: offer, join, decline, hours.
+
+Thin wrappers: the decisions and texts are in :mod:`actions.availability`, the
+HTTP calls in :mod:`actions.handoff_client`. Each action takes the client and
+the clock as constructor arguments so tests can run it against a real
+handoff service app at a fixed moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import transcript
+from actions.availability import (
+    FORM_BUTTON,
+    Contacts,
+    Offer,
+    alternatives_text,
+    hours_answer,
+    hours_overview,
+    queued_text,
+    refused_offer,
+    route_extra,
+    team_offer,
+    unavailable_offer,
+)
+from actions.finnish_time import HELSINKI
+from actions.handoff_client import (
+    HandoffClient,
+    HandoffServiceError,
+    Refused,
+    ServiceUnavailable,
+    shared_client,
+)
+from actions.routes_config import RouteTable, default_routes
+from actions.routing import Route, find_team, route_reply
+from handoff.settings import Settings
+from handoff.teams import Team, Teams, load_teams
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+ClientFactory = Callable[[], HandoffClient]
+
+
+def helsinki_now() -> datetime:
+    """The current moment in Helsinki time."""
+    return datetime.now(HELSINKI)
+
+
+@lru_cache(maxsize=1)
+def _local_teams() -> Teams:
+    return load_teams(Settings.from_env().teams_file)
+
+
+def local_team(team_id: str) -> Team:
+    """A team as the teams file describes it, read without asking the service (works when it is down)."""
+    team = _local_teams().get(team_id)
+    if team is None:
+        raise KeyError(team_id)
+    return team
+
+
+def local_contacts(team_id: str) -> Contacts:
+    """A team's phone and web page without asking the service."""
+    team = local_team(team_id)
+    return Contacts(team.phone, team.web_url)
+
+
+def buttons(options: Any) -> list[dict[str, str]]:
+    """Rasa buttons from (title, payload) pairs."""
+    return [{"title": title, "payload": payload} for title, payload in options]
+
+
+def send_offer(dispatcher: CollectingDispatcher, offer: Offer) -> None:
+    """Send an offer's text and buttons."""
+    dispatcher.utter_message(text=offer.text, buttons=buttons(offer.buttons))
+
+
+def send_team_route(
+    dispatcher: CollectingDispatcher,
+    route: Route,
+    routes: RouteTable,
+    client: HandoffClient | None,
+    now: datetime,
+) -> list[EventType]:
+    """State a team route with its live availability, then offer the queue or the alternatives."""
+    reply = route_reply(route, routes)
+    chat = routes.teams[route.target].chat
+    try:
+        if client is None:
+            raise ServiceUnavailable("no client")
+        status = client.team_status(route.target)
+    except HandoffServiceError as error:
+        logger.warning("team status of %s failed: %s", route.target, error)
+        offer = unavailable_offer(local_contacts(route.target))
+        payload = route.payload()
+    else:
+        offer = team_offer(chat, status, now)
+        payload = Route(route.type, route.target, {**route.extra, **route_extra(status)}).payload()
+    dispatcher.utter_message(response=reply.response, json_message=payload, **reply.values)
+    send_offer(dispatcher, offer)
+    return [
+        SlotSet("route_type", route.type),
+        SlotSet("route_target", route.target),
+        SlotSet("team_availability", offer.kind),
+    ]
+
+
+def _client(factory: ClientFactory) -> HandoffClient | None:
+    try:
+        return factory()
+    except Exception:  # a missing token file or bad URL must not break the conversation
+        logger.exception("cannot create the handoff client")
+        return None
+
+
+class EscalationAction(Action, ABC):
+    """An action with an injectable handoff client factory and clock (abstract: not registered itself)."""
+
+    def __init__(self, client_factory: ClientFactory = shared_client, clock: Clock = helsinki_now) -> None:
+        self.client_factory = client_factory
+        self.clock = clock
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    def client(self) -> HandoffClient | None:
+        """The handoff client, or None when it cannot be made."""
+        return _client(self.client_factory)
+
+
+def _team_slot(tracker: Tracker) -> str | None:
+    team = tracker.get_slot("route_target")
+    return team if tracker.get_slot("route_type") == "team" and team in default_routes().teams else None
+
+
+class ActionJoinQueue(EscalationAction):
+    """Queue the resident for the team of the latest route, with a summary and the bot transcript."""
+
+    def name(self) -> str:
+        return "action_join_queue"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        team = _team_slot(tracker)
+        if team is None:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
+            return []
+        routes = default_routes()
+        chat = routes.teams[team].chat
+        client = self.client()
+        try:
+            if client is None:
+                raise ServiceUnavailable("no client")
+            ticket = client.create_handoff(
+                tracker.sender_id,
+                team,
+                transcript.summary(tracker.events),
+                transcript.transcript(tracker.events),
+            )
+        except Refused as refusal:
+            if refusal.code == "already_queued":
+                dispatcher.utter_message(
+                    text="Olet jo jonossa. Ammattilainen vastaa sinulle tässä ikkunassa."
+                )
+                return [SlotSet("handoff_status", "queued")]
+            send_offer(dispatcher, refused_offer(chat, refusal.code, local_contacts(team)))
+            return [SlotSet("handoff_status", refusal.code)]
+        except HandoffServiceError as error:
+            logger.warning("handoff to %s failed: %s", team, error)
+            send_offer(dispatcher, unavailable_offer(local_contacts(team)))
+            return [SlotSet("handoff_status", "unavailable")]
+        dispatcher.utter_message(text=queued_text(ticket.position, ticket.estimated_wait_s))
+        return [SlotSet("handoff_status", "queued")]
+
+
+class ActionDeclineQueue(Action):
+    """The resident does not want to queue: the contact form, the web page and the phone number."""
+
+    def name(self) -> str:
+        return "action_decline_queue"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        team = _team_slot(tracker)
+        if team is None:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
+            return []
+        text = f"Selvä, et jää jonoon. {alternatives_text(local_contacts(team))}"
+        dispatcher.utter_message(text=text, buttons=buttons([FORM_BUTTON]))
+        return []
+
+
+class ActionChatHours(EscalationAction):
+    """Answer "milloin neuvolan chat on auki?" from the team's live status, or list all chats."""
+
+    def name(self) -> str:
+        return "action_chat_hours"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        routes = default_routes()
+        team = find_team((tracker.latest_message or {}).get("text") or "", routes)
+        client = self.client()
+        try:
+            if client is None:
+                raise ServiceUnavailable("no client")
+            if team is None:
+                dispatcher.utter_message(text=hours_overview(client.public_teams(), self.clock()))
+                return []
+            status = client.team_status(team)
+        except HandoffServiceError as error:
+            logger.warning("chat hours failed: %s", error)
+            page = routes.pages["chat_hours"]
+            dispatcher.utter_message(response="utter_page_chat_hours", url=page.url, label=page.label)
+            return []
+        dispatcher.utter_message(text=hours_answer(routes.teams[team].chat, status, self.clock()))
+        return []

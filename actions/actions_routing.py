@@ -1,0 +1,168 @@
+"""Rasa actions that state a routing decision, answer emergencies and handle misunderstandings.
+
+The decisions are made by the plain functions of :mod:`actions.routing`; these
+actions only read the tracker, call them and send the result. Every decision
+message carries the route payload ``{"route": {"type": ..., "target": ...}}``
+and sets the slots ``route_type`` and ``route_target`` for the next step
+(team availability and handoff).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions_contact import reset_form_slots
+from actions.actions_escalation import EscalationAction, send_team_route
+from actions.routes_config import RouteTable, default_routes
+from actions.routing import (
+    HUMAN_INTENT,
+    Route,
+    clarify_options,
+    consecutive_misses,
+    decide_route,
+    find_team,
+    human_options,
+    resolve_fallback,
+    route_reply,
+)
+
+SOMETHING_ELSE = ("Jotain muuta", "/nlu_fallback")
+
+# Validate data/routes.yml when the action server starts, not at a resident's first message.
+default_routes()
+
+
+def _buttons(options: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"title": title, "payload": payload} for title, payload in options]
+
+
+def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:
+    """Send the next-step text with the route payload; return the slot events.
+
+    Team routes go through :func:`send_decision` instead, which adds the live availability.
+    """
+    reply = route_reply(route, routes)
+    dispatcher.utter_message(response=reply.response, json_message=route.payload(), **reply.values)
+    return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
+
+
+def send_decision(
+    dispatcher: CollectingDispatcher, route: Route, routes: RouteTable, action: EscalationAction
+) -> list[EventType]:
+    """Send a routing decision; a team route is followed by the queue offer or the alternatives."""
+    if route.type == "team":
+        return send_team_route(dispatcher, route, routes, action.client(), action.clock())
+    return send_route(dispatcher, route, routes)
+
+
+def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
+    """``(team id, topic label)`` of the latest message in this conversation that was routed to a team."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        route = routes.intents.get(intent or "")
+        if route is not None and route.type == "team":
+            return route.target, route.label
+    return None
+
+
+def contact_form_start(tracker: Tracker, text: str, routes: RouteTable) -> list[EventType]:
+    """Empty the contact form, then fill its team and topic from the message or the conversation so far.
+
+    "jätä soittopyyntö hammashoitolaan" names the team; a request after a team
+    decision ("Jätä yhteydenottopyyntö" under a closed chat) is for that team.
+    """
+    events = reset_form_slots()
+    earlier = latest_team_topic(tracker, routes)
+    named = find_team(text, routes)
+    if named is not None:
+        topic = earlier[1] if earlier and earlier[0] == named else routes.teams[named].name
+        return [*events, SlotSet("contact_team", named), SlotSet("contact_topic", topic)]
+    if earlier is not None:
+        return [*events, SlotSet("contact_team", earlier[0]), SlotSet("contact_topic", earlier[1])]
+    return events
+
+
+def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
+    message = tracker.latest_message or {}
+    return (message.get("intent") or {}).get("name"), message.get("text") or "", message.get("entities") or []
+
+
+class ActionRoute(EscalationAction):
+    """Route the latest message by the route table, or ask which topic a request for a person is about.
+
+    A request for a person goes to the team of a button's ``team`` entity, else
+    to the team decided last in this conversation, else the topic is asked.
+    """
+
+    def name(self) -> str:
+        return "action_route"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        routes = default_routes()
+        intent, text, entities = _latest(tracker)
+        if intent == HUMAN_INTENT and tracker.get_slot("route_type") == "team":
+            # "I want to talk to a person" right after a team decision means that team.
+            entities = [*entities, {"entity": "team", "value": tracker.get_slot("route_target")}]
+        route = decide_route(intent, text, entities, routes)
+        if route is not None and route.type == "form":
+            return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]
+        if route is not None:
+            return send_decision(dispatcher, route, routes, self)
+        if intent == HUMAN_INTENT:
+            topics = [(routes.intents[name].label, f"/{name}") for name in routes.human_topics]
+            dispatcher.utter_message(response="utter_ask_human_topic", buttons=_buttons(topics))
+        else:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
+        return []
+
+
+class ActionEmergency(Action):
+    """Answer an emergency at once: 112, Päivystysapu 116 117 or the crisis line (112 by default)."""
+
+    def name(self) -> str:
+        return "action_emergency"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        routes = default_routes()
+        _, text, entities = _latest(tracker)
+        return send_route(dispatcher, decide_route("emergency", text, entities, routes), routes)
+
+
+class ActionHandleFallback(EscalationAction):
+    """Handle ``nlu_fallback``: route it if the doubt was only between intents with the same route; else
+    first miss: ask with buttons of the likely topics, second miss in a row: offer a person or the form.
+    """
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        routes = default_routes()
+        _, text, entities = _latest(tracker)
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        resolved = resolve_fallback("nlu_fallback", ranking, routes)
+        if resolved != "nlu_fallback":
+            return send_decision(dispatcher, decide_route(resolved, text, entities, routes), routes, self)
+        user_intents = [
+            (event.get("parse_data") or {}).get("intent", {}).get("name")
+            for event in tracker.events
+            if event.get("event") == "user"
+        ]
+        if consecutive_misses(user_intents) >= 2:
+            dispatcher.utter_message(response="utter_offer_human", buttons=_buttons(human_options(routes)))
+            return []
+        options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
+        dispatcher.utter_message(response="utter_clarify", buttons=_buttons([*options, SOMETHING_ELSE]))
+        return []

@@ -1,0 +1,161 @@
+"""The contact request form's rules, as plain functions: what a valid answer is and what to store.
+
+A resident leaves a non-urgent message or a call-back request for a team. The
+form asks for the team (unless the conversation already decided one), the
+message, the contact method, the phone number or e-mail address, and consent
+to store the request. Nothing here talks to Rasa or to the handoff service.
+
+A personal identity code (henkilötunnus) is never asked for or stored: the
+chat gateway masks it before the bot sees the text, and :func:`clean_message`
+masks it again for messages that arrive over REST, so the resident can be told
+not to send it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from actions.routes_config import normalise
+from handoff.privacy import HETU_MASK, mask_hetu
+
+PHONE = "phone"
+EMAIL = "email"
+MIN_MESSAGE_CHARS = 10
+MAX_MESSAGE_CHARS = 4000
+MAX_TOPIC_CHARS = 200
+
+_YES = {"kylla", "joo", "juu", "ok", "okei", "saa", "sopii", "hyvaksyn", "annan", "kylla saa", "kylla sopii"}
+_NO = {"ei", "en", "ei saa", "en anna", "en hyvaksy", "ei kiitos", "en halua"}
+_PHONE_WORDS = ("puhel", "soit", "numero")
+_EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
+_PHONE_CHARS = re.compile(r"^[+(0-9][0-9 ()/-]*$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_LETTERS = re.compile(r"[a-zåäö]{2,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """A resident's text with personal identity codes masked; ``had_hetu`` tells whether one was."""
+
+    text: str
+    had_hetu: bool
+
+
+def clean_message(text: str) -> CleanText:
+    """Mask personal identity codes (also those masked already by the gateway) and trim the text."""
+    masked = mask_hetu(text.strip())
+    return CleanText(masked, HETU_MASK in masked)
+
+
+def message_problem(text: str) -> str | None:
+    """Why a message cannot be sent (``too_short``, ``too_long``), or ``None`` when it is fine."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        return "too_long"
+    if len(text) < MIN_MESSAGE_CHARS or not _LETTERS.search(text):
+        return "too_short"
+    return None
+
+
+def normalise_phone(text: str) -> str | None:
+    """A Finnish phone number in national form ("0401234567"), or ``None`` if ``text`` is not one.
+
+    Accepts the ways people write numbers: ``040 123 4567``, ``040-1234567``,
+    ``+358 40 123 4567``, ``00358401234567``, ``(015) 211 8000``.
+    """
+    candidate = text.strip()
+    if not _PHONE_CHARS.match(candidate):
+        return None
+    digits = re.sub(r"\D", "", candidate)
+    if candidate.startswith("+358") or digits.startswith("00358"):
+        digits = "0" + digits.removeprefix("00").removeprefix("358")
+    elif candidate.startswith("+"):
+        return None  # a foreign number: the teams call Finnish numbers only
+    if not digits.startswith("0") or not 7 <= len(digits) <= 12 or digits.startswith("00"):
+        return None
+    return digits
+
+
+def format_phone(national: str) -> str:
+    """A national number grouped for reading back to the resident: ``040 123 4567``."""
+    area_length = 3 if national.startswith(("04", "050")) else len(national) - 7
+    area_length = max(2, min(area_length, 4))
+    area, rest = national[:area_length], national[area_length:]
+    return f"{area} {rest[:3]} {rest[3:]}".strip()
+
+
+def normalise_email(text: str) -> str | None:
+    """The e-mail address in ``text`` (lower-case domain), or ``None`` if it is not one."""
+    candidate = text.strip().rstrip(".").strip("<> ")
+    if not _EMAIL.match(candidate):
+        return None
+    local, domain = candidate.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def contact_method(text: str) -> str | None:
+    """``phone`` or ``email`` from an answer like "soittakaa minulle" or "sähköpostilla"."""
+    words = normalise(text)
+    if any(word in words for word in _EMAIL_WORDS):
+        return EMAIL
+    if any(word in words for word in _PHONE_WORDS):
+        return PHONE
+    return None
+
+
+def direct_contact(text: str) -> tuple[str, str] | None:
+    """``(method, value)`` when the resident typed a number or an address instead of choosing."""
+    if (email := normalise_email(text)) is not None:
+        return EMAIL, email
+    if (phone := normalise_phone(text)) is not None:
+        return PHONE, phone
+    return None
+
+
+def contact_value(method: str, text: str) -> str | None:
+    """The normalised number or address for ``method``, or ``None`` when ``text`` is not valid."""
+    return normalise_phone(text) if method == PHONE else normalise_email(text)
+
+
+def yes_or_no(text: str) -> bool | None:
+    """``True`` for a yes ("kyllä", "joo", "saa"), ``False`` for a no, ``None`` when unclear."""
+    words = normalise(text).strip(" .!")
+    if words in _YES or words.startswith(("kylla", "joo ", "saa ")):
+        return True
+    if words in _NO or words.startswith(("ei ", "en ")):
+        return False
+    return None
+
+
+def readable_contact(method: str, value: str) -> str:
+    """How the contact detail is read back: "puhelimitse numeroon 040 123 4567"."""
+    if method == PHONE:
+        return f"puhelimitse numeroon {format_phone(value)}"
+    return f"sähköpostitse osoitteeseen {value}"
+
+
+def contact_request_body(
+    *,
+    team: str,
+    topic: str,
+    message: str,
+    method: str,
+    value: str,
+    conversation_id: str | None,
+    request_id: str,
+) -> dict[str, Any]:
+    """The JSON body of ``POST /api/service/contact-requests`` (consent is given by then).
+
+    ``request_id`` makes a retry safe: the service stores a request id once.
+    """
+    return {
+        "request_id": request_id,
+        "team": team,
+        "topic": mask_hetu(topic)[:MAX_TOPIC_CHARS],
+        "message": mask_hetu(message)[:MAX_MESSAGE_CHARS],
+        "contact_method": method,
+        "contact_value": value,
+        "consent": True,
+        "conversation_id": conversation_id,
+    }

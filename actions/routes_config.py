@@ -1,0 +1,268 @@
+"""Load and validate the content editors' route table, ``data/routes.yml``.
+
+Every problem is reported as a :class:`RoutesConfigError` whose message names
+the file and the key, e.g. ``data/routes.yml: intents.dental_care.target: unknown team 'hammas'``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "routes.yml"
+
+TEAM_IDS = frozenset(
+    {
+        "palveluneuvo",
+        "vammaispalvelut",
+        "neuvola",
+        "katilot",
+        "terveysneuvo",
+        "tyoikaisten_sosiaalityo",
+        "suun_terveydenhuolto",
+        "mielenterveys_paihde",
+        "perhekeskus",
+        "fysioterapia",
+    }
+)
+ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})
+FORMS = frozenset({"contact_request"})
+OMAOLO_TARGET = "symptom"
+
+
+class RoutesConfigError(ValueError):
+    """The route table is missing a key or holds a value that cannot work."""
+
+
+@dataclass(frozen=True)
+class IntentRoute:
+    """Where one intent goes: ``type`` and ``target`` as in the route payload, and a topic label."""
+
+    type: str
+    target: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Team:
+    """A chat team as residents see it."""
+
+    id: str
+    name: str
+    hours: str
+    chat: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A web page of the wellbeing services county."""
+
+    id: str
+    url: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """An Omaolo symptom assessment and the normalised keywords that point to it."""
+
+    id: str
+    name: str
+    url: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Omaolo:
+    """The Omaolo symptom checker: front page, age limit and symptom assessments in priority order."""
+
+    front_page: str
+    min_age: int
+    child_team: str
+    symptoms: tuple[Symptom, ...]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Everything in ``data/routes.yml``, validated."""
+
+    site_base_url: str
+    intents: Mapping[str, IntentRoute]
+    teams: Mapping[str, Team]
+    general_teams: tuple[str, ...]
+    human_topics: tuple[str, ...]
+    pages: Mapping[str, Page]
+    omaolo: Omaolo
+
+
+def normalise(text: str) -> str:
+    """Lower-case ``text``, read ä/ö/å as a/o/a, drop other accents and punctuation, single spaces."""
+    text = text.lower().replace("ä", "a").replace("ö", "o").replace("å", "a")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+class _Reader:
+    """Typed access to the parsed YAML that names the file and key in every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> RoutesConfigError:
+        return RoutesConfigError(f"{self.source}: {key}: {problem}")
+
+    def mapping(self, node: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = node.get(key) if isinstance(node, Mapping) else None
+        if not isinstance(value, Mapping) or not value:
+            raise self.fail(path, "missing, or not a non-empty mapping")
+        return value
+
+    def text(self, node: Mapping[str, Any], key: str, path: str) -> str:
+        value = node.get(key) if isinstance(node, Mapping) else None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, "missing, or not a non-empty text")
+        return value.strip()
+
+    def url(self, node: Mapping[str, Any], key: str, path: str) -> str:
+        value = self.text(node, key, path)
+        if not value.startswith("https://"):
+            raise self.fail(path, f"'{value}' must start with https://")
+        return value
+
+    def ids(self, node: Mapping[str, Any], key: str, allowed: Mapping[str, Any]) -> tuple[str, ...]:
+        value = node.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "missing, or not a non-empty list")
+        for item in value:
+            if item not in allowed:
+                raise self.fail(key, f"unknown id '{item}'")
+        return tuple(value)
+
+
+def _keywords(reader: _Reader, node: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    keywords = node.get("keywords") if isinstance(node, Mapping) else None
+    if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) for k in keywords):
+        raise reader.fail(path, "missing, or not a non-empty list of texts")
+    normalised = tuple(normalise(k) for k in keywords)
+    if not all(normalised):
+        raise reader.fail(path, "a keyword has no letters")
+    return normalised
+
+
+def _teams(reader: _Reader, raw: Mapping[str, Any]) -> dict[str, Team]:
+    teams = {}
+    for team_id, node in reader.mapping(raw, "teams", "teams").items():
+        if team_id not in TEAM_IDS:
+            raise reader.fail(
+                f"teams.{team_id}", f"unknown team id; the ids are {', '.join(sorted(TEAM_IDS))}"
+            )
+        path = f"teams.{team_id}"
+        teams[team_id] = Team(
+            team_id,
+            reader.text(node, "name", f"{path}.name"),
+            reader.text(node, "hours", f"{path}.hours"),
+            reader.text(node, "chat", f"{path}.chat"),
+            _keywords(reader, node, f"{path}.keywords"),
+        )
+    return teams
+
+
+def _pages(reader: _Reader, raw: Mapping[str, Any], base_url: str) -> dict[str, Page]:
+    pages = {}
+    for page_id, node in reader.mapping(raw, "pages", "pages").items():
+        path = f"pages.{page_id}"
+        url = reader.text(node, "url", f"{path}.url")
+        if url.startswith("/"):
+            url = base_url.rstrip("/") + url
+        elif not url.startswith("https://"):
+            raise reader.fail(f"{path}.url", f"'{url}' must be a path starting with / or an https:// URL")
+        pages[page_id] = Page(page_id, url, reader.text(node, "label", f"{path}.label"))
+    return pages
+
+
+def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) -> Omaolo:
+    node = reader.mapping(raw, "omaolo", "omaolo")
+    min_age = node.get("min_age")
+    if not isinstance(min_age, int) or isinstance(min_age, bool) or not 0 <= min_age <= 120:
+        raise reader.fail("omaolo.min_age", "must be a whole number of years")
+    child_team = reader.text(node, "child_team", "omaolo.child_team")
+    if child_team not in teams:
+        raise reader.fail("omaolo.child_team", f"unknown team '{child_team}'")
+    symptoms = []
+    for symptom_id, item in reader.mapping(node, "symptoms", "omaolo.symptoms").items():
+        path = f"omaolo.symptoms.{symptom_id}"
+        normalised = _keywords(reader, item, f"{path}.keywords")
+        symptoms.append(
+            Symptom(
+                symptom_id,
+                reader.text(item, "name", f"{path}.name"),
+                reader.url(item, "url", f"{path}.url"),
+                normalised,
+            )
+        )
+    return Omaolo(reader.url(node, "front_page", "omaolo.front_page"), min_age, child_team, tuple(symptoms))
+
+
+def _intents(
+    reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any], pages: Mapping[str, Any]
+) -> dict[str, IntentRoute]:
+    targets = {"team": teams, "webpage": pages, "form": FORMS, "omaolo": {OMAOLO_TARGET}}
+    intents = {}
+    for intent, node in reader.mapping(raw, "intents", "intents").items():
+        path = f"intents.{intent}"
+        route_type = reader.text(node, "type", f"{path}.type")
+        if route_type not in ROUTE_TYPES:
+            raise reader.fail(
+                f"{path}.type", f"'{route_type}' is not one of {', '.join(sorted(ROUTE_TYPES))}"
+            )
+        target = reader.text(node, "target", f"{path}.target")
+        if target not in targets[route_type]:
+            raise reader.fail(f"{path}.target", f"unknown {route_type} '{target}'")
+        intents[intent] = IntentRoute(route_type, target, reader.text(node, "label", f"{path}.label"))
+    return intents
+
+
+def parse_routes(raw: Any, source: str) -> RouteTable:
+    """Validate the parsed YAML of a route table; ``source`` names it in errors."""
+    reader = _Reader(source)
+    if not isinstance(raw, Mapping):
+        raise reader.fail("(top level)", "must be a mapping")
+    base_url = reader.url(raw, "site_base_url", "site_base_url")
+    teams = _teams(reader, raw)
+    pages = _pages(reader, raw, base_url)
+    intents = _intents(reader, raw, teams, pages)
+    return RouteTable(
+        site_base_url=base_url,
+        intents=intents,
+        teams=teams,
+        general_teams=reader.ids(raw, "general_teams", teams),
+        human_topics=reader.ids(raw, "human_topics", intents),
+        pages=pages,
+        omaolo=_omaolo(reader, raw, teams),
+    )
+
+
+def load_routes(path: Path | str = DEFAULT_PATH) -> RouteTable:
+    """Read and validate a route table file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RoutesConfigError(f"{path}: cannot be read: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise RoutesConfigError(f"{path}: is not valid YAML: {error}") from error
+    return parse_routes(raw, str(path))
+
+
+@lru_cache(maxsize=1)
+def default_routes() -> RouteTable:
+    """The project's own ``data/routes.yml``, loaded once per process."""
+    return load_routes(DEFAULT_PATH)

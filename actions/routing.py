@@ -1,0 +1,245 @@
+"""Decide where a resident's message belongs, and what the bot says about it.
+
+Pure functions over the validated route table (:mod:`actions.routes_config`);
+the Rasa actions in :mod:`actions.actions_routing` only call them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.routes_config import RouteTable, Symptom, normalise
+
+# Most serious first: danger to life, suicidal thoughts, urgent care.
+EMERGENCY_LEVELS = ("112", "crisis", "116117")
+DEFAULT_EMERGENCY_LEVEL = "112"
+GENERAL_SYMPTOM = "general"
+HUMAN_INTENT = "request_human"
+EMERGENCY_INTENT = "emergency"
+FALLBACK_INTENT = "nlu_fallback"
+MAX_CLARIFY_OPTIONS = 3
+SAME_ROUTE_THRESHOLD = 0.5
+
+_AGE_NUMBER = re.compile(r"\d{1,3}")
+_AGE_IN_MONTHS = re.compile(r"kk|kuuk|viik|vrk|paiva")
+# Longest first, so "kaksitoista" is read before "kaksi".
+_AGE_WORDS = {
+    "neljatoista": 14,
+    "kolmetoista": 13,
+    "kaksitoista": 12,
+    "yksitoista": 11,
+    "puolitoista": 1,
+    "kymmenen": 10,
+    "yhdeksan": 9,
+    "kahdeksan": 8,
+    "seitseman": 7,
+    "kuusi": 6,
+    "viisi": 5,
+    "nelja": 4,
+    "kolme": 3,
+    "kaksi": 2,
+    "yksi": 1,
+    "vastasyntyn": 0,
+    "vauva": 0,
+    "taapero": 1,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing decision: ``type`` and ``target`` as in the route payload, plus extra payload keys."""
+
+    type: str
+    target: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        """The ``custom`` payload of the bot message that states the decision."""
+        return {"route": {"type": self.type, "target": self.target, **self.extra}}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A domain response name and the values of its ``{placeholders}``."""
+
+    response: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def entity_values(entities: Iterable[Mapping[str, Any]], name: str) -> list[str]:
+    """The values of every entity called ``name``, in message order."""
+    return [str(e.get("value")) for e in entities if e.get("entity") == name and e.get("value") is not None]
+
+
+def emergency_level(entities: Iterable[Mapping[str, Any]]) -> str:
+    """The most serious ``emergency_level`` found (112, then crisis, then 116117); 112 when none."""
+    found = set(entity_values(entities, "emergency_level"))
+    return next((level for level in EMERGENCY_LEVELS if level in found), DEFAULT_EMERGENCY_LEVEL)
+
+
+def age_in_years(value: str) -> int | None:
+    """Read an age such as "3-vuotias", "kuusivuotiaalla", "6 kk ikäinen", "vauvalla" as whole years.
+
+    Returns None when ``value`` holds no age.
+    """
+    text = normalise(value)
+    number = _AGE_NUMBER.search(text)
+    if number is not None:
+        return int(number.group()) // 12 if _AGE_IN_MONTHS.search(text) else int(number.group())
+    return next((years for word, years in _AGE_WORDS.items() if word in text), None)
+
+
+def youngest_age(entities: Iterable[Mapping[str, Any]]) -> int | None:
+    """The youngest age mentioned in the ``age`` entities, or None."""
+    ages = [age for age in map(age_in_years, entity_values(entities, "age")) if age is not None]
+    return min(ages) if ages else None
+
+
+def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
+    """The first symptom (in the editors' order) with a keyword in ``text``, or None.
+
+    Keywords match inside words, on the normalised text and on the same text
+    without spaces, so "korva kipee" and "korvakipu" both match "korva".
+    """
+    spaced = normalise(text)
+    joined = spaced.replace(" ", "")
+    for symptom in symptoms:
+        if any(keyword in spaced or keyword in joined for keyword in symptom.keywords):
+            return symptom
+    return None
+
+
+def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: RouteTable) -> Route:
+    omaolo = routes.omaolo
+    age = youngest_age(entities)
+    if age is not None and age < omaolo.min_age:
+        team = routes.teams[omaolo.child_team]
+        return Route("team", team.id, {"label": team.name, "reason": "child_symptom", "age": age})
+    symptom = find_symptom(text, omaolo.symptoms)
+    if symptom is None:
+        return Route("omaolo", omaolo.front_page, {"symptom": GENERAL_SYMPTOM, "label": "Omaolo"})
+    return Route("omaolo", symptom.url, {"symptom": symptom.id, "label": symptom.name})
+
+
+def decide_route(
+    intent: str | None, text: str, entities: Sequence[Mapping[str, Any]], routes: RouteTable
+) -> Route | None:
+    """Where a message with this intent, text and entities belongs; None when it needs no route.
+
+    Emergencies win over everything; a request for a person names a team only
+    through its ``team`` entity (a button); other intents follow the route table.
+    """
+    if intent == EMERGENCY_INTENT:
+        return Route("emergency", emergency_level(entities))
+    if intent == HUMAN_INTENT:
+        team_id = next((t for t in entity_values(entities, "team") if t in routes.teams), None)
+        return Route("team", team_id, {"label": routes.teams[team_id].name}) if team_id else None
+    if intent is None or intent not in routes.intents:
+        return None
+    entry = routes.intents[intent]
+    if entry.type == "team":
+        return Route("team", entry.target, {"label": routes.teams[entry.target].name})
+    if entry.type == "webpage":
+        page = routes.pages[entry.target]
+        return Route("webpage", page.url, {"page": page.id, "label": page.label})
+    if entry.type == "form":
+        return Route("form", entry.target)
+    return _symptom_route(text, entities, routes)
+
+
+def route_reply(route: Route, routes: RouteTable) -> Reply:
+    """The response that tells the resident the next step of ``route``."""
+    if route.type == "emergency":
+        return Reply(f"utter_emergency_{route.target}")
+    if route.type == "form":
+        return Reply(f"utter_route_form_{route.target}")
+    if route.type == "webpage":
+        return Reply(
+            f"utter_page_{route.extra['page']}", {"url": route.target, "label": route.extra["label"]}
+        )
+    if route.type == "omaolo":
+        if route.extra["symptom"] == GENERAL_SYMPTOM:
+            return Reply("utter_route_omaolo_general", {"url": route.target})
+        return Reply(
+            "utter_route_omaolo_symptom", {"url": route.target, "symptom_name": route.extra["label"]}
+        )
+    team = routes.teams[route.target]
+    values = {"team_name": team.name, "hours": team.hours}
+    if route.extra.get("reason") == "child_symptom":
+        return Reply("utter_route_child_symptom", {**values, "min_age": routes.omaolo.min_age})
+    return Reply("utter_route_team", values)
+
+
+def resolve_fallback(
+    intent: str | None,
+    intent_ranking: Sequence[Mapping[str, Any]],
+    routes: RouteTable,
+    threshold: float = SAME_ROUTE_THRESHOLD,
+) -> str | None:
+    """The intent to route when the classifier only hesitated between two intents with the same route.
+
+    ``nlu_fallback`` after e.g. lab_results 0.35 / health_centre_appointment 0.30
+    is no real doubt: both go to Terveysneuvo. When the two best intents share a
+    route and their confidences add up to ``threshold``, the best one is
+    returned; otherwise ``intent`` unchanged.
+    """
+    if intent != FALLBACK_INTENT:
+        return intent
+    best = [item for item in intent_ranking if item.get("name") != FALLBACK_INTENT][:2]
+    if len(best) < 2 or sum(float(item.get("confidence") or 0.0) for item in best) < threshold:
+        return intent
+    first, second = (routes.intents.get(str(item.get("name"))) for item in best)
+    if first is None or second is None or (first.type, first.target) != (second.type, second.target):
+        return intent
+    return str(best[0]["name"])
+
+
+def clarify_options(
+    intent_ranking: Iterable[Mapping[str, Any]], routes: RouteTable, limit: int = MAX_CLARIFY_OPTIONS
+) -> list[tuple[str, str]]:
+    """The ``limit`` most likely routed topics as (label, intent) pairs, best first.
+
+    Topics come from the classifier's ranking; when it names fewer than two
+    routed intents, common topics fill in so the resident always has a choice.
+    """
+    ranked = [str(item.get("name")) for item in intent_ranking]
+    chosen = [name for name in ranked if name in routes.intents]
+    if len(chosen) < 2:
+        chosen += [name for name in routes.human_topics if name not in chosen]
+    return [(routes.intents[name].label, name) for name in chosen[:limit]]
+
+
+def consecutive_misses(user_intents: Sequence[str | None]) -> int:
+    """How many of the latest user messages in a row the assistant did not understand."""
+    misses = 0
+    for intent in reversed(user_intents):
+        if intent != FALLBACK_INTENT:
+            break
+        misses += 1
+    return misses
+
+
+def human_options(routes: RouteTable) -> list[tuple[str, str]]:
+    """(title, payload) buttons to reach a person in a general team, or the contact form."""
+    buttons = [
+        (f"Keskustele: {routes.teams[team_id].name}", f'/{HUMAN_INTENT}{{"team":"{team_id}"}}')
+        for team_id in routes.general_teams
+    ]
+    buttons.append(("Jätä viesti tai soittopyyntö", "/contact_request"))
+    return buttons
+
+
+def find_team(text: str, routes: RouteTable) -> str | None:
+    """The team a message names ("milloin neuvolan chat on auki?"), by its longest matching keyword."""
+    spaced = normalise(text)
+    joined = spaced.replace(" ", "")
+    matches = [
+        (len(keyword), team.id)
+        for team in routes.teams.values()
+        for keyword in team.keywords
+        if keyword in spaced or keyword in joined
+    ]
+    return max(matches)[1] if matches else None

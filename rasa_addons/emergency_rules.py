@@ -1,0 +1,616 @@
+"""Rule-based emergency detection over an editors' lexicon (no Rasa imports).
+
+The lexicon (``data/emergency_lexicon.yml``) lists, for each level, rules made
+of word patterns and regular expressions. A message is an emergency when any
+rule matches it; the most urgent level wins:
+
+* ``112``    danger to life (call the emergency number now),
+* ``crisis`` suicidal thoughts or self-harm (crisis line; 112 if in danger now),
+* ``116117`` urgent but not life-threatening (the medical helpline 116 117).
+
+A rule pattern is a sequence of *slots* separated by spaces; a slot lists
+alternatives separated by ``|``. An alternative is a word (compared with the
+folded surface form and the Voikko base forms of a token), or a stem with
+``*`` at the end (prefix), at the start (suffix) or at both ends (infix)::
+
+    "rinta|rinnassa|rintaan kipu*|kivu*|sattu*|puristaa"
+
+Slots match tokens in order with at most ``max_gap`` words between them, or in
+any order within ``window`` words when the rule says ``any_order: true``.
+Matches never cross a sentence end. A match is dropped when a negation word
+(``ei``, ``en``, ``ilman`` ...) that is not itself part of the match stands
+right before one of its words (only fillers such as ``ole``/``mitään`` may
+come in between) or when ``ei ole`` follows it, unless the rule says
+``negatable: false``. ``unless`` patterns veto a rule for the sentence they
+occur in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rasa_addons.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LEXICON = "data/emergency_lexicon.yml"
+
+LEVEL_112 = "112"
+LEVEL_CRISIS = "crisis"
+LEVEL_116117 = "116117"
+# Most urgent first. An overdose that is also a suicide attempt is 112; the
+# match still lists every level that matched (``levels``) so that the answer
+# can add the crisis line.
+LEVEL_PRIORITY: tuple[str, ...] = (LEVEL_112, LEVEL_CRISIS, LEVEL_116117)
+
+_RULE_KEYS = frozenset({"id", "patterns", "regex", "any_order", "window", "max_gap", "unless", "negatable"})
+_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels"})
+_SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
+
+
+_Positions = Callable[["_Slot"], list[int]]
+
+
+class LexiconError(ValueError):
+    """The emergency lexicon file is missing or invalid; the message names the file and entry."""
+
+
+@dataclass(frozen=True)
+class EmergencyMatch:
+    """The outcome of a positive emergency check.
+
+    Attributes:
+        level: ``"112"``, ``"crisis"`` or ``"116117"`` (the most urgent that matched).
+        rule: id of the lexicon rule that decided the level (safe to log).
+        matched: the folded words that matched (may contain the resident's words;
+            do not log it in production).
+        levels: every level that matched, most urgent first.
+    """
+
+    level: str
+    rule: str
+    matched: str
+    levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One position of a pattern: a set of alternatives for a single word."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    infixes: tuple[str, ...]
+    source: str
+
+    def matches(self, keys: frozenset[str]) -> bool:
+        if not self.exact.isdisjoint(keys):
+            return True
+        for key in keys:
+            if self.prefixes and key.startswith(self.prefixes):
+                return True
+            if self.suffixes and key.endswith(self.suffixes):
+                return True
+            if self.infixes and any(infix in key for infix in self.infixes):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A compiled lexicon rule."""
+
+    id: str
+    level: str
+    patterns: tuple[tuple[_Slot, ...], ...]
+    regexes: tuple[re.Pattern[str], ...]
+    unless: tuple[tuple[_Slot, ...], ...]
+    any_order: bool
+    window: int
+    max_gap: int
+    negatable: bool
+
+
+@dataclass
+class _Sentence:
+    """Tokens of one sentence with their character offsets in ``text``."""
+
+    tokens: list[int] = field(default_factory=list)  # indexes into the message's token list
+    starts: list[int] = field(default_factory=list)
+    text: str = ""
+
+
+def parse_slot(source: str) -> _Slot:
+    """Compile one slot (``"kipu*|kivu*|sattuu"``); raise ``ValueError`` if malformed."""
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    infixes: list[str] = []
+    for raw in source.split("|"):
+        alternative = fold(raw.strip())
+        if not _SLOT_ALTERNATIVE.match(alternative) or alternative.strip("*") == "":
+            raise ValueError(f"bad word alternative {raw!r} in slot {source!r}")
+        core = alternative.strip("*")
+        if alternative.startswith("*") and alternative.endswith("*"):
+            infixes.append(core)
+        elif alternative.endswith("*"):
+            prefixes.append(core)
+        elif alternative.startswith("*"):
+            suffixes.append(core)
+        else:
+            exact.add(core)
+    return _Slot(frozenset(exact), tuple(prefixes), tuple(suffixes), tuple(infixes), source)
+
+
+def parse_pattern(source: str) -> tuple[_Slot, ...]:
+    """Compile a pattern of space-separated slots; raise ``ValueError`` if malformed."""
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"pattern must be a non-empty string, got {source!r}")
+    return tuple(parse_slot(slot) for slot in source.split())
+
+
+def _word_list(value: Any, what: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError(f"'{what}' must be a list of words")
+    return frozenset(fold(item.strip()) for item in value)
+
+
+def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rule:
+    label = f"levels.{level}[{position}]"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{label}: a rule must be a mapping with 'id' and 'patterns' and/or 'regex'")
+    rule_id = entry.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise ValueError(f"{label}: missing 'id'")
+    label = f"levels.{level}[{position}] (id {rule_id!r})"
+    if rule_id in seen:
+        raise ValueError(f"{label}: duplicate id")
+    seen.add(rule_id)
+    unknown = set(entry) - _RULE_KEYS
+    if unknown:
+        raise ValueError(f"{label}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+    try:
+        if any(not isinstance(r, str) for r in _as_list(entry.get("regex"), "regex")):
+            raise ValueError("every 'regex' entry must be a string")
+        patterns = tuple(parse_pattern(p) for p in _as_list(entry.get("patterns"), "patterns"))
+        unless = tuple(parse_pattern(p) for p in _as_list(entry.get("unless"), "unless"))
+        regexes = tuple(re.compile(fold_letters(r)) for r in _as_list(entry.get("regex"), "regex"))
+    except re.error as error:
+        raise ValueError(f"{label}: invalid regular expression: {error}") from error
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from error
+    if not patterns and not regexes:
+        raise ValueError(f"{label}: needs at least one entry in 'patterns' or 'regex'")
+    flags = {}
+    for key, default in (("any_order", False), ("negatable", True)):
+        flags[key] = entry.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise ValueError(f"{label}: '{key}' must be true or false")
+    numbers = {}
+    for key, default, low, high in (("window", 6, 1, 30), ("max_gap", 2, 0, 10)):
+        numbers[key] = entry.get(key, default)
+        value = numbers[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(f"{label}: '{key}' must be a whole number from {low} to {high}")
+    return _Rule(
+        id=rule_id,
+        level=level,
+        patterns=patterns,
+        regexes=regexes,
+        unless=unless,
+        any_order=flags["any_order"],
+        window=numbers["window"],
+        max_gap=numbers["max_gap"],
+        negatable=flags["negatable"],
+    )
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"'{what}' must be a list")
+    return value
+
+
+class EmergencyMatcher:
+    """Detects emergencies in free text with the rules of one lexicon file."""
+
+    def __init__(
+        self, lexicon: dict[str, Any], *, use_voikko: bool = True, source: str = "<lexicon>"
+    ) -> None:
+        """Compile ``lexicon`` (the parsed YAML); raise ``LexiconError`` naming ``source`` if invalid."""
+        try:
+            self._compile(lexicon)
+        except ValueError as error:
+            raise LexiconError(f"{source}: {error}") from error
+        self.source = source
+        self.lemmatizer = Lemmatizer(use_voikko=use_voikko)
+
+    @classmethod
+    def from_file(cls, path: str | Path = DEFAULT_LEXICON, *, use_voikko: bool = True) -> EmergencyMatcher:
+        """Load and validate a lexicon file.
+
+        A relative path is looked up in the working directory first, then in
+        the project root.
+        """
+        resolved = resolve_lexicon_path(path)
+        try:
+            data = yaml.safe_load(resolved.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise LexiconError(f"{path}: cannot read the emergency lexicon: {error}") from error
+        except yaml.YAMLError as error:
+            raise LexiconError(f"{path}: not valid YAML: {error}") from error
+        return cls(data, use_voikko=use_voikko, source=str(path))
+
+    @property
+    def rule_count(self) -> int:
+        """How many rules the lexicon defines."""
+        return len(self._rules)
+
+    def _compile(self, lexicon: Any) -> None:
+        if not isinstance(lexicon, dict):
+            raise ValueError("the file must be a mapping with 'levels' (and optional aliases/negations)")
+        unknown = set(lexicon) - _TOP_KEYS
+        if unknown:
+            raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        aliases = lexicon.get("aliases") or {}
+        if not isinstance(aliases, dict):
+            raise ValueError("'aliases' must map a spoken form to a base form (or a list of them)")
+        self._aliases: dict[str, frozenset[str]] = {}
+        for spoken, bases in aliases.items():
+            base_list = bases if isinstance(bases, list) else [bases]
+            if not isinstance(spoken, str) or not all(isinstance(b, str) and b for b in base_list):
+                raise ValueError(f"aliases.{spoken}: must map a word to a word or a list of words")
+            self._aliases[fold(spoken)] = frozenset(fold(b) for b in base_list)
+        self._negations = _word_list(lexicon.get("negations", []), "negations")
+        self._fillers = _word_list(lexicon.get("negation_fillers", []), "negation_fillers")
+        levels = lexicon.get("levels")
+        if not isinstance(levels, dict) or not levels:
+            raise ValueError("'levels' must map each level (112, crisis, 116117) to a list of rules")
+        self._rules: list[_Rule] = []
+        seen: set[str] = set()
+        for raw_level, entries in levels.items():
+            level = str(raw_level)
+            if level not in LEVEL_PRIORITY:
+                raise ValueError(f"levels.{level}: unknown level; use one of {', '.join(LEVEL_PRIORITY)}")
+            if not isinstance(entries, list) or not entries:
+                raise ValueError(f"levels.{level}: must be a non-empty list of rules")
+            for position, entry in enumerate(entries):
+                self._rules.append(_compile_rule(level, entry, position, seen))
+        self._rules.sort(key=lambda rule: LEVEL_PRIORITY.index(rule.level))
+
+    # -- matching -----------------------------------------------------------------
+
+    def detect(self, text: str) -> EmergencyMatch | None:
+        """Return the most urgent emergency in ``text``, or ``None``."""
+        if not text or not text.strip():
+            return None
+        tokens = tokenize(text, self.lemmatizer, self._aliases)
+        if not tokens:
+            return None
+        keys = [token.keys for token in tokens]
+        sentences = _sentences(tokens)
+        slot_cache: dict[_Slot, list[int]] = {}
+
+        def positions(slot: _Slot) -> list[int]:
+            found = slot_cache.get(slot)
+            if found is None:
+                found = [i for i, token_keys in enumerate(keys) if slot.matches(token_keys)]
+                slot_cache[slot] = found
+            return found
+
+        first: _Rule | None = None
+        first_span: tuple[int, ...] = ()
+        levels: list[str] = []
+        for rule in self._rules:
+            if rule.level in levels:
+                continue
+            span = self._match_rule(rule, tokens, sentences, positions)
+            if span is None:
+                continue
+            levels.append(rule.level)
+            if first is None:
+                first, first_span = rule, span
+        if first is None:
+            return None
+        matched = " ".join(tokens[i].surface for i in first_span)
+        return EmergencyMatch(first.level, first.id, matched, tuple(levels))
+
+    def _match_rule(
+        self, rule: _Rule, tokens: list[Token], sentences: list[_Sentence], positions: _Positions
+    ) -> tuple[int, ...] | None:
+        """The first non-negated, non-vetoed span of ``rule`` in the message, if any."""
+        vetoed_cache: list[set[int]] = []
+
+        def vetoed() -> set[int]:
+            # Computed only once a candidate match exists: most rules never get that far.
+            if not vetoed_cache:
+                vetoed_cache.append(
+                    {
+                        tokens[span[0]].sentence
+                        for pattern in rule.unless
+                        for span in self._spans(
+                            pattern, tokens, positions, ordered=True, window=0, max_gap=rule.max_gap
+                        )
+                    }
+                )
+            return vetoed_cache[0]
+
+        ordered = not rule.any_order
+        for pattern in rule.patterns:
+            for span in self._spans(
+                pattern, tokens, positions, ordered=ordered, window=rule.window, max_gap=rule.max_gap
+            ):
+                if tokens[span[0]].sentence in vetoed():
+                    continue
+                if rule.negatable and self._negated(span, tokens):
+                    continue
+                return span
+        for regex in rule.regexes:
+            for sentence_index, sentence in enumerate(sentences):
+                if sentence_index in vetoed():
+                    continue
+                for found in regex.finditer(sentence.text):
+                    span = _regex_span(sentence, found.start(), found.end())
+                    if not span:
+                        continue
+                    if rule.negatable and self._negated(span, tokens):
+                        continue
+                    return span
+        return None
+
+    @staticmethod
+    def _spans(
+        pattern: Sequence[_Slot],
+        tokens: list[Token],
+        positions: _Positions,
+        *,
+        ordered: bool,
+        window: int,
+        max_gap: int,
+    ) -> Iterable[tuple[int, ...]]:
+        """Every way the slots of ``pattern`` match tokens of one sentence."""
+        candidates: list[list[int]] = []
+        for slot in pattern:
+            found = positions(slot)
+            if not found:
+                return
+            candidates.append(found)
+        if ordered:
+            yield from _ordered_spans(candidates, tokens, max_gap)
+            return
+        for combination in itertools.product(*candidates):
+            if len(set(combination)) != len(combination):
+                continue
+            if max(combination) - min(combination) >= window:
+                continue
+            if len({tokens[i].sentence for i in combination}) != 1:
+                continue
+            yield tuple(sorted(combination))
+
+    def _negated(self, span: tuple[int, ...], tokens: list[Token]) -> bool:
+        """Whether a negation outside ``span`` governs one of its words."""
+        inside = set(span)
+        for position in span:
+            index = position - 1
+            skipped = 0
+            while index >= 0 and index not in inside and tokens[index].clause == tokens[position].clause:
+                surface = tokens[index].surface
+                if surface in self._negations:
+                    return True
+                if surface not in self._fillers or skipped >= 3:
+                    break
+                skipped += 1
+                index -= 1
+        # "rintakipua ei ole (ollut)"
+        after = max(span) + 1
+        if after + 1 < len(tokens) and after not in inside:
+            if (
+                tokens[after].surface in self._negations
+                and tokens[after + 1].surface in self._fillers
+                and tokens[after].clause == tokens[max(span)].clause
+            ):
+                return True
+        return False
+
+
+def _ordered_spans(
+    candidates: list[list[int]], tokens: list[Token], max_gap: int
+) -> Iterable[tuple[int, ...]]:
+    def extend(prefix: tuple[int, ...], depth: int) -> Iterable[tuple[int, ...]]:
+        if depth == len(candidates):
+            yield prefix
+            return
+        last = prefix[-1]
+        for position in candidates[depth]:
+            if position <= last:
+                continue
+            if position - last - 1 > max_gap:
+                break
+            if tokens[position].sentence != tokens[last].sentence:
+                break
+            yield from extend(prefix + (position,), depth + 1)
+
+    for start in candidates[0]:
+        yield from extend((start,), 1)
+
+
+def _sentences(tokens: list[Token]) -> list[_Sentence]:
+    sentences: dict[int, _Sentence] = {}
+    for index, token in enumerate(tokens):
+        sentence = sentences.setdefault(token.sentence, _Sentence())
+        if sentence.text:
+            sentence.text += " "
+        sentence.tokens.append(index)
+        sentence.starts.append(len(sentence.text))
+        sentence.text += token.surface
+    return list(sentences.values())
+
+
+def _regex_span(sentence: _Sentence, start: int, end: int) -> tuple[int, ...]:
+    """Token indexes overlapped by the character range ``[start, end)`` of a sentence."""
+    span = []
+    for token_index, token_start in zip(sentence.tokens, sentence.starts, strict=True):
+        token_end = sentence.text.find(" ", token_start)
+        token_end = len(sentence.text) if token_end < 0 else token_end
+        if token_start < end and token_end > start:
+            span.append(token_index)
+    return tuple(span)
+
+
+def resolve_lexicon_path(path: str | Path) -> Path:
+    """Find ``path`` as given, or relative to the project root when relative."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    in_project = PROJECT_ROOT / candidate
+    return in_project if in_project.exists() else candidate
+
+
+_DEFAULT_MATCHER: EmergencyMatcher | None = None
+
+
+def default_matcher() -> EmergencyMatcher:
+    """The matcher for the project's lexicon, loaded on first use."""
+    global _DEFAULT_MATCHER
+    if _DEFAULT_MATCHER is None:
+        _DEFAULT_MATCHER = EmergencyMatcher.from_file(DEFAULT_LEXICON)
+    return _DEFAULT_MATCHER
+
+
+def detect_emergency(text: str, matcher: EmergencyMatcher | None = None) -> EmergencyMatch | None:
+    """Check one message against the emergency lexicon (the project's by default)."""
+    return (matcher or default_matcher()).detect(text)
+
+
+# -- evaluation -------------------------------------------------------------------
+
+TESTS_DIR = PROJECT_ROOT / "tests" / "emergency"
+
+
+def read_emergency_list(path: Path) -> list[tuple[str, str]]:
+    """Read ``level<TAB>message`` lines (``#`` comments and blank lines skipped)."""
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        level, separator, message = line.partition("\t")
+        if not separator or level not in LEVEL_PRIORITY or not message.strip():
+            raise ValueError(
+                f"{path}:{number}: expected '<level>\\t<message>' with level in {LEVEL_PRIORITY}"
+            )
+        items.append((level, message.strip()))
+    return items
+
+
+def read_message_list(path: Path) -> list[str]:
+    """Read one message per line (``#`` comments and blank lines skipped)."""
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+@dataclass
+class Evaluation:
+    """Recall on the emergency list and false alarms on the non-emergency list."""
+
+    emergencies: int
+    detected_at_level: int
+    misses: list[tuple[str, str, str | None]]  # expected level, message, detected level
+    non_emergencies: int
+    false_alarms: list[tuple[str, EmergencyMatch]]
+    seconds_per_message: float
+    cold_seconds_per_message: float
+
+    @property
+    def recall(self) -> float:
+        return self.detected_at_level / self.emergencies if self.emergencies else 1.0
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return len(self.false_alarms) / self.non_emergencies if self.non_emergencies else 0.0
+
+
+def evaluate(matcher: EmergencyMatcher, tests_dir: Path = TESTS_DIR) -> Evaluation:
+    """Run ``matcher`` over ``emergency.txt`` and ``non_emergency.txt`` in ``tests_dir``."""
+    emergencies = read_emergency_list(tests_dir / "emergency.txt")
+    others = read_message_list(tests_dir / "non_emergency.txt")
+    misses = []
+    for level, message in emergencies:
+        found = matcher.detect(message)
+        if found is None or found.level != level:
+            misses.append((level, message, found.level if found else None))
+    false_alarms = [(message, found) for message in others if (found := matcher.detect(message))]
+    texts = [message for _, message in emergencies] + others
+    matcher.lemmatizer.clear_cache()
+    started = time.perf_counter()
+    for message in texts:
+        matcher.detect(message)
+    cold = (time.perf_counter() - started) / len(texts)
+    rounds = 5
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for message in texts:
+            matcher.detect(message)
+    elapsed = (time.perf_counter() - started) / (rounds * len(texts))
+    return Evaluation(
+        len(emergencies), len(emergencies) - len(misses), misses, len(others), false_alarms, elapsed, cold
+    )
+
+
+def _report(name: str, result: Evaluation) -> None:
+    print(f"[{name}]")
+    print(
+        f"  emergency recall (right level): {result.detected_at_level}/{result.emergencies}"
+        f" = {result.recall:.1%}"
+    )
+    for level, message, found in result.misses:
+        print(f"    MISS expected {level}, got {found}: {message}")
+    print(
+        f"  false alarms: {len(result.false_alarms)}/{result.non_emergencies} = {result.false_alarm_rate:.1%}"
+    )
+    for message, found in result.false_alarms:
+        print(f"    FALSE ALARM {found.level} ({found.rule}: {found.matched!r}): {message}")
+    print(
+        f"  cost per message: {result.seconds_per_message * 1000:.3f} ms with warm word cache, "
+        f"{result.cold_seconds_per_message * 1000:.3f} ms on first sight of every word"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``--evaluate`` prints recall and false alarms; otherwise check given messages."""
+    parser = argparse.ArgumentParser(description="Opastin emergency safety net")
+    parser.add_argument("--evaluate", action="store_true", help="measure on tests/emergency/*.txt")
+    parser.add_argument("--lexicon", default=DEFAULT_LEXICON)
+    parser.add_argument("--no-voikko", action="store_true", help="match on word stems only")
+    parser.add_argument("messages", nargs="*", help="messages to check")
+    args = parser.parse_args(argv)
+    matcher = EmergencyMatcher.from_file(args.lexicon, use_voikko=not args.no_voikko)
+    if args.evaluate:
+        print(f"lexicon {args.lexicon}: {matcher.rule_count} rules, Voikko {matcher.lemmatizer.available}")
+        result = evaluate(matcher)
+        _report("with Voikko" if matcher.lemmatizer.available else "stems only", result)
+        if matcher.lemmatizer.available and not args.no_voikko:
+            stems_only = EmergencyMatcher.from_file(args.lexicon, use_voikko=False)
+            _report("stems only (libvoikko missing)", evaluate(stems_only))
+        return 0 if result.recall == 1.0 and result.false_alarm_rate <= 0.01 else 1
+    for message in args.messages or [line.rstrip("\n") for line in sys.stdin]:
+        found = matcher.detect(message)
+        print(f"{found.level if found else '-'}\t{found.rule if found else ''}\t{message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

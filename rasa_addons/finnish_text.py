@@ -1,0 +1,161 @@
+"""Light-weight Finnish text normalisation for rule matching.
+
+Used by the emergency safety net (``rasa_addons.emergency_rules``); it imports
+nothing from Rasa so that it stays cheap to load in tests and scripts.
+
+* Text is lowercased and folded (``ä`` → ``a``, ``ö`` → ``o``, ``å`` → ``o``) so
+  that messages typed without Finnish letters match the same rules.
+* Each word gets its base forms from libvoikko when it is installed (Voikko
+  is loaded once per process). Words typed without ``ä``/``ö`` are also
+  analysed with the umlauts restored (``heraa`` → ``herää`` → ``herätä``).
+* Without libvoikko everything still works on surface forms: the rules then
+  rely on stems (``rintaki*``) and regular expressions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "o", "æ": "a", "ø": "o"})
+_FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "O"})
+_WORD = re.compile(r"[0-9a-zäöåæøéü]+")
+# Sentence ends stop multi-word rules; clause marks only stop negation scope.
+_SENTENCE_END = re.compile(r"[.!?\n]+")
+_CLAUSE_MARK = re.compile(r"[,;:()\"]+|\s[-–]\s")
+_CLAUSE_WORDS = frozenset({"mutta", "mut", "vaan", "kuitenkin", "silti"})
+
+
+def fold_letters(text: str) -> str:
+    """Fold ``ä``/``ö``/``å`` without lowercasing (safe for regular expressions: ``\\S`` stays)."""
+    return text.translate(_FOLD).translate(_FOLD_UPPER)
+
+
+def fold(text: str) -> str:
+    """Lowercase ``text`` and fold Nordic letters to their ASCII look-alikes.
+
+    Other accents are removed as well (``é`` → ``e``).
+    """
+    lowered = text.lower().translate(_FOLD)
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a message.
+
+    Attributes:
+        surface: the folded word as typed.
+        lemmas: folded base forms (Voikko analyses and editor aliases).
+        sentence: index of the sentence the word belongs to.
+        clause: index of the clause (comma, ``mutta`` ...) the word belongs to.
+    """
+
+    surface: str
+    lemmas: frozenset[str]
+    sentence: int
+    clause: int
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The surface form and the base forms together."""
+        return self.lemmas | {self.surface}
+
+
+class Lemmatizer:
+    """Base forms of Finnish words via libvoikko, cached; no-op without it."""
+
+    def __init__(self, use_voikko: bool = True, cache_size: int = 50_000) -> None:
+        """Load Voikko (once per process) unless ``use_voikko`` is false or it is missing."""
+        self._voikko: Any = _shared_voikko() if use_voikko else None
+        self._lock = threading.Lock()
+        self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
+
+    @property
+    def available(self) -> bool:
+        """Whether base forms come from Voikko (otherwise only surface forms are used)."""
+        return self._voikko is not None
+
+    def lemmas(self, word: str) -> frozenset[str]:
+        """Folded base forms of a lowercased ``word`` (empty when unknown)."""
+        if self._voikko is None:
+            return frozenset()
+        return self._lemmas(word)
+
+    def clear_cache(self) -> None:
+        """Forget cached analyses (used when measuring cold-start cost)."""
+        self._lemmas.cache_clear()
+
+    def _lemmas_uncached(self, word: str) -> frozenset[str]:
+        candidates = [word]
+        # Typed without umlauts: Finnish vowel harmony means a word with a/o
+        # and no front vowel may really be its ä/ö twin. Try the variants.
+        if not re.search("[äöy]", word) and re.search("[ao]", word):
+            candidates += [
+                word.replace("a", "ä"),
+                word.replace("o", "ö"),
+                word.replace("a", "ä").replace("o", "ö"),
+            ]
+        found: set[str] = set()
+        with self._lock:  # libvoikko handles are not thread-safe
+            for candidate in candidates:
+                for analysis in self._voikko.analyze(candidate):
+                    base = analysis.get("BASEFORM")
+                    if base:
+                        found.add(fold(base))
+        return frozenset(found)
+
+
+_VOIKKO_LOCK = threading.Lock()
+_VOIKKO: Any = None
+_VOIKKO_TRIED = False
+
+
+def _shared_voikko() -> Any:
+    """The process-wide Voikko handle, or ``None`` when libvoikko is unavailable."""
+    global _VOIKKO, _VOIKKO_TRIED
+    with _VOIKKO_LOCK:
+        if not _VOIKKO_TRIED:
+            _VOIKKO_TRIED = True
+            try:
+                import libvoikko  # type: ignore[import-not-found]
+
+                _VOIKKO = libvoikko.Voikko("fi")
+            except Exception as error:  # noqa: BLE001 - any failure means "no Voikko"
+                logger.warning("libvoikko is not available (%s); matching on word stems only", error)
+                _VOIKKO = None
+        return _VOIKKO
+
+
+def tokenize(text: str, lemmatizer: Lemmatizer, aliases: dict[str, frozenset[str]]) -> list[Token]:
+    """Split ``text`` into folded tokens with base forms, sentence and clause indexes.
+
+    Args:
+        text: the message as typed.
+        lemmatizer: source of base forms.
+        aliases: extra base forms for folded surface forms (spoken Finnish,
+            common typos), e.g. ``{"kipee": {"kipea"}}``.
+    """
+    tokens: list[Token] = []
+    clause = 0
+    for sentence_index, sentence in enumerate(_SENTENCE_END.split(text.lower())):
+        clause += 1
+        for part in _CLAUSE_MARK.split(sentence):
+            clause += 1
+            for raw in _WORD.findall(part):
+                surface = fold(raw)
+                if surface in _CLAUSE_WORDS:
+                    clause += 1
+                lemmas = lemmatizer.lemmas(raw) | aliases.get(surface, frozenset())
+                tokens.append(Token(surface, frozenset(lemmas), sentence_index, clause))
+    return tokens

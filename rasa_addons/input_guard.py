@@ -1,0 +1,163 @@
+"""Catch messages the intent classifier cannot judge: no words, random letters, English or Swedish.
+
+:class:`InputGuard` runs in the NLU pipeline after the classifiers (and before
+the emergency detector, which must stay last). When a message has no letters
+(empty, emoji only, punctuation, HTML tags only) or only random-looking letters
+it sets the intent ``unclear_input``; when it is written in English or Swedish
+it sets ``other_language``. Both get a Finnish answer from the dialogue rules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+UNCLEAR_INPUT = "unclear_input"
+OTHER_LANGUAGE = "other_language"
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+_WORD = re.compile(r"[^\W\d_]+")
+_VOWELS = set("aeiouyäöå")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxzšž]{4,}")
+_REPEAT = re.compile(r"(.)\1{3,}")
+_KEYBOARD = (
+    "qwer",
+    "wert",
+    "asdf",
+    "sdfg",
+    "dfgh",
+    "fghj",
+    "ghjk",
+    "hjkl",
+    "zxcv",
+    "xcvb",
+    "cvbn",
+    "vbnm",
+    "jklö",
+    "klöä",
+    "uiop",
+    "yuio",
+    "tyui",
+)
+
+FINNISH_WORDS = frozenset(
+    """
+    on ja ei en et oo ole olen olet oli onko onks onkos ko kun jos että etta mä ma mää mulla mulle mun
+    minä mina minun minulla minulle sä sulla sun sinä sinun hän se sen ne me meillä te voi voin voisin
+    voinko voiko saa saan saako saisin pitää pitäis pitäisi tarvitsen tarttisin tarvii haluan haluaisin
+    kuinka miten missä mitä mikä milloin koska hei moi kiitos kiitti apua joo kyllä niin myös vai tai
+    mutta nyt vielä tää tämä tänään
+    """.split()
+)
+ENGLISH_WORDS = (
+    frozenset(
+        """
+    the is are am i my you your and to of in with for can could would need help please what how where when do
+    does have has this that it want speak english hello hi doctor appointment dentist there not be will get an
+    about from our we his her she they thanks thank nurse sick pain
+    """.split()
+    )
+    - FINNISH_WORDS
+)
+SWEDISH_WORDS = (
+    frozenset(
+        """
+    jag och är att det ett har behöver hjälp inte vill med på för hur tala talar svenska hej tack mitt mina du
+    vi till om den som var kan läkare tid boka barn hälsocentral tandläkare ont mår dig mig min
+    """.split()
+    )
+    - FINNISH_WORDS
+)
+# Single words that on their own already say "not Finnish".
+FOREIGN_GREETINGS = frozenset({"hello", "hi", "please", "english", "thanks", "svenska", "hej", "tack"})
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without HTML/XML tags."""
+    return _TAG.sub(" ", text)
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words (letters only) of ``text``."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def looks_random(word: str) -> bool:
+    """Whether a word looks like keyboard mashing rather than (even misspelt) language."""
+    if len(word) < 4:
+        return False
+    if _REPEAT.search(word) or any(row in word for row in _KEYBOARD) or _CONSONANT_RUN.search(word):
+        return True
+    vowels = sum(1 for c in word if c in _VOWELS)
+    return vowels == 0 or (len(word) >= 7 and vowels / len(word) < 0.2)
+
+
+def foreign_language(tokens: list[str]) -> bool:
+    """Whether the words are English or Swedish rather than Finnish."""
+    if not tokens:
+        return False
+    finnish = sum(1 for t in tokens if t in FINNISH_WORDS)
+    foreign = max(sum(1 for t in tokens if t in ENGLISH_WORDS), sum(1 for t in tokens if t in SWEDISH_WORDS))
+    if len(tokens) <= 2 and finnish == 0:
+        return foreign == len(tokens) or tokens[0] in FOREIGN_GREETINGS
+    return foreign >= 2 and foreign > 2 * finnish
+
+
+def classify_input(text: str) -> str | None:
+    """``unclear_input``, ``other_language`` or None (a message for the classifier)."""
+    tokens = words(strip_markup(text or ""))
+    if not tokens:
+        return UNCLEAR_INPUT
+    if foreign_language(tokens):
+        return OTHER_LANGUAGE
+    random_words = sum(1 for t in tokens if looks_random(t))
+    if random_words and random_words * 2 >= len(tokens) and not any(t in FINNISH_WORDS for t in tokens):
+        return UNCLEAR_INPUT
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(GraphComponent, IntentClassifier):
+    """Overrides the intent of messages without Finnish words (see the module docstring)."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """Runs after an intent classifier."""
+        return [IntentClassifier]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> InputGuard:
+        """Create the component (it has no state)."""
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Set ``unclear_input`` or ``other_language`` with confidence 1.0 where they apply."""
+        for message in messages:
+            verdict = classify_input(message.get(TEXT) or "")
+            if verdict is None:
+                continue
+            intent = {INTENT_NAME_KEY: verdict, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, intent, add_to_output=True)
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != verdict]
+            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+        return messages

@@ -1,0 +1,254 @@
+"""The routing actions send the right response, route payload and slot events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions_contact import reset_form_slots
+from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute
+from tests.actions.conftest import down, user_event
+
+
+def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def message(
+    response: str,
+    custom: dict[str, Any] | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    **values: Any,
+) -> dict[str, Any]:
+    """A message exactly as CollectingDispatcher records it."""
+    return {
+        "text": None,
+        "buttons": buttons or [],
+        "elements": [],
+        "custom": custom or {},
+        "template": response,
+        "response": response,
+        "image": None,
+        "attachment": None,
+        **values,
+    }
+
+
+def test_team_route_names_the_team_with_its_live_availability(tracker_for, service):
+    service.agent("hanna", "suun_terveydenhuolto")
+    messages, events = run(
+        ActionRoute(service.factory, service.clock), tracker_for("hammas särkee", "dental_care")
+    )
+
+    route = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    live = {"open": True, "accepting": True, "queue_length": 0, "estimated_wait_s": 300}
+    assert messages[0] == message(
+        "utter_route_team",
+        {"route": {**route, **live}},
+        team_name="Suun terveydenhuolto",
+        hours="ma–pe klo 12–14",
+    )
+    assert messages[1]["text"].startswith("Suun terveydenhuollon chat on nyt auki. Jonossa ei ole ketään")
+    assert events == [
+        SlotSet("route_type", "team"),
+        SlotSet("route_target", "suun_terveydenhuolto"),
+        SlotSet("team_availability", "accepting"),
+    ]
+
+
+def test_symptom_goes_to_its_omaolo_assessment(tracker_for):
+    messages, events = run(ActionRoute(), tracker_for("mun pojalla on korva kipee", "report_symptom"))
+
+    url = "https://www.omaolo.fi/palvelut/oirearviot/korvakipu"
+    payload = {
+        "route": {"type": "omaolo", "target": url, "symptom": "ear_pain", "label": "korvakipu tai lukkoisuus"}
+    }
+    assert messages == [
+        message("utter_route_omaolo_symptom", payload, url=url, symptom_name="korvakipu tai lukkoisuus")
+    ]
+    assert events == [SlotSet("route_type", "omaolo"), SlotSet("route_target", url)]
+
+
+def test_young_childs_symptom_goes_to_a_team_not_omaolo(tracker_for):
+    entities = [{"entity": "age", "value": "3-vuotiaalla", "start": 0, "end": 12}]
+    action = ActionRoute(down)
+    messages, events = run(action, tracker_for("3-vuotiaalla korvakipu", "report_symptom", entities))
+
+    payload = {
+        "route": {
+            "type": "team",
+            "target": "terveysneuvo",
+            "label": "Terveysneuvo",
+            "reason": "child_symptom",
+            "age": 3,
+        }
+    }
+    assert messages == [
+        message(
+            "utter_route_child_symptom", payload, team_name="Terveysneuvo", hours="ma–pe klo 8–15", min_age=15
+        ),
+        {
+            **message(None, buttons=[{"title": "Jätä yhteydenottopyyntö", "payload": "/contact_request"}]),
+            "text": "En juuri nyt saa yhteyttä ammattilaisten chat-palveluun, joten en voi tarkistaa, "
+            "pääsetkö chattiin. Voit jättää kiireettömän yhteydenottopyynnön, niin ammattilainen ottaa "
+            "sinuun yhteyttä. Voit myös katsoa ohjeita verkkosivulta "
+            "https://etelasavonha.fi/palvelut/terveyspalvelut/terveysasemat "
+            "tai soittaa numeroon 015 211 8000.",
+        },
+    ]
+    assert events == [
+        SlotSet("route_type", "team"),
+        SlotSet("route_target", "terveysneuvo"),
+        SlotSet("team_availability", "unavailable"),
+    ]
+
+
+def test_information_question_gets_the_web_page(tracker_for):
+    messages, _ = run(ActionRoute(), tracker_for("paljonko maksaa", "ask_client_fees"))
+
+    url = "https://etelasavonha.fi/asiakasmaksut"
+    payload = {"route": {"type": "webpage", "target": url, "page": "client_fees", "label": "Asiakasmaksut"}}
+    assert messages == [message("utter_page_client_fees", payload, url=url, label="Asiakasmaksut")]
+
+
+def test_contact_request_goes_to_the_form(tracker_for):
+    messages, events = run(ActionRoute(), tracker_for("soittakaa minulle", "contact_request"))
+
+    payload = {"route": {"type": "form", "target": "contact_request"}}
+    assert messages == [message("utter_route_form_contact_request", payload)]
+    # The route slots, then the contact form emptied for a fresh start (no team named yet).
+    assert events[:2] == [SlotSet("route_type", "form"), SlotSet("route_target", "contact_request")]
+    assert events[2:] == reset_form_slots()
+
+
+def test_request_for_a_person_without_a_topic_asks_the_topic(tracker_for):
+    messages, events = run(ActionRoute(), tracker_for("haluan puhua ihmisen kanssa", "request_human"))
+
+    assert events == []
+    assert messages == [
+        message(
+            "utter_ask_human_topic",
+            buttons=[
+                {"title": "Terveysaseman vastaanotto", "payload": "/health_centre_appointment"},
+                {"title": "Ikäihmisten palvelut ja kotihoito", "payload": "/elderly_services"},
+                {"title": "Toimeentulotuki", "payload": "/income_support"},
+                {"title": "Mielenterveys", "payload": "/mental_health"},
+                {"title": "Perheen ja parisuhteen tuki", "payload": "/family_support"},
+                {"title": "Hammashoito", "payload": "/dental_care"},
+            ],
+        )
+    ]
+
+
+def test_request_for_a_person_after_a_team_decision_goes_to_that_team(tracker_for):
+    tracker = tracker_for(
+        "haluan chattiin", "request_human", slots={"route_type": "team", "route_target": "neuvola"}
+    )
+    messages, events = run(ActionRoute(down), tracker)
+
+    assert messages[0]["custom"] == {"route": {"type": "team", "target": "neuvola", "label": "Neuvola"}}
+    assert events == [
+        SlotSet("route_type", "team"),
+        SlotSet("route_target", "neuvola"),
+        SlotSet("team_availability", "unavailable"),
+    ]
+
+
+def test_unrouted_intent_asks_how_to_help(tracker_for):
+    messages, events = run(ActionRoute(), tracker_for("moi", "greet"))
+
+    assert messages == [message("utter_ask_how_can_help")]
+    assert events == []
+
+
+def test_emergency_uses_the_detected_level(tracker_for):
+    entities = [{"entity": "emergency_level", "value": "crisis"}]
+    messages, events = run(ActionEmergency(), tracker_for("en halua enää elää", "emergency", entities))
+
+    assert messages == [
+        message("utter_emergency_crisis", {"route": {"type": "emergency", "target": "crisis"}})
+    ]
+    assert events == [SlotSet("route_type", "emergency"), SlotSet("route_target", "crisis")]
+
+
+def test_emergency_without_a_level_means_112(tracker_for):
+    messages, _ = run(ActionEmergency(), tracker_for("hätä", "emergency"))
+
+    assert messages == [message("utter_emergency_112", {"route": {"type": "emergency", "target": "112"}})]
+
+
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 0.45},
+    {"name": "lab_results", "confidence": 0.45},
+    {"name": "greet", "confidence": 0.2},
+    {"name": "sick_note", "confidence": 0.15},
+    {"name": "prescription_renewal", "confidence": 0.1},
+    {"name": "dental_care", "confidence": 0.05},
+]
+
+
+def test_first_miss_asks_with_the_likely_topics(tracker_for):
+    messages, events = run(
+        ActionHandleFallback(), tracker_for("todistus tulokset", "nlu_fallback", ranking=RANKING)
+    )
+
+    assert events == []
+    assert messages == [
+        message(
+            "utter_clarify",
+            buttons=[
+                {"title": "Laboratoriotulokset", "payload": "/lab_results"},
+                {"title": "Sairauslomatodistus", "payload": "/sick_note"},
+                {"title": "Reseptin uusiminen", "payload": "/prescription_renewal"},
+                {"title": "Jotain muuta", "payload": "/nlu_fallback"},
+            ],
+        )
+    ]
+
+
+def test_second_miss_in_a_row_offers_a_person_or_the_form(tracker_for):
+    earlier = [user_event("hmm juttu", "nlu_fallback"), {"event": "bot", "text": "En ole varma"}]
+    messages, _ = run(ActionHandleFallback(), tracker_for("/nlu_fallback", "nlu_fallback", earlier=earlier))
+
+    assert messages == [
+        message(
+            "utter_offer_human",
+            buttons=[
+                {"title": "Keskustele: Terveysneuvo", "payload": '/request_human{"team":"terveysneuvo"}'},
+                {"title": "Keskustele: Palveluneuvo", "payload": '/request_human{"team":"palveluneuvo"}'},
+                {"title": "Jätä viesti tai soittopyyntö", "payload": "/contact_request"},
+            ],
+        )
+    ]
+
+
+def test_a_miss_after_an_understood_message_asks_again(tracker_for):
+    earlier = [user_event("hmm", "nlu_fallback"), user_event("resepti", "prescription_renewal")]
+    messages, _ = run(ActionHandleFallback(), tracker_for("öö juttu", "nlu_fallback", earlier=earlier))
+
+    assert messages[0]["response"] == "utter_clarify"
+
+
+def test_doubt_between_intents_of_one_team_is_no_miss(tracker_for):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "lab_results", "confidence": 0.4},
+        {"name": "health_centre_appointment", "confidence": 0.35},
+    ]
+    messages, events = run(
+        ActionHandleFallback(down), tracker_for("labrat ja lääkäri", "nlu_fallback", ranking=ranking)
+    )
+
+    assert messages[0]["response"] == "utter_route_team"
+    assert messages[0]["custom"] == {
+        "route": {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo"}
+    }
+    assert events == [
+        SlotSet("route_type", "team"),
+        SlotSet("route_target", "terveysneuvo"),
+        SlotSet("team_availability", "unavailable"),
+    ]

@@ -1,0 +1,243 @@
+"""The contact request form and feedback against a real handoff service app (and one that is down)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.actions_contact import (
+    ActionAskContactConsent,
+    ActionCancelContactRequest,
+    ActionSubmitContactRequest,
+    ValidateContactRequestForm,
+    reset_form_slots,
+)
+from actions.actions_feedback import ActionSubmitFeedback, ValidateFeedbackForm
+from actions.actions_routing import ActionRoute
+from actions.outbox import ContactOutbox
+from handoff.models import ContactRequest, Feedback
+from handoff.privacy import HETU_MASK
+from tests.actions.conftest import down, make_tracker, user_event
+
+FILLED = {
+    "contact_team": "neuvola",
+    "contact_topic": "Lastenneuvola",
+    "contact_message": "Haluaisin kysyä lapseni rokotuksista",
+    "contact_method": "phone",
+    "contact_value": "0401234567",
+    "contact_consent": True,
+}
+CLEARED = reset_form_slots()
+
+
+def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def validate(slot: str, value: Any, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Run ``validate_<slot>``; return the slots it sets and the responses it sends."""
+    dispatcher = CollectingDispatcher()
+    method = getattr(ValidateContactRequestForm(), f"validate_{slot}")
+    result = method(value, dispatcher, make_tracker(slots=slots or {}), {})
+    return result, [message["response"] for message in dispatcher.messages]
+
+
+def stored_requests(service: Any) -> list[ContactRequest]:
+    with service.db.reading() as session:
+        return list(session.execute(select(ContactRequest)).scalars())
+
+
+# --- the form starts from the route decision ----------------------------------------------------
+
+
+def test_a_request_after_a_team_decision_is_for_that_team(tracker_for):
+    earlier = [user_event("lapsen rokotukset", "child_health_clinic")]
+    tracker = tracker_for("Jätä yhteydenottopyyntö", "contact_request", earlier=earlier)
+    messages, events = run(ActionRoute(down), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "form", "target": "contact_request"}
+    assert events[-2:] == [SlotSet("contact_team", "neuvola"), SlotSet("contact_topic", "Lastenneuvola")]
+    assert all(event in events for event in CLEARED)
+
+
+def test_a_team_named_in_the_request_is_taken(tracker_for):
+    tracker = tracker_for("haluan jättää soittopyynnön hammashoitolaan", "contact_request")
+    _, events = run(ActionRoute(down), tracker)
+    assert events[-2:] == [
+        SlotSet("contact_team", "suun_terveydenhuolto"),
+        SlotSet("contact_topic", "Suun terveydenhuolto"),
+    ]
+
+
+def test_without_a_team_the_form_asks_for_one(tracker_for):
+    _, events = run(ActionRoute(down), tracker_for("voiko teille jättää viestin", "contact_request"))
+    assert events[-len(CLEARED) :] == CLEARED
+
+
+# --- each answer is validated -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "team"), [("Neuvola", "neuvola"), ("hammashoitola", "suun_terveydenhuolto")]
+)
+def test_the_team_from_a_button_or_words(answer, team):
+    assert validate("contact_team", answer) == ({"contact_team": team}, [])
+
+
+def test_an_unknown_team_is_asked_again():
+    assert validate("contact_team", "en tiedä") == ({"contact_team": None}, ["utter_contact_team_unknown"])
+
+
+def test_an_identity_code_in_the_message_is_removed_and_the_resident_told():
+    result, responses = validate("contact_message", "Reseptin uusinta, hetu 131052-308T")
+    assert result == {"contact_message": f"Reseptin uusinta, hetu {HETU_MASK}"}
+    assert responses == ["utter_hetu_removed"]
+
+
+def test_a_message_without_content_is_asked_again():
+    result, responses = validate("contact_message", "moi")
+    assert (result, responses) == ({"contact_message": None}, ["utter_contact_message_too_short"])
+
+
+def test_a_phone_number_typed_for_the_method_fills_both():
+    result, _ = validate("contact_method", "040 123 4567")
+    assert result == {"contact_method": "phone", "contact_value": "0401234567"}
+
+
+def test_an_unclear_method_is_asked_again():
+    assert validate("contact_method", "kumpi vaan") == (
+        {"contact_method": None},
+        ["utter_contact_method_unknown"],
+    )
+
+
+def test_an_invalid_number_is_asked_again_with_an_example():
+    result, responses = validate("contact_value", "12345", {"contact_method": "phone"})
+    assert (result, responses) == ({"contact_value": None}, ["utter_contact_value_invalid_phone"])
+
+
+def test_an_address_given_when_phone_was_chosen_switches_the_method():
+    result, _ = validate("contact_value", "liisa@posti.fi", {"contact_method": "phone"})
+    assert result == {"contact_method": "email", "contact_value": "liisa@posti.fi"}
+
+
+@pytest.mark.parametrize(("answer", "consent"), [("kyllä", True), ("ei", False), ("mitä?", None)])
+def test_consent(answer, consent):
+    result, _ = validate("contact_consent", answer)
+    assert result == {"contact_consent": consent}
+
+
+def test_the_consent_question_reads_back_the_team_and_contact():
+    messages, _ = run(ActionAskContactConsent(), make_tracker(slots=FILLED))
+    assert messages[0]["response"] == "utter_ask_contact_consent"
+    assert messages[0]["team_name"] == "Neuvola"
+    assert messages[0]["contact"] == "puhelimitse numeroon 040 123 4567"
+    assert [button["payload"] for button in messages[0]["buttons"]] == ["kyllä", "ei", "/cancel"]
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def test_the_request_is_stored_and_the_resident_gets_a_reference(service, tmp_path):
+    action = ActionSubmitContactRequest(service.factory, lambda: ContactOutbox(tmp_path / "outbox"))
+    messages, events = run(action, make_tracker(slots=FILLED))
+
+    assert events == CLEARED
+    message = messages[0]
+    assert message["response"] == "utter_contact_sent"
+    assert re.fullmatch(r"YP-2026-\d{6}", message["reference"])
+    assert message["promise"] == "Otamme sinuun yhteyttä kahden arkipäivän kuluessa."
+    assert message["contact"] == "puhelimitse numeroon 040 123 4567"
+    [stored] = stored_requests(service)
+    assert (stored.reference, stored.team_id, stored.topic, stored.contact_value, stored.conversation_id) == (
+        message["reference"],
+        "neuvola",
+        "Lastenneuvola",
+        "0401234567",
+        "test",
+    )
+
+
+def test_without_consent_nothing_is_stored(service, tmp_path):
+    action = ActionSubmitContactRequest(service.factory, lambda: ContactOutbox(tmp_path / "outbox"))
+    messages, _ = run(action, make_tracker(slots={**FILLED, "contact_consent": False}))
+    assert messages[0]["response"] == "utter_contact_not_sent"
+    assert messages[0]["phone"] == "015 211 8400"
+    assert stored_requests(service) == []
+
+
+def test_when_the_service_is_down_the_request_waits_in_the_outbox_and_is_delivered_once(service, tmp_path):
+    outbox = ContactOutbox(tmp_path / "outbox")
+    started = []
+    action = ActionSubmitContactRequest(down, lambda: outbox, on_queued=lambda: started.append(True))
+
+    messages, _ = run(action, make_tracker(slots=FILLED))
+
+    assert messages[0]["response"] == "utter_contact_queued"
+    assert messages[0]["promise"] == "Otamme sinuun yhteyttä kahden arkipäivän kuluessa."
+    assert started == [True]
+    assert len(outbox.pending()) == 1
+    # The service comes back; a retry of the same request (a lost answer) is stored once.
+    [waiting] = outbox.pending()
+    request_copy = ContactOutbox(tmp_path / "copy")
+    request_copy.put(json.loads(waiting.read_text()))
+    assert outbox.deliver(service.client.create_contact_request) == 1
+    assert request_copy.deliver(service.client.create_contact_request) == 1
+    [stored] = stored_requests(service)
+    assert stored.message == FILLED["contact_message"]
+
+
+def test_when_even_the_outbox_fails_the_resident_is_told_honestly(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    action = ActionSubmitContactRequest(down, lambda: ContactOutbox(blocked / "outbox"), on_queued=list)
+    messages, _ = run(action, make_tracker(slots=FILLED))
+    assert messages[0]["response"] == "utter_contact_failed"
+    assert messages[0]["phone"] == "015 211 8400"
+
+
+def test_cancelling_clears_the_form():
+    messages, events = run(ActionCancelContactRequest(), make_tracker(slots=FILLED))
+    assert [message["response"] for message in messages] == ["utter_contact_cancelled"]
+    assert events == CLEARED
+
+
+# --- feedback -----------------------------------------------------------------------------------
+
+
+def test_a_rating_and_comment_are_stored(service):
+    tracker = make_tracker(slots={"feedback_rating": "4", "feedback_comment": "Nopea vastaus"})
+    messages, events = run(ActionSubmitFeedback(service.factory), tracker)
+    assert [message["response"] for message in messages] == ["utter_feedback_thanks"]
+    assert events == [SlotSet("feedback_rating", None), SlotSet("feedback_comment", None)]
+    with service.db.reading() as session:
+        [stored] = session.execute(select(Feedback)).scalars()
+    assert (stored.rating, stored.comment, stored.conversation_id) == (4, "Nopea vastaus", "test")
+
+
+def test_feedback_without_a_comment(service):
+    tracker = make_tracker(slots={"feedback_rating": "5", "feedback_comment": ""})
+    run(ActionSubmitFeedback(service.factory), tracker)
+    with service.db.reading() as session:
+        [stored] = session.execute(select(Feedback)).scalars()
+    assert (stored.rating, stored.comment) == (5, None)
+
+
+def test_feedback_when_the_service_is_down():
+    tracker = make_tracker(slots={"feedback_rating": "2", "feedback_comment": ""})
+    messages, _ = run(ActionSubmitFeedback(down), tracker)
+    assert [message["response"] for message in messages] == ["utter_feedback_not_stored"]
+
+
+def test_an_unclear_rating_is_asked_again():
+    dispatcher = CollectingDispatcher()
+    result = ValidateFeedbackForm().validate_feedback_rating("hyvä", dispatcher, make_tracker(), {})
+    assert result == {"feedback_rating": None}
+    assert dispatcher.messages[0]["response"] == "utter_feedback_rating_unclear"

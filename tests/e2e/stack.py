@@ -1,0 +1,110 @@
+"""The whole product in real processes for end-to-end tests: Rasa, actions and the handoff service.
+
+:func:`running_stack` starts the Rasa and action servers (the action server
+talks to this handoff service) and the handoff service on free ports, with
+every team open on every day and the given agents; it yields the URLs, the
+database URL and the agents' one-time passwords, and stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from handoff.gateway.sessions import hash_secret
+from tests.scripts_loader import load_script
+
+bench_nlu = load_script("bench_nlu")
+bench_handoff = load_script("bench_handoff")
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "e2e-service-token-0123456789"
+PASSWORD = re.compile(r"Password \(shown only once\): (\S+)")
+
+
+def handoff_cli(env: Mapping[str, str], *args: str) -> str:
+    """Run ``python -m handoff <args>``; return its output."""
+    command = [sys.executable, "-m", "handoff", *args]
+    return subprocess.run(command, cwd=ROOT, env=dict(env), capture_output=True, text=True, check=True).stdout
+
+
+def _wait_healthy(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the handoff service exited while starting")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the handoff service did not start")
+
+
+@contextmanager
+def running_stack(tmp: Path, agents: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """Start everything with ``agents`` (username → team); yield ``url``, ``database`` and the passwords."""
+    if not bench_nlu.MODEL.exists():
+        pytest.fail("no trained model: run `make train` (make test does) before this test")
+    teams_file = tmp / "teams.yml"
+    bench_handoff.always_open_teams(teams_file)
+    port = bench_nlu.free_port()
+    url = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as patch:
+        # The action server asks this service for team status and creates handoffs and contact requests.
+        patch.setenv("HANDOFF_URL", url)
+        patch.setenv("HANDOFF_API_TOKEN", TOKEN)
+        patch.setenv("OPASTIN_OUTBOX_DIR", str(tmp / "outbox"))
+        with bench_nlu.running_servers() as rasa_url:
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
+                "HANDOFF_TEAMS_FILE": str(teams_file),
+                "HANDOFF_VAR_DIR": str(tmp),
+                "RASA_URL": rasa_url,
+            }
+            handoff_cli(env, "migrate")
+            passwords = {
+                username: PASSWORD.search(
+                    handoff_cli(env, "create-agent", username, "--team", team, "--generate-password")
+                ).group(1)
+                for username, team in agents.items()
+            }
+            with (tmp / "handoff.log").open("wb") as log:
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"],
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                )
+                try:
+                    _wait_healthy(url, server)
+                    yield {"url": url, "database": env["DATABASE_URL"], "rasa": rasa_url, **passwords}
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+
+
+def query_one(database_url: str, sql: str, **params: object) -> tuple:
+    """One row of ``sql`` from the service's database."""
+    engine = create_engine(database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            return tuple(connection.execute(text(sql), params).one())
+    finally:
+        engine.dispose()
+
+
+def conversation_id_of(database_url: str, secret: str) -> str:
+    """The server-side conversation id of a resident session (the resident never learns it)."""
+    sql = "SELECT conversation_id FROM resident_sessions WHERE secret_hash = :hash"
+    return query_one(database_url, sql, hash=hash_secret(secret))[0]

@@ -1,0 +1,217 @@
+"""The resident page and the agent desk in a real browser (Debian Chromium driven by Playwright).
+
+Starts the real processes (Rasa server, action server, handoff service), then
+checks what people see: the resident chats by keyboard alone, an agent in a
+second browser context takes the chat over and both see each other's
+messages; axe-core finds no WCAG 2.1 AA violations; nothing is requested from
+another host. Screenshots go to ``test-results/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.stack import query_one, running_stack
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "test-results"
+AXE = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Rasa, actions and the handoff service (every team open), with one neuvola agent, "hoitaja"."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
+    with running_stack(tmp_path_factory.mktemp("browser"), {"hoitaja": "neuvola"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(stack: dict[str, str]) -> Iterator:
+    RESULTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class OutsideRequests:
+    """Records and blocks every request that would leave this machine."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def __call__(self, route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in {"127.0.0.1", "localhost"}:
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+
+def _new_page(browser, width: int = 1280, height: int = 900, **options):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fi-FI", **options)
+    outside = OutsideRequests()
+    context.route("**/*", outside)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page, outside
+
+
+def _axe_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)" for v in result["violations"]]
+
+
+def _bot_says(page, pattern: str) -> None:
+    page.locator(".chat-log .message--bot, .chat-log .message--agent, .chat-log .message--system").filter(
+        has_text=re.compile(pattern)
+    ).first.wait_for()
+
+
+@pytest.mark.parametrize(("width", "name"), [(1280, "resident-desktop"), (360, "resident-360px")])
+def test_resident_page_is_accessible_self_contained_and_fits(browser, stack, width: int, name: str) -> None:
+    context, page, outside = _new_page(browser, width=width, bypass_csp=True)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")  # the bot greets first
+    page.locator("[data-team-status] li").first.wait_for()
+    assert page.get_by_text("Hätätilanteessa soita").is_visible()
+    assert page.get_by_text("Älä kirjoita henkilötunnustasi").is_visible()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the page scrolls sideways at {width} px ({scroll_width} px wide)"
+    page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=True)
+    assert _axe_violations(page) == []
+    assert outside.blocked == []
+    context.close()
+
+
+def test_whole_chat_works_by_keyboard_alone(browser, stack) -> None:
+    context, page, outside = _new_page(browser)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")
+    for _ in range(15):  # from the top of the page to the message box
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "chat-input":
+            break
+    assert page.evaluate("document.activeElement.id") == "chat-input"
+    page.keyboard.type("haluan puhua ihmisen kanssa")
+    page.keyboard.press("Enter")
+    choice = page.locator(".chat-log button.choice").first
+    choice.wait_for()
+    page.keyboard.press("Shift+Tab")  # the choices come right before the message box
+    for _ in range(10):
+        if page.evaluate("document.activeElement.classList.contains('choice')"):
+            break
+        page.keyboard.press("Shift+Tab")
+    chosen = page.evaluate("document.activeElement.textContent")
+    page.keyboard.press("Enter")
+    page.locator(".chat-log .message--user").filter(has_text=chosen).wait_for()
+    assert page.get_by_role("log", name="Keskustelu").get_attribute("aria-live") == "polite"
+    assert outside.blocked == []
+    context.close()
+
+
+def _say(page, text: str) -> None:
+    page.get_by_label("Kirjoita viestisi").fill(text)
+    page.get_by_role("button", name="Lähetä").click()
+
+
+def _choose(page, title: str) -> None:
+    page.locator(".chat-log button.choice:not([disabled])").filter(has_text=title).last.click()
+
+
+def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
+    agent_context, agent, agent_outside = _new_page(browser, bypass_csp=True)
+    agent.goto(stack["url"] + "/desk")
+    agent.get_by_label("Käyttäjätunnus").fill("hoitaja")
+    agent.get_by_label("Salasana").fill(stack["hoitaja"])
+    agent.get_by_role("button", name="Kirjaudu").click()
+    agent.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+
+    # The bot checks that the team is open and someone is there before it offers the queue.
+    resident_context, resident, outside = _new_page(browser)
+    resident.goto(stack["url"] + "/")
+    _bot_says(resident, "Olen Opastin")
+    _say(resident, "lapsen rokotukset neuvolassa")
+    _bot_says(resident, "Neuvolan chat on nyt auki. Jonossa ei ole ketään")
+    _choose(resident, "Kyllä, jonoon")
+    resident.locator(".message--queue, .message--bot").filter(has_text="sijalla 1").first.wait_for()
+
+    agent.reload()
+    agent.get_by_text("lapsen rokotukset neuvolassa").first.wait_for()  # the bot's summary for the agent
+    agent.get_by_role("button", name="Ota seuraava").first.click()
+    agent.get_by_label("Vastaus asukkaalle").fill("Hei, olen terveydenhoitaja. Miten voin auttaa?")
+    agent.get_by_role("button", name="Lähetä").click()
+    resident.locator(".message--agent").filter(has_text="olen terveydenhoitaja").wait_for()
+
+    resident.get_by_label("Kirjoita viestisi").fill("Milloin seuraava rokotus on? <script>alert(1)</script>")
+    resident.keyboard.press("Enter")
+    agent.get_by_text("Milloin seuraava rokotus on? <script>alert(1)</script>").wait_for()
+    agent.screenshot(path=str(RESULTS / "desk-live-chat.png"), full_page=True)
+    resident.screenshot(path=str(RESULTS / "resident-live-chat.png"), full_page=True)
+    assert _axe_violations(agent) == []
+
+    # The agent ends the chat; the bot asks for feedback, which the resident gives by buttons.
+    agent.get_by_role("button", name="Lopeta keskustelu").click()
+    resident.locator(".message--system").filter(has_text="Keskustelu päättyi").wait_for()
+    _bot_says(resident, "asteikolla 1–5")
+    _choose(resident, "5 – Erittäin hyvä")
+    _bot_says(resident, "mitä voisimme tehdä paremmin")
+    _choose(resident, "Ei kommenttia")
+    _bot_says(resident, "Kiitos palautteestasi")
+    assert query_one(stack["database"], "SELECT rating, comment FROM feedback") == (5, None)
+    assert outside.blocked == [] and agent_outside.blocked == []
+    resident_context.close()
+    agent_context.close()
+
+
+def test_resident_leaves_a_call_back_request_when_nobody_is_there(browser, stack) -> None:
+    context, page, outside = _new_page(browser, width=390, height=844)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")
+    _say(page, "mulla on hammas kipee")
+    _bot_says(page, "paikalla ei ole ketään vastaamassa")
+    _choose(page, "Jätä yhteydenottopyyntö")
+    _bot_says(page, "missä asiassa toivot yhteydenottoa")
+    _say(page, "Paikka on irronnut hampaasta, hetu 131052-308T, toivon aikaa")
+    _bot_says(page, "poistin sen")
+    _choose(page, "Puhelimitse")
+    _bot_says(page, "Kirjoita puhelinnumerosi")
+    _say(page, "12345")
+    _bot_says(page, "ei näytä suomalaiselta puhelinnumerolta")
+    _say(page, "+358 40 123 4567")
+    _bot_says(page, "puhelimitse numeroon 040 123 4567")
+    _choose(page, "Kyllä, lähetä")
+    _bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
+    page.screenshot(path=str(RESULTS / "resident-contact-request.png"), full_page=True)
+
+    topic, message, value = query_one(
+        stack["database"], "SELECT topic, message, contact_value FROM contact_requests"
+    )
+    assert (topic, value) == ("Hammashoito", "0401234567")
+    assert "131052-308T" not in message and "******-****" in message
+    assert outside.blocked == []
+    context.close()

@@ -1,0 +1,350 @@
+"""Tests of the emergency safety net (rasa_addons.emergency_rules / .emergency).
+
+The list tests measure the lexicon on ``emergency.txt`` (recall must be 100 %
+at the right level) and ``non_emergency.txt`` (false alarms at most 1 %).
+``python -m rasa_addons.emergency_rules --evaluate`` prints the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rasa_addons.emergency_rules import (
+    DEFAULT_LEXICON,
+    PROJECT_ROOT,
+    EmergencyMatcher,
+    LexiconError,
+    detect_emergency,
+    read_emergency_list,
+    read_message_list,
+)
+
+HERE = Path(__file__).parent
+EMERGENCIES = read_emergency_list(HERE / "emergency.txt")
+NON_EMERGENCIES = read_message_list(HERE / "non_emergency.txt")
+
+
+@pytest.fixture(scope="module")
+def matcher() -> EmergencyMatcher:
+    """The project's lexicon, with Voikko when installed."""
+    return EmergencyMatcher.from_file(DEFAULT_LEXICON)
+
+
+@pytest.fixture(scope="module")
+def stems_only() -> EmergencyMatcher:
+    """The project's lexicon as it works without libvoikko."""
+    return EmergencyMatcher.from_file(DEFAULT_LEXICON, use_voikko=False)
+
+
+# -- the lists ----------------------------------------------------------------------
+
+
+def test_lists_are_big_enough_and_unique() -> None:
+    assert len(EMERGENCIES) >= 60
+    assert len(NON_EMERGENCIES) >= 200
+    texts = [text for _, text in EMERGENCIES] + NON_EMERGENCIES
+    duplicates = [text for text, count in Counter(t.lower() for t in texts).items() if count > 1]
+    assert not duplicates, duplicates
+    levels = Counter(level for level, _ in EMERGENCIES)
+    assert levels["112"] >= 30 and levels["crisis"] >= 10 and levels["116117"] >= 10, levels
+
+
+@pytest.mark.parametrize("label,fixture", [("with Voikko", "matcher"), ("stems only", "stems_only")])
+def test_recall_is_100_percent_by_level(label: str, fixture: str, request: pytest.FixtureRequest) -> None:
+    detector: EmergencyMatcher = request.getfixturevalue(fixture)
+    failures = []
+    for level, text in EMERGENCIES:
+        found = detector.detect(text)
+        if found is None or found.level != level:
+            failures.append(f"  expected {level:>6}, got {found.level if found else 'nothing':>7}: {text}")
+    by_level = Counter(level for level, _ in EMERGENCIES)
+    print(f"[{label}] recall {len(EMERGENCIES) - len(failures)}/{len(EMERGENCIES)} ({dict(by_level)})")
+    assert not failures, f"{len(failures)} emergencies missed ({label}):\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("label,fixture", [("with Voikko", "matcher"), ("stems only", "stems_only")])
+def test_false_alarms_at_most_one_percent(label: str, fixture: str, request: pytest.FixtureRequest) -> None:
+    detector: EmergencyMatcher = request.getfixturevalue(fixture)
+    alarms = [(text, found) for text in NON_EMERGENCIES if (found := detector.detect(text))]
+    rate = len(alarms) / len(NON_EMERGENCIES)
+    print(f"[{label}] false alarms {len(alarms)}/{len(NON_EMERGENCIES)} = {rate:.1%}")
+    details = "\n".join(f"  {f.level} ({f.rule}: {f.matched!r}): {t}" for t, f in alarms)
+    assert rate <= 0.01, f"false alarm rate {rate:.1%} ({label}):\n{details}"
+
+
+# -- focused behaviour --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ei ole rintakipua",
+        "rintakipua ei ole ollut",
+        "ei mitään rintakipua, vain yskää",
+        "ilman rintakipua",
+        "rintaan ei satu",
+        "en halua kuolla",
+        "ei tunnu puristusta rinnassa",
+    ],
+)
+def test_negation_cancels_a_match(matcher: EmergencyMatcher, text: str) -> None:
+    assert matcher.detect(text) is None
+
+
+@pytest.mark.parametrize(
+    "text,level",
+    [
+        ("ei ole ennen ollut näin kovaa rintakipua", "112"),  # "ennen" is no filler: not negated
+        ("ei ole rintakipua mutta nyt isä ei herää", "112"),  # the second clause stands
+        ("ei pysty hengittämään", "112"),  # the negation is part of the rule
+        ("en saa henkeä", "112"),
+        ("en jaksa elää", "crisis"),
+    ],
+)
+def test_negation_does_not_hide_real_emergencies(matcher: EmergencyMatcher, text: str, level: str) -> None:
+    found = matcher.detect(text)
+    assert found is not None and found.level == level, (text, found)
+
+
+@pytest.mark.parametrize(
+    "text", ["rintakipu", "rintakipua", "rinta kipu", "rintaan sattuu", "RINTAKIPUA!!", "kova kipu rinnassa"]
+)
+def test_chest_pain_forms(matcher: EmergencyMatcher, text: str) -> None:
+    found = matcher.detect(text)
+    assert found is not None and found.level == "112" and found.rule == "chest_pain"
+
+
+@pytest.mark.parametrize(
+    "with_umlauts,without",
+    [
+        ("isä ei herää", "isa ei heraa"),
+        ("lapsi ei hengitä", "lapsi ei hengita"),
+        ("äiti puhuu sekavia ja suu roikkuu", "aiti puhuu sekavia ja suu roikkuu"),
+        ("en jaksa enää elää", "en jaksa enaa elaa"),
+        ("vauvalla on kuumetta", "vauvalla on kuumetta"),
+    ],
+)
+def test_missing_umlauts_match_the_same_rule(
+    matcher: EmergencyMatcher, with_umlauts: str, without: str
+) -> None:
+    first, second = matcher.detect(with_umlauts), matcher.detect(without)
+    assert first is not None and second is not None
+    assert (first.level, first.rule) == (second.level, second.rule)
+
+
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("tyttö on nielaissut lääkkeitä, koko purkin", "overdose"),
+        ("poikani viiltelee", "self_harm"),
+        ("tappaisin itseni", "kill_myself"),
+        ("äiti menetti tajuntansa", "unconscious"),
+        ("ranteeni murtui", "fracture"),
+    ],
+)
+def test_inflected_forms(matcher: EmergencyMatcher, text: str, rule: str) -> None:
+    found = matcher.detect(text)
+    assert found is not None and found.rule == rule, (text, found)
+
+
+def test_voikko_adds_base_forms(matcher: EmergencyMatcher) -> None:
+    if not matcher.lemmatizer.available:
+        pytest.skip("libvoikko is not installed")
+    assert "rintakipu" in matcher.lemmatizer.lemmas("rintakipua")
+    assert "herata" in matcher.lemmatizer.lemmas("heraa")  # umlauts restored before analysis
+
+
+def test_priority_112_over_crisis_and_116117(matcher: EmergencyMatcher) -> None:
+    found = matcher.detect("haluan kuolla ja otin kaikki pillerit")
+    assert found is not None and found.level == "112"
+    assert found.levels == ("112", "crisis")
+    found = matcher.detect("pitäisikö lähteä päivystykseen, isä ei herää")
+    assert found is not None and found.level == "112" and "116117" in found.levels
+    found = matcher.detect("haluan kuolla, pitäiskö mennä päivystykseen")
+    assert found is not None and found.level == "crisis"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "😀", "a"])
+def test_empty_or_odd_input(matcher: EmergencyMatcher, text: str) -> None:
+    assert matcher.detect(text) is None
+
+
+def test_detect_emergency_uses_the_project_lexicon() -> None:
+    found = detect_emergency("mies ei herää")
+    assert found is not None and found.level == "112" and found.rule
+
+
+def test_regex_keeps_escape_case() -> None:
+    lexicon = {"levels": {"116117": [{"id": "num", "regex": ["\\b116\\S?117\\b"]}]}}
+    matcher = EmergencyMatcher(lexicon, use_voikko=False)
+    assert matcher.detect("soitanko 116117") is not None
+    assert matcher.detect("soitanko 116 117") is None  # \S must not have become \s
+
+
+def test_unless_is_sentence_local(matcher: EmergencyMatcher) -> None:
+    assert matcher.detect("rinta kipeä imettäessä") is None
+    found = matcher.detect("Imetin eilen. Nyt kova rintakipu ja hikoilen.")
+    assert found is not None and found.level == "112"
+
+
+# -- lexicon validation -------------------------------------------------------------
+
+
+def _lexicon(**levels: object) -> dict:
+    return {"negations": ["ei"], "levels": levels or {"112": [{"id": "x", "patterns": ["rintakipu*"]}]}}
+
+
+def test_minimal_lexicon_works() -> None:
+    matcher = EmergencyMatcher(_lexicon(), use_voikko=False)
+    assert matcher.detect("rintakipua").rule == "x"
+    assert matcher.detect("ei rintakipua") is None
+
+
+@pytest.mark.parametrize(
+    "lexicon,message",
+    [
+        ([], "must be a mapping"),
+        ({"levels": {}}, "'levels'"),
+        ({"levels": {"112": []}, "extra": 1}, "unknown top-level key"),
+        (_lexicon(**{"911": [{"id": "a", "patterns": ["x"]}]}), "levels.911: unknown level"),
+        (_lexicon(**{"112": [{"patterns": ["x"]}]}), "levels.112[0]: missing 'id'"),
+        (_lexicon(**{"112": [{"id": "a"}]}), "(id 'a'): needs at least one"),
+        (
+            _lexicon(**{"112": [{"id": "a", "patterns": ["x"]}, {"id": "a", "patterns": ["y"]}]}),
+            "duplicate id",
+        ),
+        (_lexicon(**{"112": [{"id": "a", "patterns": ["rinta-kipu"]}]}), "bad word alternative 'rinta-kipu'"),
+        (_lexicon(**{"112": [{"id": "a", "patterns": ["x||y"]}]}), "bad word alternative"),
+        (_lexicon(**{"112": [{"id": "a", "regex": ["(unclosed"]}]}), "invalid regular expression"),
+        (_lexicon(**{"112": [{"id": "a", "patterns": ["x"], "windw": 3}]}), "unknown key(s) ['windw']"),
+        (
+            _lexicon(**{"112": [{"id": "a", "patterns": ["x"], "window": 0}]}),
+            "'window' must be a whole number",
+        ),
+        (_lexicon(**{"112": [{"id": "a", "patterns": ["x"], "any_order": "yes"}]}), "'any_order' must be"),
+        (_lexicon(**{"112": [{"id": "a", "patterns": "x"}]}), "'patterns' must be a list"),
+        (_lexicon(**{"112": [{"id": "a", "regex": [112]}]}), "every 'regex' entry must be a string"),
+    ],
+)
+def test_invalid_lexicon_is_reported_with_file_and_entry(lexicon: object, message: str) -> None:
+    with pytest.raises(LexiconError) as error:
+        EmergencyMatcher(lexicon, use_voikko=False, source="custom.yml")  # type: ignore[arg-type]
+    assert str(error.value).startswith("custom.yml: ")
+    assert message in str(error.value)
+
+
+def test_lexicon_file_errors_name_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "lexicon.yml"
+    broken.write_text("levels:\n  \"112\":\n    - id: chest\n      patterns: ['(']\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"lexicon\.yml: levels\.112\[0\] \(id 'chest'\)"):
+        EmergencyMatcher.from_file(broken)
+    broken.write_text("levels: [unclosed", encoding="utf-8")
+    with pytest.raises(LexiconError, match="not valid YAML"):
+        EmergencyMatcher.from_file(broken)
+    with pytest.raises(LexiconError, match="cannot read"):
+        EmergencyMatcher.from_file(tmp_path / "missing.yml")
+
+
+def test_project_lexicon_is_not_rasa_training_data() -> None:
+    # Rasa's importer reads every YAML file under data/; these keys would make it NLU/story data.
+    data = yaml.safe_load((PROJECT_ROOT / DEFAULT_LEXICON).read_text(encoding="utf-8"))
+    assert not {"nlu", "stories", "rules", "version", "intents", "responses"} & set(data)
+
+
+# -- the Rasa component -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def component(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - imports Rasa lazily
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from rasa_addons.emergency import EmergencyDetector
+
+    config = {**EmergencyDetector.get_default_config()}
+    return EmergencyDetector.create(
+        config,
+        LocalModelStorage(tmp_path_factory.mktemp("model_storage")),
+        Resource("emergency_detector"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
+def _message(text: str, intent: str, confidence: float, entities: list | None = None):  # noqa: ANN202
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": text})
+    message.data["intent"] = {"name": intent, "confidence": confidence}
+    message.data["intent_ranking"] = [
+        {"name": intent, "confidence": confidence},
+        {"name": "report_symptom", "confidence": 0.1},
+    ]
+    message.data["entities"] = list(entities or [])
+    return message
+
+
+def test_component_overrides_an_existing_intent(component) -> None:  # noqa: ANN001
+    message = _message("isä ei herää", "elderly_services", 0.93)
+    (result,) = component.process([message])
+    assert result.data["intent"] == {"name": "emergency", "confidence": 1.0}
+    assert result.data["intent_ranking"][0] == {"name": "emergency", "confidence": 1.0}
+    names = [item["name"] for item in result.data["intent_ranking"]]
+    assert names == ["emergency", "elderly_services", "report_symptom"]
+    assert result.data["entities"] == [
+        {
+            "entity": "emergency_level",
+            "value": "112",
+            "start": 0,
+            "end": len("isä ei herää"),
+            "extractor": "EmergencyDetector",
+            "confidence_entity": 1.0,
+        }
+    ]
+
+
+def test_component_overrides_nlu_fallback_and_keeps_other_entities(component) -> None:  # noqa: ANN001
+    other = {"entity": "age", "value": "3", "start": 0, "end": 1, "extractor": "RegexEntityExtractor"}
+    message = _message("mä en jaksa enää elää", "nlu_fallback", 0.5, [other])
+    (result,) = component.process([message])
+    assert result.data["intent"]["name"] == "emergency"
+    assert result.data["entities"][0] == other
+    assert result.data["entities"][1]["value"] == "crisis"
+
+
+def test_component_leaves_other_messages_alone(component) -> None:  # noqa: ANN001
+    message = _message("astmalääkkeen resepti", "prescription_renewal", 0.97)
+    before = {key: value for key, value in message.data.items()}
+    (result,) = component.process([message])
+    assert result.data == before
+
+
+def test_component_without_previous_classifier(component) -> None:  # noqa: ANN001
+    from rasa.shared.nlu.training_data.message import Message
+
+    (result,) = component.process([Message(data={"text": "vauvalla korkea kuume"})])
+    assert result.data["intent"]["name"] == "emergency"
+    assert result.data["intent_ranking"] == [{"name": "emergency", "confidence": 1.0}]
+    assert result.data["entities"][0]["value"] == "116117"
+
+
+def test_component_config_points_to_a_broken_lexicon(tmp_path: Path) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from rasa_addons.emergency import EmergencyDetector
+
+    broken = tmp_path / "lexicon.yml"
+    broken.write_text("levels:\n  '112':\n    - id: a\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="lexicon.yml: levels.112\\[0\\] \\(id 'a'\\)"):
+        EmergencyDetector.create(
+            {"lexicon": str(broken), "use_voikko": False},
+            LocalModelStorage(tmp_path / "storage"),
+            Resource("emergency_detector"),
+            ExecutionContext(GraphSchema({}), "test"),
+        )

@@ -1,0 +1,147 @@
+"""The contact form's answer rules: phone numbers, e-mail addresses, yes/no, identity codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions import contact_form
+from handoff.privacy import HETU_MASK
+
+VALID_HETU = "131052-308T"
+
+
+@pytest.mark.parametrize(
+    ("typed", "national"),
+    [
+        ("0401234567", "0401234567"),
+        ("040 123 4567", "0401234567"),
+        ("040-1234567", "0401234567"),
+        ("+358 40 123 4567", "0401234567"),
+        ("+358401234567", "0401234567"),
+        ("00358 50 765 4321", "0507654321"),
+        ("(015) 211 8000", "0152118000"),
+        ("09 1234 567", "091234567"),
+    ],
+)
+def test_finnish_phone_numbers_in_the_ways_people_write_them(typed, national):
+    assert contact_form.normalise_phone(typed) == national
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["12345", "401234567", "+46 70 123 45 67", "040 123 4567 tai 050", "soita minulle", "0000000", "0" * 14],
+)
+def test_what_is_not_a_finnish_phone_number(typed):
+    assert contact_form.normalise_phone(typed) is None
+
+
+def test_numbers_are_read_back_grouped():
+    assert contact_form.format_phone("0401234567") == "040 123 4567"
+    assert contact_form.format_phone("0507654321") == "050 765 4321"
+    assert contact_form.format_phone("0152118000") == "015 211 8000"
+    assert contact_form.readable_contact("phone", "0401234567") == "puhelimitse numeroon 040 123 4567"
+
+
+@pytest.mark.parametrize(
+    ("typed", "address"),
+    [
+        ("maija.meikalainen@Esimerkki.FI", "maija.meikalainen@esimerkki.fi"),
+        (" <liisa@posti.fi>. ", "liisa@posti.fi"),
+    ],
+)
+def test_email_addresses_are_normalised(typed, address):
+    assert contact_form.normalise_email(typed) == address
+
+
+@pytest.mark.parametrize("typed", ["maija@", "maija at posti.fi", "maija@posti", "a b@posti.fi"])
+def test_what_is_not_an_email_address(typed):
+    assert contact_form.normalise_email(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "method"),
+    [
+        ("puhelimitse", "phone"),
+        ("Soittakaa mulle", "phone"),
+        ("puhelimella kiitos", "phone"),
+        ("sähköpostitse", "email"),
+        ("sposti", "email"),
+        ("s-postilla", "email"),
+        ("e-mail", "email"),
+        ("en tiedä", None),
+    ],
+)
+def test_the_contact_method_is_read_from_the_answer(answer, method):
+    assert contact_form.contact_method(answer) == method
+
+
+def test_a_number_or_an_address_typed_instead_of_the_method_is_taken_as_both():
+    assert contact_form.direct_contact("040 123 4567") == ("phone", "0401234567")
+    assert contact_form.direct_contact("liisa@posti.fi") == ("email", "liisa@posti.fi")
+    assert contact_form.direct_contact("puhelimitse") is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "meaning"),
+    [
+        ("kyllä", True),
+        ("Kyllä, saa tallentaa", True),
+        ("joo", True),
+        ("saa", True),
+        ("ei", False),
+        ("En anna lupaa", False),
+        ("ei kiitos", False),
+        ("mitä tarkoitat?", None),
+    ],
+)
+def test_yes_or_no(answer, meaning):
+    assert contact_form.yes_or_no(answer) is meaning
+
+
+def test_an_identity_code_in_the_message_is_masked_and_noticed():
+    cleaned = contact_form.clean_message(f"Hetuni on {VALID_HETU}, soittakaa reseptistä")
+    assert cleaned == contact_form.CleanText(f"Hetuni on {HETU_MASK}, soittakaa reseptistä", True)
+
+
+def test_a_code_masked_already_by_the_gateway_is_noticed_too():
+    assert contact_form.clean_message(f"hetu {HETU_MASK} asiaa reseptistä").had_hetu
+
+
+def test_a_date_or_phone_number_is_not_taken_for_an_identity_code():
+    cleaned = contact_form.clean_message("Aika oli 131052 ja numero 040-1234567")
+    assert cleaned == contact_form.CleanText("Aika oli 131052 ja numero 040-1234567", False)
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("Lapsen rokotusajan siirto", None),
+        ("ok", "too_short"),
+        ("1234567890123", "too_short"),
+        ("a" * 4001, "too_long"),
+    ],
+)
+def test_message_length_and_content(message, problem):
+    assert contact_form.message_problem(message) == problem
+
+
+def test_the_request_body_masks_identity_codes_and_carries_the_request_id():
+    body = contact_form.contact_request_body(
+        team="neuvola",
+        topic="Lastenneuvola",
+        message=f"Soittakaa, hetu {VALID_HETU}",
+        method="phone",
+        value="0401234567",
+        conversation_id="w-abc",
+        request_id="req-12345678",
+    )
+    assert body == {
+        "request_id": "req-12345678",
+        "team": "neuvola",
+        "topic": "Lastenneuvola",
+        "message": f"Soittakaa, hetu {HETU_MASK}",
+        "contact_method": "phone",
+        "contact_value": "0401234567",
+        "consent": True,
+        "conversation_id": "w-abc",
+    }

@@ -1,0 +1,91 @@
+"""Messages without Finnish words get their own intent before the dialogue sees them."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from rasa_addons.input_guard import InputGuard, classify_input
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "👍",
+        "???",
+        "12345",
+        "<br><p></p>",
+        "asdfghjkl",
+        "xjdkeowp fkdlsie",
+        "qwerty",
+        "aaaaaaa",
+    ],
+)
+def test_no_words_or_random_letters_are_unclear(text):
+    assert classify_input(text) == "unclear_input"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "I need a doctor",
+        "can i talk to a nurse please",
+        "Hej",
+        "Jag behöver hjälp med min tandläkare",
+        "talar du svenska",
+    ],
+)
+def test_english_and_swedish_are_other_language(text):
+    assert classify_input(text) == "other_language"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mulla on hammassärky",
+        "onks neuvola auki",
+        "hammas särkee",
+        "kotihoito",
+        "tk",
+        "ok",
+        "en",
+        "hmm",
+        "<b>hammaslääkäri</b>",
+        "sairauslomatodistus",
+        "työkyvyttömyyseläke hakemus",
+        "numero please, haluan soittaa",
+        "hengästyttää",
+        "mun pojalla on korva kipee",
+        "äidin kotihoito " * 300,
+    ],
+    ids=lambda text: text[:30],
+)
+def test_finnish_goes_to_the_classifier(text):
+    assert classify_input(text) is None
+
+
+def test_component_overrides_the_intent_and_ranking():
+    message = Message.build(text="I need a doctor")
+    message.set("intent", {"name": "health_centre_appointment", "confidence": 0.7}, add_to_output=True)
+    message.set(
+        "intent_ranking", [{"name": "health_centre_appointment", "confidence": 0.7}], add_to_output=True
+    )
+
+    InputGuard().process([message])
+
+    assert message.get("intent") == {"name": "other_language", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")] == [
+        "other_language",
+        "health_centre_appointment",
+    ]
+
+
+def test_component_leaves_finnish_alone():
+    message = Message.build(text="hammas särkee")
+    message.set("intent", {"name": "dental_care", "confidence": 0.9}, add_to_output=True)
+    InputGuard().process([message])
+    assert message.get("intent") == {"name": "dental_care", "confidence": 0.9}

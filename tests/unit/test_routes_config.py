@@ -1,0 +1,106 @@
+"""data/routes.yml is validated, and every mistake names the file and the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.routes_config import RoutesConfigError, load_routes, normalise, parse_routes
+
+ROUTES_FILE = Path(__file__).resolve().parents[2] / "data" / "routes.yml"
+RAW = yaml.safe_load(ROUTES_FILE.read_text(encoding="utf-8"))
+
+
+def broken(change) -> dict:
+    raw = copy.deepcopy(RAW)
+    change(raw)
+    return raw
+
+
+def test_project_file_loads_with_every_intent_and_symptom():
+    routes = load_routes(ROUTES_FILE)
+    assert len(routes.intents) == 23
+    assert [s.id for s in routes.omaolo.symptoms][:2] == [
+        "sexually_transmitted_infection",
+        "urinary_tract_infection",
+    ]
+    assert {s.id for s in routes.omaolo.symptoms} >= {
+        "respiratory_infection",
+        "cough",
+        "sore_throat",
+        "ear_pain",
+        "urinary_tract_infection",
+        "back_pain",
+        "shoulder",
+        "knee",
+        "headache",
+        "diarrhoea",
+        "heartburn",
+        "eye",
+        "anal_symptoms",
+        "sexually_transmitted_infection",
+        "rash",
+    }
+    assert routes.pages["booking"].url == "https://etelasavonha.fi/ajanvaraus"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda r: r["intents"]["dental_care"].update(target="hammas"),
+            "intents.dental_care.target: unknown team 'hammas'",
+        ),
+        (
+            lambda r: r["intents"]["dental_care"].update(type="phone"),
+            "intents.dental_care.type: 'phone' is not one of",
+        ),
+        (
+            lambda r: r["intents"]["ask_client_fees"].update(target="prices"),
+            "intents.ask_client_fees.target: unknown webpage 'prices'",
+        ),
+        (lambda r: r["intents"]["dental_care"].pop("label"), "intents.dental_care.label: missing"),
+        (lambda r: r["teams"].update(hammas={"name": "x", "hours": "y"}), "teams.hammas: unknown team id"),
+        (
+            lambda r: r["pages"]["booking"].update(url="www.example.fi"),
+            "pages.booking.url: 'www.example.fi' must be",
+        ),
+        (
+            lambda r: r.update(site_base_url="http://insecure.example"),
+            "site_base_url: 'http://insecure.example' must",
+        ),
+        (
+            lambda r: r["omaolo"]["symptoms"]["eye"].update(keywords=[]),
+            "omaolo.symptoms.eye.keywords: missing",
+        ),
+        (
+            lambda r: r["omaolo"]["symptoms"]["eye"].update(keywords=["!!"]),
+            "omaolo.symptoms.eye.keywords: a keyword",
+        ),
+        (lambda r: r["omaolo"].update(min_age="15"), "omaolo.min_age: must be a whole number"),
+        (lambda r: r["omaolo"].update(child_team="lastenlaakari"), "omaolo.child_team: unknown team"),
+        (lambda r: r.update(general_teams=["nobody"]), "general_teams: unknown id 'nobody'"),
+        (lambda r: r.pop("pages"), "pages: missing"),
+    ],
+)
+def test_mistakes_name_the_file_and_the_key(change, message):
+    with pytest.raises(RoutesConfigError) as error:
+        parse_routes(broken(change), "data/routes.yml")
+    assert str(error.value).startswith(f"data/routes.yml: {message}")
+
+
+def test_unreadable_and_invalid_files_are_reported(tmp_path):
+    with pytest.raises(RoutesConfigError, match="missing.yml: cannot be read"):
+        load_routes(tmp_path / "missing.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("intents: [", encoding="utf-8")
+    with pytest.raises(RoutesConfigError, match="bad.yml: is not valid YAML"):
+        load_routes(bad)
+
+
+def test_keywords_are_normalised_like_messages():
+    assert normalise("Nenä  TUKOSSA!") == "nena tukossa"
+    assert normalise("Selkä-kipu, ÅÖ") == "selka kipu ao"

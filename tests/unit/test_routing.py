@@ -1,0 +1,257 @@
+"""decide_route and its helpers on the project's own data/routes.yml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.routes_config import default_routes
+from actions.routing import (
+    Route,
+    age_in_years,
+    clarify_options,
+    consecutive_misses,
+    decide_route,
+    emergency_level,
+    find_symptom,
+    resolve_fallback,
+    route_reply,
+)
+
+ROUTES = default_routes()
+SYMPTOMS = {symptom.id: symptom for symptom in ROUTES.omaolo.symptoms}
+OMAOLO = "https://www.omaolo.fi/palvelut/oirearviot/"
+DOMAIN = Path(__file__).resolve().parents[2] / "domain.yml"
+
+
+def route_of(intent: str, text: str = "", entities: list[dict] | None = None) -> Route | None:
+    return decide_route(intent, text, entities or [], ROUTES)
+
+
+@pytest.mark.parametrize(
+    ("intent", "team"),
+    [
+        ("elderly_services", "palveluneuvo"),
+        ("caregiver_support", "palveluneuvo"),
+        ("disability_services", "vammaispalvelut"),
+        ("child_health_clinic", "neuvola"),
+        ("pregnancy", "katilot"),
+        ("health_centre_appointment", "terveysneuvo"),
+        ("prescription_renewal", "terveysneuvo"),
+        ("lab_results", "terveysneuvo"),
+        ("sick_note", "terveysneuvo"),
+        ("income_support", "tyoikaisten_sosiaalityo"),
+        ("housing", "tyoikaisten_sosiaalityo"),
+        ("debt_advice", "tyoikaisten_sosiaalityo"),
+        ("dental_care", "suun_terveydenhuolto"),
+        ("mental_health", "mielenterveys_paihde"),
+        ("substance_use", "mielenterveys_paihde"),
+        ("family_support", "perhekeskus"),
+        ("physiotherapy", "fysioterapia"),
+    ],
+)
+def test_team_intents_go_to_their_team(intent, team):
+    route = route_of(intent, "jotain")
+    assert (route.type, route.target) == ("team", team)
+    assert route.payload()["route"]["label"] == ROUTES.teams[team].name
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom", "slug"),
+    [
+        ("mun pojalla on korva kipee", "ear_pain", "korvakipu"),
+        ("korvakipu", "ear_pain", "korvakipu"),
+        ("KURKKU KIPEÄ", "sore_throat", "kurkkukipu"),
+        ("kurkussa kipua ja nieleminen sattuu", "sore_throat", "kurkkukipu"),
+        ("pissatessa kirvelee", "urinary_tract_infection", "virtsatietulehdus"),
+        ("virtsatietulehdus taas", "urinary_tract_infection", "virtsatietulehdus"),
+        ("yskin koko yön", "cough", "yska"),
+        ("flunssa ja kuumetta", "respiratory_infection", "hengitystietulehdus"),
+        ("selässä kova kipu", "back_pain", "alaselkakipu"),
+        ("alaselkä jumissa", "back_pain", "alaselkakipu"),
+        ("olkapää kipeä", "shoulder", "olkapaavaivat"),
+        ("polvessa turvotusta", "knee", "polvivaivat"),
+        ("paa kipee", "headache", "paansarky"),
+        ("päänsärky", "headache", "paansarky"),
+        ("ripuli", "diarrhoea", "ripuli"),
+        ("närästää joka ilta", "heartburn", "narastys"),
+        ("silmä rähmii", "eye", "silman-punoitus"),
+        ("peräpukamat", "anal_symptoms", "perapukamat"),
+        ("epäilen klamydiaa", "sexually_transmitted_infection", "seksitautiepaily"),
+        ("ihottumaa käsissä", "rash", "yleinen-oirearvio"),
+    ],
+)
+def test_symptom_goes_to_its_omaolo_deep_link(text, symptom, slug):
+    route = route_of("report_symptom", text)
+    assert route.payload() == {
+        "route": {
+            "type": "omaolo",
+            "target": OMAOLO + slug,
+            "symptom": symptom,
+            "label": SYMPTOMS[symptom].name,
+        }
+    }
+
+
+def test_unrecognised_symptom_goes_to_the_omaolo_front_page():
+    route = route_of("report_symptom", "olen kipeä")
+    assert route.payload() == {
+        "route": {
+            "type": "omaolo",
+            "target": "https://www.omaolo.fi/",
+            "symptom": "general",
+            "label": "Omaolo",
+        }
+    }
+
+
+def test_first_listed_symptom_wins():
+    assert find_symptom("kurkku kipeä ja yskää", ROUTES.omaolo.symptoms).id == "sore_throat"
+
+
+@pytest.mark.parametrize(
+    ("value", "years"),
+    [
+        ("3-vuotiaalla", 3),
+        ("8 v", 8),
+        ("16-vuotias", 16),
+        ("6 kk ikäinen", 0),
+        ("kuusivuotiaalla", 6),
+        ("kaksitoistavuotias", 12),
+        ("vauvalla", 0),
+        ("jotain", None),
+    ],
+)
+def test_age_in_years(value, years):
+    assert age_in_years(value) == years
+
+
+def test_child_under_omaolo_age_goes_to_a_team():
+    route = route_of("report_symptom", "vauvalla kuumetta", [{"entity": "age", "value": "vauvalla"}])
+    assert (route.type, route.target) == ("team", "terveysneuvo")
+    assert route_reply(route, ROUTES).response == "utter_route_child_symptom"
+
+
+def test_teenager_of_omaolo_age_goes_to_omaolo():
+    route = route_of(
+        "report_symptom", "16-vuotiaalla polvi kipeä", [{"entity": "age", "value": "16-vuotiaalla"}]
+    )
+    assert (route.type, route.target) == ("omaolo", OMAOLO + "polvivaivat")
+
+
+@pytest.mark.parametrize(
+    ("intent", "page", "path"),
+    [
+        ("ask_client_fees", "client_fees", "/asiakasmaksut"),
+        ("ask_how_to_book", "booking", "/ajanvaraus"),
+        ("ask_contact_info", "contact_info", "/yhteystiedot"),
+        ("ask_chat_hours", "chat_hours", "/chat"),
+    ],
+)
+def test_information_questions_go_to_a_page_under_the_site_base_url(intent, page, path):
+    route = route_of(intent)
+    assert (route.type, route.target, route.extra["page"]) == ("webpage", ROUTES.site_base_url + path, page)
+
+
+def test_contact_request_goes_to_the_form():
+    assert route_of("contact_request").payload() == {"route": {"type": "form", "target": "contact_request"}}
+
+
+@pytest.mark.parametrize(
+    ("entities", "level"),
+    [
+        ([], "112"),
+        ([{"entity": "emergency_level", "value": "116117"}], "116117"),
+        ([{"entity": "emergency_level", "value": "crisis"}], "crisis"),
+        (
+            [{"entity": "emergency_level", "value": "crisis"}, {"entity": "emergency_level", "value": "112"}],
+            "112",
+        ),
+        (
+            [
+                {"entity": "emergency_level", "value": "116117"},
+                {"entity": "emergency_level", "value": "crisis"},
+            ],
+            "crisis",
+        ),
+    ],
+)
+def test_emergency_level(entities, level):
+    assert emergency_level(entities) == level
+    assert route_of("emergency", "apua", entities).payload() == {
+        "route": {"type": "emergency", "target": level}
+    }
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "greet",
+        "goodbye",
+        "thank",
+        "chitchat",
+        "out_of_scope",
+        "nlu_fallback",
+        "other_language",
+        "unclear_input",
+        "affirm",
+        "deny",
+        None,
+    ],
+)
+def test_no_route_for_conversation_and_misunderstanding(intent):
+    assert route_of(intent, "moi") is None
+
+
+def test_request_human_with_a_team_button_goes_to_that_team():
+    route = route_of("request_human", "", [{"entity": "team", "value": "palveluneuvo"}])
+    assert (route.type, route.target) == ("team", "palveluneuvo")
+    assert route_of("request_human", "", [{"entity": "team", "value": "nonexistent"}]) is None
+
+
+def test_every_route_has_a_reply_with_a_domain_response():
+    responses = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"]
+    routes = [route_of(intent, "korva") for intent in ROUTES.intents]
+    routes += [
+        route_of("emergency", "", [{"entity": "emergency_level", "value": v}])
+        for v in ("112", "116117", "crisis")
+    ]
+    routes += [
+        route_of("report_symptom", "kipeä"),
+        route_of("report_symptom", "", [{"entity": "age", "value": "2v"}]),
+    ]
+    for route in routes:
+        reply = route_reply(route, ROUTES)
+        assert reply.response in responses
+        placeholders = set(re.findall(r"\{(\w+)\}", str(responses[reply.response])))
+        assert placeholders <= set(reply.values), reply.response
+
+
+def test_clarify_options_skip_unrouted_intents_and_fill_in_common_topics():
+    ranking = [{"name": "nlu_fallback"}, {"name": "greet"}, {"name": "housing"}]
+    options = clarify_options(ranking, ROUTES)
+    assert options[0] == ("Asuminen", "housing")
+    assert len(options) == 3
+
+
+def test_consecutive_misses():
+    assert consecutive_misses(["greet", "nlu_fallback", "nlu_fallback"]) == 2
+    assert consecutive_misses(["nlu_fallback", "housing", "nlu_fallback"]) == 1
+    assert consecutive_misses(["housing"]) == 0
+
+
+def test_resolve_fallback_only_when_both_intents_share_a_route():
+    same = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "housing", "confidence": 0.3},
+        {"name": "debt_advice", "confidence": 0.25},
+    ]
+    assert resolve_fallback("nlu_fallback", same, ROUTES) == "housing"
+    different = [{"name": "housing", "confidence": 0.3}, {"name": "dental_care", "confidence": 0.25}]
+    assert resolve_fallback("nlu_fallback", different, ROUTES) == "nlu_fallback"
+    weak = [{"name": "housing", "confidence": 0.2}, {"name": "debt_advice", "confidence": 0.2}]
+    assert resolve_fallback("nlu_fallback", weak, ROUTES) == "nlu_fallback"
+    assert resolve_fallback("dental_care", same, ROUTES) == "dental_care"
