@@ -31,6 +31,9 @@ from actions.routing import (
 )
 
 SOMETHING_ELSE = ("Jotain muuta", "/nlu_fallback")
+# The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a
+# reminder of 112 (the lexicon did not match, see rasa_addons.emergency.EmergencyDetector).
+REMINDER_CONFIDENCE = 0.5
 
 # Validate data/routes.yml when the action server starts, not at a resident's first message.
 default_routes()
@@ -88,6 +91,23 @@ def contact_form_start(tracker: Tracker, text: str, routes: RouteTable) -> list[
     return events
 
 
+def possible_emergency(tracker: Tracker) -> bool:
+    """Whether the classifier thought the latest message an emergency although the lexicon did not."""
+    message = tracker.latest_message or {}
+    if ((message.get("intent") or {}).get("name")) == "emergency":
+        return False
+    return any(
+        item.get("name") == "emergency" and (item.get("confidence") or 0.0) >= REMINDER_CONFIDENCE
+        for item in message.get("intent_ranking") or []
+    )
+
+
+def remind_of_112(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Start the answer with a reminder of 112 and 116 117 when the message might be an emergency."""
+    if possible_emergency(tracker):
+        dispatcher.utter_message(response="utter_emergency_reminder")
+
+
 def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
     message = tracker.latest_message or {}
     return (message.get("intent") or {}).get("name"), message.get("text") or "", message.get("entities") or []
@@ -108,6 +128,7 @@ class ActionRoute(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         intent, text, entities = _latest(tracker)
+        remind_of_112(dispatcher, tracker)
         if intent == HUMAN_INTENT and tracker.get_slot("route_type") == "team":
             # "I want to talk to a person" right after a team decision means that team.
             entities = [*entities, {"entity": "team", "value": tracker.get_slot("route_target")}]
@@ -151,6 +172,7 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
+        remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes)
         if resolved != "nlu_fallback":

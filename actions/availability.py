@@ -74,12 +74,15 @@ def alternatives_text(contacts: Contacts) -> str:
     )
 
 
-def next_opening_sentence(chat: str, status: TeamStatus, now: datetime) -> str:
-    """``Neuvolan chat on auki seuraavan kerran maanantaina klo 12–14.``, or that no opening is known."""
+def closed_text(chat: str, status: TeamStatus, now: datetime) -> str:
+    """``Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran maanantaina klo 12–14.``
+
+    Or, when no opening is known within the service's horizon, that it is not open in the next month.
+    """
     if status.next_opening is None:
-        return f"{chat} ei ole auki seuraavan kuukauden aikana."
+        return f"{chat} on nyt suljettu, eikä se ole auki seuraavan kuukauden aikana."
     when = opening_phrase(status.next_opening, status.next_opening_closes_at, now)
-    return f"{chat} on auki seuraavan kerran {when}."
+    return f"{chat} on nyt suljettu. Se on auki seuraavan kerran {when}."
 
 
 def identification_text(status: TeamStatus) -> str:
@@ -105,7 +108,7 @@ def team_offer(chat: str, status: TeamStatus, now: datetime) -> Offer:
             text = f"{text} {identification_text(status)}"
         return Offer(kind, f"{text} Haluatko jonoon?", (JOIN_BUTTON, DECLINE_BUTTON))
     if kind == CLOSED:
-        text = f"{chat} on nyt suljettu. {next_opening_sentence(chat, status, now)}"
+        text = closed_text(chat, status, now)
     elif kind == NOBODY_PRESENT:
         closes = f" {until_phrase(status.closes_at, now)}" if status.closes_at else ""
         text = (
@@ -156,7 +159,7 @@ def hours_answer(chat: str, status: TeamStatus, now: datetime) -> str:
         if not status.accepting:
             text += " Juuri nyt paikalla ei kuitenkaan ole ketään vastaamassa tai jono on täynnä."
         return text
-    return f"{chat} on nyt suljettu. {next_opening_sentence(chat, status, now)}"
+    return closed_text(chat, status, now)
 
 
 def hours_overview(teams: Sequence[PublicTeam], now: datetime) -> str:

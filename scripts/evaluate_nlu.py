@@ -42,6 +42,9 @@ from actions.routes_config import RouteTable, default_routes  # noqa: E402
 from actions.routing import Route, decide_route, resolve_fallback  # noqa: E402
 
 DEFAULT_HELDOUT = ROOT / "tests" / "heldout" / "messages.yml"
+EMERGENCY_LIST = ROOT / "tests" / "emergency" / "emergency.txt"
+NON_EMERGENCY_LIST = ROOT / "tests" / "emergency" / "non_emergency.txt"
+MAX_FALSE_ALARM_RATE = 0.01
 RASA = ROOT / ".venv" / "bin" / "rasa"
 
 
@@ -149,6 +152,37 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
+def load_safety_lists(emergency: Path = EMERGENCY_LIST, everyday: Path = NON_EMERGENCY_LIST) -> list[Sample]:
+    """The safety net's own lists as samples: ``emergency:<level>`` routes and everyday messages."""
+
+    def lines(path: Path) -> list[str]:
+        text = path.read_text(encoding="utf-8")
+        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+    samples = []
+    for line in lines(emergency):
+        level, text = line.split("\t", 1)
+        samples.append(Sample(text, "emergency", f"emergency:{level}"))
+    return samples + [Sample(text, "everyday", "not-emergency") for text in lines(everyday)]
+
+
+def safety_score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[str, Any]:
+    """The whole model's emergency recall, level accuracy and false alarms on the safety-net lists."""
+    pairs = list(zip(samples, predictions, strict=True))
+    emergencies = [(s, p) for s, p in pairs if s.intent == "emergency"]
+    everyday = [p for s, p in pairs if s.intent != "emergency"]
+    return {
+        "emergencies": len(emergencies),
+        "recall": sum(p.route.startswith("emergency:") for _, p in emergencies) / len(emergencies),
+        "level_accuracy": sum(p.route == s.route for s, p in emergencies) / len(emergencies),
+        "everyday_messages": len(everyday),
+        "false_alarms": sum(p.route.startswith("emergency:") for p in everyday),
+        "false_alarm_rate": sum(p.route.startswith("emergency:") for p in everyday) / len(everyday),
+        "missed": [s.text for s, p in emergencies if not p.route.startswith("emergency:")],
+        "alarms": [s.text for s, p in pairs if s.intent != "emergency" and p.route.startswith("emergency:")],
+    }
+
+
 def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[Prediction]:
     """Parse every message with the model's NLU and route it as action_route/action_handle_fallback do."""
     parsed = asyncio.run(_parse_all(model, [s.text for s in samples]))
@@ -246,6 +280,14 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
             **report["macro"]
         ),
     ]
+    if "safety_lists" in report:
+        safety = report["safety_lists"]
+        lines.append(
+            f"- safety-net lists through the whole model: emergency recall {safety['recall']:.3f} "
+            f"({safety['emergencies']} phrasings, level right {safety['level_accuracy']:.3f}), "
+            f"false alarms {safety['false_alarms']}/{safety['everyday_messages']} "
+            f"({safety['false_alarm_rate']:.3f})"
+        )
     if report.get("emergency_recall") is not None:
         lines.append(
             f"- emergency recall: {report['emergency_recall']:.3f}, "
@@ -289,6 +331,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--heldout", type=Path, default=DEFAULT_HELDOUT, help="held-out messages YAML")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu", help="where reports go")
     parser.add_argument("--cross-validation", action="store_true", help="also run 5-fold CV (needs --config)")
+    parser.add_argument(
+        "--check-safety",
+        action="store_true",
+        help="exit 1 unless every emergency on the safety-net lists is caught with at most 1 %% false alarms",
+    )
     return parser.parse_args(argv)
 
 
@@ -303,12 +350,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = args.model
     if args.config is not None:
         model, seconds = train_nlu(args.config, out / "model")
-    predictions = predict(model, samples, default_routes())
+    safety_samples = load_safety_lists()
+    everything = predict(model, [*samples, *safety_samples], default_routes())
+    predictions = everything[: len(samples)]
     report = {
         "name": args.name,
         "model": str(model),
         "training_seconds": seconds,
         **score(samples, predictions),
+        "safety_lists": safety_score(safety_samples, everything[len(samples) :]),
     }
     if args.cross_validation:
         if args.config is None:
@@ -320,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "errors.md").write_text(errors_markdown(samples, predictions), encoding="utf-8")
     print(summary)
     print(f"Reports in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/")
+    safety = report["safety_lists"]
+    if args.check_safety and (safety["recall"] < 1.0 or safety["false_alarm_rate"] > MAX_FALSE_ALARM_RATE):
+        print(f"Safety targets missed: missed {safety['missed']}, false alarms {safety['alarms']}")
+        return 1
     return 0
 
 

@@ -252,3 +252,16 @@ def test_doubt_between_intents_of_one_team_is_no_miss(tracker_for):
         SlotSet("route_target", "terveysneuvo"),
         SlotSet("team_availability", "unavailable"),
     ]
+
+
+def test_a_classifier_only_emergency_guess_starts_the_answer_with_a_reminder_of_112(tracker_for):
+    ranking = [{"name": "emergency", "confidence": 0.9}, {"name": "physiotherapy", "confidence": 0.6}]
+    tracker = tracker_for("polvi on ihan jumissa", "physiotherapy", ranking=ranking)
+    messages, _ = run(ActionRoute(down), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder"
+    assert messages[1]["custom"]["route"]["target"] == "fysioterapia"
+
+
+def test_no_reminder_without_an_emergency_guess(tracker_for):
+    messages, _ = run(ActionRoute(down), tracker_for("polvi on ihan jumissa", "physiotherapy"))
+    assert all(message.get("response") != "utter_emergency_reminder" for message in messages)

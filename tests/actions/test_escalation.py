@@ -119,7 +119,7 @@ def test_closed_team_tells_the_next_opening_and_the_alternatives(service, tracke
 
     assert messages[0]["custom"]["route"]["open"] is False
     assert offer(messages) == (
-        f"Neuvolan chat on nyt suljettu. Neuvolan chat on auki seuraavan kerran {next_opening}. "
+        f"Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran {next_opening}. "
         f"{NEUVOLA_ALTERNATIVES}",
         FORM,
     )
@@ -141,7 +141,7 @@ def test_exception_day_closes_the_team_and_moves_the_next_opening(service, track
     messages, _ = route_neuvola(service, tracker_for)
 
     assert offer(messages)[0].startswith(
-        "Neuvolan chat on nyt suljettu. Neuvolan chat on auki seuraavan kerran huomenna klo 9–11.30."
+        "Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran huomenna klo 9–11.30."
     )
 
 
@@ -257,7 +257,7 @@ def test_hours_of_a_closed_team(service, tracker_for):
     messages, _ = run(ActionChatHours(service.factory, service.clock), tracker)
 
     assert [m["text"] for m in messages] == [
-        "Neuvolan chat on nyt suljettu. Neuvolan chat on auki seuraavan kerran maanantaina klo 12–14."
+        "Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran maanantaina klo 12–14."
     ]
 
 

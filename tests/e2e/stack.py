@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,12 +52,19 @@ def _wait_healthy(url: str, server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_stack(tmp: Path, agents: Mapping[str, str]) -> Iterator[dict[str, str]]:
-    """Start everything with ``agents`` (username → team); yield ``url``, ``database`` and the passwords."""
+def running_stack(
+    tmp: Path,
+    agents: Mapping[str, str],
+    write_teams: Callable[[Path], None] = bench_handoff.always_open_teams,
+) -> Iterator[dict[str, str]]:
+    """Start everything with ``agents`` (username → team) and the teams file ``write_teams`` writes.
+
+    Yields ``url``, ``database``, ``rasa`` (the Rasa URL), ``service_pid`` and each agent's password.
+    """
     if not bench_nlu.MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does) before this test")
     teams_file = tmp / "teams.yml"
-    bench_handoff.always_open_teams(teams_file)
+    write_teams(teams_file)
     port = bench_nlu.free_port()
     url = f"http://127.0.0.1:{port}"
     with pytest.MonkeyPatch.context() as patch:
@@ -88,7 +95,13 @@ def running_stack(tmp: Path, agents: Mapping[str, str]) -> Iterator[dict[str, st
                 )
                 try:
                     _wait_healthy(url, server)
-                    yield {"url": url, "database": env["DATABASE_URL"], "rasa": rasa_url, **passwords}
+                    yield {
+                        "url": url,
+                        "database": env["DATABASE_URL"],
+                        "rasa": rasa_url,
+                        "service_pid": str(server.pid),
+                        **passwords,
+                    }
                 finally:
                     server.terminate()
                     server.wait(timeout=30)

@@ -323,6 +323,27 @@ def test_component_leaves_other_messages_alone(component) -> None:  # noqa: ANN0
     assert result.data == before
 
 
+def test_a_classifier_only_guess_gives_way_to_the_next_intent(component) -> None:  # noqa: ANN001
+    message = _message("vauva ei herää yöllä syömään", "emergency", 0.9)
+    message.data["intent_ranking"] = [
+        {"name": "emergency", "confidence": 0.9},
+        {"name": "child_health_clinic", "confidence": 0.07},
+    ]
+    (result,) = component.process([message])
+    assert result.data["intent"] == {"name": "nlu_fallback", "confidence": 0.5}  # 0.07 is below 0.5
+    assert result.data["intent_ranking"][0]["name"] == "emergency"  # kept for the actions' reminder
+    assert result.data["entities"] == []
+
+    confident = _message("Vastaus tuli nopeasti", "emergency", 0.4)
+    confident.data["intent_ranking"] = [
+        {"name": "emergency", "confidence": 0.4},
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "thank", "confidence": 0.55},
+    ]
+    (result,) = component.process([confident])
+    assert result.data["intent"] == {"name": "thank", "confidence": 0.55}
+
+
 def test_component_without_previous_classifier(component) -> None:  # noqa: ANN001
     from rasa.shared.nlu.training_data.message import Message
 
