@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from handoff.hours import HELSINKI
 from tests.e2e.stack import query_one, running_stack
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -170,6 +172,11 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     resident.get_by_label("Kirjoita viestisi").fill("Milloin seuraava rokotus on? <script>alert(1)</script>")
     resident.keyboard.press("Enter")
     agent.get_by_text("Milloin seuraava rokotus on? <script>alert(1)</script>").wait_for()
+    # Every time on the desk is Helsinki time, whether rendered by the server or added live (the
+    # browser here runs in UTC).
+    hours = {f"klo {datetime.now(HELSINKI) - timedelta(minutes=m):%H}." for m in (0, 2)}
+    times = agent.locator(".line__at").all_inner_texts()
+    assert len(times) >= 3 and all(any(hour in time for hour in hours) for time in times), times
     agent.screenshot(path=str(RESULTS / "desk-live-chat.png"), full_page=True)
     resident.screenshot(path=str(RESULTS / "resident-live-chat.png"), full_page=True)
     assert _axe_violations(agent) == []

@@ -38,11 +38,18 @@
     return node;
   }
 
+  // Helsinki time whatever the agent's computer is set to, as the server renders it (views.local_time).
+  var HELSINKI_TIME = new Intl.DateTimeFormat("fi-FI", {
+    timeZone: "Europe/Helsinki", day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23"
+  });
+
   function timeOf(iso) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) return "";
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(date.getDate()) + "." + two(date.getMonth() + 1) + ". klo " + two(date.getHours()) + "." + two(date.getMinutes());
+    var part = {};
+    HELSINKI_TIME.formatToParts(date).forEach(function (p) { part[p.type] = p.value; });
+    return part.day + "." + part.month + ". klo " + part.hour + "." + part.minute;
   }
 
   function appendMessage(message) {
