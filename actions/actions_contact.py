@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import contact_form
 from actions.actions_escalation import ClientFactory, EscalationAction, buttons, local_team
-from actions.handoff_client import HandoffServiceError, InvalidRequest, ServiceUnavailable, shared_client
+from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
 from actions.routes_config import default_routes
 from actions.routing import find_team
@@ -187,11 +187,8 @@ class ActionSubmitContactRequest(EscalationAction):
         body: dict[str, Any],
     ) -> None:
         outbox = self.outbox_factory()
-        client = self.client()
         try:
-            if client is None:
-                raise ServiceUnavailable("no client")
-            receipt = client.create_contact_request(body)
+            receipt = self.client().create_contact_request(body)
         except InvalidRequest as error:
             logger.error("contact request refused by the service: %s", error)
             dispatcher.utter_message(response="utter_contact_failed", phone=phone)

@@ -90,16 +90,14 @@ def send_team_route(
     dispatcher: CollectingDispatcher,
     route: Route,
     routes: RouteTable,
-    client: HandoffClient | None,
+    client: ClientFactory,
     now: datetime,
 ) -> list[EventType]:
     """State a team route with its live availability, then offer the queue or the alternatives."""
     reply = route_reply(route, routes)
     chat = routes.teams[route.target].chat
     try:
-        if client is None:
-            raise ServiceUnavailable("no client")
-        status = client.team_status(route.target)
+        status = client().team_status(route.target)
     except HandoffServiceError as error:
         logger.warning("team status of %s failed: %s", route.target, error)
         offer = unavailable_offer(local_contacts(route.target))
@@ -116,14 +114,6 @@ def send_team_route(
     ]
 
 
-def _client(factory: ClientFactory) -> HandoffClient | None:
-    try:
-        return factory()
-    except Exception:  # a missing token file or bad URL must not break the conversation
-        logger.exception("cannot create the handoff client")
-        return None
-
-
 class EscalationAction(Action, ABC):
     """An action with an injectable handoff client factory and clock (abstract: not registered itself)."""
 
@@ -135,9 +125,13 @@ class EscalationAction(Action, ABC):
     def name(self) -> str:
         """The action's name in the domain."""
 
-    def client(self) -> HandoffClient | None:
-        """The handoff client, or None when it cannot be made."""
-        return _client(self.client_factory)
+    def client(self) -> HandoffClient:
+        """The handoff client; :class:`ServiceUnavailable` when it cannot be made."""
+        try:
+            return self.client_factory()
+        except Exception as error:  # a missing token file or bad URL must not break the conversation
+            logger.exception("cannot create the handoff client")
+            raise ServiceUnavailable(f"cannot create the handoff client: {error!r}") from error
 
 
 def _team_slot(tracker: Tracker) -> str | None:
@@ -160,11 +154,8 @@ class ActionJoinQueue(EscalationAction):
             return []
         routes = default_routes()
         chat = routes.teams[team].chat
-        client = self.client()
         try:
-            if client is None:
-                raise ServiceUnavailable("no client")
-            ticket = client.create_handoff(
+            ticket = self.client().create_handoff(
                 tracker.sender_id,
                 team,
                 transcript.summary(tracker.events),
@@ -215,10 +206,8 @@ class ActionChatHours(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         team = find_team((tracker.latest_message or {}).get("text") or "", routes)
-        client = self.client()
         try:
-            if client is None:
-                raise ServiceUnavailable("no client")
+            client = self.client()
             if team is None:
                 dispatcher.utter_message(text=hours_overview(client.public_teams(), self.clock()))
                 return []

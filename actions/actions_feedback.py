@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.actions_escalation import EscalationAction
 from actions.feedback import parse_comment, parse_rating
-from actions.handoff_client import HandoffServiceError, ServiceUnavailable
+from actions.handoff_client import HandoffServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,8 @@ class ActionSubmitFeedback(EscalationAction):
     ) -> list[EventType]:
         rating = int(tracker.get_slot("feedback_rating"))
         comment = tracker.get_slot("feedback_comment") or None
-        client = self.client()
         try:
-            if client is None:
-                raise ServiceUnavailable("no client")
-            client.send_feedback(rating, comment, tracker.sender_id)
+            self.client().send_feedback(rating, comment, tracker.sender_id)
         except HandoffServiceError as error:
             logger.warning("feedback not stored: %s", error)
             dispatcher.utter_message(response="utter_feedback_not_stored")

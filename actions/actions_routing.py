@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
-from actions.actions_escalation import EscalationAction, send_team_route
+from actions.actions_escalation import EscalationAction, buttons, send_team_route
 from actions.routes_config import RouteTable, default_routes
 from actions.routing import (
     HUMAN_INTENT,
@@ -39,10 +39,6 @@ REMINDER_CONFIDENCE = 0.5
 default_routes()
 
 
-def _buttons(options: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"title": title, "payload": payload} for title, payload in options]
-
-
 def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:
     """Send the next-step text with the route payload; return the slot events.
 
@@ -58,7 +54,7 @@ def send_decision(
 ) -> list[EventType]:
     """Send a routing decision; a team route is followed by the queue offer or the alternatives."""
     if route.type == "team":
-        return send_team_route(dispatcher, route, routes, action.client(), action.clock())
+        return send_team_route(dispatcher, route, routes, action.client, action.clock())
     return send_route(dispatcher, route, routes)
 
 
@@ -139,7 +135,7 @@ class ActionRoute(EscalationAction):
             return send_decision(dispatcher, route, routes, self)
         if intent == HUMAN_INTENT:
             topics = [(routes.intents[name].label, f"/{name}") for name in routes.human_topics]
-            dispatcher.utter_message(response="utter_ask_human_topic", buttons=_buttons(topics))
+            dispatcher.utter_message(response="utter_ask_human_topic", buttons=buttons(topics))
         else:
             dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
@@ -183,8 +179,8 @@ class ActionHandleFallback(EscalationAction):
             if event.get("event") == "user"
         ]
         if consecutive_misses(user_intents) >= 2:
-            dispatcher.utter_message(response="utter_offer_human", buttons=_buttons(human_options(routes)))
+            dispatcher.utter_message(response="utter_offer_human", buttons=buttons(human_options(routes)))
             return []
         options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
-        dispatcher.utter_message(response="utter_clarify", buttons=_buttons([*options, SOMETHING_ELSE]))
+        dispatcher.utter_message(response="utter_clarify", buttons=buttons([*options, SOMETHING_ELSE]))
         return []

@@ -16,22 +16,11 @@ from typing import Any
 
 import yaml
 
+from handoff import teams as handoff_teams
+
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "routes.yml"
 
-TEAM_IDS = frozenset(
-    {
-        "palveluneuvo",
-        "vammaispalvelut",
-        "neuvola",
-        "katilot",
-        "terveysneuvo",
-        "tyoikaisten_sosiaalityo",
-        "suun_terveydenhuolto",
-        "mielenterveys_paihde",
-        "perhekeskus",
-        "fysioterapia",
-    }
-)
+TEAM_IDS = frozenset(handoff_teams.TEAM_IDS)
 ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})
 FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"

@@ -296,3 +296,13 @@ def test_the_action_server_registers_every_domain_action():
 
     domain = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
     assert set(domain["actions"]) <= set(executor.actions)
+
+
+def test_a_client_that_cannot_be_made_counts_as_the_service_being_down(tracker_for):
+    def broken() -> Any:
+        raise FileNotFoundError("var/handoff-api-token")
+
+    tracker = tracker_for("lapsen rokotukset neuvolassa", "child_health_clinic")
+    messages, events = run(ActionRoute(broken), tracker)
+    assert messages[1]["text"].startswith("En juuri nyt saa yhteyttä ammattilaisten chat-palveluun")
+    assert SlotSet("team_availability", "unavailable") in events

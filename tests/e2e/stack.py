@@ -12,12 +12,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -35,20 +33,6 @@ def handoff_cli(env: Mapping[str, str], *args: str) -> str:
     """Run ``python -m handoff <args>``; return its output."""
     command = [sys.executable, "-m", "handoff", *args]
     return subprocess.run(command, cwd=ROOT, env=dict(env), capture_output=True, text=True, check=True).stdout
-
-
-def _wait_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the handoff service exited while starting")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the handoff service did not start")
 
 
 @contextmanager
@@ -94,7 +78,7 @@ def running_stack(
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 )
                 try:
-                    _wait_healthy(url, server)
+                    bench_handoff.wait_until_ready(url, server)
                     yield {
                         "url": url,
                         "database": env["DATABASE_URL"],

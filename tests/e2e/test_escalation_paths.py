@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from actions.finnish_time import HELSINKI
+from handoff.teams import WEEKDAYS
 from tests.e2e.stack import TOKEN, bench_handoff, query_one, running_stack
 from tests.handoff.live_support import Agent
 from tests.scripts_loader import load_script
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.e2e
 
 bench_nlu = load_script("bench_nlu")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AGENTS = {"maija": "neuvola", "sanna": "tyoikaisten_sosiaalityo", "pekka": "perhekeskus"}
 
 
