@@ -5,7 +5,10 @@ action server on free loopback ports, with a throw-away SQLite tracker store,
 and stops them afterwards. ``--url`` measures servers that are already
 running instead (e.g. ``make run``). Every run is bounded in messages and time.
 Each level runs twice: senders firing the next message as soon as the reply
-arrives (think time 0, the server's saturation), and with 3 s of think time.
+arrives (think time 0: the server's capacity), and residents who read the
+reply and type for 3 s on average (uniformly 1.5–4.5 s, first messages spread
+over the first 3 s, as people do not press enter in step; seeded, so runs
+repeat).
 
     .venv/bin/python scripts/bench_nlu.py
     .venv/bin/python scripts/bench_nlu.py --url http://127.0.0.1:5005 --messages 400
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -35,6 +39,7 @@ MODEL = ROOT / "models" / "opastin.tar.gz"
 RASA = ROOT / ".venv" / "bin" / "rasa"
 START_TIMEOUT_S = 240
 RUN_ID = os.getpid()
+THINK_JITTER = 0.5  # a think time of 3 s means 1.5–4.5 s
 
 # What residents write: routes of every type, symptoms, conversation, emergencies.
 MESSAGES = (
@@ -188,6 +193,8 @@ async def _run(
     async def sender(worker: int, session: aiohttp.ClientSession) -> None:
         nonlocal errors
         sent = 0
+        pace = random.Random(worker)
+        await asyncio.sleep(pace.uniform(0, think_s))
         while time.monotonic() < deadline:
             try:
                 index = queue.get_nowait()
@@ -207,7 +214,7 @@ async def _run(
                 errors += 1
                 continue
             latencies.append(time.monotonic() - started)
-            await asyncio.sleep(think_s)
+            await asyncio.sleep(think_s * pace.uniform(1 - THINK_JITTER, 1 + THINK_JITTER))
 
     started = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=30)
@@ -226,9 +233,10 @@ def measure(
 ) -> list[Result]:
     """Run ``total`` messages (bounded by ``time_limit_s``) at each concurrency level.
 
-    Each sender sends its next message ``think_s`` seconds after the previous
-    reply: 0 saturates the server (closed loop); a few seconds is closer to
-    residents, who read the answer and type before they write again. After
+    Each sender sends its next message about ``think_s`` seconds (±50 %) after
+    the previous reply and its first one within ``think_s`` of the start: 0
+    saturates the server (closed loop); a few seconds is closer to residents,
+    who read the answer and type before they write again. After
     ``conversation_length`` messages a sender starts a new conversation (Rasa
     replays a conversation's whole history on every message, so endless
     conversations would measure something no resident does).
