@@ -54,7 +54,7 @@ test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not ru
 		--fail-on-prediction-errors --out results/core --quiet
 
 test-nlu:  ## Held-out messages: per-intent P/R/F1, route accuracy, emergencies (reports in results/nlu/)
-	@echo "==> NLU and routes on the held-out messages (tests/heldout/messages.yml)"
+	@echo "==> NLU and routes on the held-out sets (tests/heldout/*.yml)"
 	@$(PYTHON) scripts/evaluate_nlu.py --model models/opastin.tar.gz --name current --check-safety
 	@$(RASA) test nlu --model models/opastin.tar.gz --nlu results/nlu/current/heldout_nlu.yml \
 		--out results/nlu/rasa --quiet

@@ -98,16 +98,24 @@ def youngest_age(entities: Iterable[Mapping[str, Any]]) -> int | None:
     return min(ages) if ages else None
 
 
-def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
-    """The first symptom (in the editors' order) with a keyword in ``text``, or None.
+def mentions(keyword: str, text: str) -> bool:
+    """Whether the normalised ``text`` contains the normalised ``keyword``.
 
-    Keywords match inside words, on the normalised text and on the same text
-    without spaces, so "korva kipee" and "korvakipu" both match "korva".
+    A one-word keyword matches inside words, also across a split compound, so
+    "korva" matches "korvakipu" and "paansar" matches "pään särky"; a keyword of
+    several words is a phrase and starts at a word, so "paa on kipea" matches
+    "pää on kipeä" but not "kantapää on kipeä".
     """
-    spaced = normalise(text)
-    joined = spaced.replace(" ", "")
+    if " " in keyword:
+        return f" {keyword}" in f" {text}"
+    return keyword in text or keyword in text.replace(" ", "")
+
+
+def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
+    """The first symptom (in the editors' order) with a keyword in ``text``, or None (see ``mentions``)."""
+    normalised = normalise(text)
     for symptom in symptoms:
-        if any(keyword in spaced or keyword in joined for keyword in symptom.keywords):
+        if any(mentions(keyword, normalised) for keyword in symptom.keywords):
             return symptom
     return None
 
@@ -234,12 +242,11 @@ def human_options(routes: RouteTable) -> list[tuple[str, str]]:
 
 def find_team(text: str, routes: RouteTable) -> str | None:
     """The team a message names ("milloin neuvolan chat on auki?"), by its longest matching keyword."""
-    spaced = normalise(text)
-    joined = spaced.replace(" ", "")
+    normalised = normalise(text)
     matches = [
         (len(keyword), team.id)
         for team in routes.teams.values()
         for keyword in team.keywords
-        if keyword in spaced or keyword in joined
+        if mentions(keyword, normalised)
     ]
     return max(matches)[1] if matches else None

@@ -1,7 +1,7 @@
 """Measure a pipeline on the held-out messages: per-intent P/R/F1, route accuracy, emergencies.
 
-The held-out file (``tests/heldout/messages.yml``) is written independently of
-the training data and never trained on. Each message has the expected
+The held-out files (``tests/heldout/*.yml``, one per independently written
+set) are never trained on. Each message has the expected
 ``intent`` and ``route`` ("team:neuvola", "omaolo:ear_pain", "webpage:client_fees",
 "form:contact_request", "emergency:112" or "none"). The route of a prediction
 comes from the model's NLU and ``actions.routing.decide_route``, compared by id.
@@ -39,9 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.routes_config import RouteTable, default_routes  # noqa: E402
-from actions.routing import Route, decide_route, resolve_fallback  # noqa: E402
+from actions.routing import (  # noqa: E402
+    FALLBACK_INTENT,
+    Route,
+    clarify_options,
+    decide_route,
+    resolve_fallback,
+)
 
-DEFAULT_HELDOUT = ROOT / "tests" / "heldout" / "messages.yml"
+HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("*.yml"))
 EMERGENCY_LIST = ROOT / "tests" / "emergency" / "emergency.txt"
 NON_EMERGENCY_LIST = ROOT / "tests" / "emergency" / "non_emergency.txt"
 MAX_FALSE_ALARM_RATE = 0.01
@@ -55,6 +61,7 @@ class Sample:
     text: str
     intent: str
     route: str
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class Prediction:
     intent: str
     route: str
     confidence: float
+    clarifying_routes: tuple[str, ...] = ()
 
 
 def load_samples(path: Path) -> list[Sample]:
@@ -73,7 +81,7 @@ def load_samples(path: Path) -> list[Sample]:
     for index, item in enumerate(raw.get("messages") or []):
         if not all(isinstance(item.get(key), str) for key in ("text", "intent", "route")):
             raise ValueError(f"{path}: messages[{index}]: needs text, intent and route")
-        samples.append(Sample(item["text"], item["intent"], item["route"]))
+        samples.append(Sample(item["text"], item["intent"], item["route"], path.name))
     return samples
 
 
@@ -189,12 +197,32 @@ def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[
     predictions = []
     for sample, parse in zip(samples, parsed, strict=True):
         intent = (parse.get("intent") or {}).get("name") or "none"
-        routed = resolve_fallback(intent, parse.get("intent_ranking") or [], routes)
+        ranking = parse.get("intent_ranking") or []
+        routed = resolve_fallback(intent, ranking, routes)
         route = decide_route(routed, sample.text, parse.get("entities") or [], routes)
         predictions.append(
-            Prediction(intent, route_id(route), float(parse["intent"].get("confidence") or 0.0))
+            Prediction(
+                intent,
+                route_id(route),
+                float(parse["intent"].get("confidence") or 0.0),
+                clarifying_routes(routed, ranking, routes),
+            )
         )
     return predictions
+
+
+def clarifying_routes(
+    intent: str, ranking: Sequence[Mapping[str, Any]], routes: RouteTable
+) -> tuple[str, ...]:
+    """The routes the clarifying question's topic buttons lead to (none unless the model fell back).
+
+    A button sends ``/<intent>`` as the message, so a symptom button leads to
+    Omaolo's front page, not to a deep link.
+    """
+    if intent != FALLBACK_INTENT:
+        return ()
+    options = clarify_options(ranking, routes)
+    return tuple(route_id(decide_route(option, f"/{option}", [], routes)) for _, option in options)
 
 
 def score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[str, Any]:
@@ -230,11 +258,29 @@ def score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[
         "intent_accuracy": sum(t == g for t, g in zip(truth, guess, strict=True)) / len(samples),
         "route_accuracy": sum(s.route == p.route for s, p in zip(samples, predictions, strict=True))
         / len(samples),
+        "route_accuracy_with_clarification": sum(
+            s.route in (p.route, *p.clarifying_routes) for s, p in zip(samples, predictions, strict=True)
+        )
+        / len(samples),
         "macro": macro,
         "per_intent": per_intent,
         "emergency_recall": sum(emergencies) / len(emergencies) if emergencies else None,
         "emergency_false_alarm_rate": sum(alarms) / len(alarms) if alarms else None,
     }
+
+
+def per_set(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[str, dict[str, Any]]:
+    """Intent and route accuracy of each held-out file on its own."""
+    sets: dict[str, dict[str, Any]] = {}
+    for sample, prediction in zip(samples, predictions, strict=True):
+        figures = sets.setdefault(sample.source, {"messages": 0, "intents_right": 0, "routes_right": 0})
+        figures["messages"] += 1
+        figures["intents_right"] += sample.intent == prediction.intent
+        figures["routes_right"] += sample.route == prediction.route
+    for figures in sets.values():
+        figures["intent_accuracy"] = figures["intents_right"] / figures["messages"]
+        figures["route_accuracy"] = figures["routes_right"] / figures["messages"]
+    return sets
 
 
 def cross_validate(config: Path, out: Path, folds: int = 5) -> dict[str, float]:
@@ -275,11 +321,19 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
     lines += [
         f"- held-out messages: {report['messages']}",
         f"- intent accuracy: {report['intent_accuracy']:.3f}",
-        f"- route accuracy: {report['route_accuracy']:.3f}",
+        f"- route accuracy: {report['route_accuracy']:.3f} "
+        f"(right route, or one click away on the clarifying question: "
+        f"{report['route_accuracy_with_clarification']:.3f})",
         "- macro precision / recall / F1: {precision:.3f} / {recall:.3f} / {f1:.3f}".format(
             **report["macro"]
         ),
     ]
+    for source, figures in report.get("sets", {}).items():
+        count = figures["messages"]
+        lines.append(
+            f"  - `{source}`: {count} messages, intent accuracy {figures['intent_accuracy']:.3f}, "
+            f"route accuracy {figures['route_accuracy']:.3f} ({figures['routes_right']}/{count})"
+        )
     if "safety_lists" in report:
         safety = report["safety_lists"]
         lines.append(
@@ -309,16 +363,17 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
 def errors_markdown(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> str:
     """Every message whose intent or route was wrong."""
     lines = [
-        "| text | expected intent | predicted | expected route | predicted route |",
-        "|---|---|---|---|---|",
+        "| set | text | expected intent | predicted | expected route | predicted route |",
+        "|---|---|---|---|---|---|",
     ]
     for sample, prediction in zip(samples, predictions, strict=True):
         if sample.intent != prediction.intent or sample.route != prediction.route:
             text = sample.text.replace("|", "\\|").replace("\n", " ")[:120]
-            lines.append(
-                f"| {text} | {sample.intent} | {prediction.intent} ({prediction.confidence:.2f}) "
-                f"| {sample.route} | {prediction.route} |"
-            )
+            cells = [
+                sample.source, text, sample.intent, f"{prediction.intent} ({prediction.confidence:.2f})",
+                sample.route, prediction.route,
+            ]  # fmt: skip
+            lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -328,7 +383,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     source.add_argument("--model", type=Path, help="a trained model (.tar.gz)")
     source.add_argument("--config", type=Path, help="a config.yml to train an NLU model from first")
     parser.add_argument("--name", required=True, help="name of the run, e.g. A or B (results/nlu/<name>/)")
-    parser.add_argument("--heldout", type=Path, default=DEFAULT_HELDOUT, help="held-out messages YAML")
+    parser.add_argument(
+        "--heldout", type=Path, nargs="+", default=HELDOUT_SETS, help="held-out message files (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu", help="where reports go")
     parser.add_argument("--cross-validation", action="store_true", help="also run 5-fold CV (needs --config)")
     parser.add_argument(
@@ -344,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out / args.name
     out.mkdir(parents=True, exist_ok=True)
-    samples = load_samples(args.heldout)
+    samples = [sample for path in args.heldout for sample in load_samples(path)]
     write_rasa_nlu(samples, out / "heldout_nlu.yml")
     seconds = None
     model = args.model
@@ -358,6 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": str(model),
         "training_seconds": seconds,
         **score(samples, predictions),
+        "sets": per_set(samples, predictions),
         "safety_lists": safety_score(safety_samples, everything[len(samples) :]),
     }
     if args.cross_validation:

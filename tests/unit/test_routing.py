@@ -17,6 +17,7 @@ from actions.routing import (
     decide_route,
     emergency_level,
     find_symptom,
+    mentions,
     resolve_fallback,
     route_reply,
 )
@@ -110,6 +111,24 @@ def test_unrecognised_symptom_goes_to_the_omaolo_front_page():
 
 def test_first_listed_symptom_wins():
     assert find_symptom("kurkku kipeä ja yskää", ROUTES.omaolo.symptoms).id == "sore_throat"
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "expected"),
+    [
+        ("korva", "korvakipu", True),
+        ("paansar", "paan sarky", True),
+        ("paa on kipea", "paa on kipea aamuisin", True),
+        ("paa on kipea", "kantapaa on kipea aamuisin", False),
+        ("paa on kipea", "illalla paa on kipea", True),
+    ],
+)
+def test_one_word_keywords_match_inside_words_and_phrases_from_a_word_start(keyword, text, expected):
+    assert mentions(keyword, text) is expected
+
+
+def test_a_heel_is_not_a_head():
+    assert find_symptom("kantapää on kipeä aamuisin", ROUTES.omaolo.symptoms) is None
 
 
 @pytest.mark.parametrize(
