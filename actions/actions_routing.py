@@ -170,7 +170,7 @@ class ActionHandleFallback(EscalationAction):
         _, text, entities = _latest(tracker)
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        resolved = resolve_fallback("nlu_fallback", ranking, routes)
+        resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
         if resolved != "nlu_fallback":
             return send_decision(dispatcher, decide_route(resolved, text, entities, routes), routes, self)
         user_intents = [

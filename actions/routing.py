@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from actions.routes_config import RouteTable, Symptom, normalise
@@ -21,6 +22,7 @@ HUMAN_INTENT = "request_human"
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
 MAX_CLARIFY_OPTIONS = 3
+MAX_COMPOUND_PARTS = 3  # "pään särky", "ala selkä kipu": a compound written apart
 SAME_ROUTE_THRESHOLD = 0.5
 
 _AGE_NUMBER = re.compile(r"\d{1,3}")
@@ -101,14 +103,23 @@ def youngest_age(entities: Iterable[Mapping[str, Any]]) -> int | None:
 def mentions(keyword: str, text: str) -> bool:
     """Whether the normalised ``text`` contains the normalised ``keyword``.
 
-    A one-word keyword matches inside words, also across a split compound, so
-    "korva" matches "korvakipu" and "paansar" matches "pään särky"; a keyword of
-    several words is a phrase and starts at a word, so "paa on kipea" matches
-    "pää on kipeä" but not "kantapää on kipeä".
+    A one-word keyword matches inside a word ("korva" in "korvakipu") or from
+    the start of a compound written apart ("paansar" in "pään särky"); a keyword
+    of several words is a phrase that starts at a word. So "paa on kipea" does
+    not match "kantapää on kipeä", nor "silma" "ylös ilman".
     """
     if " " in keyword:
         return f" {keyword}" in f" {text}"
-    return keyword in text or keyword in text.replace(" ", "")
+    if keyword in text:
+        return True
+    return any(joined.startswith(keyword) for joined in _joined_from_each_word(text))
+
+
+@lru_cache(maxsize=16)
+def _joined_from_each_word(text: str) -> tuple[str, ...]:
+    """From each word on, the next MAX_COMPOUND_PARTS words written together (computed once per text)."""
+    words = text.split()
+    return tuple("".join(words[i : i + MAX_COMPOUND_PARTS]) for i in range(len(words)))
 
 
 def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
@@ -185,24 +196,35 @@ def resolve_fallback(
     intent: str | None,
     intent_ranking: Sequence[Mapping[str, Any]],
     routes: RouteTable,
+    text: str = "",
     threshold: float = SAME_ROUTE_THRESHOLD,
 ) -> str | None:
-    """The intent to route when the classifier only hesitated between two intents with the same route.
+    """The intent to route when the classifier's doubt does not change where the message goes.
 
-    ``nlu_fallback`` after e.g. lab_results 0.35 / health_centre_appointment 0.30
-    is no real doubt: both go to Terveysneuvo. When the two best intents share a
-    route and their confidences add up to ``threshold``, the best one is
-    returned; otherwise ``intent`` unchanged.
+    Two doubts are no real doubt. (1) The two best intents share a route, e.g.
+    lab_results 0.35 / health_centre_appointment 0.30, both Terveysneuvo, and
+    their confidences add up to ``threshold``: the best one is returned.
+    (2) One of the two best is routed to Omaolo (``report_symptom``) and
+    ``text`` names a symptom of the editors' keyword list ("kuiva ärsytysyskä
+    ei lopu"): a symptom it is. Otherwise ``intent`` unchanged.
     """
     if intent != FALLBACK_INTENT:
         return intent
     best = [item for item in intent_ranking if item.get("name") != FALLBACK_INTENT][:2]
+    symptom_intent = next((str(i["name"]) for i in best if _routes_to_omaolo(i.get("name"), routes)), None)
+    if symptom_intent and find_symptom(text, routes.omaolo.symptoms):
+        return symptom_intent
     if len(best) < 2 or sum(float(item.get("confidence") or 0.0) for item in best) < threshold:
         return intent
     first, second = (routes.intents.get(str(item.get("name"))) for item in best)
     if first is None or second is None or (first.type, first.target) != (second.type, second.target):
         return intent
     return str(best[0]["name"])
+
+
+def _routes_to_omaolo(intent: object, routes: RouteTable) -> bool:
+    route = routes.intents.get(str(intent))
+    return route is not None and route.type == "omaolo"
 
 
 def clarify_options(

@@ -198,7 +198,7 @@ def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[
     for sample, parse in zip(samples, parsed, strict=True):
         intent = (parse.get("intent") or {}).get("name") or "none"
         ranking = parse.get("intent_ranking") or []
-        routed = resolve_fallback(intent, ranking, routes)
+        routed = resolve_fallback(intent, ranking, routes, sample.text)
         route = decide_route(routed, sample.text, parse.get("entities") or [], routes)
         predictions.append(
             Prediction(

@@ -121,6 +121,8 @@ def test_first_listed_symptom_wins():
         ("paa on kipea", "paa on kipea aamuisin", True),
         ("paa on kipea", "kantapaa on kipea aamuisin", False),
         ("paa on kipea", "illalla paa on kipea", True),
+        ("silma", "olkapaa ei nouse ylos ilman kipua", False),
+        ("paansar", "onks taa paan sarky", True),
     ],
 )
 def test_one_word_keywords_match_inside_words_and_phrases_from_a_word_start(keyword, text, expected):
@@ -129,6 +131,10 @@ def test_one_word_keywords_match_inside_words_and_phrases_from_a_word_start(keyw
 
 def test_a_heel_is_not_a_head():
     assert find_symptom("kantapää on kipeä aamuisin", ROUTES.omaolo.symptoms) is None
+
+
+def test_words_run_together_only_from_a_word_start():
+    assert find_symptom("olkapää ei nouse ylös ilman kipua", ROUTES.omaolo.symptoms).id == "shoulder"
 
 
 @pytest.mark.parametrize(
@@ -274,3 +280,15 @@ def test_resolve_fallback_only_when_both_intents_share_a_route():
     weak = [{"name": "housing", "confidence": 0.2}, {"name": "debt_advice", "confidence": 0.2}]
     assert resolve_fallback("nlu_fallback", weak, ROUTES) == "nlu_fallback"
     assert resolve_fallback("dental_care", same, ROUTES) == "dental_care"
+
+
+def test_a_doubt_with_a_symptom_that_the_message_names_is_a_symptom():
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "physiotherapy", "confidence": 0.41},
+        {"name": "report_symptom", "confidence": 0.38},
+    ]
+    assert resolve_fallback("nlu_fallback", ranking, ROUTES, "kuiva ärsytysyskä ei lopu") == "report_symptom"
+    assert resolve_fallback("nlu_fallback", ranking, ROUTES, "treenit jäi kesken") == "nlu_fallback"
+    third = [ranking[0], ranking[1], {"name": "housing", "confidence": 0.4}, ranking[2]]
+    assert resolve_fallback("nlu_fallback", third, ROUTES, "kuiva yskä") == "nlu_fallback"
