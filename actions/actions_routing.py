@@ -19,6 +19,7 @@ from actions.actions_contact import reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, send_team_route
 from actions.routes_config import RouteTable, default_routes
 from actions.routing import (
+    EMERGENCY_INTENT,
     HUMAN_INTENT,
     Route,
     clarify_options,
@@ -90,10 +91,10 @@ def contact_form_start(tracker: Tracker, text: str, routes: RouteTable) -> list[
 def possible_emergency(tracker: Tracker) -> bool:
     """Whether the classifier thought the latest message an emergency although the lexicon did not."""
     message = tracker.latest_message or {}
-    if ((message.get("intent") or {}).get("name")) == "emergency":
+    if ((message.get("intent") or {}).get("name")) == EMERGENCY_INTENT:
         return False
     return any(
-        item.get("name") == "emergency" and (item.get("confidence") or 0.0) >= REMINDER_CONFIDENCE
+        item.get("name") == EMERGENCY_INTENT and (item.get("confidence") or 0.0) >= REMINDER_CONFIDENCE
         for item in message.get("intent_ranking") or []
     )
 
@@ -152,7 +153,7 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        return send_route(dispatcher, decide_route("emergency", text, entities, routes), routes)
+        return send_route(dispatcher, decide_route(EMERGENCY_INTENT, text, entities, routes), routes)
 
 
 class ActionHandleFallback(EscalationAction):

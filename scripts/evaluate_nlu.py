@@ -46,6 +46,7 @@ from actions.routing import (  # noqa: E402
     decide_route,
     resolve_fallback,
 )
+from rasa_addons.emergency_rules import read_emergency_list, read_message_list  # noqa: E402
 
 HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("*.yml"))
 EMERGENCY_LIST = ROOT / "tests" / "emergency" / "emergency.txt"
@@ -162,32 +163,28 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
 
 def load_safety_lists(emergency: Path = EMERGENCY_LIST, everyday: Path = NON_EMERGENCY_LIST) -> list[Sample]:
     """The safety net's own lists as samples: ``emergency:<level>`` routes and everyday messages."""
-
-    def lines(path: Path) -> list[str]:
-        text = path.read_text(encoding="utf-8")
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-    samples = []
-    for line in lines(emergency):
-        level, text = line.split("\t", 1)
-        samples.append(Sample(text, "emergency", f"emergency:{level}"))
-    return samples + [Sample(text, "everyday", "not-emergency") for text in lines(everyday)]
+    return [
+        *(Sample(text, "emergency", f"emergency:{level}") for level, text in read_emergency_list(emergency)),
+        *(Sample(text, "everyday", "not-emergency") for text in read_message_list(everyday)),
+    ]
 
 
 def safety_score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[str, Any]:
     """The whole model's emergency recall, level accuracy and false alarms on the safety-net lists."""
     pairs = list(zip(samples, predictions, strict=True))
     emergencies = [(s, p) for s, p in pairs if s.intent == "emergency"]
-    everyday = [p for s, p in pairs if s.intent != "emergency"]
+    caught = [s.text for s, p in emergencies if p.route.startswith("emergency:")]
+    everyday = [(s, p) for s, p in pairs if s.intent != "emergency"]
+    alarms = [s.text for s, p in everyday if p.route.startswith("emergency:")]
     return {
         "emergencies": len(emergencies),
-        "recall": sum(p.route.startswith("emergency:") for _, p in emergencies) / len(emergencies),
+        "recall": len(caught) / len(emergencies),
         "level_accuracy": sum(p.route == s.route for s, p in emergencies) / len(emergencies),
         "everyday_messages": len(everyday),
-        "false_alarms": sum(p.route.startswith("emergency:") for p in everyday),
-        "false_alarm_rate": sum(p.route.startswith("emergency:") for p in everyday) / len(everyday),
+        "false_alarms": len(alarms),
+        "false_alarm_rate": len(alarms) / len(everyday),
         "missed": [s.text for s, p in emergencies if not p.route.startswith("emergency:")],
-        "alarms": [s.text for s, p in pairs if s.intent != "emergency" and p.route.startswith("emergency:")],
+        "alarms": alarms,
     }
 
 
