@@ -19,12 +19,14 @@ from actions.actions_contact import reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, send_team_route
 from actions.routes_config import RouteTable, default_routes
 from actions.routing import (
+    CONFIRM_LEVEL,
     EMERGENCY_INTENT,
     HUMAN_INTENT,
     Route,
     clarify_options,
     consecutive_misses,
     decide_route,
+    entity_values,
     find_team,
     human_options,
     resolve_fallback,
@@ -142,8 +144,19 @@ class ActionRoute(EscalationAction):
         return []
 
 
+def safety_buttons() -> list[dict[str, str]]:
+    """The safety question's answers, the call button first (a ``tel:`` link in the chat page)."""
+    return [
+        {"title": "Soita 112", "type": "web_url", "url": "tel:112"},
+        {"title": "Kyllä", "payload": "/affirm"},
+        {"title": "Ei, asiani on kiireetön", "payload": "/deny"},
+    ]
+
+
 class ActionEmergency(Action):
-    """Answer an emergency at once: 112, Päivystysapu 116 117 or the crisis line (112 by default)."""
+    """Answer an emergency at once (112, 116 117, the crisis line, the social emergency service);
+    a suspicion (route target ``confirm``) gets one direct safety question first.
+    """
 
     def name(self) -> str:
         return "action_emergency"
@@ -153,7 +166,68 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        return send_route(dispatcher, decide_route(EMERGENCY_INTENT, text, entities, routes), routes)
+        route = decide_route(EMERGENCY_INTENT, text, entities, routes)
+        if route is not None and route.target == CONFIRM_LEVEL:
+            dispatcher.utter_message(
+                response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()
+            )
+            return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
+        return send_route(dispatcher, route, routes)
+
+
+def safety_question_asked(tracker: Tracker) -> dict[str, Any] | None:
+    """The parse of the message the latest emergency answer was about, if it asked the safety question."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") != EMERGENCY_INTENT:
+            continue
+        levels = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "emergency_level"]
+        return parse if CONFIRM_LEVEL in levels else None
+    return None
+
+
+class ActionSafetyAnswer(EscalationAction):
+    """The resident's answer to the safety question: "yes" gives the full guidance of the suspected
+    level; "no" goes on with what the message itself was about.
+    """
+
+    def name(self) -> str:
+        return "action_safety_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        routes = default_routes()
+        asked = safety_question_asked(tracker)
+        intent, _, _ = _latest(tracker)
+        if asked is None:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
+            return []
+        entities = asked.get("entities") or []
+        if intent != "deny":
+            suspected = next(iter(entity_values(entities, "emergency_suspected")), "112")
+            route = decide_route(
+                EMERGENCY_INTENT, "", [{"entity": "emergency_level", "value": suspected}], routes
+            )
+            return send_route(dispatcher, route, routes)
+        text = asked.get("text") or ""
+        ranking = [
+            item
+            for item in asked.get("intent_ranking") or []
+            if item.get("name") not in (EMERGENCY_INTENT, "nlu_fallback")
+        ]
+        meant = ranking[0]["name"] if ranking and (ranking[0].get("confidence") or 0) >= 0.5 else None
+        meant = meant or resolve_fallback("nlu_fallback", ranking, routes, text)
+        route = decide_route(meant, text, entities, routes) if meant != "nlu_fallback" else None
+        if route is not None and route.type != "emergency":
+            return send_decision(dispatcher, route, routes, self)
+        options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
+        dispatcher.utter_message(
+            response="utter_ask_how_can_help", buttons=buttons([*options, SOMETHING_ELSE])
+        )
+        return []
 
 
 class ActionHandleFallback(EscalationAction):

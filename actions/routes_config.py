@@ -90,6 +90,7 @@ class RouteTable:
     human_topics: tuple[str, ...]
     pages: Mapping[str, Page]
     omaolo: Omaolo
+    social_emergency: str = "hätänumeron 112 kautta"
 
 
 def normalise(text: str) -> str:
@@ -236,6 +237,7 @@ def parse_routes(raw: Any, source: str) -> RouteTable:
         human_topics=reader.ids(raw, "human_topics", intents),
         pages=pages,
         omaolo=_omaolo(reader, raw, teams),
+        social_emergency=reader.text(raw, "social_emergency", "social_emergency"),
     )
 
 

@@ -14,9 +14,13 @@ from typing import Any
 
 from actions.routes_config import RouteTable, Symptom, normalise
 
-# Most serious first: danger to life, suicidal thoughts, urgent care.
-EMERGENCY_LEVELS = ("112", "crisis", "116117")
+# Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
+# situation tonight; "confirm" is a suspicion, answered with one safety question.
+EMERGENCY_LEVELS = ("112", "crisis", "116117", "social", "confirm")
 DEFAULT_EMERGENCY_LEVEL = "112"
+CONFIRM_LEVEL = "confirm"
+# Emergencies written in these languages are answered in them (utter_emergency_<level>_<language>).
+OTHER_LANGUAGES = ("en", "sv")
 GENERAL_SYMPTOM = "general"
 HUMAN_INTENT = "request_human"
 EMERGENCY_INTENT = "emergency"
@@ -77,7 +81,7 @@ def entity_values(entities: Iterable[Mapping[str, Any]], name: str) -> list[str]
 
 
 def emergency_level(entities: Iterable[Mapping[str, Any]]) -> str:
-    """The most serious ``emergency_level`` found (112, then crisis, then 116117); 112 when none."""
+    """The most serious ``emergency_level`` found (112, crisis, 116117, social, confirm); 112 when none."""
     found = set(entity_values(entities, "emergency_level"))
     return next((level for level in EMERGENCY_LEVELS if level in found), DEFAULT_EMERGENCY_LEVEL)
 
@@ -152,7 +156,16 @@ def decide_route(
     through its ``team`` entity (a button); other intents follow the route table.
     """
     if intent == EMERGENCY_INTENT:
-        return Route("emergency", emergency_level(entities))
+        level = emergency_level(entities)
+        extra: dict[str, Any] = {}
+        language = next(iter(entity_values(entities, "language")), None)
+        if language in OTHER_LANGUAGES:
+            extra["language"] = language
+        if level == CONFIRM_LEVEL:
+            extra["suspected"] = next(
+                iter(entity_values(entities, "emergency_suspected")), DEFAULT_EMERGENCY_LEVEL
+            )
+        return Route("emergency", level, extra)
     if intent == HUMAN_INTENT:
         team_id = next((t for t in entity_values(entities, "team") if t in routes.teams), None)
         return Route("team", team_id, {"label": routes.teams[team_id].name}) if team_id else None
@@ -172,7 +185,10 @@ def decide_route(
 def route_reply(route: Route, routes: RouteTable) -> Reply:
     """The response that tells the resident the next step of ``route``."""
     if route.type == "emergency":
-        return Reply(f"utter_emergency_{route.target}")
+        language = route.extra.get("language")
+        suffix = f"_{language}" if language in OTHER_LANGUAGES and route.target != CONFIRM_LEVEL else ""
+        values = {"social_phone": routes.social_emergency} if route.target == "social" else {}
+        return Reply(f"utter_emergency_{route.target}{suffix}", values)
     if route.type == "form":
         return Reply(f"utter_route_form_{route.target}")
     if route.type == "webpage":

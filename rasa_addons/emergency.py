@@ -1,23 +1,28 @@
-"""Emergency safety net: a rule check that overrides every NLU prediction.
+"""Emergency safety net inside the NLU pipeline: overrides every other prediction.
 
-Runs last in the NLU pipeline (after ``FallbackClassifier``). When the
-editors' lexicon (``data/emergency_lexicon.yml``) matches a message, the
-prediction becomes intent ``emergency`` with confidence 1.0 (also replacing
-``nlu_fallback``), ``emergency`` goes first in ``intent_ranking`` and an
-``emergency_level`` entity (``112``, ``crisis`` or ``116117``) tells the
-dialogue which numbers to give. Detection therefore never depends on the
-intent classifier alone.
+Runs last in the NLU pipeline (after ``FallbackClassifier``) and applies
+:class:`opastin.safety.net.SafetyNet` to each message:
 
-The matching itself lives in :mod:`rasa_addons.emergency_rules`, which does
-not import Rasa; ``detect_emergency`` and ``EmergencyMatch`` are re-exported
-here. Measure it with ``python -m rasa_addons.emergency_rules --evaluate``
-(``python -m rasa_addons.emergency --evaluate`` works too, but loads Rasa).
+* a certain match of the editors' lexicon (``data/emergency_lexicon.yml``):
+  intent ``emergency`` with confidence 1.0 and an ``emergency_level`` entity
+  (``112``, ``crisis``, ``116117`` or ``social``);
+* a suspicion (the lexicon matched only tolerantly, or the learned detector
+  fired, or the intent classifier alone guessed ``emergency`` and nothing
+  else is likely): intent ``emergency`` with ``emergency_level`` ``confirm``
+  and ``emergency_suspected`` naming the level; the dialogue asks one safety
+  question first;
+* "soitin jo 112": intent ``emergency_called`` (acknowledged, not repeated).
+
+The learned detector is trained here, by ``rasa train``, from the emergency
+examples of the NLU data, the lists named in the component's config and every
+other intent's examples as everyday messages; it is stored in the model.
+Detection never depends on the intent classifier alone.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -39,43 +44,34 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_addons.emergency_rules import (
+from opastin.safety.learned import FILE_NAME, LearnedDetector
+from opastin.safety.lexicon import (
     DEFAULT_LEXICON,
     LEVEL_112,
-    LEVEL_116117,
-    LEVEL_CRISIS,
-    EmergencyMatch,
     EmergencyMatcher,
-    LexiconError,
-    detect_emergency,
-    main,
+    read_emergency_list,
+    read_message_list,
+    resolve_lexicon_path,
 )
-
-__all__ = [
-    "EMERGENCY_INTENT",
-    "EMERGENCY_LEVEL_ENTITY",
-    "LEVEL_112",
-    "LEVEL_116117",
-    "LEVEL_CRISIS",
-    "EmergencyDetector",
-    "EmergencyMatch",
-    "LexiconError",
-    "detect_emergency",
-]
+from opastin.safety.net import CONFIRM, LAYER_CLASSIFIER, SafetyNet, SafetyVerdict
 
 logger = logging.getLogger(__name__)
 
 EMERGENCY_INTENT = "emergency"
+CALLED_INTENT = "emergency_called"
 FALLBACK_INTENT = "nlu_fallback"
 EMERGENCY_LEVEL_ENTITY = "emergency_level"
+SUSPECTED_ENTITY = "emergency_suspected"
+LANGUAGE_ENTITY = "language"
 # The key Rasa's own extractors (DIET, RegexEntityExtractor) use for entity confidence.
 ENTITY_CONFIDENCE_KEY = "confidence_entity"
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class EmergencyDetector(GraphComponent, IntentClassifier):
-    """Overrides the predicted intent with ``emergency`` when the lexicon matches."""
+    """Overrides the predicted intent when the safety net sees danger (see the module docstring)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -85,14 +81,33 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
         directory or the project root). ``use_voikko``: look up base forms
         with libvoikko when it is installed. ``fallback_threshold``: the
         ``FallbackClassifier`` threshold, used when a classifier-only
-        emergency guess is replaced by the next intent.
+        emergency guess is replaced by the next intent. ``learned_threshold``:
+        the learned detector's probability above which the safety question is
+        asked. ``learned_emergencies`` / ``learned_everyday``: extra training
+        lists (``level<TAB>message`` / one message per line).
         """
-        return {"lexicon": DEFAULT_LEXICON, "use_voikko": True, "fallback_threshold": 0.5}
+        return {
+            "lexicon": DEFAULT_LEXICON,
+            "use_voikko": True,
+            "fallback_threshold": 0.5,
+            "learned_threshold": 0.5,
+            "learned_emergencies": [],
+            "learned_everyday": [],
+        }
 
-    def __init__(self, config: dict[str, Any], matcher: EmergencyMatcher) -> None:
-        """Keep the config and the compiled lexicon."""
+    def __init__(
+        self,
+        config: dict[str, Any],
+        net: SafetyNet,
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+    ) -> None:
+        """Keep the config, the safety net and where the learned detector is stored."""
         self.component_config = config
-        self.matcher = matcher
+        self.net = net
+        self.matcher = net.matcher
+        self._model_storage = model_storage
+        self._resource = resource
 
     @classmethod
     def create(
@@ -110,25 +125,86 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
             config["lexicon"],
             "on" if matcher.lemmatizer.available else "off",
         )
-        return cls(config, matcher)
+        return cls(config, SafetyNet(matcher), model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EmergencyDetector:
+        """The lexicon from its file, the learned detector from the model."""
+        detector = cls.create(config, model_storage, resource, execution_context)
+        try:
+            with model_storage.read_from(resource) as directory:
+                detector.net.learned = LearnedDetector.load(directory / FILE_NAME)
+        except (ValueError, FileNotFoundError):
+            logger.warning("The model has no learned emergency detector; the lexicon alone is used")
+        return detector
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Train the learned detector on the NLU examples and the configured lists; store it."""
+        emergencies, everyday = self._training_lists(training_data)
+        learned = LearnedDetector.train(
+            emergencies, everyday, threshold=self.component_config.get("learned_threshold", 0.5)
+        )
+        logger.info(
+            "Learned emergency detector: %d emergencies, %d everyday", len(emergencies), len(everyday)
+        )
+        self.net.learned = learned
+        if self._model_storage is not None and self._resource is not None:
+            with self._model_storage.write_to(self._resource) as directory:
+                learned.save(Path(directory) / FILE_NAME)
+        return self._resource  # type: ignore[return-value]
+
+    def _training_lists(self, training_data: TrainingData) -> tuple[list[tuple[str, str]], list[str]]:
+        emergencies: list[tuple[str, str]] = []
+        everyday: list[str] = []
+        for example in training_data.intent_examples:
+            text = example.get(TEXT) or ""
+            if example.get(INTENT) == EMERGENCY_INTENT:
+                found = self.matcher.detect(text, tolerant=True)
+                emergencies.append((found.level if found else LEVEL_112, text))
+            elif example.get(INTENT) != CALLED_INTENT:
+                everyday.append(text)
+        for path in self.component_config.get("learned_emergencies") or []:
+            emergencies.extend(read_emergency_list(resolve_lexicon_path(path)))
+        for path in self.component_config.get("learned_everyday") or []:
+            everyday.extend(read_message_list(resolve_lexicon_path(path)))
+        return emergencies, everyday
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Mark every message that the lexicon recognises as an emergency; demote the classifier's guesses.
-
-        The lexicon decides what is an emergency. The intent classifier alone
-        called 10 of the 294 everyday messages in ``tests/emergency`` (e.g.
-        "vauva ei herää yöllä syömään", "Vastaus tuli nopeasti") an emergency,
-        so its ``emergency`` guess without a lexicon match gives way to the
-        next intent; it stays in the ranking, where the actions see it and add
-        a reminder of 112 to their answer.
-        """
+        """Apply the safety net to each message (see the module docstring)."""
+        threshold = self.component_config.get("fallback_threshold", 0.5)
         for message in messages:
-            found = self.matcher.detect(message.get(TEXT) or "")
-            if found is not None:
-                mark_emergency(message, found)
+            text = message.get(TEXT) or ""
+            if self.net.already_called(text):
+                set_intent(message, CALLED_INTENT)
+                continue
+            verdict = self.net.check(text)
+            if verdict is not None:
+                mark_emergency(message, verdict)
             elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == EMERGENCY_INTENT:
-                demote_guess(message, self.component_config.get("fallback_threshold", 0.5))
+                demote_guess(message, threshold)
+                if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == FALLBACK_INTENT:
+                    # Only the classifier saw danger, nothing else is likely: ask, never "not understood".
+                    mark_emergency(message, SafetyVerdict(LEVEL_112, False, LAYER_CLASSIFIER))
         return messages
+
+
+def set_intent(message: Message, intent_name: str) -> None:
+    """Make ``intent_name`` the prediction with confidence 1.0, first in the ranking."""
+    intent = {INTENT_NAME_KEY: intent_name, PREDICTED_CONFIDENCE_KEY: 1.0}
+    message.data[INTENT] = dict(intent)
+    ranking = [
+        item
+        for item in message.data.get(INTENT_RANKING_KEY) or []
+        if item.get(INTENT_NAME_KEY) != intent_name
+    ]
+    message.data[INTENT_RANKING_KEY] = [dict(intent), *ranking]
 
 
 def demote_guess(message: Message, threshold: float) -> None:
@@ -147,43 +223,45 @@ def demote_guess(message: Message, threshold: float) -> None:
         message.data[INTENT] = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: threshold}
     else:
         message.data[INTENT] = dict(best)
-    logger.info("Classifier-only emergency guess replaced by %s", message.data[INTENT][INTENT_NAME_KEY])
 
 
-def mark_emergency(message: Message, found: EmergencyMatch) -> None:
-    """Rewrite ``message``'s prediction to intent ``emergency`` at ``found.level``.
+def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
+    """Rewrite ``message``'s prediction to intent ``emergency`` with the verdict as entities.
 
-    Overrides any earlier intent (``nlu_fallback`` included), puts
-    ``emergency`` first in the ranking and adds the ``emergency_level`` entity.
-    Only the rule id is logged, never the resident's words.
+    Overrides any earlier intent (``nlu_fallback`` included) and puts
+    ``emergency`` first in the ranking. Entities: ``emergency_level`` (the
+    level, or ``confirm`` for a suspicion), ``emergency_suspected`` (a
+    suspicion's level) and ``language`` (``en``/``sv`` when the message was
+    in English or Swedish). Only rule ids and layers are logged, never words.
     """
     text = message.get(TEXT) or ""
-    intent = {INTENT_NAME_KEY: EMERGENCY_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-    message.data[INTENT] = dict(intent)
-    ranking = [
-        item
-        for item in message.data.get(INTENT_RANKING_KEY) or []
-        if item.get(INTENT_NAME_KEY) != EMERGENCY_INTENT
-    ]
-    message.data[INTENT_RANKING_KEY] = [dict(intent), *ranking]
+    set_intent(message, EMERGENCY_INTENT)
+    values = {EMERGENCY_LEVEL_ENTITY: verdict.target}
+    if not verdict.certain:
+        values[SUSPECTED_ENTITY] = verdict.level
+    if verdict.language != "fi":
+        values[LANGUAGE_ENTITY] = verdict.language
     entities = [
         entity
         for entity in message.data.get(ENTITIES) or []
-        if entity.get(ENTITY_ATTRIBUTE_TYPE) != EMERGENCY_LEVEL_ENTITY
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) not in values
     ]
-    entities.append(
-        {
-            ENTITY_ATTRIBUTE_TYPE: EMERGENCY_LEVEL_ENTITY,
-            ENTITY_ATTRIBUTE_VALUE: found.level,
-            ENTITY_ATTRIBUTE_START: 0,
-            ENTITY_ATTRIBUTE_END: len(text),
-            EXTRACTOR: EmergencyDetector.__name__,
-            ENTITY_CONFIDENCE_KEY: 1.0,
-        }
-    )
+    for entity_type, value in values.items():
+        entities.append(
+            {
+                ENTITY_ATTRIBUTE_TYPE: entity_type,
+                ENTITY_ATTRIBUTE_VALUE: value,
+                ENTITY_ATTRIBUTE_START: 0,
+                ENTITY_ATTRIBUTE_END: len(text),
+                EXTRACTOR: EmergencyDetector.__name__,
+                ENTITY_CONFIDENCE_KEY: 1.0,
+            }
+        )
     message.data[ENTITIES] = entities
-    logger.info("Emergency rule %r matched: level %s (all levels: %s)", found.rule, found.level, found.levels)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    logger.info(
+        "Safety net: %s layer, rule %r, level %s, %s",
+        verdict.layer,
+        verdict.rule,
+        verdict.level,
+        "certain" if verdict.certain else CONFIRM,
+    )

@@ -46,12 +46,22 @@ from actions.routing import (  # noqa: E402
     decide_route,
     resolve_fallback,
 )
-from rasa_addons.emergency_rules import read_emergency_list, read_message_list  # noqa: E402
+from opastin.perturb import PERTURBATIONS, perturb  # noqa: E402
+from opastin.safety.lexicon import read_emergency_list, read_message_list  # noqa: E402
 
-HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("*.yml"))
-EMERGENCY_LIST = ROOT / "tests" / "emergency" / "emergency.txt"
-NON_EMERGENCY_LIST = ROOT / "tests" / "emergency" / "non_emergency.txt"
-MAX_FALSE_ALARM_RATE = 0.01
+HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("set*.yml"))
+RECORDED = ROOT / "tests" / "heldout" / "recorded.json"
+SAFETY_DIR = ROOT / "tests" / "emergency"
+# (emergency list, everyday list) pairs: the project's own lists and the blind ones.
+SAFETY_LISTS = (
+    (SAFETY_DIR / "emergency.txt", SAFETY_DIR / "non_emergency.txt"),
+    (SAFETY_DIR / "blind_emergency.txt", SAFETY_DIR / "blind_everyday.txt"),
+)
+MAX_FALSE_ALARM_RATE = 0.01  # certain emergency answers on everyday messages
+MAX_QUESTION_RATE = 0.05  # safety questions on everyday messages
+MAX_REGRESSION = 0.02  # route accuracy may not fall more than this below the recorded figures
+CLEAN = "clean"
+CONFIRM_ROUTE = "emergency:confirm"
 RASA = ROOT / ".venv" / "bin" / "rasa"
 
 
@@ -161,31 +171,74 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
-def load_safety_lists(emergency: Path = EMERGENCY_LIST, everyday: Path = NON_EMERGENCY_LIST) -> list[Sample]:
-    """The safety net's own lists as samples: ``emergency:<level>`` routes and everyday messages."""
-    return [
-        *(Sample(text, "emergency", f"emergency:{level}") for level, text in read_emergency_list(emergency)),
-        *(Sample(text, "everyday", "not-emergency") for text in read_message_list(everyday)),
-    ]
+def load_safety_lists(lists: Sequence[tuple[Path, Path]] = SAFETY_LISTS) -> list[Sample]:
+    """The safety net's lists as samples: ``emergency:<level>`` routes and everyday messages."""
+    samples = []
+    for emergency, everyday in lists:
+        if not emergency.exists():
+            continue
+        name = emergency.stem.replace("_emergency", "") if emergency.stem != "emergency" else "own"
+        samples += [
+            Sample(text, "emergency", f"emergency:{level}", name)
+            for level, text in read_emergency_list(emergency)
+        ]
+        samples += [Sample(text, "everyday", "not-emergency", name) for text in read_message_list(everyday)]
+    return samples
+
+
+def is_alarm(route: str) -> bool:
+    """A certain emergency answer (112, crisis line, 116 117, social emergency service)."""
+    return route.startswith("emergency:") and route != CONFIRM_ROUTE
+
+
+def route_right(sample: Sample, prediction: Prediction) -> bool:
+    """The expected route, or for an emergency the safety question (its "yes" gives the guidance)."""
+    if sample.route == prediction.route:
+        return True
+    return sample.route.startswith("emergency:") and prediction.route == CONFIRM_ROUTE
 
 
 def safety_score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[str, Any]:
-    """The whole model's emergency recall, level accuracy and false alarms on the safety-net lists."""
+    """Emergency recall (certain or safety question), level accuracy, alarms and questions on everyday."""
     pairs = list(zip(samples, predictions, strict=True))
     emergencies = [(s, p) for s, p in pairs if s.intent == "emergency"]
     caught = [s.text for s, p in emergencies if p.route.startswith("emergency:")]
     everyday = [(s, p) for s, p in pairs if s.intent != "emergency"]
-    alarms = [s.text for s, p in everyday if p.route.startswith("emergency:")]
+    alarms = [s.text for s, p in everyday if is_alarm(p.route)]
+    questions = [s.text for s, p in everyday if p.route == CONFIRM_ROUTE]
     return {
         "emergencies": len(emergencies),
-        "recall": len(caught) / len(emergencies),
-        "level_accuracy": sum(p.route == s.route for s, p in emergencies) / len(emergencies),
+        "recall": len(caught) / len(emergencies) if emergencies else 1.0,
+        "certain": sum(is_alarm(p.route) for _, p in emergencies),
+        "level_accuracy": sum(p.route == s.route for s, p in emergencies) / len(emergencies)
+        if emergencies
+        else 1.0,
         "everyday_messages": len(everyday),
         "false_alarms": len(alarms),
-        "false_alarm_rate": len(alarms) / len(everyday),
+        "false_alarm_rate": len(alarms) / len(everyday) if everyday else 0.0,
+        "questions": len(questions),
+        "question_rate": len(questions) / len(everyday) if everyday else 0.0,
         "missed": [s.text for s, p in emergencies if not p.route.startswith("emergency:")],
         "alarms": alarms,
+        "asked": questions,
     }
+
+
+def perturbed(samples: Sequence[Sample], name: str, seed: int = 0) -> list[Sample]:
+    """The samples with the perturbation ``name`` applied (``clean``: as written)."""
+    if name == CLEAN:
+        return list(samples)
+    return [Sample(perturb(s.text, name, seed), s.intent, s.route, s.source) for s in samples]
+
+
+def wilson_interval(right: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = right / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * ((p * (1 - p) / total + z * z / (4 * total * total)) ** 0.5) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[Prediction]:
@@ -246,17 +299,20 @@ def score(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dict[
         if s.route.startswith("emergency:")
     ]
     alarms = [
-        p.route.startswith("emergency:")
+        is_alarm(p.route)
         for s, p in zip(samples, predictions, strict=True)
         if not s.route.startswith("emergency:")
     ]
     return {
         "messages": len(samples),
         "intent_accuracy": sum(t == g for t, g in zip(truth, guess, strict=True)) / len(samples),
-        "route_accuracy": sum(s.route == p.route for s, p in zip(samples, predictions, strict=True))
+        "route_accuracy": sum(route_right(s, p) for s, p in zip(samples, predictions, strict=True))
+        / len(samples),
+        "route_accuracy_exact": sum(s.route == p.route for s, p in zip(samples, predictions, strict=True))
         / len(samples),
         "route_accuracy_with_clarification": sum(
-            s.route in (p.route, *p.clarifying_routes) for s, p in zip(samples, predictions, strict=True)
+            route_right(s, p) or s.route in p.clarifying_routes
+            for s, p in zip(samples, predictions, strict=True)
         )
         / len(samples),
         "macro": macro,
@@ -273,10 +329,11 @@ def per_set(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> dic
         figures = sets.setdefault(sample.source, {"messages": 0, "intents_right": 0, "routes_right": 0})
         figures["messages"] += 1
         figures["intents_right"] += sample.intent == prediction.intent
-        figures["routes_right"] += sample.route == prediction.route
+        figures["routes_right"] += route_right(sample, prediction)
     for figures in sets.values():
         figures["intent_accuracy"] = figures["intents_right"] / figures["messages"]
         figures["route_accuracy"] = figures["routes_right"] / figures["messages"]
+        figures["route_interval"] = wilson_interval(figures["routes_right"], figures["messages"])
     return sets
 
 
@@ -331,13 +388,12 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
             f"  - `{source}`: {count} messages, intent accuracy {figures['intent_accuracy']:.3f}, "
             f"route accuracy {figures['route_accuracy']:.3f} ({figures['routes_right']}/{count})"
         )
-    if "safety_lists" in report:
-        safety = report["safety_lists"]
+    for source, safety in report.get("safety_lists", {}).items():
         lines.append(
-            f"- safety-net lists through the whole model: emergency recall {safety['recall']:.3f} "
-            f"({safety['emergencies']} phrasings, level right {safety['level_accuracy']:.3f}), "
-            f"false alarms {safety['false_alarms']}/{safety['everyday_messages']} "
-            f"({safety['false_alarm_rate']:.3f})"
+            f"- safety lists `{source}` through the whole model: emergencies caught "
+            f"{safety['recall']:.3f} ({safety['emergencies']} phrasings, {safety['certain']} answered at "
+            f"once, level right {safety['level_accuracy']:.3f}), everyday: {safety['false_alarms']}/"
+            f"{safety['everyday_messages']} emergency answers, {safety['questions']} safety questions"
         )
     if report.get("emergency_recall") is not None:
         lines.append(
@@ -374,6 +430,96 @@ def errors_markdown(samples: Sequence[Sample], predictions: Sequence[Prediction]
     return "\n".join(lines) + "\n"
 
 
+def perturbation_table(
+    samples: Sequence[Sample], safety_samples: Sequence[Sample], predict_all: Any, names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """For each perturbation: route accuracy per held-out set and the safety figures per list."""
+    table: dict[str, dict[str, Any]] = {}
+    batches = {name: (perturbed(samples, name), perturbed(safety_samples, name)) for name in names}
+    flat = [s for held, safety in batches.values() for s in (*held, *safety)]
+    predictions = iter(predict_all(flat))
+    for name, (held, safety) in batches.items():
+        held_predictions = [next(predictions) for _ in held]
+        safety_predictions = [next(predictions) for _ in safety]
+        lists: dict[str, dict[str, Any]] = {}
+        for source in dict.fromkeys(s.source for s in safety):
+            pairs = [(s, p) for s, p in zip(safety, safety_predictions, strict=True) if s.source == source]
+            lists[source] = safety_score([s for s, _ in pairs], [p for _, p in pairs])
+        held_emergency = [(s, p) for s, p in zip(held, held_predictions, strict=True)]
+        table[name] = {
+            "predictions": held_predictions,
+            "sets": per_set(held, held_predictions),
+            "all_sets": score(held, held_predictions)["route_accuracy"] if held else None,
+            "heldout_safety": safety_score([s for s, _ in held_emergency], [p for _, p in held_emergency])
+            if held
+            else None,
+            "safety_lists": lists,
+        }
+    return table
+
+
+def perturbation_markdown(table: Mapping[str, Mapping[str, Any]]) -> str:
+    """Tables: route accuracy per set and perturbation; safety figures per list and perturbation."""
+    names = list(table)
+    sets = list(next(iter(table.values()))["sets"])
+    lines = ["## Typing noise (opastin/perturb.py, seed 0)", "", "Route accuracy per held-out set:", ""]
+    lines += ["| set | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for source in sets:
+        cells = [f"{table[n]['sets'][source]['route_accuracy']:.3f}" for n in names]
+        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    lines.append("| all | " + " | ".join(f"{table[n]['all_sets']:.3f}" for n in names) + " |")
+    lines += [
+        "",
+        "Safety: emergencies caught (certain + safety question) / everyday alarms / everyday questions:",
+        "",
+    ]
+    lists = list(next(iter(table.values()))["safety_lists"])
+    lines += ["| list | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    rows = [(f"{name} lists", lambda t, name=name: t["safety_lists"][name]) for name in lists]
+    rows.append(("held-out sets", lambda t: t["heldout_safety"]))
+    for label, get in rows:
+        cells = []
+        for n in names:
+            f = get(table[n])
+            cells.append(
+                f"{f['emergencies'] - len(f['missed'])}/{f['emergencies']} · "
+                f"{f['false_alarms']}/{f['everyday_messages']} · {f['questions']}"
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def safety_failures(table: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What breaks the safety targets, per perturbation and list (empty when all hold)."""
+    failures = []
+    for name, row in table.items():
+        for source, figures in row["safety_lists"].items():
+            for text in figures["missed"]:
+                failures.append(f"{name}/{source}: missed {text!r}")
+            if figures["false_alarm_rate"] > MAX_FALSE_ALARM_RATE:
+                failures.append(
+                    f"{name}/{source}: {figures['false_alarms']} emergency answers on everyday messages"
+                )
+            if figures["question_rate"] > MAX_QUESTION_RATE:
+                failures.append(
+                    f"{name}/{source}: {figures['questions']} safety questions on everyday messages"
+                )
+    return failures
+
+
+def regression_failures(table: Mapping[str, Mapping[str, Any]], recorded: Mapping[str, Any]) -> list[str]:
+    """Held-out sets whose route accuracy fell more than 2 points below the recorded figure."""
+    failures = []
+    for name, sets in recorded.items():
+        for source, floor in sets.items():
+            figures = table.get(name, {}).get("sets", {}).get(source)
+            if figures and figures["route_accuracy"] < floor - MAX_REGRESSION:
+                failures.append(
+                    f"{name}/{source}: route accuracy {figures['route_accuracy']:.3f} < {floor:.3f} - 0.02"
+                )
+    return failures
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -386,9 +532,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu", help="where reports go")
     parser.add_argument("--cross-validation", action="store_true", help="also run 5-fold CV (needs --config)")
     parser.add_argument(
+        "--perturb",
+        nargs="*",
+        metavar="NAME",
+        help=f"also measure under typing noise (default: all of {', '.join(PERTURBATIONS)})",
+    )
+    parser.add_argument(
         "--check-safety",
         action="store_true",
-        help="exit 1 unless every emergency on the safety-net lists is caught with at most 1 %% false alarms",
+        help="exit 1 unless every safety phrasing is caught, clean and perturbed, with at most 1 %% "
+        "emergency answers and 5 %% safety questions on the everyday lists",
+    )
+    parser.add_argument(
+        "--check-regression",
+        action="store_true",
+        help=f"exit 1 if a held-out set's route accuracy falls 2 points below {RECORDED.relative_to(ROOT)}",
+    )
+    parser.add_argument(
+        "--record", action="store_true", help=f"write the figures to {RECORDED.relative_to(ROOT)}"
     )
     return parser.parse_args(argv)
 
@@ -404,32 +565,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = args.model
     if args.config is not None:
         model, seconds = train_nlu(args.config, out / "model")
+    routes = default_routes()
     safety_samples = load_safety_lists()
-    everything = predict(model, [*samples, *safety_samples], default_routes())
-    predictions = everything[: len(samples)]
+    names = [CLEAN, *(args.perturb or PERTURBATIONS)] if args.perturb is not None else [CLEAN]
+    table = perturbation_table(samples, safety_samples, lambda batch: predict(model, batch, routes), names)
+    clean_predictions = table[CLEAN]["predictions"]
+    for row in table.values():
+        del row["predictions"]
     report = {
         "name": args.name,
         "model": str(model),
         "training_seconds": seconds,
-        **score(samples, predictions),
-        "sets": per_set(samples, predictions),
-        "safety_lists": safety_score(safety_samples, everything[len(samples) :]),
+        **score(samples, clean_predictions),
+        "sets": per_set(samples, clean_predictions),
+        "safety_lists": table[CLEAN]["safety_lists"],
+        "perturbations": table,
     }
     if args.cross_validation:
         if args.config is None:
             raise SystemExit("--cross-validation needs --config")
         report["cross_validation"] = cross_validate(args.config, out / "crossval")
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    summary = markdown(args.name, report)
+    summary = markdown(args.name, report) + "\n" + perturbation_markdown(table)
     (out / "report.md").write_text(summary, encoding="utf-8")
-    (out / "errors.md").write_text(errors_markdown(samples, predictions), encoding="utf-8")
+    (out / "errors.md").write_text(errors_markdown(samples, clean_predictions), encoding="utf-8")
     print(summary)
     print(f"Reports in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/")
-    safety = report["safety_lists"]
-    if args.check_safety and (safety["recall"] < 1.0 or safety["false_alarm_rate"] > MAX_FALSE_ALARM_RATE):
-        print(f"Safety targets missed: missed {safety['missed']}, false alarms {safety['alarms']}")
-        return 1
-    return 0
+    if args.record:
+        figures = {
+            n: {k: round(v["route_accuracy"], 4) for k, v in row["sets"].items()} for n, row in table.items()
+        }
+        RECORDED.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    failures = safety_failures(table) if args.check_safety else []
+    if args.check_regression and RECORDED.exists():
+        failures += regression_failures(table, json.loads(RECORDED.read_text(encoding="utf-8")))
+    for failure in failures:
+        print(f"FAIL {failure}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

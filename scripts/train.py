@@ -2,7 +2,7 @@
 
 The fingerprint is a SHA-256 over everything training reads: ``config.yml``,
 ``domain.yml``, the files under ``data/`` and the project's own Rasa components
-(``rasa_addons/``). It is stored next to the model; ``make run`` and
+(``rasa_addons/``, ``opastin/``). It is stored next to the model; ``make run`` and
 ``make test`` call this script, so a second start skips training.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "opastin.tar.gz"
 FINGERPRINT = ROOT / "models" / "opastin.fingerprint"
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "rasa_addons")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "rasa_addons", "opastin")
 
 
 def input_files() -> list[Path]:

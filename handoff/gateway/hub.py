@@ -47,7 +47,7 @@ from handoff.gateway.rasa import RasaClient, to_bot_uttered
 from handoff.gateway.sessions import EmergencyDetector
 from handoff.models import Conversation
 from handoff.queue import WAITING
-from rasa_addons.emergency_rules import default_matcher, detect_emergency
+from opastin.safety.lexicon import default_matcher, detect_emergency
 
 logger = logging.getLogger(__name__)
 

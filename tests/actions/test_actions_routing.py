@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
-from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute
+from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute, ActionSafetyAnswer
 from tests.actions.conftest import down, user_event
 
 
@@ -265,3 +265,70 @@ def test_a_classifier_only_emergency_guess_starts_the_answer_with_a_reminder_of_
 def test_no_reminder_without_an_emergency_guess(tracker_for):
     messages, _ = run(ActionRoute(down), tracker_for("polvi on ihan jumissa", "physiotherapy"))
     assert all(message.get("response") != "utter_emergency_reminder" for message in messages)
+
+
+def _suspicion(level: str) -> list[dict[str, Any]]:
+    return [
+        {"entity": "emergency_level", "value": "confirm"},
+        {"entity": "emergency_suspected", "value": level},
+    ]
+
+
+def test_a_suspicion_asks_one_safety_question_with_the_call_button_first(tracker_for):
+    messages, events = run(ActionEmergency(), tracker_for("rintaa puristaa", "emergency", _suspicion("112")))
+
+    (asked,) = messages
+    assert asked["response"] == "utter_emergency_confirm"
+    assert asked["custom"] == {"route": {"type": "emergency", "target": "confirm", "suspected": "112"}}
+    assert asked["buttons"][0] == {"title": "Soita 112", "type": "web_url", "url": "tel:112"}
+    assert [b.get("payload") for b in asked["buttons"][1:]] == ["/affirm", "/deny"]
+    assert events == [SlotSet("route_type", "emergency"), SlotSet("route_target", "confirm")]
+
+
+def test_yes_to_the_safety_question_gives_the_suspected_guidance(tracker_for, service):
+    asked = user_event("en jaksa enää mitään", "emergency", _suspicion("crisis"))
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked]))
+
+    assert messages == [
+        message("utter_emergency_crisis", {"route": {"type": "emergency", "target": "crisis"}})
+    ]
+
+
+def test_no_to_the_safety_question_goes_on_with_the_message_itself(tracker_for, service):
+    ranking = [
+        {"name": "emergency", "confidence": 1.0},
+        {"name": "dental_care", "confidence": 0.8},
+        {"name": "report_symptom", "confidence": 0.1},
+    ]
+    asked = user_event("hammas vuotaa verta", "emergency", _suspicion("112"), ranking)
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, events = run(action, tracker_for("ei", "deny", earlier=[asked]))
+
+    assert messages[0]["response"] == "utter_route_team"
+    assert messages[0]["custom"]["route"]["target"] == "suun_terveydenhuolto"
+    assert SlotSet("route_target", "suun_terveydenhuolto") in events
+
+
+def test_yes_after_a_certain_emergency_answer_asks_what_the_resident_needs(tracker_for, service):
+    certain = user_event("rintakipu", "emergency", [{"entity": "emergency_level", "value": "112"}])
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[certain]))
+
+    assert [m["response"] for m in messages] == ["utter_ask_how_can_help"]
+
+
+def test_emergencies_in_english_and_swedish_are_answered_in_that_language(tracker_for):
+    english = [{"entity": "emergency_level", "value": "112"}, {"entity": "language", "value": "en"}]
+    messages, _ = run(ActionEmergency(), tracker_for("chest pain", "emergency", english))
+    assert messages[0]["response"] == "utter_emergency_112_en"
+    swedish = [{"entity": "emergency_level", "value": "crisis"}, {"entity": "language", "value": "sv"}]
+    messages, _ = run(ActionEmergency(), tracker_for("vill dö", "emergency", swedish))
+    assert messages[0]["response"] == "utter_emergency_crisis_sv"
+
+
+def test_a_social_emergency_names_the_social_emergency_service(tracker_for):
+    social = [{"entity": "emergency_level", "value": "social"}]
+    messages, _ = run(ActionEmergency(), tracker_for("ei yöpaikkaa tänään", "emergency", social))
+    assert messages[0]["response"] == "utter_emergency_social"
+    assert "112" in messages[0]["social_phone"]

@@ -1,8 +1,8 @@
-"""Tests of the emergency safety net (rasa_addons.emergency_rules / .emergency).
+"""Tests of the emergency safety net (opastin.safety.lexicon / .emergency).
 
 The list tests measure the lexicon on ``emergency.txt`` (recall must be 100 %
 at the right level) and ``non_emergency.txt`` (false alarms at most 1 %).
-``python -m rasa_addons.emergency_rules --evaluate`` prints the same numbers.
+``python -m opastin.safety.lexicon --evaluate`` prints the same numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rasa_addons.emergency_rules import (
+from opastin.safety.lexicon import (
     DEFAULT_LEXICON,
     PROJECT_ROOT,
     EmergencyMatcher,
@@ -323,16 +323,19 @@ def test_component_leaves_other_messages_alone(component) -> None:  # noqa: ANN0
     assert result.data == before
 
 
-def test_a_classifier_only_guess_gives_way_to_the_next_intent(component) -> None:  # noqa: ANN001
+def test_a_classifier_only_guess_with_nothing_else_likely_asks_the_safety_question(
+    component,  # noqa: ANN001
+) -> None:
+    component.net.learned = None  # the classifier alone saw danger
     message = _message("vauva ei herää yöllä syömään", "emergency", 0.9)
     message.data["intent_ranking"] = [
         {"name": "emergency", "confidence": 0.9},
         {"name": "child_health_clinic", "confidence": 0.07},
     ]
     (result,) = component.process([message])
-    assert result.data["intent"] == {"name": "nlu_fallback", "confidence": 0.5}  # 0.07 is below 0.5
-    assert result.data["intent_ranking"][0]["name"] == "emergency"  # kept for the actions' reminder
-    assert result.data["entities"] == []
+    assert result.data["intent"] == {"name": "emergency", "confidence": 1.0}  # never "did not understand"
+    levels = {e["entity"]: e["value"] for e in result.data["entities"]}
+    assert levels == {"emergency_level": "confirm", "emergency_suspected": "112"}
 
     confident = _message("Vastaus tuli nopeasti", "emergency", 0.4)
     confident.data["intent_ranking"] = [

@@ -88,6 +88,13 @@
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Vastausvaihtoehdot");
     buttons.forEach(function (button) {
+      if (button.type === "web_url" && /^tel:\+?[0-9 ]+$/.test(button.url || "")) {
+        // A call button (e.g. "Soita 112"): a real link that phones open in the dialler.
+        var call = element("a", "choice choice--call", button.title);
+        call.href = button.url;
+        group.appendChild(call);
+        return;
+      }
       var choice = element("button", "choice", button.title);
       choice.type = "button";
       choice.disabled = answered;

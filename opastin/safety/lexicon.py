@@ -38,22 +38,32 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-from rasa_addons.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
+from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LEXICON = "data/emergency_lexicon.yml"
 
 LEVEL_112 = "112"
 LEVEL_CRISIS = "crisis"
 LEVEL_116117 = "116117"
+LEVEL_SOCIAL = "social"
 # Most urgent first. An overdose that is also a suicide attempt is 112; the
 # match still lists every level that matched (``levels``) so that the answer
-# can add the crisis line.
-LEVEL_PRIORITY: tuple[str, ...] = (LEVEL_112, LEVEL_CRISIS, LEVEL_116117)
+# can add the crisis line. ``social`` is an urgent social situation tonight
+# (nowhere to sleep, no food): the county's social emergency service.
+LEVEL_PRIORITY: tuple[str, ...] = (LEVEL_112, LEVEL_CRISIS, LEVEL_116117, LEVEL_SOCIAL)
+LANGUAGES = ("fi", "en", "sv")
+# Tolerant matching allows one edit (a swapped, dropped, doubled or wrong
+# letter) in words and stems at least this long.
+TOLERANT_MIN_LENGTH = 5
 
-_RULE_KEYS = frozenset({"id", "patterns", "regex", "any_order", "window", "max_gap", "unless", "negatable"})
-_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels"})
+_RULE_KEYS = frozenset(
+    {"id", "patterns", "regex", "any_order", "window", "max_gap", "unless", "negatable", "language"}
+)
+_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called"})
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -74,12 +84,17 @@ class EmergencyMatch:
         matched: the folded words that matched (may contain the resident's words;
             do not log it in production).
         levels: every level that matched, most urgent first.
+        language: ``fi``, ``en`` or ``sv``: the language of the rule that decided.
+        tolerant: whether the match needed a spelling correction (one edit in
+            a word); such a match is a suspicion, not a certainty.
     """
 
     level: str
     rule: str
     matched: str
     levels: tuple[str, ...] = ()
+    language: str = "fi"
+    tolerant: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class _Rule:
     window: int
     max_gap: int
     negatable: bool
+    language: str = "fi"
 
 
 @dataclass
@@ -190,6 +206,9 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         raise ValueError(f"{label}: {error}") from error
     if not patterns and not regexes:
         raise ValueError(f"{label}: needs at least one entry in 'patterns' or 'regex'")
+    language = entry.get("language", "fi")
+    if language not in LANGUAGES:
+        raise ValueError(f"{label}: 'language' must be one of {', '.join(LANGUAGES)}")
     flags = {}
     for key, default in (("any_order", False), ("negatable", True)):
         flags[key] = entry.get(key, default)
@@ -211,6 +230,7 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         window=numbers["window"],
         max_gap=numbers["max_gap"],
         negatable=flags["negatable"],
+        language=language,
     )
 
 
@@ -288,34 +308,40 @@ class EmergencyMatcher:
             for position, entry in enumerate(entries):
                 self._rules.append(_compile_rule(level, entry, position, seen))
         self._rules.sort(key=lambda rule: LEVEL_PRIORITY.index(rule.level))
+        called = lexicon.get("already_called")
+        self._already_called = (
+            _compile_rule(LEVEL_112, {"id": "already_called", **called}, 0, seen) if called else None
+        )
+        self._vocabulary = _Vocabulary.of(self._rules, self._aliases)
 
     # -- matching -----------------------------------------------------------------
 
-    def detect(self, text: str) -> EmergencyMatch | None:
-        """Return the most urgent emergency in ``text``, or ``None``."""
+    def detect(self, text: str, *, tolerant: bool = False, negation: bool = True) -> EmergencyMatch | None:
+        """Return the most urgent emergency in ``text``, or ``None``.
+
+        Args:
+            text: the message as typed.
+            tolerant: also let words match with one edit (a swapped, dropped,
+                doubled or wrong letter) in words of 5+ letters, and through
+                Voikko's spelling suggestions. Call without it first: a match
+                found only this way is marked ``tolerant`` (a suspicion).
+            negation: drop matches governed by a negation word ("ei ole
+                rintakipua"); ``False`` finds what the resident negated.
+        """
         if not text or not text.strip():
             return None
-        tokens = tokenize(text, self.lemmatizer, self._aliases)
+        tokens = self._tokens(text, tolerant)
         if not tokens:
             return None
-        keys = [token.keys for token in tokens]
+        positions = _position_finder(tokens)
         sentences = _sentences(tokens)
-        slot_cache: dict[_Slot, list[int]] = {}
-
-        def positions(slot: _Slot) -> list[int]:
-            found = slot_cache.get(slot)
-            if found is None:
-                found = [i for i, token_keys in enumerate(keys) if slot.matches(token_keys)]
-                slot_cache[slot] = found
-            return found
-
         first: _Rule | None = None
         first_span: tuple[int, ...] = ()
         levels: list[str] = []
         for rule in self._rules:
             if rule.level in levels:
                 continue
-            span = self._match_rule(rule, tokens, sentences, positions)
+            span = self._match_rule(rule, tokens, sentences, positions, negation)
             if span is None:
                 continue
             levels.append(rule.level)
@@ -324,10 +350,47 @@ class EmergencyMatcher:
         if first is None:
             return None
         matched = " ".join(tokens[i].surface for i in first_span)
-        return EmergencyMatch(first.level, first.id, matched, tuple(levels))
+        return EmergencyMatch(first.level, first.id, matched, tuple(levels), first.language, tolerant)
+
+    def already_called(self, text: str) -> bool:
+        """Whether the resident says that 112 has been called or help is on its way."""
+        if self._already_called is None or not text or not text.strip():
+            return False
+        tokens = self._tokens(text, tolerant=True)
+        if not tokens:
+            return False
+        span = self._match_rule(
+            self._already_called, tokens, _sentences(tokens), _position_finder(tokens), True
+        )
+        return span is not None
+
+    def _tokens(self, text: str, tolerant: bool) -> list[Token]:
+        tokens = tokenize(text, self.lemmatizer, self._aliases)
+        if not tolerant:
+            return tokens
+        return [
+            Token(t.surface, t.lemmas | self._corrections(t), t.sentence, t.clause)
+            if len(t.surface) >= 5
+            else t
+            for t in tokens
+        ]
+
+    def _corrections(self, token: Token) -> frozenset[str]:
+        """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions."""
+        found = set(self._vocabulary.near(token.surface))
+        if not token.lemmas and self.lemmatizer.available:
+            found |= self.lemmatizer.suggested_lemmas(token.surface)
+        for word in list(found):
+            found |= self._aliases.get(word, frozenset())
+        return frozenset(found)
 
     def _match_rule(
-        self, rule: _Rule, tokens: list[Token], sentences: list[_Sentence], positions: _Positions
+        self,
+        rule: _Rule,
+        tokens: list[Token],
+        sentences: list[_Sentence],
+        positions: _Positions,
+        negation: bool = True,
     ) -> tuple[int, ...] | None:
         """The first non-negated, non-vetoed span of ``rule`` in the message, if any."""
         vetoed_cache: list[set[int]] = []
@@ -353,7 +416,7 @@ class EmergencyMatcher:
             ):
                 if tokens[span[0]].sentence in vetoed():
                     continue
-                if rule.negatable and self._negated(span, tokens):
+                if negation and rule.negatable and self._negated(span, tokens):
                     continue
                 return span
         for regex in rule.regexes:
@@ -364,7 +427,7 @@ class EmergencyMatcher:
                     span = _regex_span(sentence, found.start(), found.end())
                     if not span:
                         continue
-                    if rule.negatable and self._negated(span, tokens):
+                    if negation and rule.negatable and self._negated(span, tokens):
                         continue
                     return span
         return None
@@ -422,6 +485,71 @@ class EmergencyMatcher:
             ):
                 return True
         return False
+
+
+def _position_finder(tokens: list[Token]) -> _Positions:
+    """``positions(slot)``: indexes of the tokens a slot matches, computed once per slot."""
+    keys = [token.keys for token in tokens]
+    cache: dict[_Slot, list[int]] = {}
+
+    def positions(slot: _Slot) -> list[int]:
+        found = cache.get(slot)
+        if found is None:
+            found = [i for i, token_keys in enumerate(keys) if slot.matches(token_keys)]
+            cache[slot] = found
+        return found
+
+    return positions
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The lexicon's words and stems, for finding those one edit away from a typed word."""
+
+    words: tuple[str, ...]
+    prefixes: dict[int, tuple[str, ...]]
+    suffixes: dict[int, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, rules: Sequence[_Rule], aliases: dict[str, frozenset[str]]) -> _Vocabulary:
+        slots = [slot for rule in rules for pattern in (*rule.patterns, *rule.unless) for slot in pattern]
+        words = {w for slot in slots for w in slot.exact} | set(aliases)
+        prefixes: dict[int, set[str]] = {}
+        suffixes: dict[int, set[str]] = {}
+        for slot in slots:
+            for stem in slot.prefixes:
+                prefixes.setdefault(len(stem), set()).add(stem)
+            for stem in slot.suffixes:
+                suffixes.setdefault(len(stem), set()).add(stem)
+        long_enough = TOLERANT_MIN_LENGTH
+        return cls(
+            tuple(sorted(w for w in words if len(w) >= long_enough)),
+            {n: tuple(sorted(s)) for n, s in prefixes.items() if n >= long_enough},
+            {n: tuple(sorted(s)) for n, s in suffixes.items() if n >= long_enough},
+        )
+
+    def near(self, word: str) -> set[str]:
+        """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end)."""
+        if len(word) < TOLERANT_MIN_LENGTH:
+            return set()
+        found = set(_within_one_edit(word, self.words))
+        for length, stems in self.prefixes.items():
+            for cut in (length - 1, length, length + 1):
+                if TOLERANT_MIN_LENGTH <= cut <= len(word):
+                    found.update(_within_one_edit(word[:cut], stems))
+        for length, stems in self.suffixes.items():
+            for cut in (length - 1, length, length + 1):
+                if TOLERANT_MIN_LENGTH <= cut <= len(word):
+                    found.update(_within_one_edit(word[-cut:], stems))
+        return found
+
+
+def _within_one_edit(word: str, choices: Sequence[str]) -> list[str]:
+    """The choices at most one insertion, deletion, substitution or swap of neighbours from ``word``."""
+    return [
+        choice
+        for choice, _, _ in process.extract(word, choices, scorer=OSA.distance, score_cutoff=1, limit=None)
+    ]
 
 
 def _ordered_spans(

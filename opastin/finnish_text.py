@@ -1,6 +1,6 @@
 """Light-weight Finnish text normalisation for rule matching.
 
-Used by the emergency safety net (``rasa_addons.emergency_rules``); it imports
+Used by the emergency safety net (``opastin.safety.lexicon``); it imports
 nothing from Rasa so that it stays cheap to load in tests and scripts.
 
 * Text is lowercased and folded (``ä`` → ``a``, ``ö`` → ``o``, ``å`` → ``o``) so
@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rapidfuzz.distance import OSA
+
 logger = logging.getLogger(__name__)
 
+SUGGESTIONS = 5  # Voikko's spelling suggestions considered per unknown word
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "o", "æ": "a", "ø": "o"})
 _FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "O"})
 _WORD = re.compile(r"[0-9a-zäöåæøéü]+")
@@ -80,6 +83,7 @@ class Lemmatizer:
         self._voikko: Any = _shared_voikko() if use_voikko else None
         self._lock = threading.Lock()
         self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
+        self._suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
 
     @property
     def available(self) -> bool:
@@ -92,9 +96,32 @@ class Lemmatizer:
             return frozenset()
         return self._lemmas(word)
 
+    def suggested_lemmas(self, word: str) -> frozenset[str]:
+        """Folded words and base forms of Voikko's spelling suggestions for an unknown ``word``.
+
+        Only suggestions one edit away are kept (a swapped, dropped, doubled or
+        wrong letter), so that a typo is read as the word meant, not a guess.
+        """
+        if self._voikko is None:
+            return frozenset()
+        return self._suggestions(word)
+
     def clear_cache(self) -> None:
         """Forget cached analyses (used when measuring cold-start cost)."""
         self._lemmas.cache_clear()
+        self._suggestions.cache_clear()
+
+    def _suggestions_uncached(self, word: str) -> frozenset[str]:
+        with self._lock:
+            suggestions = self._voikko.suggest(word)[:SUGGESTIONS]
+        found: set[str] = set()
+        for suggestion in suggestions:
+            folded = fold(suggestion)
+            if " " in folded or OSA.distance(folded, fold(word)) > 1:
+                continue
+            found.add(folded)
+            found |= self._lemmas(suggestion.lower())
+        return frozenset(found)
 
     def _lemmas_uncached(self, word: str) -> frozenset[str]:
         candidates = [word]

@@ -1,0 +1,111 @@
+"""The safety net in layers: what to do with one message that may be an emergency.
+
+1. The editors' lexicon, matched as written (with Voikko's base forms): a
+   match is **certain**: the answer is the emergency number of its level.
+2. The lexicon again, tolerantly: one edit allowed in words of 5+ letters and
+   Voikko's spelling suggestions. A match is a **suspicion**.
+3. The learned detector (:mod:`opastin.safety.learned`) over the whole
+   message. Above its threshold: a **suspicion**.
+
+A suspicion is answered by one direct safety question, call button first
+(route target ``confirm``); its ``level`` says which guidance "yes" gives.
+When the resident negated the very words the lexicon knows ("ei ole
+itsetuhoisia ajatuksia"), the suspicion layers stay quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from opastin.safety.learned import LearnedDetector
+from opastin.safety.lexicon import EmergencyMatcher
+
+CONFIRM = "confirm"
+LAYER_LEXICON = "lexicon"
+LAYER_TOLERANT = "tolerant"
+LAYER_LEARNED = "learned"
+LAYER_CLASSIFIER = "classifier"
+# Common English and Swedish words: a message made of them is not Finnish, and the Finnish
+# suspicion layers (tolerant matching, the learned detector) stay out of it.
+_FOREIGN_WORDS = frozenset(
+    "i have has my me the and is are a an to can you he she it not no of in for with was do "
+    "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    """The safety net's view of one message (safe to log: no words of the message).
+
+    Attributes:
+        level: ``112``, ``crisis``, ``116117`` or ``social``: the guidance the
+            message calls for (for a suspicion: the guidance "yes" gives).
+        certain: a lexicon match as written; otherwise the safety question comes first.
+        layer: which layer decided: ``lexicon``, ``tolerant`` or ``learned``.
+        rule: the lexicon rule's id (empty for the learned layer).
+        levels: every level the lexicon matched, most urgent first.
+        language: ``fi``, ``en`` or ``sv``, for the language of the answer.
+    """
+
+    level: str
+    certain: bool
+    layer: str
+    rule: str = ""
+    levels: tuple[str, ...] = ()
+    language: str = "fi"
+
+    @property
+    def target(self) -> str:
+        """The route target: the level when certain, ``confirm`` for a suspicion."""
+        return self.level if self.certain else CONFIRM
+
+
+class SafetyNet:
+    """Runs the layers over a message, cheapest and most certain first."""
+
+    def __init__(self, matcher: EmergencyMatcher, learned: LearnedDetector | None = None) -> None:
+        """Use the compiled lexicon ``matcher`` and, when given, the learned detector."""
+        self.matcher = matcher
+        self.learned = learned
+
+    def check(self, text: str) -> SafetyVerdict | None:
+        """The verdict on ``text``, or ``None`` when no layer sees danger."""
+        if not text or not text.strip():
+            return None
+        exact = self.matcher.detect(text)
+        if exact is not None:
+            return SafetyVerdict(exact.level, True, LAYER_LEXICON, exact.rule, exact.levels, exact.language)
+        if written_in_english_or_swedish(text):
+            return None
+        tolerant = self.matcher.detect(text, tolerant=True)
+        if tolerant is not None:
+            return SafetyVerdict(
+                tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
+            )
+        if self.negated(text):
+            return None
+        if self.learned is not None:
+            found = self.learned.suspects(text)
+            if found is not None:
+                return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
+        return None
+
+    def negated(self, text: str) -> bool:
+        """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa").
+
+        Meaningful after a tolerant check found nothing: then any match here was negated.
+        """
+        return self.matcher.detect(text, tolerant=True, negation=False) is not None
+
+    def already_called(self, text: str) -> bool:
+        """Whether the resident says 112 has been called or help is already on its way."""
+        return self.matcher.already_called(text)
+
+
+def written_in_english_or_swedish(text: str) -> bool:
+    """Whether at least 40 % of the words (and two or more) are common English or Swedish words."""
+    words = _WORD.findall(text.lower())
+    foreign = sum(word in _FOREIGN_WORDS for word in words)
+    return foreign >= 2 and foreign >= 0.4 * len(words)

@@ -1,0 +1,149 @@
+"""The safety net's layers: certain lexicon matches, tolerant matches, the learned detector."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from opastin.safety.learned import FILE_NAME, LearnedDetector, load_from_model_archive
+from opastin.safety.lexicon import EmergencyMatcher
+from opastin.safety.net import CONFIRM, SafetyNet
+
+EMERGENCIES = [
+    ("112", "isällä kova rintakipu"),
+    ("112", "mies ei herää eikä hengitä"),
+    ("112", "vaimon suu roikkuu ja puhe sammaltaa"),
+    ("crisis", "en halua enää elää"),
+    ("116117", "kuumetta 40 eikä laske"),
+    ("social", "ei ole paikkaa missä nukkua tänä yönä"),
+] * 3
+EVERYDAY = [
+    "haluan varata ajan hammaslääkärille",
+    "miten uusin reseptin",
+    "toimeentulotuki hakemus",
+    "neuvolan aukioloajat",
+    "kiitos avusta",
+    "isällä oli aivoinfarkti vuosia sitten, nyt tarvitaan kotihoitoa",
+] * 3
+
+
+@pytest.fixture(scope="module")
+def matcher() -> EmergencyMatcher:
+    return EmergencyMatcher.from_file("data/emergency_lexicon.yml")
+
+
+@pytest.fixture(scope="module")
+def learned() -> LearnedDetector:
+    return LearnedDetector.train(EMERGENCIES, EVERYDAY, threshold=0.5)
+
+
+def test_an_exact_lexicon_match_is_certain(matcher: EmergencyMatcher) -> None:
+    verdict = SafetyNet(matcher).check("mulla on kova rintakipu")
+    assert verdict is not None and verdict.certain and verdict.target == "112" and verdict.layer == "lexicon"
+
+
+@pytest.mark.parametrize(
+    "typo",
+    [
+        "mulla on kova rintakpiu",  # swapped letters
+        "mulla on kova rintakiu",  # a dropped letter
+        "isä ei hreää",  # swapped letters in a word Voikko must restore
+        "haluun tapaa ittenei",
+    ],
+)
+def test_one_edit_makes_a_suspicion_not_a_miss(matcher: EmergencyMatcher, typo: str) -> None:
+    assert matcher.detect(typo) is None
+    verdict = SafetyNet(matcher).check(typo)
+    assert verdict is not None and not verdict.certain and verdict.target == CONFIRM
+    assert verdict.layer == "tolerant"
+
+
+def test_words_shorter_than_five_letters_are_not_corrected(matcher: EmergencyMatcher) -> None:
+    assert SafetyNet(matcher).check("kipa") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mulla ei oo itsetuhoisia ajatuksia, haluun vaan ajan", "ei ole rintakipua, kysyn vain lääkkeistä"],
+)
+def test_negated_danger_words_silence_every_layer(
+    matcher: EmergencyMatcher, learned: LearnedDetector, text: str
+) -> None:
+    eager = LearnedDetector(learned.pipeline, threshold=0.0)  # would fire on anything
+    assert SafetyNet(matcher, eager).check(text) is None
+
+
+def test_the_learned_layer_catches_what_no_rule_names(
+    matcher: EmergencyMatcher, learned: LearnedDetector
+) -> None:
+    eager = LearnedDetector(learned.pipeline, threshold=0.0)
+    verdict = SafetyNet(matcher, eager).check("jotain outoa tapahtuu")
+    assert verdict is not None and verdict.layer == "learned" and verdict.target == CONFIRM
+
+
+def test_learned_scores_rank_danger_above_everyday(learned: LearnedDetector) -> None:
+    assert (
+        learned.score("isällä kova rintakipu").probability > learned.score("miten uusin reseptin").probability
+    )
+    assert learned.score("ei ole paikkaa missä nukkua tänä yönä").level == "social"
+
+
+def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher)
+    for text in ("soitin jo 112", "ambulanssi on jo tulossa", "soitettiin hätänumeroon, mitä nyt teen"):
+        assert net.already_called(text), text
+    for text in ("pitäisikö soittaa 112", "en ole soittanut hätänumeroon", "rintakipu"):
+        assert not net.already_called(text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "level"),
+    [
+        ("Chest pain and my left arm is numb", "en", "112"),
+        ("I want to kill myself", "en", "crisis"),
+        ("min man andas inte", "sv", "112"),
+    ],
+)
+def test_english_and_swedish(matcher: EmergencyMatcher, text: str, language: str, level: str) -> None:
+    verdict = SafetyNet(matcher).check(text)
+    assert verdict is not None and (verdict.language, verdict.level, verdict.certain) == (
+        language,
+        level,
+        True,
+    )
+
+
+def test_no_suicidal_thoughts_in_english_is_not_an_emergency(matcher: EmergencyMatcher) -> None:
+    assert SafetyNet(matcher).check("I have no suicidal thoughts, can I book a time?") is None
+
+
+def test_the_detector_survives_a_round_trip_through_a_model_archive(
+    learned: LearnedDetector, tmp_path: Path
+) -> None:
+    saved = tmp_path / FILE_NAME
+    learned.save(saved)
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(saved, arcname=f"components/train_EmergencyDetector5/{FILE_NAME}")
+    loaded = load_from_model_archive(archive)
+    assert loaded is not None and loaded.threshold == 0.5
+    assert loaded.score("isällä kova rintakipu") == learned.score("isällä kova rintakipu")
+    assert load_from_model_archive(tmp_path / "missing.tar.gz") is None
+
+
+def test_a_model_without_the_detector_gives_none(tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = b"{}"
+        info = tarfile.TarInfo("components/other/file.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert load_from_model_archive(archive) is None
+
+
+def test_training_needs_both_kinds() -> None:
+    with pytest.raises(ValueError):
+        LearnedDetector.train([], EVERYDAY)
