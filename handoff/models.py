@@ -102,7 +102,7 @@ class Conversation(Base):
     (the resident left the queue) or ``closed`` (the team closed while the
     resident was waiting). ``transfer_to`` is the team an agent proposed to
     transfer the chat to, while the resident has not answered yet;
-    ``emergency_level`` (``112``, ``crisis``, ``116117``) is set when a
+    ``emergency_level`` (``112``, ``crisis``, ``116117``, ``social``) is set when a
     message to the agent side looked like an emergency.
     """
 

@@ -6,9 +6,11 @@ Runs last in the NLU pipeline (after ``FallbackClassifier``) and applies
 * a certain match of the editors' lexicon (``data/emergency_lexicon.yml``):
   intent ``emergency`` with confidence 1.0 and an ``emergency_level`` entity
   (``112``, ``crisis``, ``116117`` or ``social``);
-* a suspicion (the lexicon matched only tolerantly, or the learned detector
-  fired, or the intent classifier alone guessed ``emergency`` and nothing
-  else is likely): intent ``emergency`` with ``emergency_level`` ``confirm``
+* a suspicion (the lexicon matched only tolerantly or in a sentence about the
+  past or a question, or the learned detector fired, or the intent classifier
+  alone guessed ``emergency``, nothing else is likely and the learned detector
+  does not find the message clearly everyday): intent ``emergency`` with
+  ``emergency_level`` ``confirm``
   and ``emergency_suspected`` naming the level; the dialogue asks one safety
   question first;
 * "soitin jo 112": intent ``emergency_called`` (acknowledged, not repeated).
@@ -55,7 +57,7 @@ from opastin.safety.lexicon import (
     read_message_list,
     resolve_lexicon_path,
 )
-from opastin.safety.net import CONFIRM, LAYER_CLASSIFIER, SafetyNet, SafetyVerdict
+from opastin.safety.net import CLASSIFIER_FLOOR, CONFIRM, LAYER_CLASSIFIER, SafetyNet, SafetyVerdict
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +191,8 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
                 mark_emergency(message, verdict)
             elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == EMERGENCY_INTENT:
                 demote_guess(message, threshold)
-                if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == FALLBACK_INTENT:
+                fell_back = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == FALLBACK_INTENT
+                if fell_back and self.net.worth_asking(text, CLASSIFIER_FLOOR):
                     # Only the classifier saw danger, nothing else is likely: ask, never "not understood".
                     mark_emergency(message, SafetyVerdict(LEVEL_112, False, LAYER_CLASSIFIER))
         return messages

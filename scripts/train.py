@@ -16,6 +16,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.make_noisy_data import main as refresh_typing_noise  # noqa: E402
+
 MODEL = ROOT / "models" / "opastin.tar.gz"
 FINGERPRINT = ROOT / "models" / "opastin.fingerprint"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "rasa_addons", "opastin")
@@ -66,7 +70,8 @@ def train() -> int:
 
 
 def main() -> int:
-    """Train if needed and say what happened."""
+    """Refresh the generated typing-noise examples, train if needed and say what happened."""
+    refresh_typing_noise([])
     current = fingerprint()
     if up_to_date(current):
         print("==> Model is up to date (models/opastin.tar.gz)")

@@ -31,6 +31,7 @@ EMERGENCY_LABELS = {
     "112": "Mahdollinen hätätilanne (112)",
     "crisis": "Mahdollinen kriisi (kriisipuhelin, 112)",
     "116117": "Kiireellinen asia (116 117)",
+    "social": "Kiireellinen sosiaalinen hätä (sosiaalipäivystys)",
 }
 SENDER_LABELS = {"resident": "Asukas", "bot": "Opastin", "agent": "Ammattilainen", "system": "Ilmoitus"}
 

@@ -47,7 +47,7 @@ from handoff.gateway.rasa import RasaClient, to_bot_uttered
 from handoff.gateway.sessions import EmergencyDetector
 from handoff.models import Conversation
 from handoff.queue import WAITING
-from opastin.safety.lexicon import default_matcher, detect_emergency
+from opastin.safety.net import default_net
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +86,18 @@ def system_uttered(text: str, **custom: Any) -> dict[str, Any]:
 
 
 def detect_level(text: str) -> str | None:
-    """The emergency level of ``text`` (``112``, ``crisis``, ``116117``) or ``None``; never raises."""
+    """The emergency level of ``text`` (``112``, ``crisis``, ``116117``, ``social``) or ``None``.
+
+    Every layer of the safety net counts here, suspicions included: a professional is
+    present, so the resident gets the guidance at once and the desk an alert, with no
+    safety question. Never raises.
+    """
     try:
-        match = detect_emergency(text)
+        verdict = default_net().check(text)
     except Exception:
         logger.exception("emergency detection failed")
         return None
-    return match.level if match else None
+    return verdict.level if verdict else None
 
 
 class TokenBucket:
@@ -191,7 +196,7 @@ class Gateway:
         this is left to disconnects, since another replica may hold the desk.)
         """
         self.services.events.attach(asyncio.get_running_loop(), self.queue_changed)
-        await run_in_threadpool(default_matcher)
+        await run_in_threadpool(default_net)
         if not self.services.settings.redis_url:
             for agent_id in await self._read(_agents_with_live_chats):
                 self._start_grace(agent_id)

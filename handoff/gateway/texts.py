@@ -46,6 +46,10 @@ EMERGENCY_ADVICE = {
         "Jos asia ei voi odottaa, soita Päivystysapuun, puhelin 116 117 (maksuton, auki ympäri "
         "vuorokauden). Jos tilanne on hengenvaarallinen tai pahenee nopeasti, soita heti 112."
     ),
+    "social": (
+        "Sosiaalipäivystys auttaa ympäri vuorokauden, kun yöpaikkaa, ruokaa tai huolenpitoa ei ole: "
+        "soita hätänumeroon 112, niin hätäkeskus yhdistää sinut sosiaalipäivystykseen."
+    ),
 }
 
 QUEUE_CLOSED = CLOSING_MESSAGE

@@ -57,13 +57,29 @@ LEVEL_SOCIAL = "social"
 LEVEL_PRIORITY: tuple[str, ...] = (LEVEL_112, LEVEL_CRISIS, LEVEL_116117, LEVEL_SOCIAL)
 LANGUAGES = ("fi", "en", "sv")
 # Tolerant matching allows one edit (a swapped, dropped, doubled or wrong
-# letter) in words and stems at least this long.
+# letter) towards lexicon words and stems at least this long; the typed word
+# may be a letter shorter (a dropped letter).
 TOLERANT_MIN_LENGTH = 5
+TYPED_MIN_LENGTH = TOLERANT_MIN_LENGTH - 1
 
 _RULE_KEYS = frozenset(
-    {"id", "patterns", "regex", "any_order", "window", "max_gap", "unless", "negatable", "language"}
+    {
+        "id",
+        "patterns",
+        "regex",
+        "any_order",
+        "window",
+        "max_gap",
+        "unless",
+        "negatable",
+        "language",
+        "across_sentences",
+        "always_now",
+    }
 )
-_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called"})
+_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called", "not_now"})
+# "eikä" after a match starts a clause of its own ("lähti eilen eikä oo palannu").
+_COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -87,6 +103,9 @@ class EmergencyMatch:
         language: ``fi``, ``en`` or ``sv``: the language of the rule that decided.
         tolerant: whether the match needed a spelling correction (one edit in
             a word); such a match is a suspicion, not a certainty.
+        tempered: whether the sentence of the match also speaks of the past,
+            asks for information or supposes (``not_now`` patterns: "vuosia
+            sitten", "miten tunnistaa", "jos"); also a suspicion.
     """
 
     level: str
@@ -95,6 +114,12 @@ class EmergencyMatch:
     levels: tuple[str, ...] = ()
     language: str = "fi"
     tolerant: bool = False
+    tempered: bool = False
+
+    @property
+    def certain(self) -> bool:
+        """A match as written, in a sentence about danger now."""
+        return not (self.tolerant or self.tempered)
 
 
 @dataclass(frozen=True)
@@ -134,6 +159,8 @@ class _Rule:
     max_gap: int
     negatable: bool
     language: str = "fi"
+    across_sentences: bool = False
+    always_now: bool = False
 
 
 @dataclass
@@ -210,7 +237,13 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
     if language not in LANGUAGES:
         raise ValueError(f"{label}: 'language' must be one of {', '.join(LANGUAGES)}")
     flags = {}
-    for key, default in (("any_order", False), ("negatable", True)):
+    flag_defaults = (
+        ("any_order", False),
+        ("negatable", True),
+        ("across_sentences", False),
+        ("always_now", False),
+    )
+    for key, default in flag_defaults:
         flags[key] = entry.get(key, default)
         if not isinstance(flags[key], bool):
             raise ValueError(f"{label}: '{key}' must be true or false")
@@ -231,6 +264,8 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         max_gap=numbers["max_gap"],
         negatable=flags["negatable"],
         language=language,
+        across_sentences=flags["across_sentences"],
+        always_now=flags["always_now"],
     )
 
 
@@ -312,6 +347,10 @@ class EmergencyMatcher:
         self._already_called = (
             _compile_rule(LEVEL_112, {"id": "already_called", **called}, 0, seen) if called else None
         )
+        not_now = lexicon.get("not_now")
+        self._not_now = (
+            _compile_rule(LEVEL_112, {"id": "not_now", "patterns": not_now}, 0, seen) if not_now else None
+        )
         self._vocabulary = _Vocabulary.of(self._rules, self._aliases)
 
     # -- matching -----------------------------------------------------------------
@@ -350,7 +389,21 @@ class EmergencyMatcher:
         if first is None:
             return None
         matched = " ".join(tokens[i].surface for i in first_span)
-        return EmergencyMatch(first.level, first.id, matched, tuple(levels), first.language, tolerant)
+        tempered = not first.always_now and self._about_another_time(first_span, tokens, positions)
+        return EmergencyMatch(
+            first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered
+        )
+
+    def _about_another_time(self, span: tuple[int, ...], tokens: list[Token], positions: _Positions) -> bool:
+        """Whether a ``not_now`` pattern is in a sentence of ``span`` (past, question, supposition)."""
+        if self._not_now is None:
+            return False
+        sentences = {tokens[i].sentence for i in span}
+        for pattern in self._not_now.patterns:
+            for found in self._spans(pattern, tokens, positions, ordered=True, window=0, max_gap=1):
+                if tokens[found[0]].sentence in sentences:
+                    return True
+        return False
 
     def already_called(self, text: str) -> bool:
         """Whether the resident says that 112 has been called or help is on its way."""
@@ -370,15 +423,23 @@ class EmergencyMatcher:
             return tokens
         return [
             Token(t.surface, t.lemmas | self._corrections(t), t.sentence, t.clause)
-            if len(t.surface) >= 5
+            if len(t.surface) >= TYPED_MIN_LENGTH
             else t
             for t in tokens
         ]
 
     def _corrections(self, token: Token) -> frozenset[str]:
-        """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions."""
-        found = set(self._vocabulary.near(token.surface))
-        if not token.lemmas and self.lemmatizer.available:
+        """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions.
+
+        A word that Voikko knows may still be a typo of another ("tapaa" for "tappaa"), but
+        rarely by a changed, added or lost letter: real words one letter apart ("tulehtunut",
+        "tukehtunut"; "kämppää", "kramppaa") are different words. Such a word gets
+        corrections by a swap of neighbours or a doubled or undoubled letter only, and no
+        spelling suggestions.
+        """
+        known = bool(token.lemmas) and self.lemmatizer.available
+        found = set(self._vocabulary.near(token.surface, substitution=not known))
+        if not known and self.lemmatizer.available:
             found |= self.lemmatizer.suggested_lemmas(token.surface)
         for word in list(found):
             found |= self._aliases.get(word, frozenset())
@@ -412,9 +473,15 @@ class EmergencyMatcher:
         ordered = not rule.any_order
         for pattern in rule.patterns:
             for span in self._spans(
-                pattern, tokens, positions, ordered=ordered, window=rule.window, max_gap=rule.max_gap
+                pattern,
+                tokens,
+                positions,
+                ordered=ordered,
+                window=rule.window,
+                max_gap=rule.max_gap,
+                one_sentence=not rule.across_sentences,
             ):
-                if tokens[span[0]].sentence in vetoed():
+                if any(tokens[i].sentence in vetoed() for i in span):
                     continue
                 if negation and rule.negatable and self._negated(span, tokens):
                     continue
@@ -441,8 +508,9 @@ class EmergencyMatcher:
         ordered: bool,
         window: int,
         max_gap: int,
+        one_sentence: bool = True,
     ) -> Iterable[tuple[int, ...]]:
-        """Every way the slots of ``pattern`` match tokens of one sentence."""
+        """Every way the slots of ``pattern`` match tokens (of one sentence unless told otherwise)."""
         candidates: list[list[int]] = []
         for slot in pattern:
             found = positions(slot)
@@ -457,7 +525,7 @@ class EmergencyMatcher:
                 continue
             if max(combination) - min(combination) >= window:
                 continue
-            if len({tokens[i].sentence for i in combination}) != 1:
+            if one_sentence and len({tokens[i].sentence for i in combination}) != 1:
                 continue
             yield tuple(sorted(combination))
 
@@ -475,13 +543,18 @@ class EmergencyMatcher:
                     break
                 skipped += 1
                 index -= 1
-        # "rintakipua ei ole (ollut)"
-        after = max(span) + 1
-        if after + 1 < len(tokens) and after not in inside:
+        # "rintakipua ei ole (ollut)", "itsetuhoisia ajatuksia ei ole": one word may come between.
+        last = max(span)
+        for after in (last + 1, last + 2):
+            if after + 1 >= len(tokens) or after in inside:
+                break
+            if tokens[after].clause != tokens[last].clause:
+                break
+            word = tokens[after].surface
             if (
-                tokens[after].surface in self._negations
+                word in self._negations
+                and word not in _COORDINATING
                 and tokens[after + 1].surface in self._fillers
-                and tokens[after].clause == tokens[max(span)].clause
             ):
                 return True
         return False
@@ -528,28 +601,48 @@ class _Vocabulary:
             {n: tuple(sorted(s)) for n, s in suffixes.items() if n >= long_enough},
         )
 
-    def near(self, word: str) -> set[str]:
-        """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end)."""
-        if len(word) < TOLERANT_MIN_LENGTH:
+    def near(self, word: str, substitution: bool = True) -> set[str]:
+        """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end).
+
+        ``substitution=False`` leaves out choices that differ by one changed letter.
+        """
+        if len(word) < TYPED_MIN_LENGTH:
             return set()
-        found = set(_within_one_edit(word, self.words))
+        found = set(_within_one_edit(word, self.words, substitution))
         for length, stems in self.prefixes.items():
             for cut in (length - 1, length, length + 1):
-                if TOLERANT_MIN_LENGTH <= cut <= len(word):
-                    found.update(_within_one_edit(word[:cut], stems))
+                if TYPED_MIN_LENGTH <= cut <= len(word):
+                    found.update(_within_one_edit(word[:cut], stems, substitution))
         for length, stems in self.suffixes.items():
             for cut in (length - 1, length, length + 1):
-                if TOLERANT_MIN_LENGTH <= cut <= len(word):
-                    found.update(_within_one_edit(word[-cut:], stems))
+                if TYPED_MIN_LENGTH <= cut <= len(word):
+                    found.update(_within_one_edit(word[-cut:], stems, substitution))
         return found
 
 
-def _within_one_edit(word: str, choices: Sequence[str]) -> list[str]:
+def _within_one_edit(word: str, choices: Sequence[str], substitution: bool = True) -> list[str]:
     """The choices at most one insertion, deletion, substitution or swap of neighbours from ``word``."""
-    return [
+    near = [
         choice
         for choice, _, _ in process.extract(word, choices, scorer=OSA.distance, score_cutoff=1, limit=None)
     ]
+    if substitution:
+        return near
+    return [choice for choice in near if _swapped_or_doubled(word, choice)]
+
+
+def _swapped_or_doubled(typed: str, choice: str) -> bool:
+    """Whether ``typed`` is ``choice`` with two neighbours swapped, or with a double letter made single
+    or a single one double ("tapaa" for "tappaa") — the typos that turn one real word into another.
+    """
+    if len(typed) == len(choice):
+        return sorted(typed) == sorted(choice) and typed != choice
+    longer, shorter = (typed, choice) if len(typed) > len(choice) else (choice, typed)
+    if len(longer) != len(shorter) + 1:
+        return False
+    return any(
+        longer[:i] + longer[i + 1 :] == shorter and longer[i] == longer[i - 1] for i in range(1, len(longer))
+    )
 
 
 def _ordered_spans(

@@ -1,7 +1,10 @@
 """The safety net in layers: what to do with one message that may be an emergency.
 
 1. The editors' lexicon, matched as written (with Voikko's base forms): a
-   match is **certain**: the answer is the emergency number of its level.
+   match is **certain**: the answer is the emergency number of its level,
+   unless its sentence speaks of the past, asks for information or supposes
+   ("vuosia sitten", "miten tunnistaa", "jos"): then it is a **suspicion**
+   if the learned detector does not find the message clearly everyday.
 2. The lexicon again, tolerantly: one edit allowed in words of 5+ letters and
    Voikko's spelling suggestions. A match is a **suspicion**.
 3. The learned detector (:mod:`opastin.safety.learned`) over the whole
@@ -15,23 +18,37 @@ itsetuhoisia ajatuksia"), the suspicion layers stay quiet.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from opastin.safety.learned import LearnedDetector
-from opastin.safety.lexicon import EmergencyMatcher
+from opastin.safety.learned import LearnedDetector, load_from_model_archive
+from opastin.safety.lexicon import PROJECT_ROOT, EmergencyMatcher, default_matcher
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "opastin.tar.gz"
 
 CONFIRM = "confirm"
 LAYER_LEXICON = "lexicon"
 LAYER_TOLERANT = "tolerant"
 LAYER_LEARNED = "learned"
 LAYER_CLASSIFIER = "classifier"
+# A lexicon match in a sentence about the past, a question or a supposition ("vuosia sitten",
+# "miten tunnistaa", "jos") asks the safety question only when the learned detector gives the
+# message at least this probability; below it the message is everyday.
+TEMPERED_FLOOR = 0.4
+# The intent classifier alone guessing "emergency" asks the safety question when the learned
+# detector gives the message at least this probability (else the guess gives way to the next intent).
+CLASSIFIER_FLOOR = 0.2
 # Common English and Swedish words: a message made of them is not Finnish, and the Finnish
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
 _FOREIGN_WORDS = frozenset(
     "i have has my me the and is are a an to can you he she it not no of in for with was do "
     "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med".split()
 )
+_FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -75,22 +92,37 @@ class SafetyNet:
         if not text or not text.strip():
             return None
         exact = self.matcher.detect(text)
-        if exact is not None:
-            return SafetyVerdict(exact.level, True, LAYER_LEXICON, exact.rule, exact.levels, exact.language)
-        if written_in_english_or_swedish(text):
-            return None
-        tolerant = self.matcher.detect(text, tolerant=True)
-        if tolerant is not None:
+        if exact is not None and (exact.certain or self.worth_asking(text, TEMPERED_FLOOR)):
             return SafetyVerdict(
-                tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
+                exact.level, exact.certain, LAYER_LEXICON, exact.rule, exact.levels, exact.language
             )
-        if self.negated(text):
+        if exact is not None:
             return None
+        foreign = written_in_english_or_swedish(text)
+        if foreign:
+            # The Finnish vocabulary's spelling corrections would only mislead; a negation
+            # ("no suicidal thoughts") keeps the learned layer out too.
+            if _FOREIGN_NEGATIONS.intersection(_WORD.findall(text.lower())):
+                return None
+        else:
+            tolerant = self.matcher.detect(text, tolerant=True)
+            if tolerant is not None:
+                return SafetyVerdict(
+                    tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
+                )
+            if self.negated(text):
+                return None
         if self.learned is not None:
             found = self.learned.suspects(text)
             if found is not None:
                 return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
         return None
+
+    def worth_asking(self, text: str, floor: float) -> bool:
+        """Whether a weak sign of danger (a tempered lexicon match, the intent classifier's guess)
+        deserves the safety question: yes, unless the learned detector gives ``text`` less than ``floor``.
+        """
+        return self.learned is None or self.learned.score(text).probability >= floor
 
     def negated(self, text: str) -> bool:
         """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa").
@@ -109,3 +141,25 @@ def written_in_english_or_swedish(text: str) -> bool:
     words = _WORD.findall(text.lower())
     foreign = sum(word in _FOREIGN_WORDS for word in words)
     return foreign >= 2 and foreign >= 0.4 * len(words)
+
+
+_DEFAULT_NET: SafetyNet | None = None
+
+
+def default_net(model: Path = DEFAULT_MODEL) -> SafetyNet:
+    """The project's lexicon and the learned detector of the trained model, loaded on first use.
+
+    Used outside the Rasa server (the chat gateway in live chats). Without a
+    trained model the lexicon layers work alone.
+    """
+    global _DEFAULT_NET
+    if _DEFAULT_NET is None:
+        learned = None
+        try:
+            learned = load_from_model_archive(model)
+        except Exception:  # noqa: BLE001 - a broken model must not take the lexicon down with it
+            logger.exception("could not read the learned emergency detector from %s", model)
+        if learned is None:
+            logger.warning("no learned emergency detector in %s; the lexicon layers work alone", model)
+        _DEFAULT_NET = SafetyNet(default_matcher(), learned)
+    return _DEFAULT_NET
