@@ -56,6 +56,7 @@ SAFETY_DIR = ROOT / "tests" / "emergency"
 SAFETY_LISTS = (
     (SAFETY_DIR / "emergency.txt", SAFETY_DIR / "non_emergency.txt"),
     (SAFETY_DIR / "blind_emergency.txt", SAFETY_DIR / "blind_everyday.txt"),
+    (SAFETY_DIR / "blind2_emergency.txt", SAFETY_DIR / "blind2_everyday.txt"),
 )
 MAX_FALSE_ALARM_RATE = 0.01  # certain emergency answers on everyday messages
 MAX_QUESTION_RATE = 0.05  # safety questions on everyday messages
