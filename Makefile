@@ -53,9 +53,10 @@ test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not ru
 	@$(RASA) test core --model models/opastin.tar.gz --stories tests/stories \
 		--fail-on-prediction-errors --out results/core --quiet
 
-test-nlu:  ## Held-out messages: per-intent P/R/F1, route accuracy, emergencies (reports in results/nlu/)
+test-nlu:  ## Held-out sets and safety lists, clean and typed in a hurry; safety and regression gates (results/nlu/)
 	@echo "==> NLU and routes on the held-out sets (tests/heldout/*.yml)"
-	@$(PYTHON) scripts/evaluate_nlu.py --model models/opastin.tar.gz --name current --check-safety
+	@$(PYTHON) scripts/evaluate_nlu.py --model models/opastin.tar.gz --name current --perturb \
+		--check-safety --check-regression
 	@$(RASA) test nlu --model models/opastin.tar.gz --nlu results/nlu/current/heldout_nlu.yml \
 		--out results/nlu/rasa --quiet
 

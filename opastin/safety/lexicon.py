@@ -351,7 +351,10 @@ class EmergencyMatcher:
         self._not_now = (
             _compile_rule(LEVEL_112, {"id": "not_now", "patterns": not_now}, 0, seen) if not_now else None
         )
-        self._vocabulary = _Vocabulary.of(self._rules, self._aliases)
+        context = [self._not_now] if self._not_now else []
+        self._vocabulary = _Vocabulary.of(
+            [*self._rules, *context], self._aliases, self._fillers | self._negations
+        )
 
     # -- matching -----------------------------------------------------------------
 
@@ -390,9 +393,21 @@ class EmergencyMatcher:
             return None
         matched = " ".join(tokens[i].surface for i in first_span)
         tempered = not first.always_now and self._about_another_time(first_span, tokens, positions)
+        if not tolerant and not tempered:
+            tempered = self._context_misspelt(first, text, negation)
         return EmergencyMatch(
             first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered
         )
+
+    def _context_misspelt(self, rule: _Rule, text: str, negation: bool) -> bool:
+        """Whether the match would be vetoed, negated or about another time had the resident's typos
+        been corrected ("ruokmyrkytystä" is "ruokamyrkytystä", "elvytskurssi" a course): then it is a
+        suspicion rather than a certainty.
+        """
+        tokens = self._tokens(text, tolerant=True)
+        positions = _position_finder(tokens)
+        span = self._match_rule(rule, tokens, _sentences(tokens), positions, negation)
+        return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
 
     def _about_another_time(self, span: tuple[int, ...], tokens: list[Token], positions: _Positions) -> bool:
         """Whether a ``not_now`` pattern is in a sentence of ``span`` (past, question, supposition)."""
@@ -536,10 +551,11 @@ class EmergencyMatcher:
             index = position - 1
             skipped = 0
             while index >= 0 and index not in inside and tokens[index].clause == tokens[position].clause:
-                surface = tokens[index].surface
-                if surface in self._negations:
+                # The negation word as typed ("et" is "että", though Voikko reads "ei"); fillers by any key,
+                # so that a misspelt filler still counts ("jatellut" is "ajatellut").
+                if tokens[index].surface in self._negations:
                     return True
-                if surface not in self._fillers or skipped >= 3:
+                if self._fillers.isdisjoint(tokens[index].keys) or skipped >= 3:
                     break
                 skipped += 1
                 index -= 1
@@ -584,9 +600,11 @@ class _Vocabulary:
     suffixes: dict[int, tuple[str, ...]]
 
     @classmethod
-    def of(cls, rules: Sequence[_Rule], aliases: dict[str, frozenset[str]]) -> _Vocabulary:
+    def of(
+        cls, rules: Sequence[_Rule], aliases: dict[str, frozenset[str]], extra: frozenset[str] = frozenset()
+    ) -> _Vocabulary:
         slots = [slot for rule in rules for pattern in (*rule.patterns, *rule.unless) for slot in pattern]
-        words = {w for slot in slots for w in slot.exact} | set(aliases)
+        words = {w for slot in slots for w in slot.exact} | set(aliases) | set(extra)
         prefixes: dict[int, set[str]] = {}
         suffixes: dict[int, set[str]] = {}
         for slot in slots:
@@ -597,7 +615,7 @@ class _Vocabulary:
         long_enough = TOLERANT_MIN_LENGTH
         return cls(
             tuple(sorted(w for w in words if len(w) >= long_enough)),
-            {n: tuple(sorted(s)) for n, s in prefixes.items() if n >= long_enough},
+            {n: tuple(sorted(s)) for n, s in prefixes.items() if n >= long_enough + 1},
             {n: tuple(sorted(s)) for n, s in suffixes.items() if n >= long_enough},
         )
 
