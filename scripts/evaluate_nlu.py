@@ -60,8 +60,8 @@ SAFETY_LISTS = (
 )
 MAX_FALSE_ALARM_RATE = 0.01  # certain emergency answers on everyday messages
 MAX_QUESTION_RATE = 0.05  # safety questions on everyday messages
-MAX_REGRESSION = 0.02
-NOISE_SLACK = 1  # phrasings per list and perturbation a retrained model may lose against the record  # route accuracy may not fall more than this below the recorded figures
+MAX_REGRESSION = 0.02  # route accuracy may not fall more than this below the recorded figures
+NOISE_SLACK = 1  # phrasings per list and perturbation a retrained model may lose against the record
 CLEAN = "clean"
 CONFIRM_ROUTE = "emergency:confirm"
 RASA = ROOT / ".venv" / "bin" / "rasa"
