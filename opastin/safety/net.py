@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +145,7 @@ def written_in_english_or_swedish(text: str) -> bool:
 
 
 _DEFAULT_NET: SafetyNet | None = None
+_DEFAULT_NET_LOCK = threading.Lock()
 
 
 def default_net(model: Path = DEFAULT_MODEL) -> SafetyNet:
@@ -153,13 +155,19 @@ def default_net(model: Path = DEFAULT_MODEL) -> SafetyNet:
     trained model the lexicon layers work alone.
     """
     global _DEFAULT_NET
-    if _DEFAULT_NET is None:
-        learned = None
-        try:
-            learned = load_from_model_archive(model)
-        except Exception:  # noqa: BLE001 - a broken model must not take the lexicon down with it
-            logger.exception("could not read the learned emergency detector from %s", model)
-        if learned is None:
-            logger.warning("no learned emergency detector in %s; the lexicon layers work alone", model)
-        _DEFAULT_NET = SafetyNet(default_matcher(), learned)
+    with _DEFAULT_NET_LOCK:
+        if _DEFAULT_NET is None:
+            _DEFAULT_NET = _load_net(model)
     return _DEFAULT_NET
+
+
+def _load_net(model: Path) -> SafetyNet:
+    """The lexicon, and the learned detector when the model has one (a broken model is logged)."""
+    learned = None
+    try:
+        learned = load_from_model_archive(model)
+    except Exception:  # noqa: BLE001 - a broken model must not take the lexicon down with it
+        logger.exception("could not read the learned emergency detector from %s", model)
+    if learned is None:
+        logger.warning("no learned emergency detector in %s; the lexicon layers work alone", model)
+    return SafetyNet(default_matcher(), learned)
