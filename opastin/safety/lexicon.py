@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,8 @@ class EmergencyMatcher:
             raise LexiconError(f"{source}: {error}") from error
         self.source = source
         self.lemmatizer = Lemmatizer(use_voikko=use_voikko)
+        self._correction_cache = lru_cache(maxsize=50_000)(self._find_corrections)
+        self._token_cache = lru_cache(maxsize=16)(self._tokens_uncached)
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_LEXICON, *, use_voikko: bool = True) -> EmergencyMatcher:
@@ -306,6 +309,12 @@ class EmergencyMatcher:
         except yaml.YAMLError as error:
             raise LexiconError(f"{path}: not valid YAML: {error}") from error
         return cls(data, use_voikko=use_voikko, source=str(path))
+
+    def clear_caches(self) -> None:
+        """Forget cached word analyses, corrections and tokens (to measure cold-start cost)."""
+        self.lemmatizer.clear_cache()
+        self._correction_cache.cache_clear()
+        self._token_cache.cache_clear()
 
     @property
     def rule_count(self) -> int:
@@ -420,6 +429,12 @@ class EmergencyMatcher:
                     return True
         return False
 
+    def has_corrections(self, text: str) -> bool:
+        """Whether any word of ``text`` has a spelling correction (else tolerant matching adds nothing)."""
+        plain = self._tokens(text, tolerant=False)
+        corrected = self._tokens(text, tolerant=True)
+        return any(a.lemmas != b.lemmas for a, b in zip(plain, corrected, strict=True))
+
     def already_called(self, text: str) -> bool:
         """Whether the resident says that 112 has been called or help is on its way."""
         if self._already_called is None or not text or not text.strip():
@@ -433,17 +448,29 @@ class EmergencyMatcher:
         return span is not None
 
     def _tokens(self, text: str, tolerant: bool) -> list[Token]:
+        """The message's tokens; with ``tolerant``, each also carries its spelling corrections.
+
+        The last few messages' tokens are kept: the safety net asks about the same
+        message several times (as written, tolerantly, negations ignored).
+        """
+        return self._token_cache(text, tolerant)
+
+    def _tokens_uncached(self, text: str, tolerant: bool) -> list[Token]:
         tokens = tokenize(text, self.lemmatizer, self._aliases)
         if not tolerant:
             return tokens
         return [
-            Token(t.surface, t.lemmas | self._corrections(t), t.sentence, t.clause)
+            Token(t.surface, t.lemmas | self._corrections(t.surface, t.lemmas), t.sentence, t.clause)
             if len(t.surface) >= TYPED_MIN_LENGTH
             else t
             for t in tokens
         ]
 
-    def _corrections(self, token: Token) -> frozenset[str]:
+    def _corrections(self, surface: str, lemmas: frozenset[str]) -> frozenset[str]:
+        """Cached :meth:`_find_corrections` (the vocabulary never changes)."""
+        return self._correction_cache(surface, lemmas)
+
+    def _find_corrections(self, surface: str, lemmas: frozenset[str]) -> frozenset[str]:
         """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions.
 
         A word that Voikko knows may still be a typo of another ("tapaa" for "tappaa"), but
@@ -452,10 +479,10 @@ class EmergencyMatcher:
         corrections by a swap of neighbours or a doubled or undoubled letter only, and no
         spelling suggestions.
         """
-        known = bool(token.lemmas) and self.lemmatizer.available
-        found = set(self._vocabulary.near(token.surface, substitution=not known))
+        known = bool(lemmas) and self.lemmatizer.available
+        found = set(self._vocabulary.near(surface, substitution=not known))
         if not known and self.lemmatizer.available:
-            found |= self.lemmatizer.suggested_lemmas(token.surface)
+            found |= self.lemmatizer.suggested_lemmas(surface)
         for word in list(found):
             found |= self._aliases.get(word, frozenset())
         return frozenset(found)
@@ -793,7 +820,7 @@ def evaluate(matcher: EmergencyMatcher, tests_dir: Path = TESTS_DIR) -> Evaluati
             misses.append((level, message, found.level if found else None))
     false_alarms = [(message, found) for message in others if (found := matcher.detect(message))]
     texts = [message for _, message in emergencies] + others
-    matcher.lemmatizer.clear_cache()
+    matcher.clear_caches()
     started = time.perf_counter()
     for message in texts:
         matcher.detect(message)

@@ -106,18 +106,17 @@ class SafetyNet:
             if _FOREIGN_NEGATIONS.intersection(_WORD.findall(text.lower())):
                 return None
         else:
-            tolerant = self.matcher.detect(text, tolerant=True)
+            tolerant = (
+                self.matcher.detect(text, tolerant=True) if self.matcher.has_corrections(text) else None
+            )
             if tolerant is not None:
                 return SafetyVerdict(
                     tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
                 )
-            if self.negated(text):
-                return None
-        if self.learned is not None:
-            found = self.learned.suspects(text)
-            if found is not None:
-                return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
-        return None
+        found = self.learned.suspects(text) if self.learned is not None else None
+        if found is None or (not foreign and self.negated(text)):
+            return None
+        return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
 
     def worth_asking(self, text: str, floor: float) -> bool:
         """Whether a weak sign of danger (a tempered lexicon match, the intent classifier's guess)

@@ -406,7 +406,7 @@ async def test_the_desk_socket_needs_a_desk_session(live: Live) -> None:
 async def test_a_misspelt_emergency_in_a_live_chat_gets_the_guidance_and_a_desk_alert(
     live: Live, resident: Resident
 ) -> None:
-    """Every layer of the safety net counts while a person is present: no safety question, the numbers at once."""
+    """Every layer of the safety net counts while a person is present: no safety question, numbers at once."""
     add_agent(live.db, "maija", ["neuvola"])
     conversation_id = await conversation_of(resident, live)
     await live.handoff(conversation_id)
