@@ -145,9 +145,10 @@ class ActionRoute(EscalationAction):
 
 
 def safety_buttons() -> list[dict[str, str]]:
-    """The safety question's answers, the call button first (a ``tel:`` link in the chat page)."""
+    """The safety question's answers. The call button comes before them: the chat page shows one
+    for every emergency route payload (``webchat/src/chat.js``), and the text says 112 as well.
+    """
     return [
-        {"title": "Soita 112", "type": "web_url", "url": "tel:112"},
         {"title": "Kyllä", "payload": "/affirm"},
         {"title": "Ei, asiani on kiireetön", "payload": "/deny"},
     ]

@@ -222,3 +222,21 @@ def test_resident_leaves_a_call_back_request_when_nobody_is_there(browser, stack
     assert "131052-308T" not in message and "******-****" in message
     assert outside.blocked == []
     context.close()
+
+
+def test_a_suspected_emergency_asks_one_safety_question_with_a_call_link(browser, stack) -> None:
+    context, page, outside = _new_page(browser, bypass_csp=True)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")
+    _say(page, "mulla on kova rintakpiu")  # a typo: a suspicion, not a certainty
+    _bot_says(page, "Onko joku nyt hengenvaarassa tai vakavasti sairas")
+    call = page.get_by_role("link", name="Soita 112")
+    assert call.get_attribute("href") == "tel:112"  # a phone opens the dialler; the text says 112 too
+    call_first = "(link) => !!(link.compareDocumentPosition(document.querySelector('.message--choices')) & 4)"
+    assert call.evaluate(call_first), "the call link must come before the answers"
+    page.screenshot(path=str(RESULTS / "resident-safety-question.png"), full_page=True)
+    assert _axe_violations(page) == []
+    _choose(page, "Kyllä")
+    _bot_says(page, "Tämä kuulostaa hätätilanteelta")
+    assert outside.blocked == []
+    context.close()

@@ -88,13 +88,6 @@
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Vastausvaihtoehdot");
     buttons.forEach(function (button) {
-      if (button.type === "web_url" && /^tel:\+?[0-9 ]+$/.test(button.url || "")) {
-        // A call button (e.g. "Soita 112"): a real link that phones open in the dialler.
-        var call = element("a", "choice choice--call", button.title);
-        call.href = button.url;
-        group.appendChild(call);
-        return;
-      }
       var choice = element("button", "choice", button.title);
       choice.type = "button";
       choice.disabled = answered;
@@ -125,7 +118,15 @@
       var call = element("a", "emergency-call", "Soita " + (number === "112" ? "112" : "116 117"));
       call.href = "tel:" + number;
       urgent.appendChild(call);
-      appendItem(urgent);
+      // Rasa sends the route payload after the text and its choices: the call link goes
+      // before the choices (the safety question's "Kyllä" / "Ei"), so that it comes first.
+      var last = log.lastElementChild;
+      if (last && last.classList.contains("message--choices")) {
+        log.insertBefore(urgent, last);
+        last.scrollIntoView({ block: "end" });
+      } else {
+        appendItem(urgent);
+      }
       return;
     }
     if ((route.type === "omaolo" || route.type === "webpage") && /^https:\/\//.test(route.target)) {
