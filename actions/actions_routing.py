@@ -21,6 +21,7 @@ from actions.routes_config import RouteTable, default_routes
 from actions.routing import (
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
+    FALLBACK_INTENT,
     HUMAN_INTENT,
     Route,
     clarify_options,
@@ -184,8 +185,9 @@ def safety_question_asked(tracker: Tracker) -> dict[str, Any] | None:
         parse = event.get("parse_data") or {}
         if (parse.get("intent") or {}).get("name") != EMERGENCY_INTENT:
             continue
-        levels = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "emergency_level"]
-        return parse if CONFIRM_LEVEL in levels else None
+        return (
+            parse if CONFIRM_LEVEL in entity_values(parse.get("entities") or [], "emergency_level") else None
+        )
     return None
 
 
@@ -217,11 +219,11 @@ class ActionSafetyAnswer(EscalationAction):
         ranking = [
             item
             for item in asked.get("intent_ranking") or []
-            if item.get("name") not in (EMERGENCY_INTENT, "nlu_fallback")
+            if item.get("name") not in (EMERGENCY_INTENT, FALLBACK_INTENT)
         ]
         meant = ranking[0]["name"] if ranking and (ranking[0].get("confidence") or 0) >= 0.5 else None
-        meant = meant or resolve_fallback("nlu_fallback", ranking, routes, text)
-        route = decide_route(meant, text, entities, routes) if meant != "nlu_fallback" else None
+        meant = meant or resolve_fallback(FALLBACK_INTENT, ranking, routes, text)
+        route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
         if route is not None and route.type != "emergency":
             return send_decision(dispatcher, route, routes, self)
         options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]

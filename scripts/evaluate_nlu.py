@@ -447,14 +447,11 @@ def perturbation_table(
         for source in dict.fromkeys(s.source for s in safety):
             pairs = [(s, p) for s, p in zip(safety, safety_predictions, strict=True) if s.source == source]
             lists[source] = safety_score([s for s, _ in pairs], [p for _, p in pairs])
-        held_emergency = [(s, p) for s, p in zip(held, held_predictions, strict=True)]
         table[name] = {
             "predictions": held_predictions,
             "sets": per_set(held, held_predictions),
             "all_sets": score(held, held_predictions)["route_accuracy"] if held else None,
-            "heldout_safety": safety_score([s for s, _ in held_emergency], [p for _, p in held_emergency])
-            if held
-            else None,
+            "heldout_safety": safety_score(held, held_predictions) if held else None,
             "safety_lists": lists,
         }
     return table
