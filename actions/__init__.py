@@ -1,1 +1,1 @@
-"""Opastin custom actions, run by the action server (`rasa run actions`)."""
+"""Opastin custom actions, run by the action server (`python -m actions`, see __main__.py)."""

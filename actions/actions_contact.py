@@ -70,13 +70,11 @@ class ValidateContactRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         """The message with identity codes masked; too short or too long is asked again."""
         cleaned = contact_form.clean_message(str(value or ""))
-        if cleaned.had_hetu:
-            dispatcher.utter_message(response="utter_hetu_removed")
-        problem = contact_form.message_problem(cleaned.text)
+        problem = contact_form.message_problem(cleaned)
         if problem is not None:
             dispatcher.utter_message(response=f"utter_contact_message_{problem}")
             return {"contact_message": None}
-        return {"contact_message": cleaned.text}
+        return {"contact_message": cleaned}
 
     def validate_contact_method(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

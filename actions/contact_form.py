@@ -6,19 +6,17 @@ message, the contact method, the phone number or e-mail address, and consent
 to store the request. Nothing here talks to Rasa or to the handoff service.
 
 A personal identity code (henkilötunnus) is never asked for or stored: the
-chat gateway masks it before the bot sees the text, and :func:`clean_message`
-masks it again for messages that arrive over REST, so the resident can be told
-not to send it.
+chat gateway masks it before the bot sees the text (and tells the resident),
+and :func:`clean_message` masks it again, in case a message arrives another way.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from actions.routes_config import normalise
-from handoff.privacy import HETU_MASK, mask_hetu
+from opastin.privacy import mask_hetu
 
 PHONE = "phone"
 EMAIL = "email"
@@ -35,18 +33,9 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 _LETTERS = re.compile(r"[a-zåäö]{2,}", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class CleanText:
-    """A resident's text with personal identity codes masked; ``had_hetu`` tells whether one was."""
-
-    text: str
-    had_hetu: bool
-
-
-def clean_message(text: str) -> CleanText:
-    """Mask personal identity codes (also those masked already by the gateway) and trim the text."""
-    masked = mask_hetu(text.strip())
-    return CleanText(masked, HETU_MASK in masked)
+def clean_message(text: str) -> str:
+    """The resident's text, trimmed, with personal identity codes masked."""
+    return mask_hetu(text.strip())
 
 
 def message_problem(text: str) -> str | None:

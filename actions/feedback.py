@@ -28,4 +28,4 @@ def parse_comment(text: str) -> str:
     """The comment with identity codes masked, cut to the stored length; "" for "ei kommenttia"."""
     if normalise(text) in _NO_COMMENT or text.strip() in _NO_COMMENT:
         return ""
-    return clean_message(text).text[:MAX_COMMENT_CHARS]
+    return clean_message(text)[:MAX_COMMENT_CHARS]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff.privacy import mask_hetu
+from opastin.privacy import mask_hetu
 
 MAX_SUMMARY_CHARS = 1000
 MAX_TURNS = 200

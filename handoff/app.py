@@ -107,7 +107,7 @@ def create_app(
         api_token=load_api_token(settings),
         public_cache=RenderedCache(settings.public_cache_s),
     )
-    gateway = Gateway(services, bot or RasaClient(settings.rasa_url))
+    gateway = Gateway(services, bot or RasaClient(settings.rasa_url, token=settings.rasa_rest_token))
     app = FastAPI(
         title="Opastin handoff service",
         docs_url=None,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from handoff.hours import HELSINKI, workdays_after
 from handoff.models import ContactRequest
-from handoff.privacy import mask_hetu
 from handoff.teams import Team
+from opastin.privacy import mask_hetu
 
 REFERENCE_PREFIX = "YP"
 REFERENCE_ATTEMPTS = 20

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handoff.models import Feedback
-from handoff.privacy import mask_optional
+from opastin.privacy import mask_optional
 
 
 def store_feedback(

@@ -4,7 +4,7 @@ Database operations only (sync, one session each); the agent desk and the
 chat gateway call them and then tell the browsers. Every agent action checks
 team membership first: an agent sees only their own teams' conversations,
 and only the agent who holds a live chat may write in it, end or transfer it.
-Every resident text is masked (:func:`handoff.privacy.mask_hetu`) before it
+Every resident text is masked (:func:`opastin.privacy.mask_hetu`) before it
 is stored.
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from handoff import agents, audit, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
 from handoff.models import Agent, Conversation, Message
-from handoff.privacy import mask_hetu
 from handoff.teams import Team, Teams
+from opastin.privacy import mask_hetu
 
 RESIDENT = "resident"
 AGENT = "agent"
@@ -69,10 +69,9 @@ def record_view(session: Session, agent: Agent, conversation: Conversation, now:
 def add_message(
     session: Session, conversation_id: str, sender: str, text: str, now: datetime, author: str | None = None
 ) -> Message:
-    """Store a message of a handed-off conversation (resident texts masked)."""
-    stored = mask_hetu(text) if sender == RESIDENT else text
+    """Store a message of a handed-off conversation, identity codes masked whoever wrote it."""
     message = Message(
-        conversation_id=conversation_id, sender=sender, text=stored, author=author, created_at=now
+        conversation_id=conversation_id, sender=sender, text=mask_hetu(text), author=author, created_at=now
     )
     session.add(message)
     session.flush()

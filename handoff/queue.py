@@ -49,8 +49,8 @@ from handoff.errors import (
 )
 from handoff.hours import OpeningStatus, opening_status
 from handoff.models import Agent, Conversation, Message, Presence, QueueEntry
-from handoff.privacy import mask_hetu
 from handoff.teams import Team, Teams
+from opastin.privacy import mask_hetu
 
 DEFAULT_SLOT_S = 300.0
 EWMA_ALPHA = 0.3

@@ -26,6 +26,9 @@ Environment variables:
     cache. Default: 2.
 ``RASA_URL``
     Base URL of the Rasa server's REST channel. Default: ``http://127.0.0.1:5005``.
+``RASA_REST_TOKEN``
+    When set, sent as ``Authorization: Bearer`` to Rasa's REST channel, which
+    then refuses messages without it (``rasa_addons/rest_channel.py``).
 ``HANDOFF_ALLOWED_ORIGINS``
     Comma-separated origins allowed to open the chat socket (e.g.
     ``https://chat.example.fi``). Default: only the origin the page was served from.
@@ -43,10 +46,11 @@ Environment variables:
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from opastin.tokens import shared_token
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAMS_FILE = Path(__file__).resolve().parent / "teams.yml"
@@ -72,6 +76,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     public_cache_s: float = 2.0
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_rest_token: str | None = None
     allowed_origins: tuple[str, ...] = ()
     redis_url: str | None = None
     agent_grace_s: float = 60.0
@@ -92,6 +97,7 @@ class Settings:
             max_body_bytes=int(env.get("HANDOFF_MAX_BODY_BYTES") or 64 * 1024),
             public_cache_s=float(env.get("HANDOFF_PUBLIC_CACHE_S") or 2),
             rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
+            rasa_rest_token=(env.get("RASA_REST_TOKEN") or "").strip() or None,
             allowed_origins=tuple(
                 origin.strip().rstrip("/")
                 for origin in (env.get("HANDOFF_ALLOWED_ORIGINS") or "").split(",")
@@ -117,32 +123,4 @@ def load_api_token(settings: Settings | None = None) -> str:
     action server calls this too, so both sides agree without configuration.
     """
     settings = settings or Settings.from_env()
-    if settings.api_token:
-        return settings.api_token
-    path = settings.var_dir / TOKEN_FILE_NAME
-    if not path.exists():
-        _create_token_file(path)
-    token = path.read_text(encoding="ascii").strip()
-    if not token:
-        raise RuntimeError(f"{path} is empty; delete it to generate a new token")
-    return token
-
-
-def _create_token_file(path: Path) -> None:
-    """Atomically create ``path`` (mode 0600) with a new random token.
-
-    The token is written to a private temporary file first and then linked
-    into place, so a concurrent reader never sees a half-written file and two
-    processes starting at once end up with the same token.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
+    return shared_token(settings.api_token, settings.var_dir / TOKEN_FILE_NAME)

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "opastin.tar.gz"
 RASA = ROOT / ".venv" / "bin" / "rasa"
+PYTHON = ROOT / ".venv" / "bin" / "python"
 START_TIMEOUT_S = 240
 RUN_ID = os.getpid()
 THINK_JITTER = 0.5  # a think time of 3 s means 1.5–4.5 s
@@ -63,6 +65,7 @@ MESSAGES = (
 
 ENDPOINTS = """action_endpoint:
   url: "http://127.0.0.1:{actions_port}/webhook"
+  token: {token}
 tracker_store:
   type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
   default_sqlite_path: {db}
@@ -140,11 +143,14 @@ def running_servers(model: Path = MODEL) -> Iterator[str]:
     rasa_port, actions_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="opastin-bench-") as tmp:
         endpoints = Path(tmp) / "endpoints.yml"
-        endpoints.write_text(ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db"))
+        token = secrets.token_urlsafe(24)
+        endpoints.write_text(
+            ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db", token=token)
+        )
         log = Path(tmp) / "servers.log"
         with log.open("wb") as output:
             commands = [
-                [str(RASA), "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+                [str(PYTHON), "-m", "actions", "--port", str(actions_port)],
                 [
                     str(RASA),
                     "run",
@@ -161,7 +167,10 @@ def running_servers(model: Path = MODEL) -> Iterator[str]:
                 ],
             ]
             processes = [
-                subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=output, stderr=subprocess.STDOUT)
+                subprocess.Popen(
+                    command, cwd=ROOT, env={**_env(), "ACTION_SERVER_TOKEN": token},
+                    stdout=output, stderr=subprocess.STDOUT,
+                )
                 for command in commands
             ]
             url = f"http://127.0.0.1:{rasa_port}"

@@ -1,30 +1,46 @@
 """Start Opastin's processes, wait until each answers, and stop them all on Ctrl-C.
 
 Used by ``make run`` after the install and training steps. Each process runs in
-its own process group, writes its output to ``var/log/<name>.log`` and has a
-PID file under ``var/run/``; a PID file left by a crash is detected and
-removed, so it never blocks the next start.
+its own process group and has a PID file under ``var/run/``; a PID file left by
+a crash is detected and removed, so it never blocks the next start. Its output
+goes to ``var/log/<name>.log``, rotated by size (``OPASTIN_LOG_MAX_BYTES``,
+default 10 MB, five old files kept).
+
+Rasa and the action server listen on loopback only (``RASA_HOST``,
+``ACTION_SERVER_HOST`` to change it); Rasa calls the action server with the
+shared secret ``ACTION_SERVER_TOKEN``, generated once into
+``var/action-server-token`` unless it is set.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from opastin.tokens import shared_token  # noqa: E402
+
 VENV_BIN = ROOT / ".venv" / "bin"
 RUN_DIR = ROOT / "var" / "run"
 LOG_DIR = ROOT / "var" / "log"
 MODEL = ROOT / "models" / "opastin.tar.gz"
+ACTION_TOKEN_FILE = ROOT / "var" / "action-server-token"
+LOG_BACKUPS = 5
+DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
 READY_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 15
 
@@ -62,7 +78,7 @@ def services() -> list[Service]:
     return [
         Service(
             "actions",
-            (rasa, "run", "actions", "--port", "5055", "--actions", "actions"),
+            (python, "-m", "actions", "--port", "5055"),
             5055,
             "/health",
             "action server",
@@ -77,7 +93,8 @@ def services() -> list[Service]:
         Service(
             "rasa",
             (
-                rasa, "run", "--port", "5005", "--model", str(MODEL),
+                rasa, "run", "--port", "5005", "--interface", os.environ.get("RASA_HOST", "127.0.0.1"),
+                "--model", str(MODEL),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             ),
             5005,
@@ -126,19 +143,39 @@ def check_can_start(service: Service) -> str | None:
     return None
 
 
+def rotating_log(path: Path, max_bytes: int) -> logging.Logger:
+    """A logger that writes raw lines to ``path``, rotated at ``max_bytes`` with five old files."""
+    handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.terminator = ""
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger(f"opastin.run.{path.stem}")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    return log
+
+
+def pump(output: IO[bytes], log: logging.Logger) -> None:
+    """Copy a process's output, line by line, into its rotating log until the process closes it."""
+    for line in iter(output.readline, b""):
+        log.info(line.decode("utf-8", errors="replace"))
+    output.close()
+
+
 def start(service: Service, env: dict[str, str]) -> subprocess.Popen:
-    """Start ``service`` in its own process group and record its PID."""
-    log = service.log_file.open("ab")
+    """Start ``service`` in its own process group, pump its output into its log, record its PID."""
     process = subprocess.Popen(
         service.command,
         cwd=ROOT,
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    log.close()
+    max_bytes = int(env.get("OPASTIN_LOG_MAX_BYTES") or DEFAULT_LOG_MAX_BYTES)
+    log = rotating_log(service.log_file, max_bytes)
+    threading.Thread(target=pump, args=(process.stdout, log), name=f"log-{service.name}", daemon=True).start()
     service.pid_file.write_text(f"{process.pid}\n")
     return process
 
@@ -205,6 +242,7 @@ def child_environment() -> dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
+    env["ACTION_SERVER_TOKEN"] = shared_token(env.get("ACTION_SERVER_TOKEN"), ACTION_TOKEN_FILE)
     return env
 
 

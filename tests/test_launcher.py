@@ -79,3 +79,17 @@ def test_stop_terminates_the_whole_process_group_and_removes_pid_files(service) 
             break
         subprocess.run(["sleep", "0.1"])
     assert not run.process_alive(child_pid)
+
+
+def test_process_output_is_rotated_by_size(tmp_path) -> None:
+    log = run.rotating_log(tmp_path / "demo.log", max_bytes=1000)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "for n in range(200): print(f'line {n:04d} ' + 'x' * 40)"],
+        stdout=subprocess.PIPE,
+    )
+    run.pump(child.stdout, log)
+    child.wait()
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert files == ["demo.log", *(f"demo.log.{n}" for n in range(1, run.LOG_BACKUPS + 1))]
+    assert all(path.stat().st_size <= 1000 for path in tmp_path.iterdir())
+    assert "line 0199" in (tmp_path / "demo.log").read_text()

@@ -52,6 +52,7 @@ async def test_endpoints_yml_loads_this_store_and_conversations_survive_a_restar
 ) -> None:
     """A new store instance (as after a Rasa restart) reads what the old one saved."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "test-token")  # endpoints.yml reads it
     monkeypatch.chdir(tmp_path)  # the default SQLite path is relative to the working directory
     config = read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store")
     domain = Domain.empty()

@@ -47,6 +47,7 @@ from handoff.gateway.rasa import RasaClient, to_bot_uttered
 from handoff.gateway.sessions import EmergencyDetector
 from handoff.models import Conversation
 from handoff.queue import WAITING
+from opastin.privacy import mask_hetu
 from opastin.safety.net import default_net
 
 logger = logging.getLogger(__name__)
@@ -309,13 +310,16 @@ class Gateway:
         conversation_id = resident.conversation_id
         if conversation_id is None:
             return
-        text: str = data["message"]
-        if len(text) > MAX_MESSAGE_CHARS:
+        written: str = data["message"]
+        if len(written) > MAX_MESSAGE_CHARS:
             await self._to_socket(
                 resident.sid, system_uttered(texts.TOO_LONG.format(limit=MAX_MESSAGE_CHARS))
             )
             return
+        text = mask_hetu(written)  # the one masking point: nothing below sees the code
         async with self.lock(conversation_id):
+            if text != written:
+                await self._tell_hetu_removed(conversation_id)
             turn = await run_in_threadpool(self._take, conversation_id, text)
             if turn.live is None:
                 await self._bot_turn(conversation_id, text, _metadata(data.get("customData")))
@@ -327,6 +331,12 @@ class Gateway:
         level = self.detect(text)
         with self.services.database.writing() as session:
             return sessions.take_resident_message(session, conversation_id, text, self.services.now(), level)
+
+    async def _tell_hetu_removed(self, conversation_id: str) -> None:
+        """Tell the resident, once per conversation, that an identity code was removed."""
+        if await self._read(sessions.told_already, conversation_id, texts.HETU_REMOVED):
+            return
+        await self._say(conversation_id, system_uttered(texts.HETU_REMOVED))
 
     async def _live_turn(self, conversation_id: str, turn: sessions.ResidentTurn) -> None:
         state = turn.live
@@ -575,10 +585,14 @@ def _emergency_message(level: str) -> dict[str, Any]:
 
 
 def _metadata(custom_data: Any) -> dict[str, Any]:
-    """Metadata for Rasa: the channel, and the widget's ``customData`` if it is a small JSON object."""
+    """Metadata for Rasa: the channel, and the widget's ``customData`` if it is a small JSON object.
+
+    Rasa stores metadata with the message, so identity codes are masked in it too.
+    """
     metadata: dict[str, Any] = {"channel": CHANNEL}
     if isinstance(custom_data, dict):
         with contextlib.suppress(TypeError, ValueError):
-            if len(json.dumps(custom_data)) <= MAX_CUSTOM_DATA_BYTES:
-                metadata["customData"] = custom_data
+            encoded = json.dumps(custom_data, ensure_ascii=False)
+            if len(encoded) <= MAX_CUSTOM_DATA_BYTES:
+                metadata["customData"] = json.loads(mask_hetu(encoded))
     return metadata

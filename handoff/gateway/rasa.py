@@ -13,20 +13,30 @@ DEFAULT_TIMEOUT_S = 10.0
 
 
 class RasaClient:
-    """POSTs resident messages to ``{base_url}/webhooks/rest/webhook`` and returns the replies."""
+    """POSTs resident messages to ``{base_url}/webhooks/rest/webhook`` and returns the replies.
+
+    With a ``token`` (``RASA_REST_TOKEN``) every request carries ``Authorization: Bearer <token>``.
+    """
 
     def __init__(
-        self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, client: httpx.AsyncClient | None = None
+        self,
+        base_url: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        client: httpx.AsyncClient | None = None,
+        token: str | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + REST_PATH
         self.timeout_s = timeout_s
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """The bot's replies to ``text``; :class:`BotUnavailable` on any failure or timeout."""
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
-            response = await self._client.post(self.url, json=body, timeout=self.timeout_s)
+            response = await self._client.post(
+                self.url, json=body, headers=self.headers, timeout=self.timeout_s
+            )
             response.raise_for_status()
             replies = response.json()
         except (httpx.HTTPError, ValueError) as error:

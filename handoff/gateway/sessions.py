@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from handoff import live
 from handoff.gateway.texts import consent_answer
 from handoff.models import AgentSession, Conversation, ResidentSession, SessionMessage
-from handoff.privacy import mask_hetu
 from handoff.queue import ACTIVE, OPEN_STATUSES
 from handoff.teams import Teams
+from opastin.privacy import mask_hetu
 
 HISTORY_LIMIT = 50
 MAX_SECRET_LENGTH = 128
@@ -139,6 +139,16 @@ def _as_history(row: SessionMessage) -> dict[str, Any]:
         custom.setdefault("sender", row.sender)
     message["custom"] = custom
     return message
+
+
+def told_already(session: Session, conversation_id: str, text: str) -> bool:
+    """Whether the system message ``text`` has been shown in this conversation."""
+    shown = select(SessionMessage.id).where(
+        SessionMessage.conversation_id == conversation_id,
+        SessionMessage.sender == "system",
+        SessionMessage.text == text,
+    )
+    return session.execute(shown.limit(1)).first() is not None
 
 
 def live_state(session: Session, conversation_id: str) -> LiveState | None:

@@ -9,6 +9,11 @@ BOT_UNAVAILABLE = (
 )
 TOO_LONG = "Viestisi on liian pitkä. Kirjoita enintään {limit} merkkiä kerrallaan."
 TOO_FAST = "Lähetät viestejä nopeammin kuin ehdimme käsitellä. Odota hetki ja lähetä viesti uudelleen."
+HETU_REMOVED = (
+    "Viestissäsi oli henkilötunnus, joten poistin sen ennen kuin viesti tallentui tai välittyi eteenpäin. "
+    "Älä lähetä henkilötunnustasi chatissa: ammattilainen kysyy tarvittavat tiedot turvallisesti, "
+    "kun hän ottaa sinuun yhteyttä."
+)
 AGENT_JOINED = "{name} liittyi keskusteluun."
 CHAT_ENDED = "Keskustelu päättyi."
 AGENT_LOST = (

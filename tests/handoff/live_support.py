@@ -111,9 +111,14 @@ class Resident:
         await self.sio.emit("session_request", {"session_id": secret})
         await asyncio.wait_for(self._confirmed.wait(), 5)
 
-    async def say(self, text: str, session_id: str | None = None) -> None:
+    async def say(
+        self, text: str, session_id: str | None = None, custom_data: dict[str, Any] | None = None
+    ) -> None:
         """Send a message as the widget does (its ``session_id`` is ignored by the server)."""
-        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id or self.secret})
+        body: dict[str, Any] = {"message": text, "session_id": session_id or self.secret}
+        if custom_data is not None:
+            body["customData"] = custom_data
+        await self.sio.emit("user_uttered", body)
 
     async def next(self, timeout: float = 5) -> dict[str, Any]:
         """The next ``bot_uttered`` message."""

@@ -105,6 +105,25 @@ async def test_new_session_gets_a_server_issued_secret_and_the_bot_answers(live:
     await resident.close()
 
 
+IDENTITY_CODES = ["131052-308T", "131052308t", "131052 308T", "131052\u2013308T", "010594Y9032"]
+
+
+async def test_identity_codes_never_reach_rasa_or_storage_and_the_resident_is_told_once(
+    live: Live, resident: Resident
+) -> None:
+    for code in IDENTITY_CODES:
+        await resident.say(f"hetu:{code}, asia neuvolaan", custom_data={"note": f"hetu {code}"})
+        await resident.until(lambda message: str(message.get("text", "")).startswith("Botti: hetu:"))
+    sent = live.rasa.received[-len(IDENTITY_CODES) :]
+    assert [body["message"] for body in sent] == ["hetu:******-****, asia neuvolaan"] * len(IDENTITY_CODES)
+    assert all(body["metadata"]["customData"] == {"note": "hetu ******-****"} for body in sent)
+    with live.db.reading() as session:
+        stored = list(session.execute(select(SessionMessage.text)).scalars())
+    assert stored.count(texts.HETU_REMOVED) == 1
+    assert not any(code.lower() in str(text).lower() for text in stored for code in IDENTITY_CODES)
+    assert not any("308" in str(text) or "9032" in str(text) for text in stored)
+
+
 async def test_bot_replies_are_relayed_in_order_with_quick_replies_and_route(
     live: Live, resident: Resident
 ) -> None:

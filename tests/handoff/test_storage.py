@@ -24,7 +24,6 @@ from handoff.errors import (
 from handoff.feedback import store_feedback
 from handoff.maintenance import purge_expired, run_once
 from handoff.models import AuditEntry, Base, ContactRequest, Conversation, Feedback, Message, QueueEntry
-from handoff.privacy import HETU_MASK
 from handoff.queue import (
     CLOSING_MESSAGE,
     DEFAULT_SLOT_S,
@@ -37,6 +36,7 @@ from handoff.queue import (
     team_states,
 )
 from handoff.teams import Teams
+from opastin.privacy import HETU_MASK
 from tests.handoff.conftest import TUESDAY_NOON, add_agent
 
 NOW = TUESDAY_NOON

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.feedback import parse_comment, parse_rating
-from handoff.privacy import HETU_MASK
+from opastin.privacy import HETU_MASK
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,78 @@
+"""The action server, bound to loopback and answering only Rasa: ``python -m actions``.
+
+rasa-sdk's own server (``rasa run actions``) listens on every interface and
+runs any action for anyone who can reach it, and the actions call the handoff
+service with its real API token. This entry point serves the same actions with
+two defences:
+
+* it binds to ``ACTION_SERVER_HOST`` (default ``127.0.0.1``);
+* ``/webhook`` and ``/actions`` need the shared secret that Rasa sends as the
+  ``token`` query parameter (``action_endpoint.token`` in ``endpoints.yml``,
+  from ``ACTION_SERVER_TOKEN``). When the variable is unset, the secret is
+  generated once into ``var/action-server-token`` (``make run`` hands it to Rasa).
+
+``/health`` stays open for readiness checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import traceback
+from pathlib import Path
+
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from opastin.tokens import same_token, shared_token
+
+logger = logging.getLogger(__name__)
+
+HOST_ENV = "ACTION_SERVER_HOST"
+TOKEN_ENV = "ACTION_SERVER_TOKEN"
+TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "action-server-token"
+OPEN_PATHS = frozenset({"/health"})
+DEFAULT_PORT = 5055
+
+
+def action_server_token(env: dict[str, str] | None = None) -> str:
+    """The shared secret Rasa must send: ``ACTION_SERVER_TOKEN`` or the generated file."""
+    return shared_token((env if env is not None else os.environ).get(TOKEN_ENV), TOKEN_FILE)
+
+
+def create_guarded_app(token: str) -> Sanic:
+    """rasa-sdk's action server app, refusing every call without ``token``."""
+    app = create_app("actions", cors_origins=None)
+
+    @app.middleware("request")
+    async def require_token(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS or same_token(request.args.get("token"), token):
+            return None
+        return response.json({"error": "A valid token is required."}, status=401)
+
+    @app.exception(Exception)
+    async def error_without_content(request: Request, exception: Exception) -> HTTPResponse:
+        # rasa-sdk's handler logs and returns the request body: the resident's messages.
+        frames = "".join(traceback.format_tb(exception.__traceback__))
+        logger.error("action server error %s at\n%s", type(exception).__name__, frames)
+        return response.json({"error": type(exception).__name__}, status=500)
+
+    return app
+
+
+def main() -> None:
+    """Parse ``--port``/``--host`` and serve the actions until stopped."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get(HOST_ENV, "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_guarded_app(action_server_token())
+    app.run(args.host, args.port, workers=1, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Rasa's REST channel with an optional token and without message text in its error log.
+
+Configured in ``credentials.yml`` as ``rasa_addons.rest_channel.TokenRestInput``;
+it keeps the name ``rest``, so the URL stays ``/webhooks/rest/webhook``. When
+``RASA_REST_TOKEN`` is set, a ``POST`` must carry ``Authorization: Bearer
+<token>`` (the chat gateway sends it); otherwise the channel behaves as Rasa's
+own, which is safe only because Rasa listens on loopback. Loading the channel
+also makes Rasa's logs private (:mod:`rasa_addons.private_logging`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from opastin.tokens import same_token
+from rasa_addons.private_logging import keep_logs_private
+
+logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "RASA_REST_TOKEN"
+BEARER = "Bearer "
+
+
+class TokenRestInput(RestInput):
+    """``POST /webhooks/rest/webhook`` guarded by ``RASA_REST_TOKEN`` when it is set."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or None
+
+    @classmethod
+    def name(cls) -> str:
+        """Same URL as Rasa's REST channel."""
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """The channel with the token from the environment (credentials carry no secrets)."""
+        keep_logs_private()
+        return cls(os.environ.get(TOKEN_ENV, "").strip() or None)
+
+    def authorised(self, request: Request) -> bool:
+        """Whether ``request`` may talk to the bot."""
+        if self.token is None:
+            return True
+        header = request.headers.get("authorization", "")
+        return header.startswith(BEARER) and same_token(header[len(BEARER) :], self.token)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The health check and the webhook (no streaming)."""
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.authorised(request):
+                return response.json({"error": "A valid token is required."}, status=401)
+            if not isinstance(request.json, dict):
+                return response.json({"error": "A JSON object is required."}, status=400)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                self._extract_message(request),
+                collector,
+                await self._extract_sender(request),
+                input_channel=self._extract_input_channel(request),
+                metadata=self.get_metadata(request),
+            )
+            try:
+                await on_new_message(message)
+            except CancelledError:
+                logger.error("a message timed out in the dialogue engine")
+            except Exception as error:  # noqa: BLE001 - answer what was collected, as Rasa's channel does
+                frames = "".join(traceback.format_tb(error.__traceback__))
+                logger.error("a message failed in the dialogue engine: %s at\n%s", type(error).__name__,
+                             frames)
+            return response.json(collector.messages)
+
+        return webhook
