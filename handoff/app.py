@@ -25,6 +25,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from handoff import maintenance
+from handoff.retention import Places
 from handoff.api import public, service
 from handoff.api.cache import RenderedCache
 from handoff.api.deps import Services
@@ -44,11 +45,17 @@ logger = logging.getLogger(__name__)
 
 async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: float) -> None:
     """Run :func:`handoff.maintenance.run_once` now and then every ``interval_s`` seconds."""
+    places = Places.from_settings(services.settings)
+    last_purge = None
     while True:
         try:
+            now = services.now()
             result = await run_in_threadpool(
-                maintenance.run_once, services.database, services.teams, services.now()
+                maintenance.run_once, services.database, services.teams, now, places, last_purge
             )
+            if result.purged is not None:
+                last_purge = now
+                logger.info("retention purge: %s", ", ".join(result.purged.lines()))
             if result.closed_conversations:
                 services.public_cache.invalidate()
                 logger.info("closed %d waiting conversations", len(result.closed_conversations))
@@ -120,7 +127,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(public.router)
     app.include_router(service.router)
-    mount_resident_pages(app, services.teams)
+    mount_resident_pages(app, services.teams, settings.resume_minutes)
     mount_desk(app, services, gateway)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,7 +1,7 @@
 """Command line of the handoff service: ``python -m handoff COMMAND``.
 
 Commands: ``migrate``, ``bootstrap``, ``create-admin``, ``create-agent``,
-``teams`` and ``serve``. See docs/handoff.md.
+``teams``, ``purge`` and ``serve``. See docs/handoff.md.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from handoff import agents
+from handoff import agents, retention
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
 from handoff.errors import Conflict
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--team", action="append", required=True, choices=TEAM_IDS, help="team id (repeatable)"
             )
     commands.add_parser("teams", help="list the teams and their status now")
+    commands.add_parser("purge", help="delete what is past its retention from every store, print the counts")
     serve = commands.add_parser("serve", help="run the service with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -140,6 +141,19 @@ def _teams(settings: Settings) -> int:
     return 0
 
 
+def _purge(settings: Settings) -> int:
+    teams = load_teams(settings.teams_file)
+    database = Database(settings.database_url)
+    try:
+        report = retention.purge(database, teams, retention.Places.from_settings(settings), system_clock())
+    finally:
+        database.dispose()
+    print("Removed past their retention:")
+    for line in report.lines():
+        print(f"    {line}")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -165,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _create_account(settings, args, "admin" if args.command == "create-admin" else "agent")
         if args.command == "teams":
             return _teams(settings)
+        if args.command == "purge":
+            return _purge(settings)
         return _serve(settings, args)
     except TeamsConfigError as error:
         print(f"The teams file is not valid:\n{error}", file=sys.stderr)

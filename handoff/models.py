@@ -234,6 +234,8 @@ class ResidentSession(Base):
     secret_hash = Column(String(64), nullable=False, unique=True)
     created_at = Column(UTCDateTime, nullable=False)
     last_seen_at = Column(UTCDateTime, nullable=False, index=True)
+    # Set when the resident ended the conversation: its secret resumes nothing any more.
+    ended_at = Column(UTCDateTime)
 
 
 class SessionMessage(Base):

@@ -11,6 +11,12 @@ Environment variables:
 ``HANDOFF_API_TOKEN``
     Bearer token of the service API. When unset, a token is generated once
     into ``<HANDOFF_VAR_DIR>/handoff-api-token`` (mode 0600) and read from there.
+``TRACKER_DATABASE_URL``
+    Rasa's tracker store, for the retention purge. Default: ``DATABASE_URL``
+    when set (Rasa uses it too), else Rasa's SQLite file ``var/rasa-tracker.db``.
+``OPASTIN_OUTBOX_DIR``
+    The action server's outbox of contact requests (purged with the rest).
+    Default: ``var/outbox``.
 ``HANDOFF_TEAMS_FILE``
     Path of the teams file. Default: ``handoff/teams.yml``.
 ``HANDOFF_VAR_DIR``
@@ -38,6 +44,10 @@ Environment variables:
 ``HANDOFF_AGENT_GRACE_S``
     Seconds an agent's desk may stay disconnected before their live chats go
     back to the head of the queue. Default: 60.
+``HANDOFF_RESUME_MINUTES``
+    A resident's conversation can be resumed from the same browser within
+    this many minutes of the last activity (always while queued or in a
+    live chat). Default: 30.
 ``HANDOFF_SECURE_COOKIES``
     ``1`` marks the desk cookies ``Secure`` even when the service sees plain
     HTTP (behind a TLS proxy). Default: only on HTTPS requests.
@@ -77,10 +87,13 @@ class Settings:
     public_cache_s: float = 2.0
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_rest_token: str | None = None
+    tracker_database_url: str | None = None
+    outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
     allowed_origins: tuple[str, ...] = ()
     redis_url: str | None = None
     agent_grace_s: float = 60.0
     secure_cookies: bool = False
+    resume_minutes: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +111,12 @@ class Settings:
             public_cache_s=float(env.get("HANDOFF_PUBLIC_CACHE_S") or 2),
             rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
             rasa_rest_token=(env.get("RASA_REST_TOKEN") or "").strip() or None,
+            tracker_database_url=normalise_database_url(
+                env.get("TRACKER_DATABASE_URL")
+                or env.get("DATABASE_URL")
+                or f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
+            ),
+            outbox_dir=_resolve(env.get("OPASTIN_OUTBOX_DIR") or "var/outbox"),
             allowed_origins=tuple(
                 origin.strip().rstrip("/")
                 for origin in (env.get("HANDOFF_ALLOWED_ORIGINS") or "").split(",")
@@ -106,6 +125,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             agent_grace_s=float(env.get("HANDOFF_AGENT_GRACE_S") or 60),
             secure_cookies=(env.get("HANDOFF_SECURE_COOKIES") or "") == "1",
+            resume_minutes=float(env.get("HANDOFF_RESUME_MINUTES") or 30),
         )
 
 

@@ -144,6 +144,14 @@ class TeamConfig(_Strict):
         return exceptions
 
 
+class RetentionConfig(_Strict):
+    """How long what is not a team's own is kept (the teams' own: ``retention_days``)."""
+
+    unrouted_days: conint(strict=True, ge=1, le=3650) = 30
+    audit_days: conint(strict=True, ge=30, le=3650) = 730
+    log_days: conint(strict=True, ge=1, le=365) = 30
+
+
 class OrganisationConfig(_Strict):
     """The wellbeing services county: its name and the base of relative web pages."""
 
@@ -168,11 +176,21 @@ class Team:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """Days to keep conversations never routed to a team, the audit log and rotated logs."""
+
+    unrouted_days: int = 30
+    audit_days: int = 730
+    log_days: int = 30
+
+
+@dataclass(frozen=True)
 class Teams:
     """All teams in the fixed order of :data:`TEAM_IDS`."""
 
     organisation: str
     by_id: Mapping[str, Team]
+    retention: Retention = Retention()
 
     def __iter__(self) -> Iterator[Team]:
         return (self.by_id[team_id] for team_id in TEAM_IDS)
@@ -183,6 +201,11 @@ class Teams:
     def get(self, team_id: str) -> Team | None:
         """The team with ``team_id``, or ``None``."""
         return self.by_id.get(team_id)
+
+    def retention_days(self, team_id: str | None) -> int:
+        """How long a conversation routed to ``team_id`` is kept; never routed (``None``): the default."""
+        team = self.by_id.get(team_id) if team_id else None
+        return team.retention_days if team is not None else self.retention.unrouted_days
 
 
 def _display_path(path: Path) -> str:
@@ -258,7 +281,7 @@ def load_teams(path: Path) -> Teams:
     shown = _display_path(path)
     document = _read_yaml(path, shown)
     problems: list[str] = []
-    unknown_keys = sorted(set(document) - {"organisation", "teams"})
+    unknown_keys = sorted(set(document) - {"organisation", "teams", "retention"})
     if unknown_keys:
         problems.append(f"{shown}: unknown top-level keys {unknown_keys}")
     organisation: OrganisationConfig | None = None
@@ -266,6 +289,11 @@ def load_teams(path: Path) -> Teams:
         organisation = OrganisationConfig.parse_obj(document.get("organisation") or {})
     except ValidationError as error:
         problems.extend(_errors(f"{shown}: organisation", error))
+    retention = RetentionConfig()
+    try:
+        retention = RetentionConfig.parse_obj(document.get("retention") or {})
+    except ValidationError as error:
+        problems.extend(_errors(f"{shown}: retention", error))
     raw_teams = document.get("teams")
     if not isinstance(raw_teams, dict):
         raise TeamsConfigError("\n".join(problems + [f"{shown}: 'teams' must map team ids to teams"]))
@@ -291,4 +319,4 @@ def load_teams(path: Path) -> Teams:
         team_id: _build_team(team_id, config, organisation.web_base_url)
         for team_id, config in configs.items()
     }
-    return Teams(organisation=organisation.name, by_id=by_id)
+    return Teams(organisation=organisation.name, by_id=by_id, retention=Retention(**retention.dict()))

@@ -62,7 +62,7 @@ def load_site(path: Path = WEBCHAT_DIR / "site.yml") -> Site:
     return Site(**values)
 
 
-def create_router(teams: Teams, site: Site) -> APIRouter:
+def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRouter:
     """Routes of the resident pages, rendered with the teams' retention times."""
     templates = Jinja2Templates(directory=str(WEBCHAT_DIR / "templates"))
     router = APIRouter(include_in_schema=False)
@@ -72,6 +72,8 @@ def create_router(teams: Teams, site: Site) -> APIRouter:
         "statement_date": site.statement_date,
         "teams": list(teams),
         "max_retention_days": max(team.retention_days for team in teams),
+        "retention": teams.retention,
+        "resume_minutes": round(resume_minutes),
     }
 
     def page(name: str):
@@ -90,8 +92,8 @@ def create_router(teams: Teams, site: Site) -> APIRouter:
     return router
 
 
-def mount_resident_pages(app: FastAPI, teams: Teams) -> None:
+def mount_resident_pages(app: FastAPI, teams: Teams, resume_minutes: float = 30) -> None:
     """Add the resident pages and their static files to ``app``."""
-    app.include_router(create_router(teams, load_site()))
+    app.include_router(create_router(teams, load_site(), resume_minutes))
     app.mount("/static/webchat", StaticFiles(directory=WEBCHAT_DIR / "src"), name="webchat")
     app.mount("/static/vendor", StaticFiles(directory=SOCKET_IO_CLIENT, check_dir=False), name="vendor")

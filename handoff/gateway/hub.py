@@ -7,6 +7,9 @@ Residents (namespace ``/``) speak the ``rasa-webchat`` protocol:
   ``custom.history``); anything else starts a new conversation with a new secret.
 * ``user_uttered {message, customData?}``: authorised by the socket's own
   server-side binding only; the payload's ``session_id`` is ignored.
+* ``session_end``: the resident pressed "Lopeta keskustelu": the conversation
+  leaves any queue and its secret resumes nothing any more; the widget then
+  asks for a new session.
 * ``bot_uttered {text?, quick_replies?, custom?}``: bot replies, agent and
   system messages (``custom.sender``), queue positions (``custom.queue``).
 
@@ -33,6 +36,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import socketio
@@ -146,6 +150,10 @@ class ResidentNamespace(socketio.AsyncNamespace):
         """``{session_id}``: resume with a known secret, or start anew."""
         secret = data.get("session_id") if isinstance(data, dict) else None
         self.hub.resident_event(sid, "session", secret)
+
+    def on_session_end(self, sid: str, data: Any = None) -> None:
+        """The resident ended the conversation."""
+        self.hub.resident_event(sid, "end", None)
 
     def on_user_uttered(self, sid: str, data: Any = None) -> None:
         """``{message, customData?}`` from the resident."""
@@ -276,6 +284,8 @@ class Gateway:
             try:
                 if kind == "session":
                     await self._open_session(resident, data)
+                elif kind == "end":
+                    await self._end_session(resident)
                 else:
                     await self._resident_message(resident, data)
             except asyncio.CancelledError:
@@ -288,7 +298,8 @@ class Gateway:
         await self.sio.emit("bot_uttered", message, to=sid, namespace=RESIDENTS)
 
     async def _open_session(self, resident: ResidentSocket, secret: Any) -> None:
-        binding = await self._write(sessions.open_session, secret, self.services.now())
+        resume_within = timedelta(minutes=self.services.settings.resume_minutes)
+        binding = await self._write(sessions.open_session, secret, self.services.now(), resume_within)
         previous = resident.conversation_id
         if previous is not None and previous != binding.conversation_id:
             await self.sio.leave_room(resident.sid, resident_room(previous), namespace=RESIDENTS)
@@ -304,6 +315,19 @@ class Gateway:
         if status is not None:
             await self._to_socket(
                 resident.sid, _queue_message(status.position, status.queue_length, status.wait)
+            )
+
+    async def _end_session(self, resident: ResidentSocket) -> None:
+        """End the socket's conversation: out of any queue, its secret revoked, the socket unbound."""
+        conversation_id = resident.conversation_id
+        if conversation_id is None:
+            return
+        resident.conversation_id = None
+        await self.sio.leave_room(resident.sid, resident_room(conversation_id), namespace=RESIDENTS)
+        async with self.lock(conversation_id):
+            await self._write(sessions.end_session, conversation_id, self.services.now())
+            await self._apply(
+                await self._write(relay.resident_left, conversation_id, self.services.now()), locked=True
             )
 
     async def _resident_message(self, resident: ResidentSocket, data: dict[str, Any]) -> None:

@@ -12,17 +12,16 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import live
 from handoff.gateway.texts import consent_answer
-from handoff.models import AgentSession, Conversation, ResidentSession, SessionMessage
+from handoff.models import Conversation, ResidentSession, SessionMessage
 from handoff.queue import ACTIVE, OPEN_STATUSES
-from handoff.teams import Teams
 from opastin.privacy import mask_hetu
 
 HISTORY_LIMIT = 50
@@ -67,13 +66,20 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def open_session(session: Session, secret: object, now: datetime) -> Binding:
-    """Resume the session of ``secret`` if it exists, otherwise start a new one with a new secret."""
+def open_session(session: Session, secret: object, now: datetime, resume_within: timedelta) -> Binding:
+    """Resume the session of ``secret``, or start a new one with a new secret.
+
+    A session resumes when it was not ended and was active within ``resume_within``
+    (a shared computer must not show the last resident's conversation), or while
+    its conversation is queued or with a professional.
+    """
     if isinstance(secret, str) and 0 < len(secret) <= MAX_SECRET_LENGTH:
         row = session.execute(
             select(ResidentSession).where(ResidentSession.secret_hash == hash_secret(secret))
         ).scalar_one_or_none()
-        if row is not None:
+        if row is not None and row.ended_at is None and (
+            now - row.last_seen_at <= resume_within or live_state(session, row.conversation_id) is not None
+        ):
             row.last_seen_at = now
             return Binding(row.conversation_id, secret, resumed=True)
     new_secret = secrets.token_urlsafe(32)
@@ -88,6 +94,13 @@ def open_session(session: Session, secret: object, now: datetime) -> Binding:
     )
     session.flush()
     return Binding(conversation_id, new_secret, resumed=False)
+
+
+def end_session(session: Session, conversation_id: str, now: datetime) -> None:
+    """The resident ended the conversation: its secret will not resume it again."""
+    row = session.get(ResidentSession, conversation_id)
+    if row is not None and row.ended_at is None:
+        row.ended_at = now
 
 
 def record(
@@ -173,6 +186,9 @@ def take_resident_message(
     """
     masked = mask_hetu(text)
     record(session, conversation_id, "resident", masked, None, now)
+    resident = session.get(ResidentSession, conversation_id)
+    if resident is not None:
+        resident.last_seen_at = now
     state = live_state(session, conversation_id)
     if state is None:
         return ResidentTurn(None, masked)
@@ -182,22 +198,3 @@ def take_resident_message(
     pending = state.status == ACTIVE and state.transfer_to is not None
     consent = consent_answer(text) if pending else None
     return ResidentTurn(state, masked, message.id, now, emergency, consent)
-
-
-def purge_idle(session: Session, teams: Teams, now: datetime) -> int:
-    """Delete expired desk sessions, and resident sessions idle longer than the shortest retention.
-
-    A session whose conversation is still queued or with an agent is kept.
-    Returns the number of resident sessions deleted.
-    """
-    session.execute(delete(AgentSession).where(AgentSession.expires_at < now))
-    cutoff = now - timedelta(days=min(team.retention_days for team in teams))
-    open_conversations = select(Conversation.id).where(Conversation.status.in_(OPEN_STATUSES))
-    idle = select(ResidentSession.conversation_id).where(
-        ResidentSession.last_seen_at < cutoff, ResidentSession.conversation_id.not_in(open_conversations)
-    )
-    ids = list(session.execute(idle).scalars())
-    if ids:
-        session.execute(delete(SessionMessage).where(SessionMessage.conversation_id.in_(ids)))
-        session.execute(delete(ResidentSession).where(ResidentSession.conversation_id.in_(ids)))
-    return len(ids)

@@ -163,6 +163,58 @@ async def test_a_returning_browser_resumes_only_with_its_secret(live: Live, resi
     await back.close()
 
 
+async def test_a_shared_computer_resumes_only_within_the_window(
+    live: Live, resident: Resident, clock: FakeClock
+) -> None:
+    await conversation_of(resident, live)
+    secret = resident.secret
+    await resident.close()
+
+    clock.advance(minutes=29)
+    back = Resident(live.url)
+    assert await back.connect(secret) == secret  # 29 minutes: the same conversation
+    await back.close()
+
+    clock.advance(minutes=31)
+    later = Resident(live.url)
+    assert await later.connect(secret) != secret  # 31 minutes after the last activity: a new one
+    await asyncio.sleep(0.2)
+    assert later.drain() == []  # nothing of the earlier resident is shown
+    await later.close()
+
+
+async def test_a_queued_resident_is_never_timed_out(live: Live, resident: Resident, clock: FakeClock) -> None:
+    add_agent(live.db, "maija", ["neuvola"])
+    conversation_id = await conversation_of(resident, live)
+    assert (await live.handoff(conversation_id)).status_code == 201
+    secret = resident.secret
+    await resident.close()
+    clock.advance(hours=2)
+    back = Resident(live.url)
+    assert await back.connect(secret) == secret
+    await back.close()
+
+
+async def test_ending_the_conversation_leaves_the_queue_and_revokes_the_secret(
+    live: Live, resident: Resident
+) -> None:
+    add_agent(live.db, "maija", ["neuvola"])
+    conversation_id = await conversation_of(resident, live)
+    assert (await live.handoff(conversation_id)).status_code == 201
+    secret = resident.secret
+    await resident.sio.emit("session_end")
+    await resident.request_session(None)
+    assert resident.secret != secret
+    await resident.close()
+
+    assert live.conversation(conversation_id).status == "cancelled"
+    with live.db.reading() as session:
+        assert session.get(ResidentSession, conversation_id).ended_at is not None
+    again = Resident(live.url)
+    assert await again.connect(secret) != secret  # the old secret resumes nothing
+    await again.close()
+
+
 async def test_knowing_another_residents_conversation_id_gives_no_access(
     live: Live, resident: Resident
 ) -> None:

@@ -22,7 +22,8 @@ from handoff.errors import (
     UnknownConversation,
 )
 from handoff.feedback import store_feedback
-from handoff.maintenance import purge_expired, run_once
+from handoff.maintenance import run_once
+from handoff.retention import purge_handoff_tables
 from handoff.models import AuditEntry, Base, ContactRequest, Conversation, Feedback, Message, QueueEntry
 from handoff.queue import (
     CLOSING_MESSAGE,
@@ -278,7 +279,8 @@ def test_expired_data_is_purged(db: Database, teams: Teams) -> None:
         )
     later = NOW + timedelta(days=181)  # terveysneuvo keeps 180 days, mielenterveys_paihde 90
     with db.writing() as session:
-        assert purge_expired(session, teams, later) == (1, 1)
+        removed = purge_handoff_tables(session, teams, later)
+    assert (removed["conversations"], removed["contact_requests"]) == (1, 1)
     with db.reading() as session:
         assert session.get(Conversation, "old") is None
         assert session.get(Conversation, "waiting") is not None  # still queued: kept

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from handoff.teams import Teams
 from handoff.web import SiteConfigError, load_site
 
 PAGES = ["/", "/tietosuoja", "/saavutettavuus"]
@@ -39,10 +40,18 @@ def test_chat_page_warns_about_identity_codes_before_the_first_message(client: T
     assert "poistetaan" in html and "päivän kuluttua" in html
 
 
-def test_privacy_page_lists_every_teams_retention_time(client: TestClient) -> None:
+def test_privacy_page_states_the_real_retention_times(client: TestClient, teams: Teams) -> None:
     html = client.get("/tietosuoja").text
-    assert "Neuvola: " in html and "päivää" in html
-    assert html.count("päivää</li>") == 10
+    for team in teams:
+        assert f"<li>{team.name}: {team.retention_days} päivää</li>" in html
+    assert f"ohjattu mihinkään palveluun: {teams.retention.unrouted_days} päivää" in html
+    assert f"säilytetään\n    {teams.retention.audit_days} päivää" in html
+    assert "<em>Lopeta keskustelu</em>" in html and "30 minuutin" in html
+
+
+def test_chat_page_names_the_button_that_ends_the_conversation(client: TestClient) -> None:
+    html = client.get("/").text
+    assert ">Lopeta keskustelu</button>" in html and "30 minuutin ajan" in html
 
 
 def test_widget_and_socket_io_client_are_served_by_the_project(client: TestClient) -> None:

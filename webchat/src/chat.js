@@ -190,6 +190,8 @@
 
   if (endButton) {
     endButton.addEventListener("click", function () {
+      // Ends the conversation on the server too: its secret will not resume it again.
+      socket.emit("session_end");
       storeSecret(null);
       log.textContent = "";
       socket.emit("session_request", { session_id: null });

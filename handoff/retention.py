@@ -1,0 +1,277 @@
+"""Retention: delete what is past its time from every store Opastin writes.
+
+How long a conversation is kept depends on the team it was routed to
+(``retention_days`` in the teams file; handed off, left a contact request, or
+routed by the bot), or on ``retention.unrouted_days`` when it never was. Idle
+time counts from the last activity. The stores:
+
+* the handoff service's tables: handed-off conversations with their messages
+  and queue entries (after they ended), contact requests (after they were
+  handled, or created if never), residents' chat sessions with what they saw,
+  feedback;
+* Rasa's tracker store (the ``events`` table, through the same database URL
+  Rasa uses): every event of a conversation idle longer than its retention;
+* the audit log, on its own longer setting (``retention.audit_days``); it
+  records who did what, never message content;
+* files: contact requests waiting in the action server's outbox or refused by
+  the service (``rejected/``), and rotated log files.
+
+Queued and live conversations are never touched. :func:`purge` is what
+``python -m handoff purge`` runs once and what the service runs daily.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
+from sqlalchemy.orm import Session
+
+from handoff import audit
+from handoff.db import Database
+from handoff.models import (
+    AgentSession,
+    AuditEntry,
+    ContactRequest,
+    Conversation,
+    Feedback,
+    Message,
+    QueueEntry,
+    ResidentSession,
+    SessionMessage,
+)
+from handoff.queue import OPEN_STATUSES
+from handoff.settings import PROJECT_ROOT, Settings
+from handoff.teams import Teams
+
+logger = logging.getLogger(__name__)
+
+STORES = (
+    "conversations",
+    "contact_requests",
+    "resident_sessions",
+    "feedback",
+    "tracker_conversations",
+    "audit_log",
+    "outbox_files",
+    "log_files",
+)
+TRACKER_TABLE = "events"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where the stores outside the handoff database are."""
+
+    tracker_url: str | None
+    outbox_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Places:
+        """The tracker store, the outbox and ``var/log`` as configured."""
+        return cls(settings.tracker_database_url, settings.outbox_dir, PROJECT_ROOT / "var" / "log")
+
+
+@dataclass
+class PurgeReport:
+    """How many items each store lost in one run."""
+
+    removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STORES, 0))
+
+    def lines(self) -> list[str]:
+        """``store: count`` per store, in a fixed order."""
+        return [f"{store}: {count}" for store, count in self.removed.items()]
+
+
+def purge(database: Database, teams: Teams, places: Places, now: datetime) -> PurgeReport:
+    """Delete everything past its retention at ``now`` from every store; the audit log records the counts."""
+    report = PurgeReport()
+    with database.writing() as session:
+        report.removed.update(purge_handoff_tables(session, teams, now))
+    if places.tracker_url:
+        with database.reading() as session:
+            report.removed["tracker_conversations"] = purge_tracker(places.tracker_url, session, teams, now)
+    outbox_cutoff = now - timedelta(days=max(team.retention_days for team in teams))
+    report.removed["outbox_files"] = remove_files_before(places.outbox_dir.rglob("*.json"), outbox_cutoff)
+    log_cutoff = now - timedelta(days=teams.retention.log_days)
+    report.removed["log_files"] = remove_files_before(places.log_dir.glob("*.log.*"), log_cutoff)
+    with database.writing() as session:
+        report.removed["audit_log"] = purge_audit_log(session, teams, now)
+        if any(report.removed.values()):
+            audit.record(session, "system", "retention.purge", None, now, **report.removed)
+    return report
+
+
+def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[str, int]:
+    """Delete expired conversations, contact requests, resident sessions and feedback."""
+    return {
+        "conversations": _purge_conversations(session, teams, now),
+        "contact_requests": _purge_contact_requests(session, teams, now),
+        "resident_sessions": _purge_resident_sessions(session, teams, now),
+        "feedback": _purge_feedback(session, teams, now),
+    }
+
+
+def routed_teams(session: Session, conversation_ids: Collection[str]) -> dict[str, str]:
+    """The team each conversation was routed to: handed off, a contact request, or the bot's route."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(conversation_ids):
+        handed_off = select(Conversation.id, Conversation.team_id).where(Conversation.id.in_(chunk))
+        found.update(dict(session.execute(handed_off).all()))
+        requests = select(ContactRequest.conversation_id, ContactRequest.team_id).where(
+            ContactRequest.conversation_id.in_(chunk)
+        )
+        for conversation_id, team_id in session.execute(requests).all():
+            found.setdefault(conversation_id, team_id)
+        routes = select(SessionMessage.conversation_id, SessionMessage.payload).where(
+            SessionMessage.conversation_id.in_(chunk), SessionMessage.payload.is_not(None)
+        )
+        for conversation_id, payload in session.execute(routes).all():
+            route = ((payload or {}).get("custom") or {}).get("route") or {}
+            if route.get("type") == "team" and isinstance(route.get("target"), str):
+                found.setdefault(conversation_id, route["target"])
+    return found
+
+
+def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> int:
+    """Delete the events of Rasa conversations idle longer than their retention; returns how many."""
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table(TRACKER_TABLE):
+            return 0
+        events = Table(TRACKER_TABLE, MetaData(), autoload_with=engine)
+        earliest = (now - timedelta(days=_shortest_retention(teams))).timestamp()
+        with engine.begin() as connection:
+            idle = connection.execute(
+                select(events.c.sender_id, func.max(events.c.timestamp))
+                .group_by(events.c.sender_id)
+                .having(func.max(events.c.timestamp) < earliest)
+            ).all()
+            expired = _expired(session, teams, now, {sender: last for sender, last in idle})
+            for chunk in _chunks(expired):
+                connection.execute(delete(events).where(events.c.sender_id.in_(chunk)))
+        return len(expired)
+    finally:
+        engine.dispose()
+
+
+def purge_audit_log(session: Session, teams: Teams, now: datetime) -> int:
+    """Delete audit entries older than ``retention.audit_days``."""
+    cutoff = now - timedelta(days=teams.retention.audit_days)
+    return session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff)).rowcount
+
+
+def remove_files_before(paths: Iterable[Path], cutoff: datetime) -> int:
+    """Delete the files among ``paths`` last modified before ``cutoff``; returns how many."""
+    removed = 0
+    for path in paths:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
+    """Handed-off conversations ``retention_days`` after they ended (or were created, if they never did)."""
+    removed = 0
+    for team in teams:
+        expired = select(Conversation.id).where(
+            Conversation.team_id == team.id,
+            Conversation.status.not_in(OPEN_STATUSES),
+            func.coalesce(Conversation.ended_at, Conversation.created_at)
+            < now - timedelta(days=team.retention_days),
+        )
+        ids = list(session.execute(expired).scalars())
+        for chunk in _chunks(ids):
+            session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
+            session.execute(delete(QueueEntry).where(QueueEntry.conversation_id.in_(chunk)))
+            session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
+        removed += len(ids)
+    return removed
+
+
+def _purge_contact_requests(session: Session, teams: Teams, now: datetime) -> int:
+    """Contact requests ``retention_days`` after they were handled (or created, if never handled)."""
+    removed = 0
+    for team in teams:
+        cutoff = now - timedelta(days=team.retention_days)
+        removed += session.execute(
+            delete(ContactRequest).where(
+                ContactRequest.team_id == team.id,
+                func.coalesce(ContactRequest.handled_at, ContactRequest.created_at) < cutoff,
+            ).execution_options(synchronize_session=False)
+        ).rowcount
+    return removed
+
+
+def _purge_resident_sessions(session: Session, teams: Teams, now: datetime) -> int:
+    """Residents' sessions (and what they saw) idle longer than their conversation's retention.
+
+    Expired desk sessions go too (they hold no personal data; not counted).
+    """
+    session.execute(delete(AgentSession).where(AgentSession.expires_at < now))
+    earliest = now - timedelta(days=_shortest_retention(teams))
+    idle = session.execute(
+        select(ResidentSession.conversation_id, ResidentSession.last_seen_at).where(
+            ResidentSession.last_seen_at < earliest
+        )
+    ).all()
+    expired = _expired(session, teams, now, {cid: seen.timestamp() for cid, seen in idle})
+    for chunk in _chunks(expired):
+        session.execute(delete(SessionMessage).where(SessionMessage.conversation_id.in_(chunk)))
+        session.execute(delete(ResidentSession).where(ResidentSession.conversation_id.in_(chunk)))
+    return len(expired)
+
+
+def _purge_feedback(session: Session, teams: Teams, now: datetime) -> int:
+    """Feedback kept as long as its conversation would be."""
+    earliest = now - timedelta(days=_shortest_retention(teams))
+    columns = select(Feedback.id, Feedback.conversation_id, Feedback.created_at)
+    old = session.execute(columns.where(Feedback.created_at < earliest)).all()
+    teams_of = routed_teams(session, {cid for _, cid, _ in old if cid})
+    ids = [
+        feedback_id
+        for feedback_id, cid, created in old
+        if created < now - timedelta(days=teams.retention_days(teams_of.get(cid or "")))
+    ]
+    for chunk in _chunks(ids):
+        session.execute(delete(Feedback).where(Feedback.id.in_(chunk)))
+    return len(ids)
+
+
+def _expired(session: Session, teams: Teams, now: datetime, last_active: dict[str, float]) -> list[str]:
+    """The conversations (id → last activity, epoch seconds) idle past their retention and not open."""
+    if not last_active:
+        return []
+    open_ids: set[str] = set()
+    for chunk in _chunks(last_active):
+        still_open = select(Conversation.id).where(
+            Conversation.id.in_(chunk), Conversation.status.in_(OPEN_STATUSES)
+        )
+        open_ids.update(session.execute(still_open).scalars())
+    teams_of = routed_teams(session, list(last_active))
+    return [
+        cid
+        for cid, last in last_active.items()
+        if cid not in open_ids
+        and last < (now - timedelta(days=teams.retention_days(teams_of.get(cid)))).timestamp()
+    ]
+
+
+def _shortest_retention(teams: Teams) -> int:
+    return min([team.retention_days for team in teams] + [teams.retention.unrouted_days])
+
+
+def _chunks(items: Collection[str] | list[int]) -> Iterator[list]:
+    values = list(items)
+    for start in range(0, len(values), BATCH):
+        yield values[start : start + BATCH]
