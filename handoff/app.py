@@ -25,7 +25,6 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from handoff import maintenance
-from handoff.retention import Places
 from handoff.api import public, service
 from handoff.api.cache import RenderedCache
 from handoff.api.deps import Services
@@ -36,6 +35,7 @@ from handoff.db import Database
 from handoff.desk import mount_desk
 from handoff.gateway.hub import Gateway
 from handoff.gateway.rasa import RasaClient
+from handoff.retention import Places
 from handoff.settings import Settings, load_api_token
 from handoff.teams import load_teams
 from handoff.web import mount_resident_pages

@@ -1,20 +1,23 @@
 """Command line of the handoff service: ``python -m handoff COMMAND``.
 
 Commands: ``migrate``, ``bootstrap``, ``create-admin``, ``create-agent``,
-``teams``, ``purge`` and ``serve``. See docs/handoff.md.
+``teams``, ``purge``, ``subject`` and ``serve``. See docs/handoff.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from handoff import agents, retention
+from handoff import agents, retention, subject
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
 from handoff.errors import Conflict
@@ -47,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
             )
     commands.add_parser("teams", help="list the teams and their status now")
     commands.add_parser("purge", help="delete what is past its retention from every store, print the counts")
+    subject_request = commands.add_parser(
+        "subject", help="a data subject request: export or erase a conversation"
+    )
+    subject_request.add_argument("action", choices=("export", "erase"))
+    subject_request.add_argument(
+        "--reference", required=True, help="KS-XXXX-XXXX (chat) or YP-… (contact request)"
+    )
+    subject_request.add_argument("--actor", default=os.environ.get("USER") or "registry",
+                                 help="who handles the request, for the audit log (default: $USER)")
+    subject_request.add_argument("--out", type=Path, help="export: write the JSON here (default: stdout)")
+    subject_request.add_argument("--yes", action="store_true", help="erase: do not ask for confirmation")
     serve = commands.add_parser("serve", help="run the service with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -154,6 +168,33 @@ def _purge(settings: Settings) -> int:
     return 0
 
 
+def _subject(settings: Settings, args: argparse.Namespace) -> int:
+    places = retention.Places.from_settings(settings)
+    database = Database(settings.database_url)
+    try:
+        if args.action == "export":
+            data = subject.export(database, places, args.reference, args.actor, system_clock())
+            text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+            if args.out:
+                args.out.write_text(text + "\n", encoding="utf-8")
+                args.out.chmod(0o600)
+                print(f"Exported {args.reference} to {args.out}.")
+            else:
+                print(text)
+            return 0
+        if not args.yes and input(f"Erase everything of {args.reference}? Type yes: ").strip() != "yes":
+            print("Nothing erased.")
+            return 1
+        counts = subject.erase(database, places, args.reference, args.actor, system_clock())
+        print(f"Erased {args.reference}: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+        return 0
+    except subject.UnknownReference:
+        print(f"error: nothing has the reference {args.reference}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -181,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _teams(settings)
         if args.command == "purge":
             return _purge(settings)
+        if args.command == "subject":
+            return _subject(settings, args)
         return _serve(settings, args)
     except TeamsConfigError as error:
         print(f"The teams file is not valid:\n{error}", file=sys.stderr)

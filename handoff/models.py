@@ -236,6 +236,9 @@ class ResidentSession(Base):
     last_seen_at = Column(UTCDateTime, nullable=False, index=True)
     # Set when the resident ended the conversation: its secret resumes nothing any more.
     ended_at = Column(UTCDateTime)
+    # Shown to the resident ("KS-7F3K-9QXA"): how the registry finds the conversation
+    # for a data subject request. It gives no access by itself.
+    reference = Column(String(16), unique=True)
 
 
 class SessionMessage(Base):

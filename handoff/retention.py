@@ -205,10 +205,12 @@ def _purge_contact_requests(session: Session, teams: Teams, now: datetime) -> in
     for team in teams:
         cutoff = now - timedelta(days=team.retention_days)
         removed += session.execute(
-            delete(ContactRequest).where(
+            delete(ContactRequest)
+            .where(
                 ContactRequest.team_id == team.id,
                 func.coalesce(ContactRequest.handled_at, ContactRequest.created_at) < cutoff,
-            ).execution_options(synchronize_session=False)
+            )
+            .execution_options(synchronize_session=False)
         ).rowcount
     return removed
 

@@ -7,6 +7,8 @@ Residents (namespace ``/``) speak the ``rasa-webchat`` protocol:
   ``custom.history``); anything else starts a new conversation with a new secret.
 * ``user_uttered {message, customData?}``: authorised by the socket's own
   server-side binding only; the payload's ``session_id`` is ignored.
+* ``conversation_reference {reference}`` after ``session_confirm``: the
+  reference the page shows ("KS-7F3K-9QXA"), for data subject requests.
 * ``session_end``: the resident pressed "Lopeta keskustelu": the conversation
   leaves any queue and its secret resumes nothing any more; the widget then
   asks for a new session.
@@ -307,6 +309,9 @@ class Gateway:
         resident.conversation_id = binding.conversation_id
         await self.sio.enter_room(resident.sid, resident_room(binding.conversation_id), namespace=RESIDENTS)
         await self.sio.emit("session_confirm", binding.secret, to=resident.sid, namespace=RESIDENTS)
+        if binding.reference:
+            reference = {"reference": binding.reference}
+            await self.sio.emit("conversation_reference", reference, to=resident.sid, namespace=RESIDENTS)
         if not binding.resumed:
             return
         for message in await self._read(sessions.history, binding.conversation_id):

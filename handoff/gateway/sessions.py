@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,8 @@ from handoff.queue import ACTIVE, OPEN_STATUSES
 from opastin.privacy import mask_hetu
 
 HISTORY_LIMIT = 50
+REFERENCE_PREFIX = "KS"
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_SECRET_LENGTH = 128
 
 EmergencyDetector = Callable[[str], str | None]
@@ -32,11 +34,12 @@ EmergencyDetector = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class Binding:
-    """A socket's conversation: the secret to give the browser, and whether it was resumed."""
+    """A socket's conversation: the secret to give the browser, its reference, and whether it was resumed."""
 
     conversation_id: str
     secret: str
     resumed: bool
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,27 @@ def open_session(session: Session, secret: object, now: datetime, resume_within:
             now - row.last_seen_at <= resume_within or live_state(session, row.conversation_id) is not None
         ):
             row.last_seen_at = now
-            return Binding(row.conversation_id, secret, resumed=True)
+            return Binding(row.conversation_id, secret, resumed=True, reference=row.reference)
     new_secret = secrets.token_urlsafe(32)
     conversation_id = f"w-{secrets.token_hex(16)}"
+    reference = new_reference()
     session.add(
         ResidentSession(
             conversation_id=conversation_id,
             secret_hash=hash_secret(new_secret),
             created_at=now,
             last_seen_at=now,
+            reference=reference,
         )
     )
     session.flush()
-    return Binding(conversation_id, new_secret, resumed=False)
+    return Binding(conversation_id, new_secret, resumed=False, reference=reference)
+
+
+def new_reference() -> str:
+    """A conversation reference like ``KS-7F3K-9QXA`` (no look-alike letters; 32⁸ values)."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
 
 
 def end_session(session: Session, conversation_id: str, now: datetime) -> None:

@@ -55,7 +55,10 @@ def server() -> Iterator[str]:
     env.pop("ACTION_SERVER_HOST", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "actions", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -88,12 +88,17 @@ class Resident:
         self.secret: str | None = None
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._confirmed = asyncio.Event()
+        self.reference: str | None = None
         self.sio.on("session_confirm", self._on_confirm)
+        self.sio.on("conversation_reference", self._on_reference)
         self.sio.on("bot_uttered", self._on_uttered)
 
     def _on_confirm(self, data: Any) -> None:
         self.secret = data if isinstance(data, str) else data["session_id"]
         self._confirmed.set()
+
+    def _on_reference(self, data: dict[str, Any]) -> None:
+        self.reference = data["reference"]
 
     def _on_uttered(self, data: dict[str, Any]) -> None:
         self.inbox.put_nowait(data)

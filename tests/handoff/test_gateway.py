@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -102,6 +103,8 @@ async def test_new_session_gets_a_server_issued_secret_and_the_bot_answers(live:
     with live.db.reading() as session:
         stored = session.get(ResidentSession, body["sender"])
         assert stored.secret_hash != secret and len(stored.secret_hash) == 64
+    assert resident.reference == stored.reference  # shown on the page, for data subject requests
+    assert re.fullmatch(r"KS-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", resident.reference)
     await resident.close()
 
 

@@ -59,17 +59,40 @@ async def stores(db: Database, database_url: str, tmp_path: Path) -> Places:
             (HANDED_OFF, "mielenterveys_paihde", "ended"),
             (STILL_QUEUED, "terveysneuvo", "queued"),
         ):
-            session.add(Conversation(id=conversation_id, team_id=team, status=status, transcript=[],
-                                     created_at=NOW, ended_at=NOW if status == "ended" else None))
-            session.add(Message(conversation_id=conversation_id, sender="resident", text="hei", created_at=NOW))
+            session.add(
+                Conversation(
+                    id=conversation_id,
+                    team_id=team,
+                    status=status,
+                    transcript=[],
+                    created_at=NOW,
+                    ended_at=NOW if status == "ended" else None,
+                )
+            )
+            session.add(
+                Message(conversation_id=conversation_id, sender="resident", text="hei", created_at=NOW)
+            )
         for conversation_id in (HANDED_OFF, ROUTED_BY_BOT, NEVER_ROUTED, STILL_QUEUED):
-            session.add(ResidentSession(conversation_id=conversation_id, secret_hash=conversation_id.ljust(64, "x"),
-                                        created_at=NOW, last_seen_at=NOW))
+            session.add(
+                ResidentSession(
+                    conversation_id=conversation_id,
+                    secret_hash=conversation_id.ljust(64, "x"),
+                    created_at=NOW,
+                    last_seen_at=NOW,
+                )
+            )
             session.add(Feedback(conversation_id=conversation_id, rating=5, created_at=NOW))
         session.flush()
         route = {"custom": {"route": {"type": "team", "target": "neuvola"}}}
-        session.add(SessionMessage(conversation_id=ROUTED_BY_BOT, sender="bot", text="Neuvola auttaa.",
-                                   payload=route, created_at=NOW))
+        session.add(
+            SessionMessage(
+                conversation_id=ROUTED_BY_BOT,
+                sender="bot",
+                text="Neuvola auttaa.",
+                payload=route,
+                created_at=NOW,
+            )
+        )
         audit.record(session, "maija", "conversation.view", HANDED_OFF, NOW)
     for conversation_id in (HANDED_OFF, ROUTED_BY_BOT, NEVER_ROUTED, STILL_QUEUED):
         await save_tracker(database_url, conversation_id, NOW)
@@ -95,8 +118,16 @@ def test_each_store_keeps_each_conversation_for_its_teams_time(
     assert not any(report.removed.values()) and tracker_senders(database_url) == everyone
 
     report = purge(db, teams, stores, NOW + timedelta(days=31))
-    assert report.removed == {"conversations": 0, "contact_requests": 0, "resident_sessions": 1, "feedback": 1,
-                              "tracker_conversations": 1, "audit_log": 0, "outbox_files": 0, "log_files": 1}
+    assert report.removed == {
+        "conversations": 0,
+        "contact_requests": 0,
+        "resident_sessions": 1,
+        "feedback": 1,
+        "tracker_conversations": 1,
+        "audit_log": 0,
+        "outbox_files": 0,
+        "log_files": 1,
+    }
     assert tracker_senders(database_url) == everyone - {NEVER_ROUTED}
     assert count(db, SessionMessage, NEVER_ROUTED) == 0 and count(db, Feedback, NEVER_ROUTED) == 0
     assert not (stores.log_dir / "rasa.log.1").exists() and (stores.log_dir / "rasa.log").exists()
@@ -125,8 +156,12 @@ def test_each_store_keeps_each_conversation_for_its_teams_time(
 
 
 def test_the_command_line_prints_what_it_removed(
-    db: Database, teams_file: Path, stores: Places, database_url: str,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    db: Database,
+    teams_file: Path,
+    stores: Places,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("HANDOFF_TEAMS_FILE", str(teams_file))

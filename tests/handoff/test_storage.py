@@ -23,7 +23,6 @@ from handoff.errors import (
 )
 from handoff.feedback import store_feedback
 from handoff.maintenance import run_once
-from handoff.retention import purge_handoff_tables
 from handoff.models import AuditEntry, Base, ContactRequest, Conversation, Feedback, Message, QueueEntry
 from handoff.queue import (
     CLOSING_MESSAGE,
@@ -36,6 +35,7 @@ from handoff.queue import (
     team_state,
     team_states,
 )
+from handoff.retention import purge_handoff_tables
 from handoff.teams import Teams
 from opastin.privacy import HETU_MASK
 from tests.handoff.conftest import TUESDAY_NOON, add_agent

@@ -158,8 +158,13 @@ def launcher(run_database: str | None):
     if run_database:
         env["DATABASE_URL"] = run_database
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     yield process
     if process.poll() is None:

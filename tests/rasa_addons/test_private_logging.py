@@ -46,5 +46,11 @@ def test_it_can_run_twice(caplog: pytest.LogCaptureFixture) -> None:
     keep_logs_private()
     keep_logs_private()
     processors = structlog.get_config()["processors"]
-    assert sum(processor.__name__ == "redact_private_fields" for processor in processors
-               if hasattr(processor, "__name__")) == 1
+    assert (
+        sum(
+            processor.__name__ == "redact_private_fields"
+            for processor in processors
+            if hasattr(processor, "__name__")
+        )
+        == 1
+    )

@@ -20,6 +20,7 @@
   var sendButton = root.querySelector("[data-chat-send]");
   var connection = root.querySelector("[data-chat-connection]");
   var endButton = root.querySelector("[data-chat-restart]");
+  var referenceLine = root.querySelector("[data-chat-reference]");
 
   var sessionSecret = readSecret();
   var socket = window.io({ path: "/socket.io", transports: ["websocket", "polling"] });
@@ -213,6 +214,12 @@
     if (isNewConversation) {
       // Like rasa-webchat's initPayload: the bot greets first; nothing is shown for it.
       socket.emit("user_uttered", { message: "/greet", session_id: secret });
+    }
+  });
+
+  socket.on("conversation_reference", function (data) {
+    if (referenceLine && data && typeof data.reference === "string") {
+      referenceLine.textContent = "Keskustelun tunnus: " + data.reference;
     }
   });
 

@@ -1,4 +1,4 @@
-"""resident sessions: when the resident ended the conversation ("Lopeta keskustelu")
+"""resident sessions: when the resident ended the conversation, and the reference the resident sees
 
 Revision ID: 0004
 Revises: 0003
@@ -20,9 +20,13 @@ def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("resident_sessions") as batch:
         batch.add_column(sa.Column("ended_at", handoff.models.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("reference", sa.String(length=16), nullable=True))
+        batch.create_unique_constraint("uq_resident_sessions_reference", ["reference"])
 
 
 def downgrade() -> None:
     """Revert this revision."""
     with op.batch_alter_table("resident_sessions") as batch:
+        batch.drop_constraint("uq_resident_sessions_reference", type_="unique")
+        batch.drop_column("reference")
         batch.drop_column("ended_at")
