@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.errors import Conflict, Forbidden, NotFound
-from handoff.models import Agent, Presence, TeamMembership
+from handoff.models import Agent, AgentSession, Presence, TeamMembership
 from handoff.teams import TEAM_IDS
 
 ROLES = ("agent", "admin")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
 
@@ -45,6 +46,7 @@ def create_agent(
     role: str = "agent",
     team_ids: Iterable[str] = (),
     actor: str = "cli",
+    must_change_password: bool = False,
 ) -> Agent:
     """Create an active account; :class:`Conflict` if the username is taken.
 
@@ -67,6 +69,7 @@ def create_agent(
         password_hash=_hasher.hash(password),
         role=role,
         active=True,
+        must_change_password=must_change_password,
         created_at=now,
         memberships=[TeamMembership(team_id=team_id) for team_id in teams],
     )
@@ -81,6 +84,20 @@ def create_agent(
 
 def authenticate(session: Session, username: str, password: str) -> Agent | None:
     """The active agent with these credentials, or ``None``; rehashes outdated hashes."""
+    verified = verify_credentials(session, username, password)
+    if verified is None:
+        return None
+    agent_id, new_hash = verified
+    agent = session.get(Agent, agent_id)
+    if new_hash is not None:
+        agent.password_hash = new_hash
+    return agent
+
+
+def verify_credentials(session: Session, username: str, password: str) -> tuple[int, str | None] | None:
+    """``(agent id, a new hash if the old one is outdated)`` for valid credentials of an active
+    account, else ``None``. Reads only, so the slow hash never holds a write transaction.
+    """
     agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
     if agent is None or not agent.active:
         _hasher.hash(password)  # spend the same time as for a real account
@@ -89,9 +106,84 @@ def authenticate(session: Session, username: str, password: str) -> Agent | None
         _hasher.verify(agent.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(agent.password_hash):
-        agent.password_hash = _hasher.hash(password)
+    new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(agent.password_hash) else None
+    return agent.id, new_hash
+
+
+def change_password(
+    session: Session, agent: Agent, current: str, new: str, now: datetime, keep_session: str | None = None
+) -> None:
+    """The agent's own change: the current password is required; desk sessions other than
+    ``keep_session`` (a token hash: the one making the change) end.
+
+    Raises ``ValueError`` (in Finnish, shown on the desk) for a wrong current or a weak new password.
+    """
+    try:
+        _hasher.verify(agent.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValueError("Nykyinen salasana on väärin.") from None
+    _check_new_password(new, current)
+    agent.password_hash = _hasher.hash(new)
+    agent.must_change_password = False
+    others = delete(AgentSession).where(
+        AgentSession.agent_id == agent.id, AgentSession.token_hash != (keep_session or "")
+    )
+    session.execute(others)
+    audit.record(session, agent.username, "agent.password_change", agent.username, now)
+
+
+def reset_password(session: Session, username: str, new: str, now: datetime, actor: str) -> Agent:
+    """An administrator sets a new password that must be changed at the next login; all sessions end."""
+    agent = get_agent(session, username)
+    _check_new_password(new, None)
+    agent.password_hash = _hasher.hash(new)
+    agent.must_change_password = True
+    end_all_sessions(session, agent)
+    audit.record(session, actor, "agent.password_reset", username, now)
     return agent
+
+
+def set_active(session: Session, username: str, active: bool, now: datetime, actor: str) -> Agent:
+    """Deactivate (sessions end, presence cleared) or reactivate an account."""
+    agent = get_agent(session, username)
+    if agent.active == active:
+        return agent
+    agent.active = active
+    if not active:
+        end_all_sessions(session, agent)
+        clear_presence(session, agent, now)
+    audit.record(session, actor, "agent.activate" if active else "agent.deactivate", username, now)
+    return agent
+
+
+def set_teams(session: Session, username: str, team_ids: Iterable[str], now: datetime, actor: str) -> Agent:
+    """Replace the agent's team memberships; presence in a team left ends."""
+    agent = get_agent(session, username)
+    teams = sorted(set(team_ids))
+    unknown = [team_id for team_id in teams if team_id not in TEAM_IDS]
+    if unknown:
+        raise ValueError(f"unknown team ids: {', '.join(unknown)}")
+    before = sorted(membership.team_id for membership in agent.memberships)
+    for team_id in set(before) - set(teams):
+        clear_presence(session, agent, now, team_id)
+    agent.memberships = [TeamMembership(team_id=team_id) for team_id in teams]
+    session.flush()
+    audit.record(session, actor, "agent.teams", username, now, before=before, after=teams)
+    return agent
+
+
+def end_all_sessions(session: Session, agent: Agent) -> int:
+    """End every desk session of ``agent``; their sockets are dropped at the next check."""
+    return session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id)).rowcount
+
+
+def _check_new_password(new: str, current: str | None) -> None:
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"Uuden salasanan pitää olla vähintään {MIN_PASSWORD_LENGTH} merkkiä pitkä.")
+    if len(new) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"Uusi salasana saa olla enintään {MAX_PASSWORD_LENGTH} merkkiä pitkä.")
+    if current is not None and new == current:
+        raise ValueError("Uuden salasanan pitää olla eri kuin nykyinen.")
 
 
 def admin_exists(session: Session) -> bool:

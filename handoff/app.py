@@ -29,7 +29,7 @@ from handoff.api import public, service
 from handoff.api.cache import RenderedCache
 from handoff.api.deps import Services
 from handoff.api.errors import install_error_handlers
-from handoff.api.limits import BodyLimitMiddleware
+from handoff.api.limits import BodyLimitMiddleware, StrictTransportMiddleware
 from handoff.clock import Clock, system_clock
 from handoff.db import Database
 from handoff.desk import mount_desk
@@ -60,6 +60,8 @@ async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: fl
                 services.public_cache.invalidate()
                 logger.info("closed %d waiting conversations", len(result.closed_conversations))
                 await gateway.conversations_closed(result.closed_conversations)
+            if gateway.desk_sockets is not None:
+                await gateway.desk_sockets.revalidate()
         except Exception:
             logger.exception("maintenance run failed")
         await asyncio.sleep(interval_s)
@@ -125,6 +127,7 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StrictTransportMiddleware, always=settings.secure_cookies)
     app.include_router(public.router)
     app.include_router(service.router)
     mount_resident_pages(app, services.teams, settings.resume_minutes)

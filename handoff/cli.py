@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from handoff import agents, retention, subject
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
-from handoff.errors import Conflict
+from handoff.errors import Conflict, NotFound
 from handoff.hours import HELSINKI
 from handoff.queue import team_states
 from handoff.settings import Settings, load_api_token
@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--team", action="append", required=True, choices=TEAM_IDS, help="team id (repeatable)"
             )
+    reset = commands.add_parser("set-password", help="set a new password, to be changed at the next login")
+    reset.add_argument("username")
+    reset.add_argument("--generate-password", action="store_true", help="generate and print one")
+    for name, help_text in (("deactivate", "lock an account: its sessions end"), ("activate", "unlock it")):
+        commands.add_parser(name, help=help_text).add_argument("username")
+    set_teams = commands.add_parser("set-teams", help="replace an agent's teams")
+    set_teams.add_argument("username")
+    set_teams.add_argument("--team", action="append", default=[], choices=TEAM_IDS, help="repeatable")
     commands.add_parser("teams", help="list the teams and their status now")
     commands.add_parser("purge", help="delete what is past its retention from every store, print the counts")
     subject_request = commands.add_parser(
@@ -65,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("HANDOFF_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated; default 127.0.0.1)",
+    )
     return parser
 
 
@@ -93,12 +106,36 @@ def _create_account(settings: Settings, args: argparse.Namespace, role: str) -> 
                 display_name=args.display_name,
                 role=role,
                 team_ids=getattr(args, "team", None) or (),
+                must_change_password=generated,
             )
     finally:
         database.dispose()
     print(f"Created {role} {args.username!r}.")
     if generated:
         print(f"Password (shown only once): {password}")
+    return 0
+
+
+def _manage_account(settings: Settings, args: argparse.Namespace) -> int:
+    actor = f"cli:{os.environ.get('USER') or 'operator'}"
+    password = None
+    database = Database(settings.database_url)
+    try:
+        with database.writing() as session:
+            now = system_clock()
+            if args.command == "set-password":
+                password, generated = _ask_password(args.generate_password)
+                agents.reset_password(session, args.username, password, now, actor)
+                password = password if generated else None
+            elif args.command == "set-teams":
+                agents.set_teams(session, args.username, args.team, now, actor)
+            else:
+                agents.set_active(session, args.username, args.command == "activate", now, actor)
+    finally:
+        database.dispose()
+    print(f"{args.command} {args.username}: done.")
+    if password:
+        print(f"Password (shown only once; to be changed at the next login): {password}")
     return 0
 
 
@@ -113,7 +150,13 @@ def _bootstrap(settings: Settings) -> int:
             if agents.admin_exists(session):
                 return 0
             agents.create_agent(
-                session, FIRST_ADMIN, password, system_clock(), display_name="Ylläpitäjä", role="admin"
+                session,
+                FIRST_ADMIN,
+                password,
+                system_clock(),
+                display_name="Ylläpitäjä",
+                role="admin",
+                must_change_password=True,
             )
     except Conflict:
         return 0
@@ -122,8 +165,8 @@ def _bootstrap(settings: Settings) -> int:
     print("==> Created the first admin account / Ensimmäinen ylläpitäjätunnus luotiin:")
     print(f"    username / käyttäjätunnus: {FIRST_ADMIN}")
     print(f"    password / salasana:       {password}")
-    print("    Shown only once; change it after logging in.")
-    print("    Näytetään vain kerran; vaihda se kirjauduttuasi.")
+    print("    Shown only once; the desk asks for a new one at the first login.")
+    print("    Näytetään vain kerran; työpöytä pyytää uuden salasanan ensimmäisellä kirjautumisella.")
     return 0
 
 
@@ -200,7 +243,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     load_teams(settings.teams_file)
     uvicorn.run(
-        "handoff.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level
+        "handoff.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return 0
 
@@ -218,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bootstrap(settings)
         if args.command in ("create-admin", "create-agent"):
             return _create_account(settings, args, "admin" if args.command == "create-admin" else "agent")
+        if args.command in ("set-password", "deactivate", "activate", "set-teams"):
+            return _manage_account(settings, args)
         if args.command == "teams":
             return _teams(settings)
         if args.command == "purge":
@@ -228,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TeamsConfigError as error:
         print(f"The teams file is not valid:\n{error}", file=sys.stderr)
         return 2
-    except (ValueError, Conflict) as error:
+    except (ValueError, Conflict, NotFound) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except DBAPIError as error:

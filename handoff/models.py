@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -69,6 +70,8 @@ class Agent(Base):
     password_hash = Column(String(255), nullable=False)
     role = Column(String(16), nullable=False, default="agent")
     active = Column(Boolean, nullable=False, default=True)
+    # A generated or reset password: the desk asks for a new one before anything else.
+    must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
     created_at = Column(UTCDateTime, nullable=False)
 
     memberships = relationship("TeamMembership", back_populates="agent", cascade="all, delete-orphan")

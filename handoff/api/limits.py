@@ -73,3 +73,30 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+HSTS = "max-age=31536000"
+
+
+class StrictTransportMiddleware:
+    """``Strict-Transport-Security`` on every HTTPS response (or always, behind a TLS proxy).
+
+    ``always`` is ``HANDOFF_SECURE_COOKIES=1``: the service sees plain HTTP from its
+    proxy but browsers reach it over HTTPS only.
+    """
+
+    def __init__(self, app: ASGIApp, always: bool = False) -> None:
+        self.app = app
+        self.always = always
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (self.always or scope.get("scheme") == "https"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"strict-transport-security", HSTS.encode()))
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)

@@ -17,6 +17,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def mount_desk(app: FastAPI, services: Services, gateway: Gateway) -> None:
     """Add the desk's routes and static files to ``app`` and its namespace to the gateway."""
-    app.include_router(create_router(services, gateway))
+    sockets = DeskNamespace(gateway)
+    app.include_router(create_router(services, gateway, sockets))
     app.mount("/static/desk", StaticFiles(directory=STATIC_DIR), name="desk")
-    gateway.sio.register_namespace(DeskNamespace(gateway))
+    gateway.sio.register_namespace(sockets)
+    gateway.desk_sockets = sockets

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff.models import Agent, AgentSession
@@ -27,9 +27,13 @@ from handoff.models import Agent, AgentSession
 SESSION_COOKIE = "opastin_desk"
 LOGIN_CSRF_COOKIE = "opastin_desk_login"
 SESSION_LIFETIME = timedelta(hours=12)
-USERNAME_FAILURES = 5
-ADDRESS_FAILURES = 20
 FAILURE_WINDOW_S = 15 * 60
+# Failed attempts allowed in the window before each further attempt waits (1, 2, 4 … 30 s):
+PAIR_FREE_ATTEMPTS = 5  # one username from one address: a person mistyping
+ADDRESS_FREE_ATTEMPTS = 20  # one address over every username: password spraying
+USERNAME_FREE_ATTEMPTS = 50  # one username from every address: a distributed guess
+MAX_DELAY_S = 30.0
+MAX_TRACKED_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class DeskUser:
     display_name: str
     teams: tuple[str, ...]
     csrf_token: str
+    session_hash: str = ""
+    must_change_password: bool = False
 
 
 def token_hash(token: str) -> str:
@@ -84,7 +90,27 @@ def load_user(session: Session, token: str | None, now: datetime) -> DeskUser | 
     if agent is None or not agent.active:
         return None
     teams = tuple(sorted(membership.team_id for membership in agent.memberships))
-    return DeskUser(agent.id, agent.username, agent.display_name, teams, row.csrf_token)
+    return DeskUser(
+        agent.id,
+        agent.username,
+        agent.display_name,
+        teams,
+        row.csrf_token,
+        row.token_hash,
+        bool(agent.must_change_password),
+    )
+
+
+def valid_sessions(session: Session, hashes: set[str], now: datetime) -> set[str]:
+    """Which of these session token hashes still belong to an unexpired session of an active account."""
+    if not hashes:
+        return set()
+    rows = session.execute(
+        select(AgentSession.token_hash)
+        .join(Agent, Agent.id == AgentSession.agent_id)
+        .where(AgentSession.token_hash.in_(hashes), AgentSession.expires_at > now, Agent.active.is_(True))
+    )
+    return set(rows.scalars())
 
 
 def end_session(session: Session, token: str | None) -> None:
@@ -105,32 +131,59 @@ def cookie_from_environ(environ: dict, name: str = SESSION_COOKIE) -> str | None
 
 
 class LoginLimiter:
-    """Failed logins per username (5) and per address (20) within 15 minutes; in memory, per process."""
+    """Slows down repeated failed logins instead of locking accounts (in memory, per process).
+
+    Every attempt is counted before its password is checked, so parallel
+    attempts cannot slip past the count. Attempts are counted per username
+    and address together, per address and per username; once a count passes
+    its free allowance, each further attempt waits 1, 2, 4 … up to 30
+    seconds. Nobody can lock another person out: an attacker elsewhere only
+    slows the pair and the address he uses, and slows a username only after
+    50 failures within 15 minutes. A success forgets its pair's count.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
+    def delay(self, username: str, address: str) -> float:
+        """Seconds this attempt must wait before its password is checked."""
+        excess = max(
+            self._recent(f"pair:{username}:{address}") - PAIR_FREE_ATTEMPTS,
+            self._recent(f"addr:{address}") - ADDRESS_FREE_ATTEMPTS,
+            self._recent(f"user:{username}") - USERNAME_FREE_ATTEMPTS,
+        )
+        return 0.0 if excess < 0 else min(MAX_DELAY_S, 2.0**excess)
+
+    def attempt(self, username: str, address: str) -> None:
+        """Count one attempt (before the password is checked)."""
+        now = self._clock()
+        for key in (f"pair:{username}:{address}", f"addr:{address}", f"user:{username}"):
+            self._failures[key].append(now)
+        if len(self._failures) > MAX_TRACKED_KEYS:
+            self._forget_oldest()
+
+    def succeeded(self, username: str, address: str) -> None:
+        """Forget the pair's attempts after a successful login (and take it off the others)."""
+        pair = self._failures.pop(f"pair:{username}:{address}", deque())
+        for key in (f"addr:{address}", f"user:{username}"):
+            for _ in range(min(len(pair), len(self._failures[key]))):
+                self._failures[key].pop()
+
     def _recent(self, key: str) -> int:
-        failures = self._failures[key]
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0
         cutoff = self._clock() - FAILURE_WINDOW_S
         while failures and failures[0] < cutoff:
             failures.popleft()
+        if not failures:
+            del self._failures[key]
+            return 0
         return len(failures)
 
-    def blocked(self, username: str, address: str) -> bool:
-        """True while either the username or the address has too many recent failures."""
-        return (
-            self._recent(f"user:{username}") >= USERNAME_FAILURES
-            or self._recent(f"addr:{address}") >= ADDRESS_FAILURES
-        )
-
-    def failed(self, username: str, address: str) -> None:
-        """Count one failed login."""
-        now = self._clock()
-        self._failures[f"user:{username}"].append(now)
-        self._failures[f"addr:{address}"].append(now)
-
-    def succeeded(self, username: str) -> None:
-        """Forget the username's failures after a successful login."""
-        self._failures.pop(f"user:{username}", None)
+    def _forget_oldest(self) -> None:
+        """Keep memory bounded: drop the half of the keys whose last attempt is oldest."""
+        by_age = sorted(self._failures, key=lambda key: self._failures[key][-1] if self._failures[key] else 0)
+        for key in by_age[: len(by_age) // 2]:
+            del self._failures[key]

@@ -9,6 +9,7 @@ namespace. Every POST needs the session's CSRF token (form field
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -36,6 +37,7 @@ from handoff.desk.auth import (
     start_session,
     tokens_match,
 )
+from handoff.desk.socket import DeskNamespace
 from handoff.errors import Forbidden, HandoffError, InvalidInput, Unauthorized
 from handoff.gateway.hub import Gateway
 from handoff.models import Agent
@@ -46,6 +48,12 @@ Handler = Callable[..., Awaitable[Response]]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 MAX_REPLY_CHARS = 4000
+# Argon2 costs ~64 MiB and tens of milliseconds per check: at most this many at once,
+# and at most this many more waiting; beyond that a login is refused politely.
+HASH_CONCURRENCY = 2
+MAX_WAITING_LOGINS = 16
+PASSWORD_PAGE = "/desk/password"
+pause = asyncio.sleep  # the login throttle's wait (replaced in tests)
 ERROR_TEXTS = {
     "forbidden": "Sinulla ei ole oikeutta tähän tiimiin tai keskusteluun.",
     "unauthorized": "Kirjaudu ensin sisään.",
@@ -64,7 +72,15 @@ NOTICES = {
     "transfer": "Asukkaalta kysyttiin lupa siirtoon.",
     "loggedout": "Kirjauduit ulos.",
     "handled": "Yhteydenottopyyntö merkittiin käsitellyksi.",
+    "password": "Salasana vaihdettiin.",
 }
+BUSY_LOGIN = "Kirjautumisia on juuri nyt paljon. Yritä hetken kuluttua uudelleen."
+
+
+class PasswordChangeRequired(Forbidden):
+    """A generated or reset password must be changed before anything else."""
+
+    code = "password_change_required"
 
 
 def wants_json(request: Request) -> bool:
@@ -93,10 +109,12 @@ def _done(request: Request, url: str, body: dict[str, Any] | None = None) -> Res
     return _redirect(url)
 
 
-def create_router(services: Services, gateway: Gateway) -> APIRouter:
-    """The desk's routes, bound to the app's services and gateway."""
+def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) -> APIRouter:
+    """The desk's routes, bound to the app's services, gateway and desk sockets."""
     router = APIRouter(prefix="/desk", include_in_schema=False)
     limiter = LoginLimiter()
+    hash_slots = asyncio.Semaphore(HASH_CONCURRENCY)
+    waiting_logins = 0
 
     async def read(operation: Callable[..., T], *args: Any) -> T:
         def run() -> T:
@@ -118,14 +136,16 @@ def create_router(services: Services, gateway: Gateway) -> APIRouter:
             return None
         return await read(load_user, token, services.now())
 
-    async def require_user(request: Request) -> DeskUser:
+    async def require_user(request: Request, pending_password: bool = False) -> DeskUser:
         user = await current_user(request)
         if user is None:
             raise Unauthorized("log in to the desk first")
+        if user.must_change_password and not pending_password:
+            raise PasswordChangeRequired("change the generated password first")
         return user
 
-    async def checked_form(request: Request) -> tuple[DeskUser, FormData]:
-        user = await require_user(request)
+    async def checked_form(request: Request, pending_password: bool = False) -> tuple[DeskUser, FormData]:
+        user = await require_user(request, pending_password)
         form = await request.form()
         given = form.get("csrf_token") or request.headers.get("x-csrf-token")
         if not tokens_match(user.csrf_token, given if isinstance(given, str) else None):
@@ -142,6 +162,8 @@ def create_router(services: Services, gateway: Gateway) -> APIRouter:
             return _with_headers(error_response(status_of(error), error.code, error.message))
         if isinstance(error, Unauthorized):
             return _redirect("/desk/login")
+        if isinstance(error, PasswordChangeRequired):
+            return _redirect(PASSWORD_PAGE)
         text = ERROR_TEXTS.get(error.code, "Toimintoa ei voitu tehdä nyt.")
         return page(request, "error.html", status_of(error), user=user, error=text)
 
@@ -196,22 +218,30 @@ def create_router(services: Services, gateway: Gateway) -> APIRouter:
 
     @router.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
+        nonlocal waiting_logins
         form = await request.form()
         username = str(form.get("username") or "").strip().lower()[:64]
-        password = str(form.get("password") or "")[:1024]
+        password = str(form.get("password") or "")[: agents.MAX_PASSWORD_LENGTH]
         if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), str(form.get("csrf_token") or "")):
             return _login_page(request, "Lomake vanhentui. Yritä uudelleen.", 403)
         address = request.client.host if request.client else "unknown"
-        if limiter.blocked(username, address):
-            return _login_page(
-                request, "Liian monta epäonnistunutta yritystä. Yritä uudelleen 15 minuutin kuluttua.", 429
-            )
-        token = await write(_log_in, username, password, services.now())
-        if token is None:
-            limiter.failed(username, address)
+        if waiting_logins >= MAX_WAITING_LOGINS:
+            return _login_page(request, BUSY_LOGIN, 429)
+        delay = limiter.delay(username, address)
+        limiter.attempt(username, address)  # counted before the check: parallel guesses count too
+        waiting_logins += 1
+        try:
+            await pause(delay)
+            async with hash_slots:
+                verified = await read(_verify, username, password)
+        finally:
+            waiting_logins -= 1
+        if verified is None:
             return _login_page(request, "Käyttäjätunnus tai salasana on väärin.", 401)
-        limiter.succeeded(username)
-        response = _redirect("/desk")
+        token = await write(_log_in, verified, services.now())
+        limiter.succeeded(username, address)
+        user = await read(load_user, token, services.now())
+        response = _redirect(PASSWORD_PAGE if user and user.must_change_password else "/desk")
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -224,11 +254,39 @@ def create_router(services: Services, gateway: Gateway) -> APIRouter:
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/desk")
         return response
 
+    @router.get("/password", response_class=HTMLResponse)
+    @guarded
+    async def password_form(request: Request) -> Response:
+        user = await require_user(request, pending_password=True)
+        return _password_page(request, user, None, 200)
+
+    def _password_page(request: Request, user: DeskUser, error: str | None, status: int) -> Response:
+        return page(
+            request, "password.html", status, user=user, error=error,
+            required=user.must_change_password, min_length=agents.MIN_PASSWORD_LENGTH,
+        )
+
+    @router.post("/password", response_class=HTMLResponse)
+    @guarded
+    async def change_password(request: Request) -> Response:
+        user, form = await checked_form(request, pending_password=True)
+        current, new, repeat = (str(form.get(name) or "") for name in ("current", "new", "repeat"))
+        if new != repeat:
+            return _password_page(request, user, "Uudet salasanat eivät ole samat.", 400)
+        try:
+            async with hash_slots:
+                await write(_change_password, user, current, new, services.now())
+        except ValueError as error:
+            return _password_page(request, user, str(error), 400)
+        await sockets.drop_other_sessions(user.agent_id, user.session_hash)
+        return _done(request, "/desk?notice=password")
+
     @router.post("/logout")
     @guarded
     async def logout(request: Request) -> Response:
-        user, _form = await checked_form(request)
+        user, _form = await checked_form(request, pending_password=True)
         await write(_log_out, user, request.cookies.get(SESSION_COOKIE), services.now())
+        await sockets.drop_session(user.session_hash)
         response = _redirect("/desk/login?notice=loggedout")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -306,12 +364,24 @@ def create_router(services: Services, gateway: Gateway) -> APIRouter:
     return router
 
 
-def _log_in(session: Any, username: str, password: str, now: Any) -> str | None:
-    agent = agents.authenticate(session, username, password)
-    if agent is None:
-        return None
+def _verify(session: Any, username: str, password: str) -> tuple[int, str | None] | None:
+    return agents.verify_credentials(session, username, password)
+
+
+def _log_in(session: Any, verified: tuple[int, str | None], now: Any) -> str:
+    agent_id, new_hash = verified
+    agent = session.get(Agent, agent_id)
+    if new_hash is not None:
+        agent.password_hash = new_hash
     audit.record(session, agent.username, "agent.login", agent.username, now)
     return start_session(session, agent, now)
+
+
+def _change_password(session: Any, user: DeskUser, current: str, new: str, now: Any) -> None:
+    agent = session.get(Agent, user.agent_id)
+    if agent is None:
+        raise Forbidden("the agent account is gone")
+    agents.change_password(session, agent, current, new, now, keep_session=user.session_hash)
 
 
 def _log_out(session: Any, user: DeskUser, token: str | None, now: Any) -> None:

@@ -6,6 +6,11 @@ and its teams' rooms; it receives ``message`` (a new message in a chat of
 the agent, or of a team queue), ``conversation`` (a chat's status changed)
 and ``changed`` (a team's queue or inbox changed). Actions go through the
 desk's HTTP forms, which carry the CSRF token.
+
+A socket lives no longer than its session: logging out drops it at once, and
+:meth:`DeskNamespace.revalidate` (run by the service's maintenance task) drops
+sockets whose session expired, was ended elsewhere or whose account was
+deactivated.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 from starlette.concurrency import run_in_threadpool
 
-from handoff.desk.auth import DeskUser, cookie_from_environ, load_user
+from handoff.desk.auth import DeskUser, cookie_from_environ, load_user, valid_sessions
 from handoff.gateway.hub import DESK, Gateway, agent_room, team_room
 
 
@@ -26,13 +31,15 @@ class DeskNamespace(socketio.AsyncNamespace):
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(DESK)
         self.gateway = gateway
+        self._sockets: dict[str, tuple[int, str]] = {}  # sid -> (agent id, session token hash)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        """Accept only a valid desk session cookie."""
+        """Accept only a valid desk session cookie of an account without a pending password change."""
         user = await run_in_threadpool(self._user, cookie_from_environ(environ))
-        if user is None:
+        if user is None or user.must_change_password:
             raise ConnectionRefusedError("login required")
         await self.save_session(sid, {"agent_id": user.agent_id})
+        self._sockets[sid] = (user.agent_id, user.session_hash)
         await self.enter_room(sid, agent_room(user.agent_id))
         for team_id in user.teams:
             await self.enter_room(sid, team_room(team_id))
@@ -40,9 +47,38 @@ class DeskNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """The desk closed or lost its connection."""
+        self._sockets.pop(sid, None)
         session = await self.get_session(sid)
         if session and "agent_id" in session:
             self.gateway.agent_disconnected(session["agent_id"])
+
+    async def drop_session(self, session_hash: str) -> None:
+        """Disconnect every socket of one desk session (logout)."""
+        await self._drop([sid for sid, (_, token) in self._sockets.items() if token == session_hash])
+
+    async def drop_other_sessions(self, agent_id: int, keep_hash: str) -> None:
+        """Disconnect the agent's sockets of other sessions (after a password change)."""
+        await self._drop(
+            [sid for sid, (agent, token) in self._sockets.items() if agent == agent_id and token != keep_hash]
+        )
+
+    async def revalidate(self) -> None:
+        """Disconnect sockets whose session expired or ended, or whose account was deactivated."""
+        if not self._sockets:
+            return
+        hashes = {token for _, token in self._sockets.values()}
+        services = self.gateway.services
+
+        def still_valid() -> set[str]:
+            with services.database.reading() as session:
+                return valid_sessions(session, hashes, services.now())
+
+        valid = await run_in_threadpool(still_valid)
+        await self._drop([sid for sid, (_, token) in self._sockets.items() if token not in valid])
+
+    async def _drop(self, sids: list[str]) -> None:
+        for sid in sids:
+            await self.disconnect(sid)
 
     def _user(self, token: str | None) -> DeskUser | None:
         services = self.gateway.services

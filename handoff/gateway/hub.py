@@ -174,6 +174,7 @@ class Gateway:
         self.services = services
         self.bot = bot
         self.detect = detect
+        self.desk_sockets: Any = None  # the desk's namespace, set by handoff.desk.mount_desk
         settings = services.settings
         options: dict[str, Any] = {}
         if settings.redis_url:

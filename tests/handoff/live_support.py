@@ -171,8 +171,8 @@ class Agent:
         response = await self.http.post(
             "/desk/login", data={"username": username, "password": password, "csrf_token": token}
         )
-        if response.status_code == 303:
-            desk = await self.http.get("/desk")
+        if response.status_code == 303:  # to the desk, or to the password page first
+            desk = await self.http.get(response.headers["location"])
             self.csrf = CSRF_FIELD.search(desk.text).group(1)
         return response
 

@@ -1,4 +1,5 @@
-"""resident sessions: when the resident ended the conversation, and the reference the resident sees
+"""resident sessions: when the resident ended the conversation, and the reference the resident sees;
+agents: a password that must be changed at the next login
 
 Revision ID: 0004
 Revises: 0003
@@ -22,10 +23,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ended_at", handoff.models.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("reference", sa.String(length=16), nullable=True))
         batch.create_unique_constraint("uq_resident_sessions_reference", ["reference"])
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(
+            sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("must_change_password")
     with op.batch_alter_table("resident_sessions") as batch:
         batch.drop_constraint("uq_resident_sessions_reference", type_="unique")
         batch.drop_column("reference")
