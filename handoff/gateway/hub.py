@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 import weakref
 from collections import Counter
 from collections.abc import Callable
@@ -48,7 +47,8 @@ from starlette.concurrency import run_in_threadpool
 from handoff import queue
 from handoff.api.deps import Services
 from handoff.errors import BotUnavailable
-from handoff.gateway import relay, sessions, texts
+from handoff.gateway import limits, relay, sessions, texts
+from handoff.gateway.limits import TokenBucket
 from handoff.gateway.rasa import RasaClient, to_bot_uttered
 from handoff.gateway.sessions import EmergencyDetector
 from handoff.models import Conversation
@@ -64,8 +64,6 @@ RESIDENTS = "/"
 DESK = "/desk"
 MAX_MESSAGE_CHARS = 2000
 MAX_CUSTOM_DATA_BYTES = 2048
-RATE_BURST = 20
-RATE_PER_S = 2.0
 INBOX_SIZE = 64
 # The bot asks for feedback (feedback_form) when a professional ends the chat.
 LIVE_CHAT_ENDED = "/give_feedback"
@@ -107,32 +105,15 @@ def detect_level(text: str) -> str | None:
     return verdict.level if verdict else None
 
 
-class TokenBucket:
-    """``burst`` messages at once, then ``rate`` per second."""
-
-    def __init__(self, burst: int, rate: float) -> None:
-        self.burst, self.rate = burst, rate
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        """Spend one token if there is one."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 @dataclass
 class ResidentSocket:
     """One connected resident socket: its inbox, rate limit and conversation."""
 
     sid: str
+    address: str = "unknown"
     inbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=lambda: asyncio.Queue(INBOX_SIZE))
-    bucket: TokenBucket = field(default_factory=lambda: TokenBucket(RATE_BURST, RATE_PER_S))
+    bucket: TokenBucket = field(default_factory=lambda: TokenBucket(*limits.SOCKET_MESSAGES))
+    session_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(*limits.SOCKET_SESSIONS))
     conversation_id: str | None = None
     worker: asyncio.Task[None] | None = None
 
@@ -146,7 +127,8 @@ class ResidentNamespace(socketio.AsyncNamespace):
 
     def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         """A resident connected; nothing is bound until ``session_request``."""
-        self.hub.resident_connected(sid)
+        client = (environ.get("asgi.scope") or {}).get("client") or ("unknown", 0)
+        self.hub.resident_connected(sid, str(client[0]))
 
     def on_session_request(self, sid: str, data: Any = None) -> None:
         """``{session_id}``: resume with a known secret, or start anew."""
@@ -189,6 +171,7 @@ class Gateway:
         )
         self.sio.register_namespace(ResidentNamespace(self))
         self._residents: dict[str, ResidentSocket] = {}
+        self.address_limits = limits.AddressLimits()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._queue_sent: dict[str, tuple[str, int, int | None]] = {}
         self._queue_dirty: set[str] = set()
@@ -256,9 +239,9 @@ class Gateway:
 
     # -- residents ------------------------------------------------------------------
 
-    def resident_connected(self, sid: str) -> None:
+    def resident_connected(self, sid: str, address: str = "unknown") -> None:
         """Start the socket's inbox worker."""
-        resident = ResidentSocket(sid)
+        resident = ResidentSocket(sid, address)
         resident.worker = asyncio.get_running_loop().create_task(self._drain(resident))
         self._residents[sid] = resident
 
@@ -267,13 +250,19 @@ class Gateway:
         resident = self._residents.get(sid)
         if resident is None:
             return
-        if kind == "message" and not resident.bucket.take():
+        if not self._allowed(resident, kind):
             self.spawn(self._to_socket(sid, system_uttered(texts.TOO_FAST)))
             return
         try:
             resident.inbox.put_nowait((kind, data))
         except asyncio.QueueFull:
             self.spawn(self._to_socket(sid, system_uttered(texts.TOO_FAST)))
+
+    def _allowed(self, resident: ResidentSocket, kind: str) -> bool:
+        """The socket's and its address's flood limits (new conversations are counted when created)."""
+        if kind == "message":
+            return resident.bucket.take() and self.address_limits.message(resident.address)
+        return resident.session_bucket.take()
 
     def resident_disconnected(self, sid: str) -> None:
         """Stop the socket's worker."""
@@ -301,6 +290,11 @@ class Gateway:
         await self.sio.emit("bot_uttered", message, to=sid, namespace=RESIDENTS)
 
     async def _open_session(self, resident: ResidentSocket, secret: Any) -> None:
+        if not await self._read(sessions.resumable_secret, secret) and not self.address_limits.new_session(
+            resident.address
+        ):
+            await self._to_socket(resident.sid, system_uttered(texts.TOO_MANY_CONVERSATIONS))
+            return
         resume_within = timedelta(minutes=self.services.settings.resume_minutes)
         binding = await self._write(sessions.open_session, secret, self.services.now(), resume_within)
         previous = resident.conversation_id

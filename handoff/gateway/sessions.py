@@ -107,6 +107,15 @@ def new_reference() -> str:
     return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
 
 
+def resumable_secret(session: Session, secret: object) -> bool:
+    """Whether ``secret`` is a known, not ended session's (so resuming it creates no new row)."""
+    if not isinstance(secret, str) or not 0 < len(secret) <= MAX_SECRET_LENGTH:
+        return False
+    known = select(ResidentSession.ended_at).where(ResidentSession.secret_hash == hash_secret(secret))
+    row = session.execute(known).first()
+    return row is not None and row[0] is None
+
+
 def end_session(session: Session, conversation_id: str, now: datetime) -> None:
     """The resident ended the conversation: its secret will not resume it again."""
     row = session.get(ResidentSession, conversation_id)

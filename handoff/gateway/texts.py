@@ -14,6 +14,10 @@ HETU_REMOVED = (
     "Älä lähetä henkilötunnustasi chatissa: ammattilainen kysyy tarvittavat tiedot turvallisesti, "
     "kun hän ottaa sinuun yhteyttä."
 )
+TOO_MANY_CONVERSATIONS = (
+    "Tästä verkosta on aloitettu juuri nyt hyvin monta uutta keskustelua. Odota hetki ja lataa sivu "
+    "uudelleen. Hätätilanteessa soita 112."
+)
 AGENT_JOINED = "{name} liittyi keskusteluun."
 CHAT_ENDED = "Keskustelu päättyi."
 AGENT_LOST = (

@@ -155,7 +155,8 @@ def _walk_the_paths(chat: Transcripts, stack: dict[str, str]) -> None:
     chat.start("Contact form after a closed team: validation, identity code masked, reference")
     chat.say("form", "tarvitsen fysioterapeutin ohjeita polven kuntoutukseen")
     assert "missä asiassa toivot yhteydenottoa" in chat.say("form", "/contact_request")
-    assert "poistin sen" in chat.say("form", "Polvi leikattiin, hetu 131052-308T, mitä jumppaa saa tehdä?")
+    # Straight to Rasa: masked again by the form (the resident page's gateway masks and tells first).
+    assert "Miten haluat" in chat.say("form", "Polvi leikattiin, hetu 131052-308T, mitä jumppaa saa tehdä?")
     assert "Kirjoita puhelinnumerosi" in chat.say("form", "puhelimitse")
     assert "ei näytä suomalaiselta puhelinnumerolta" in chat.say("form", "12345")
     assert "puhelimitse numeroon 040 123 4567" in chat.say("form", "040-1234567")

@@ -1,0 +1,113 @@
+"""Rasa's REST channel behind ``RASA_REST_TOKEN``, served by Sanic as Rasa serves it.
+
+A small server in a subprocess mounts :class:`TokenRestInput` the way ``rasa run``
+does, with a stand-in for the dialogue engine that echoes the text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scripts_loader import load_script
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "rest-token-for-tests-0123"
+SERVER = """
+import sys
+from sanic import Sanic
+from rasa_addons.rest_channel import TokenRestInput
+
+async def echo(message):
+    if message.text == "boom":
+        raise RuntimeError("dialogue failed for " + message.text)
+    await message.output_channel.send_text_message(message.sender_id, "kaiku: " + message.text)
+
+app = Sanic("rest_channel_test")
+channel = TokenRestInput.from_credentials(None)
+app.blueprint(channel.blueprint(echo), url_prefix="/webhooks/" + channel.url_prefix())
+app.run(host="127.0.0.1", port=int(sys.argv[1]), access_log=False)
+"""
+
+
+def post(url: str, body: dict, token: str | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def serve(token: str | None) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = load_script("bench_nlu").free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RASA_REST_TOKEN", None)
+    if token:
+        env["RASA_REST_TOKEN"] = token
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/webhooks/rest"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield url, process
+    process.terminate()
+    process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[tuple[str, subprocess.Popen]]:
+    yield from serve(TOKEN)
+
+
+@pytest.fixture(scope="module")
+def open_channel() -> Iterator[tuple[str, subprocess.Popen]]:
+    yield from serve(None)
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", TOKEN + "x", TOKEN[:-1]])
+def test_with_a_token_set_messages_without_it_are_refused(guarded, token: str | None) -> None:
+    url, _ = guarded
+    assert post(url + "/webhook", {"sender": "s", "message": "hei"}, token)[0] == 401
+
+
+def test_the_gateways_token_passes(guarded) -> None:
+    url, _ = guarded
+    status, body = post(url + "/webhook", {"sender": "s", "message": "hei"}, TOKEN)
+    assert status == 200 and json.loads(body) == [{"recipient_id": "s", "text": "kaiku: hei"}]
+
+
+def test_a_failure_is_logged_without_the_message(guarded) -> None:
+    url, process = guarded
+    assert post(url + "/webhook", {"sender": "s", "message": "boom"}, TOKEN) == (200, "[]")
+    process.terminate()
+    output = process.stdout.read().decode()
+    assert "RuntimeError" in output and "dialogue failed for" not in output and "boom" not in output
+
+
+def test_without_a_token_it_is_rasas_open_channel(open_channel) -> None:
+    url, _ = open_channel
+    assert post(url + "/webhook", {"sender": "s", "message": "hei"})[0] == 200
+    assert post(url + "/webhook", ["not", "an", "object"])[0] == 400
