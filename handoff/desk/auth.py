@@ -47,6 +47,7 @@ class DeskUser:
     csrf_token: str
     session_hash: str = ""
     must_change_password: bool = False
+    role: str = "agent"
 
 
 def token_hash(token: str) -> str:
@@ -98,6 +99,7 @@ def load_user(session: Session, token: str | None, now: datetime) -> DeskUser | 
         row.csrf_token,
         row.token_hash,
         bool(agent.must_change_password),
+        agent.role,
     )
 
 

@@ -38,7 +38,7 @@ from handoff.desk.auth import (
     tokens_match,
 )
 from handoff.desk.socket import DeskNamespace
-from handoff.errors import Forbidden, HandoffError, InvalidInput, Unauthorized
+from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
 from handoff.gateway.hub import Gateway
 from handoff.models import Agent
 from handoff.web import SECURITY_HEADERS
@@ -73,7 +73,11 @@ NOTICES = {
     "loggedout": "Kirjauduit ulos.",
     "handled": "Yhteydenottopyyntö merkittiin käsitellyksi.",
     "password": "Salasana vaihdettiin.",
+    "account": "Käyttäjän tiedot päivitettiin.",
 }
+NEW_ACCOUNT_RULES = (
+    "Käyttäjätunnuksessa saa olla 2–64 merkkiä: pieniä kirjaimia a–z, numeroita, pisteitä ja viivoja."
+)
 BUSY_LOGIN = "Kirjautumisia on juuri nyt paljon. Yritä hetken kuluttua uudelleen."
 
 
@@ -262,8 +266,13 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
 
     def _password_page(request: Request, user: DeskUser, error: str | None, status: int) -> Response:
         return page(
-            request, "password.html", status, user=user, error=error,
-            required=user.must_change_password, min_length=agents.MIN_PASSWORD_LENGTH,
+            request,
+            "password.html",
+            status,
+            user=user,
+            error=error,
+            required=user.must_change_password,
+            min_length=agents.MIN_PASSWORD_LENGTH,
         )
 
     @router.post("/password", response_class=HTMLResponse)
@@ -361,7 +370,104 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         await gateway.desk_changed(team_id)
         return _done(request, f"/desk/teams/{team_id}/contact-requests?notice=handled")
 
+    async def require_admin(request: Request) -> DeskUser:
+        user = await require_user(request)
+        if user.role != "admin":
+            raise Forbidden("administrators only")
+        return user
+
+    async def admin_page(
+        request: Request,
+        user: DeskUser,
+        shown: dict[str, str] | None = None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        accounts = await read(views.accounts)
+        teams = list(services.teams)
+        return page(
+            request,
+            "admin.html",
+            status,
+            user=user,
+            accounts=accounts,
+            teams=teams,
+            shown_password=shown,
+            error=error,
+        )
+
+    @router.get("/admin", response_class=HTMLResponse)
+    @guarded
+    async def admin(request: Request) -> Response:
+        return await admin_page(request, await require_admin(request))
+
+    @router.post("/admin/accounts", response_class=HTMLResponse)
+    @guarded
+    async def create_account(request: Request) -> Response:
+        user, form = await checked_form(request)
+        await require_admin(request)
+        username = form_text(form, "username", 64).strip().lower()
+        display_name = form_text(form, "display_name", 128).strip()
+        team_ids = [str(team) for team in form.getlist("team")]
+        password = agents.generate_password()
+        try:
+            await write(
+                _create_account, username, display_name, team_ids, password, user.username, services.now()
+            )
+        except Conflict:
+            return await admin_page(request, user, error="Käyttäjätunnus on jo käytössä.", status=409)
+        except ValueError:
+            return await admin_page(request, user, error=NEW_ACCOUNT_RULES, status=400)
+        return await admin_page(request, user, {"username": username, "password": password})
+
+    @router.post("/admin/accounts/{username}/password", response_class=HTMLResponse)
+    @guarded
+    async def reset_password(request: Request, username: str) -> Response:
+        user, _form = await checked_form(request)
+        await require_admin(request)
+        password = agents.generate_password()
+        await write(agents.reset_password, username, password, services.now(), user.username)
+        await sockets.revalidate()
+        return await admin_page(request, user, {"username": username, "password": password})
+
+    @router.post("/admin/accounts/{username}/{change}")
+    @guarded
+    async def set_active(request: Request, username: str, change: str) -> Response:
+        user, form = await checked_form(request)
+        await require_admin(request)
+        if change == "teams":
+            team_ids = [str(team) for team in form.getlist("team")]
+            try:
+                await write(agents.set_teams, username, team_ids, services.now(), user.username)
+            except ValueError as error:
+                raise InvalidInput(str(error)) from None
+        elif change in ("activate", "deactivate"):
+            if username == user.username:
+                raise Forbidden("administrators do not lock themselves out")
+            await write(agents.set_active, username, change == "activate", services.now(), user.username)
+        else:
+            raise NotFound(f"no such change: {change}")
+        await sockets.revalidate()
+        for team in services.teams:
+            gateway.queue_changed(team.id)
+        return _done(request, "/desk/admin?notice=account", {"username": username, "change": change})
+
     return router
+
+
+def _create_account(
+    session: Any, username: str, display_name: str, team_ids: list[str], password: str, actor: str, now: Any
+) -> None:
+    agents.create_agent(
+        session,
+        username,
+        password,
+        now,
+        display_name=display_name,
+        team_ids=team_ids,
+        actor=actor,
+        must_change_password=True,
+    )
 
 
 def _verify(session: Any, username: str, password: str) -> tuple[int, str | None] | None:

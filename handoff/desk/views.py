@@ -307,3 +307,19 @@ def template_context(**values: Any) -> dict[str, Any]:
         "emergency_labels": EMERGENCY_LABELS,
         **values,
     }
+
+
+def accounts(session: Any) -> list[dict[str, Any]]:
+    """Every account for the administrators' page, by username."""
+    rows = session.execute(select(Agent).order_by(Agent.username)).scalars()
+    return [
+        {
+            "username": agent.username,
+            "display_name": agent.display_name,
+            "role": agent.role,
+            "active": agent.active,
+            "must_change_password": agent.must_change_password,
+            "teams": sorted(membership.team_id for membership in agent.memberships),
+        }
+        for agent in rows
+    ]
