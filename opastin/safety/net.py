@@ -47,9 +47,21 @@ CLASSIFIER_FLOOR = 0.2
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
 _FOREIGN_WORDS = frozenset(
     "i have has my me the and is are a an to can you he she it not no of in for with was do "
+    "t s m don doesn didn any only just want but so at on be this that what there who how why when from or "
     "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med".split()
 )
-_FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
+_FOREIGN_NEGATIONS = frozenset(
+    "no not never without nothing don dont doesn didn isn wasn haven hasn inga ingen inte aldrig utan".split()
+)
+# Information questions and history in English or Swedish ("warning signs", "i förväg"): the
+# Finnish-trained learned detector cannot read these, so such a message gets no learned
+# suspicion (the English and Swedish lexicon rules still apply).
+_FOREIGN_NOT_NOW = frozenset(
+    "previously history signs symptoms warning asking advance förra forra tecken symtom förväg forvag".split()
+)
+# A learned suspicion on English or Swedish text needs at least this probability: the
+# detector learned Finnish, and reads foreign medical words as alarming whatever they say.
+FOREIGN_LEARNED_FLOOR = 0.9
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -103,7 +115,8 @@ class SafetyNet:
         if foreign:
             # The Finnish vocabulary's spelling corrections would only mislead; a negation
             # ("no suicidal thoughts") keeps the learned layer out too.
-            if _FOREIGN_NEGATIONS.intersection(_WORD.findall(text.lower())):
+            words = set(_WORD.findall(text.lower()))
+            if words & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW):
                 return None
         else:
             tolerant = (
@@ -115,6 +128,8 @@ class SafetyNet:
                 )
         found = self.learned.suspects(text) if self.learned is not None else None
         if found is None or (not foreign and self.negated(text)):
+            return None
+        if foreign and found.probability < FOREIGN_LEARNED_FLOOR:
             return None
         return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
 

@@ -147,3 +147,39 @@ def test_a_model_without_the_detector_gives_none(tmp_path: Path) -> None:
 def test_training_needs_both_kinds() -> None:
     with pytest.raises(ValueError):
         LearnedDetector.train([], EVERYDAY)
+
+
+class Always:
+    """A learned layer that is sure of danger with a chosen probability."""
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def score(self, text: str):
+        from opastin.safety.learned import LearnedScore
+
+        return LearnedScore(self.probability, "112")
+
+    def suspects(self, text: str):
+        return self.score(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have any chest pain, I only want to book a check-up",
+        "What are the symptoms of a heart attack in women?",
+        "Vilka är tecknen på stroke? Jag frågar i förväg.",
+    ],
+)
+def test_foreign_negations_and_information_questions_get_no_learned_suspicion(
+    matcher: EmergencyMatcher, text: str
+) -> None:
+    assert SafetyNet(matcher, Always(0.99)).check(text) is None
+
+
+def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> None:
+    text = "my grandfather looks strange and grey and is breathing oddly"
+    assert SafetyNet(matcher, Always(0.8)).check(text) is None  # the Finnish model reads English badly
+    verdict = SafetyNet(matcher, Always(0.95)).check(text)
+    assert verdict is not None and verdict.target == CONFIRM
