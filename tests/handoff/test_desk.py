@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from handoff.db import Database
-from handoff.desk import STATIC_DIR
 from handoff.models import AuditEntry, ContactRequest, Conversation
 from tests.handoff.conftest import AUTH, add_agent
 from tests.handoff.live_support import CSRF_FIELD, PASSWORD
@@ -68,24 +65,6 @@ def test_unauthenticated_desk_redirects_to_login(client: TestClient) -> None:
     assert client.get("/desk/conversations/x", headers={"Accept": "application/json"}).status_code == 401
 
 
-def test_login_without_the_form_token_is_refused(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    response = client.post(
-        "/desk/login", data={"username": "maija", "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 403 and "opastin_desk=" not in response.headers.get("set-cookie", "")
-
-
-def test_forms_without_the_csrf_token_are_refused(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"], present=False)
-    login(client, "maija")
-    response = client.post("/desk/presence", data={"team": "neuvola", "present": "1"})
-    assert response.status_code == 403
-    response = post(client, "/desk/presence", "wrong-token", team="neuvola", present="1")
-    assert response.status_code == 403
-    assert client.get("/api/public/teams").json()[2]["accepting"] is False
-
-
 def test_logout_ends_the_session(client: TestClient, db: Database) -> None:
     add_agent(db, "maija", ["neuvola"])
     csrf = login(client, "maija")
@@ -125,61 +104,6 @@ def test_presence_queue_accept_and_conversation_view(client: TestClient, db: Dat
     } <= set(actions)
 
 
-def test_an_agent_cannot_open_or_touch_another_teams_conversation(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    add_agent(db, "pekka", ["perhekeskus"])
-    queue_resident(client, "other-team", "perhekeskus", "perheen asia")
-    csrf = login(client, "maija")
-    page = client.get("/desk/conversations/other-team")
-    assert page.status_code == 403 and "perheen asia" not in page.text
-    assert client.get("/desk/conversations/no-such-id").status_code == 403
-    assert post(client, "/desk/accept", csrf, team="perhekeskus").status_code == 403
-    assert post(client, "/desk/accept", csrf, team="neuvola", conversation_id="other-team").status_code == 403
-    assert post(client, "/desk/conversations/other-team/messages", csrf, text="hei").status_code == 403
-    assert post(client, "/desk/conversations/other-team/end", csrf).status_code == 403
-    assert "perheen asia" not in client.get("/desk").text
-    assert client.get("/desk/teams/perhekeskus/contact-requests").status_code == 403
-    with db.reading() as session:
-        assert session.get(Conversation, "other-team").status == "queued"
-
-
-def test_a_colleague_cannot_write_in_someone_elses_chat(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    add_agent(db, "liisa", ["neuvola"])
-    queue_resident(client, "c1", "neuvola")
-    csrf = login(client, "maija")
-    post(client, "/desk/accept", csrf, team="neuvola")
-    client.cookies.clear()
-    csrf = login(client, "liisa")
-    assert client.get("/desk/conversations/c1").status_code == 200
-    assert post(client, "/desk/conversations/c1/messages", csrf, text="hei").status_code == 403
-
-
-def test_resident_text_is_shown_as_text_never_as_markup(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    queue_resident(client, "c1", "neuvola", SCRIPT)
-    login(client, "maija")
-    for page in (client.get("/desk").text, client.get("/desk/conversations/c1").text):
-        assert SCRIPT not in page
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    script = (STATIC_DIR / "desk.js").read_text(encoding="utf-8")
-    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
-    assert "textContent" in script
-
-
-def test_desk_pages_have_no_inline_scripts_or_styles(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    queue_resident(client, "c1", "neuvola")
-    login(client, "maija")
-    for path in ("/desk/login", "/desk", "/desk/conversations/c1", "/desk/teams/neuvola/contact-requests"):
-        html = client.get(path).text
-        assert '<html lang="fi">' in html
-        assert not re.search(r"<script(?![^>]*\ssrc=)", html), path
-        assert "style=" not in html and "<style" not in html, path
-        sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
-        assert all(source.startswith("/static/") for source in sources), sources
-
-
 @pytest.mark.parametrize("path", ["/static/desk/desk.js", "/static/desk/desk.css"])
 def test_desk_assets_are_served_by_the_project(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
@@ -209,18 +133,3 @@ def test_contact_request_inbox_marks_who_handled_and_when(client: TestClient, db
         assert (request.status, request.handled_at is not None) == ("handled", True)
 
 
-def test_another_teams_contact_request_cannot_be_handled(client: TestClient, db: Database) -> None:
-    add_agent(db, "maija", ["neuvola"])
-    body = {
-        "team": "perhekeskus",
-        "topic": "Perheasia",
-        "message": "Soittakaa",
-        "contact_method": "phone",
-        "contact_value": "040 123 4567",
-        "consent": True,
-    }
-    client.post("/api/service/contact-requests", json=body, headers=AUTH)
-    csrf = login(client, "maija")
-    with db.reading() as session:
-        request_id = session.execute(select(ContactRequest.id)).scalar_one()
-    assert post(client, f"/desk/contact-requests/{request_id}/handled", csrf).status_code == 404

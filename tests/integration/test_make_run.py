@@ -194,6 +194,8 @@ def test_make_run_answers_in_finnish_and_stops_cleanly_on_ctrl_c(
 
     codes = identity_codes()
     seen = asyncio.run(chat_through_resident_page(codes))
+    logs = b"\n".join(path.read_bytes() for path in (ROOT / "var" / "log").glob("*.log*"))
+    assert b"rokotusajan" not in logs  # no message text in any log
     stored = stored_bytes(run_database)
     leaked = [code for code in codes if code_pattern(code).search(stored)]
     assert not leaked, f"identity codes found under var/ or in the database: {leaked}"
