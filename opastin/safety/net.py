@@ -50,9 +50,8 @@ _FOREIGN_WORDS = frozenset(
     "t s m don doesn didn any only just want but so at on be this that what there who how why when from or "
     "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med".split()
 )
-_FOREIGN_NEGATIONS = frozenset(
-    "no not never without nothing don dont doesn didn isn wasn haven hasn inga ingen inte aldrig utan".split()
-)
+# "don't" is left out on purpose: "I don't want to be alive" is negation-worded danger.
+_FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
 # Information questions and history in English or Swedish ("warning signs", "i förväg"): the
 # Finnish-trained learned detector cannot read these, so such a message gets no learned
 # suspicion (the English and Swedish lexicon rules still apply).
@@ -135,9 +134,17 @@ class SafetyNet:
 
     def worth_asking(self, text: str, floor: float) -> bool:
         """Whether a weak sign of danger (a tempered lexicon match, the intent classifier's guess)
-        deserves the safety question: yes, unless the learned detector gives ``text`` less than ``floor``.
+        deserves the safety question: yes, unless the learned detector gives ``text`` less than ``floor``
+        (on English or Swedish text: less than :data:`FOREIGN_LEARNED_FLOOR`, or it negates or asks
+        for information).
         """
-        return self.learned is None or self.learned.score(text).probability >= floor
+        if self.learned is None:
+            return True
+        if written_in_english_or_swedish(text):
+            if set(_WORD.findall(text.lower())) & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW):
+                return False
+            floor = max(floor, FOREIGN_LEARNED_FLOOR)
+        return self.learned.score(text).probability >= floor
 
     def negated(self, text: str) -> bool:
         """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa").

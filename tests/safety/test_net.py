@@ -167,7 +167,7 @@ class Always:
 @pytest.mark.parametrize(
     "text",
     [
-        "I don't have any chest pain, I only want to book a check-up",
+        "I have no chest pain, I only want to book a check-up",
         "What are the symptoms of a heart attack in women?",
         "Vilka är tecknen på stroke? Jag frågar i förväg.",
     ],
@@ -183,3 +183,8 @@ def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> 
     assert SafetyNet(matcher, Always(0.8)).check(text) is None  # the Finnish model reads English badly
     verdict = SafetyNet(matcher, Always(0.95)).check(text)
     assert verdict is not None and verdict.target == CONFIRM
+
+
+def test_a_negation_worded_english_crisis_is_still_caught(matcher: EmergencyMatcher) -> None:
+    verdict = SafetyNet(matcher, Always(0.1)).check("I don't want to be alive anymore")
+    assert verdict is not None and verdict.certain and verdict.level == "crisis"
