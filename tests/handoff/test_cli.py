@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from handoff.cli import main
 from handoff.db import Database
 from handoff.settings import PROJECT_ROOT
 from handoff.teams import TEAM_IDS
+from tests.handoff.conftest import TUESDAY_NOON as NOW
 
 
 @pytest.fixture
@@ -129,3 +131,38 @@ def test_real_server(env: dict) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_account_commands_reset_lock_and_move_an_agent(
+    db: Database, database_url: str, teams_file: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from handoff import agents, cli
+    from handoff.models import AgentSession
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("HANDOFF_TEAMS_FILE", str(teams_file))
+    with db.writing() as session:
+        maija = agents.create_agent(session, "maija", "correct horse battery", NOW, team_ids=["neuvola"])
+        session.add(
+            AgentSession(
+                token_hash="h" * 64,
+                agent_id=maija.id,
+                csrf_token="c",
+                created_at=NOW,
+                expires_at=NOW + timedelta(hours=1),
+            )
+        )
+    assert cli.main(["set-password", "maija", "--generate-password"]) == 0
+    password = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
+    assert cli.main(["set-teams", "maija", "--team", "katilot", "--team", "neuvola"]) == 0
+    assert cli.main(["deactivate", "maija"]) == 0
+    with db.reading() as session:
+        agent = agents.get_agent(session, "maija")
+        assert agent.must_change_password and not agent.active
+        assert sorted(m.team_id for m in agent.memberships) == ["katilot", "neuvola"]
+        assert session.query(AgentSession).count() == 0  # every session ended
+        assert agents.authenticate(session, "maija", password) is None  # locked
+    assert cli.main(["activate", "maija"]) == 0
+    with db.reading() as session:
+        assert agents.authenticate(session, "maija", password) is not None
+    assert cli.main(["deactivate", "nobody"]) == 2
