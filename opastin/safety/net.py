@@ -48,7 +48,8 @@ CLASSIFIER_FLOOR = 0.2
 _FOREIGN_WORDS = frozenset(
     "i have has my me the and is are a an to can you he she it not no of in for with was do "
     "t s m don doesn didn any only just want but so at on be this that what there who how why when from or "
-    "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med".split()
+    "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med "
+    "vad ska man om vill veta hur när nar varför varfor eller men till från fran av för for".split()
 )
 # "don't" is left out on purpose: "I don't want to be alive" is negation-worded danger.
 _FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
@@ -56,7 +57,8 @@ _FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte ald
 # Finnish-trained learned detector cannot read these, so such a message gets no learned
 # suspicion (the English and Swedish lexicon rules still apply).
 _FOREIGN_NOT_NOW = frozenset(
-    "previously history signs symptoms warning asking advance förra forra tecken symtom förväg forvag".split()
+    "previously history signs symptoms warning asking advance year years month months "
+    "förra forra tecken symtom förväg forvag månader manader".split()
 )
 # A learned suspicion on English or Swedish text needs at least this probability: the
 # detector learned Finnish, and reads foreign medical words as alarming whatever they say.
