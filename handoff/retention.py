@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -139,8 +140,18 @@ def routed_teams(session: Session, conversation_ids: Collection[str]) -> dict[st
     return found
 
 
+def tracker_exists(url: str) -> bool:
+    """Whether the tracker database can be there (a SQLite file is not created just to look)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return True
+    return bool(parsed.database) and Path(parsed.database).exists()
+
+
 def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> int:
     """Delete the events of Rasa conversations idle longer than their retention; returns how many."""
+    if not tracker_exists(url):
+        return 0
     engine = create_engine(url)
     try:
         if not inspect(engine).has_table(TRACKER_TABLE):

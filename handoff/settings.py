@@ -13,7 +13,7 @@ Environment variables:
     into ``<HANDOFF_VAR_DIR>/handoff-api-token`` (mode 0600) and read from there.
 ``TRACKER_DATABASE_URL``
     Rasa's tracker store, for the retention purge. Default: ``DATABASE_URL``
-    when set (Rasa uses it too), else Rasa's SQLite file ``var/rasa-tracker.db``.
+    when set (Rasa uses it too), else Rasa's SQLite file ``<HANDOFF_VAR_DIR>/rasa-tracker.db``.
 ``OPASTIN_OUTBOX_DIR``
     The action server's outbox of contact requests (purged with the rest).
     Default: ``var/outbox``.
@@ -114,7 +114,7 @@ class Settings:
             tracker_database_url=normalise_database_url(
                 env.get("TRACKER_DATABASE_URL")
                 or env.get("DATABASE_URL")
-                or f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
+                or f"sqlite:///{var_dir / 'rasa-tracker.db'}"
             ),
             outbox_dir=_resolve(env.get("OPASTIN_OUTBOX_DIR") or "var/outbox"),
             allowed_origins=tuple(

@@ -32,7 +32,7 @@ from handoff.models import (
     ResidentSession,
     SessionMessage,
 )
-from handoff.retention import TRACKER_TABLE, Places
+from handoff.retention import TRACKER_TABLE, Places, tracker_exists
 
 
 class UnknownReference(LookupError):
@@ -151,7 +151,7 @@ def _delete_rows(session: Session, found: Found) -> None:
 
 
 def _tracker_table(url: str | None) -> tuple[Any, Table] | None:
-    if not url:
+    if not url or not tracker_exists(url):
         return None
     engine = create_engine(url)
     if not inspect(engine).has_table(TRACKER_TABLE):
