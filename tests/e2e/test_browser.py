@@ -136,6 +136,34 @@ def test_whole_chat_works_by_keyboard_alone(browser, stack) -> None:
     context.close()
 
 
+def test_a_resident_on_a_shared_computer_ends_the_conversation_for_good(browser, stack) -> None:
+    context, page, outside = _new_page(browser)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")
+    _say(page, "hetuni on 131052-308T ja tarvitsen hammaslääkärin")
+    page.locator(".chat-log").get_by_text("poistin sen").wait_for()
+    reference = page.locator("[data-chat-reference]")
+    reference.filter(has_text=re.compile(r"KS-[A-Z2-9]{4}-[A-Z2-9]{4}")).wait_for()
+    code = reference.inner_text().split(": ")[1]
+    sql = "SELECT ended_at FROM resident_sessions WHERE reference = :reference"
+    assert query_one(stack["database"], sql, reference=code) == (None,)
+    stored = query_one(
+        stack["database"],
+        "SELECT text FROM session_messages WHERE text LIKE '%hammas%' AND sender = 'resident'",
+    )
+    assert stored == ("hetuni on ******-**** ja tarvitsen hammaslääkärin",)
+
+    page.get_by_role("button", name="Lopeta keskustelu").click()
+    reference.filter(has_text=re.compile(r"KS-")).filter(has_not_text=code).wait_for()
+    assert "hammaslääkärin" not in page.locator(".chat-log").inner_text()
+    assert query_one(stack["database"], sql, reference=code)[0] is not None  # ended on the server
+    page.reload()
+    _bot_says(page, "Olen Opastin")
+    assert "hammaslääkärin" not in page.locator(".chat-log").inner_text()  # nothing comes back
+    assert outside.blocked == []
+    context.close()
+
+
 def _say(page, text: str) -> None:
     page.get_by_label("Kirjoita viestisi").fill(text)
     page.get_by_role("button", name="Lähetä").click()
