@@ -121,10 +121,11 @@ class HandoffClient:
         if response.status_code == 409:
             error = response.json().get("error", {})
             raise Refused(str(error.get("code", "conflict")), str(error.get("message", "")))
+        # Error texts may echo what the resident wrote: only the status and the error code are kept.
         if 400 <= response.status_code < 500 and response.status_code not in (401, 403):
-            raise InvalidRequest(f"{method} {path}: HTTP {response.status_code} {response.text[:200]}")
+            raise InvalidRequest(f"{method} {path}: HTTP {response.status_code} {_error_code(response)}")
         if response.status_code >= 300:
-            raise ServiceUnavailable(f"{method} {path}: HTTP {response.status_code} {response.text[:200]}")
+            raise ServiceUnavailable(f"{method} {path}: HTTP {response.status_code} {_error_code(response)}")
         return response.json()
 
     def team_status(self, team: str) -> TeamStatus:
@@ -222,3 +223,11 @@ def default_client(environ: Mapping[str, str] | None = None) -> HandoffClient:
 def shared_client() -> HandoffClient:
     """The action server's one :func:`default_client`, made at first use (keeps connections alive)."""
     return default_client()
+
+
+def _error_code(response: httpx.Response) -> str:
+    """The service's error code (``invalid_request``, …), never the message or the body."""
+    try:
+        return str(response.json().get("error", {}).get("code", ""))
+    except (ValueError, AttributeError):
+        return ""

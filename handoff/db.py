@@ -51,13 +51,16 @@ def create_db_engine(url: str) -> Engine:
     """Create an engine for ``url``; the SQLite file's directory is created if missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         future=True,
         poolclass=QueuePool,
+        hide_parameters=True,  # database errors in logs without the residents' texts
         pool_size=10,
         max_overflow=30,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},

@@ -52,3 +52,4 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
         url = resolve_database_url(os.environ.get(DATABASE_URL_ENV), default_sqlite_path)
         # SQLTrackerStore uses a `host` that contains "://" as the complete URL.
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        self.engine.hide_parameters = True  # database errors in logs without the messages

@@ -70,13 +70,31 @@ def _wait_for_line(process: subprocess.Popen, marker: str) -> list[str]:
 
 
 def identity_codes() -> list[str]:
-    """Five new valid identity codes, each written the way some resident types it."""
+    """New valid identity codes, each written in one of the ways residents type them.
+
+    A hyphen, the 1800s "+", the 2000s "A" and the 2023 letters, no separator, a space,
+    an en or em dash, lower case, a temporary 9xx number, glued to words and punctuation.
+    """
+    forms = [
+        ("-", 1900, False),
+        ("+", 1800, False),
+        ("A", 2000, False),
+        ("Y", 1900, False),
+        ("C", 2000, False),
+        ("", 1900, False),
+        (" ", 1900, False),
+        ("\u2013", 1900, False),
+        ("\u2014", 2000, False),
+        ("-", 1900, True),
+        ("-", 1900, False),
+    ]
     codes = []
-    for sign in ["-", "", " ", "\u2013", "Y"]:
-        born = dt.date(1950, 1, 1) + dt.timedelta(days=random.randrange(20000))
-        individual = random.randrange(2, 900)
+    for number, (sign, century, temporary) in enumerate(forms):
+        born = dt.date(century + random.randrange(0, 99), random.randrange(1, 13), random.randrange(1, 29))
+        individual = random.randrange(900, 1000) if temporary else random.randrange(2, 900)
         check = CHECK_CHARS[int(f"{born:%d%m%y}{individual:03d}") % 31]
-        codes.append(f"{born:%d%m%y}{sign}{individual:03d}{check}")
+        code = f"{born:%d%m%y}{sign}{individual:03d}{check}"
+        codes.append(code.lower() if number == 4 else code)
     return codes
 
 
@@ -92,7 +110,7 @@ async def chat_through_resident_page(codes: list[str]) -> list[str]:
     await resident.connect()
     seen = []
     for code in codes:
-        await resident.say(f"haluan varata lapselle rokotusajan neuvolaan, hetuni on {code}")
+        await resident.say(f"haluan varata lapselle rokotusajan neuvolaan, hetuni:{code}.")
         seen.append(str((await resident.next(60)).get("text")))
         await asyncio.sleep(1)  # the rest of the replies, and time for the tracker store to commit
         while not resident.inbox.empty():
