@@ -27,6 +27,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from opastin.logsafe import withhold_exception_messages
 from opastin.tokens import same_token, shared_token
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    withhold_exception_messages()
     app = create_guarded_app(action_server_token())
     app.run(args.host, args.port, workers=1, access_log=False)
 

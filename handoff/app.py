@@ -39,6 +39,7 @@ from handoff.retention import Places
 from handoff.settings import Settings, load_api_token
 from handoff.teams import load_teams
 from handoff.web import mount_resident_pages
+from opastin.logsafe import withhold_exception_messages
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def create_app(
 
     ``bot`` replaces the Rasa REST client (tests); by default it talks to ``RASA_URL``.
     """
+    withhold_exception_messages()
     settings = settings or Settings.from_env()
     services = Services(
         settings=settings,

@@ -10,7 +10,9 @@ commercial plugin.
 :func:`keep_logs_private` rewrites Rasa's structlog processor chain in place
 (loggers already in use keep a reference to the same list): fields that may
 hold what a resident wrote are replaced by ``[redacted]``, and tracebacks keep
-their frames but lose the locals.
+their frames but lose the locals and the exception messages (a database
+error's message may quote the row). Standard-library records get the same
+treatment (:mod:`opastin.logsafe`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+
+from opastin.logsafe import withhold_exception_messages
 
 REDACTED = "[redacted]"
 # Rasa's own list of anonymisable keys (rasa.utils.log_utils) and a few more.
@@ -44,12 +48,24 @@ _TRACEBACKS_WITHOUT_LOCALS = structlog.processors.ExceptionRenderer(
 )
 
 
+def withhold_exception_values(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Keep a rendered traceback's types and frames, not its exception messages."""
+    for exception in event_dict.get("exception") or ():
+        if isinstance(exception, dict) and "exc_value" in exception:
+            exception["exc_value"] = REDACTED
+    return event_dict
+
+
 def keep_logs_private() -> None:
     """Make Rasa's structlog chain redact private fields and drop traceback locals (idempotent)."""
     processors: list[Any] = structlog.get_config()["processors"]
-    rewritten = [
-        _TRACEBACKS_WITHOUT_LOCALS if processor is structlog.processors.dict_tracebacks else processor
-        for processor in processors
-        if processor is not redact_private_fields
-    ]
+    rewritten: list[Any] = []
+    for processor in processors:
+        if processor in (redact_private_fields, withhold_exception_values):
+            continue
+        if processor is structlog.processors.dict_tracebacks or processor is _TRACEBACKS_WITHOUT_LOCALS:
+            rewritten += [_TRACEBACKS_WITHOUT_LOCALS, withhold_exception_values]
+        else:
+            rewritten.append(processor)
     processors[:] = [redact_private_fields, *rewritten]
+    withhold_exception_messages()

@@ -15,7 +15,7 @@ SECRET = "mun hetu on 131052-308T ja rintaa puristaa"
 
 def fail_with_the_message_in_a_local() -> None:
     message = SECRET  # noqa: F841 - a local variable, as Rasa's frames have the tracker
-    raise ValueError("boom")
+    raise ValueError(f"Failing row contains ({SECRET})")  # as PostgreSQL's errors quote the row
 
 
 def logged_after(caplog: pytest.LogCaptureFixture, private: bool) -> str:
