@@ -9,16 +9,19 @@ database URL and the agents' one-time passwords, and stops everything.
 from __future__ import annotations
 
 import os
-import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from handoff.agents import create_agent
+from handoff.db import Database
 from handoff.gateway.sessions import hash_secret
 from tests.scripts_loader import load_script
 
@@ -26,7 +29,6 @@ bench_nlu = load_script("bench_nlu")
 bench_handoff = load_script("bench_handoff")
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-service-token-0123456789"
-PASSWORD = re.compile(r"Password \(shown only once\): (\S+)")
 
 
 def handoff_cli(env: Mapping[str, str], *args: str) -> str:
@@ -66,12 +68,7 @@ def running_stack(
                 "RASA_URL": rasa_url,
             }
             handoff_cli(env, "migrate")
-            passwords = {
-                username: PASSWORD.search(
-                    handoff_cli(env, "create-agent", username, "--team", team, "--generate-password")
-                ).group(1)
-                for username, team in agents.items()
-            }
+            passwords = create_agents(env["DATABASE_URL"], agents)
             with (tmp / "handoff.log").open("wb") as log:
                 server = subprocess.Popen(
                     [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"],
@@ -89,6 +86,19 @@ def running_stack(
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
+
+
+def create_agents(database_url: str, agents: Mapping[str, str]) -> dict[str, str]:
+    """Accounts (username → team) with passwords of their own, as after their first login."""
+    database = Database(database_url)
+    passwords = {username: secrets.token_urlsafe(15) for username in agents}
+    try:
+        with database.writing() as session:
+            for username, team in agents.items():
+                create_agent(session, username, passwords[username], datetime.now(UTC), team_ids=[team])
+    finally:
+        database.dispose()
+    return passwords
 
 
 def query_one(database_url: str, sql: str, **params: object) -> tuple:
