@@ -25,7 +25,7 @@ from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_c
 from actions.outbox import ContactOutbox, Courier, default_outbox
 from actions.routes_config import default_routes
 from actions.routing import find_team
-from handoff.contact import reply_promise
+from opastin.finnish_time import reply_promise
 
 logger = logging.getLogger(__name__)
 

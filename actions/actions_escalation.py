@@ -33,7 +33,6 @@ from actions.availability import (
     team_offer,
     unavailable_offer,
 )
-from actions.finnish_time import HELSINKI
 from actions.handoff_client import (
     HandoffClient,
     HandoffServiceError,
@@ -45,6 +44,7 @@ from actions.routes_config import RouteTable, default_routes
 from actions.routing import Route, find_team, route_reply
 from handoff.settings import Settings
 from handoff.teams import Team, Teams, load_teams
+from opastin.finnish_time import HELSINKI
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from actions.finnish_time import opening_phrase, queue_phrase, until_phrase, wait_phrase
 from actions.handoff_client import PublicTeam, TeamStatus
+from opastin.finnish_time import opening_phrase, queue_phrase, until_phrase, wait_phrase
 
 ACCEPTING = "accepting"
 CLOSED = "closed"

@@ -12,22 +12,12 @@ from sqlalchemy.orm import Session
 from handoff.hours import HELSINKI, workdays_after
 from handoff.models import ContactRequest
 from handoff.teams import Team
+from opastin.finnish_time import reply_promise
 from opastin.privacy import mask_hetu
 
 REFERENCE_PREFIX = "YP"
 REFERENCE_ATTEMPTS = 20
-_GENITIVE_NUMBERS = {
-    1: "yhden",
-    2: "kahden",
-    3: "kolmen",
-    4: "neljän",
-    5: "viiden",
-    6: "kuuden",
-    7: "seitsemän",
-    8: "kahdeksan",
-    9: "yhdeksän",
-    10: "kymmenen",
-}
+
 
 
 @dataclass(frozen=True)
@@ -39,12 +29,6 @@ class ContactReceipt:
     reply_within_workdays: int
     reply_by: date
     reply_promise: str
-
-
-def reply_promise(workdays: int) -> str:
-    """Finnish promise of a reply, e.g. ``"Otamme sinuun yhteyttä kahden arkipäivän kuluessa."``."""
-    amount = _GENITIVE_NUMBERS.get(workdays, str(workdays))
-    return f"Otamme sinuun yhteyttä {amount} arkipäivän kuluessa."
 
 
 def _new_reference(session: Session, year: int) -> str:

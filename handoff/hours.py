@@ -24,11 +24,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-HELSINKI = ZoneInfo("Europe/Helsinki")
+from opastin.finnish_time import HELSINKI
+
 MINUTES_PER_DAY = 24 * 60
 SEARCH_DAYS = 30
 CHRISTMAS_EVE = "Jouluaatto"

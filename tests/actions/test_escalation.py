@@ -18,8 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionChatHours, ActionDeclineQueue, ActionJoinQueue
 from actions.actions_routing import ActionRoute
-from actions.finnish_time import HELSINKI
 from handoff.models import Conversation
+from opastin.finnish_time import HELSINKI
 from tests.actions.conftest import down, make_tracker, user_event
 
 JOIN = [

@@ -20,8 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from actions.finnish_time import HELSINKI
 from handoff.teams import WEEKDAYS
+from opastin.finnish_time import HELSINKI
 from tests.e2e.stack import TOKEN, bench_handoff, query_one, running_stack
 from tests.handoff.live_support import Agent
 from tests.scripts_loader import load_script

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from handoff import agents
-from handoff.contact import create_contact_request, reply_promise
+from handoff.contact import create_contact_request
 from handoff.db import Database, create_db_engine, migrate
 from handoff.errors import (
     AlreadyQueued,
@@ -37,6 +37,7 @@ from handoff.queue import (
 )
 from handoff.retention import purge_handoff_tables
 from handoff.teams import Teams
+from opastin.finnish_time import reply_promise
 from opastin.privacy import HETU_MASK
 from tests.handoff.conftest import TUESDAY_NOON, add_agent
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from actions.finnish_time import HELSINKI, opening_phrase, queue_phrase, until_phrase, wait_phrase
+from opastin.finnish_time import HELSINKI, opening_phrase, queue_phrase, until_phrase, wait_phrase
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:

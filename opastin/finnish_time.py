@@ -1,4 +1,4 @@
-"""Times, waits and queue lengths in natural Finnish, for texts residents read.
+"""Times, waits, queue lengths and reply promises in natural Finnish, for texts residents read.
 
 Pure functions: every one takes the moment it speaks about and, where the
 wording depends on it, ``now`` (aware datetimes; read in Helsinki time).
@@ -95,3 +95,23 @@ def until_phrase(closes: datetime, now: datetime) -> str:
     if local.date() == today:
         return f"klo {clock_time(closes)} asti"
     return f"{day_phrase(closes, now)} klo {clock_time(closes)} asti"
+
+
+GENITIVE_NUMBERS = {
+    1: "yhden",
+    2: "kahden",
+    3: "kolmen",
+    4: "neljän",
+    5: "viiden",
+    6: "kuuden",
+    7: "seitsemän",
+    8: "kahdeksan",
+    9: "yhdeksän",
+    10: "kymmenen",
+}
+
+
+def reply_promise(workdays: int) -> str:
+    """Finnish promise of a reply, e.g. ``"Otamme sinuun yhteyttä kahden arkipäivän kuluessa."``."""
+    amount = GENITIVE_NUMBERS.get(workdays, str(workdays))
+    return f"Otamme sinuun yhteyttä {amount} arkipäivän kuluessa."
