@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run stop test validate lint pytest test-stories test-nlu crossval clean
+.PHONY: help install install-test train run stop test check validate lint pytest test-stories test-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -44,9 +44,15 @@ lint:  ## Lint the Python code
 	@echo "==> ruff"
 	@$(BIN)/ruff check .
 
-pytest:  ## Unit and integration tests (SQLite and a throw-away PostgreSQL)
+check: install  ## The fast tier: ruff and the tests that need no trained model (SQLite; about 2 minutes)
+	@echo "==> ruff"
+	@$(BIN)/ruff check .
+	@echo "==> pytest (fast tier)"
+	@$(BIN)/pytest
+
+pytest:  ## Every Python test: fast and end-to-end (SQLite and a throw-away PostgreSQL)
 	@echo "==> pytest"
-	@scripts/with_postgres.sh $(BIN)/pytest
+	@scripts/with_postgres.sh $(BIN)/pytest -m ""
 
 test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not run)
 	@echo "==> rasa test core"

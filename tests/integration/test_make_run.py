@@ -32,6 +32,7 @@ from tests.handoff.live_support import Resident
 from tests.scripts_loader import load_script
 
 run = load_script("run")
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 300
 CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
