@@ -22,6 +22,7 @@ Queued and live conversations are never touched. :func:`purge` is what
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -148,15 +149,26 @@ def tracker_exists(url: str) -> bool:
     return bool(parsed.database) and Path(parsed.database).exists()
 
 
-def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> int:
-    """Delete the events of Rasa conversations idle longer than their retention; returns how many."""
-    if not tracker_exists(url):
-        return 0
+@contextlib.contextmanager
+def tracker_events(url: str | None) -> Iterator[tuple[Engine, Table] | None]:
+    """An engine and Rasa's ``events`` table, or ``None`` while there is no tracker store yet."""
+    if not url or not tracker_exists(url):
+        yield None
+        return
     engine = create_engine(url)
     try:
-        if not inspect(engine).has_table(TRACKER_TABLE):
+        found = inspect(engine).has_table(TRACKER_TABLE)
+        yield (engine, Table(TRACKER_TABLE, MetaData(), autoload_with=engine)) if found else None
+    finally:
+        engine.dispose()
+
+
+def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> int:
+    """Delete the events of Rasa conversations idle longer than their retention; returns how many."""
+    with tracker_events(url) as tracker:
+        if tracker is None:
             return 0
-        events = Table(TRACKER_TABLE, MetaData(), autoload_with=engine)
+        engine, events = tracker
         earliest = (now - timedelta(days=_shortest_retention(teams))).timestamp()
         with engine.begin() as connection:
             idle = connection.execute(
@@ -168,8 +180,6 @@ def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> in
             for chunk in _chunks(expired):
                 connection.execute(delete(events).where(events.c.sender_id.in_(chunk)))
         return len(expired)
-    finally:
-        engine.dispose()
 
 
 def purge_audit_log(session: Session, teams: Teams, now: datetime) -> int:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, create_engine, delete, inspect, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -32,7 +32,7 @@ from handoff.models import (
     ResidentSession,
     SessionMessage,
 )
-from handoff.retention import TRACKER_TABLE, Places, tracker_exists
+from handoff.retention import Places, tracker_events
 
 
 class UnknownReference(LookupError):
@@ -150,45 +150,28 @@ def _delete_rows(session: Session, found: Found) -> None:
     session.execute(delete(ResidentSession).where(ResidentSession.conversation_id == conversation_id))
 
 
-def _tracker_table(url: str | None) -> tuple[Any, Table] | None:
-    if not url or not tracker_exists(url):
-        return None
-    engine = create_engine(url)
-    if not inspect(engine).has_table(TRACKER_TABLE):
-        engine.dispose()
-        return None
-    return engine, Table(TRACKER_TABLE, MetaData(), autoload_with=engine)
-
-
 def _tracker_events(url: str | None, conversation_id: str) -> list[dict[str, Any]]:
-    tracker = _tracker_table(url)
-    if tracker is None:
-        return []
-    engine, events = tracker
-    try:
+    with tracker_events(url) as tracker:
+        if tracker is None:
+            return []
+        engine, events = tracker
         with engine.connect() as connection:
             rows = connection.execute(
                 select(events.c.type_name, events.c.timestamp, events.c.data)
                 .where(events.c.sender_id == conversation_id)
                 .order_by(events.c.id)
             ).all()
-    finally:
-        engine.dispose()
     return [
         {"type": kind, "timestamp": timestamp, "event": json.loads(data)} for kind, timestamp, data in rows
     ]
 
 
 def _delete_tracker_events(url: str | None, conversation_id: str) -> None:
-    tracker = _tracker_table(url)
-    if tracker is None:
-        return
-    engine, events = tracker
-    try:
-        with engine.begin() as connection:
-            connection.execute(delete(events).where(events.c.sender_id == conversation_id))
-    finally:
-        engine.dispose()
+    with tracker_events(url) as tracker:
+        if tracker is not None:
+            engine, events = tracker
+            with engine.begin() as connection:
+                connection.execute(delete(events).where(events.c.sender_id == conversation_id))
 
 
 def _mentions(path: Path, conversation_id: str) -> bool:
