@@ -140,16 +140,20 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
             return None
         return await read(load_user, token, services.now())
 
-    async def require_user(request: Request, pending_password: bool = False) -> DeskUser:
+    async def require_user(request: Request, pending_password: bool = False, admin: bool = False) -> DeskUser:
         user = await current_user(request)
         if user is None:
             raise Unauthorized("log in to the desk first")
         if user.must_change_password and not pending_password:
             raise PasswordChangeRequired("change the generated password first")
+        if admin and user.role != "admin":
+            raise Forbidden("administrators only")
         return user
 
-    async def checked_form(request: Request, pending_password: bool = False) -> tuple[DeskUser, FormData]:
-        user = await require_user(request, pending_password)
+    async def checked_form(
+        request: Request, pending_password: bool = False, admin: bool = False
+    ) -> tuple[DeskUser, FormData]:
+        user = await require_user(request, pending_password, admin)
         form = await request.form()
         given = form.get("csrf_token") or request.headers.get("x-csrf-token")
         if not tokens_match(user.csrf_token, given if isinstance(given, str) else None):
@@ -370,12 +374,6 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         await gateway.desk_changed(team_id)
         return _done(request, f"/desk/teams/{team_id}/contact-requests?notice=handled")
 
-    async def require_admin(request: Request) -> DeskUser:
-        user = await require_user(request)
-        if user.role != "admin":
-            raise Forbidden("administrators only")
-        return user
-
     async def admin_page(
         request: Request,
         user: DeskUser,
@@ -399,13 +397,12 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.get("/admin", response_class=HTMLResponse)
     @guarded
     async def admin(request: Request) -> Response:
-        return await admin_page(request, await require_admin(request))
+        return await admin_page(request, await require_user(request, admin=True))
 
     @router.post("/admin/accounts", response_class=HTMLResponse)
     @guarded
     async def create_account(request: Request) -> Response:
-        user, form = await checked_form(request)
-        await require_admin(request)
+        user, form = await checked_form(request, admin=True)
         username = form_text(form, "username", 64).strip().lower()
         display_name = form_text(form, "display_name", 128).strip()
         team_ids = [str(team) for team in form.getlist("team")]
@@ -423,8 +420,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/admin/accounts/{username}/password", response_class=HTMLResponse)
     @guarded
     async def reset_password(request: Request, username: str) -> Response:
-        user, _form = await checked_form(request)
-        await require_admin(request)
+        user, _form = await checked_form(request, admin=True)
         password = agents.generate_password()
         await write(agents.reset_password, username, password, services.now(), user.username)
         await sockets.revalidate()
@@ -433,8 +429,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/admin/accounts/{username}/{change}")
     @guarded
     async def set_active(request: Request, username: str, change: str) -> Response:
-        user, form = await checked_form(request)
-        await require_admin(request)
+        user, form = await checked_form(request, admin=True)
         if change == "teams":
             team_ids = [str(team) for team in form.getlist("team")]
             try:
