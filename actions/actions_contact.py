@@ -23,9 +23,9 @@ from actions import contact_form
 from actions.actions_escalation import ClientFactory, EscalationAction, buttons, local_team
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
-from actions.routes_config import default_routes
 from actions.routing import find_team
 from opastin.finnish_time import reply_promise
+from opastin.routes import default_routes
 
 logger = logging.getLogger(__name__)
 

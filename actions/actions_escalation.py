@@ -12,7 +12,6 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -40,11 +39,10 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routes_config import RouteTable, default_routes
 from actions.routing import Route, find_team, route_reply
-from handoff.settings import Settings
-from handoff.teams import Team, Teams, load_teams
 from opastin.finnish_time import HELSINKI
+from opastin.routes import RouteTable, default_routes
+from opastin.teams import Team
 
 logger = logging.getLogger(__name__)
 
@@ -57,17 +55,9 @@ def helsinki_now() -> datetime:
     return datetime.now(HELSINKI)
 
 
-@lru_cache(maxsize=1)
-def _local_teams() -> Teams:
-    return load_teams(Settings.from_env().teams_file)
-
-
 def local_team(team_id: str) -> Team:
-    """A team as the teams file describes it, read without asking the service (works when it is down)."""
-    team = _local_teams().get(team_id)
-    if team is None:
-        raise KeyError(team_id)
-    return team
+    """A team as the catalogue describes it, read without asking the service (works when it is down)."""
+    return default_routes().teams[team_id]
 
 
 def local_contacts(team_id: str) -> Contacts:

@@ -17,7 +17,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, send_team_route
-from actions.routes_config import RouteTable, default_routes
 from actions.routing import (
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
@@ -33,6 +32,7 @@ from actions.routing import (
     resolve_fallback,
     route_reply,
 )
+from opastin.routes import RouteTable, default_routes
 
 SOMETHING_ELSE = ("Jotain muuta", "/nlu_fallback")
 # The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.routes_config import normalise
 from opastin.privacy import mask_hetu
+from opastin.routes import normalise
 
 PHONE = "phone"
 EMAIL = "email"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from actions.contact_form import clean_message
-from actions.routes_config import normalise
+from opastin.routes import normalise
 
 MAX_COMMENT_CHARS = 2000
 

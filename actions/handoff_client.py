@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from handoff.settings import Settings, load_api_token
+from opastin import places
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_S = 3.0
@@ -211,11 +211,11 @@ def default_client(environ: Mapping[str, str] | None = None) -> HandoffClient:
     """A client for ``HANDOFF_URL`` (default http://127.0.0.1:8000) with the shared API token.
 
     The token is ``HANDOFF_API_TOKEN`` or the development token file that the
-    service also uses (:func:`handoff.settings.load_api_token`).
+    service also uses (:func:`opastin.places.service_api_token`).
     """
     env = os.environ if environ is None else environ
     base_url = (env.get("HANDOFF_URL") or DEFAULT_URL).rstrip("/")
-    token = load_api_token(Settings.from_env(env))
+    token = places.service_api_token(env)
     return HandoffClient(httpx.Client(base_url=base_url, timeout=DEFAULT_TIMEOUT_S), token)
 
 

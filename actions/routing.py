@@ -1,6 +1,6 @@
 """Decide where a resident's message belongs, and what the bot says about it.
 
-Pure functions over the validated route table (:mod:`actions.routes_config`);
+Pure functions over the validated route table (:mod:`opastin.routes`);
 the Rasa actions in :mod:`actions.actions_routing` only call them.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from actions.routes_config import RouteTable, Symptom, normalise
+from opastin.routes import RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
 # situation tonight; "confirm" is a suspicion, answered with one safety question.
@@ -202,7 +202,7 @@ def route_reply(route: Route, routes: RouteTable) -> Reply:
             "utter_route_omaolo_symptom", {"url": route.target, "symptom_name": route.extra["label"]}
         )
     team = routes.teams[route.target]
-    values = {"team_name": team.name, "hours": team.hours}
+    values = {"team_name": team.name, "hours": team.hours_text}
     if route.extra.get("reason") == "child_symptom":
         return Reply("utter_route_child_symptom", {**values, "min_age": routes.omaolo.min_age})
     return Reply("utter_route_team", values)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.errors import Conflict, Forbidden, NotFound
 from handoff.models import Agent, AgentSession, Presence, TeamMembership
-from handoff.teams import TEAM_IDS
 
 ROLES = ("agent", "admin")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -47,11 +46,13 @@ def create_agent(
     team_ids: Iterable[str] = (),
     actor: str = "cli",
     must_change_password: bool = False,
+    known_teams: Collection[str] | None = None,
 ) -> Agent:
     """Create an active account; :class:`Conflict` if the username is taken.
 
     Raises ``ValueError`` for a malformed username, a short password, an
-    unknown role or an unknown team id.
+    unknown role or a team id not in ``known_teams`` (the catalogue's ids;
+    ``None`` when the caller has checked them).
     """
     if not USERNAME_PATTERN.match(username):
         raise ValueError("username: 2–64 characters of a–z, 0–9, '.', '_', '-', starting with a–z or 0–9")
@@ -59,10 +60,7 @@ def create_agent(
         raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if role not in ROLES:
         raise ValueError(f"role: one of {', '.join(ROLES)}")
-    teams = sorted(set(team_ids))
-    unknown = [team_id for team_id in teams if team_id not in TEAM_IDS]
-    if unknown:
-        raise ValueError(f"unknown team ids: {', '.join(unknown)}")
+    teams = _checked_teams(team_ids, known_teams)
     agent = Agent(
         username=username,
         display_name=display_name or username,
@@ -156,13 +154,26 @@ def set_active(session: Session, username: str, active: bool, now: datetime, act
     return agent
 
 
-def set_teams(session: Session, username: str, team_ids: Iterable[str], now: datetime, actor: str) -> Agent:
-    """Replace the agent's team memberships; presence in a team left ends."""
-    agent = get_agent(session, username)
+def _checked_teams(team_ids: Iterable[str], known_teams: Collection[str] | None) -> list[str]:
+    """The distinct ``team_ids``, sorted; ``ValueError`` naming those not in ``known_teams``."""
     teams = sorted(set(team_ids))
-    unknown = [team_id for team_id in teams if team_id not in TEAM_IDS]
+    unknown = [team_id for team_id in teams if known_teams is not None and team_id not in known_teams]
     if unknown:
         raise ValueError(f"unknown team ids: {', '.join(unknown)}")
+    return teams
+
+
+def set_teams(
+    session: Session,
+    username: str,
+    team_ids: Iterable[str],
+    now: datetime,
+    actor: str,
+    known_teams: Collection[str] | None = None,
+) -> Agent:
+    """Replace the agent's teams (checked against ``known_teams``); presence in a team left ends."""
+    agent = get_agent(session, username)
+    teams = _checked_teams(team_ids, known_teams)
     before = sorted(membership.team_id for membership in agent.memberships)
     for team_id in set(before) - set(teams):
         clear_presence(session, agent, now, team_id)

@@ -37,9 +37,9 @@ from handoff.gateway.hub import Gateway
 from handoff.gateway.rasa import RasaClient
 from handoff.retention import Places
 from handoff.settings import Settings, load_api_token
-from handoff.teams import load_teams
 from handoff.web import mount_resident_pages
 from opastin.logsafe import withhold_exception_messages
+from opastin.teams import load_teams
 
 logger = logging.getLogger(__name__)
 

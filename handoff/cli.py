@@ -21,10 +21,10 @@ from handoff import agents, retention, subject
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
 from handoff.errors import Conflict, NotFound
-from handoff.hours import HELSINKI
 from handoff.queue import team_states
 from handoff.settings import Settings, load_api_token
-from handoff.teams import TEAM_IDS, TeamsConfigError, load_teams
+from opastin.hours import HELSINKI
+from opastin.teams import TeamsConfigError, load_teams
 
 FIRST_ADMIN = "admin"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "create-agent":
             command.add_argument(
-                "--team", action="append", required=True, choices=TEAM_IDS, help="team id (repeatable)"
+                "--team", action="append", required=True, help="team id of data/teams.yml (repeatable)"
             )
     reset = commands.add_parser("set-password", help="set a new password, to be changed at the next login")
     reset.add_argument("username")
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=help_text).add_argument("username")
     set_teams = commands.add_parser("set-teams", help="replace an agent's teams")
     set_teams.add_argument("username")
-    set_teams.add_argument("--team", action="append", default=[], choices=TEAM_IDS, help="repeatable")
+    set_teams.add_argument("--team", action="append", default=[], help="team id (repeatable)")
     commands.add_parser("teams", help="list the teams and their status now")
     commands.add_parser("purge", help="delete what is past its retention from every store, print the counts")
     subject_request = commands.add_parser(
@@ -107,6 +107,7 @@ def _create_account(settings: Settings, args: argparse.Namespace, role: str) -> 
                 role=role,
                 team_ids=getattr(args, "team", None) or (),
                 must_change_password=generated,
+                known_teams=load_teams(settings.teams_file).ids,
             )
     finally:
         database.dispose()
@@ -128,7 +129,8 @@ def _manage_account(settings: Settings, args: argparse.Namespace) -> int:
                 agents.reset_password(session, args.username, password, now, actor)
                 password = password if generated else None
             elif args.command == "set-teams":
-                agents.set_teams(session, args.username, args.team, now, actor)
+                known = load_teams(settings.teams_file).ids
+                agents.set_teams(session, args.username, args.team, now, actor, known)
             else:
                 agents.set_active(session, args.username, args.command == "activate", now, actor)
     finally:

@@ -9,11 +9,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.hours import HELSINKI, workdays_after
 from handoff.models import ContactRequest
-from handoff.teams import Team
 from opastin.finnish_time import reply_promise
+from opastin.hours import HELSINKI, workdays_after
 from opastin.privacy import mask_hetu
+from opastin.teams import Team
 
 REFERENCE_PREFIX = "YP"
 REFERENCE_ATTEMPTS = 20

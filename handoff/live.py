@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from handoff import agents, audit, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
 from handoff.models import Agent, Conversation, Message
-from handoff.teams import Team, Teams
 from opastin.privacy import mask_hetu
+from opastin.teams import Team, Teams
 
 RESIDENT = "resident"
 AGENT = "agent"

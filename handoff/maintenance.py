@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from handoff import retention
 from handoff.db import Database
 from handoff.queue import close_queues_of_closed_teams
-from handoff.teams import Teams
+from opastin.teams import Teams
 
 PURGE_EVERY = timedelta(days=1)
 

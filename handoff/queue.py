@@ -47,10 +47,10 @@ from handoff.errors import (
     UnknownConversation,
     UnknownTeam,
 )
-from handoff.hours import OpeningStatus, opening_status
 from handoff.models import Agent, Conversation, Message, Presence, QueueEntry
-from handoff.teams import Team, Teams
+from opastin.hours import OpeningStatus, opening_status
 from opastin.privacy import mask_hetu
+from opastin.teams import Team, Teams
 
 DEFAULT_SLOT_S = 300.0
 EWMA_ALPHA = 0.3

@@ -48,7 +48,7 @@ from handoff.models import (
 )
 from handoff.queue import OPEN_STATUSES
 from handoff.settings import PROJECT_ROOT, Settings
-from handoff.teams import Teams
+from opastin.teams import Teams
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Settings of the handoff service, read from the environment.
 
-This module uses only the standard library so that the action server can
-import :func:`load_api_token` without pulling in FastAPI or SQLAlchemy.
+The locations it shares with the action server (runtime directory, team
+catalogue, API token file) are the core's, :mod:`opastin.places`.
 
 Environment variables:
 
@@ -18,7 +18,7 @@ Environment variables:
     The action server's outbox of contact requests (purged with the rest).
     Default: ``var/outbox``.
 ``HANDOFF_TEAMS_FILE``
-    Path of the teams file. Default: ``handoff/teams.yml``.
+    The team catalogue. Default: ``data/teams.yml``.
 ``HANDOFF_VAR_DIR``
     Directory for runtime state. Default: ``var/`` in the project root.
 ``HANDOFF_MAINTENANCE_INTERVAL_S``
@@ -60,11 +60,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opastin import places
+from opastin.content import PROJECT_ROOT
 from opastin.tokens import shared_token
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEAMS_FILE = Path(__file__).resolve().parent / "teams.yml"
-TOKEN_FILE_NAME = "handoff-api-token"
+DEFAULT_TEAMS_FILE = places.DEFAULT_TEAMS_FILE
 
 
 def normalise_database_url(url: str) -> str:
@@ -99,12 +99,12 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default: ``os.environ``)."""
         env = os.environ if environ is None else environ
-        var_dir = _resolve(env.get("HANDOFF_VAR_DIR") or "var")
+        var_dir = places.var_dir(env)
         database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'handoff.db'}"
         return cls(
             var_dir=var_dir,
             database_url=normalise_database_url(database_url),
-            teams_file=_resolve(env.get("HANDOFF_TEAMS_FILE") or str(DEFAULT_TEAMS_FILE)),
+            teams_file=places.teams_file(env),
             api_token=env.get("HANDOFF_API_TOKEN") or None,
             maintenance_interval_s=float(env.get("HANDOFF_MAINTENANCE_INTERVAL_S") or 60),
             max_body_bytes=int(env.get("HANDOFF_MAX_BODY_BYTES") or 64 * 1024),
@@ -116,7 +116,7 @@ class Settings:
                 or env.get("DATABASE_URL")
                 or f"sqlite:///{var_dir / 'rasa-tracker.db'}"
             ),
-            outbox_dir=_resolve(env.get("OPASTIN_OUTBOX_DIR") or "var/outbox"),
+            outbox_dir=places.resolve(env.get("OPASTIN_OUTBOX_DIR") or "var/outbox"),
             allowed_origins=tuple(
                 origin.strip().rstrip("/")
                 for origin in (env.get("HANDOFF_ALLOWED_ORIGINS") or "").split(",")
@@ -129,12 +129,6 @@ class Settings:
         )
 
 
-def _resolve(path: str) -> Path:
-    """Resolve ``path`` relative to the project root unless it is absolute."""
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
-
-
 def load_api_token(settings: Settings | None = None) -> str:
     """Return the service API token, generating the development token file if needed.
 
@@ -143,4 +137,4 @@ def load_api_token(settings: Settings | None = None) -> str:
     action server calls this too, so both sides agree without configuration.
     """
     settings = settings or Settings.from_env()
-    return shared_token(settings.api_token, settings.var_dir / TOKEN_FILE_NAME)
+    return shared_token(settings.api_token, settings.var_dir / places.API_TOKEN_FILE_NAME)

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from handoff.settings import PROJECT_ROOT
-from handoff.teams import Teams
+from opastin.teams import Teams
 
 WEBCHAT_DIR = PROJECT_ROOT / "webchat"
 SOCKET_IO_CLIENT = WEBCHAT_DIR / "node_modules" / "socket.io-client" / "dist"

@@ -3,8 +3,9 @@
 Used by the emergency safety net (``opastin.safety.lexicon``); it imports
 nothing from Rasa so that it stays cheap to load in tests and scripts.
 
-* Text is lowercased and folded (``ä`` → ``a``, ``ö`` → ``o``, ``å`` → ``o``) so
-  that messages typed without Finnish letters match the same rules.
+* Text is lowercased and folded (``ä`` → ``a``, ``ö`` → ``o``, ``å`` → ``a``, as
+  a keyboard without them types) so that messages typed without Finnish
+  letters match the same rules.
 * Each word gets its base forms from libvoikko when it is installed (Voikko
   is loaded once per process). Words typed without ``ä``/``ö`` are also
   analysed with the umlauts restored (``heraa`` → ``herää`` → ``herätä``).
@@ -27,8 +28,8 @@ from rapidfuzz.distance import OSA
 logger = logging.getLogger(__name__)
 
 SUGGESTIONS = 5  # Voikko's spelling suggestions considered per unknown word
-_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "o", "æ": "a", "ø": "o"})
-_FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "O"})
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "æ": "a", "ø": "o"})
+_FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "A"})
 _WORD = re.compile(r"[0-9a-zäöåæøéü]+")
 # Sentence ends stop multi-word rules; clause marks only stop negation scope.
 _SENTENCE_END = re.compile(r"[.!?\n]+")
@@ -51,6 +52,11 @@ def fold(text: str) -> str:
         return lowered
     decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def normalise(text: str) -> str:
+    """:func:`fold` ``text``, then drop punctuation and keep single spaces (for keyword matching)."""
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())
 
 
 @dataclass(frozen=True)

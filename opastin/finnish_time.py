@@ -6,6 +6,7 @@ wording depends on it, ``now`` (aware datetimes; read in Helsinki time).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,12 +22,61 @@ WEEKDAYS = (
     "sunnuntaina",
 )
 EN_DASH = "–"
+WEEKDAY_SHORT = ("ma", "ti", "ke", "to", "pe", "la", "su")
 
 
 def clock_time(moment: datetime) -> str:
     """``12`` for 12:00 and ``8.30`` for 8:30 (Finnish style, Helsinki time)."""
     local = moment.astimezone(HELSINKI)
-    return f"{local.hour}" if local.minute == 0 else f"{local.hour}.{local.minute:02d}"
+    return minutes_phrase(local.hour * 60 + local.minute)
+
+
+def minutes_phrase(minutes: int) -> str:
+    """``8`` for 480 minutes after midnight and ``8.30`` for 510 (Finnish style)."""
+    hour, minute = divmod(minutes, 60)
+    return f"{hour}" if minute == 0 else f"{hour}.{minute:02d}"
+
+
+def weekly_hours_phrase(weekly: Sequence[tuple[int, int] | None]) -> str:
+    """Weekly hours as residents read them: ``ma–pe klo 8–15``, ``ma ja to klo 12–14``.
+
+    ``weekly`` holds seven days from Monday: ``(start, end)`` in minutes after
+    midnight, or ``None`` for a closed day. Days with the same hours are told
+    together, three or more consecutive ones as a range.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for day, hours in enumerate(weekly):
+        if hours is not None:
+            groups.setdefault(hours, []).append(day)
+    if not groups:
+        return "ei säännöllisiä aukioloaikoja"
+    parts = [
+        f"{_days_phrase(days)} klo {minutes_phrase(start)}{EN_DASH}{minutes_phrase(end)}"
+        for (start, end), days in groups.items()
+    ]
+    return _and_list(parts)
+
+
+def _days_phrase(days: list[int]) -> str:
+    """``ma–pe`` for a run of three or more days, ``ma ja to`` for separate ones."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    names: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            names.append(f"{WEEKDAY_SHORT[run[0]]}{EN_DASH}{WEEKDAY_SHORT[run[-1]]}")
+        else:
+            names.extend(WEEKDAY_SHORT[day] for day in run)
+    return _and_list(names)
+
+
+def _and_list(items: list[str]) -> str:
+    """``a``, ``a ja b``, ``a, b ja c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " ja " + items[-1]
 
 
 def day_phrase(moment: datetime, now: datetime) -> str:

@@ -37,9 +37,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from handoff import agents  # noqa: E402
 from handoff.db import Database, migrate  # noqa: E402
-from handoff.hours import HELSINKI  # noqa: E402
-from handoff.settings import DEFAULT_TEAMS_FILE  # noqa: E402
-from handoff.teams import TEAM_IDS  # noqa: E402
+from opastin.hours import HELSINKI  # noqa: E402
+from opastin.places import DEFAULT_TEAMS_FILE  # noqa: E402
+from opastin.teams import load_teams  # noqa: E402
+
+TEAM_IDS = load_teams(DEFAULT_TEAMS_FILE).ids
 
 ALL_DAY = "00:00-24:00"
 AGENTS_PER_TEAM = 5
@@ -55,7 +57,7 @@ def always_open_teams(path: Path) -> None:
             {"date": today + timedelta(days=offset), "hours": ALL_DAY, "note": "benchmark"}
             for offset in (-1, 0, 1)
         ]
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def prepare_database(url: str) -> None:

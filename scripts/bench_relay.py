@@ -83,7 +83,7 @@ def prepare(database_url: str, teams_file: Path, agents: int, chats_per_agent: i
     document = yaml.safe_load(teams_file.read_text(encoding="utf-8"))
     for team in document["teams"].values():
         team["max_chats_per_agent"] = chats_per_agent
-    teams_file.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    teams_file.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     migrate(database_url)
     database = Database(database_url)
     try:

@@ -38,7 +38,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.routes_config import RouteTable, default_routes  # noqa: E402
 from actions.routing import (  # noqa: E402
     FALLBACK_INTENT,
     Route,
@@ -47,6 +46,7 @@ from actions.routing import (  # noqa: E402
     resolve_fallback,
 )
 from opastin.perturb import PERTURBATIONS, perturb  # noqa: E402
+from opastin.routes import RouteTable, default_routes  # noqa: E402
 from opastin.safety.lexicon import read_emergency_list, read_message_list  # noqa: E402
 
 HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("set*.yml"))

@@ -14,7 +14,7 @@ from handoff.db import Database
 from handoff.errors import Unauthorized
 from handoff.gateway.events import Events
 from handoff.settings import Settings
-from handoff.teams import Teams
+from opastin.teams import Teams
 
 
 @dataclass(frozen=True)

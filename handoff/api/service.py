@@ -21,9 +21,9 @@ from handoff.api.schemas import (
 from handoff.contact import create_contact_request
 from handoff.errors import UnknownTeam
 from handoff.feedback import store_feedback
-from handoff.hours import closes_at, next_opening
 from handoff.queue import QueueStatus, enqueue, leave_queue, queue_status, team_state
-from handoff.teams import Team
+from opastin.hours import closes_at, next_opening
+from opastin.teams import Team
 
 router = APIRouter(prefix="/api/service", tags=["service"], dependencies=[Depends(require_service_token)])
 

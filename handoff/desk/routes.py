@@ -409,7 +409,14 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         password = agents.generate_password()
         try:
             await write(
-                _create_account, username, display_name, team_ids, password, user.username, services.now()
+                _create_account,
+                username,
+                display_name,
+                team_ids,
+                password,
+                user.username,
+                services.now(),
+                services.teams.ids,
             )
         except Conflict:
             return await admin_page(request, user, error="Käyttäjätunnus on jo käytössä.", status=409)
@@ -433,7 +440,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         if change == "teams":
             team_ids = [str(team) for team in form.getlist("team")]
             try:
-                await write(agents.set_teams, username, team_ids, services.now(), user.username)
+                await write(
+                    agents.set_teams, username, team_ids, services.now(), user.username, services.teams.ids
+                )
             except ValueError as error:
                 raise InvalidInput(str(error)) from None
         elif change in ("activate", "deactivate"):
@@ -451,7 +460,14 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
 
 
 def _create_account(
-    session: Any, username: str, display_name: str, team_ids: list[str], password: str, actor: str, now: Any
+    session: Any,
+    username: str,
+    display_name: str,
+    team_ids: list[str],
+    password: str,
+    actor: str,
+    now: Any,
+    known_teams: tuple[str, ...],
 ) -> None:
     agents.create_agent(
         session,
@@ -462,6 +478,7 @@ def _create_account(
         team_ids=team_ids,
         actor=actor,
         must_change_password=True,
+        known_teams=known_teams,
     )
 
 

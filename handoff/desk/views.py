@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from handoff import audit, live, queue
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden, NotFound
-from handoff.hours import HELSINKI
 from handoff.models import Agent, ContactRequest, Conversation, Presence
-from handoff.teams import Teams
+from opastin.hours import HELSINKI
+from opastin.teams import Teams
 
 STATUS_LABELS = {
     "queued": "jonossa",

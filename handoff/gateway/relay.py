@@ -17,7 +17,7 @@ from handoff.errors import Forbidden, NotActive
 from handoff.gateway import sessions, texts
 from handoff.models import Agent, Conversation, Message
 from handoff.queue import ACTIVE, WAITING, leave_queue
-from handoff.teams import Teams
+from opastin.teams import Teams
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from rasa_sdk import Tracker
 from actions.handoff_client import HandoffClient
 from handoff.app import create_app
 from handoff.db import Database
-from handoff.settings import DEFAULT_TEAMS_FILE, Settings
+from handoff.settings import Settings
+from opastin.places import DEFAULT_TEAMS_FILE
 from tests.handoff.conftest import API_TOKEN, TUESDAY_NOON, FakeClock, add_agent
 
 
@@ -98,7 +99,7 @@ def teams_file(tmp_path: Path, exceptions: dict[str, list[dict[str, Any]]]) -> P
     for team_id, team in document["teams"].items():
         team["exceptions"] = exceptions.get(team_id, [])
     path = tmp_path / "teams.yml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 

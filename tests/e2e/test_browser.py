@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from handoff.hours import HELSINKI
+from opastin.hours import HELSINKI
 from tests.e2e.stack import query_one, running_stack
 
 playwright_api = pytest.importorskip("playwright.sync_api")

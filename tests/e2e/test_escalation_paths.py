@@ -20,8 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from handoff.teams import WEEKDAYS
 from opastin.finnish_time import HELSINKI
+from opastin.teams import WEEKDAYS
 from tests.e2e.stack import TOKEN, bench_handoff, query_one, running_stack
 from tests.handoff.live_support import Agent
 from tests.scripts_loader import load_script
@@ -44,7 +44,7 @@ def teams_for_paths(path: Path) -> None:
     document["teams"]["fysioterapia"]["hours"] = {WEEKDAYS[opening_day.weekday()]: "08:00-15:00"}
     document["teams"]["fysioterapia"]["exceptions"] = []
     document["teams"]["perhekeskus"]["max_chats_per_agent"] = 1
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 class Transcripts:

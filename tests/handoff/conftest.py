@@ -17,10 +17,11 @@ from sqlalchemy.engine import make_url
 from handoff import agents
 from handoff.app import create_app
 from handoff.db import Database
-from handoff.hours import HELSINKI
 from handoff.models import Agent
-from handoff.settings import DEFAULT_TEAMS_FILE, Settings, normalise_database_url
-from handoff.teams import Teams, load_teams
+from handoff.settings import Settings, normalise_database_url
+from opastin.hours import HELSINKI
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.teams import Teams, load_teams
 
 API_TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -54,7 +55,7 @@ def teams_file(tmp_path: Path) -> Path:
     for team in document["teams"].values():
         team["exceptions"] = []
     path = tmp_path / "teams.yml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 

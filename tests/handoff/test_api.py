@@ -13,8 +13,11 @@ from handoff.db import Database
 from handoff.errors import Forbidden, HandoffError, QueueFull, UnknownTeam
 from handoff.models import Base
 from handoff.settings import Settings
-from handoff.teams import TEAM_IDS
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.teams import load_teams
 from tests.handoff.conftest import API_TOKEN, AUTH, FakeClock, add_agent
+
+TEAM_IDS = load_teams(DEFAULT_TEAMS_FILE).ids
 
 PUBLIC_KEYS = {"id", "name", "open", "opens_at", "closes_at", "accepting", "queue_length", "estimated_wait_s"}
 

@@ -15,8 +15,11 @@ import yaml
 from handoff.cli import main
 from handoff.db import Database
 from handoff.settings import PROJECT_ROOT
-from handoff.teams import TEAM_IDS
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.teams import load_teams
 from tests.handoff.conftest import TUESDAY_NOON as NOW
+
+TEAM_IDS = load_teams(DEFAULT_TEAMS_FILE).ids
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ def test_invalid_teams_file_stops_the_command(
     document = yaml.safe_load(Path(env["HANDOFF_TEAMS_FILE"]).read_text(encoding="utf-8"))
     document["teams"]["neuvola"]["hours"]["mon"] = "12-14"
     broken = tmp_path / "broken.yml"
-    broken.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    broken.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setenv("HANDOFF_TEAMS_FILE", str(broken))
     assert main(["teams"]) == 2
     assert "team 'neuvola', field 'hours.mon'" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from handoff import audit, cli
 from handoff.db import Database
 from handoff.models import AuditEntry, Conversation, Feedback, Message, ResidentSession, SessionMessage
 from handoff.retention import Places, purge
-from handoff.teams import Teams
+from opastin.teams import Teams
 from tests.handoff.conftest import TUESDAY_NOON
 
 NOW = TUESDAY_NOON

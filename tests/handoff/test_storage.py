@@ -36,9 +36,9 @@ from handoff.queue import (
     team_states,
 )
 from handoff.retention import purge_handoff_tables
-from handoff.teams import Teams
 from opastin.finnish_time import reply_promise
 from opastin.privacy import HETU_MASK
+from opastin.teams import Teams
 from tests.handoff.conftest import TUESDAY_NOON, add_agent
 
 NOW = TUESDAY_NOON
@@ -94,7 +94,7 @@ def test_agents_passwords_and_roles(db: Database) -> None:
 )
 def test_bad_agent_input(db: Database, username: str, password: str, teams: list[str]) -> None:
     with pytest.raises(ValueError), db.writing() as session:
-        agents.create_agent(session, username, password, NOW, team_ids=teams)
+        agents.create_agent(session, username, password, NOW, team_ids=teams, known_teams=("neuvola",))
 
 
 def test_presence_on_and_off(db: Database, teams: Teams) -> None:

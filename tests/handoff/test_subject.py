@@ -22,7 +22,7 @@ from handoff.models import (
 )
 from handoff.retention import Places
 from handoff.subject import UnknownReference, erase, export
-from handoff.teams import Teams
+from opastin.teams import Teams
 from tests.handoff.conftest import TUESDAY_NOON
 from tests.handoff.test_retention import save_tracker, tracker_senders
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from handoff.teams import Teams
 from handoff.web import SiteConfigError, load_site
+from opastin.teams import Teams
 
 PAGES = ["/", "/tietosuoja", "/saavutettavuus"]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.routes_config import default_routes
 from actions.routing import (
     Route,
     age_in_years,
@@ -21,6 +20,7 @@ from actions.routing import (
     resolve_fallback,
     route_reply,
 )
+from opastin.routes import default_routes
 
 ROUTES = default_routes()
 SYMPTOMS = {symptom.id: symptom for symptom in ROUTES.omaolo.symptoms}
@@ -176,9 +176,10 @@ def test_teenager_of_omaolo_age_goes_to_omaolo():
         ("ask_chat_hours", "chat_hours", "/chat"),
     ],
 )
-def test_information_questions_go_to_a_page_under_the_site_base_url(intent, page, path):
+def test_information_questions_go_to_a_page_under_the_county_site(intent, page, path):
     route = route_of(intent)
-    assert (route.type, route.target, route.extra["page"]) == ("webpage", ROUTES.site_base_url + path, page)
+    expected = ("webpage", "https://etelasavonha.fi" + path, page)
+    assert (route.type, route.target, route.extra["page"]) == expected
 
 
 def test_contact_request_goes_to_the_form():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from actions.routes_config import default_routes
 from actions.routing import find_team
 from actions.transcript import summary, transcript
+from opastin.routes import default_routes
 
 EVENTS = [
     {"event": "action", "name": "action_listen"},

@@ -1,49 +1,63 @@
-"""Loading and validating ``handoff/teams.yml``, the content editors' team file.
+"""The team catalogue, ``data/teams.yml``: every team's one place.
 
-The file is validated completely at start. Every mistake is reported with the
-file, the team and the field, e.g.::
+A team's id, name, chat name, the words residents call it by, opening hours
+and dated exceptions, phone, web page, identification policy and retention
+are written here and nowhere else: the handoff service, the action server and
+the validator all read this file through :func:`load_teams`. A county adds a
+team by adding it here (and pointing intents at it in ``data/routes.yml``).
 
-    handoff/teams.yml: team 'neuvola', field 'hours.mon': '12-14' is not of the form 'HH:MM-HH:MM'
+The file is validated completely. Every mistake is reported with the file,
+the team and the field, e.g.::
 
-and the service refuses to start until all of them are fixed.
+    data/teams.yml: team 'neuvola', field 'hours.mon': '12-14' is not of the form 'HH:MM-HH:MM'
+
+and the processes refuse to start until all of them are fixed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, conint, constr, root_validator, validator
+from pydantic import BaseModel, Field, StrictStr, ValidationError, conint, constr, root_validator, validator
 
-from handoff.hours import DayHours, Schedule, holiday_name
-from handoff.settings import PROJECT_ROOT
+from opastin.content import ContentError, display_path, read_mapping
+from opastin.finnish_text import normalise
+from opastin.finnish_time import weekly_hours_phrase
+from opastin.hours import DayHours, Schedule, holiday_name
 
-TEAM_IDS: tuple[str, ...] = (
-    "palveluneuvo",
-    "vammaispalvelut",
-    "neuvola",
-    "katilot",
-    "terveysneuvo",
-    "tyoikaisten_sosiaalityo",
-    "suun_terveydenhuolto",
-    "mielenterveys_paihde",
-    "perhekeskus",
-    "fysioterapia",
-)
+TEAM_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED_WORDS = {"closed", "suljettu"}
 PHONE_PATTERN = r"^(?:(?:\+358 ?|0)[1-9](?: ?\d){5,11}|1\d{2} ?\d{3})$"
 HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/[^\s]*)?$"
 WEB_PAGE_PATTERN = r"^(?:/[^\s]*|https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/[^\s]*)?)$"
 MAX_EXCEPTION_DAYS = 366
+MAX_TEAMS = 100
+
+if TYPE_CHECKING:  # pydantic's constrained types are plain str and int to a type checker
+    Name = Description = Note = Phone = WebPage = HttpsUrl = str
+    AgentChats = Workdays = RetentionDays = AuditDays = LogDays = int
+else:
+    Name = constr(strict=True, min_length=1, max_length=100)
+    Description = constr(strict=True, min_length=1, max_length=500)
+    Note = constr(strict=True, max_length=200)
+    Phone = constr(strict=True, regex=PHONE_PATTERN)
+    WebPage = constr(strict=True, regex=WEB_PAGE_PATTERN)
+    HttpsUrl = constr(strict=True, regex=HTTPS_URL_PATTERN)
+    AgentChats = conint(strict=True, ge=1, le=20)
+    Workdays = conint(strict=True, ge=1, le=30)
+    RetentionDays = conint(strict=True, ge=1, le=3650)
+    AuditDays = conint(strict=True, ge=30, le=3650)
+    LogDays = conint(strict=True, ge=1, le=365)
 
 
-class TeamsConfigError(Exception):
-    """The teams file is missing, unreadable or invalid; the message lists every problem."""
+class TeamsConfigError(ContentError):
+    """The team catalogue is missing, unreadable or invalid; the message lists every problem."""
 
 
 def _parse_day_hours(value: Any) -> DayHours | None:
@@ -90,7 +104,7 @@ class ExceptionConfig(_Strict):
     to: dt.date | None = None
     closed: bool = False
     hours: DayHours | None = None
-    note: constr(strict=True, max_length=200) = ""
+    note: Note = ""
 
     _parse = validator("hours", pre=True, allow_reuse=True)(_parse_day_hours)
 
@@ -122,16 +136,24 @@ class ExceptionConfig(_Strict):
 class TeamConfig(_Strict):
     """One team as written in the teams file."""
 
-    name: constr(strict=True, min_length=1, max_length=100)
-    description: constr(strict=True, min_length=1, max_length=500)
+    name: Name
+    chat: Name
+    keywords: list[StrictStr] = Field(..., min_items=1, max_items=30)
+    description: Description
     hours: WeeklyHoursConfig
     exceptions: list[ExceptionConfig] = []
     identification: Literal["optional", "required"]
-    max_chats_per_agent: conint(strict=True, ge=1, le=20)
-    phone: constr(strict=True, regex=PHONE_PATTERN)
-    web_page: constr(strict=True, regex=WEB_PAGE_PATTERN)
-    reply_within_workdays: conint(strict=True, ge=1, le=30)
-    retention_days: conint(strict=True, ge=1, le=3650)
+    max_chats_per_agent: AgentChats
+    phone: Phone
+    web_page: WebPage
+    reply_within_workdays: Workdays
+    retention_days: RetentionDays
+
+    @validator("keywords", each_item=True)
+    def _has_letters(cls, keyword: str) -> str:
+        if not normalise(keyword):
+            raise ValueError("a keyword needs letters")
+        return keyword
 
     @validator("exceptions")
     def _no_overlap(cls, exceptions: list[ExceptionConfig]) -> list[ExceptionConfig]:
@@ -147,24 +169,30 @@ class TeamConfig(_Strict):
 class RetentionConfig(_Strict):
     """How long what is not a team's own is kept (the teams' own: ``retention_days``)."""
 
-    unrouted_days: conint(strict=True, ge=1, le=3650) = 30
-    audit_days: conint(strict=True, ge=30, le=3650) = 730
-    log_days: conint(strict=True, ge=1, le=365) = 30
+    unrouted_days: RetentionDays = 30
+    audit_days: AuditDays = 730
+    log_days: LogDays = 30
 
 
 class OrganisationConfig(_Strict):
     """The wellbeing services county: its name and the base of relative web pages."""
 
-    name: constr(strict=True, min_length=1, max_length=100)
-    web_base_url: constr(strict=True, regex=HTTPS_URL_PATTERN)
+    name: Name
+    web_base_url: HttpsUrl
 
 
 @dataclass(frozen=True)
 class Team:
-    """A validated team, ready for use by the service."""
+    """A validated team.
+
+    ``chat`` is the chat's name as a sentence starts with it ("Neuvolan chat");
+    ``keywords`` are the normalised stems that name the team in a question.
+    """
 
     id: str
     name: str
+    chat: str
+    keywords: tuple[str, ...]
     description: str
     schedule: Schedule
     identification: str
@@ -173,6 +201,13 @@ class Team:
     web_url: str
     reply_within_workdays: int
     retention_days: int
+
+    @property
+    def hours_text(self) -> str:
+        """The weekly hours as residents read them, e.g. ``ma–pe klo 8–15``."""
+        return weekly_hours_phrase(
+            [None if day is None else (day.start, day.end) for day in self.schedule.weekly]
+        )
 
 
 @dataclass(frozen=True)
@@ -186,14 +221,27 @@ class Retention:
 
 @dataclass(frozen=True)
 class Teams:
-    """All teams in the fixed order of :data:`TEAM_IDS`."""
+    """All teams, in the order of the file."""
 
     organisation: str
     by_id: Mapping[str, Team]
     retention: Retention = Retention()
+    web_base_url: str = ""
 
     def __iter__(self) -> Iterator[Team]:
-        return (self.by_id[team_id] for team_id in TEAM_IDS)
+        return iter(self.by_id.values())
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The team ids in the order of the file."""
+        return tuple(self.by_id)
+
+    def web_url(self, page: str) -> str:
+        """A full address for ``page``: a path under the organisation's site, or a full https URL."""
+        return join_url(self.web_base_url, page)
 
     def __contains__(self, team_id: object) -> bool:
         return team_id in self.by_id
@@ -208,13 +256,6 @@ class Teams:
         return team.retention_days if team is not None else self.retention.unrouted_days
 
 
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _errors(prefix: str, error: ValidationError) -> list[str]:
     """One line per pydantic error, naming the field with dots."""
     lines = []
@@ -226,7 +267,8 @@ def _errors(prefix: str, error: ValidationError) -> list[str]:
     return lines
 
 
-def _join_url(base: str, page: str) -> str:
+def join_url(base: str, page: str) -> str:
+    """``page`` when it is a full URL, else ``page`` under ``base``."""
     return page if page.startswith("https://") else base.rstrip("/") + page
 
 
@@ -253,33 +295,44 @@ def _build_team(team_id: str, config: TeamConfig, base_url: str) -> Team:
     return Team(
         id=team_id,
         name=config.name,
+        chat=config.chat,
+        keywords=tuple(normalise(keyword) for keyword in config.keywords),
         description=config.description,
         schedule=Schedule(weekly=config.hours.as_tuple(), exceptions=exceptions),
         identification=config.identification,
         max_chats_per_agent=config.max_chats_per_agent,
         phone=config.phone,
-        web_url=_join_url(base_url, config.web_page),
+        web_url=join_url(base_url, config.web_page),
         reply_within_workdays=config.reply_within_workdays,
         retention_days=config.retention_days,
     )
 
 
-def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise TeamsConfigError(f"{shown}: cannot read the file ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise TeamsConfigError(f"{shown}: not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise TeamsConfigError(f"{shown}: expected a mapping with 'organisation' and 'teams'")
-    return document
+def _team_configs(raw_teams: Mapping[Any, Any], shown: str, problems: list[str]) -> dict[str, TeamConfig]:
+    """Each team's validated fields; a problem per bad id or field goes to ``problems``."""
+    if len(raw_teams) > MAX_TEAMS:
+        problems.append(f"{shown}: at most {MAX_TEAMS} teams")
+    configs: dict[str, TeamConfig] = {}
+    for team_id, raw in raw_teams.items():
+        if not isinstance(team_id, str) or not TEAM_ID_PATTERN.match(team_id):
+            problems.append(
+                f"{shown}: team id {team_id!r}: use 2-40 of a-z, 0-9 and _, starting with a letter"
+            )
+            continue
+        if not isinstance(raw, dict):
+            problems.append(f"{shown}: team {team_id!r}: expected a mapping of fields")
+            continue
+        try:
+            configs[team_id] = TeamConfig.parse_obj(raw)
+        except ValidationError as error:
+            problems.extend(_errors(f"{shown}: team {team_id!r}", error))
+    return configs
 
 
 def load_teams(path: Path) -> Teams:
-    """Read and validate the teams file; raise :class:`TeamsConfigError` listing every problem."""
-    shown = _display_path(path)
-    document = _read_yaml(path, shown)
+    """Read and validate the team catalogue; raise :class:`TeamsConfigError` listing every problem."""
+    shown = display_path(path)
+    document = read_mapping(path, TeamsConfigError)
     problems: list[str] = []
     unknown_keys = sorted(set(document) - {"organisation", "teams", "retention"})
     if unknown_keys:
@@ -295,28 +348,18 @@ def load_teams(path: Path) -> Teams:
     except ValidationError as error:
         problems.extend(_errors(f"{shown}: retention", error))
     raw_teams = document.get("teams")
-    if not isinstance(raw_teams, dict):
+    if not isinstance(raw_teams, dict) or not raw_teams:
         raise TeamsConfigError("\n".join(problems + [f"{shown}: 'teams' must map team ids to teams"]))
-    for team_id in raw_teams:
-        if team_id not in TEAM_IDS:
-            problems.append(f"{shown}: unknown team id {team_id!r} (allowed: {', '.join(TEAM_IDS)})")
-    configs: dict[str, TeamConfig] = {}
-    for team_id in TEAM_IDS:
-        if team_id not in raw_teams:
-            problems.append(f"{shown}: team {team_id!r} is missing")
-            continue
-        raw = raw_teams[team_id]
-        if not isinstance(raw, dict):
-            problems.append(f"{shown}: team {team_id!r}: expected a mapping of fields")
-            continue
-        try:
-            configs[team_id] = TeamConfig.parse_obj(raw)
-        except ValidationError as error:
-            problems.extend(_errors(f"{shown}: team {team_id!r}", error))
+    configs = _team_configs(raw_teams, shown, problems)
     if problems or organisation is None:
         raise TeamsConfigError("\n".join(problems))
     by_id = {
         team_id: _build_team(team_id, config, organisation.web_base_url)
         for team_id, config in configs.items()
     }
-    return Teams(organisation=organisation.name, by_id=by_id, retention=Retention(**retention.dict()))
+    return Teams(
+        organisation=organisation.name,
+        by_id=by_id,
+        retention=Retention(**retention.dict()),
+        web_base_url=organisation.web_base_url,
+    )

@@ -6,14 +6,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from handoff.hours import DayHours, hours_on
-from handoff.settings import DEFAULT_TEAMS_FILE, Settings
-from handoff.teams import TEAM_IDS, TeamsConfigError, load_teams
+from opastin import places
+from opastin.hours import DayHours, hours_on
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.teams import TeamsConfigError, load_teams
+
+TEAM_IDS = load_teams(DEFAULT_TEAMS_FILE).ids
 
 
 def write(tmp_path: Path, document: dict) -> Path:
     path = tmp_path / "teams.yml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -30,7 +33,7 @@ def problems(tmp_path: Path, document: dict) -> str:
 
 def test_the_real_file_is_valid_and_complete() -> None:
     teams = load_teams(DEFAULT_TEAMS_FILE)
-    assert [team.id for team in teams] == list(TEAM_IDS)
+    assert len(teams.ids) == 10
     neuvola = teams.get("neuvola")
     assert neuvola is not None and neuvola.identification == "required"
     assert teams.get("suun_terveydenhuolto").identification == "required"
@@ -73,11 +76,42 @@ def test_every_problem_is_listed(tmp_path: Path, document: dict) -> None:
     assert "team 'fysioterapia', field 'identification'" in message
 
 
-def test_unknown_and_missing_teams_are_errors(tmp_path: Path, document: dict) -> None:
-    document["teams"]["hammaslaakari"] = document["teams"].pop("suun_terveydenhuolto")
+@pytest.mark.parametrize("team_id", ["Hammas", "9team", "x", "päivystys", "team-1", "a" * 41])
+def test_a_team_id_must_be_a_plain_identifier(tmp_path: Path, document: dict, team_id: str) -> None:
+    document["teams"][team_id] = document["teams"]["neuvola"]
+    assert f"team id {team_id!r}: use 2-40 of a-z, 0-9 and _" in problems(tmp_path, document)
+
+
+def test_a_county_adds_a_team_in_the_file_alone(tmp_path: Path, document: dict) -> None:
+    document["teams"]["paivystysapu"] = {
+        **document["teams"]["terveysneuvo"],
+        "name": "Päivystysapu",
+        "chat": "Päivystysavun chat",
+        "keywords": ["paivystysapu", "116117"],
+        "hours": {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    }
+    teams = load_teams(write(tmp_path, document))
+    assert teams.ids[-1] == "paivystysapu" and len(teams) == len(TEAM_IDS) + 1
+    added = teams.get("paivystysapu")
+    assert added is not None and added.keywords == ("paivystysapu", "116117")
+    assert added.hours_text == "ma–su klo 0–24"
+
+
+def test_teams_need_their_chat_name_and_keywords(tmp_path: Path, document: dict) -> None:
+    del document["teams"]["neuvola"]["chat"]
+    document["teams"]["katilot"]["keywords"] = []
+    document["teams"]["fysioterapia"]["keywords"] = ["!!"]
     message = problems(tmp_path, document)
-    assert "unknown team id 'hammaslaakari'" in message
-    assert "team 'suun_terveydenhuolto' is missing" in message
+    assert "team 'neuvola', field 'chat': field required" in message
+    assert "team 'katilot', field 'keywords'" in message
+    assert "team 'fysioterapia', field 'keywords.0': a keyword needs letters" in message
+
+
+def test_hours_are_told_as_residents_read_them() -> None:
+    teams = load_teams(DEFAULT_TEAMS_FILE)
+    assert teams.get("palveluneuvo").hours_text == "ma–pe klo 8–15"
+    assert teams.get("katilot").hours_text == "ma ja to klo 12–14"
+    assert teams.get("tyoikaisten_sosiaalityo").hours_text == "ma–pe klo 9–15"
 
 
 def test_unknown_field_is_an_error(tmp_path: Path, document: dict) -> None:
@@ -125,7 +159,5 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 
 def test_path_comes_from_the_environment(tmp_path: Path) -> None:
-    settings = Settings.from_env(
-        {"HANDOFF_TEAMS_FILE": str(tmp_path / "t.yml"), "HANDOFF_VAR_DIR": str(tmp_path)}
-    )
-    assert settings.teams_file == tmp_path / "t.yml"
+    assert places.teams_file({"HANDOFF_TEAMS_FILE": str(tmp_path / "t.yml")}) == tmp_path / "t.yml"
+    assert places.teams_file({}) == DEFAULT_TEAMS_FILE

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from handoff.hours import (
+from opastin.hours import (
     HELSINKI,
     DayHours,
     Schedule,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
 
-from actions.routes_config import RoutesConfigError, load_routes, normalise, parse_routes
+from opastin.places import DEFAULT_ROUTES_FILE as ROUTES_FILE
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.routes import RoutesConfigError, load_routes, normalise, parse_routes
+from opastin.teams import load_teams
 
-ROUTES_FILE = Path(__file__).resolve().parents[2] / "data" / "routes.yml"
 RAW = yaml.safe_load(ROUTES_FILE.read_text(encoding="utf-8"))
+CATALOGUE = load_teams(DEFAULT_TEAMS_FILE)
 
 
 def broken(change) -> dict:
@@ -63,15 +65,12 @@ def test_project_file_loads_with_every_intent_and_symptom():
             "intents.ask_client_fees.target: unknown webpage 'prices'",
         ),
         (lambda r: r["intents"]["dental_care"].pop("label"), "intents.dental_care.label: missing"),
-        (lambda r: r["teams"].update(hammas={"name": "x", "hours": "y"}), "teams.hammas: unknown team id"),
+        (lambda r: r.update(teams={"hammas": {"name": "x"}}), "teams: unknown key (teams and the site"),
         (
             lambda r: r["pages"]["booking"].update(url="www.example.fi"),
             "pages.booking.url: 'www.example.fi' must be",
         ),
-        (
-            lambda r: r.update(site_base_url="http://insecure.example"),
-            "site_base_url: 'http://insecure.example' must",
-        ),
+        (lambda r: r.update(site_base_url="https://example.fi"), "site_base_url: unknown key"),
         (
             lambda r: r["omaolo"]["symptoms"]["eye"].update(keywords=[]),
             "omaolo.symptoms.eye.keywords: missing",
@@ -88,19 +87,27 @@ def test_project_file_loads_with_every_intent_and_symptom():
 )
 def test_mistakes_name_the_file_and_the_key(change, message):
     with pytest.raises(RoutesConfigError) as error:
-        parse_routes(broken(change), "data/routes.yml")
+        parse_routes(broken(change), "data/routes.yml", CATALOGUE)
     assert str(error.value).startswith(f"data/routes.yml: {message}")
 
 
 def test_unreadable_and_invalid_files_are_reported(tmp_path):
-    with pytest.raises(RoutesConfigError, match="missing.yml: cannot be read"):
-        load_routes(tmp_path / "missing.yml")
+    with pytest.raises(RoutesConfigError, match="missing.yml: cannot read the file"):
+        load_routes(tmp_path / "missing.yml", CATALOGUE)
     bad = tmp_path / "bad.yml"
     bad.write_text("intents: [", encoding="utf-8")
-    with pytest.raises(RoutesConfigError, match="bad.yml: is not valid YAML"):
-        load_routes(bad)
+    with pytest.raises(RoutesConfigError, match="bad.yml: not valid YAML"):
+        load_routes(bad, CATALOGUE)
+
+
+def test_teams_come_from_the_catalogue_and_pages_from_its_site():
+    routes = load_routes(ROUTES_FILE, CATALOGUE)
+    assert routes.teams["katilot"].chat == "Kätilöiden chat"
+    assert routes.teams["katilot"].hours_text == "ma ja to klo 12–14"
+    assert routes.pages["booking"].url == CATALOGUE.web_base_url + "/ajanvaraus"
 
 
 def test_keywords_are_normalised_like_messages():
     assert normalise("Nenä  TUKOSSA!") == "nena tukossa"
     assert normalise("Selkä-kipu, ÅÖ") == "selka kipu ao"
+    assert normalise("Åland") == "aland"

@@ -1,32 +1,35 @@
 """Load and validate the content editors' route table, ``data/routes.yml``.
 
+The route table maps intents and symptoms to team ids (of the team catalogue,
+:mod:`opastin.teams`), Omaolo and web pages, and nothing else: a team's name,
+hours and keywords come from the catalogue.
+
 Every problem is reported as a :class:`RoutesConfigError` whose message names
 the file and the key, e.g. ``data/routes.yml: intents.dental_care.target: unknown team 'hammas'``.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from opastin import places
+from opastin.content import ContentError, display_path, read_mapping
+from opastin.finnish_text import normalise
+from opastin.teams import Team, Teams, join_url, load_teams
 
-from handoff import teams as handoff_teams
-
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "routes.yml"
-
-TEAM_IDS = frozenset(handoff_teams.TEAM_IDS)
 ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})
 FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
+KNOWN_KEYS = frozenset(
+    {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo"}
+)
 
 
-class RoutesConfigError(ValueError):
+class RoutesConfigError(ContentError):
     """The route table is missing a key or holds a value that cannot work."""
 
 
@@ -37,17 +40,6 @@ class IntentRoute:
     type: str
     target: str
     label: str
-
-
-@dataclass(frozen=True)
-class Team:
-    """A chat team as residents see it."""
-
-    id: str
-    name: str
-    hours: str
-    chat: str
-    keywords: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,9 +73,8 @@ class Omaolo:
 
 @dataclass(frozen=True)
 class RouteTable:
-    """Everything in ``data/routes.yml``, validated."""
+    """Everything in ``data/routes.yml``, validated, with the catalogue's teams it points to."""
 
-    site_base_url: str
     intents: Mapping[str, IntentRoute]
     teams: Mapping[str, Team]
     general_teams: tuple[str, ...]
@@ -91,13 +82,6 @@ class RouteTable:
     pages: Mapping[str, Page]
     omaolo: Omaolo
     social_emergency: str = "hätänumeron 112 kautta"
-
-
-def normalise(text: str) -> str:
-    """Lower-case ``text``, read ä/ö/å as a/o/a, drop other accents and punctuation, single spaces."""
-    text = text.lower().replace("ä", "a").replace("ö", "o").replace("å", "a")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
 
 
 class _Reader:
@@ -147,34 +131,14 @@ def _keywords(reader: _Reader, node: Mapping[str, Any], path: str) -> tuple[str,
     return normalised
 
 
-def _teams(reader: _Reader, raw: Mapping[str, Any]) -> dict[str, Team]:
-    teams = {}
-    for team_id, node in reader.mapping(raw, "teams", "teams").items():
-        if team_id not in TEAM_IDS:
-            raise reader.fail(
-                f"teams.{team_id}", f"unknown team id; the ids are {', '.join(sorted(TEAM_IDS))}"
-            )
-        path = f"teams.{team_id}"
-        teams[team_id] = Team(
-            team_id,
-            reader.text(node, "name", f"{path}.name"),
-            reader.text(node, "hours", f"{path}.hours"),
-            reader.text(node, "chat", f"{path}.chat"),
-            _keywords(reader, node, f"{path}.keywords"),
-        )
-    return teams
-
-
 def _pages(reader: _Reader, raw: Mapping[str, Any], base_url: str) -> dict[str, Page]:
     pages = {}
     for page_id, node in reader.mapping(raw, "pages", "pages").items():
         path = f"pages.{page_id}"
         url = reader.text(node, "url", f"{path}.url")
-        if url.startswith("/"):
-            url = base_url.rstrip("/") + url
-        elif not url.startswith("https://"):
+        if not url.startswith(("/", "https://")):
             raise reader.fail(f"{path}.url", f"'{url}' must be a path starting with / or an https:// URL")
-        pages[page_id] = Page(page_id, url, reader.text(node, "label", f"{path}.label"))
+        pages[page_id] = Page(page_id, join_url(base_url, url), reader.text(node, "label", f"{path}.label"))
     return pages
 
 
@@ -220,17 +184,20 @@ def _intents(
     return intents
 
 
-def parse_routes(raw: Any, source: str) -> RouteTable:
-    """Validate the parsed YAML of a route table; ``source`` names it in errors."""
+def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
+    """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
     if not isinstance(raw, Mapping):
         raise reader.fail("(top level)", "must be a mapping")
-    base_url = reader.url(raw, "site_base_url", "site_base_url")
-    teams = _teams(reader, raw)
-    pages = _pages(reader, raw, base_url)
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise reader.fail(
+            ", ".join(unknown), "unknown key (teams and the site address live in the team catalogue)"
+        )
+    teams = dict(catalogue.by_id)
+    pages = _pages(reader, raw, catalogue.web_base_url)
     intents = _intents(reader, raw, teams, pages)
     return RouteTable(
-        site_base_url=base_url,
         intents=intents,
         teams=teams,
         general_teams=reader.ids(raw, "general_teams", teams),
@@ -241,19 +208,14 @@ def parse_routes(raw: Any, source: str) -> RouteTable:
     )
 
 
-def load_routes(path: Path | str = DEFAULT_PATH) -> RouteTable:
-    """Read and validate a route table file."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RoutesConfigError(f"{path}: cannot be read: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise RoutesConfigError(f"{path}: is not valid YAML: {error}") from error
-    return parse_routes(raw, str(path))
+def load_routes(path: Path | str | None = None, catalogue: Teams | None = None) -> RouteTable:
+    """Read and validate a route table file (default: the one in use) against a team catalogue."""
+    path = places.routes_file() if path is None else Path(path)
+    raw = read_mapping(path, RoutesConfigError)
+    return parse_routes(raw, display_path(path), catalogue or load_teams(places.teams_file()))
 
 
 @lru_cache(maxsize=1)
 def default_routes() -> RouteTable:
-    """The project's own ``data/routes.yml``, loaded once per process."""
-    return load_routes(DEFAULT_PATH)
+    """The route table and team catalogue in use, loaded once per process."""
+    return load_routes()

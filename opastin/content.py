@@ -1,0 +1,42 @@
+"""Reading the content editors' YAML files: one error type, one way to name a file.
+
+Every editors' file (the team catalogue, the route table, the emergency
+lexicon, the message catalogue) is read with :func:`read_mapping` and reports
+its mistakes as a :class:`ContentError` whose message names the file, relative
+to the project when it lies inside it, and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ContentError(ValueError):
+    """An editors' file is missing, unreadable or invalid; the message names the file and key."""
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the project when it lies inside it, as editors know it."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def read_mapping(path: Path, error: type[ContentError] = ContentError) -> dict[str, Any]:
+    """The YAML mapping in ``path``; raise ``error`` naming the file when it cannot be one."""
+    shown = display_path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise error(f"{shown}: cannot read the file ({problem.strerror})") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{shown}: not valid YAML: {problem}") from None
+    if not isinstance(document, dict):
+        raise error(f"{shown}: expected a mapping at the top level")
+    return document
