@@ -40,13 +40,13 @@ validate:  ## Check the training data and domain (warnings fail)
 	@echo "==> rasa data validate"
 	@$(RASA) data validate --fail-on-warnings --quiet
 
-lint:  ## Lint the Python code
+lint:  ## Lint the Python code and check the layers (ruff, import-linter)
 	@echo "==> ruff"
 	@$(BIN)/ruff check .
+	@echo "==> import-linter (layers: docs/architecture.md)"
+	@$(BIN)/lint-imports --no-cache | grep -E "KEPT|BROKEN|^Contracts|^- " ; exit $${PIPESTATUS[0]}
 
-check: install  ## The fast tier: ruff and the tests that need no trained model (SQLite; about 2 minutes)
-	@echo "==> ruff"
-	@$(BIN)/ruff check .
+check: install lint  ## The fast tier: lint, layers and the tests that need no trained model (SQLite; about 2 minutes)
 	@echo "==> pytest (fast tier)"
 	@$(BIN)/pytest
 

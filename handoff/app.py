@@ -26,8 +26,6 @@ from starlette.concurrency import run_in_threadpool
 
 from handoff import maintenance
 from handoff.api import public, service
-from handoff.api.cache import RenderedCache
-from handoff.api.deps import Services
 from handoff.api.errors import install_error_handlers
 from handoff.api.limits import BodyLimitMiddleware, StrictTransportMiddleware
 from handoff.clock import Clock, system_clock
@@ -36,6 +34,7 @@ from handoff.desk import mount_desk
 from handoff.gateway.hub import Gateway
 from handoff.gateway.rasa import RasaClient
 from handoff.retention import Places
+from handoff.runtime import RenderedCache, Services
 from handoff.settings import Settings, load_api_token
 from handoff.web import mount_resident_pages
 from opastin.logsafe import withhold_exception_messages

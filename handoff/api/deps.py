@@ -1,37 +1,13 @@
-"""Shared state of the running app and FastAPI dependencies."""
+"""FastAPI dependencies of the service API: the app's services and the service token check."""
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from fastapi import Request
 
-from handoff.api.cache import RenderedCache
-from handoff.clock import Clock
-from handoff.db import Database
 from handoff.errors import Unauthorized
-from handoff.gateway.events import Events
-from handoff.settings import Settings
-from opastin.teams import Teams
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything a request handler needs: settings, teams, database, clock, token, caches, events."""
-
-    settings: Settings
-    teams: Teams
-    database: Database
-    clock: Clock
-    api_token: str
-    public_cache: RenderedCache
-    events: Events = field(default_factory=Events)
-
-    def now(self) -> datetime:
-        """The current time from the injected clock."""
-        return self.clock()
+from handoff.runtime import Services
 
 
 def get_services(request: Request) -> Services:

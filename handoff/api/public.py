@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
-from handoff.api.deps import Services, get_services
+from handoff.api.deps import get_services
 from handoff.api.schemas import PublicTeam
 from handoff.queue import team_states
+from handoff.runtime import Services
 
 router = APIRouter(prefix="/api/public", tags=["public"])
 
@@ -21,7 +22,7 @@ async def list_teams(services: Annotated[Services, Depends(get_services)]) -> Re
 
     ``opens_at`` is today's opening while open, otherwise the next opening;
     ``closes_at`` is set only while open. Served from a short-lived cache
-    (:mod:`handoff.api.cache`); only a miss touches the database, in a worker
+    (:class:`handoff.runtime.RenderedCache`); only a miss touches the database, in a worker
     thread.
     """
     now = services.now()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from handoff.api.deps import Services, get_services, require_service_token
+from handoff.api.deps import get_services, require_service_token
 from handoff.api.schemas import (
     CONVERSATION_ID_PATTERN,
     ContactReceiptOut,
@@ -22,6 +22,7 @@ from handoff.contact import create_contact_request
 from handoff.errors import UnknownTeam
 from handoff.feedback import store_feedback
 from handoff.queue import QueueStatus, enqueue, leave_queue, queue_status, team_state
+from handoff.runtime import Services
 from opastin.hours import closes_at, next_opening
 from opastin.teams import Team
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from handoff.api.deps import Services
 from handoff.desk.routes import create_router
 from handoff.desk.socket import DeskNamespace
 from handoff.gateway.hub import Gateway
+from handoff.runtime import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

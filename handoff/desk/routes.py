@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from handoff import agents, audit, live
-from handoff.api.deps import Services
 from handoff.api.errors import error_response, status_of
 from handoff.desk import views
 from handoff.desk.auth import (
@@ -41,6 +40,7 @@ from handoff.desk.socket import DeskNamespace
 from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
 from handoff.gateway.hub import Gateway
 from handoff.models import Agent
+from handoff.runtime import Services
 from handoff.web import SECURITY_HEADERS
 
 T = TypeVar("T")

@@ -45,7 +45,6 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from handoff import queue
-from handoff.api.deps import Services
 from handoff.errors import BotUnavailable
 from handoff.gateway import limits, relay, sessions, texts
 from handoff.gateway.limits import TokenBucket
@@ -53,6 +52,7 @@ from handoff.gateway.rasa import RasaClient, to_bot_uttered
 from handoff.gateway.sessions import EmergencyDetector
 from handoff.models import Conversation
 from handoff.queue import WAITING
+from handoff.runtime import Services
 from opastin.privacy import mask_hetu
 from opastin.safety.net import default_net
 
