@@ -18,46 +18,27 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx
-import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from devtools.stack import always_open_teams, handoff_server  # noqa: E402
 from handoff import agents  # noqa: E402
 from handoff.db import Database, migrate  # noqa: E402
-from opastin.hours import HELSINKI  # noqa: E402
 from opastin.places import DEFAULT_TEAMS_FILE  # noqa: E402
+from opastin.processes import free_port  # noqa: E402
 from opastin.teams import load_teams  # noqa: E402
 
 TEAM_IDS = load_teams(DEFAULT_TEAMS_FILE).ids
 
-ALL_DAY = "00:00-24:00"
 AGENTS_PER_TEAM = 5
-
-
-def always_open_teams(path: Path) -> None:
-    """Write a copy of teams.yml in which every team is open 00–24 every day."""
-    document = yaml.safe_load(DEFAULT_TEAMS_FILE.read_text(encoding="utf-8"))
-    today = datetime.now(HELSINKI).date()
-    for team in document["teams"].values():
-        team["hours"] = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-        team["exceptions"] = [
-            {"date": today + timedelta(days=offset), "hours": ALL_DAY, "note": "benchmark"}
-            for offset in (-1, 0, 1)
-        ]
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def prepare_database(url: str) -> None:
@@ -78,26 +59,6 @@ def prepare_database(url: str) -> None:
                 agents.set_presence(session, agent, team_id, now)
     finally:
         database.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(base: str, server: subprocess.Popen, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("the handoff service exited during start")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the handoff service did not become ready")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -221,24 +182,16 @@ def main() -> int:
         token = secrets.token_urlsafe(24)
         port = free_port()
         env = {
-            **os.environ,
             "DATABASE_URL": database_url,
             "HANDOFF_TEAMS_FILE": str(teams_file),
             "HANDOFF_VAR_DIR": str(workdir),
             "HANDOFF_API_TOKEN": token,
         }
-        command = [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"]
-        server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(base, server)
+        with handoff_server(env, port) as (base, _server):
             backend = database_url.split(":", 1)[0]
             print(f"Handoff service on {base} (one uvicorn worker, {backend} database)")
             asyncio.run(bench_status(port, args.requests, args.concurrency))
             asyncio.run(bench_queue(port, token, args.cycles, args.queue_concurrency))
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     return 0
 
 

@@ -19,27 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "opastin.tar.gz"
-RASA = ROOT / ".venv" / "bin" / "rasa"
-PYTHON = ROOT / ".venv" / "bin" / "python"
-START_TIMEOUT_S = 240
+sys.path.insert(0, str(ROOT))
+
+from devtools.stack import MODEL, bot_servers, post_message  # noqa: E402
+
 RUN_ID = os.getpid()
 THINK_JITTER = 0.5  # a think time of 3 s means 1.5–4.5 s
 
@@ -63,13 +56,6 @@ MESSAGES = (
     "teini ei tottele ja riidellään",
 )
 
-ENDPOINTS = """action_endpoint:
-  url: "http://127.0.0.1:{actions_port}/webhook"
-  token: {token}
-tracker_store:
-  type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
-  default_sqlite_path: {db}
-"""
 
 
 @dataclass(frozen=True)
@@ -95,96 +81,6 @@ class Result:
             f"p50 {self.percentile(50):.0f} ms, p95 {self.percentile(95):.0f} ms, "
             f"mean {statistics.mean(self.latencies_s) * 1000:.0f} ms, {count / self.wall_s:.1f} messages/s"
         )
-
-
-def free_port() -> int:
-    """A TCP port that is free on the loopback interface now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-    env.pop("DATABASE_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def post_message(url: str, sender: str, text: str, timeout: float = 30) -> list[dict]:
-    """Send one message to the REST channel and return the bot's replies."""
-    request = urllib.request.Request(
-        f"{url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.load(response)
-
-
-def _wait_until_answering(url: str, processes: Sequence[subprocess.Popen], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise RuntimeError(f"a server exited while starting; see {log}")
-        with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
-            if post_message(url, "warm-up", "hei", timeout=10):
-                return
-        time.sleep(1)
-    raise RuntimeError(f"the servers did not answer within {START_TIMEOUT_S} s; see {log}")
-
-
-@contextlib.contextmanager
-def running_servers(model: Path = MODEL) -> Iterator[str]:
-    """Start the Rasa and action servers on free loopback ports; yield the Rasa URL; stop both."""
-    if not model.exists():
-        raise FileNotFoundError(f"{model} is missing: train first (.venv/bin/python scripts/train.py)")
-    rasa_port, actions_port = free_port(), free_port()
-    with tempfile.TemporaryDirectory(prefix="opastin-bench-") as tmp:
-        endpoints = Path(tmp) / "endpoints.yml"
-        token = secrets.token_urlsafe(24)
-        endpoints.write_text(
-            ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db", token=token)
-        )
-        log = Path(tmp) / "servers.log"
-        with log.open("wb") as output:
-            commands = [
-                [str(PYTHON), "-m", "actions", "--port", str(actions_port)],
-                [
-                    str(RASA),
-                    "run",
-                    "--model",
-                    str(model),
-                    "--port",
-                    str(rasa_port),
-                    "--interface",
-                    "127.0.0.1",
-                    "--endpoints",
-                    str(endpoints),
-                    "--credentials",
-                    str(ROOT / "credentials.yml"),
-                ],
-            ]
-            processes = [
-                subprocess.Popen(
-                    command, cwd=ROOT, env={**_env(), "ACTION_SERVER_TOKEN": token},
-                    stdout=output, stderr=subprocess.STDOUT,
-                )
-                for command in commands
-            ]
-            url = f"http://127.0.0.1:{rasa_port}"
-            try:
-                _wait_until_answering(url, processes, log)
-                yield url
-            finally:
-                for process in processes:
-                    process.terminate()
-                for process in processes:
-                    try:
-                        process.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
 
 
 async def _run(
@@ -277,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Start (or use) the servers, measure and print the figures."""
     args = parse_args(argv)
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(running_servers(args.model))
+        url = args.url or stack.enter_context(bot_servers(args.model))
         post_message(url, "bench-warm-up", MESSAGES[1])
         print(f"Reply latency over REST at {url} ({args.messages} messages per level, {os.cpu_count()} CPUs)")
         for think_s in args.think_time:

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +35,11 @@ from sqlalchemy import create_engine, text
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from devtools.stack import always_open_teams, handoff_server  # noqa: E402
 from handoff import agents as accounts  # noqa: E402
 from handoff.db import Database, migrate  # noqa: E402
 from handoff.gateway.sessions import hash_secret  # noqa: E402
-
-sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-from bench_handoff import always_open_teams, free_port, wait_until_ready  # noqa: E402
+from opastin.processes import free_port  # noqa: E402
 
 if not hasattr(aiohttp, "ClientWSTimeout"):
     # python-engineio's client builds aiohttp.ClientWSTimeout (aiohttp >= 3.10); Rasa pins aiohttp 3.9,
@@ -299,26 +296,14 @@ def main() -> int:
         prepare(database_url, teams_file, agents, args.chats_per_agent)
         port = free_port()
         env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT),
             "DATABASE_URL": database_url,
             "HANDOFF_TEAMS_FILE": str(teams_file),
             "HANDOFF_VAR_DIR": tmp,
             "HANDOFF_API_TOKEN": TOKEN,
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"],
-            cwd=PROJECT_ROOT,
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_ready(base, server)
+        with handoff_server(env, port) as (base, _server):
             return asyncio.run(run(base, database_url, args))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
@@ -32,6 +30,7 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from opastin.processes import POLL_S, answers  # noqa: E402
 from opastin.tokens import shared_token  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -180,15 +179,6 @@ def start(service: Service, env: dict[str, str]) -> subprocess.Popen:
     return process
 
 
-def answers(url: str) -> bool:
-    """Whether ``url`` answers with a 2xx status."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def wait_ready(
     running: dict[Service, subprocess.Popen], stop_requested: Callable[[], bool]
 ) -> Service | None:
@@ -204,7 +194,7 @@ def wait_ready(
                 pending.remove(service)
         if time.monotonic() > deadline:
             return pending[0]
-        time.sleep(0.5)
+        time.sleep(POLL_S)
     return None
 
 

@@ -22,7 +22,8 @@ from socketio.exceptions import ConnectionRefusedError
 from starlette.concurrency import run_in_threadpool
 
 from handoff.desk.auth import DeskUser, cookie_from_environ, load_user, valid_sessions
-from handoff.gateway.hub import DESK, Gateway, agent_room, team_room
+from handoff.gateway.hub import Gateway
+from handoff.gateway.wire import DESK, agent_room, team_room
 
 
 class DeskNamespace(socketio.AsyncNamespace):

@@ -9,6 +9,12 @@ noise (:mod:`opastin.perturb`). Its probability that a message is *not*
 everyday is compared with a threshold set for high recall; above it, the bot
 asks one direct safety question rather than giving the numbers outright.
 
+Training uses scikit-learn (in the Rasa process, at ``rasa train``). The fitted
+model is then kept as plain arrays (:class:`LinearTextModel`: vocabularies,
+idf weights, coefficients) and scored with NumPy alone, with the same result:
+the chat gateway loads neither scikit-learn nor SciPy, and the file in the
+model (``.npz``, read without pickle) cannot run code when it is opened.
+
 No Rasa here: the Rasa server trains and loads it inside its model
 (``rasa_addons.emergency``), and the chat gateway reads it from the same
 model file (:func:`load_from_model_archive`).
@@ -17,26 +23,35 @@ model file (:func:`load_from_model_archive`).
 from __future__ import annotations
 
 import io
+import math
+import re
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
-import joblib
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+import numpy as np
+from numpy.typing import NDArray
 
 from opastin.finnish_text import fold
 from opastin.perturb import perturb
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 EVERYDAY = "none"
 DEFAULT_THRESHOLD = 0.6
 # Typing noise added to every training message (each once, seeded).
 TRAINING_NOISE = ("hurried", "spoken", "drop", "double", "fold")
-FILE_NAME = "learned_emergency_detector.joblib"
+FILE_NAME = "learned_emergency_detector.npz"
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+# scikit-learn's own tokenisation, reproduced for scoring without it.
+_WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 @dataclass(frozen=True)
@@ -47,31 +62,172 @@ class LearnedScore:
     level: str
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """The text the features are computed from: folded, single spaces."""
     return " ".join(fold(text).split())
 
 
-def _pipeline(seed: int) -> Pipeline:
+def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Character n-grams inside space-padded words (scikit-learn's ``char_wb``)."""
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
+
+
+def word_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Word n-grams of words of two or more letters (scikit-learn's ``word`` analyzer)."""
+    tokens = _WORD_TOKEN.findall(text)
+    return [
+        " ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)
+    ]
+
+
+ANALYZERS = {"char_wb": char_wb_ngrams, "word": word_ngrams}
+
+
+@dataclass(frozen=True)
+class TfidfPart:
+    """One block of features: an analyzer, its vocabulary (term → column) and idf weights."""
+
+    analyzer: str
+    ngram_range: tuple[int, int]
+    vocabulary: Mapping[str, int]
+    idf: NDArray[np.float64]
+
+    def features(self, text: str) -> tuple[list[int], list[float]]:
+        """Columns and L2-normalised sublinear tf-idf weights of ``text`` (already normalised)."""
+        counts = Counter(
+            self.vocabulary[term]
+            for term in ANALYZERS[self.analyzer](text, *self.ngram_range)
+            if term in self.vocabulary
+        )
+        columns = sorted(counts)
+        weights = [(1.0 + math.log(counts[column])) * float(self.idf[column]) for column in columns]
+        norm = math.sqrt(sum(weight * weight for weight in weights))
+        return columns, [weight / norm for weight in weights] if norm else weights
+
+
+@dataclass(frozen=True)
+class LinearTextModel:
+    """A fitted tf-idf + logistic regression model as plain arrays, scored with NumPy."""
+
+    parts: tuple[TfidfPart, ...]
+    coef: NDArray[np.float64]
+    intercept: NDArray[np.float64]
+    classes: tuple[str, ...]
+
+    def probabilities(self, text: str) -> NDArray[np.float64]:
+        """The probability of each class for ``text`` (in the order of :attr:`classes`)."""
+        normalised = normalise(text)
+        logits = self.intercept.copy()
+        offset = 0
+        for part in self.parts:
+            columns, weights = part.features(normalised)
+            if columns:
+                logits += self.coef[:, np.asarray(columns) + offset] @ np.asarray(weights)
+            offset += len(part.idf)
+        if len(logits) == 1:  # two classes: one logit for the second
+            second = 1.0 / (1.0 + math.exp(-float(logits[0])))
+            return np.array([1.0 - second, second])
+        exponentials = np.exp(logits - logits.max())
+        return np.asarray(exponentials / exponentials.sum(), dtype=np.float64)
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> LinearTextModel:
+        """The arrays of a fitted :func:`fit_pipeline` pipeline."""
+        features, classifier = pipeline.named_steps["features"], pipeline.named_steps["classifier"]
+        parts = tuple(
+            TfidfPart(
+                vectorizer.analyzer,
+                tuple(vectorizer.ngram_range),
+                {str(term): int(column) for term, column in vectorizer.vocabulary_.items()},
+                np.asarray(vectorizer.idf_, dtype=np.float64),
+            )
+            for _, vectorizer in features.transformer_list
+        )
+        return cls(
+            parts,
+            np.asarray(classifier.coef_, dtype=np.float64),
+            np.asarray(classifier.intercept_, dtype=np.float64),
+            tuple(str(label) for label in classifier.classes_),
+        )
+
+    def arrays(self) -> dict[str, NDArray[Any]]:
+        """The model as named arrays (strings and numbers only), for ``numpy.savez``."""
+        arrays: dict[str, NDArray[Any]] = {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "classes": np.array(self.classes, dtype=str),
+            "analyzers": np.array([part.analyzer for part in self.parts], dtype=str),
+            "ngram_ranges": np.array([part.ngram_range for part in self.parts], dtype=np.int64),
+        }
+        for index, part in enumerate(self.parts):
+            terms = sorted(part.vocabulary, key=part.vocabulary.__getitem__)
+            arrays[f"terms_{index}"] = np.array(terms, dtype=str)
+            arrays[f"idf_{index}"] = part.idf
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> LinearTextModel:
+        """The model written by :meth:`arrays`."""
+        parts = tuple(
+            TfidfPart(
+                str(analyzer),
+                (int(ngram_range[0]), int(ngram_range[1])),
+                {str(term): column for column, term in enumerate(arrays[f"terms_{index}"])},
+                np.asarray(arrays[f"idf_{index}"], dtype=np.float64),
+            )
+            for index, (analyzer, ngram_range) in enumerate(
+                zip(arrays["analyzers"], arrays["ngram_ranges"], strict=True)
+            )
+        )
+        return cls(
+            parts,
+            np.asarray(arrays["coef"], dtype=np.float64),
+            np.asarray(arrays["intercept"], dtype=np.float64),
+            tuple(str(label) for label in arrays["classes"]),
+        )
+
+
+def fit_pipeline(texts: Sequence[str], labels: Sequence[str], seed: int) -> Pipeline:
+    """Fit the scikit-learn pipeline the model is made from (imported here: training only)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     features = FeatureUnion(
         [
             (
                 "chars",
                 TfidfVectorizer(
                     analyzer="char_wb",
-                    ngram_range=(2, 5),
-                    preprocessor=_normalise,
+                    ngram_range=CHAR_NGRAMS,
+                    preprocessor=normalise,
                     sublinear_tf=True,
                     min_df=2,
                 ),
             ),
             (
                 "words",
-                TfidfVectorizer(preprocessor=_normalise, ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                TfidfVectorizer(
+                    preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=1
+                ),
             ),
         ]
     )
     classifier = LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000, random_state=seed)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    pipeline = Pipeline([("features", features), ("classifier", classifier)])
+    pipeline.fit(list(texts), list(labels))
+    return pipeline
 
 
 def with_noise(texts: Iterable[tuple[str, str]], seed: int = 0) -> list[tuple[str, str]]:
@@ -86,13 +242,11 @@ def with_noise(texts: Iterable[tuple[str, str]], seed: int = 0) -> list[tuple[st
 class LearnedDetector:
     """A trained classifier with its decision threshold."""
 
-    def __init__(self, pipeline: Pipeline, threshold: float = DEFAULT_THRESHOLD) -> None:
-        """Wrap a fitted pipeline whose classes are emergency levels and ``none``."""
-        self.pipeline = pipeline
+    def __init__(self, model: LinearTextModel, threshold: float = DEFAULT_THRESHOLD) -> None:
+        """Wrap a model whose classes are emergency levels and ``none``."""
+        self.model = model
         self.threshold = threshold
-        classes = list(pipeline.classes_)
-        self._everyday = classes.index(EVERYDAY)
-        self._classes = classes
+        self._everyday = model.classes.index(EVERYDAY)
         # The safety net may ask twice about one message (a suspicion, then a floor).
         self._scores = lru_cache(maxsize=16)(self._score_uncached)
 
@@ -109,26 +263,18 @@ class LearnedDetector:
         if not emergencies or not everyday:
             raise ValueError("the learned detector needs both emergency and everyday examples")
         labelled = with_noise([*emergencies, *((EVERYDAY, text) for text in everyday)], seed)
-        labels = [label for label, _ in labelled]
-        texts = [text for _, text in labelled]
-        pipeline = _pipeline(seed)
-        pipeline.fit(texts, labels)
-        return cls(pipeline, threshold)
+        pipeline = fit_pipeline([text for _, text in labelled], [label for label, _ in labelled], seed)
+        return cls(LinearTextModel.from_pipeline(pipeline), threshold)
 
     def score(self, text: str) -> LearnedScore:
         """The probability that ``text`` is not everyday, and the most likely emergency level."""
         return self._scores(text)
 
     def _score_uncached(self, text: str) -> LearnedScore:
-        # The feature union's own transform runs through joblib (a millisecond per call); one
-        # message is transformed feature by feature instead, with the same result.
-        features, classifier = self.pipeline.named_steps["features"], self.pipeline.named_steps["classifier"]
-        row = hstack([vectorizer.transform([text]) for _, vectorizer in features.transformer_list]).tocsr()
-        probabilities = classifier.predict_proba(row)[0]
-        level_index = max(
-            (i for i in range(len(self._classes)) if i != self._everyday), key=lambda i: probabilities[i]
-        )
-        return LearnedScore(float(1.0 - probabilities[self._everyday]), self._classes[level_index])
+        probabilities = self.model.probabilities(text)
+        levels = [index for index in range(len(self.model.classes)) if index != self._everyday]
+        level_index = max(levels, key=lambda index: probabilities[index])
+        return LearnedScore(float(1.0 - probabilities[self._everyday]), self.model.classes[level_index])
 
     def suspects(self, text: str) -> LearnedScore | None:
         """The score when it reaches the threshold, else ``None``."""
@@ -136,14 +282,18 @@ class LearnedDetector:
         return found if found.probability >= self.threshold else None
 
     def save(self, path: Path) -> None:
-        """Write the fitted classifier and threshold to ``path`` (joblib)."""
-        joblib.dump({"pipeline": self.pipeline, "threshold": self.threshold}, path)
+        """Write the model and threshold to ``path`` (NumPy ``.npz``, no pickle)."""
+        with path.open("wb") as handle:
+            np.savez_compressed(handle, threshold=np.array(self.threshold), **self.model.arrays())
 
     @classmethod
-    def load(cls, source: Path | io.BufferedIOBase) -> LearnedDetector:
-        """Read a detector written by :meth:`save`."""
-        data = joblib.load(source)
-        return cls(data["pipeline"], data["threshold"])
+    def load(cls, source: Path | IO[bytes]) -> LearnedDetector:
+        """Read a detector written by :meth:`save` (``ValueError`` when it is not one)."""
+        try:
+            with np.load(source, allow_pickle=False) as arrays:
+                return cls(LinearTextModel.from_arrays(arrays), float(arrays["threshold"]))
+        except (KeyError, OSError) as error:
+            raise ValueError(f"not a learned emergency detector: {error}") from None
 
 
 def load_from_model_archive(model: Path) -> LearnedDetector | None:

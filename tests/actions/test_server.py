@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
+from opastin.processes import DidNotAnswer, free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-action-token-0123456789"
-free_port = load_script("bench_nlu").free_port
 
 
 def call(url: str, body: dict | None = None) -> tuple[int, str]:
@@ -61,16 +59,11 @@ def server() -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if call(f"{url}/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    try:
+        wait_until_answering(f"{url}/health", [process])
+    except DidNotAnswer as error:
         process.kill()
-        pytest.fail(f"the action server did not start: {process.stdout.read().decode()[-2000:]}")
+        pytest.fail(f"{error}: {process.stdout.read().decode()[-2000:]}")
     yield url
     process.terminate()
     process.wait(timeout=15)

@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from devtools.stack import MODEL, always_open_teams, bot_servers, handoff_server
 from handoff.agents import create_agent
 from handoff.db import Database
 from handoff.gateway.sessions import hash_secret
-from tests.scripts_loader import load_script
+from opastin.processes import free_port
 
-bench_nlu = load_script("bench_nlu")
-bench_handoff = load_script("bench_handoff")
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-service-token-0123456789"
 
@@ -41,24 +40,24 @@ def handoff_cli(env: Mapping[str, str], *args: str) -> str:
 def running_stack(
     tmp: Path,
     agents: Mapping[str, str],
-    write_teams: Callable[[Path], None] = bench_handoff.always_open_teams,
+    write_teams: Callable[[Path], None] = always_open_teams,
 ) -> Iterator[dict[str, str]]:
     """Start everything with ``agents`` (username → team) and the teams file ``write_teams`` writes.
 
     Yields ``url``, ``database``, ``rasa`` (the Rasa URL), ``service_pid`` and each agent's password.
     """
-    if not bench_nlu.MODEL.exists():
+    if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does) before this test")
     teams_file = tmp / "teams.yml"
     write_teams(teams_file)
-    port = bench_nlu.free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with pytest.MonkeyPatch.context() as patch:
         # The action server asks this service for team status and creates handoffs and contact requests.
         patch.setenv("HANDOFF_URL", url)
         patch.setenv("HANDOFF_API_TOKEN", TOKEN)
         patch.setenv("OPASTIN_OUTBOX_DIR", str(tmp / "outbox"))
-        with bench_nlu.running_servers() as rasa_url:
+        with bot_servers() as rasa_url:
             env = {
                 **os.environ,
                 "PYTHONPATH": str(ROOT),
@@ -69,23 +68,14 @@ def running_stack(
             }
             handoff_cli(env, "migrate")
             passwords = create_agents(env["DATABASE_URL"], agents)
-            with (tmp / "handoff.log").open("wb") as log:
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                )
-                try:
-                    bench_handoff.wait_until_ready(url, server)
-                    yield {
-                        "url": url,
-                        "database": env["DATABASE_URL"],
-                        "rasa": rasa_url,
-                        "service_pid": str(server.pid),
-                        **passwords,
-                    }
-                finally:
-                    server.terminate()
-                    server.wait(timeout=30)
+            with (tmp / "handoff.log").open("wb") as log, handoff_server(env, port, log) as (_, server):
+                yield {
+                    "url": url,
+                    "database": env["DATABASE_URL"],
+                    "rasa": rasa_url,
+                    "service_pid": str(server.pid),
+                    **passwords,
+                }
 
 
 def create_agents(database_url: str, agents: Mapping[str, str]) -> dict[str, str]:

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.scripts_loader import load_script
+from devtools.stack import MODEL, bot_servers, post_message
 
-bench = load_script("bench_nlu")
 pytestmark = pytest.mark.e2e
 
 UNCLEAR = "En valitettavasti saanut viestistäsi selvää"
@@ -21,14 +20,14 @@ FINNISH_ONLY = "Palvelemme tässä chatissa suomeksi"
 
 @pytest.fixture(scope="module")
 def rasa_url() -> Iterator[str]:
-    if not bench.MODEL.exists():
+    if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does) before this test")
-    with bench.running_servers() as url:
+    with bot_servers() as url:
         yield url
 
 
 def say(url: str, text: str, sender: str = "e2e") -> list[dict]:
-    replies = bench.post_message(url, sender, text, timeout=60)
+    replies = post_message(url, sender, text, timeout=60)
     assert replies, f"no reply to {text[:40]!r}"
     return replies
 

@@ -20,15 +20,14 @@ import httpx
 import pytest
 import yaml
 
+from devtools.stack import always_open_teams, post_message
 from opastin.finnish_time import HELSINKI
 from opastin.teams import WEEKDAYS
-from tests.e2e.stack import TOKEN, bench_handoff, query_one, running_stack
+from tests.e2e.stack import TOKEN, query_one, running_stack
 from tests.handoff.live_support import Agent
-from tests.scripts_loader import load_script
 
 pytestmark = pytest.mark.e2e
 
-bench_nlu = load_script("bench_nlu")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 AGENTS = {"maija": "neuvola", "sanna": "tyoikaisten_sosiaalityo", "pekka": "perhekeskus"}
 
@@ -38,7 +37,7 @@ def teams_for_paths(path: Path) -> None:
 
     Perhekeskus takes one waiting resident per present agent, so one queued resident fills it.
     """
-    bench_handoff.always_open_teams(path)
+    always_open_teams(path)
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     opening_day = datetime.now(HELSINKI).date() + timedelta(days=2)
     document["teams"]["fysioterapia"]["hours"] = {WEEKDAYS[opening_day.weekday()]: "08:00-15:00"}
@@ -59,7 +58,7 @@ class Transcripts:
 
     def say(self, sender: str, text: str) -> str:
         """Send ``text``; record it and the bot's answers (with button titles); return the answers' text."""
-        replies = bench_nlu.post_message(self.rasa_url, sender, text, timeout=60)
+        replies = post_message(self.rasa_url, sender, text, timeout=60)
         lines = [f"> **Asukas:** {text}"]
         for reply in replies:
             if reply.get("text"):

@@ -1,10 +1,8 @@
 """The command line, and the real server started with ``python -m handoff serve``."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from handoff.cli import main
 from handoff.db import Database
 from handoff.settings import PROJECT_ROOT
 from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.processes import free_port, wait_until_answering
 from opastin.teams import load_teams
 from tests.handoff.conftest import TUESDAY_NOON as NOW
 
@@ -90,12 +89,6 @@ def test_unmigrated_database_is_explained(env: dict, capsys: pytest.CaptureFixtu
     assert "python -m handoff migrate" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_real_server(env: dict) -> None:
     port = free_port()
     environment = {**os.environ, **env, "HANDOFF_API_TOKEN": "subprocess-token"}
@@ -109,16 +102,7 @@ def test_real_server(env: dict) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").json() == {"status": "ok"}:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_answering(f"{base}/healthz", [server], timeout_s=20)
         teams = httpx.get(f"{base}/api/public/teams").json()
         assert [team["id"] for team in teams] == list(TEAM_IDS)
 

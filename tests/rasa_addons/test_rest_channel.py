@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
+from opastin.processes import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "rest-token-for-tests-0123"
@@ -52,7 +51,7 @@ def post(url: str, body: dict, token: str | None = None) -> tuple[int, str]:
 
 
 def serve(token: str | None) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = load_script("bench_nlu").free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RASA_REST_TOKEN", None)
     if token:
@@ -65,13 +64,7 @@ def serve(token: str | None) -> Iterator[tuple[str, subprocess.Popen]]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/webhooks/rest"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_until_answering(url + "/", [process])
     yield url, process
     process.terminate()
     process.wait(timeout=15)

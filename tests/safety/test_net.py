@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from opastin.safety.learned import FILE_NAME, LearnedDetector, load_from_model_archive
+from opastin.safety.learned import (
+    EVERYDAY as EVERYDAY_LABEL,
+)
+from opastin.safety.learned import (
+    FILE_NAME,
+    LearnedDetector,
+    LinearTextModel,
+    fit_pipeline,
+    load_from_model_archive,
+    with_noise,
+)
 from opastin.safety.lexicon import EmergencyMatcher
 from opastin.safety.net import CONFIRM, SafetyNet
 
@@ -72,14 +82,14 @@ def test_words_shorter_than_five_letters_are_not_corrected(matcher: EmergencyMat
 def test_negated_danger_words_silence_every_layer(
     matcher: EmergencyMatcher, learned: LearnedDetector, text: str
 ) -> None:
-    eager = LearnedDetector(learned.pipeline, threshold=0.0)  # would fire on anything
+    eager = LearnedDetector(learned.model, threshold=0.0)  # would fire on anything
     assert SafetyNet(matcher, eager).check(text) is None
 
 
 def test_the_learned_layer_catches_what_no_rule_names(
     matcher: EmergencyMatcher, learned: LearnedDetector
 ) -> None:
-    eager = LearnedDetector(learned.pipeline, threshold=0.0)
+    eager = LearnedDetector(learned.model, threshold=0.0)
     verdict = SafetyNet(matcher, eager).check("jotain outoa tapahtuu")
     assert verdict is not None and verdict.layer == "learned" and verdict.target == CONFIRM
 
@@ -142,6 +152,37 @@ def test_a_model_without_the_detector_gives_none(tmp_path: Path) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     assert load_from_model_archive(archive) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "isällä kova rintakipu",
+        "ISÄLLÄ  kova   rintakipu!!! ja huimaa",
+        "mies ei heraa eika hengita",
+        "",
+        "?",
+        "a",
+        "kiitos kiitos kiitos avusta",
+        "Åke ø æ é ü",
+        "täysin uusia sanoja joita mallissa ei ole lainkaan",
+    ],
+)
+def test_numpy_scoring_equals_scikit_learn(text: str) -> None:
+    labelled = with_noise([*EMERGENCIES, *((EVERYDAY_LABEL, t) for t in EVERYDAY)])
+    pipeline = fit_pipeline([t for _, t in labelled], [label for label, _ in labelled], seed=42)
+    model = LinearTextModel.from_pipeline(pipeline)
+    expected = pipeline.predict_proba([text])[0]
+    assert model.probabilities(text) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_file_that_is_not_a_detector_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / FILE_NAME
+    bad.write_bytes(b"not numpy")
+    with pytest.raises(ValueError):
+        LearnedDetector.load(bad)
+    with pytest.raises(ValueError):
+        LearnedDetector.load(tmp_path / "missing.npz")
 
 
 def test_training_needs_both_kinds() -> None:

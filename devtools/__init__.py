@@ -1,0 +1,1 @@
+"""Development support shared by the benchmarks (``scripts/bench_*``) and the tests: not deployed."""

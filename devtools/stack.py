@@ -1,0 +1,147 @@
+"""Opastin's processes on free loopback ports, for the benchmarks and the end-to-end tests.
+
+:func:`bot_servers` starts the Rasa server (with the trained model) and the
+action server with a throw-away SQLite tracker store; :func:`handoff_server`
+starts the handoff service with the environment it is given. Both wait until
+the process answers (never a fixed sleep) and stop it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+from opastin.finnish_time import HELSINKI
+from opastin.places import DEFAULT_TEAMS_FILE
+from opastin.processes import DidNotAnswer, free_port, wait_until, wait_until_answering
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "opastin.tar.gz"
+RASA = ROOT / ".venv" / "bin" / "rasa"
+BOT_START_TIMEOUT_S = 240
+ALL_DAY = "00:00-24:00"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ENDPOINTS = """action_endpoint:
+  url: "http://127.0.0.1:{actions_port}/webhook"
+  token: {token}
+tracker_store:
+  type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
+  default_sqlite_path: {db}
+"""
+
+
+def always_open_teams(path: Path) -> None:
+    """Write a copy of the team catalogue in which every team is open 00–24 every day."""
+    document = yaml.safe_load(DEFAULT_TEAMS_FILE.read_text(encoding="utf-8"))
+    today = datetime.now(HELSINKI).date()
+    for team in document["teams"].values():
+        team["hours"] = {day: ALL_DAY for day in WEEKDAYS}
+        team["exceptions"] = [
+            {"date": today + timedelta(days=offset), "hours": ALL_DAY, "note": "benchmark"}
+            for offset in (-1, 0, 1)
+        ]
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a child that imports the project, quiet and without telemetry."""
+    env = dict(os.environ)
+    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def post_message(url: str, sender: str, text: str, timeout: float = 30) -> list[dict[str, object]]:
+    """Send one message to Rasa's REST channel at ``url`` and return the bot's replies."""
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        replies: list[dict[str, object]] = json.load(response)
+        return replies
+
+
+def _bot_answers(url: str) -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        return bool(post_message(url, "warm-up", "hei", timeout=10))
+    return False
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 30) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def bot_servers(model: Path = MODEL) -> Iterator[str]:
+    """Start the Rasa and action servers on free loopback ports; yield the Rasa URL; stop both."""
+    if not model.exists():
+        raise FileNotFoundError(f"{model} is missing: train first (make train)")
+    rasa_port, actions_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="opastin-bot-") as tmp:
+        endpoints = Path(tmp) / "endpoints.yml"
+        token = secrets.token_urlsafe(24)
+        endpoints.write_text(
+            ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db", token=token)
+        )
+        rasa = [
+            str(RASA), "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
+            "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+        ]  # fmt: skip
+        actions = [sys.executable, "-m", "actions", "--port", str(actions_port)]
+        env = child_environment({"ACTION_SERVER_TOKEN": token})
+        env.pop("DATABASE_URL", None)
+        log = Path(tmp) / "servers.log"
+        with log.open("wb") as output:
+            processes = [
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+                for command in (actions, rasa)
+            ]
+            url = f"http://127.0.0.1:{rasa_port}"
+            try:
+                try:
+                    wait_until(lambda: _bot_answers(url), processes, BOT_START_TIMEOUT_S, what="Rasa")
+                except DidNotAnswer as error:
+                    raise DidNotAnswer(f"{error}; its log:\n{log.read_text()[-3000:]}") from None
+                yield url
+            finally:
+                _stop(processes)
+
+
+@contextlib.contextmanager
+def handoff_server(
+    env: Mapping[str, str], port: int | None = None, output: IO[bytes] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start ``python -m handoff serve`` with ``env`` added; yield its URL and process once it answers."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "handoff", "serve", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=child_environment(env), stdout=output, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(f"{url}/healthz", [server], timeout_s=30)
+        yield url, server
+    finally:
+        _stop([server])
