@@ -36,13 +36,17 @@ stop:  ## Stop processes left running by `make run`
 test: install-test train validate lint pytest test-stories test-nlu  ## Run every check
 	@echo "==> All checks passed"
 
-validate:  ## Check the training data and domain (warnings fail)
+validate:  ## Check the content: teams, routes, domain, lexicon and messages together, then Rasa's data
+	@echo "==> content files (python -m opastin.validate)"
+	@$(PYTHON) -m opastin.validate
 	@echo "==> rasa data validate"
 	@$(RASA) data validate --fail-on-warnings --quiet
 
-lint:  ## Lint the Python code and check the layers (ruff, import-linter)
+lint:  ## Lint the Python code, check types and the layers (ruff, mypy, import-linter)
 	@echo "==> ruff"
 	@$(BIN)/ruff check .
+	@echo "==> mypy (strict)"
+	@$(BIN)/mypy
 	@echo "==> import-linter (layers: docs/architecture.md)"
 	@$(BIN)/lint-imports --no-cache | grep -E "KEPT|BROKEN|^Contracts|^- " ; exit $${PIPESTATUS[0]}
 

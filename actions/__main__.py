@@ -46,15 +46,15 @@ def action_server_token(env: dict[str, str] | None = None) -> str:
 
 def create_guarded_app(token: str) -> Sanic:
     """rasa-sdk's action server app, refusing every call without ``token``."""
-    app = create_app("actions", cors_origins=None)
+    app: Sanic = create_app("actions", cors_origins=None)
 
-    @app.middleware("request")
+    @app.middleware("request")  # type: ignore[no-untyped-call, untyped-decorator]  # untyped in Sanic 21
     async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS or same_token(request.args.get("token"), token):
             return None
         return response.json({"error": "A valid token is required."}, status=401)
 
-    @app.exception(Exception)
+    @app.exception(Exception)  # type: ignore[no-untyped-call, untyped-decorator]  # untyped in Sanic 21
     async def error_without_content(request: Request, exception: Exception) -> HTTPResponse:
         # rasa-sdk's handler logs and returns the request body: the resident's messages.
         frames = "".join(traceback.format_tb(exception.__traceback__))

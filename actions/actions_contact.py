@@ -24,15 +24,20 @@ from actions.actions_escalation import ClientFactory, EscalationAction, buttons,
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
 from actions.routing import find_team
+from opastin import messages
 from opastin.finnish_time import reply_promise
 from opastin.routes import default_routes
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_value", "contact_consent")
-CANCEL_BUTTON = ("Peruuta", "/cancel")
 
 OutboxFactory = Callable[[], ContactOutbox]
+
+
+def cancel_button() -> tuple[str, str]:
+    """Stop filling in the contact request."""
+    return messages.text("bot.buttons.cancel"), "/cancel"
 
 
 def reset_form_slots() -> list[EventType]:
@@ -50,7 +55,7 @@ def team_choice(text: str) -> str | None:
     return find_team(text, routes)
 
 
-class ValidateContactRequestForm(FormValidationAction):
+class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  # rasa-sdk ships no types
     """Check each answer of ``contact_request_form`` and say what is wrong, in Finnish."""
 
     def name(self) -> str:
@@ -114,7 +119,7 @@ class ValidateContactRequestForm(FormValidationAction):
         return {"contact_consent": answer}
 
 
-class ActionAskContactConsent(Action):
+class ActionAskContactConsent(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """Read back what will be sent and ask for consent to store it."""
 
     def name(self) -> str:
@@ -131,7 +136,13 @@ class ActionAskContactConsent(Action):
             response="utter_ask_contact_consent",
             team_name=team.name,
             contact=contact,
-            buttons=buttons([("Kyllä, lähetä", "kyllä"), ("Ei, älä lähetä", "ei"), CANCEL_BUTTON]),
+            buttons=buttons(
+                [
+                    (messages.text("bot.buttons.send_yes"), "kyllä"),
+                    (messages.text("bot.buttons.send_no"), "ei"),
+                    cancel_button(),
+                ]
+            ),
         )
         return []
 
@@ -214,7 +225,7 @@ class ActionSubmitContactRequest(EscalationAction):
         )
 
 
-class ActionCancelContactRequest(Action):
+class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """The resident stopped the form: nothing is stored."""
 
     def name(self) -> str:

@@ -20,10 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import transcript
 from actions.availability import (
-    FORM_BUTTON,
     Contacts,
     Offer,
     alternatives_text,
+    form_button,
     hours_answer,
     hours_overview,
     queued_text,
@@ -40,6 +40,7 @@ from actions.handoff_client import (
     shared_client,
 )
 from actions.routing import Route, find_team, route_reply
+from opastin import messages
 from opastin.finnish_time import HELSINKI
 from opastin.routes import RouteTable, default_routes
 from opastin.teams import Team
@@ -104,7 +105,7 @@ def send_team_route(
     ]
 
 
-class EscalationAction(Action, ABC):
+class EscalationAction(Action, ABC):  # type: ignore[misc]  # rasa-sdk ships no types
     """An action with an injectable handoff client factory and clock (abstract: not registered itself)."""
 
     def __init__(self, client_factory: ClientFactory = shared_client, clock: Clock = helsinki_now) -> None:
@@ -153,9 +154,7 @@ class ActionJoinQueue(EscalationAction):
             )
         except Refused as refusal:
             if refusal.code == "already_queued":
-                dispatcher.utter_message(
-                    text="Olet jo jonossa. Ammattilainen vastaa sinulle tässä ikkunassa."
-                )
+                dispatcher.utter_message(text=messages.text("bot.availability.already_queued"))
                 return [SlotSet("handoff_status", "queued")]
             send_offer(dispatcher, refused_offer(chat, refusal.code, local_contacts(team)))
             return [SlotSet("handoff_status", refusal.code)]
@@ -167,7 +166,7 @@ class ActionJoinQueue(EscalationAction):
         return [SlotSet("handoff_status", "queued")]
 
 
-class ActionDeclineQueue(Action):
+class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """The resident does not want to queue: the contact form, the web page and the phone number."""
 
     def name(self) -> str:
@@ -180,8 +179,10 @@ class ActionDeclineQueue(Action):
         if team is None:
             dispatcher.utter_message(response="utter_ask_how_can_help")
             return []
-        text = f"Selvä, et jää jonoon. {alternatives_text(local_contacts(team))}"
-        dispatcher.utter_message(text=text, buttons=buttons([FORM_BUTTON]))
+        said = messages.text(
+            "bot.availability.declined", alternatives=alternatives_text(local_contacts(team))
+        )
+        dispatcher.utter_message(text=said, buttons=buttons([form_button()]))
         return []
 
 

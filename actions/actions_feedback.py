@@ -22,7 +22,7 @@ from actions.handoff_client import HandoffServiceError
 logger = logging.getLogger(__name__)
 
 
-class ValidateFeedbackForm(FormValidationAction):
+class ValidateFeedbackForm(FormValidationAction):  # type: ignore[misc]  # rasa-sdk ships no types
     """Check the rating; the comment is masked and may be left out."""
 
     def name(self) -> str:

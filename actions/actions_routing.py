@@ -26,12 +26,14 @@ from actions.routing import (
     clarify_options,
     consecutive_misses,
     decide_route,
+    emergency_route,
     entity_values,
     find_team,
     human_options,
     resolve_fallback,
     route_reply,
 )
+from opastin import messages
 from opastin.routes import RouteTable, default_routes
 
 SOMETHING_ELSE = ("Jotain muuta", "/nlu_fallback")
@@ -150,12 +152,12 @@ def safety_buttons() -> list[dict[str, str]]:
     for every emergency route payload (``webchat/src/chat.js``), and the text says 112 as well.
     """
     return [
-        {"title": "Kyllä", "payload": "/affirm"},
-        {"title": "Ei, asiani on kiireetön", "payload": "/deny"},
+        {"title": messages.text("bot.buttons.urgent_yes"), "payload": "/affirm"},
+        {"title": messages.text("bot.buttons.urgent_no"), "payload": "/deny"},
     ]
 
 
-class ActionEmergency(Action):
+class ActionEmergency(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """Answer an emergency at once (112, 116 117, the crisis line, the social emergency service);
     a suspicion (route target ``confirm``) gets one direct safety question first.
     """
@@ -168,8 +170,8 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        route = decide_route(EMERGENCY_INTENT, text, entities, routes)
-        if route is not None and route.target == CONFIRM_LEVEL:
+        route = emergency_route(entities)
+        if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(
                 response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()
             )
@@ -211,9 +213,7 @@ class ActionSafetyAnswer(EscalationAction):
         entities = asked.get("entities") or []
         if intent != "deny":
             suspected = next(iter(entity_values(entities, "emergency_suspected")), "112")
-            route = decide_route(
-                EMERGENCY_INTENT, "", [{"entity": "emergency_level", "value": suspected}], routes
-            )
+            route = emergency_route([{"entity": "emergency_level", "value": suspected}])
             return send_route(dispatcher, route, routes)
         text = asked.get("text") or ""
         ranking = [
@@ -223,9 +223,9 @@ class ActionSafetyAnswer(EscalationAction):
         ]
         meant = ranking[0]["name"] if ranking and (ranking[0].get("confidence") or 0) >= 0.5 else None
         meant = meant or resolve_fallback(FALLBACK_INTENT, ranking, routes, text)
-        route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
-        if route is not None and route.type != "emergency":
-            return send_decision(dispatcher, route, routes, self)
+        meant_route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
+        if meant_route is not None and meant_route.type != "emergency":
+            return send_decision(dispatcher, meant_route, routes, self)
         options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
         dispatcher.utter_message(
             response="utter_ask_how_can_help", buttons=buttons([*options, SOMETHING_ELSE])
@@ -249,8 +249,9 @@ class ActionHandleFallback(EscalationAction):
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
-        if resolved != "nlu_fallback":
-            return send_decision(dispatcher, decide_route(resolved, text, entities, routes), routes, self)
+        decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
+        if decided is not None:
+            return send_decision(dispatcher, decided, routes, self)
         user_intents = [
             (event.get("parse_data") or {}).get("intent", {}).get("name")
             for event in tracker.events

@@ -16,6 +16,7 @@ from typing import Any
 
 from actions.handoff_client import PublicTeam, TeamStatus
 from opastin.finnish_time import opening_phrase, queue_phrase, until_phrase, wait_phrase
+from opastin.messages import text
 
 ACCEPTING = "accepting"
 CLOSED = "closed"
@@ -23,9 +24,24 @@ NOBODY_PRESENT = "nobody_present"
 QUEUE_FULL = "queue_full"
 UNAVAILABLE = "unavailable"
 
-JOIN_BUTTON = ("Kyllä, jonoon", "/join_queue")
-DECLINE_BUTTON = ("Ei kiitos", "/decline_queue")
-FORM_BUTTON = ("Jätä yhteydenottopyyntö", "/contact_request")
+JOIN_PAYLOAD = "/join_queue"
+DECLINE_PAYLOAD = "/decline_queue"
+FORM_PAYLOAD = "/contact_request"
+
+
+def join_button() -> tuple[str, str]:
+    """Join the queue."""
+    return text("bot.buttons.join_queue"), JOIN_PAYLOAD
+
+
+def decline_button() -> tuple[str, str]:
+    """Do not join the queue."""
+    return text("bot.buttons.decline_queue"), DECLINE_PAYLOAD
+
+
+def form_button() -> tuple[str, str]:
+    """Leave a contact request instead."""
+    return text("bot.buttons.contact_form"), FORM_PAYLOAD
 
 
 @dataclass(frozen=True)
@@ -68,10 +84,7 @@ def route_extra(status: TeamStatus) -> dict[str, Any]:
 
 def alternatives_text(contacts: Contacts) -> str:
     """The next steps when the chat cannot take the resident."""
-    return (
-        "Voit jättää kiireettömän yhteydenottopyynnön, niin ammattilainen ottaa sinuun yhteyttä. "
-        f"Voit myös katsoa ohjeita verkkosivulta {contacts.web_page} tai soittaa numeroon {contacts.phone}."
-    )
+    return text("bot.availability.alternatives", web_page=contacts.web_page, phone=contacts.phone)
 
 
 def closed_text(chat: str, status: TeamStatus, now: datetime) -> str:
@@ -80,19 +93,14 @@ def closed_text(chat: str, status: TeamStatus, now: datetime) -> str:
     Or, when no opening is known within the service's horizon, that it is not open in the next month.
     """
     if status.next_opening is None:
-        return f"{chat} on nyt suljettu, eikä se ole auki seuraavan kuukauden aikana."
+        return text("bot.availability.closed_for_a_month", chat=chat)
     when = opening_phrase(status.next_opening, status.next_opening_closes_at, now)
-    return f"{chat} on nyt suljettu. Se on auki seuraavan kerran {when}."
+    return text("bot.availability.closed", chat=chat, when=when)
 
 
 def identification_text(status: TeamStatus) -> str:
     """What required identification means for the resident, told before they join the queue."""
-    return (
-        "Huomaa, että tämän palvelun ammattilainen tarvitsee vahvan tunnistautumisen "
-        "(esimerkiksi pankkitunnukset tai mobiilivarmenne), ennen kuin hän voi käsitellä "
-        "henkilökohtaisia tietojasi. Tässä chatissa ei voi vielä tunnistautua, joten chatissa saat "
-        f"yleistä neuvontaa. Henkilökohtaisissa asioissa soita numeroon {status.phone}."
-    )
+    return text("bot.availability.identification", phone=status.phone)
 
 
 def team_offer(chat: str, status: TeamStatus, now: datetime) -> Offer:
@@ -100,65 +108,52 @@ def team_offer(chat: str, status: TeamStatus, now: datetime) -> Offer:
     contacts = Contacts(status.phone, status.web_page)
     kind = availability_kind(status)
     if kind == ACCEPTING:
-        text = (
-            f"{chat} on nyt auki. {queue_phrase(status.queue_length)}, arvioitu odotusaika "
-            f"{wait_phrase(status.estimated_wait_s)}."
+        said = text(
+            "bot.availability.accepting",
+            chat=chat,
+            queue=queue_phrase(status.queue_length),
+            wait=wait_phrase(status.estimated_wait_s),
         )
         if status.identification == "required":
-            text = f"{text} {identification_text(status)}"
-        return Offer(kind, f"{text} Haluatko jonoon?", (JOIN_BUTTON, DECLINE_BUTTON))
+            said = f"{said} {identification_text(status)}"
+        ask = text("bot.availability.ask_to_join")
+        return Offer(kind, f"{said} {ask}", (join_button(), decline_button()))
     if kind == CLOSED:
-        text = closed_text(chat, status, now)
+        said = closed_text(chat, status, now)
     elif kind == NOBODY_PRESENT:
         closes = f" {until_phrase(status.closes_at, now)}" if status.closes_at else ""
-        text = (
-            f"{chat} on auki{closes}, mutta juuri nyt paikalla ei ole ketään vastaamassa, "
-            "joten en voi luvata, että ammattilainen ehtisi vastata sinulle chatissa."
-        )
+        said = text("bot.availability.nobody_present", chat=chat, closes=closes)
     else:
-        text = f"{chat} on auki, mutta jono on juuri nyt täynnä, joten et valitettavasti mahdu jonoon."
-    return Offer(kind, f"{text} {alternatives_text(contacts)}", (FORM_BUTTON,))
+        said = text("bot.availability.queue_full", chat=chat)
+    return Offer(kind, f"{said} {alternatives_text(contacts)}", (form_button(),))
 
 
 def unavailable_offer(contacts: Contacts) -> Offer:
     """The offer when the handoff service does not answer: no promise of a human."""
-    text = (
-        "En juuri nyt saa yhteyttä ammattilaisten chat-palveluun, joten en voi tarkistaa, "
-        f"pääsetkö chattiin. {alternatives_text(contacts)}"
-    )
-    return Offer(UNAVAILABLE, text, (FORM_BUTTON,))
+    said = f"{text('bot.availability.unavailable')} {alternatives_text(contacts)}"
+    return Offer(UNAVAILABLE, said, (form_button(),))
 
 
 def refused_offer(chat: str, code: str, contacts: Contacts) -> Offer:
     """The answer when the service refuses a queue place that was offered a moment ago."""
-    reasons = {
-        "team_closed": f"{chat} ehti juuri sulkeutua, joten en voinut lisätä sinua jonoon.",
-        "nobody_present": (
-            f"{chat}issa ei ole juuri nyt ketään vastaamassa, joten en voinut lisätä sinua jonoon."
-        ),
-        "queue_full": "Jono ehti juuri täyttyä, joten en voinut lisätä sinua jonoon.",
-    }
-    reason = reasons.get(code, "En valitettavasti voinut lisätä sinua jonoon.")
-    return Offer(code, f"{reason} {alternatives_text(contacts)}", (FORM_BUTTON,))
+    known = code in ("team_closed", "nobody_present", "queue_full")
+    reason = text(f"bot.availability.refused_{code}" if known else "bot.availability.refused", chat=chat)
+    return Offer(code, f"{reason} {alternatives_text(contacts)}", (form_button(),))
 
 
 def queued_text(position: int | None, estimated_wait_s: int | None) -> str:
     """What the resident reads after joining a queue."""
-    return (
-        f"Olet nyt jonossa sijalla {position}. Arvioitu odotusaika on {wait_phrase(estimated_wait_s)}. "
-        "Ammattilainen vastaa sinulle tässä samassa ikkunassa. Voit kirjoittaa asiasi jo valmiiksi, "
-        "niin hän näkee sen. Pidä tämä ikkuna auki. Hätätilanteessa soita 112."
-    )
+    return text("bot.availability.queued", position=position, wait=wait_phrase(estimated_wait_s))
 
 
 def hours_answer(chat: str, status: TeamStatus, now: datetime) -> str:
     """An answer to "milloin neuvolan chat on auki?" from the team's live status."""
     if status.open:
         closes = f" {until_phrase(status.closes_at, now)}" if status.closes_at else ""
-        text = f"{chat} on auki nyt{closes}."
+        said = text("bot.availability.open_now", chat=chat, closes=closes)
         if not status.accepting:
-            text += " Juuri nyt paikalla ei kuitenkaan ole ketään vastaamassa tai jono on täynnä."
-        return text
+            said = f"{said} {text('bot.availability.open_but_not_accepting')}"
+        return said
     return closed_text(chat, status, now)
 
 
@@ -174,10 +169,10 @@ def hours_overview(teams: Sequence[PublicTeam], now: datetime) -> str:
     ]
     parts = []
     if open_now:
-        parts.append("Nyt auki: " + ", ".join(open_now) + ".")
+        parts.append(text("bot.availability.overview_open", teams=", ".join(open_now)))
     else:
-        parts.append("Yksikään ammattilaisten chat ei ole juuri nyt auki.")
+        parts.append(text("bot.availability.overview_none_open"))
     if closed:
-        parts.append("Avautuvat seuraavan kerran: " + ", ".join(closed) + ".")
-    parts.append("Minulle voit kirjoittaa milloin tahansa.")
+        parts.append(text("bot.availability.overview_opening", teams=", ".join(closed)))
+    parts.append(text("bot.availability.overview_write_anytime"))
     return " ".join(parts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from opastin import messages
 from opastin.privacy import mask_hetu
 from opastin.routes import normalise
 
@@ -120,8 +121,8 @@ def yes_or_no(text: str) -> bool | None:
 def readable_contact(method: str, value: str) -> str:
     """How the contact detail is read back: "puhelimitse numeroon 040 123 4567"."""
     if method == PHONE:
-        return f"puhelimitse numeroon {format_phone(value)}"
-    return f"sähköpostitse osoitteeseen {value}"
+        return messages.text("bot.contact.by_phone", phone=format_phone(value))
+    return messages.text("bot.contact.by_email", email=value)
 
 
 def contact_request_body(

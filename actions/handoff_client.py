@@ -119,8 +119,8 @@ class HandoffClient:
         except httpx.HTTPError as error:
             raise ServiceUnavailable(f"{method} {path}: {error!r}") from error
         if response.status_code == 409:
-            error = response.json().get("error", {})
-            raise Refused(str(error.get("code", "conflict")), str(error.get("message", "")))
+            refusal = response.json().get("error", {})
+            raise Refused(str(refusal.get("code", "conflict")), str(refusal.get("message", "")))
         # Error texts may echo what the resident wrote: only the status and the error code are kept.
         if 400 <= response.status_code < 500 and response.status_code not in (401, 403):
             raise InvalidRequest(f"{method} {path}: HTTP {response.status_code} {_error_code(response)}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from opastin import messages
 from opastin.routes import RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
@@ -147,6 +148,20 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     return Route("omaolo", symptom.url, {"symptom": symptom.id, "label": symptom.name})
 
 
+def emergency_route(entities: Sequence[Mapping[str, Any]]) -> Route:
+    """The emergency route of the safety net's entities: its level, a suspicion's level, the language."""
+    level = emergency_level(entities)
+    extra: dict[str, Any] = {}
+    language = next(iter(entity_values(entities, "language")), None)
+    if language in OTHER_LANGUAGES:
+        extra["language"] = language
+    if level == CONFIRM_LEVEL:
+        extra["suspected"] = next(
+            iter(entity_values(entities, "emergency_suspected")), DEFAULT_EMERGENCY_LEVEL
+        )
+    return Route("emergency", level, extra)
+
+
 def decide_route(
     intent: str | None, text: str, entities: Sequence[Mapping[str, Any]], routes: RouteTable
 ) -> Route | None:
@@ -156,16 +171,7 @@ def decide_route(
     through its ``team`` entity (a button); other intents follow the route table.
     """
     if intent == EMERGENCY_INTENT:
-        level = emergency_level(entities)
-        extra: dict[str, Any] = {}
-        language = next(iter(entity_values(entities, "language")), None)
-        if language in OTHER_LANGUAGES:
-            extra["language"] = language
-        if level == CONFIRM_LEVEL:
-            extra["suspected"] = next(
-                iter(entity_values(entities, "emergency_suspected")), DEFAULT_EMERGENCY_LEVEL
-            )
-        return Route("emergency", level, extra)
+        return emergency_route(entities)
     if intent == HUMAN_INTENT:
         team_id = next((t for t in entity_values(entities, "team") if t in routes.teams), None)
         return Route("team", team_id, {"label": routes.teams[team_id].name}) if team_id else None
@@ -271,10 +277,13 @@ def consecutive_misses(user_intents: Sequence[str | None]) -> int:
 def human_options(routes: RouteTable) -> list[tuple[str, str]]:
     """(title, payload) buttons to reach a person in a general team, or the contact form."""
     buttons = [
-        (f"Keskustele: {routes.teams[team_id].name}", f'/{HUMAN_INTENT}{{"team":"{team_id}"}}')
+        (
+            messages.text("bot.buttons.talk_to", team=routes.teams[team_id].name),
+            f'/{HUMAN_INTENT}{{"team":"{team_id}"}}',
+        )
         for team_id in routes.general_teams
     ]
-    buttons.append(("Jätä viesti tai soittopyyntö", "/contact_request"))
+    buttons.append((messages.text("bot.buttons.leave_message"), "/contact_request"))
     return buttons
 
 

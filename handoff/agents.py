@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.errors import Conflict, Forbidden, NotFound
 from handoff.models import Agent, AgentSession, Presence, TeamMembership
+from opastin import messages
 
 ROLES = ("agent", "admin")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -86,7 +87,7 @@ def authenticate(session: Session, username: str, password: str) -> Agent | None
     if verified is None:
         return None
     agent_id, new_hash = verified
-    agent = session.get(Agent, agent_id)
+    agent: Agent = session.get(Agent, agent_id)  # verified just now, in this session
     if new_hash is not None:
         agent.password_hash = new_hash
     return agent
@@ -119,7 +120,7 @@ def change_password(
     try:
         _hasher.verify(agent.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise ValueError("Nykyinen salasana on väärin.") from None
+        raise ValueError(messages.text("desk.password.wrong_current")) from None
     _check_new_password(new, current)
     agent.password_hash = _hasher.hash(new)
     agent.must_change_password = False
@@ -185,16 +186,17 @@ def set_teams(
 
 def end_all_sessions(session: Session, agent: Agent) -> int:
     """End every desk session of ``agent``; their sockets are dropped at the next check."""
-    return session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id)).rowcount
+    ended: int = session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id)).rowcount
+    return ended
 
 
 def _check_new_password(new: str, current: str | None) -> None:
     if len(new) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"Uuden salasanan pitää olla vähintään {MIN_PASSWORD_LENGTH} merkkiä pitkä.")
+        raise ValueError(messages.text("desk.password.too_short", length=MIN_PASSWORD_LENGTH))
     if len(new) > MAX_PASSWORD_LENGTH:
-        raise ValueError(f"Uusi salasana saa olla enintään {MAX_PASSWORD_LENGTH} merkkiä pitkä.")
+        raise ValueError(messages.text("desk.password.too_long", length=MAX_PASSWORD_LENGTH))
     if current is not None and new == current:
-        raise ValueError("Uuden salasanan pitää olla eri kuin nykyinen.")
+        raise ValueError(messages.text("desk.password.unchanged"))
 
 
 def admin_exists(session: Session) -> bool:
@@ -204,7 +206,9 @@ def admin_exists(session: Session) -> bool:
 
 def get_agent(session: Session, username: str) -> Agent:
     """The agent called ``username``; :class:`NotFound` otherwise."""
-    agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
+    agent: Agent | None = session.execute(
+        select(Agent).where(Agent.username == username)
+    ).scalar_one_or_none()
     if agent is None:
         raise NotFound(f"no agent {username!r}")
     return agent
@@ -216,7 +220,7 @@ def set_presence(session: Session, agent: Agent, team_id: str, now: datetime) ->
         raise Forbidden(f"agent {agent.username!r} is not active")
     if team_id not in {membership.team_id for membership in agent.memberships}:
         raise Forbidden(f"agent {agent.username!r} is not a member of team {team_id!r}")
-    presence = session.get(Presence, (agent.id, team_id))
+    presence: Presence | None = session.get(Presence, (agent.id, team_id))
     if presence is None:
         presence = Presence(agent_id=agent.id, team_id=team_id, since=now)
         session.add(presence)
@@ -229,7 +233,7 @@ def clear_presence(session: Session, agent: Agent, now: datetime, team_id: str |
     statement = delete(Presence).where(Presence.agent_id == agent.id)
     if team_id is not None:
         statement = statement.where(Presence.team_id == team_id)
-    removed = session.execute(statement).rowcount
+    removed: int = session.execute(statement).rowcount
     if removed:
         audit.record(session, agent.username, "presence.off", team_id, now)
     return removed

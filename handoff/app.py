@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
@@ -67,7 +67,9 @@ async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: fl
         await asyncio.sleep(interval_s)
 
 
-def _lifespan(services: Services, gateway: Gateway):
+def _lifespan(
+    services: Services, gateway: Gateway
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         interval = services.settings.maintenance_interval_s
@@ -86,7 +88,7 @@ def _lifespan(services: Services, gateway: Gateway):
     return lifespan
 
 
-class HandoffApp(socketio.ASGIApp):
+class HandoffApp(socketio.ASGIApp):  # type: ignore[misc]  # python-socketio ships no types
     """The served ASGI app: the gateway's socket.io server at ``/socket.io``, FastAPI for the rest."""
 
     def __init__(self, api: FastAPI, gateway: Gateway) -> None:

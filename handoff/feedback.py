@@ -21,4 +21,5 @@ def store_feedback(
     )
     session.add(feedback)
     session.flush()
-    return feedback.id
+    feedback_id: int = feedback.id
+    return feedback_id

@@ -43,7 +43,7 @@ def conversation_for(session: Session, agent: Agent, conversation_id: str) -> Co
     An unknown id is refused the same way, so that an agent cannot probe which
     conversation ids exist in other teams.
     """
-    conversation = session.get(Conversation, conversation_id)
+    conversation: Conversation | None = session.get(Conversation, conversation_id)
     if conversation is None or conversation.team_id not in member_teams(agent) or not agent.active:
         raise Forbidden(f"agent {agent.username!r} may not open conversation {conversation_id!r}")
     return conversation

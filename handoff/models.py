@@ -7,7 +7,7 @@ SQLite as well as PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -34,13 +34,23 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+if TYPE_CHECKING:  # SQLAlchemy 1.4 ships no types: what a type checker needs of the declarative base
+
+    class Base:
+        metadata: ClassVar[Any]
+        __table__: ClassVar[Any]
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
+else:
+    Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 ID_LENGTH = 128
 TEAM_ID_LENGTH = 64
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator):  # type: ignore[misc]  # SQLAlchemy 1.4 ships no types
     """A timezone-aware datetime stored as naive UTC."""
 
     impl = DateTime

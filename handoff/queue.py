@@ -48,6 +48,7 @@ from handoff.errors import (
     UnknownTeam,
 )
 from handoff.models import Agent, Conversation, Message, Presence, QueueEntry
+from opastin import messages
 from opastin.hours import OpeningStatus, opening_status
 from opastin.privacy import mask_hetu
 from opastin.teams import Team, Teams
@@ -60,10 +61,6 @@ EWMA_MAX_AGE = timedelta(days=14)
 WAITING = "queued"
 ACTIVE = "active"
 OPEN_STATUSES = (WAITING, ACTIVE)
-CLOSING_MESSAGE = (
-    "Chat on sulkeutunut tältä päivältä, emmekä valitettavasti ehtineet vastata sinulle. "
-    "Voit jättää meille kiireettömän yhteydenottopyynnön, niin otamme sinuun yhteyttä."
-)
 
 
 @dataclass(frozen=True)
@@ -210,14 +207,15 @@ QUEUE_ORDER = (QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id
 
 
 def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
-    return session.execute(
+    entry: QueueEntry | None = session.execute(
         select(QueueEntry).where(QueueEntry.conversation_id == conversation_id, QueueEntry.left_at.is_(None))
     ).scalar_one_or_none()
+    return entry
 
 
 def _position(session: Session, entry: QueueEntry) -> int:
     """1-based FIFO position of a waiting entry in its team's queue."""
-    ahead = session.execute(
+    ahead: int = session.execute(
         select(func.count())
         .select_from(QueueEntry)
         .where(
@@ -299,7 +297,7 @@ def enqueue(
 
 
 def _conversation(session: Session, conversation_id: str) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+    conversation: Conversation | None = session.get(Conversation, conversation_id)
     if conversation is None:
         raise UnknownConversation(f"no handoff for conversation {conversation_id!r}")
     return conversation
@@ -377,7 +375,7 @@ def accept_conversation(session: Session, conversation_id: str, agent: Agent, no
 def _accept_entry(session: Session, entry: QueueEntry, agent: Agent, now: datetime) -> Conversation:
     team_id = entry.team_id
     entry.left_at, entry.outcome = now, "accepted"
-    conversation = session.get(Conversation, entry.conversation_id)
+    conversation: Conversation | None = session.get(Conversation, entry.conversation_id)
     assert conversation is not None
     conversation.status, conversation.accepted_at, conversation.agent_id = ACTIVE, now, agent.id
     waited_s = round((now - entry.enqueued_at).total_seconds())
@@ -463,7 +461,12 @@ def close_queues_of_closed_teams(session: Session, teams: Teams, now: datetime) 
         assert conversation is not None
         conversation.status, conversation.ended_at = "closed", now
         session.add(
-            Message(conversation_id=conversation.id, sender="system", text=CLOSING_MESSAGE, created_at=now)
+            Message(
+                conversation_id=conversation.id,
+                sender="system",
+                text=messages.text("gateway.queue_closed"),
+                created_at=now,
+            )
         )
     if entries:
         closed = [entry.conversation_id for entry in entries]

@@ -28,6 +28,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
@@ -64,6 +65,8 @@ STORES = (
 )
 TRACKER_TABLE = "events"
 BATCH = 500
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,8 @@ def purge_tracker(url: str, session: Session, teams: Teams, now: datetime) -> in
 def purge_audit_log(session: Session, teams: Teams, now: datetime) -> int:
     """Delete audit entries older than ``retention.audit_days``."""
     cutoff = now - timedelta(days=teams.retention.audit_days)
-    return session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff)).rowcount
+    deleted: int = session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff)).rowcount
+    return deleted
 
 
 def remove_files_before(paths: Iterable[Path], cutoff: datetime) -> int:
@@ -294,7 +298,7 @@ def _shortest_retention(teams: Teams) -> int:
     return min([team.retention_days for team in teams] + [teams.retention.unrouted_days])
 
 
-def _chunks(items: Collection[str] | list[int]) -> Iterator[list]:
+def _chunks(items: Collection[_Item]) -> Iterator[list[_Item]]:
     values = list(items)
     for start in range(0, len(values), BATCH):
         yield values[start : start + BATCH]

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opastin import places
-from opastin.content import PROJECT_ROOT
+from opastin.content import PROJECT_ROOT as PROJECT_ROOT  # re-exported for the service's modules
 from opastin.tokens import shared_token
 
 DEFAULT_TEAMS_FILE = places.DEFAULT_TEAMS_FILE

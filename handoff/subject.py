@@ -129,7 +129,7 @@ def erase(database: Database, places: Places, reference: str, actor: str, now: d
 
 def _conversation_of(session: Session, reference: str) -> str | None:
     by_session = select(ResidentSession.conversation_id).where(ResidentSession.reference == reference)
-    conversation_id = session.execute(by_session).scalar_one_or_none()
+    conversation_id: str | None = session.execute(by_session).scalar_one_or_none()
     if conversation_id is None:
         by_request = select(ContactRequest.conversation_id).where(ContactRequest.reference == reference)
         conversation_id = session.execute(by_request).scalar_one_or_none()
@@ -176,7 +176,10 @@ def _delete_tracker_events(url: str | None, conversation_id: str) -> None:
 
 def _mentions(path: Path, conversation_id: str) -> bool:
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("conversation_id") == conversation_id
+        mentioned: bool = (
+            json.loads(path.read_text(encoding="utf-8")).get("conversation_id") == conversation_id
+        )
+        return mentioned
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -8,6 +8,8 @@ Content-Security-Policy says so to the browser.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from handoff.settings import PROJECT_ROOT
+from opastin import messages
 from opastin.teams import Teams
 
 WEBCHAT_DIR = PROJECT_ROOT / "webchat"
@@ -65,6 +68,12 @@ def load_site(path: Path = WEBCHAT_DIR / "site.yml") -> Site:
 def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRouter:
     """Routes of the resident pages, rendered with the teams' retention times."""
     templates = Jinja2Templates(directory=str(WEBCHAT_DIR / "templates"))
+    catalogue = messages.catalogue()
+    templates.env.globals.update(
+        t=messages.text,
+        language=catalogue.language,
+        script_messages=json.dumps(catalogue.subset("resident.script."), ensure_ascii=False),
+    )
     router = APIRouter(include_in_schema=False)
     common = {
         "service_name": site.service_name,
@@ -76,7 +85,7 @@ def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRo
         "resume_minutes": round(resume_minutes),
     }
 
-    def page(name: str):
+    def page(name: str) -> Callable[[Request], HTMLResponse]:
         def render(request: Request) -> HTMLResponse:
             response = templates.TemplateResponse(request, name, common)
             response.headers.update(SECURITY_HEADERS)

@@ -20,6 +20,26 @@ class ContentError(ValueError):
     """An editors' file is missing, unreadable or invalid; the message names the file and key."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping
+)
+
+
 def display_path(path: Path) -> str:
     """``path`` relative to the project when it lies inside it, as editors know it."""
     try:
@@ -29,10 +49,13 @@ def display_path(path: Path) -> str:
 
 
 def read_mapping(path: Path, error: type[ContentError] = ContentError) -> dict[str, Any]:
-    """The YAML mapping in ``path``; raise ``error`` naming the file when it cannot be one."""
+    """The YAML mapping in ``path``; raise ``error`` naming the file when it cannot be one.
+
+    A key written twice in one mapping is an error (plain YAML would silently keep the last).
+    """
     shown = display_path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except OSError as problem:
         raise error(f"{shown}: cannot read the file ({problem.strerror})") from None
     except yaml.YAMLError as problem:

@@ -161,7 +161,7 @@ def _shared_voikko() -> Any:
         if not _VOIKKO_TRIED:
             _VOIKKO_TRIED = True
             try:
-                import libvoikko  # type: ignore[import-not-found]
+                import libvoikko
 
                 _VOIKKO = libvoikko.Voikko("fi")
             except Exception as error:  # noqa: BLE001 - any failure means "no Voikko"

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import holidays
 
-from opastin.finnish_time import HELSINKI
+from opastin.finnish_time import HELSINKI as HELSINKI  # re-exported for the handoff service
 
 MINUTES_PER_DAY = 24 * 60
 SEARCH_DAYS = 30
@@ -103,7 +103,7 @@ class OpeningStatus:
 @lru_cache(maxsize=64)
 def _holidays_of(year: int) -> Mapping[date, str]:
     """Finnish public holidays of ``year`` plus Christmas Eve and Midsummer Eve."""
-    days = dict(holidays.Finland(years=year, language="fi"))
+    days = dict(holidays.country_holidays("FI", years=year, language="fi"))
     days[date(year, 12, 24)] = CHRISTMAS_EVE
     midsummer_eve = next(date(year, 6, day) for day in range(19, 26) if date(year, 6, day).weekday() == 4)
     days[midsummer_eve] = MIDSUMMER_EVE

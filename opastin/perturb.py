@@ -130,12 +130,17 @@ def double(text: str, seed: int = 0) -> str:
 def spoken(text: str, seed: int = 0) -> str:
     """Standard written forms replaced by spoken Finnish ones."""
     for pattern, replacement in _SPOKEN:
-        text = pattern.sub(lambda m, r=replacement: _keep_case(m.group(), r), text)
+        text = pattern.sub(_case_keeping(replacement), text)
     return text
 
 
 def _keep_case(original: str, replacement: str) -> str:
     return replacement.capitalize() if original[:1].isupper() else replacement
+
+
+def _case_keeping(replacement: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement function: ``replacement`` with the case of the match's first letter."""
+    return lambda match: _keep_case(match.group(), replacement)
 
 
 def hurried(text: str, seed: int = 0) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from opastin import places
 from opastin.content import ContentError, display_path, read_mapping
-from opastin.finnish_text import normalise
+from opastin.finnish_text import normalise as normalise  # re-exported for the action server
 from opastin.teams import Team, Teams, join_url, load_teams
 
 ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})

@@ -40,8 +40,17 @@ MAX_EXCEPTION_DAYS = 366
 MAX_TEAMS = 100
 
 if TYPE_CHECKING:  # pydantic's constrained types are plain str and int to a type checker
-    Name = Description = Note = Phone = WebPage = HttpsUrl = str
-    AgentChats = Workdays = RetentionDays = AuditDays = LogDays = int
+    Name = str
+    Description = str
+    Note = str
+    Phone = str
+    WebPage = str
+    HttpsUrl = str
+    AgentChats = int
+    Workdays = int
+    RetentionDays = int
+    AuditDays = int
+    LogDays = int
 else:
     Name = constr(strict=True, min_length=1, max_length=100)
     Description = constr(strict=True, min_length=1, max_length=500)
@@ -157,7 +166,7 @@ class TeamConfig(_Strict):
 
     @validator("exceptions")
     def _no_overlap(cls, exceptions: list[ExceptionConfig]) -> list[ExceptionConfig]:
-        seen: set = set()
+        seen: set[dt.date] = set()
         for exception in exceptions:
             for day in exception.days():
                 if day in seen:

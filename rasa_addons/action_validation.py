@@ -48,4 +48,4 @@ def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> boo
 
 def install() -> None:
     """Make every ``RemoteAction`` use the compiled validator (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result

@@ -72,7 +72,7 @@ ENTITY_CONFIDENCE_KEY = "confidence_entity"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class EmergencyDetector(GraphComponent, IntentClassifier):
+class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
     """Overrides the predicted intent when the safety net sees danger (see the module docstring)."""
 
     @staticmethod
@@ -160,7 +160,7 @@ class EmergencyDetector(GraphComponent, IntentClassifier):
         if self._model_storage is not None and self._resource is not None:
             with self._model_storage.write_to(self._resource) as directory:
                 learned.save(Path(directory) / FILE_NAME)
-        return self._resource  # type: ignore[return-value]
+        return self._resource
 
     def _training_lists(self, training_data: TrainingData) -> tuple[list[tuple[str, str]], list[str]]:
         emergencies: list[tuple[str, str]] = []

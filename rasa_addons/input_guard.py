@@ -131,7 +131,7 @@ def classify_input(text: str) -> str | None:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class InputGuard(GraphComponent, IntentClassifier):
+class InputGuard(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
     """Overrides the intent of messages without Finnish words (see the module docstring)."""
 
     @classmethod

@@ -32,7 +32,7 @@ TOKEN_ENV = "RASA_REST_TOKEN"
 BEARER = "Bearer "
 
 
-class TokenRestInput(RestInput):
+class TokenRestInput(RestInput):  # type: ignore[misc]  # Rasa ships no types
     """``POST /webhooks/rest/webhook`` guarded by ``RASA_REST_TOKEN`` when it is set."""
 
     def __init__(self, token: str | None = None) -> None:
@@ -60,11 +60,11 @@ class TokenRestInput(RestInput):
         """The health check and the webhook (no streaming)."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        @webhook.route("/", methods=["GET"])
+        @webhook.route("/", methods=["GET"])  # type: ignore[untyped-decorator]  # untyped in Sanic 21
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route("/webhook", methods=["POST"])  # type: ignore[untyped-decorator]  # untyped in Sanic 21
         async def receive(request: Request) -> HTTPResponse:
             if not self.authorised(request):
                 return response.json({"error": "A valid token is required."}, status=401)

@@ -31,7 +31,7 @@ def resolve_database_url(env_value: str | None, default_sqlite_path: str) -> str
     return f"sqlite:///{path}"
 
 
-class DatabaseUrlTrackerStore(SQLTrackerStore):
+class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa ships no types
     """Rasa's ``SQLTrackerStore`` pointed at ``DATABASE_URL`` or a SQLite file.
 
     Configured in ``endpoints.yml``::

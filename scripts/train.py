@@ -2,7 +2,9 @@
 
 The fingerprint is a SHA-256 over everything training reads: ``config.yml``,
 ``domain.yml``, the files under ``data/`` and the project's own Rasa components
-(``rasa_addons/``, ``opastin/``). It is stored next to the model; ``make run`` and
+(``rasa_addons/``, ``opastin/``), but not the content read only at run time (the
+team catalogue, the route table, the message catalogue): editing those needs a
+restart, not three minutes of training. It is stored next to the model; ``make run`` and
 ``make test`` call this script, so a second start skips training.
 """
 
@@ -23,6 +25,8 @@ from scripts.make_noisy_data import main as refresh_typing_noise  # noqa: E402
 MODEL = ROOT / "models" / "opastin.tar.gz"
 FINGERPRINT = ROOT / "models" / "opastin.fingerprint"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "rasa_addons", "opastin")
+# Content read only at run time: editing it needs a restart, never a new model.
+RUN_TIME_CONTENT = ("data/teams.yml", "data/routes.yml", "data/messages")
 
 
 def input_files() -> list[Path]:
@@ -34,7 +38,12 @@ def input_files() -> list[Path]:
             files.extend(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         elif path.exists():
             files.append(path)
-    return sorted(files)
+    return sorted(file for file in files if not _run_time_content(file))
+
+
+def _run_time_content(path: Path) -> bool:
+    relative = path.relative_to(ROOT).as_posix()
+    return any(relative == name or relative.startswith(name + "/") for name in RUN_TIME_CONTENT)
 
 
 def fingerprint() -> str:

@@ -12,7 +12,8 @@ from handoff.runtime import Services
 
 def get_services(request: Request) -> Services:
     """The app's :class:`Services`."""
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 def require_service_token(request: Request) -> None:

@@ -54,11 +54,16 @@ def status_of(error: HandoffError) -> int:
     return 400
 
 
-async def _handoff_error(_request: Request, error: HandoffError) -> JSONResponse:
+# Starlette types every handler as taking any ``Exception``; each is registered for one class only.
+
+
+async def _handoff_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HandoffError)
     return error_response(status_of(error), error.code, error.message)
 
 
-async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
     problems = error.errors()
     if any(problem.get("type") in JSON_DECODE_ERRORS for problem in problems):
         return error_response(422, "malformed_json", "The request body is not valid JSON.")
@@ -72,7 +77,8 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
     return error_response(422, "invalid_request", "The request is not valid; see details.", details)
 
 
-async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
     code = CODE_BY_STATUS.get(error.status_code, "http_error")
     response = error_response(error.status_code, code, str(error.detail))
     if error.headers:

@@ -6,7 +6,7 @@ are rejected, so a typo in a client is a 422 rather than silently ignored.
 
 import re
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, StrictBool, conint, conlist, constr, validator
 
@@ -14,8 +14,28 @@ CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9._:@-]+$"
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]{4,18}[0-9]$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
-ConversationId = constr(strict=True, min_length=1, max_length=128, regex=CONVERSATION_ID_PATTERN)
-TeamId = constr(strict=True, min_length=1, max_length=64)
+if TYPE_CHECKING:  # pydantic's constrained types are plain str and int to a type checker
+    ConversationId = str
+    TeamId = str
+    TurnText = str
+    Summary = str
+    Topic = str
+    MessageText = str
+    ContactValue = str
+    RequestId = str
+    Rating = int
+    Comment = str
+else:
+    ConversationId = constr(strict=True, min_length=1, max_length=128, regex=CONVERSATION_ID_PATTERN)
+    TeamId = constr(strict=True, min_length=1, max_length=64)
+    TurnText = constr(strict=True, max_length=4000)
+    Summary = constr(strict=True, strip_whitespace=True, max_length=1000)
+    Topic = constr(strict=True, strip_whitespace=True, min_length=1, max_length=200)
+    MessageText = constr(strict=True, strip_whitespace=True, min_length=1, max_length=4000)
+    ContactValue = constr(strict=True, strip_whitespace=True, min_length=3, max_length=254)
+    RequestId = constr(strict=True, min_length=8, max_length=64, regex=CONVERSATION_ID_PATTERN)
+    Rating = conint(strict=True, ge=1, le=5)
+    Comment = constr(strict=True, strip_whitespace=True, max_length=2000)
 
 
 class _Input(BaseModel):
@@ -27,8 +47,14 @@ class TranscriptTurn(_Input):
     """One turn of the resident's conversation with the bot."""
 
     sender: Literal["resident", "bot"]
-    text: constr(strict=True, max_length=4000)
+    text: TurnText
     timestamp: datetime | None = None
+
+
+if TYPE_CHECKING:
+    Transcript = list[TranscriptTurn]
+else:
+    Transcript = conlist(TranscriptTurn, max_items=200)
 
 
 class HandoffCreate(_Input):
@@ -36,22 +62,22 @@ class HandoffCreate(_Input):
 
     conversation_id: ConversationId
     team: TeamId
-    summary: constr(strict=True, strip_whitespace=True, max_length=1000) = ""
-    transcript: conlist(TranscriptTurn, max_items=200) = []
+    summary: Summary = ""
+    transcript: Transcript = []
 
 
 class ContactRequestCreate(_Input):
     """A non-urgent contact request; ``consent`` must be true."""
 
     team: TeamId
-    topic: constr(strict=True, strip_whitespace=True, min_length=1, max_length=200)
-    message: constr(strict=True, strip_whitespace=True, min_length=1, max_length=4000)
+    topic: Topic
+    message: MessageText
     contact_method: Literal["phone", "email"]
-    contact_value: constr(strict=True, strip_whitespace=True, min_length=3, max_length=254)
+    contact_value: ContactValue
     consent: StrictBool
     conversation_id: ConversationId | None = None
     # The sender's id for this request (e.g. a UUID): a retry with the same id is stored once.
-    request_id: constr(strict=True, min_length=8, max_length=64, regex=CONVERSATION_ID_PATTERN) | None = None
+    request_id: RequestId | None = None
 
     @validator("consent")
     def _consent_given(cls, consent: bool) -> bool:
@@ -60,7 +86,7 @@ class ContactRequestCreate(_Input):
         return consent
 
     @validator("contact_value")
-    def _contact_matches_method(cls, value: str, values: dict) -> str:
+    def _contact_matches_method(cls, value: str, values: dict[str, Any]) -> str:
         method = values.get("contact_method")
         if method == "phone" and not PHONE_PATTERN.match(value):
             raise ValueError("not a phone number")
@@ -72,8 +98,8 @@ class ContactRequestCreate(_Input):
 class FeedbackCreate(_Input):
     """A rating 1–5 with an optional comment."""
 
-    rating: conint(strict=True, ge=1, le=5)
-    comment: constr(strict=True, strip_whitespace=True, max_length=2000) | None = None
+    rating: Rating
+    comment: Comment | None = None
     conversation_id: ConversationId | None = None
 
 

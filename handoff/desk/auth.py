@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -121,7 +122,7 @@ def end_session(session: Session, token: str | None) -> None:
         session.execute(delete(AgentSession).where(AgentSession.token_hash == token_hash(token)))
 
 
-def cookie_from_environ(environ: dict, name: str = SESSION_COOKIE) -> str | None:
+def cookie_from_environ(environ: dict[str, Any], name: str = SESSION_COOKIE) -> str | None:
     """A cookie's value from a WSGI-style environ (the socket.io handshake)."""
     cookies = SimpleCookie()
     try:

@@ -42,11 +42,13 @@ from handoff.gateway.hub import Gateway
 from handoff.models import Agent
 from handoff.runtime import Services
 from handoff.web import SECURITY_HEADERS
+from opastin import messages
 
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[Response]]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+TEMPLATES.env.globals.update(views.template_globals())
 MAX_REPLY_CHARS = 4000
 # Argon2 costs ~64 MiB and tens of milliseconds per check: at most this many at once,
 # and at most this many more waiting; beyond that a login is refused politely.
@@ -54,31 +56,6 @@ HASH_CONCURRENCY = 2
 MAX_WAITING_LOGINS = 16
 PASSWORD_PAGE = "/desk/password"
 pause = asyncio.sleep  # the login throttle's wait (replaced in tests)
-ERROR_TEXTS = {
-    "forbidden": "Sinulla ei ole oikeutta tähän tiimiin tai keskusteluun.",
-    "unauthorized": "Kirjaudu ensin sisään.",
-    "not_active": "Keskustelu ei ole enää käynnissä sinun kanssasi.",
-    "not_queued": "Asukas ei ole enää jonossa. Joku muu ehti ehkä ottaa hänet.",
-    "agent_busy": "Sinulla on jo niin monta keskustelua kuin tiimissä voi olla yhtä aikaa.",
-    "team_closed": "Tiimin chat on nyt suljettu.",
-    "nobody_present": "Tiimissä ei ole nyt ketään paikalla.",
-    "unknown_team": "Tuntematon tiimi.",
-    "not_found": "Pyydettyä tietoa ei löytynyt.",
-    "invalid_request": "Tarkista lomakkeen tiedot.",
-}
-NOTICES = {
-    "empty": "Jonossa ei ole nyt ketään.",
-    "ended": "Keskustelu päättyi. Asukas voi antaa palautetta chat-avustajalle.",
-    "transfer": "Asukkaalta kysyttiin lupa siirtoon.",
-    "loggedout": "Kirjauduit ulos.",
-    "handled": "Yhteydenottopyyntö merkittiin käsitellyksi.",
-    "password": "Salasana vaihdettiin.",
-    "account": "Käyttäjän tiedot päivitettiin.",
-}
-NEW_ACCOUNT_RULES = (
-    "Käyttäjätunnuksessa saa olla 2–64 merkkiä: pieniä kirjaimia a–z, numeroita, pisteitä ja viivoja."
-)
-BUSY_LOGIN = "Kirjautumisia on juuri nyt paljon. Yritä hetken kuluttua uudelleen."
 
 
 class PasswordChangeRequired(Forbidden):
@@ -161,8 +138,8 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         return user, form
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        notice = NOTICES.get(request.query_params.get("notice", ""))
-        values = views.template_context(notice=notice, **context)
+        notice = views.label("notices", request.query_params.get("notice", ""), "") or None
+        values = {"notice": notice, **context}
         return _with_headers(TEMPLATES.TemplateResponse(request, name, values, status_code=status))
 
     def failure(request: Request, error: HandoffError, user: DeskUser | None = None) -> Response:
@@ -172,7 +149,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
             return _redirect("/desk/login")
         if isinstance(error, PasswordChangeRequired):
             return _redirect(PASSWORD_PAGE)
-        text = ERROR_TEXTS.get(error.code, "Toimintoa ei voitu tehdä nyt.")
+        text = views.label("errors", error.code, messages.text("desk.errors.other"))
         return page(request, "error.html", status_of(error), user=user, error=text)
 
     def guarded(handler: Handler) -> Handler:
@@ -231,10 +208,10 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         username = str(form.get("username") or "").strip().lower()[:64]
         password = str(form.get("password") or "")[: agents.MAX_PASSWORD_LENGTH]
         if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), str(form.get("csrf_token") or "")):
-            return _login_page(request, "Lomake vanhentui. Yritä uudelleen.", 403)
+            return _login_page(request, messages.text("desk.login.expired"), 403)
         address = request.client.host if request.client else "unknown"
         if waiting_logins >= MAX_WAITING_LOGINS:
-            return _login_page(request, BUSY_LOGIN, 429)
+            return _login_page(request, messages.text("desk.login.busy"), 429)
         delay = limiter.delay(username, address)
         limiter.attempt(username, address)  # counted before the check: parallel guesses count too
         waiting_logins += 1
@@ -245,7 +222,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         finally:
             waiting_logins -= 1
         if verified is None:
-            return _login_page(request, "Käyttäjätunnus tai salasana on väärin.", 401)
+            return _login_page(request, messages.text("desk.login.wrong"), 401)
         token = await write(_log_in, verified, services.now())
         limiter.succeeded(username, address)
         user = await read(load_user, token, services.now())
@@ -285,7 +262,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         user, form = await checked_form(request, pending_password=True)
         current, new, repeat = (str(form.get(name) or "") for name in ("current", "new", "repeat"))
         if new != repeat:
-            return _password_page(request, user, "Uudet salasanat eivät ole samat.", 400)
+            return _password_page(request, user, messages.text("desk.password.differ"), 400)
         try:
             async with hash_slots:
                 await write(_change_password, user, current, new, services.now())
@@ -364,7 +341,8 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         user = await require_user(request)
         rows = await read(views.inbox, user, team_id)
         team = services.teams.get(team_id)
-        return page(request, "inbox.html", user=user, team_id=team_id, team_name=team.name, requests=rows)
+        team_name = team.name if team is not None else team_id
+        return page(request, "inbox.html", user=user, team_id=team_id, team_name=team_name, requests=rows)
 
     @router.post("/contact-requests/{request_id}/handled")
     @guarded
@@ -419,9 +397,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
                 services.teams.ids,
             )
         except Conflict:
-            return await admin_page(request, user, error="Käyttäjätunnus on jo käytössä.", status=409)
+            return await admin_page(request, user, error=messages.text("desk.accounts.taken"), status=409)
         except ValueError:
-            return await admin_page(request, user, error=NEW_ACCOUNT_RULES, status=400)
+            return await admin_page(request, user, error=messages.text("desk.accounts.rules"), status=400)
         return await admin_page(request, user, {"username": username, "password": password})
 
     @router.post("/admin/accounts/{username}/password", response_class=HTMLResponse)

@@ -26,7 +26,7 @@ from handoff.gateway.hub import Gateway
 from handoff.gateway.wire import DESK, agent_room, team_room
 
 
-class DeskNamespace(socketio.AsyncNamespace):
+class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """Authenticated live updates for agents; a closed desk starts the agent's grace period."""
 
     def __init__(self, gateway: Gateway) -> None:
@@ -34,7 +34,7 @@ class DeskNamespace(socketio.AsyncNamespace):
         self.gateway = gateway
         self._sockets: dict[str, tuple[int, str]] = {}  # sid -> (agent id, session token hash)
 
-    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Accept only a valid desk session cookie of an account without a pending password change."""
         user = await run_in_threadpool(self._user, cookie_from_environ(environ))
         if user is None or user.must_change_password:

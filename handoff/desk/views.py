@@ -6,6 +6,7 @@ user's own teams; a conversation of another team is :class:`Forbidden`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,23 +18,16 @@ from handoff import audit, live, queue
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden, NotFound
 from handoff.models import Agent, ContactRequest, Conversation, Presence
+from opastin import messages
 from opastin.hours import HELSINKI
 from opastin.teams import Teams
 
-STATUS_LABELS = {
-    "queued": "jonossa",
-    "active": "käynnissä",
-    "ended": "päättynyt",
-    "cancelled": "asukas poistui jonosta",
-    "closed": "suljettu (tiimi sulkeutui)",
-}
-EMERGENCY_LABELS = {
-    "112": "Mahdollinen hätätilanne (112)",
-    "crisis": "Mahdollinen kriisi (kriisipuhelin, 112)",
-    "116117": "Kiireellinen asia (116 117)",
-    "social": "Kiireellinen sosiaalinen hätä (sosiaalipäivystys)",
-}
-SENDER_LABELS = {"resident": "Asukas", "bot": "Opastin", "agent": "Ammattilainen", "system": "Ilmoitus"}
+
+def label(group: str, code: str, default: str) -> str:
+    """The desk's Finnish name for a status, sender or other code (``desk.<group>.<code>``)."""
+    return messages.catalogue().get(f"desk.{group}.{code}", default)
+
+
 
 
 def local_time(moment: datetime | None) -> str:
@@ -211,17 +205,17 @@ def conversation_view(
         Line(
             None,
             str(turn.get("sender", "")),
-            SENDER_LABELS.get(str(turn.get("sender", "")), ""),
+            label("sender", str(turn.get("sender", "")), ""),
             str(turn.get("text", "")),
             "",
         )
         for turn in conversation.transcript or []
     ]
-    messages = [
+    lines = [
         Line(
             message.id,
             message.sender,
-            message.author or SENDER_LABELS.get(message.sender, message.sender),
+            message.author or label("sender", message.sender, message.sender),
             message.text,
             local_time(message.created_at),
         )
@@ -232,14 +226,14 @@ def conversation_view(
         team_id=conversation.team_id,
         team_name=_team_name(teams, conversation.team_id),
         status=conversation.status,
-        status_label=STATUS_LABELS.get(conversation.status, conversation.status),
+        status_label=label("status", conversation.status, conversation.status),
         summary=conversation.summary,
         emergency=conversation.emergency_level,
         transfer_to=_team_name(teams, conversation.transfer_to) if conversation.transfer_to else None,
         held_by_me=conversation.status == queue.ACTIVE and conversation.agent_id == agent.id,
         queued=conversation.status == queue.WAITING,
         transcript=transcript,
-        messages=messages,
+        messages=lines,
         transfer_targets=[(team.id, team.name) for team in teams if team.id != conversation.team_id],
     )
 
@@ -270,7 +264,6 @@ def inbox(session: Session, user: DeskUser, team_id: str, limit: int = 100) -> l
         .order_by((ContactRequest.status == "open").desc(), ContactRequest.created_at.desc())
         .limit(limit)
     ).all()
-    method = {"phone": "puhelin", "email": "sähköposti"}
     return [
         RequestRow(
             request.id,
@@ -278,7 +271,7 @@ def inbox(session: Session, user: DeskUser, team_id: str, limit: int = 100) -> l
             local_time(request.created_at),
             request.topic,
             request.message,
-            f"{method.get(request.contact_method, request.contact_method)}: {request.contact_value}",
+            _contact(request.contact_method, request.contact_value),
             request.status,
             handler,
             local_time(request.handled_at),
@@ -287,9 +280,14 @@ def inbox(session: Session, user: DeskUser, team_id: str, limit: int = 100) -> l
     ]
 
 
+def _contact(method: str, value: str) -> str:
+    """``puhelin: 040 123 4567`` for the desk's list of contact requests."""
+    return f"{label('contact_method', method, method)}: {value}"
+
+
 def mark_handled(session: Session, user: DeskUser, request_id: int, now: datetime) -> str:
     """Mark a contact request of the user's team handled (by whom and when); returns its team id."""
-    request = session.get(ContactRequest, request_id)
+    request: ContactRequest | None = session.get(ContactRequest, request_id)
     if request is None or request.team_id not in user.teams:
         raise NotFound(f"no contact request {request_id} in the agent's teams")
     if request.status != "handled":
@@ -297,15 +295,18 @@ def mark_handled(session: Session, user: DeskUser, request_id: int, now: datetim
         audit.record(
             session, user.username, "contact_request.handle", request.reference, now, team=request.team_id
         )
-    return request.team_id
+    return str(request.team_id)
 
 
-def template_context(**values: Any) -> dict[str, Any]:
-    """Values every desk template gets, plus ``values``."""
+def template_globals() -> dict[str, Any]:
+    """What every desk template can use: ``t`` and ``label`` for texts, and the script's messages."""
+    catalogue = messages.catalogue()
+    script_messages = catalogue.subset("desk.sender.", "desk.script.")
     return {
-        "status_labels": STATUS_LABELS,
-        "emergency_labels": EMERGENCY_LABELS,
-        **values,
+        "t": messages.text,
+        "label": label,
+        "language": catalogue.language,
+        "script_messages": json.dumps(script_messages, ensure_ascii=False),
     }
 
 

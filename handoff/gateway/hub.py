@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import socketio
 from starlette.concurrency import run_in_threadpool
 
-from handoff.gateway import relay, texts
+from handoff.gateway import relay
 from handoff.gateway.positions import QueuePositions
 from handoff.gateway.presence import AgentPresence
 from handoff.gateway.rasa import RasaClient
@@ -51,6 +51,7 @@ from handoff.gateway.wire import (
 )
 from handoff.models import Conversation
 from handoff.runtime import Services
+from opastin import messages
 from opastin.safety.net import default_net
 
 T = TypeVar("T")
@@ -178,7 +179,9 @@ class Gateway:
         """The team closed while these residents waited: tell each of them."""
         for conversation_id in conversation_ids:
             async with self.lock(conversation_id):
-                await self.residents.say(conversation_id, system_uttered(texts.QUEUE_CLOSED))
+                await self.residents.say(
+                    conversation_id, system_uttered(messages.text("gateway.queue_closed"))
+                )
 
     async def apply(self, outcome: relay.Outcome, locked: bool = False) -> None:
         """Send an outcome's messages, then refresh the changed queues and the desks."""

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from handoff import live
 from handoff.errors import Forbidden, NotActive
-from handoff.gateway import sessions, texts
+from handoff.gateway import consent, sessions
 from handoff.models import Agent, Conversation, Message
 from handoff.queue import ACTIVE, WAITING, leave_queue
+from opastin import messages
 from opastin.teams import Teams
 
 
@@ -55,7 +56,7 @@ def desk_message(message: Message) -> dict[str, Any]:
 
 def load_agent(session: Session, agent_id: int) -> Agent:
     """The agent with ``agent_id``; :class:`Forbidden` if the account is gone or inactive."""
-    agent = session.get(Agent, agent_id)
+    agent: Agent | None = session.get(Agent, agent_id)
     if agent is None or not agent.active:
         raise Forbidden("the agent account is not active")
     return agent
@@ -108,7 +109,13 @@ def accept(
     conversation = live.accept(session, teams, agent, team_id, conversation_id, now)
     if conversation is None:
         return Outcome(None)
-    joined = post(session, conversation, live.SYSTEM, texts.AGENT_JOINED.format(name=agent.display_name), now)
+    joined = post(
+        session,
+        conversation,
+        live.SYSTEM,
+        messages.text("gateway.agent_joined", name=agent.display_name),
+        now,
+    )
     return Outcome(conversation, [joined], {team_id})
 
 
@@ -116,7 +123,7 @@ def end(session: Session, agent_id: int, conversation_id: str, now: datetime) ->
     """The agent ends the chat; the resident is told, and the bot takes over."""
     agent = load_agent(session, agent_id)
     conversation = live.end(session, agent, conversation_id, now)
-    ended = post(session, conversation, live.SYSTEM, texts.CHAT_ENDED, now)
+    ended = post(session, conversation, live.SYSTEM, messages.text("gateway.chat_ended"), now)
     return Outcome(conversation, [ended], previous_agent_id=agent.id)
 
 
@@ -131,9 +138,9 @@ def propose_transfer(
         session,
         conversation,
         live.SYSTEM,
-        texts.TRANSFER_QUESTION.format(team=target.name),
+        messages.text("gateway.transfer_question", team=target.name),
         now,
-        extra={"quick_replies": texts.CONSENT_QUICK_REPLIES},
+        extra={"quick_replies": consent.quick_replies()},
     )
     return Outcome(conversation, [question])
 
@@ -147,23 +154,30 @@ def answer_transfer(
     if conversation is None or target is None:
         raise NotActive(f"conversation {conversation_id!r} has no transfer waiting for an answer")
     note = (
-        texts.TRANSFER_ACCEPTED_FOR_AGENT.format(team=target.name)
+        messages.text("desk.transfer_accepted", team=target.name)
         if consent
-        else texts.TRANSFER_DECLINED_FOR_AGENT
+        else messages.text("desk.transfer_declined")
     )
     to_agent = post(session, conversation, live.SYSTEM, note, now, to_resident=False)
     conversation, previous_agent = live.answer_transfer(session, teams, conversation_id, consent, now)
     if not consent:
-        to_resident = post(session, conversation, live.SYSTEM, texts.TRANSFER_DECLINED, now)
+        to_resident = post(
+            session, conversation, live.SYSTEM, messages.text("gateway.transfer_declined"), now
+        )
         return Outcome(conversation, [to_agent, to_resident], previous_agent_id=previous_agent)
-    done = post(session, conversation, live.SYSTEM, texts.TRANSFER_DONE.format(team=target.name), now)
+    done = post(
+        session, conversation, live.SYSTEM, messages.text("gateway.transfer_done", team=target.name), now
+    )
     return Outcome(conversation, [to_agent, done], {conversation.team_id}, previous_agent)
 
 
 def requeue_agent(session: Session, teams: Teams, agent_id: int, now: datetime) -> Outcome:
     """The agent's desk stayed away past the grace period: their chats go back to the head of the queue."""
     chats = live.requeue_chats_of(session, teams, agent_id, now)
-    posted = [post(session, conversation, live.SYSTEM, texts.AGENT_LOST, now) for conversation in chats]
+    posted = [
+        post(session, conversation, live.SYSTEM, messages.text("gateway.agent_lost"), now)
+        for conversation in chats
+    ]
     return Outcome(None, posted, {conversation.team_id for conversation in chats}, agent_id)
 
 
@@ -175,5 +189,7 @@ def resident_left(session: Session, conversation_id: str, now: datetime) -> Outc
     if conversation.status == WAITING:
         leave_queue(session, conversation_id, now)
         return Outcome(conversation, [], {conversation.team_id})
-    note = post(session, conversation, live.SYSTEM, texts.RESIDENT_LEFT, now, to_resident=False)
+    note = post(
+        session, conversation, live.SYSTEM, messages.text("desk.resident_left"), now, to_resident=False
+    )
     return Outcome(conversation, [note], previous_agent_id=conversation.agent_id)

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from handoff import queue
 from handoff.errors import BotUnavailable
-from handoff.gateway import limits, relay, sessions, texts
+from handoff.gateway import limits, relay, sessions
 from handoff.gateway.limits import TokenBucket
 from handoff.gateway.positions import position_of
 from handoff.gateway.rasa import to_bot_uttered
@@ -42,6 +42,7 @@ from handoff.gateway.wire import (
     system_uttered,
     team_room,
 )
+from opastin import messages
 from opastin.privacy import mask_hetu
 from opastin.safety.net import default_net
 
@@ -83,7 +84,7 @@ class ResidentSocket:
     worker: asyncio.Task[None] | None = None
 
 
-class ResidentNamespace(socketio.AsyncNamespace):
+class ResidentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """Socket.io events of the resident's widget; handlers only hand events to the inbox."""
 
     def __init__(self, residents: Residents) -> None:
@@ -140,12 +141,12 @@ class Residents:
         if resident is None:
             return
         if not self._allowed(resident, kind):
-            self.hub.spawn(self._to_socket(sid, system_uttered(texts.TOO_FAST)))
+            self.hub.spawn(self._to_socket(sid, system_uttered(messages.text("gateway.too_fast"))))
             return
         try:
             resident.inbox.put_nowait((kind, data))
         except asyncio.QueueFull:
-            self.hub.spawn(self._to_socket(sid, system_uttered(texts.TOO_FAST)))
+            self.hub.spawn(self._to_socket(sid, system_uttered(messages.text("gateway.too_fast"))))
 
     def _allowed(self, resident: ResidentSocket, kind: str) -> bool:
         """The socket's and its address's flood limits (new conversations are counted when created)."""
@@ -173,7 +174,7 @@ class Residents:
                 raise
             except Exception:
                 logger.exception("resident event %s failed", kind)
-                await self._to_socket(resident.sid, system_uttered(texts.BOT_UNAVAILABLE))
+                await self._to_socket(resident.sid, system_uttered(messages.text("gateway.bot_unavailable")))
 
     async def _to_socket(self, sid: str, message: dict[str, Any]) -> None:
         await self.hub.sio.emit("bot_uttered", message, to=sid, namespace=RESIDENTS)
@@ -183,7 +184,9 @@ class Residents:
         if not await hub.read(sessions.resumable_secret, secret) and not self.address_limits.new_session(
             resident.address
         ):
-            await self._to_socket(resident.sid, system_uttered(texts.TOO_MANY_CONVERSATIONS))
+            await self._to_socket(
+                resident.sid, system_uttered(messages.text("gateway.too_many_conversations"))
+            )
             return
         resume_within = timedelta(minutes=services.settings.resume_minutes)
         binding = await hub.write(sessions.open_session, secret, services.now(), resume_within)
@@ -225,7 +228,7 @@ class Residents:
         written: str = data["message"]
         if len(written) > MAX_MESSAGE_CHARS:
             await self._to_socket(
-                resident.sid, system_uttered(texts.TOO_LONG.format(limit=MAX_MESSAGE_CHARS))
+                resident.sid, system_uttered(messages.text("gateway.too_long", limit=MAX_MESSAGE_CHARS))
             )
             return
         text = mask_hetu(written)  # the one masking point: nothing below sees the code
@@ -247,9 +250,9 @@ class Residents:
 
     async def _tell_hetu_removed(self, conversation_id: str) -> None:
         """Tell the resident, once per conversation, that an identity code was removed."""
-        if await self.hub.read(sessions.told_already, conversation_id, texts.HETU_REMOVED):
+        if await self.hub.read(sessions.told_already, conversation_id, messages.text("gateway.hetu_removed")):
             return
-        await self.say(conversation_id, system_uttered(texts.HETU_REMOVED))
+        await self.say(conversation_id, system_uttered(messages.text("gateway.hetu_removed")))
 
     async def _live_turn(self, conversation_id: str, turn: sessions.ResidentTurn) -> None:
         hub = self.hub
@@ -283,10 +286,10 @@ class Residents:
         """Store a message for the resident and send it (caller holds the conversation's lock)."""
         await self.send_stored(conversation_id, [message])
 
-    async def send_stored(self, conversation_id: str, messages: list[dict[str, Any]]) -> None:
+    async def send_stored(self, conversation_id: str, uttered: list[dict[str, Any]]) -> None:
         """Store messages for the resident, then send them in order (caller holds the lock)."""
-        await self.hub.write(record_uttered, conversation_id, messages, self.hub.services.now())
-        for message in messages:
+        await self.hub.write(record_uttered, conversation_id, uttered, self.hub.services.now())
+        for message in uttered:
             await self.hub.sio.emit(
                 "bot_uttered", message, room=resident_room(conversation_id), namespace=RESIDENTS
             )
@@ -295,20 +298,20 @@ class Residents:
         """Send ``text`` to Rasa and relay its replies in order (caller holds the lock)."""
         try:
             replies = await self.hub.bot.send(conversation_id, text, metadata)
-            messages = [message for reply in replies if (message := to_bot_uttered(reply))]
+            uttered = [message for reply in replies if (message := to_bot_uttered(reply))]
         except BotUnavailable as error:
             logger.warning("bot unavailable for a resident message: %s", error)
-            messages = [system_uttered(texts.BOT_UNAVAILABLE)]
+            uttered = [system_uttered(messages.text("gateway.bot_unavailable"))]
             level = await run_in_threadpool(self.hub.detect, text)
             if level is not None:
-                messages.insert(0, emergency_message(level))
-        if messages:
-            await self.send_stored(conversation_id, messages)
+                uttered.insert(0, emergency_message(level))
+        if uttered:
+            await self.send_stored(conversation_id, uttered)
 
 
-def record_uttered(session: Any, conversation_id: str, messages: list[dict[str, Any]], now: Any) -> None:
+def record_uttered(session: Any, conversation_id: str, uttered: list[dict[str, Any]], now: Any) -> None:
     """Store messages sent to the resident, in order."""
-    for message in messages:
+    for message in uttered:
         sessions.record_uttered(session, conversation_id, message, now)
 
 

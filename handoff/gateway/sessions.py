@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import live
-from handoff.gateway.texts import consent_answer
+from handoff.gateway.consent import consent_answer
 from handoff.models import Conversation, ResidentSession, SessionMessage
 from handoff.queue import ACTIVE, OPEN_STATUSES
 from opastin.privacy import mask_hetu

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff.gateway import texts
+from opastin import messages
 
 RESIDENTS = "/"
 DESK = "/desk"
@@ -40,4 +40,6 @@ def queue_message(position: int, queue_length: int, wait: int | None) -> dict[st
 
 def emergency_message(level: str) -> dict[str, Any]:
     """The emergency guidance of ``level``, with its route for the widget."""
-    return system_uttered(texts.EMERGENCY_ADVICE[level], route={"type": "emergency", "target": level})
+    return system_uttered(
+        messages.text(f"gateway.emergency.{level}"), route={"type": "emergency", "target": level}
+    )

@@ -1,4 +1,4 @@
-"""A learned emergency detector: character n-grams and a linear classifier.
+r"""A learned emergency detector: character n-grams and a linear classifier.
 
 The lexicon catches the wordings its editors foresaw; this layer catches
 wordings nobody wrote down, typed any way. It is a multinomial logistic
@@ -10,10 +10,11 @@ everyday is compared with a threshold set for high recall; above it, the bot
 asks one direct safety question rather than giving the numbers outright.
 
 Training uses scikit-learn (in the Rasa process, at ``rasa train``). The fitted
-model is then kept as plain arrays (:class:`LinearTextModel`: vocabularies,
-idf weights, coefficients) and scored with NumPy alone, with the same result:
-the chat gateway loads neither scikit-learn nor SciPy, and the file in the
-model (``.npz``, read without pickle) cannot run code when it is opened.
+model is then kept as plain data (:class:`LinearTextModel`: vocabularies, idf
+weights, coefficients in ``array``\ s) and scored in plain Python, with the
+same result: the chat gateway loads neither scikit-learn, SciPy nor NumPy
+(about 90 MB less), and the file in the model (a zip of text, JSON and raw
+numbers, :data:`FILE_NAME`) is read without pickle, so opening it cannot run code.
 
 No Rasa here: the Rasa server trains and loads it inside its model
 (``rasa_addons.emergency``), and the chat gateway reads it from the same
@@ -23,18 +24,19 @@ model file (:func:`load_from_model_archive`).
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
+import sys
 import tarfile
+import zipfile
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import IO, TYPE_CHECKING
 
 from opastin.finnish_text import fold
 from opastin.perturb import perturb
@@ -46,7 +48,8 @@ EVERYDAY = "none"
 DEFAULT_THRESHOLD = 0.6
 # Typing noise added to every training message (each once, seeded).
 TRAINING_NOISE = ("hurried", "spoken", "drop", "double", "fold")
-FILE_NAME = "learned_emergency_detector.npz"
+FILE_NAME = "learned_emergency_detector.zip"
+FORMAT = 1
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
 # scikit-learn's own tokenisation, reproduced for scoring without it.
@@ -94,6 +97,27 @@ def word_ngrams(text: str, low: int, high: int) -> list[str]:
 ANALYZERS = {"char_wb": char_wb_ngrams, "word": word_ngrams}
 
 
+def _doubles(values: Iterable[float]) -> array[float]:
+    return array("d", (float(value) for value in values))
+
+
+def _to_bytes(values: array[float]) -> bytes:
+    """Raw little-endian doubles."""
+    if sys.byteorder == "little":
+        return values.tobytes()
+    swapped = array("d", values)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _from_bytes(raw: bytes) -> array[float]:
+    values = array("d")
+    values.frombytes(raw)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
+
+
 @dataclass(frozen=True)
 class TfidfPart:
     """One block of features: an analyzer, its vocabulary (term → column) and idf weights."""
@@ -101,7 +125,7 @@ class TfidfPart:
     analyzer: str
     ngram_range: tuple[int, int]
     vocabulary: Mapping[str, int]
-    idf: NDArray[np.float64]
+    idf: array[float]
 
     def features(self, text: str) -> tuple[list[int], list[float]]:
         """Columns and L2-normalised sublinear tf-idf weights of ``text`` (already normalised)."""
@@ -111,91 +135,108 @@ class TfidfPart:
             if term in self.vocabulary
         )
         columns = sorted(counts)
-        weights = [(1.0 + math.log(counts[column])) * float(self.idf[column]) for column in columns]
+        weights = [(1.0 + math.log(counts[column])) * self.idf[column] for column in columns]
         norm = math.sqrt(sum(weight * weight for weight in weights))
         return columns, [weight / norm for weight in weights] if norm else weights
 
 
 @dataclass(frozen=True)
 class LinearTextModel:
-    """A fitted tf-idf + logistic regression model as plain arrays, scored with NumPy."""
+    """A fitted tf-idf + logistic regression model as plain data, scored without NumPy.
+
+    ``coef`` holds one row per class (one row in all for two classes), row after row.
+    """
 
     parts: tuple[TfidfPart, ...]
-    coef: NDArray[np.float64]
-    intercept: NDArray[np.float64]
+    coef: array[float]
+    intercept: array[float]
     classes: tuple[str, ...]
 
-    def probabilities(self, text: str) -> NDArray[np.float64]:
+    @property
+    def width(self) -> int:
+        """The number of features: every part's vocabulary together."""
+        return sum(len(part.idf) for part in self.parts)
+
+    def probabilities(self, text: str) -> list[float]:
         """The probability of each class for ``text`` (in the order of :attr:`classes`)."""
         normalised = normalise(text)
-        logits = self.intercept.copy()
-        offset = 0
+        logits = list(self.intercept)
+        width, offset = self.width, 0
         for part in self.parts:
-            columns, weights = part.features(normalised)
-            if columns:
-                logits += self.coef[:, np.asarray(columns) + offset] @ np.asarray(weights)
+            for column, weight in zip(*part.features(normalised), strict=True):
+                for row in range(len(logits)):
+                    logits[row] += self.coef[row * width + offset + column] * weight
             offset += len(part.idf)
         if len(logits) == 1:  # two classes: one logit for the second
-            second = 1.0 / (1.0 + math.exp(-float(logits[0])))
-            return np.array([1.0 - second, second])
-        exponentials = np.exp(logits - logits.max())
-        return np.asarray(exponentials / exponentials.sum(), dtype=np.float64)
+            second = 1.0 / (1.0 + math.exp(-logits[0]))
+            return [1.0 - second, second]
+        top = max(logits)
+        exponentials = [math.exp(logit - top) for logit in logits]
+        total = sum(exponentials)
+        return [value / total for value in exponentials]
 
     @classmethod
     def from_pipeline(cls, pipeline: Pipeline) -> LinearTextModel:
-        """The arrays of a fitted :func:`fit_pipeline` pipeline."""
+        """The plain data of a fitted :func:`fit_pipeline` pipeline."""
         features, classifier = pipeline.named_steps["features"], pipeline.named_steps["classifier"]
         parts = tuple(
             TfidfPart(
                 vectorizer.analyzer,
                 tuple(vectorizer.ngram_range),
                 {str(term): int(column) for term, column in vectorizer.vocabulary_.items()},
-                np.asarray(vectorizer.idf_, dtype=np.float64),
+                _doubles(vectorizer.idf_),
             )
             for _, vectorizer in features.transformer_list
         )
         return cls(
             parts,
-            np.asarray(classifier.coef_, dtype=np.float64),
-            np.asarray(classifier.intercept_, dtype=np.float64),
+            _doubles(classifier.coef_.ravel()),
+            _doubles(classifier.intercept_),
             tuple(str(label) for label in classifier.classes_),
         )
 
-    def arrays(self) -> dict[str, NDArray[Any]]:
-        """The model as named arrays (strings and numbers only), for ``numpy.savez``."""
-        arrays: dict[str, NDArray[Any]] = {
-            "coef": self.coef,
-            "intercept": self.intercept,
-            "classes": np.array(self.classes, dtype=str),
-            "analyzers": np.array([part.analyzer for part in self.parts], dtype=str),
-            "ngram_ranges": np.array([part.ngram_range for part in self.parts], dtype=np.int64),
+    def write(self, archive: zipfile.ZipFile, threshold: float) -> None:
+        """Store the model and ``threshold`` in ``archive``: JSON, term lists and raw doubles."""
+        header = {
+            "format": FORMAT,
+            "classes": list(self.classes),
+            "threshold": threshold,
+            "parts": [
+                {"analyzer": part.analyzer, "ngram_range": list(part.ngram_range)} for part in self.parts
+            ],
         }
+        archive.writestr("model.json", json.dumps(header, ensure_ascii=False))
+        archive.writestr("coef.f64", _to_bytes(self.coef))
+        archive.writestr("intercept.f64", _to_bytes(self.intercept))
         for index, part in enumerate(self.parts):
             terms = sorted(part.vocabulary, key=part.vocabulary.__getitem__)
-            arrays[f"terms_{index}"] = np.array(terms, dtype=str)
-            arrays[f"idf_{index}"] = part.idf
-        return arrays
+            archive.writestr(f"terms_{index}.txt", "\n".join(terms))
+            archive.writestr(f"idf_{index}.f64", _to_bytes(part.idf))
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> LinearTextModel:
-        """The model written by :meth:`arrays`."""
-        parts = tuple(
-            TfidfPart(
-                str(analyzer),
-                (int(ngram_range[0]), int(ngram_range[1])),
-                {str(term): column for column, term in enumerate(arrays[f"terms_{index}"])},
-                np.asarray(arrays[f"idf_{index}"], dtype=np.float64),
-            )
-            for index, (analyzer, ngram_range) in enumerate(
-                zip(arrays["analyzers"], arrays["ngram_ranges"], strict=True)
-            )
+    def read(cls, archive: zipfile.ZipFile) -> tuple[LinearTextModel, float]:
+        """A model and threshold stored by :meth:`write` (``ValueError`` when it is not one)."""
+        header = json.loads(archive.read("model.json"))
+        if header.get("format") != FORMAT:
+            raise ValueError(f"unknown format {header.get('format')!r}")
+        parts = []
+        for index, part in enumerate(header["parts"]):
+            terms = archive.read(f"terms_{index}.txt").decode("utf-8").split("\n")
+            idf = _from_bytes(archive.read(f"idf_{index}.f64"))
+            if len(terms) != len(idf) or part["analyzer"] not in ANALYZERS:
+                raise ValueError(f"part {index} is inconsistent")
+            low, high = part["ngram_range"]
+            vocabulary = {term: column for column, term in enumerate(terms)}
+            parts.append(TfidfPart(part["analyzer"], (int(low), int(high)), vocabulary, idf))
+        model = cls(
+            tuple(parts),
+            _from_bytes(archive.read("coef.f64")),
+            _from_bytes(archive.read("intercept.f64")),
+            tuple(str(label) for label in header["classes"]),
         )
-        return cls(
-            parts,
-            np.asarray(arrays["coef"], dtype=np.float64),
-            np.asarray(arrays["intercept"], dtype=np.float64),
-            tuple(str(label) for label in arrays["classes"]),
-        )
+        if len(model.coef) != len(model.intercept) * model.width:
+            raise ValueError("the coefficients do not match the vocabularies")
+        return model, float(header["threshold"])
 
 
 def fit_pipeline(texts: Sequence[str], labels: Sequence[str], seed: int) -> Pipeline:
@@ -232,7 +273,7 @@ def fit_pipeline(texts: Sequence[str], labels: Sequence[str], seed: int) -> Pipe
 
 def with_noise(texts: Iterable[tuple[str, str]], seed: int = 0) -> list[tuple[str, str]]:
     """Each ``(label, text)`` once as written and once in every kind of :data:`TRAINING_NOISE`."""
-    out = []
+    out: list[tuple[str, str]] = []
     for label, text in texts:
         variants = {text, *(perturb(text, name, seed) for name in TRAINING_NOISE)}
         out.extend((label, variant) for variant in sorted(variants))
@@ -282,18 +323,19 @@ class LearnedDetector:
         return found if found.probability >= self.threshold else None
 
     def save(self, path: Path) -> None:
-        """Write the model and threshold to ``path`` (NumPy ``.npz``, no pickle)."""
-        with path.open("wb") as handle:
-            np.savez_compressed(handle, threshold=np.array(self.threshold), **self.model.arrays())
+        """Write the model and threshold to ``path`` (a zip of JSON, text and raw numbers; no pickle)."""
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            self.model.write(archive, self.threshold)
 
     @classmethod
     def load(cls, source: Path | IO[bytes]) -> LearnedDetector:
         """Read a detector written by :meth:`save` (``ValueError`` when it is not one)."""
         try:
-            with np.load(source, allow_pickle=False) as arrays:
-                return cls(LinearTextModel.from_arrays(arrays), float(arrays["threshold"]))
-        except (KeyError, OSError) as error:
+            with zipfile.ZipFile(source) as archive:
+                model, threshold = LinearTextModel.read(archive)
+        except (KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
             raise ValueError(f"not a learned emergency detector: {error}") from None
+        return cls(model, threshold)
 
 
 def load_from_model_archive(model: Path) -> LearnedDetector | None:

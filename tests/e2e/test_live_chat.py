@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from handoff.gateway import texts
+from opastin import messages
 from tests.e2e.stack import conversation_id_of, query_one, running_stack
 from tests.handoff.live_support import Agent, Resident, sender_of
 
@@ -69,7 +69,9 @@ async def test_triage_queue_live_chat_transfer_end_and_feedback(services: dict[s
     conversation_id = conversation_id_of(services["database"], secret)
 
     assert await maija.accept("neuvola") == conversation_id
-    await resident.until(lambda message: message.get("text") == texts.AGENT_JOINED.format(name="maija"))
+    await resident.until(
+        lambda message: message.get("text") == messages.text("gateway.agent_joined", name="maija")
+    )
     resident.drain()
 
     for number in range(10):
@@ -97,7 +99,9 @@ async def test_triage_queue_live_chat_transfer_end_and_feedback(services: dict[s
 
     # End: the resident is told, and the bot asks for feedback, which is stored.
     assert (await pekka.post(f"/desk/conversations/{conversation_id}/end")).status_code == 200
-    assert (await resident.until(lambda message: sender_of(message) == "system"))["text"] == texts.CHAT_ENDED
+    assert (await resident.until(lambda message: sender_of(message) == "system"))["text"] == messages.text(
+        "gateway.chat_ended"
+    )
     question = await resident.until(
         lambda message: sender_of(message) == "bot" and bool(message.get("text")), timeout=30
     )

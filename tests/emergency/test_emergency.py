@@ -2,7 +2,7 @@
 
 The list tests measure the lexicon on ``emergency.txt`` (recall must be 100 %
 at the right level) and ``non_emergency.txt`` (false alarms at most 1 %).
-``python -m opastin.safety.lexicon --evaluate`` prints the same numbers.
+``scripts/evaluate_lexicon.py --evaluate`` prints the same numbers.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from handoff.app import HandoffApp, create_app
 from handoff.db import Database
-from handoff.gateway import texts
+from handoff.gateway import consent
 from handoff.gateway.rasa import RasaClient
 from handoff.models import AuditEntry, Conversation, Message, ResidentSession, SessionMessage
 from handoff.settings import Settings
+from opastin import messages
 from tests.handoff.conftest import AUTH, FakeClock, add_agent
 from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
 
@@ -87,7 +88,9 @@ async def live_chat(live: Live, resident: Resident, team: str = "neuvola") -> tu
     assert (await live.handoff(conversation_id, team)).status_code == 201
     await agent.connect_socket()
     assert await agent.accept(team) == conversation_id
-    await resident.until(lambda message: message.get("text") == texts.AGENT_JOINED.format(name="maija"))
+    await resident.until(
+        lambda message: message.get("text") == messages.text("gateway.agent_joined", name="maija")
+    )
     return conversation_id, agent
 
 
@@ -122,7 +125,7 @@ async def test_identity_codes_never_reach_rasa_or_storage_and_the_resident_is_to
     assert all(body["metadata"]["customData"] == {"note": "hetu ******-****"} for body in sent)
     with live.db.reading() as session:
         stored = list(session.execute(select(SessionMessage.text)).scalars())
-    assert stored.count(texts.HETU_REMOVED) == 1
+    assert stored.count(messages.text("gateway.hetu_removed")) == 1
     assert not any(code.lower() in str(text).lower() for text in stored for code in IDENTITY_CODES)
     assert not any("308" in str(text) or "9032" in str(text) for text in stored)
 
@@ -255,11 +258,11 @@ async def test_rasa_down_gives_a_finnish_notice_and_emergency_advice(live: Live,
     live.rasa.down = True
     await resident.say("hei")
     notice = await resident.next()
-    assert notice["text"] == texts.BOT_UNAVAILABLE and sender_of(notice) == "system"
+    assert notice["text"] == messages.text("gateway.bot_unavailable") and sender_of(notice) == "system"
     await resident.say("isällä on kova rintakipu eikä hän saa henkeä")
     advice = await resident.next()
     assert "112" in advice["text"] and advice["custom"]["route"] == {"type": "emergency", "target": "112"}
-    assert (await resident.next())["text"] == texts.BOT_UNAVAILABLE
+    assert (await resident.next())["text"] == messages.text("gateway.bot_unavailable")
 
 
 async def test_overlong_and_flooding_messages_are_refused_with_a_notice(
@@ -270,7 +273,7 @@ async def test_overlong_and_flooding_messages_are_refused_with_a_notice(
     for number in range(25):
         await resident.say(f"viesti {number}")
     received = [await resident.next() for _ in range(25)]
-    assert any(message["text"] == texts.TOO_FAST for message in received)
+    assert any(message["text"] == messages.text("gateway.too_fast") for message in received)
     relayed = [message["text"] for message in received if message["text"].startswith("Botti:")]
     assert relayed == sorted(relayed, key=lambda text: int(text.split()[-1]))
 
@@ -315,7 +318,7 @@ async def test_live_chat_relays_both_ways_in_order_and_the_bot_resumes(
     assert len(live.rasa.received) == bot_calls  # the bot stayed silent
 
     assert (await agent.post(f"/desk/conversations/{conversation_id}/end")).status_code == 200
-    assert (await resident.next())["text"] == texts.CHAT_ENDED
+    assert (await resident.next())["text"] == messages.text("gateway.chat_ended")
     assert (await resident.next())["text"] == "Botti: /give_feedback"
     assert live.rasa.received[-1]["message"] == "/give_feedback"
     await resident.say("5")
@@ -356,10 +359,10 @@ async def test_transfer_asks_consent_and_the_history_follows(live: Live, residen
     question = await resident.until(lambda message: "quick_replies" in message)
     assert "Perhekeskus" in question["text"]
     assert [reply["payload"] for reply in question["quick_replies"]] == [
-        texts.CONSENT_YES_PAYLOAD,
-        texts.CONSENT_NO_PAYLOAD,
+        consent.YES_PAYLOAD,
+        consent.NO_PAYLOAD,
     ]
-    await resident.say(texts.CONSENT_YES_PAYLOAD)
+    await resident.say(consent.YES_PAYLOAD)
     done = await resident.until(lambda message: message.get("text", "").startswith("Siirsimme"))
     assert sender_of(done) == "system"
     await resident.until(lambda message: message.get("custom", {}).get("queue", {}).get("position") == 1)
@@ -386,9 +389,9 @@ async def test_declined_transfer_keeps_the_chat(live: Live, resident: Resident) 
     await agent.post(f"/desk/conversations/{conversation_id}/transfer", team="perhekeskus")
     await resident.until(lambda message: "quick_replies" in message)
     await resident.say("ei")
-    assert (await resident.until(lambda message: sender_of(message) == "system"))[
-        "text"
-    ] == texts.TRANSFER_DECLINED
+    assert (await resident.until(lambda message: sender_of(message) == "system"))["text"] == messages.text(
+        "gateway.transfer_declined"
+    )
     conversation = live.conversation(conversation_id)
     assert (conversation.status, conversation.transfer_to, conversation.team_id) == (
         "active",
@@ -403,7 +406,9 @@ async def test_agent_who_stays_away_loses_the_chat_to_the_head_of_the_queue(
 ) -> None:
     conversation_id, agent = await live_chat(live, resident)
     await agent.sio.disconnect()
-    lost = await resident.until(lambda message: message.get("text") == texts.AGENT_LOST, timeout=5)
+    lost = await resident.until(
+        lambda message: message.get("text") == messages.text("gateway.agent_lost"), timeout=5
+    )
     assert sender_of(lost) == "system"
     queued = await resident.until(lambda message: "queue" in message.get("custom", {}))
     assert queued["custom"]["queue"]["position"] == 1

@@ -25,7 +25,6 @@ from handoff.feedback import store_feedback
 from handoff.maintenance import run_once
 from handoff.models import AuditEntry, Base, ContactRequest, Conversation, Feedback, Message, QueueEntry
 from handoff.queue import (
-    CLOSING_MESSAGE,
     DEFAULT_SLOT_S,
     accept_next,
     enqueue,
@@ -36,6 +35,7 @@ from handoff.queue import (
     team_states,
 )
 from handoff.retention import purge_handoff_tables
+from opastin import messages
 from opastin.finnish_time import reply_promise
 from opastin.privacy import HETU_MASK
 from opastin.teams import Teams
@@ -212,11 +212,11 @@ def test_queues_of_closed_teams_are_closed_with_a_message(db: Database, teams: T
     with db.reading() as session:
         conversation = session.get(Conversation, "health")
         assert conversation.status == "closed"
-        messages = session.execute(select(Message).where(Message.conversation_id == "health")).scalars().all()
-        assert [(m.sender, m.text) for m in messages] == [("system", CLOSING_MESSAGE)]
+        stored = session.execute(select(Message).where(Message.conversation_id == "health")).scalars().all()
+        assert [(m.sender, m.text) for m in stored] == [("system", messages.text("gateway.queue_closed"))]
         states = team_states(session, teams, three_pm)
         assert states["terveysneuvo"].queue_length == 0
-    assert "yhteydenottopyynnön" in CLOSING_MESSAGE
+    assert "yhteydenottopyynnön" in messages.text("gateway.queue_closed")
 
 
 def test_contact_requests(db: Database, teams: Teams) -> None:

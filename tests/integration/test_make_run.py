@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from handoff.gateway import texts
+from opastin import messages
 from tests.handoff.live_support import Resident
 from tests.scripts_loader import load_script
 
@@ -219,7 +219,7 @@ def test_make_run_answers_in_finnish_and_stops_cleanly_on_ctrl_c(
     leaked = [code for code in codes if code_pattern(code).search(stored)]
     assert not leaked, f"identity codes found under var/ or in the database: {leaked}"
     assert b"******-****" in stored  # the masked messages are there
-    assert seen.count(texts.HETU_REMOVED) == 1, seen  # told once, kindly
+    assert seen.count(messages.text("gateway.hetu_removed")) == 1, seen  # told once, kindly
     assert "Tässä asiassa sinua auttaa Neuvola." in seen, seen  # the action server answered Rasa
 
     launcher.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal does

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from handoff.app import create_app
 from handoff.db import Database
-from handoff.gateway import limits, texts
+from handoff.gateway import limits
 from handoff.gateway.rasa import RasaClient
 from handoff.models import ResidentSession
 from handoff.settings import Settings
+from opastin import messages
 from tests.handoff.conftest import FakeClock
 from tests.handoff.live_support import FakeRasa, Resident, serve
 
@@ -68,7 +69,7 @@ async def test_a_socket_flooding_session_requests_is_told_to_slow_down(url: str,
         await resident.sio.emit("session_request", {"session_id": None})
     await asyncio.sleep(0.5)
     notices = [message.get("text") for message in resident.drain()]
-    assert texts.TOO_FAST in notices
+    assert messages.text("gateway.too_fast") in notices
     assert sessions_in(db) <= 1 + limits.SOCKET_SESSIONS[0]
     await resident.close()
 
@@ -81,7 +82,10 @@ async def test_many_sockets_from_one_address_get_a_polite_refusal(url: str, db: 
         await resident.sio.emit("session_request", {"session_id": None})
     await asyncio.sleep(1)
     for resident in residents:
-        refused += any(message.get("text") == texts.TOO_MANY_CONVERSATIONS for message in resident.drain())
+        refused += any(
+            message.get("text") == messages.text("gateway.too_many_conversations")
+            for message in resident.drain()
+        )
         await resident.close()
     assert sessions_in(db) == limits.ADDRESS_SESSIONS[0]
     assert refused == 40 - limits.ADDRESS_SESSIONS[0]

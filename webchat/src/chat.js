@@ -23,6 +23,7 @@
   var referenceLine = root.querySelector("[data-chat-reference]");
 
   var sessionSecret = readSecret();
+  var t = window.opastinText;
   var socket = window.io({ path: "/socket.io", transports: ["websocket", "polling"] });
 
   function readSecret() {
@@ -63,7 +64,8 @@
   }
 
   function speakerLabel(kind) {
-    return { user: "Sinä", bot: "Opastin", agent: "Ammattilainen", system: "Ilmoitus" }[kind] || "";
+    var keys = { user: "you", bot: "bot", agent: "agent", system: "system" };
+    return keys[kind] ? t("resident.script." + keys[kind]) : "";
   }
 
   function appendMessage(kind, text, senderName) {
@@ -87,7 +89,7 @@
     var item = element("li", "message message--choices");
     var group = element("div", "choices");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Vastausvaihtoehdot");
+    group.setAttribute("aria-label", t("resident.script.choices"));
     buttons.forEach(function (button) {
       var choice = element("button", "choice", button.title);
       choice.type = "button";
@@ -108,15 +110,15 @@
 
   function linkLabel(route) {
     if (route.label) return route.label;
-    if (route.type === "omaolo") return "Avaa Omaolo-oirearvio";
-    return "Avaa sivu";
+    if (route.type === "omaolo") return t("resident.script.open_omaolo");
+    return t("resident.script.open_page");
   }
 
   function appendRoute(route) {
     if (route.type === "emergency") {
       var urgent = element("li", "message message--emergency");
       var number = route.target === "116117" ? "116117" : "112";
-      var call = element("a", "emergency-call", "Soita " + (number === "112" ? "112" : "116 117"));
+      var call = element("a", "emergency-call", t("resident.script.call", { number: number === "112" ? "112" : "116 117" }));
       call.href = "tel:" + number;
       urgent.appendChild(call);
       // Rasa sends the route payload after the text and its choices: the call link goes
@@ -136,7 +138,7 @@
       link.href = route.target;
       link.target = "_blank";
       link.rel = "noopener noreferrer";
-      link.appendChild(element("span", "visually-hidden", " (avautuu uuteen välilehteen)"));
+      link.appendChild(element("span", "visually-hidden", " " + t("resident.script.new_tab")));
       item.appendChild(link);
       appendItem(item);
     }
@@ -144,20 +146,20 @@
 
   function minutesText(seconds) {
     var minutes = Math.max(1, Math.round(seconds / 60));
-    return "noin " + minutes + (minutes === 1 ? " minuutti" : " minuuttia");
+    return t(minutes === 1 ? "resident.script.minute" : "resident.script.minutes", { minutes: minutes });
   }
 
   function appendQueue(queue) {
     var item = element("li", "message message--queue");
-    var text = "Olet jonossa sijalla " + queue.position + ".";
+    var text = t("resident.script.queue_position", { position: queue.position });
     if (typeof queue.estimated_wait_s === "number") {
-      text += " Arvioitu odotusaika " + minutesText(queue.estimated_wait_s) + ".";
+      text += " " + t("resident.script.queue_wait", { wait: minutesText(queue.estimated_wait_s) });
     }
     item.appendChild(element("p", "message__text", text));
     var bar = element("progress", "queue-bar");
     bar.max = Math.max(queue.position, queue.queue_length || queue.position);
     bar.value = bar.max - queue.position + 1;
-    bar.setAttribute("aria-label", "Jonotilanne");
+    bar.setAttribute("aria-label", t("resident.script.queue_label"));
     item.appendChild(bar);
     appendItem(item);
   }
@@ -219,19 +221,19 @@
 
   socket.on("conversation_reference", function (data) {
     if (referenceLine && data && typeof data.reference === "string") {
-      referenceLine.textContent = "Keskustelun tunnus: " + data.reference;
+      referenceLine.textContent = t("resident.script.reference", { reference: data.reference });
     }
   });
 
   socket.on("bot_uttered", renderBotMessage);
 
   socket.on("disconnect", function () {
-    setConnected(false, "Yhteys katkesi. Yhdistetään uudelleen…");
+    setConnected(false, t("resident.script.disconnected"));
   });
 
   socket.on("connect_error", function () {
-    setConnected(false, "Chattiin ei juuri nyt saada yhteyttä. Yritetään uudelleen…");
+    setConnected(false, t("resident.script.unreachable"));
   });
 
-  setConnected(false, "Yhdistetään…");
+  setConnected(false, t("resident.script.connecting"));
 })();

@@ -9,10 +9,11 @@
   var REFRESH_MS = 30000;
   var list = document.querySelector("[data-team-status]");
   var updated = document.querySelector("[data-team-status-updated]");
-  if (!list) return;
+  var t = window.opastinText;
+  if (!list || !t) return;
 
   var HELSINKI = "Europe/Helsinki";
-  var WEEKDAYS_ESSIVE = ["sunnuntaina", "maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina"];
+  var WEEKDAYS_ESSIVE = t("resident.script.weekdays").split(" ");  // Sunday first, as Date.getUTCDay()
   var timeOnly = new Intl.DateTimeFormat("fi-FI", { hour: "numeric", minute: "2-digit", timeZone: HELSINKI });
   var dayKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: HELSINKI });
   var dayAndMonth = new Intl.DateTimeFormat("fi-FI", { day: "numeric", month: "numeric", timeZone: HELSINKI });
@@ -30,31 +31,34 @@
   /* "tänään klo 12.00", "huomenna klo 8.00", "torstaina klo 12.00" or "maanantaina 4.1. klo 8.00". */
   function whenText(date) {
     var days = daysFromToday(date);
-    var day = days === 0 ? "tänään" : days === 1 ? "huomenna" : WEEKDAYS_ESSIVE[helsinkiWeekday(date)];
+    var day = days === 0 ? t("resident.script.today") : days === 1 ? t("resident.script.tomorrow")
+      : WEEKDAYS_ESSIVE[helsinkiWeekday(date)];
     if (days > 6) day += " " + dayAndMonth.format(date);
-    return day + " klo " + timeOnly.format(date);
+    return t("resident.script.at_time", { day: day, time: timeOnly.format(date) });
   }
 
   function waitText(seconds) {
     var minutes = Math.max(1, Math.round(seconds / 60));
-    return "noin " + minutes + " min";
+    return t("resident.script.wait_short", { minutes: minutes });
   }
 
   function describe(team) {
     if (team.open && team.accepting) {
-      var text = "Auki nyt";
-      if (team.closes_at) text += " klo " + timeOnly.format(new Date(team.closes_at)) + " asti";
-      text += ". Jonossa " + team.queue_length;
-      if (team.queue_length > 0) text += ", odotusaika " + waitText(team.estimated_wait_s);
-      return { state: "open", text: text + "." };
+      var open = team.closes_at
+        ? t("resident.script.open_until", { time: timeOnly.format(new Date(team.closes_at)) })
+        : t("resident.script.open_now");
+      var queue = team.queue_length > 0
+        ? t("resident.script.queue_count_wait", { count: team.queue_length, wait: waitText(team.estimated_wait_s) })
+        : t("resident.script.queue_count", { count: team.queue_length });
+      return { state: "open", text: open + ". " + queue + "." };
     }
     if (team.open) {
-      return { state: "busy", text: "Auki, mutta chat ei juuri nyt ota uusia keskusteluja vastaan." };
+      return { state: "busy", text: t("resident.script.busy") };
     }
     if (team.opens_at) {
-      return { state: "closed", text: "Suljettu. Avautuu " + whenText(new Date(team.opens_at)) + "." };
+      return { state: "closed", text: t("resident.script.closed_until", { when: whenText(new Date(team.opens_at)) }) };
     }
-    return { state: "closed", text: "Suljettu." };
+    return { state: "closed", text: t("resident.script.closed") };
   }
 
   function render(teams) {
@@ -73,7 +77,7 @@
       return item;
     });
     list.replaceChildren.apply(list, items);
-    if (updated) updated.textContent = "Päivitetty klo " + timeOnly.format(new Date()) + ".";
+    if (updated) updated.textContent = t("resident.script.updated", { time: timeOnly.format(new Date()) });
   }
 
   function refresh() {
@@ -84,7 +88,7 @@
       })
       .then(render)
       .catch(function () {
-        if (updated) updated.textContent = "Tilannetta ei juuri nyt saatu haettua. Yritetään pian uudelleen.";
+        if (updated) updated.textContent = t("resident.script.update_failed");
       });
   }
 

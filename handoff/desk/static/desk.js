@@ -11,7 +11,7 @@
   "use strict";
 
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  if (!csrfMeta || !window.io) return;
+  if (!csrfMeta || !window.io || !window.opastinText) return;
   var csrf = csrfMeta.getAttribute("content");
   var liveStatus = document.querySelector("[data-live-status]");
   var overview = document.querySelector("[data-overview]");
@@ -24,7 +24,7 @@
   var refreshing = false;
   var refreshAgain = false;
 
-  var LABELS = { resident: "Asukas", bot: "Opastin", agent: "Ammattilainen", system: "Ilmoitus" };
+  var t = window.opastinText;
 
   function showStatus(text) {
     liveStatus.textContent = text;
@@ -60,7 +60,7 @@
     }
     var item = element("li", "line line--" + message.sender);
     if (message.emergency) item.className += " line--urgent";
-    item.appendChild(element("span", "line__who", message.author || LABELS[message.sender] || message.sender));
+    item.appendChild(element("span", "line__who", message.author || t("desk.sender." + message.sender)));
     item.appendChild(document.createTextNode(" "));
     item.appendChild(element("span", "line__at", timeOf(message.created_at)));
     item.appendChild(document.createTextNode(": "));
@@ -115,7 +115,7 @@
         if (key) restoreFocus(key);
       })
       .catch(function () {
-        showStatus("Jonotilanteen päivitys epäonnistui. Päivitä sivu.");
+        showStatus(t("desk.script.queue_update_failed"));
       })
       .finally(function () {
         refreshing = false;
@@ -157,7 +157,7 @@
           appendMessage(data.message);
         })
         .catch(function () {
-          showStatus("Viestiä ei voitu lähettää. Keskustelu on ehkä päättynyt; päivitä sivu.");
+          showStatus(t("desk.script.send_failed"));
         });
     });
     textarea.addEventListener("keydown", function (event) {
@@ -180,11 +180,11 @@
   });
   socket.on("disconnect", function () {
     wasDisconnected = true;
-    showStatus("Yhteys katkesi. Yhdistetään uudelleen…");
+    showStatus(t("desk.script.disconnected"));
   });
   socket.on("connect_error", function () {
     wasDisconnected = true;
-    showStatus("Reaaliaikainen yhteys ei toimi. Yritetään uudelleen…");
+    showStatus(t("desk.script.realtime_failed"));
   });
   socket.on("message", appendMessage);
   socket.on("changed", refreshOverview);

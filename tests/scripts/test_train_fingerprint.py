@@ -56,3 +56,14 @@ def test_python_caches_do_not_count(project: Path) -> None:
     before = train.fingerprint()
     (project / "rasa_addons" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     assert train.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["data/teams.yml", "data/routes.yml", "data/messages/fi.yml", "data/messages/sv.yml"],
+)
+def test_content_read_at_run_time_needs_no_training(project: Path, path: str) -> None:
+    before = train.fingerprint()
+    (project / path).parent.mkdir(parents=True, exist_ok=True)
+    (project / path).write_text("edited: true\n")
+    assert train.fingerprint() == before

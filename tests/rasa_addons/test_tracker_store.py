@@ -13,7 +13,7 @@ from rasa.utils.endpoints import read_endpoint_config
 
 from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sqlite_default_is_created_under_the_given_path(tmp_path: Path) -> None:
