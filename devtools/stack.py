@@ -1,9 +1,11 @@
 """Opastin's processes on free loopback ports, for the benchmarks and the end-to-end tests.
 
-:func:`bot_servers` starts the Rasa server (with the trained model) and the
-action server with a throw-away SQLite tracker store; :func:`handoff_server`
-starts the handoff service with the environment it is given. Both wait until
-the process answers (never a fixed sleep) and stop it afterwards.
+:func:`rasa_server` starts the Rasa server (with the trained model and a
+throw-away SQLite tracker store) and :func:`action_server` the action server it
+calls (the end-to-end tests share one Rasa and give each module an action
+server of its own); :func:`bot_servers` is both at once. :func:`handoff_server`
+starts the handoff service with the environment it is given. Each waits until
+the process answers (never a fixed sleep) and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -93,40 +96,70 @@ def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 30) -> No
             process.wait()
 
 
+@dataclass(frozen=True)
+class Rasa:
+    """A running Rasa server and where it expects the action server."""
+
+    url: str
+    actions_port: int
+    actions_token: str
+
+
 @contextlib.contextmanager
-def bot_servers(model: Path = MODEL) -> Iterator[str]:
-    """Start the Rasa and action servers on free loopback ports; yield the Rasa URL; stop both."""
+def rasa_server(model: Path = MODEL) -> Iterator[Rasa]:
+    """Start the Rasa server on a free loopback port; its action server is to listen on ``actions_port``.
+
+    Start the action server with :func:`action_server` (one at a time on that port:
+    tests may give each module an action server of its own behind one Rasa).
+    """
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: train first (make train)")
-    rasa_port, actions_port = free_port(), free_port()
-    with tempfile.TemporaryDirectory(prefix="opastin-bot-") as tmp:
+    rasa_port, actions_port, token = free_port(), free_port(), secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory(prefix="opastin-rasa-") as tmp:
         endpoints = Path(tmp) / "endpoints.yml"
-        token = secrets.token_urlsafe(24)
         endpoints.write_text(
             ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db", token=token)
         )
-        rasa = [
+        command = [
             str(RASA), "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
         ]  # fmt: skip
-        actions = [sys.executable, "-m", "actions", "--port", str(actions_port)]
         env = child_environment({"ACTION_SERVER_TOKEN": token})
         env.pop("DATABASE_URL", None)
-        log = Path(tmp) / "servers.log"
+        log = Path(tmp) / "rasa.log"
         with log.open("wb") as output:
-            processes = [
-                subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-                for command in (actions, rasa)
-            ]
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
             url = f"http://127.0.0.1:{rasa_port}"
             try:
                 try:
-                    wait_until(lambda: _bot_answers(url), processes, BOT_START_TIMEOUT_S, what="Rasa")
+                    wait_until_answering(f"{url}/", [process], BOT_START_TIMEOUT_S)
                 except DidNotAnswer as error:
                     raise DidNotAnswer(f"{error}; its log:\n{log.read_text()[-3000:]}") from None
-                yield url
+                yield Rasa(url, actions_port, token)
             finally:
-                _stop(processes)
+                _stop([process])
+
+
+@contextlib.contextmanager
+def action_server(rasa: Rasa, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start the action server ``rasa`` calls, with ``env`` added; yield its URL once Rasa answers."""
+    command = [sys.executable, "-m", "actions", "--port", str(rasa.actions_port)]
+    environment = child_environment({**(env or {}), "ACTION_SERVER_TOKEN": rasa.actions_token})
+    process = subprocess.Popen(command, cwd=ROOT, env=environment)
+    url = f"http://127.0.0.1:{rasa.actions_port}"
+    try:
+        wait_until_answering(f"{url}/health", [process])
+        wait_until(lambda: _bot_answers(rasa.url), [process], BOT_START_TIMEOUT_S, what="Rasa")
+        yield url
+    finally:
+        _stop([process])
+
+
+@contextlib.contextmanager
+def bot_servers(model: Path = MODEL) -> Iterator[str]:
+    """Start the Rasa and action servers on free loopback ports; yield the Rasa URL; stop both."""
+    with rasa_server(model) as rasa, action_server(rasa):
+        yield rasa.url
 
 
 @contextlib.contextmanager

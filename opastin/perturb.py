@@ -25,10 +25,11 @@ import random
 import re
 from collections.abc import Callable
 
+from opastin.finnish_text import fold_letters
+
 MIN_WORD = 5
 _WORD = re.compile(r"[^\W\d_]+")
 _PUNCT = re.compile(r"[^\w\s]+")
-_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "Ä": "A", "Ö": "O", "Å": "A"})
 
 # Standard written Finnish → spoken Finnish (puhekieli), whole words, case-insensitive.
 # Multi-word forms first: they are tried before single words.
@@ -99,8 +100,8 @@ def lowercase(text: str, seed: int = 0) -> str:
 
 
 def fold(text: str, seed: int = 0) -> str:
-    """Finnish and Swedish letters typed as their plain look-alikes."""
-    return text.translate(_FOLD)
+    """Finnish and Swedish letters typed as their plain look-alikes (case kept)."""
+    return fold_letters(text)
 
 
 def nopunct(text: str, seed: int = 0) -> str:

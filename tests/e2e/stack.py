@@ -1,9 +1,10 @@
 """The whole product in real processes for end-to-end tests: Rasa, actions and the handoff service.
 
-:func:`running_stack` starts the Rasa and action servers (the action server
-talks to this handoff service) and the handoff service on free ports, with
+One Rasa server serves the whole session (``rasa`` in ``conftest.py``: it takes
+most of a minute to start). :func:`running_stack` starts, per test module, the
+handoff service and an action server that talks to it, on free ports, with
 every team open on every day and the given agents; it yields the URLs, the
-database URL and the agents' one-time passwords, and stops everything.
+database URL and the agents' passwords, and stops both.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 
-from devtools.stack import MODEL, always_open_teams, bot_servers, handoff_server
+from devtools.stack import Rasa, action_server, always_open_teams, handoff_server
 from handoff.agents import create_agent
 from handoff.db import Database
 from handoff.gateway.sessions import hash_secret
@@ -38,44 +38,45 @@ def handoff_cli(env: Mapping[str, str], *args: str) -> str:
 
 @contextmanager
 def running_stack(
+    rasa: Rasa,
     tmp: Path,
     agents: Mapping[str, str],
     write_teams: Callable[[Path], None] = always_open_teams,
 ) -> Iterator[dict[str, str]]:
-    """Start everything with ``agents`` (username → team) and the teams file ``write_teams`` writes.
+    """The service and an action server of its own behind the session's Rasa, with ``agents``.
 
-    Yields ``url``, ``database``, ``rasa`` (the Rasa URL), ``service_pid`` and each agent's password.
+    ``agents`` maps usernames to teams; ``write_teams`` writes the team catalogue.
+    Yields ``url``, ``database``, ``rasa`` (the Rasa URL), ``service_pid`` and each
+    agent's password. Each test module gets a database of its own; only Rasa (slow
+    to start) is shared.
     """
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` (make test does) before this test")
     teams_file = tmp / "teams.yml"
     write_teams(teams_file)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as patch:
-        # The action server asks this service for team status and creates handoffs and contact requests.
-        patch.setenv("HANDOFF_URL", url)
-        patch.setenv("HANDOFF_API_TOKEN", TOKEN)
-        patch.setenv("OPASTIN_OUTBOX_DIR", str(tmp / "outbox"))
-        with bot_servers() as rasa_url:
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-                "HANDOFF_TEAMS_FILE": str(teams_file),
-                "HANDOFF_VAR_DIR": str(tmp),
-                "RASA_URL": rasa_url,
-            }
-            handoff_cli(env, "migrate")
-            passwords = create_agents(env["DATABASE_URL"], agents)
-            with (tmp / "handoff.log").open("wb") as log, handoff_server(env, port, log) as (_, server):
-                yield {
-                    "url": url,
-                    "database": env["DATABASE_URL"],
-                    "rasa": rasa_url,
-                    "service_pid": str(server.pid),
-                    **passwords,
-                }
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
+        "HANDOFF_TEAMS_FILE": str(teams_file),
+        "HANDOFF_VAR_DIR": str(tmp),
+        "HANDOFF_API_TOKEN": TOKEN,
+        "RASA_URL": rasa.url,
+    }
+    handoff_cli({**os.environ, "PYTHONPATH": str(ROOT), **env}, "migrate")
+    passwords = create_agents(env["DATABASE_URL"], agents)
+    # The action server asks this service for team status and creates handoffs and contact requests.
+    actions_env = {**env, "HANDOFF_URL": url, "OPASTIN_OUTBOX_DIR": str(tmp / "outbox")}
+    with (
+        (tmp / "handoff.log").open("wb") as log,
+        handoff_server(env, port, log) as (_, server),
+        action_server(rasa, actions_env),
+    ):
+        yield {
+            "url": url,
+            "database": env["DATABASE_URL"],
+            "rasa": rasa.url,
+            "service_pid": str(server.pid),
+            **passwords,
+        }
 
 
 def create_agents(database_url: str, agents: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.stack import MODEL, bot_servers, post_message
+from devtools.stack import Rasa, action_server, post_message
 
 pytestmark = pytest.mark.e2e
 
@@ -19,11 +19,10 @@ FINNISH_ONLY = "Palvelemme tässä chatissa suomeksi"
 
 
 @pytest.fixture(scope="module")
-def rasa_url() -> Iterator[str]:
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` (make test does) before this test")
-    with bot_servers() as url:
-        yield url
+def rasa_url(rasa: Rasa) -> Iterator[str]:
+    """The session's Rasa, with an action server of this module's own (no handoff service)."""
+    with action_server(rasa):
+        yield rasa.url
 
 
 def say(url: str, text: str, sender: str = "e2e") -> list[dict]:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.stack import Rasa
 from opastin.hours import HELSINKI
 from tests.e2e.stack import query_one, running_stack
 
@@ -41,11 +42,11 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def stack(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Rasa, actions and the handoff service (every team open), with one neuvola agent, "hoitaja"."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
-    with running_stack(tmp_path_factory.mktemp("browser"), {"hoitaja": "neuvola"}) as running:
+    with running_stack(rasa, tmp_path_factory.mktemp("browser"), {"hoitaja": "neuvola"}) as running:
         yield running
 
 

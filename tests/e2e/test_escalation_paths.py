@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from devtools.stack import always_open_teams, post_message
+from devtools.stack import Rasa, always_open_teams, post_message
 from opastin.finnish_time import HELSINKI
 from opastin.teams import WEEKDAYS
 from tests.e2e.stack import TOKEN, query_one, running_stack
@@ -77,8 +77,8 @@ class Transcripts:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    with running_stack(tmp_path_factory.mktemp("paths"), AGENTS, teams_for_paths) as running:
+def stack(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with running_stack(rasa, tmp_path_factory.mktemp("paths"), AGENTS, teams_for_paths) as running:
         yield running
 
 

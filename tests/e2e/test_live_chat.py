@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.stack import Rasa
 from opastin import messages
 from tests.e2e.stack import conversation_id_of, query_one, running_stack
 from tests.handoff.live_support import Agent, Resident, sender_of
@@ -21,10 +22,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def services(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Rasa, actions and the handoff service with two agents; yields the URLs and passwords."""
     agents = {"maija": "neuvola", "pekka": "perhekeskus"}
-    with running_stack(tmp_path_factory.mktemp("live-chat"), agents) as stack:
+    with running_stack(rasa, tmp_path_factory.mktemp("live-chat"), agents) as stack:
         yield stack
 
 
