@@ -35,11 +35,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from opastin.content import ContentError
+from opastin.content import ContentError, read_mapping
 from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -299,13 +298,7 @@ class EmergencyMatcher:
         A relative path is looked up in the working directory first, then in
         the project root.
         """
-        resolved = resolve_lexicon_path(path)
-        try:
-            data = yaml.safe_load(resolved.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise LexiconError(f"{path}: cannot read the emergency lexicon: {error}") from error
-        except yaml.YAMLError as error:
-            raise LexiconError(f"{path}: not valid YAML: {error}") from error
+        data = read_mapping(resolve_lexicon_path(path), LexiconError)
         return cls(data, use_voikko=use_voikko, source=str(path))
 
     def clear_caches(self) -> None:

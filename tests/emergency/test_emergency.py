@@ -247,6 +247,9 @@ def test_lexicon_file_errors_name_the_file(tmp_path: Path) -> None:
         EmergencyMatcher.from_file(broken)
     with pytest.raises(LexiconError, match="cannot read"):
         EmergencyMatcher.from_file(tmp_path / "missing.yml")
+    broken.write_text("levels:\n  crisis: []\n  crisis: []\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="the key 'crisis' is written twice"):
+        EmergencyMatcher.from_file(broken)
 
 
 def test_project_lexicon_is_not_rasa_training_data() -> None:

@@ -149,6 +149,14 @@ class Resident:
         await self.sio.disconnect()
 
 
+async def eventually(check: Callable[[], bool], timeout: float = 5) -> None:
+    """Poll ``check`` until it holds (instead of sleeping a fixed time); fail after ``timeout`` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.02)
+
+
 def sender_of(message: dict[str, Any]) -> str:
     """``bot``, ``agent`` or ``system``."""
     return (message.get("custom") or {}).get("sender", "bot")

@@ -20,7 +20,7 @@ from handoff.models import AuditEntry, Conversation, Message, ResidentSession, S
 from handoff.settings import Settings
 from opastin import messages
 from tests.handoff.conftest import AUTH, FakeClock, add_agent
-from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
+from tests.handoff.live_support import Agent, FakeRasa, Resident, eventually, sender_of, serve
 
 
 @dataclass
@@ -466,8 +466,7 @@ async def test_a_queued_resident_who_starts_over_leaves_the_queue(live: Live, re
     await live.handoff(conversation_id)
     await resident.until(lambda message: "queue" in message.get("custom", {}))
     await resident.request_session(None)
-    await asyncio.sleep(0.2)
-    assert live.conversation(conversation_id).status == "cancelled"
+    await eventually(lambda: live.conversation(conversation_id).status == "cancelled")
 
 
 async def test_the_desk_socket_needs_a_desk_session(live: Live) -> None:
