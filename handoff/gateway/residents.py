@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CLOSE = "close"  # an inbox event of the gateway's own: the socket closed
 MAX_MESSAGE_CHARS = 2000
 MAX_CUSTOM_DATA_BYTES = 2048
 INBOX_SIZE = 64
@@ -121,18 +122,20 @@ class Residents:
     def __init__(self, hub: Gateway) -> None:
         self.hub = hub
         self.sockets: dict[str, ResidentSocket] = {}
+        self._workers: set[asyncio.Task[None]] = set()
         self.address_limits = limits.AddressLimits()
 
     def stop(self) -> None:
-        """Cancel every socket's worker."""
-        for resident in self.sockets.values():
-            if resident.worker is not None:
-                resident.worker.cancel()
+        """Cancel every socket's worker, also those finishing a closed socket's last events."""
+        for worker in list(self._workers):
+            worker.cancel()
 
     def connected(self, sid: str, address: str = "unknown") -> None:
         """Start the socket's inbox worker."""
         resident = ResidentSocket(sid, address)
         resident.worker = asyncio.get_running_loop().create_task(self._drain(resident))
+        self._workers.add(resident.worker)
+        resident.worker.add_done_callback(self._workers.discard)
         self.sockets[sid] = resident
 
     def event(self, sid: str, kind: str, data: Any) -> None:
@@ -155,14 +158,24 @@ class Residents:
         return resident.session_bucket.take()
 
     def disconnected(self, sid: str) -> None:
-        """Stop the socket's worker."""
+        """The socket is gone: its worker finishes what the resident already sent, then stops.
+
+        A bot reply that is on its way is still stored, so a resident who reloads
+        the page in the middle of it finds it in the resumed conversation.
+        """
         resident = self.sockets.pop(sid, None)
-        if resident is not None and resident.worker is not None:
+        if resident is None or resident.worker is None:
+            return
+        try:
+            resident.inbox.put_nowait((CLOSE, None))
+        except asyncio.QueueFull:
             resident.worker.cancel()
 
     async def _drain(self, resident: ResidentSocket) -> None:
         while True:
             kind, data = await resident.inbox.get()
+            if kind == CLOSE:
+                return
             try:
                 if kind == "session":
                     await self._open_session(resident, data)
@@ -195,16 +208,22 @@ class Residents:
             await sio.leave_room(resident.sid, resident_room(previous), namespace=RESIDENTS)
             await hub.apply(await hub.write(relay.resident_left, previous, services.now()))
         resident.conversation_id = binding.conversation_id
-        await sio.enter_room(resident.sid, resident_room(binding.conversation_id), namespace=RESIDENTS)
-        await sio.emit("session_confirm", binding.secret, to=resident.sid, namespace=RESIDENTS)
-        if binding.reference:
-            reference = {"reference": binding.reference}
-            await sio.emit("conversation_reference", reference, to=resident.sid, namespace=RESIDENTS)
-        if not binding.resumed:
-            return
-        for message in await hub.read(sessions.history, binding.conversation_id):
+        # Under the conversation's lock: a reply still on its way is either in the history
+        # read here or sent to the room after the socket joined it, never lost or doubled.
+        async with hub.lock(binding.conversation_id):
+            await sio.enter_room(resident.sid, resident_room(binding.conversation_id), namespace=RESIDENTS)
+            await sio.emit("session_confirm", binding.secret, to=resident.sid, namespace=RESIDENTS)
+            if binding.reference:
+                reference = {"reference": binding.reference}
+                await sio.emit("conversation_reference", reference, to=resident.sid, namespace=RESIDENTS)
+            if binding.resumed:
+                await self._replay(resident, binding.conversation_id)
+
+    async def _replay(self, resident: ResidentSocket, conversation_id: str) -> None:
+        """Send a resumed conversation's last messages again, and its place in a queue."""
+        for message in await self.hub.read(sessions.history, conversation_id):
             await self._to_socket(resident.sid, message)
-        status = await hub.read(position_of, services, binding.conversation_id)
+        status = await self.hub.read(position_of, self.hub.services, conversation_id)
         if status is not None:
             position = queue_message(status.position, status.queue_length, status.wait)
             await self._to_socket(resident.sid, position)

@@ -37,6 +37,7 @@ class FakeRasa:
     received: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
     answer: Callable[[str, str], list[dict[str, Any]]] | None = None
+    delay_s: float = 0.0
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """The mock transport's handler."""
@@ -44,6 +45,7 @@ class FakeRasa:
             raise httpx.ConnectError("connection refused", request=request)
         body = httpx.Response(200, content=request.content).json()
         self.received.append(body)
+        await asyncio.sleep(self.delay_s)  # the bot thinking
         sender, text = body["sender"], body["message"]
         replies = (
             self.answer(sender, text) if self.answer else [{"recipient_id": sender, "text": f"Botti: {text}"}]

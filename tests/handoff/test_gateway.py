@@ -30,6 +30,7 @@ class Live:
     url: str
     rasa: FakeRasa
     db: Database
+    app: HandoffApp
 
     async def handoff(self, conversation_id: str, team: str = "neuvola") -> httpx.Response:
         """Create a handoff as the action server does."""
@@ -59,8 +60,9 @@ def build(settings: Settings, clock: FakeClock, rasa: FakeRasa, grace_s: float =
 
 @pytest.fixture
 async def live(db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa) -> AsyncIterator[Live]:
-    async with serve(build(settings, clock, rasa)) as url:
-        yield Live(url, rasa, db)
+    app = build(settings, clock, rasa)
+    async with serve(app) as url:
+        yield Live(url, rasa, db, app)
 
 
 @pytest.fixture
@@ -166,6 +168,24 @@ async def test_a_returning_browser_resumes_only_with_its_secret(live: Live, resi
     await back.say("taas")
     await back.until(lambda message: message.get("text") == "Botti: taas")
     assert live.rasa.received[-1]["sender"] == conversation_id
+    await back.close()
+
+
+async def test_a_reload_while_the_bot_answers_loses_nothing(live: Live, resident: Resident) -> None:
+    await conversation_of(resident, live)
+    secret = resident.secret
+    live.rasa.delay_s = 1.0
+    await resident.say("ehdinkö")
+    await eventually(lambda: len(live.rasa.received) == 2)  # the bot is answering ...
+    residents = live.app.gateway.residents
+    (sid,) = residents.sockets  # ... when the page reloads: the server sees the socket close at once
+    residents.disconnected(sid)
+
+    back = Resident(live.url)
+    assert await back.connect(secret) == secret
+    await back.until(lambda message: message.get("text") == "Botti: ehdinkö")
+    await asyncio.sleep(0.5)  # nothing more may follow: the reply is not sent twice
+    assert "Botti: ehdinkö" not in [message.get("text") for message in back.drain()]
     await back.close()
 
 
@@ -431,8 +451,9 @@ async def test_agent_who_reconnects_within_the_grace_period_keeps_the_chat(
 async def test_a_restarted_service_continues_the_live_chat_from_the_database(
     db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
 ) -> None:
-    async with serve(build(settings, clock, rasa, grace_s=30)) as url:
-        live = Live(url, rasa, db)
+    app = build(settings, clock, rasa, grace_s=30)
+    async with serve(app) as url:
+        live = Live(url, rasa, db, app)
         resident = Resident(url)
         await resident.connect()
         conversation_id, agent = await live_chat(live, resident)
