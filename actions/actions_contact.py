@@ -119,6 +119,22 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         return {"contact_consent": answer}
 
 
+class ActionAskContactTeam(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """Ask which team the message is for, with a button for every team of the catalogue."""
+
+    def name(self) -> str:
+        return "action_ask_contact_team"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        choices = [(team.name, team.name) for team in default_routes().teams.values()]
+        dispatcher.utter_message(
+            text=messages.text("bot.contact.ask_team"), buttons=buttons([*choices, cancel_button()])
+        )
+        return []
+
+
 class ActionAskContactConsent(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """Read back what will be sent and ask for consent to store it."""
 

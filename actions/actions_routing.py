@@ -9,6 +9,7 @@ and sets the slots ``route_type`` and ``route_target`` for the next step
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,7 +17,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
-from actions.actions_escalation import EscalationAction, buttons, send_team_route
+from actions.actions_escalation import EscalationAction, buttons, local_contacts, send_team_route
+from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
+from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
@@ -29,16 +32,18 @@ from actions.routing import (
     emergency_route,
     entity_values,
     find_team,
-    human_options,
     resolve_fallback,
     route_reply,
+    talk_options,
+    topic_options,
+    topic_teams,
 )
 from opastin import messages
 from opastin.routes import RouteTable, default_routes
 
-SOMETHING_ELSE = ("Jotain muuta", "/nlu_fallback")
 # The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a
 # reminder of 112 (the lexicon did not match, see rasa_addons.emergency.EmergencyDetector).
+logger = logging.getLogger(__name__)
 REMINDER_CONFIDENCE = 0.5
 
 # Validate data/routes.yml when the action server starts, not at a resident's first message.
@@ -62,6 +67,46 @@ def send_decision(
     if route.type == "team":
         return send_team_route(dispatcher, route, routes, action.client, action.clock())
     return send_route(dispatcher, route, routes)
+
+
+def something_else() -> tuple[str, str]:
+    """The button for "none of these topics"."""
+    return messages.text("bot.buttons.something_else"), "/nlu_fallback"
+
+
+def offer_a_person(
+    dispatcher: CollectingDispatcher, routes: RouteTable, action: EscalationAction, *, understood: bool
+) -> None:
+    """Offer a person only where one can take the resident now; otherwise say so, and what instead.
+
+    ``understood``: the resident asked for a person (the topics of teams taking
+    chats are offered); otherwise the assistant did not understand twice (the
+    general teams taking chats are offered). Whatever the case: the contact form.
+    When nobody can chat: the next opening, the form, the phone, 116 117 when all
+    is closed, and 112. Nothing is promised when the service does not answer.
+    """
+    wanted = topic_teams(routes) if understood else list(routes.general_teams)
+    contacts = local_contacts(routes.general_teams[0])
+    leave = (messages.text("bot.buttons.leave_message"), "/contact_request")
+    lead = [] if understood else [messages.text("bot.human.not_understood")]
+    try:
+        statuses = action.client().public_teams()
+    except HandoffServiceError as error:
+        logger.warning("team status for a person offer failed: %s", error)
+        said = " ".join([*lead, unavailable_people_text(contacts)])
+        dispatcher.utter_message(text=said, buttons=buttons([leave]))
+        return
+    taking = accepting(statuses, wanted)
+    options = topic_options(routes, taking) if understood else talk_options(routes, taking)
+    if options:
+        intro = messages.text("bot.human.ask_topic" if understood else "bot.human.can_talk")
+        dispatcher.utter_message(text=" ".join([*lead, intro]), buttons=buttons([*options, leave]))
+        return
+    by_id = {status.id: status for status in statuses}
+    relevant: list[PublicTeam] = [by_id[team_id] for team_id in wanted if team_id in by_id]
+    chats = {team_id: team.chat for team_id, team in routes.teams.items()}
+    nobody = nobody_to_talk_to(relevant, chats, contacts, action.clock())
+    dispatcher.utter_message(text=" ".join([*lead, nobody]), buttons=buttons([leave]))
 
 
 def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
@@ -140,8 +185,7 @@ class ActionRoute(EscalationAction):
         if route is not None:
             return send_decision(dispatcher, route, routes, self)
         if intent == HUMAN_INTENT:
-            topics = [(routes.intents[name].label, f"/{name}") for name in routes.human_topics]
-            dispatcher.utter_message(response="utter_ask_human_topic", buttons=buttons(topics))
+            offer_a_person(dispatcher, routes, self, understood=True)
         else:
             dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
@@ -228,7 +272,7 @@ class ActionSafetyAnswer(EscalationAction):
             return send_decision(dispatcher, meant_route, routes, self)
         options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
         dispatcher.utter_message(
-            response="utter_ask_how_can_help", buttons=buttons([*options, SOMETHING_ELSE])
+            response="utter_ask_how_can_help", buttons=buttons([*options, something_else()])
         )
         return []
 
@@ -258,8 +302,8 @@ class ActionHandleFallback(EscalationAction):
             if event.get("event") == "user"
         ]
         if consecutive_misses(user_intents) >= 2:
-            dispatcher.utter_message(response="utter_offer_human", buttons=buttons(human_options(routes)))
+            offer_a_person(dispatcher, routes, self, understood=False)
             return []
         options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
-        dispatcher.utter_message(response="utter_clarify", buttons=buttons([*options, SOMETHING_ELSE]))
+        dispatcher.utter_message(response="utter_clarify", buttons=buttons([*options, something_else()]))
         return []

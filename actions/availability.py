@@ -9,7 +9,7 @@ and its phone number. No function here talks to the service.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,4 +175,48 @@ def hours_overview(teams: Sequence[PublicTeam], now: datetime) -> str:
     if closed:
         parts.append(text("bot.availability.overview_opening", teams=", ".join(closed)))
     parts.append(text("bot.availability.overview_write_anytime"))
+    return " ".join(parts)
+
+
+def accepting(teams: Sequence[PublicTeam], among: Sequence[str]) -> list[str]:
+    """The ids in ``among`` (in that order) whose chat takes residents now."""
+    taking = {team.id for team in teams if team.accepting}
+    return [team_id for team_id in among if team_id in taking]
+
+
+def nobody_to_talk_to(
+    teams: Sequence[PublicTeam], chat_names: Mapping[str, str], contacts: Contacts, now: datetime
+) -> str:
+    """Why no professional can chat now, when a chat opens next, the form and the phone.
+
+    When every chat is closed (evenings, nights, weekends, holidays), urgent health
+    matters are pointed to 116 117 as well.
+    """
+    anything_open = any(team.open for team in teams)
+    if anything_open:
+        parts = [text("bot.human.nobody_free")]
+    else:
+        upcoming = [team for team in teams if team.opens_at is not None]
+        first = min(upcoming, key=lambda team: team.opens_at or now) if upcoming else None
+        if first is None or first.opens_at is None:
+            parts = [text("bot.human.none_open")]
+        else:
+            chat = chat_names.get(first.id, first.name)
+            parts = [
+                text("bot.human.none_open_next", chat=chat, when=opening_phrase(first.opens_at, None, now))
+            ]
+    parts.append(text("bot.human.alternatives", phone=contacts.phone))
+    if not anything_open:
+        parts.append(text("bot.human.urgent_health"))
+    parts.append(text("bot.human.emergency"))
+    return " ".join(parts)
+
+
+def unavailable_people_text(contacts: Contacts) -> str:
+    """When the service cannot say who is there: no promise, the form, the phone, 112."""
+    parts = [
+        text("bot.human.unavailable"),
+        text("bot.human.alternatives", phone=contacts.phone),
+        text("bot.human.emergency"),
+    ]
     return " ".join(parts)

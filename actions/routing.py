@@ -274,17 +274,32 @@ def consecutive_misses(user_intents: Sequence[str | None]) -> int:
     return misses
 
 
-def human_options(routes: RouteTable) -> list[tuple[str, str]]:
-    """(title, payload) buttons to reach a person in a general team, or the contact form."""
-    buttons = [
+def talk_options(routes: RouteTable, team_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(title, payload) buttons to chat with a person in each of ``team_ids``."""
+    return [
         (
             messages.text("bot.buttons.talk_to", team=routes.teams[team_id].name),
             f'/{HUMAN_INTENT}{{"team":"{team_id}"}}',
         )
-        for team_id in routes.general_teams
+        for team_id in team_ids
     ]
-    buttons.append((messages.text("bot.buttons.leave_message"), "/contact_request"))
-    return buttons
+
+
+def topic_options(routes: RouteTable, team_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(title, payload) buttons of the topics offered to someone who wants a person, in ``team_ids``."""
+    return [
+        (routes.intents[name].label, f"/{name}")
+        for name in routes.human_topics
+        if routes.intents[name].type == "team" and routes.intents[name].target in team_ids
+    ]
+
+
+def topic_teams(routes: RouteTable) -> list[str]:
+    """The teams the person topics lead to, in the order of the topics."""
+    targets = [
+        routes.intents[name].target for name in routes.human_topics if routes.intents[name].type == "team"
+    ]
+    return list(dict.fromkeys(targets))
 
 
 def find_team(text: str, routes: RouteTable) -> str | None:

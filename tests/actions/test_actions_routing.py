@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk.events import SlotSet
@@ -9,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
 from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute, ActionSafetyAnswer
+from opastin.finnish_time import HELSINKI
 from tests.actions.conftest import down, user_event
 
 
@@ -36,6 +38,11 @@ def message(
         "attachment": None,
         **values,
     }
+
+
+def text_message(text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
+    """A plain text message with buttons, as CollectingDispatcher records it."""
+    return {**message(None), "text": text, "buttons": buttons, "template": None, "response": None}
 
 
 def test_team_route_names_the_team_with_its_live_availability(tracker_for, service):
@@ -125,23 +132,59 @@ def test_contact_request_goes_to_the_form(tracker_for):
     assert events[2:] == reset_form_slots()
 
 
-def test_request_for_a_person_without_a_topic_asks_the_topic(tracker_for):
-    messages, events = run(ActionRoute(), tracker_for("haluan puhua ihmisen kanssa", "request_human"))
+LEAVE_MESSAGE = {"title": "Jätä viesti tai soittopyyntö", "payload": "/contact_request"}
+HEALTH_PHONE = "015 211 8000"
+WEDNESDAY_3AM = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
+
+
+def test_a_person_is_offered_only_in_topics_whose_team_takes_chats_now(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")
+    action = ActionRoute(service.factory, service.clock)
+    messages, events = run(action, tracker_for("haluan puhua ihmisen kanssa", "request_human"))
 
     assert events == []
     assert messages == [
-        message(
-            "utter_ask_human_topic",
-            buttons=[
-                {"title": "Terveysaseman vastaanotto", "payload": "/health_centre_appointment"},
-                {"title": "Ikäihmisten palvelut ja kotihoito", "payload": "/elderly_services"},
-                {"title": "Toimeentulotuki", "payload": "/income_support"},
-                {"title": "Mielenterveys", "payload": "/mental_health"},
-                {"title": "Perheen ja parisuhteen tuki", "payload": "/family_support"},
-                {"title": "Hammashoito", "payload": "/dental_care"},
-            ],
+        text_message(
+            "Autan mielelläni löytämään sopivan ammattilaisen. Missä asiassa tarvitset apua? "
+            "Valitse aihe tai kerro omin sanoin.",
+            [{"title": "Terveysaseman vastaanotto", "payload": "/health_centre_appointment"}, LEAVE_MESSAGE],
         )
     ]
+
+
+def test_when_nobody_is_free_a_request_for_a_person_is_told_so(tracker_for, service):
+    action = ActionRoute(service.factory, service.clock)  # Tuesday 12.30: open, nobody present
+    messages, _ = run(action, tracker_for("voinko jutella jonkun kanssa", "request_human"))
+
+    assert messages == [
+        text_message(
+            "Ammattilaisten chat on auki, mutta juuri nyt kukaan ei ehdi vastaamaan chatissa. "
+            "Voit jättää kiireettömän yhteydenottopyynnön, niin ammattilainen ottaa sinuun yhteyttä, "
+            f"tai soittaa numeroon {HEALTH_PHONE}. Hätätilanteessa soita 112.",
+            [LEAVE_MESSAGE],
+        )
+    ]
+
+
+def test_at_night_a_request_for_a_person_gets_the_next_opening_and_116_117(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")
+    service.clock.now = WEDNESDAY_3AM
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker_for("ihminen", "request_human"))
+
+    said = messages[0]["text"]
+    assert said.startswith(
+        "Ammattilaisten chat ei ole juuri nyt auki. "
+        "Seuraavaksi avautuu Terveysneuvon chat tänään klo 8 alkaen."
+    )
+    assert HEALTH_PHONE in said and "Päivystysapuun, puhelin 116 117" in said and said.endswith("soita 112.")
+    assert messages[0]["buttons"] == [LEAVE_MESSAGE]
+
+
+def test_without_the_service_no_person_is_promised(tracker_for):
+    messages, _ = run(ActionRoute(down), tracker_for("haluan ihmisen", "request_human"))
+
+    assert messages[0]["text"].startswith("En juuri nyt saa tarkistettua, onko ammattilaisten chat auki.")
+    assert HEALTH_PHONE in messages[0]["text"] and messages[0]["buttons"] == [LEAVE_MESSAGE]
 
 
 def test_request_for_a_person_after_a_team_decision_goes_to_that_team(tracker_for):
@@ -210,20 +253,34 @@ def test_first_miss_asks_with_the_likely_topics(tracker_for):
     ]
 
 
-def test_second_miss_in_a_row_offers_a_person_or_the_form(tracker_for):
+def test_second_miss_in_a_row_offers_a_person_who_is_there_or_the_form(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")
     earlier = [user_event("hmm juttu", "nlu_fallback"), {"event": "bot", "text": "En ole varma"}]
-    messages, _ = run(ActionHandleFallback(), tracker_for("/nlu_fallback", "nlu_fallback", earlier=earlier))
+    action = ActionHandleFallback(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("/nlu_fallback", "nlu_fallback", earlier=earlier))
 
     assert messages == [
-        message(
-            "utter_offer_human",
-            buttons=[
+        text_message(
+            "Valitettavasti en vieläkään ymmärtänyt, missä asiassa tarvitset apua. Voit keskustella "
+            "ammattilaisen kanssa tai jättää meille kiireettömän viestin tai soittopyynnön.",
+            [
                 {"title": "Keskustele: Terveysneuvo", "payload": '/request_human{"team":"terveysneuvo"}'},
-                {"title": "Keskustele: Palveluneuvo", "payload": '/request_human{"team":"palveluneuvo"}'},
-                {"title": "Jätä viesti tai soittopyyntö", "payload": "/contact_request"},
+                LEAVE_MESSAGE,
             ],
         )
     ]
+
+
+def test_second_miss_at_night_offers_nobody_who_is_not_there(tracker_for, service):
+    service.clock.now = WEDNESDAY_3AM
+    earlier = [user_event("hmm juttu", "nlu_fallback"), {"event": "bot", "text": "En ole varma"}]
+    action = ActionHandleFallback(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("/nlu_fallback", "nlu_fallback", earlier=earlier))
+
+    said = messages[0]["text"]
+    assert said.startswith("Valitettavasti en vieläkään ymmärtänyt, missä asiassa tarvitset apua. ")
+    assert "Seuraavaksi avautuu Terveysneuvon chat tänään klo 8 alkaen." in said and "116 117" in said
+    assert "Keskustele" not in str(messages[0]["buttons"]) and messages[0]["buttons"] == [LEAVE_MESSAGE]
 
 
 def test_a_miss_after_an_understood_message_asks_again(tracker_for):

@@ -13,16 +13,19 @@ from sqlalchemy import select
 
 from actions.actions_contact import (
     ActionAskContactConsent,
+    ActionAskContactTeam,
     ActionCancelContactRequest,
     ActionSubmitContactRequest,
     ValidateContactRequestForm,
     reset_form_slots,
+    team_choice,
 )
 from actions.actions_feedback import ActionSubmitFeedback, ValidateFeedbackForm
 from actions.actions_routing import ActionRoute
 from actions.outbox import ContactOutbox
 from handoff.models import ContactRequest, Feedback
 from opastin.privacy import HETU_MASK
+from opastin.routes import default_routes
 from tests.actions.conftest import down, make_tracker, user_event
 
 FILLED = {
@@ -241,3 +244,14 @@ def test_an_unclear_rating_is_asked_again():
     result = ValidateFeedbackForm().validate_feedback_rating("hyvä", dispatcher, make_tracker(), {})
     assert result == {"feedback_rating": None}
     assert dispatcher.messages[0]["response"] == "utter_feedback_rating_unclear"
+
+
+def test_the_team_question_lists_every_team_of_the_catalogue(tracker_for):
+    dispatcher = CollectingDispatcher()
+    ActionAskContactTeam().run(dispatcher, tracker_for("jätän viestin", "contact_request"), {})
+
+    (asked,) = dispatcher.messages
+    assert asked["text"] == "Mille palvelulle haluat jättää viestin? Valitse palvelu tai kirjoita sen nimi."
+    titles = [button["title"] for button in asked["buttons"]]
+    assert titles == [team.name for team in default_routes().teams.values()] + ["Peruuta"]
+    assert all(team_choice(button["payload"]) for button in asked["buttons"][:-1])  # each is understood

@@ -105,13 +105,10 @@ def test_suicidal_thoughts_get_112_and_the_crisis_line(rasa_url):
     assert "112" in texts(replies) and "09 2525 0111" in texts(replies)
 
 
-def test_two_misses_lead_to_a_person_or_the_form(rasa_url):
+def test_two_misses_lead_to_the_form_when_no_person_can_be_promised(rasa_url):
     first = say(rasa_url, "/nlu_fallback", sender="fallback")
     assert first[0]["buttons"][-1] == {"title": "Jotain muuta", "payload": "/nlu_fallback"}
-    second = say(rasa_url, "/nlu_fallback", sender="fallback")
+    second = say(rasa_url, "/nlu_fallback", sender="fallback")  # this module runs no handoff service
     payloads = [button["payload"] for button in second[0]["buttons"]]
-    assert payloads == [
-        '/request_human{"team":"terveysneuvo"}',
-        '/request_human{"team":"palveluneuvo"}',
-        "/contact_request",
-    ]
+    assert payloads == ["/contact_request"]
+    assert "En juuri nyt saa tarkistettua, onko ammattilaisten chat auki." in texts(second)
