@@ -208,7 +208,8 @@ def route_reply(route: Route, routes: RouteTable) -> Reply:
             "utter_route_omaolo_symptom", {"url": route.target, "symptom_name": route.extra["label"]}
         )
     team = routes.teams[route.target]
-    values = {"team_name": team.name, "hours": team.hours_text}
+    helps = messages.text("bot.helps_many" if team.plural else "bot.helps_one")
+    values = {"team_name": team.name, "hours": team.hours_text, "helps": helps}
     if route.extra.get("reason") == "child_symptom":
         return Reply("utter_route_child_symptom", {**values, "min_age": routes.omaolo.min_age})
     return Reply("utter_route_team", values)

@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr, ValidationError, conint, constr, root_validator, validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    conint,
+    constr,
+    root_validator,
+    validator,
+)
 
 from opastin.content import ContentError, display_path, read_mapping
 from opastin.finnish_text import normalise
@@ -146,6 +156,7 @@ class TeamConfig(_Strict):
     """One team as written in the teams file."""
 
     name: Name
+    plural: StrictBool = False
     chat: Name
     keywords: list[StrictStr] = Field(..., min_items=1, max_items=30)
     description: Description
@@ -210,6 +221,7 @@ class Team:
     web_url: str
     reply_within_workdays: int
     retention_days: int
+    plural: bool = False
 
     @property
     def hours_text(self) -> str:
@@ -314,6 +326,7 @@ def _build_team(team_id: str, config: TeamConfig, base_url: str) -> Team:
         web_url=join_url(base_url, config.web_page),
         reply_within_workdays=config.reply_within_workdays,
         retention_days=config.retention_days,
+        plural=config.plural,
     )
 
 

@@ -58,6 +58,7 @@ def test_team_route_names_the_team_with_its_live_availability(tracker_for, servi
         {"route": {**route, **live}},
         team_name="Suun terveydenhuolto",
         hours="ma–pe klo 12–14",
+        helps="auttaa",
     )
     assert messages[1]["text"].startswith("Suun terveydenhuollon chat on nyt auki. Jonossa ei ole ketään")
     assert events == [
@@ -80,6 +81,12 @@ def test_symptom_goes_to_its_omaolo_assessment(tracker_for):
     assert events == [SlotSet("route_type", "omaolo"), SlotSet("route_target", url)]
 
 
+def test_the_verb_agrees_with_a_plural_team_name(tracker_for):
+    messages, _ = run(ActionRoute(down), tracker_for("olen raskaana", "pregnancy"))
+
+    assert (messages[0]["team_name"], messages[0]["helps"]) == ("Kätilöt", "auttavat")
+
+
 def test_young_childs_symptom_goes_to_a_team_not_omaolo(tracker_for):
     entities = [{"entity": "age", "value": "3-vuotiaalla", "start": 0, "end": 12}]
     action = ActionRoute(down)
@@ -96,7 +103,12 @@ def test_young_childs_symptom_goes_to_a_team_not_omaolo(tracker_for):
     }
     assert messages == [
         message(
-            "utter_route_child_symptom", payload, team_name="Terveysneuvo", hours="ma–pe klo 8–15", min_age=15
+            "utter_route_child_symptom",
+            payload,
+            team_name="Terveysneuvo",
+            hours="ma–pe klo 8–15",
+            helps="auttaa",
+            min_age=15,
         ),
         {
             **message(None, buttons=[{"title": "Jätä yhteydenottopyyntö", "payload": "/contact_request"}]),
