@@ -106,7 +106,10 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         direct = contact_form.direct_contact(text)
         if direct is not None:
             return {"contact_method": direct[0], "contact_value": direct[1]}
-        dispatcher.utter_message(response=f"utter_contact_value_invalid_{method}")
+        if method == contact_form.PHONE and contact_form.phone_too_short(text):
+            dispatcher.utter_message(text=messages.text("bot.contact.phone_too_short"))
+        else:
+            dispatcher.utter_message(response=f"utter_contact_value_invalid_{method}")
         return {"contact_value": None}
 
     def validate_contact_consent(

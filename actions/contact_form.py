@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import email_validator
+import phonenumbers
+
 from opastin import messages
 from opastin.privacy import mask_hetu
 from opastin.routes import normalise
@@ -29,8 +32,9 @@ _YES = {"kylla", "joo", "juu", "ok", "okei", "saa", "sopii", "hyvaksyn", "annan"
 _NO = {"ei", "en", "ei saa", "en anna", "en hyvaksy", "ei kiitos", "en halua"}
 _PHONE_WORDS = ("puhel", "soit", "numero")
 _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
-_PHONE_CHARS = re.compile(r"^[+(0-9][0-9 ()/-]*$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
+FINLAND = 358
+MIN_MOBILE_DIGITS = 9
 _LETTERS = re.compile(r"[a-zåäö]{2,}", re.IGNORECASE)
 
 
@@ -48,23 +52,50 @@ def message_problem(text: str) -> str | None:
     return None
 
 
+def _finnish_number(text: str) -> phonenumbers.PhoneNumber | None:
+    """The one Finnish phone number in ``text`` (``sori, 040 1234567``), or ``None``.
+
+    None when there is no valid number, more than one, other digits beside it
+    (``040 123 4567 tai 050``: which one?), or a foreign number: the teams call
+    Finnish numbers only. A number must be written as Finns write them, starting
+    with 0 or the country code (+358, 00358).
+    """
+    found = list(phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID))
+    if len(found) != 1:
+        return None
+    match = found[0]
+    if re.search(r"\d", text[: match.start] + text[match.end :]):
+        return None
+    written = match.raw_string.lstrip("(")
+    if not written.startswith(("0", "+358")) or written.startswith("000"):
+        return None
+    return match.number if match.number.country_code == FINLAND else None
+
+
+def _national(number: phonenumbers.PhoneNumber) -> str:
+    return re.sub(r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
 def normalise_phone(text: str) -> str | None:
     """A Finnish phone number in national form ("0401234567"), or ``None`` if ``text`` is not one.
 
-    Accepts the ways people write numbers: ``040 123 4567``, ``040-1234567``,
-    ``+358 40 123 4567``, ``00358401234567``, ``(015) 211 8000``.
+    Accepts the ways people write numbers (``040 123 4567``, ``040-1234567``,
+    ``+358 40 123 4567``, ``00358401234567``, ``(015) 211 8000``), also inside a
+    sentence (``sori, se on 040 1234567``). Validated by ``phonenumbers``; a
+    mobile number shorter than nine digits is refused (:func:`phone_too_short`).
     """
-    candidate = text.strip()
-    if not _PHONE_CHARS.match(candidate):
+    number = _finnish_number(text)
+    if number is None or phone_too_short(text):
         return None
-    digits = re.sub(r"\D", "", candidate)
-    if candidate.startswith("+358") or digits.startswith("00358"):
-        digits = "0" + digits.removeprefix("00").removeprefix("358")
-    elif candidate.startswith("+"):
-        return None  # a foreign number: the teams call Finnish numbers only
-    if not digits.startswith("0") or not 7 <= len(digits) <= 12 or digits.startswith("00"):
-        return None
-    return digits
+    return _national(number)
+
+
+def phone_too_short(text: str) -> bool:
+    """Whether ``text`` is a Finnish mobile number missing digits (``040 12345``)."""
+    number = _finnish_number(text)
+    if number is None or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+        return False
+    return len(_national(number)) < MIN_MOBILE_DIGITS
 
 
 def format_phone(national: str) -> str:
@@ -76,12 +107,20 @@ def format_phone(national: str) -> str:
 
 
 def normalise_email(text: str) -> str | None:
-    """The e-mail address in ``text`` (lower-case domain), or ``None`` if it is not one."""
-    candidate = text.strip().rstrip(".").strip("<> ")
-    if not _EMAIL.match(candidate):
+    """The e-mail address in ``text`` (domain in lower case), or ``None`` if there is not exactly one.
+
+    Also inside a sentence (``osoite on liisa@posti.fi, kiitos``); validated by
+    ``email-validator`` without asking the network.
+    """
+    found = _EMAIL_CANDIDATE.findall(text)
+    if len(found) != 1:
         return None
-    local, domain = candidate.rsplit("@", 1)
-    return f"{local}@{domain.lower()}"
+    candidate = found[0].rstrip(".,;:!?")
+    try:
+        checked = email_validator.validate_email(candidate, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return None
+    return str(checked.normalized)
 
 
 def contact_method(text: str) -> str | None:

@@ -126,6 +126,20 @@ def test_an_invalid_number_is_asked_again_with_an_example():
     assert (result, responses) == ({"contact_value": None}, ["utter_contact_value_invalid_phone"])
 
 
+def test_a_mobile_number_missing_digits_is_told_kindly():
+    dispatcher = CollectingDispatcher()
+    validator = ValidateContactRequestForm()
+    tracker = make_tracker(slots={"contact_method": "phone"})
+    result = validator.validate_contact_value("040 12345", dispatcher, tracker, {})
+    assert result == {"contact_value": None}
+    assert dispatcher.messages[0]["text"].startswith("Numerosta näyttää puuttuvan numeroita")
+
+
+def test_a_number_in_a_sentence_is_taken():
+    result, responses = validate("contact_value", "sori, 040 1234567", {"contact_method": "phone"})
+    assert (result, responses) == ({"contact_value": "0401234567"}, [])
+
+
 def test_an_address_given_when_phone_was_chosen_switches_the_method():
     result, _ = validate("contact_value", "liisa@posti.fi", {"contact_method": "phone"})
     assert result == {"contact_method": "email", "contact_value": "liisa@posti.fi"}

@@ -21,6 +21,8 @@ VALID_HETU = "131052-308T"
         ("00358 50 765 4321", "0507654321"),
         ("(015) 211 8000", "0152118000"),
         ("09 1234 567", "091234567"),
+        ("sori, se on 040 1234567", "0401234567"),
+        ("numero on 050-765 4321 kiitos", "0507654321"),
     ],
 )
 def test_finnish_phone_numbers_in_the_ways_people_write_them(typed, national):
@@ -29,10 +31,27 @@ def test_finnish_phone_numbers_in_the_ways_people_write_them(typed, national):
 
 @pytest.mark.parametrize(
     "typed",
-    ["12345", "401234567", "+46 70 123 45 67", "040 123 4567 tai 050", "soita minulle", "0000000", "0" * 14],
+    [
+        "12345",
+        "401234567",
+        "+46 70 123 45 67",
+        "040 123 4567 tai 050",
+        "soita minulle",
+        "0000000",
+        "0" * 14,
+        "040 12345",
+        "040 1234567 tai 050 7654321",
+    ],
 )
 def test_what_is_not_a_finnish_phone_number(typed):
     assert contact_form.normalise_phone(typed) is None
+
+
+def test_a_mobile_number_missing_digits_is_told_apart():
+    assert contact_form.phone_too_short("040 12345")
+    assert not contact_form.phone_too_short("040 1234567")
+    assert not contact_form.phone_too_short("(015) 211 8000")  # a landline: shorter numbers exist
+    assert not contact_form.phone_too_short("soita minulle")
 
 
 def test_numbers_are_read_back_grouped():
@@ -47,13 +66,16 @@ def test_numbers_are_read_back_grouped():
     [
         ("maija.meikalainen@Esimerkki.FI", "maija.meikalainen@esimerkki.fi"),
         (" <liisa@posti.fi>. ", "liisa@posti.fi"),
+        ("no kyllä sitten sähköpostiin: liisa@posti.fi, kiitos", "liisa@posti.fi"),
     ],
 )
 def test_email_addresses_are_normalised(typed, address):
     assert contact_form.normalise_email(typed) == address
 
 
-@pytest.mark.parametrize("typed", ["maija@", "maija at posti.fi", "maija@posti", "a b@posti.fi"])
+@pytest.mark.parametrize(
+    "typed", ["maija@", "maija at posti.fi", "maija@posti", "maija@posti..fi", "a@posti.fi tai b@posti.fi"]
+)
 def test_what_is_not_an_email_address(typed):
     assert contact_form.normalise_email(typed) is None
 
