@@ -115,9 +115,27 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
     def validate_contact_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Yes or no; anything else is asked again."""
-        answer = value if isinstance(value, bool) else contact_form.yes_or_no(str(value or ""))
-        if answer is None:
+        """Yes or no; a corrected phone number or address replaces the old one and is read back again.
+
+        "numero meni väärin, se on 040 1234567" changes just the contact detail;
+        "numero meni väärin" alone asks for the right one; anything else unclear
+        is asked again.
+        """
+        if isinstance(value, bool):
+            return {"contact_consent": value}
+        text = str(value or "")
+        corrected = contact_form.direct_contact(text)
+        current = (tracker.get_slot("contact_method"), tracker.get_slot("contact_value"))
+        if corrected is not None and corrected != current:
+            dispatcher.utter_message(text=messages.text("bot.contact.corrected"))
+            return {"contact_method": corrected[0], "contact_value": corrected[1], "contact_consent": None}
+        if contact_form.phone_too_short(text):
+            dispatcher.utter_message(text=messages.text("bot.contact.phone_too_short"))
+            return {"contact_consent": None}
+        answer = contact_form.yes_or_no(text)
+        if answer is None and contact_form.wants_correction(text):
+            dispatcher.utter_message(text=messages.text("bot.contact.ask_correction"))
+        elif answer is None:
             dispatcher.utter_message(response="utter_contact_consent_unclear")
         return {"contact_consent": answer}
 

@@ -28,8 +28,14 @@ MIN_MESSAGE_CHARS = 10
 MAX_MESSAGE_CHARS = 4000
 MAX_TOPIC_CHARS = 200
 
-_YES = {"kylla", "joo", "juu", "ok", "okei", "saa", "sopii", "hyvaksyn", "annan", "kylla saa", "kylla sopii"}
-_NO = {"ei", "en", "ei saa", "en anna", "en hyvaksy", "ei kiitos", "en halua"}
+# The first word that decides a yes or a no, after fillers ("no kyllä", "niin joo").
+_YES_WORDS = frozenset(
+    {"kylla", "kyl", "joo", "juu", "jep", "jees", "ok", "okei", "saa", "sopii", "toki", "hyvaksyn",
+     "annan", "laita", "laitetaan", "laheta", "lahetetaan", "kay", "selva", "yes"}
+)  # fmt: skip
+_NO_WORDS = frozenset({"ei", "en", "ala", "emma", "eiku", "no"})
+_FILLERS = frozenset({"no", "niin", "noh", "siis", "ja", "okei", "ihan", "juu"})
+_CORRECTION_STEMS = ("vaarin", "vaara", "korja", "muuta", "vaihd", "virhe")
 _PHONE_WORDS = ("puhel", "soit", "numero")
 _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
@@ -148,13 +154,28 @@ def contact_value(method: str, text: str) -> str | None:
 
 
 def yes_or_no(text: str) -> bool | None:
-    """``True`` for a yes ("kyllä", "joo", "saa"), ``False`` for a no, ``None`` when unclear."""
-    words = normalise(text).strip(" .!")
-    if words in _YES or words.startswith(("kylla", "joo ", "saa ")):
-        return True
-    if words in _NO or words.startswith(("ei ", "en ")):
+    """``True`` for a yes ("kyllä", "no joo", "laita menemään"), ``False`` for a no, ``None`` when unclear.
+
+    Leading fillers are skipped ("no kyllä", "niin joo"); the first word that
+    remains decides ("en mä sittenkään", "älä lähetä", "ei kiitos" are no).
+    A lone "no" is Finnish for "well", not a refusal: it is unclear.
+    """
+    words = normalise(text).split()
+    while len(words) > 1 and words[0] in _FILLERS:
+        words = words[1:]
+    if not words:
+        return None
+    first = words[0]
+    if first in _NO_WORDS and first != "no":
         return False
+    if first in _YES_WORDS:
+        return True
     return None
+
+
+def wants_correction(text: str) -> bool:
+    """Whether the resident says something was wrong ("numero meni väärin", "korjaa osoite")."""
+    return any(stem in word for word in normalise(text).split() for stem in _CORRECTION_STEMS)
 
 
 def readable_contact(method: str, value: str) -> str:

@@ -151,6 +151,35 @@ def test_consent(answer, consent):
     assert result == {"contact_consent": consent}
 
 
+def test_a_corrected_number_at_the_confirmation_replaces_just_the_number():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"contact_method": "phone", "contact_value": "0401234560"})
+    answer = "numero meni väärin, se on 040 1234567"
+    result = ValidateContactRequestForm().validate_contact_consent(answer, dispatcher, tracker, {})
+    assert result == {"contact_method": "phone", "contact_value": "0401234567", "contact_consent": None}
+    assert dispatcher.messages[0]["text"] == "Kiitos, korjasin yhteystiedon."
+
+
+def test_switching_to_email_at_the_confirmation_takes_the_address():
+    result, _ = validate("contact_consent", "laita mieluummin sähköpostiin liisa@posti.fi")
+    assert result == {"contact_method": "email", "contact_value": "liisa@posti.fi", "contact_consent": None}
+
+
+def test_repeating_the_same_number_with_a_yes_is_a_yes():
+    slots = {"contact_method": "phone", "contact_value": "0401234567"}
+    result, _ = validate("contact_consent", "kyllä, 040 1234567 on oikein", slots)
+    assert result == {"contact_consent": True}
+
+
+def test_saying_something_is_wrong_asks_for_the_right_detail():
+    dispatcher = CollectingDispatcher()
+    result = ValidateContactRequestForm().validate_contact_consent(
+        "numero meni väärin", dispatcher, make_tracker(slots={}), {}
+    )
+    assert result == {"contact_consent": None}
+    assert dispatcher.messages[0]["text"].startswith("Selvä, korjataan. Kirjoita oikea puhelinnumero")
+
+
 def test_the_consent_question_reads_back_the_team_and_contact():
     messages, _ = run(ActionAskContactConsent(), make_tracker(slots=FILLED))
     assert messages[0]["response"] == "utter_ask_contact_consent"

@@ -114,10 +114,31 @@ def test_a_number_or_an_address_typed_instead_of_the_method_is_taken_as_both():
         ("En anna lupaa", False),
         ("ei kiitos", False),
         ("mitä tarkoitat?", None),
+        ("no kyllä", True),
+        ("niin joo kiitos", True),
+        ("laita menemään", True),
+        ("kyl se käy", True),
+        ("en mä sittenkään", False),
+        ("älä lähetä", False),
+        ("ei kun anna olla", False),
+        ("no", None),
     ],
 )
 def test_yes_or_no(answer, meaning):
     assert contact_form.yes_or_no(answer) is meaning
+
+
+@pytest.mark.parametrize(
+    ("answer", "correction"),
+    [
+        ("numero meni väärin", True),
+        ("korjaa se osoite", True),
+        ("vaihda sähköpostiin", True),
+        ("kyllä", False),
+    ],
+)
+def test_a_wish_to_correct_is_recognised(answer, correction):
+    assert contact_form.wants_correction(answer) is correction
 
 
 def test_an_identity_code_in_the_message_is_masked():
