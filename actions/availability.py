@@ -196,15 +196,13 @@ def nobody_to_talk_to(
     if anything_open:
         parts = [text("bot.human.nobody_free")]
     else:
-        upcoming = [team for team in teams if team.opens_at is not None]
-        first = min(upcoming, key=lambda team: team.opens_at or now) if upcoming else None
-        if first is None or first.opens_at is None:
+        upcoming = [(team.opens_at, team) for team in teams if team.opens_at is not None]
+        if not upcoming:
             parts = [text("bot.human.none_open")]
         else:
+            opens_at, first = min(upcoming, key=lambda pair: pair[0])
             chat = chat_names.get(first.id, first.name)
-            parts = [
-                text("bot.human.none_open_next", chat=chat, when=opening_phrase(first.opens_at, None, now))
-            ]
+            parts = [text("bot.human.none_open_next", chat=chat, when=opening_phrase(opens_at, None, now))]
     parts.append(text("bot.human.alternatives", phone=contacts.phone))
     if not anything_open:
         parts.append(text("bot.human.urgent_health"))

@@ -91,7 +91,7 @@ def normalise_phone(text: str) -> str | None:
     mobile number shorter than nine digits is refused (:func:`phone_too_short`).
     """
     number = _finnish_number(text)
-    if number is None or phone_too_short(text):
+    if number is None or _mobile_missing_digits(number):
         return None
     return _national(number)
 
@@ -99,7 +99,11 @@ def normalise_phone(text: str) -> str | None:
 def phone_too_short(text: str) -> bool:
     """Whether ``text`` is a Finnish mobile number missing digits (``040 12345``)."""
     number = _finnish_number(text)
-    if number is None or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+    return number is not None and _mobile_missing_digits(number)
+
+
+def _mobile_missing_digits(number: phonenumbers.PhoneNumber) -> bool:
+    if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
         return False
     return len(_national(number)) < MIN_MOBILE_DIGITS
 

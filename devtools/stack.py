@@ -29,13 +29,13 @@ import yaml
 from opastin.finnish_time import HELSINKI
 from opastin.places import DEFAULT_TEAMS_FILE
 from opastin.processes import DidNotAnswer, free_port, wait_until, wait_until_answering
+from opastin.teams import WEEKDAYS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "opastin.tar.gz"
 RASA = ROOT / ".venv" / "bin" / "rasa"
 BOT_START_TIMEOUT_S = 240
 ALL_DAY = "00:00-24:00"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ENDPOINTS = """action_endpoint:
   url: "http://127.0.0.1:{actions_port}/webhook"
   token: {token}

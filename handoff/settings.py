@@ -64,8 +64,6 @@ from opastin import places
 from opastin.content import PROJECT_ROOT as PROJECT_ROOT  # re-exported for the service's modules
 from opastin.tokens import shared_token
 
-DEFAULT_TEAMS_FILE = places.DEFAULT_TEAMS_FILE
-
 
 def normalise_database_url(url: str) -> str:
     """Return ``url`` with the ``postgres://`` scheme rewritten for SQLAlchemy."""

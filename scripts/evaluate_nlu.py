@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from actions.routing import (  # noqa: E402
     decide_route,
     resolve_fallback,
 )
+from devtools.stack import child_environment  # noqa: E402
 from opastin.perturb import PERTURBATIONS, perturb  # noqa: E402
 from opastin.routes import RouteTable, default_routes  # noqa: E402
 from opastin.safety.lexicon import read_emergency_list, read_message_list  # noqa: E402
@@ -154,15 +154,8 @@ def train_nlu(config: Path, out: Path) -> tuple[Path, float]:
         "--quiet",
     ]
     started = time.monotonic()
-    subprocess.run(command, cwd=ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, env=child_environment(), check=True, stdout=subprocess.DEVNULL)
     return out / "nlu.tar.gz", time.monotonic() - started
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -357,7 +350,8 @@ def cross_validate(config: Path, out: Path, folds: int = 5) -> dict[str, float]:
         "--out",
         str(out),
     ]
-    log = subprocess.run(command, cwd=ROOT, env=_env(), check=True, capture_output=True, text=True)
+    env = child_environment()
+    log = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     text = log.stdout + log.stderr
     section = text[text.index("Intent evaluation results") :] if "Intent evaluation results" in text else text
     found = {}

@@ -38,10 +38,9 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from opastin.content import ContentError, read_mapping
+from opastin.content import PROJECT_ROOT, ContentError, read_mapping
 from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LEXICON = "data/emergency_lexicon.yml"
 
 LEVEL_112 = "112"

@@ -24,8 +24,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from opastin.content import PROJECT_ROOT
 from opastin.safety.learned import LearnedDetector, load_from_model_archive
-from opastin.safety.lexicon import PROJECT_ROOT, EmergencyMatcher, default_matcher
+from opastin.safety.lexicon import EmergencyMatcher, default_matcher
 
 logger = logging.getLogger(__name__)
 

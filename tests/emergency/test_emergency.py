@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from opastin.content import PROJECT_ROOT
 from opastin.safety.lexicon import (
     DEFAULT_LEXICON,
-    PROJECT_ROOT,
     EmergencyMatcher,
     LexiconError,
     detect_emergency,

@@ -21,11 +21,12 @@ import httpx
 import pytest
 import yaml
 
-from devtools.stack import child_environment, handoff_server
+from devtools.stack import ALL_DAY, child_environment, handoff_server
 from handoff import agents
 from handoff.db import Database, migrate
 from opastin.places import DEFAULT_ROUTES_FILE, DEFAULT_TEAMS_FILE
 from opastin.processes import free_port, wait_until_answering
+from opastin.teams import WEEKDAYS
 from opastin.validate import validate
 from tests.handoff.live_support import Agent
 
@@ -34,7 +35,6 @@ TOKEN = "new-team-token-0123456789"
 ACTION_TOKEN = "new-team-action-token-0123"
 NEW_TEAM = "paivystysapu"
 REPOINTED_INTENT = "health_centre_appointment"
-ALL_DAY = "00:00-24:00"
 
 
 def catalogue_with_a_new_team(path: Path) -> None:
@@ -45,7 +45,7 @@ def catalogue_with_a_new_team(path: Path) -> None:
         "chat": "Päivystysavun chat",
         "keywords": ["paivystysapu", "paivystysavu"],
         "description": "Neuvoo kiireellisissä terveysasioissa ympäri vuorokauden.",
-        "hours": {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "hours": {day: ALL_DAY for day in WEEKDAYS},
         "exceptions": [],
         "phone": "116 117",
         "web_page": "/paivystysapu",
