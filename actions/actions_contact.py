@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_value", "contact_consent")
 
 OutboxFactory = Callable[[], ContactOutbox]
+# A team named in a longer answer is part of the message, not a correction of the team.
+MAX_CORRECTION_WORDS = 8
 
 
 def cancel_button() -> tuple[str, str]:
@@ -55,17 +58,84 @@ def team_choice(text: str) -> str | None:
     return find_team(text, routes)
 
 
+@dataclass(frozen=True)
+class Correction:
+    """A change to an answer given at an earlier step: the slots to set and what to say."""
+
+    slots: dict[str, Any]
+    response: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _how(method: str) -> str:
+    return messages.text(
+        "bot.contact.by_email_short" if method == contact_form.EMAIL else "bot.contact.by_phone_short"
+    )
+
+
+def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction | None:
+    """A correction of an answer given before the step now asked (``asking``), or ``None``.
+
+    "ei kun siis neuvola" changes the team, "muuta viestiä" asks the message again,
+    "sittenkin sähköpostiin" switches the contact method, a new number or address
+    replaces the old one. The form then goes on from the first empty step.
+    """
+    filled = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS[: FORM_SLOTS.index(asking)]}
+    if (
+        filled.get("contact_team")
+        and contact_form.takes_back(text)
+        and len(text.split()) <= MAX_CORRECTION_WORDS
+    ):
+        team = find_team(text, default_routes())
+        if team is not None and team != filled["contact_team"]:
+            name = local_team(team).name
+            slots = {"contact_team": team, "contact_topic": name}
+            return Correction(slots, "utter_contact_corrected_team", {"team_name": name})
+    if filled.get("contact_message") and contact_form.wants_message_changed(text):
+        return Correction({"contact_message": None}, "utter_contact_corrected_message")
+    if filled.get("contact_method"):
+        method = contact_form.other_method(text, filled["contact_method"])
+        if method is not None:
+            slots: dict[str, Any] = {"contact_method": method, "contact_value": None}
+            return Correction(slots, "utter_contact_corrected_method", {"how": _how(method)})
+    if filled.get("contact_value"):
+        detail = contact_form.direct_contact(text)
+        if detail is not None and detail != (filled.get("contact_method"), filled["contact_value"]):
+            slots = {"contact_method": detail[0], "contact_value": detail[1]}
+            return Correction(slots, "utter_contact_corrected_contact")
+    return None
+
+
 class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  # rasa-sdk ships no types
-    """Check each answer of ``contact_request_form`` and say what is wrong, in Finnish."""
+    """Check each answer of ``contact_request_form`` and say what is wrong, in Finnish.
+
+    Every step first looks for a correction of an earlier answer. A slot emptied
+    when the form starts (``None``) is not an answer and is not judged.
+    """
 
     def name(self) -> str:
         return "validate_contact_request_form"
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate the answers given; a correction of an earlier one wins over the step's own check."""
+        for slot, value in tracker.slots_to_validate().items():
+            if slot in FORM_SLOTS and value is not None and not isinstance(value, bool):
+                correction = earlier_correction(str(value), tracker, slot)
+                if correction is not None:
+                    dispatcher.utter_message(response=correction.response, **correction.values)
+                    return [SlotSet(name, new) for name, new in {**correction.slots, slot: None}.items()]
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        return events
 
     def validate_contact_team(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A team id from its name, a button or the resident's words."""
-        team = team_choice(str(value or ""))
+        if value is None:
+            return {"contact_team": None}
+        team = team_choice(str(value))
         if team is None:
             dispatcher.utter_message(response="utter_contact_team_unknown")
         return {"contact_team": team}
@@ -74,7 +144,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The message with identity codes masked; too short or too long is asked again."""
-        cleaned = contact_form.clean_message(str(value or ""))
+        if value is None:
+            return {"contact_message": None}
+        cleaned = contact_form.clean_message(str(value))
         problem = contact_form.message_problem(cleaned)
         if problem is not None:
             dispatcher.utter_message(response=f"utter_contact_message_{problem}")
@@ -85,7 +157,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Phone or e-mail; a number or an address typed here fills the contact detail as well."""
-        text = str(value or "")
+        if value is None:
+            return {"contact_method": None}
+        text = str(value)
         direct = contact_form.direct_contact(text)
         if direct is not None:
             return {"contact_method": direct[0], "contact_value": direct[1]}
@@ -98,7 +172,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A Finnish phone number or an e-mail address, normalised; the other kind switches the method."""
-        text = str(value or "")
+        if value is None:
+            return {"contact_value": None}
+        text = str(value)
         method = tracker.get_slot("contact_method") or contact_form.PHONE
         normalised = contact_form.contact_value(method, text)
         if normalised is not None:
@@ -115,26 +191,19 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
     def validate_contact_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Yes or no; a corrected phone number or address replaces the old one and is read back again.
+        """Yes or no; "numero meni väärin" alone asks for the right detail; anything else unclear: again.
 
-        "numero meni väärin, se on 040 1234567" changes just the contact detail;
-        "numero meni väärin" alone asks for the right one; anything else unclear
-        is asked again.
+        A corrected detail itself ("se on 040 1234567") is taken by :func:`earlier_correction`.
         """
-        if isinstance(value, bool):
+        if value is None or isinstance(value, bool):
             return {"contact_consent": value}
-        text = str(value or "")
-        corrected = contact_form.direct_contact(text)
-        current = (tracker.get_slot("contact_method"), tracker.get_slot("contact_value"))
-        if corrected is not None and corrected != current:
-            dispatcher.utter_message(text=messages.text("bot.contact.corrected"))
-            return {"contact_method": corrected[0], "contact_value": corrected[1], "contact_consent": None}
+        text = str(value)
         if contact_form.phone_too_short(text):
             dispatcher.utter_message(text=messages.text("bot.contact.phone_too_short"))
             return {"contact_consent": None}
         answer = contact_form.yes_or_no(text)
         if answer is None and contact_form.wants_correction(text):
-            dispatcher.utter_message(text=messages.text("bot.contact.ask_correction"))
+            dispatcher.utter_message(response="utter_contact_ask_correction")
         elif answer is None:
             dispatcher.utter_message(response="utter_contact_consent_unclear")
         return {"contact_consent": answer}

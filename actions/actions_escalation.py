@@ -41,6 +41,7 @@ from actions.handoff_client import (
 )
 from actions.routing import Route, find_team, route_reply
 from opastin import messages
+from opastin.clock import clock_from_environment
 from opastin.finnish_time import HELSINKI
 from opastin.routes import RouteTable, default_routes
 from opastin.teams import Team
@@ -51,9 +52,12 @@ Clock = Callable[[], datetime]
 ClientFactory = Callable[[], HandoffClient]
 
 
+_NOW = clock_from_environment()
+
+
 def helsinki_now() -> datetime:
-    """The current moment in Helsinki time."""
-    return datetime.now(HELSINKI)
+    """The current moment in Helsinki time (``OPASTIN_CLOCK_START`` may set it in development)."""
+    return _NOW().astimezone(HELSINKI)
 
 
 def local_team(team_id: str) -> Team:

@@ -35,7 +35,11 @@ _YES_WORDS = frozenset(
 )  # fmt: skip
 _NO_WORDS = frozenset({"ei", "en", "ala", "emma", "eiku", "no"})
 _FILLERS = frozenset({"no", "niin", "noh", "siis", "ja", "okei", "ihan", "juu"})
-_CORRECTION_STEMS = ("vaarin", "vaara", "korja", "muuta", "vaihd", "virhe")
+_CORRECTION_STEMS = ("vaarin", "vaara", "korja", "muuta", "muutt", "vaihd", "vaihta", "virhe")
+# Words that take back an earlier answer: "ei kun neuvola", "tarkoitin sähköpostia".
+_CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sittenkin", "mieluummin",
+                    "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet")  # fmt: skip
+_MESSAGE_WORDS = ("viesti", "asia")
 _PHONE_WORDS = ("puhel", "soit", "numero")
 _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
@@ -180,6 +184,27 @@ def yes_or_no(text: str) -> bool | None:
 def wants_correction(text: str) -> bool:
     """Whether the resident says something was wrong ("numero meni väärin", "korjaa osoite")."""
     return any(stem in word for word in normalise(text).split() for stem in _CORRECTION_STEMS)
+
+
+def takes_back(text: str) -> bool:
+    """Whether the resident takes back an earlier answer ("ei kun neuvola", "tarkoitin sähköpostia")."""
+    normalised = f" {normalise(text)}"
+    return any(f" {cue}" in normalised for cue in _CORRECTION_CUES)
+
+
+def wants_message_changed(text: str) -> bool:
+    """Whether the resident wants to rewrite the message ("muuta viestiä", "viesti meni väärin")."""
+    words = normalise(text).split()
+    names_message = any(word.startswith(_MESSAGE_WORDS) for word in words)
+    return names_message and wants_correction(text) and len(words) <= 8
+
+
+def other_method(text: str, current: str | None) -> str | None:
+    """The other contact method, when the resident switches to it without giving the detail yet."""
+    method = contact_method(text)
+    if method is None or method == current or direct_contact(text) is not None:
+        return None
+    return method if takes_back(text) or len(normalise(text).split()) <= 4 else None
 
 
 def readable_contact(method: str, value: str) -> str:

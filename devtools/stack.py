@@ -20,7 +20,7 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -106,8 +106,11 @@ class Rasa:
 
 
 @contextlib.contextmanager
-def rasa_server(model: Path = MODEL) -> Iterator[Rasa]:
+def rasa_server(model: Path = MODEL, *, tracker_api: bool = False) -> Iterator[Rasa]:
     """Start the Rasa server on a free loopback port; its action server is to listen on ``actions_port``.
+
+    ``tracker_api`` opens Rasa's HTTP API (``/conversations/<id>/tracker``) on loopback,
+    for the conversation runner that reads what each turn did.
 
     Start the action server with :func:`action_server` (one at a time on that port:
     tests may give each module an action server of its own behind one Rasa).
@@ -124,6 +127,7 @@ def rasa_server(model: Path = MODEL) -> Iterator[Rasa]:
             str(RASA), "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
         ]  # fmt: skip
+        command += ["--enable-api"] if tracker_api else []
         env = child_environment({"ACTION_SERVER_TOKEN": token})
         env.pop("DATABASE_URL", None)
         log = Path(tmp) / "rasa.log"
@@ -178,3 +182,28 @@ def handoff_server(
         yield url, server
     finally:
         _stop([server])
+
+
+def handoff_cli(env: Mapping[str, str], *args: str) -> str:
+    """Run ``python -m handoff <args>`` with ``env`` added; return its output."""
+    command = [sys.executable, "-m", "handoff", *args]
+    done = subprocess.run(command, cwd=ROOT, env=child_environment(env), capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"python -m handoff {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def create_agents(database_url: str, agents: Mapping[str, str]) -> dict[str, str]:
+    """Accounts (username → team) with passwords of their own, as after their first login."""
+    from handoff.agents import create_agent
+    from handoff.db import Database
+
+    database = Database(database_url)
+    passwords = {username: secrets.token_urlsafe(15) for username in agents}
+    try:
+        with database.writing() as session:
+            for username, team in agents.items():
+                create_agent(session, username, passwords[username], datetime.now(UTC), team_ids=[team])
+    finally:
+        database.dispose()
+    return passwords

@@ -28,7 +28,7 @@ from handoff import maintenance
 from handoff.api import public, service
 from handoff.api.errors import install_error_handlers
 from handoff.api.limits import BodyLimitMiddleware, StrictTransportMiddleware
-from handoff.clock import Clock, system_clock
+from handoff.clock import Clock, clock_from_environment
 from handoff.db import Database
 from handoff.desk import mount_desk
 from handoff.gateway.hub import Gateway
@@ -115,7 +115,7 @@ def create_app(
         settings=settings,
         teams=load_teams(settings.teams_file),
         database=Database(settings.database_url),
-        clock=clock or system_clock,
+        clock=clock or clock_from_environment(),
         api_token=load_api_token(settings),
         public_cache=RenderedCache(settings.public_cache_s),
     )

@@ -1,13 +1,7 @@
-"""The clock the service reads; tests and benchmarks inject their own."""
+"""The clock the service reads; tests and benchmarks inject their own (see :mod:`opastin.clock`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from opastin.clock import Clock, clock_from_environment, system_clock
 
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(UTC)
+__all__ = ["Clock", "clock_from_environment", "system_clock"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.actions_contact import (
+    FORM_SLOTS,
     ActionAskContactConsent,
     ActionAskContactTeam,
     ActionCancelContactRequest,
@@ -151,33 +153,81 @@ def test_consent(answer, consent):
     assert result == {"contact_consent": consent}
 
 
-def test_a_corrected_number_at_the_confirmation_replaces_just_the_number():
+def answer(slot: str, text: str | None, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Any]]:
+    """Validate ``text`` given at the step ``slot`` as the form does; the slots set and the messages sent."""
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={"contact_method": "phone", "contact_value": "0401234560"})
-    answer = "numero meni väärin, se on 040 1234567"
-    result = ValidateContactRequestForm().validate_contact_consent(answer, dispatcher, tracker, {})
+    events = [user_event(text or "", "nlu_fallback"), {"event": "slot", "name": slot, "value": text}]
+    tracker = make_tracker(*events, slots={**(slots or {}), slot: text})
+    result = asyncio.run(ValidateContactRequestForm().get_validation_events(dispatcher, tracker, FORM_DOMAIN))
+    return {event["name"]: event["value"] for event in result}, dispatcher.messages
+
+
+FORM_DOMAIN = {"forms": {"contact_request_form": {"required_slots": list(FORM_SLOTS)}}}
+FILLED_UP_TO_CONSENT = {key: value for key, value in FILLED.items() if key != "contact_consent"}
+
+
+def test_a_corrected_number_at_the_confirmation_replaces_just_the_number():
+    slots = {**FILLED_UP_TO_CONSENT, "contact_value": "0401234560"}
+    result, said = answer("contact_consent", "numero meni väärin, se on 040 1234567", slots)
     assert result == {"contact_method": "phone", "contact_value": "0401234567", "contact_consent": None}
-    assert dispatcher.messages[0]["text"] == "Kiitos, korjasin yhteystiedon."
+    assert [message["response"] for message in said] == ["utter_contact_corrected_contact"]
 
 
 def test_switching_to_email_at_the_confirmation_takes_the_address():
-    result, _ = validate("contact_consent", "laita mieluummin sähköpostiin liisa@posti.fi")
+    result, _ = answer("contact_consent", "laita mieluummin sähköpostiin liisa@posti.fi", FILLED_UP_TO_CONSENT)
     assert result == {"contact_method": "email", "contact_value": "liisa@posti.fi", "contact_consent": None}
 
 
 def test_repeating_the_same_number_with_a_yes_is_a_yes():
-    slots = {"contact_method": "phone", "contact_value": "0401234567"}
-    result, _ = validate("contact_consent", "kyllä, 040 1234567 on oikein", slots)
+    result, _ = answer("contact_consent", "kyllä, 040 1234567 on oikein", FILLED_UP_TO_CONSENT)
     assert result == {"contact_consent": True}
 
 
 def test_saying_something_is_wrong_asks_for_the_right_detail():
-    dispatcher = CollectingDispatcher()
-    result = ValidateContactRequestForm().validate_contact_consent(
-        "numero meni väärin", dispatcher, make_tracker(slots={}), {}
-    )
+    result, said = answer("contact_consent", "numero meni väärin", FILLED_UP_TO_CONSENT)
     assert result == {"contact_consent": None}
-    assert dispatcher.messages[0]["text"].startswith("Selvä, korjataan. Kirjoita oikea puhelinnumero")
+    assert [message["response"] for message in said] == ["utter_contact_ask_correction"]
+
+
+def test_the_team_can_be_changed_at_a_later_step():
+    slots = {"contact_team": "suun_terveydenhuolto", "contact_topic": "Hammashoito"}
+    result, said = answer("contact_message", "ei kun siis neuvola", slots)
+    assert result == {"contact_team": "neuvola", "contact_topic": "Neuvola", "contact_message": None}
+    assert said[0]["response"] == "utter_contact_corrected_team"
+    assert said[0]["team_name"] == "Neuvola"
+
+
+def test_a_message_naming_a_team_is_a_message_not_a_correction():
+    slots = {"contact_team": "suun_terveydenhuolto"}
+    text = "Haluaisin kysyä, voiko neuvolan kautta saada ajan hammastarkastukseen lapselle"
+    result, said = answer("contact_message", text, slots)
+    assert result == {"contact_message": text}
+    assert said == []
+
+
+def test_the_message_can_be_rewritten_at_a_later_step():
+    slots = {key: FILLED[key] for key in ("contact_team", "contact_message", "contact_method")}
+    result, said = answer("contact_value", "haluun muuttaa viestiä", slots)
+    assert result == {"contact_message": None, "contact_value": None}
+    assert said[0]["response"] == "utter_contact_corrected_message"
+
+
+def test_the_contact_method_can_be_switched_before_the_detail():
+    slots = {key: FILLED[key] for key in ("contact_team", "contact_message", "contact_method")}
+    result, said = answer("contact_value", "ei kun sittenkin sähköpostiin", slots)
+    assert result == {"contact_method": "email", "contact_value": None}
+    assert said[0]["response"] == "utter_contact_corrected_method"
+    assert said[0]["how"] == "sähköpostitse"
+
+
+def test_slots_emptied_when_the_form_starts_are_not_judged():
+    """The opening message is not an answer to every step (four error messages before the first question)."""
+    dispatcher = CollectingDispatcher()
+    events = [user_event("haluan jättää soittopyynnön", "contact_request"), *reset_form_slots()]
+    tracker = make_tracker(*events, slots={})
+    result = asyncio.run(ValidateContactRequestForm().get_validation_events(dispatcher, tracker, FORM_DOMAIN))
+    assert dispatcher.messages == []
+    assert all(event["value"] is None for event in result)
 
 
 def test_the_consent_question_reads_back_the_team_and_contact():

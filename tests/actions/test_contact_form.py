@@ -184,3 +184,31 @@ def test_the_request_body_masks_identity_codes_and_carries_the_request_id():
         "consent": True,
         "conversation_id": "w-abc",
     }
+
+
+@pytest.mark.parametrize(
+    ("answer", "taken_back"),
+    [("ei kun siis neuvola", True), ("eiku hammashoito", True), ("tarkoitin sähköpostia", True),
+     ("neuvola", False), ("Haluaisin kysyä lapseni rokotuksista", False)],
+)  # fmt: skip
+def test_taking_back_an_answer(answer, taken_back):
+    assert contact_form.takes_back(answer) is taken_back
+
+
+@pytest.mark.parametrize(
+    ("answer", "changed"),
+    [("muuta viestiä", True), ("viesti meni väärin", True), ("haluun vaihtaa sen asian", True),
+     ("numero meni väärin", False), ("viesti on hyvä", False)],
+)  # fmt: skip
+def test_wanting_the_message_changed(answer, changed):
+    assert contact_form.wants_message_changed(answer) is changed
+
+
+@pytest.mark.parametrize(
+    ("answer", "current", "switched"),
+    [("sähköpostiin mieluummin", "phone", "email"), ("ei kun soittakaa", "email", "phone"),
+     ("sähköpostiin", "email", None), ("liisa@posti.fi", "phone", None), ("040 1234567", "phone", None),
+     ("en mä tiedä kumpi", "phone", None)],
+)  # fmt: skip
+def test_switching_the_contact_method(answer, current, switched):
+    assert contact_form.other_method(answer, current) == switched

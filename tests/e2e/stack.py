@@ -9,31 +9,18 @@ database URL and the agents' passwords, and stops both.
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from devtools.stack import Rasa, action_server, always_open_teams, handoff_server
-from handoff.agents import create_agent
-from handoff.db import Database
+from devtools.stack import Rasa, action_server, always_open_teams, create_agents, handoff_cli, handoff_server
 from handoff.gateway.sessions import hash_secret
 from opastin.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-service-token-0123456789"
-
-
-def handoff_cli(env: Mapping[str, str], *args: str) -> str:
-    """Run ``python -m handoff <args>``; return its output."""
-    command = [sys.executable, "-m", "handoff", *args]
-    return subprocess.run(command, cwd=ROOT, env=dict(env), capture_output=True, text=True, check=True).stdout
 
 
 @contextmanager
@@ -61,7 +48,7 @@ def running_stack(
         "HANDOFF_API_TOKEN": TOKEN,
         "RASA_URL": rasa.url,
     }
-    handoff_cli({**os.environ, "PYTHONPATH": str(ROOT), **env}, "migrate")
+    handoff_cli(env, "migrate")
     passwords = create_agents(env["DATABASE_URL"], agents)
     # The action server asks this service for team status and creates handoffs and contact requests.
     actions_env = {**env, "HANDOFF_URL": url, "OPASTIN_OUTBOX_DIR": str(tmp / "outbox")}
@@ -77,19 +64,6 @@ def running_stack(
             "service_pid": str(server.pid),
             **passwords,
         }
-
-
-def create_agents(database_url: str, agents: Mapping[str, str]) -> dict[str, str]:
-    """Accounts (username → team) with passwords of their own, as after their first login."""
-    database = Database(database_url)
-    passwords = {username: secrets.token_urlsafe(15) for username in agents}
-    try:
-        with database.writing() as session:
-            for username, team in agents.items():
-                create_agent(session, username, passwords[username], datetime.now(UTC), team_ids=[team])
-    finally:
-        database.dispose()
-    return passwords
 
 
 def query_one(database_url: str, sql: str, **params: object) -> tuple:
