@@ -153,10 +153,10 @@ def test_consent(answer, consent):
     assert result == {"contact_consent": consent}
 
 
-def answer(slot: str, text: str | None, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Any]]:
+def answer(slot: str, text: str, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Any]]:
     """Validate ``text`` given at the step ``slot`` as the form does; the slots set and the messages sent."""
     dispatcher = CollectingDispatcher()
-    events = [user_event(text or "", "nlu_fallback"), {"event": "slot", "name": slot, "value": text}]
+    events = [user_event(text, "nlu_fallback"), {"event": "slot", "name": slot, "value": text}]
     tracker = make_tracker(*events, slots={**(slots or {}), slot: text})
     result = asyncio.run(ValidateContactRequestForm().get_validation_events(dispatcher, tracker, FORM_DOMAIN))
     return {event["name"]: event["value"] for event in result}, dispatcher.messages
@@ -174,7 +174,8 @@ def test_a_corrected_number_at_the_confirmation_replaces_just_the_number():
 
 
 def test_switching_to_email_at_the_confirmation_takes_the_address():
-    result, _ = answer("contact_consent", "laita mieluummin sähköpostiin liisa@posti.fi", FILLED_UP_TO_CONSENT)
+    text = "laita mieluummin sähköpostiin liisa@posti.fi"
+    result, _ = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
     assert result == {"contact_method": "email", "contact_value": "liisa@posti.fi", "contact_consent": None}
 
 
