@@ -89,20 +89,20 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
         team = find_team(text, default_routes())
         if team is not None and team != filled["contact_team"]:
             name = local_team(team).name
-            slots = {"contact_team": team, "contact_topic": name}
-            return Correction(slots, "utter_contact_corrected_team", {"team_name": name})
+            team_slots = {"contact_team": team, "contact_topic": name}
+            return Correction(team_slots, "utter_contact_corrected_team", {"team_name": name})
     if filled.get("contact_message") and contact_form.wants_message_changed(text):
         return Correction({"contact_message": None}, "utter_contact_corrected_message")
     if filled.get("contact_method"):
         method = contact_form.other_method(text, filled["contact_method"])
         if method is not None:
-            slots: dict[str, Any] = {"contact_method": method, "contact_value": None}
-            return Correction(slots, "utter_contact_corrected_method", {"how": _how(method)})
+            method_slots = {"contact_method": method, "contact_value": None}
+            return Correction(method_slots, "utter_contact_corrected_method", {"how": _how(method)})
     if filled.get("contact_value"):
         detail = contact_form.direct_contact(text)
         if detail is not None and detail != (filled.get("contact_method"), filled["contact_value"]):
-            slots = {"contact_method": detail[0], "contact_value": detail[1]}
-            return Correction(slots, "utter_contact_corrected_contact")
+            detail_slots = {"contact_method": detail[0], "contact_value": detail[1]}
+            return Correction(detail_slots, "utter_contact_corrected_contact")
     return None
 
 

@@ -39,7 +39,7 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routing import Route, find_team, route_reply
+from actions.routing import Reply, Route, find_team, route_reply
 from opastin import messages
 from opastin.clock import clock_from_environment
 from opastin.finnish_time import HELSINKI
@@ -87,18 +87,25 @@ def send_team_route(
     routes: RouteTable,
     client: ClientFactory,
     now: datetime,
+    *,
+    again: bool = False,
+    lead: Reply | None = None,
 ) -> list[EventType]:
-    """State a team route with its live availability, then offer the queue or the alternatives."""
-    reply = route_reply(route, routes)
+    """State a team route with its live availability, then offer the queue or the alternatives.
+
+    ``again``: the bot's previous turn offered the same team, so the offer is worded
+    anew and moves on. ``lead`` replaces the route's own first sentence (after an answer).
+    """
+    reply = lead or route_reply(route, routes)
     chat = routes.teams[route.target].chat
     try:
         status = client().team_status(route.target)
     except HandoffServiceError as error:
         logger.warning("team status of %s failed: %s", route.target, error)
-        offer = unavailable_offer(local_contacts(route.target))
+        offer = unavailable_offer(local_contacts(route.target), again=again)
         payload = route.payload()
     else:
-        offer = team_offer(chat, status, now)
+        offer = team_offer(chat, status, now, again=again)
         payload = Route(route.type, route.target, {**route.extra, **route_extra(status)}).payload()
     dispatcher.utter_message(response=reply.response, json_message=payload, **reply.values)
     send_offer(dispatcher, offer)

@@ -63,4 +63,8 @@ class ActionSubmitFeedback(EscalationAction):
             dispatcher.utter_message(response="utter_feedback_not_stored")
         else:
             dispatcher.utter_message(response="utter_feedback_thanks")
-        return [SlotSet("feedback_rating", None), SlotSet("feedback_comment", None)]
+        return [
+            SlotSet("feedback_rating", None),
+            SlotSet("feedback_comment", None),
+            SlotSet("rating_due", False),
+        ]

@@ -17,8 +17,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
-from actions.actions_escalation import EscalationAction, buttons, local_contacts, send_team_route
+from actions.actions_escalation import EscalationAction, buttons, local_contacts
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
+from actions.context import STAY_BELOW_CONFIDENCE, previous_need, refers_back, repeats_previous
+from actions.decisions import send_decision, send_follow_up, send_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
     CONFIRM_LEVEL,
@@ -33,7 +35,6 @@ from actions.routing import (
     entity_values,
     find_team,
     resolve_fallback,
-    route_reply,
     talk_options,
     topic_options,
     topic_teams,
@@ -50,32 +51,24 @@ REMINDER_CONFIDENCE = 0.5
 default_routes()
 
 
-def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:
-    """Send the next-step text with the route payload; return the slot events.
-
-    Team routes go through :func:`send_decision` instead, which adds the live availability.
-    """
-    reply = route_reply(route, routes)
-    dispatcher.utter_message(response=reply.response, json_message=route.payload(), **reply.values)
-    return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
-
-
-def send_decision(
-    dispatcher: CollectingDispatcher, route: Route, routes: RouteTable, action: EscalationAction
-) -> list[EventType]:
-    """Send a routing decision; a team route is followed by the queue offer or the alternatives."""
-    if route.type == "team":
-        return send_team_route(dispatcher, route, routes, action.client, action.clock())
-    return send_route(dispatcher, route, routes)
-
-
 def something_else() -> tuple[str, str]:
     """The button for "none of these topics"."""
     return messages.text("bot.buttons.something_else"), "/nlu_fallback"
 
 
+def person_offer(target: str, teams: list[str] | None = None) -> dict[str, Any]:
+    """The payload of a person offer: ``offered`` (with the teams), ``none_open``, ``nobody_free`` or
+    ``unavailable`` (the service did not answer)."""
+    return Route("person", target, {"teams": teams or []}).payload()
+
+
 def offer_a_person(
-    dispatcher: CollectingDispatcher, routes: RouteTable, action: EscalationAction, *, understood: bool
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    routes: RouteTable,
+    action: EscalationAction,
+    *,
+    understood: bool,
 ) -> None:
     """Offer a person only where one can take the resident now; otherwise say so, and what instead.
 
@@ -84,6 +77,7 @@ def offer_a_person(
     general teams taking chats are offered). Whatever the case: the contact form.
     When nobody can chat: the next opening, the form, the phone, 116 117 when all
     is closed, and 112. Nothing is promised when the service does not answer.
+    Asked again right after the same answer, it is said anew and moves on to the form.
     """
     wanted = topic_teams(routes) if understood else list(routes.general_teams)
     contacts = local_contacts(routes.general_teams[0])
@@ -94,19 +88,30 @@ def offer_a_person(
     except HandoffServiceError as error:
         logger.warning("team status for a person offer failed: %s", error)
         said = " ".join([*lead, unavailable_people_text(contacts)])
-        dispatcher.utter_message(text=said, buttons=buttons([leave]))
+        unavailable = person_offer("unavailable")
+        dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message=unavailable)
         return
     taking = accepting(statuses, wanted)
     options = topic_options(routes, taking) if understood else talk_options(routes, taking)
     if options:
-        intro = messages.text("bot.human.ask_topic" if understood else "bot.human.can_talk")
-        dispatcher.utter_message(text=" ".join([*lead, intro]), buttons=buttons([*options, leave]))
+        intro = "bot.human.ask_topic" if understood else "bot.human.can_talk"
+        if repeats_previous(tracker.events, "person", "offered"):
+            intro = "bot.human.ask_topic_again"
+        dispatcher.utter_message(
+            text=" ".join([*lead, messages.text(intro)]),
+            buttons=buttons([*options, leave]),
+            json_message=person_offer("offered", taking),
+        )
         return
     by_id = {status.id: status for status in statuses}
     relevant: list[PublicTeam] = [by_id[team_id] for team_id in wanted if team_id in by_id]
-    chats = {team_id: team.chat for team_id, team in routes.teams.items()}
-    nobody = nobody_to_talk_to(relevant, chats, contacts, action.clock())
-    dispatcher.utter_message(text=" ".join([*lead, nobody]), buttons=buttons([leave]))
+    target = "nobody_free" if any(team.open for team in relevant) else "none_open"
+    if repeats_previous(tracker.events, "person", target):
+        said = messages.text(f"bot.human.{target}_again", phone=contacts.phone)
+    else:
+        chats = {team_id: team.chat for team_id, team in routes.teams.items()}
+        said = " ".join([*lead, nobody_to_talk_to(relevant, chats, contacts, action.clock())])
+    dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message=person_offer(target))
 
 
 def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
@@ -160,11 +165,30 @@ def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
     return (message.get("intent") or {}).get("name"), message.get("text") or "", message.get("entities") or []
 
 
+def intent_confidence(tracker: Tracker) -> float:
+    """The classifier's confidence in the latest message's intent."""
+    return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
+
+
+def stays_with_need(tracker: Tracker, route: Route | None, text: str) -> bool:
+    """Whether a message routed elsewhere is rather a follow-up on the need of the bot's previous turn.
+
+    Only when it points back ("entä jos hän…", "se ei…") and the classifier is not sure
+    of the new route; an emergency or a request for the form is never held back.
+    """
+    need = previous_need(tracker.events)
+    if need is None or route is None or route.type in ("emergency", "form"):
+        return False
+    same = route.type == need.type and route.target == str(need.route.get("target"))
+    return not same and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE and refers_back(text)
+
+
 class ActionRoute(EscalationAction):
     """Route the latest message by the route table, or ask which topic a request for a person is about.
 
     A request for a person goes to the team of a button's ``team`` entity, else
-    to the team decided last in this conversation, else the topic is asked.
+    to the team decided last in this conversation, else the topic is asked. A
+    follow-up on the need of the bot's previous turn stays with it.
     """
 
     def name(self) -> str:
@@ -180,12 +204,15 @@ class ActionRoute(EscalationAction):
             # "I want to talk to a person" right after a team decision means that team.
             entities = [*entities, {"entity": "team", "value": tracker.get_slot("route_target")}]
         route = decide_route(intent, text, entities, routes)
+        need = previous_need(tracker.events)
+        if need is not None and stays_with_need(tracker, route, text):
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
             return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]
         if route is not None:
-            return send_decision(dispatcher, route, routes, self)
+            return send_decision(dispatcher, tracker, route, routes, self, intent)
         if intent == HUMAN_INTENT:
-            offer_a_person(dispatcher, routes, self, understood=True)
+            offer_a_person(dispatcher, tracker, routes, self, understood=True)
         else:
             dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
@@ -269,7 +296,7 @@ class ActionSafetyAnswer(EscalationAction):
         meant = meant or resolve_fallback(FALLBACK_INTENT, ranking, routes, text)
         meant_route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
         if meant_route is not None and meant_route.type != "emergency":
-            return send_decision(dispatcher, meant_route, routes, self)
+            return send_decision(dispatcher, tracker, meant_route, routes, self, meant)
         options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
         dispatcher.utter_message(
             response="utter_ask_how_can_help", buttons=buttons([*options, something_else()])
@@ -295,14 +322,17 @@ class ActionHandleFallback(EscalationAction):
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
         decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
         if decided is not None:
-            return send_decision(dispatcher, decided, routes, self)
+            return send_decision(dispatcher, tracker, decided, routes, self, resolved)
+        need = previous_need(tracker.events)
+        if need is not None:
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         user_intents = [
             (event.get("parse_data") or {}).get("intent", {}).get("name")
             for event in tracker.events
             if event.get("event") == "user"
         ]
         if consecutive_misses(user_intents) >= 2:
-            offer_a_person(dispatcher, routes, self, understood=False)
+            offer_a_person(dispatcher, tracker, routes, self, understood=False)
             return []
         options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
         dispatcher.utter_message(response="utter_clarify", buttons=buttons([*options, something_else()]))

@@ -103,10 +103,16 @@ def identification_text(status: TeamStatus) -> str:
     return text("bot.availability.identification", phone=status.phone)
 
 
-def team_offer(chat: str, status: TeamStatus, now: datetime) -> Offer:
-    """The offer for a team route: join the queue when accepting, else say why not and the alternatives."""
+def team_offer(chat: str, status: TeamStatus, now: datetime, *, again: bool = False) -> Offer:
+    """The offer for a team route: join the queue when accepting, else say why not and the alternatives.
+
+    ``again``: the same team was offered in the bot's previous turn, so the offer is
+    worded anew and moves on (the queue, else the form and the phone first).
+    """
     contacts = Contacts(status.phone, status.web_page)
     kind = availability_kind(status)
+    if again:
+        return _offer_again(kind, chat, status, now)
     if kind == ACCEPTING:
         said = text(
             "bot.availability.accepting",
@@ -128,8 +134,23 @@ def team_offer(chat: str, status: TeamStatus, now: datetime) -> Offer:
     return Offer(kind, f"{said} {alternatives_text(contacts)}", (form_button(),))
 
 
-def unavailable_offer(contacts: Contacts) -> Offer:
+def _offer_again(kind: str, chat: str, status: TeamStatus, now: datetime) -> Offer:
+    if kind == ACCEPTING:
+        said = text("bot.availability.accepting_again", chat=chat)
+        return Offer(kind, said, (join_button(), decline_button()))
+    if kind == CLOSED and status.next_opening is not None:
+        when = opening_phrase(status.next_opening, status.next_opening_closes_at, now)
+        said = text("bot.availability.closed_again", chat=chat, when=when, phone=status.phone)
+    else:
+        said = text("bot.availability.busy_again", phone=status.phone)
+    return Offer(kind, said, (form_button(),))
+
+
+def unavailable_offer(contacts: Contacts, *, again: bool = False) -> Offer:
     """The offer when the handoff service does not answer: no promise of a human."""
+    if again:
+        said = text("bot.availability.unavailable_again", phone=contacts.phone)
+        return Offer(UNAVAILABLE, said, (form_button(),))
     said = f"{text('bot.availability.unavailable')} {alternatives_text(contacts)}"
     return Offer(UNAVAILABLE, said, (form_button(),))
 

@@ -47,12 +47,14 @@ CLOCKS = {
     "weekend": "2027-01-16T11:00:00+02:00",
 }
 SMALLTALK = {"greet": "utter_greet", "thanks": "utter_you_are_welcome", "goodbye": "utter_goodbye"}
+# The form step a label means, as the slot the form asks for after the turn.
 FORM_ASKS = {
-    "asks_team": ("action_ask_contact_team",),
-    "asks_message": ("utter_ask_contact_message",),
-    "asks_contact": ("utter_ask_contact_method", "utter_ask_contact_value"),
-    "asks_consent": ("action_ask_contact_consent",),
+    "asks_team": ("contact_team",),
+    "asks_message": ("contact_message",),
+    "asks_contact": ("contact_method", "contact_value"),
+    "asks_consent": ("contact_consent",),
 }
+CONTACT_FORM = "contact_request_form"
 ASKS_WHAT = ("utter_clarify", "utter_ask_how_can_help")
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TEAM_IN_PAYLOAD = re.compile(r'"team"\s*:\s*"([a-z][a-z0-9_]*)"')
@@ -86,6 +88,7 @@ class Observed:
     button_payloads: tuple[str, ...]
     requested_slot: str | None
     active_loop: str | None
+    team_offers: tuple[tuple[str, bool, bool], ...] = ()
 
 
 @dataclass
@@ -139,7 +142,7 @@ def _route_key(route: Mapping[str, Any]) -> tuple[str, str]:
 def observe(events: Sequence[Mapping[str, Any]], before: Observed | None) -> Observed:
     """What the events after the latest user message did; slot and loop carry on from ``before``."""
     start = max((i for i, event in enumerate(events) if event.get("event") == "user"), default=-1)
-    texts, routes, names, payloads = [], [], set(), []
+    texts, routes, names, payloads, offers = [], [], set(), [], []
     requested = before.requested_slot if before else None
     loop = before.active_loop if before else None
     for event in events[start + 1 :]:
@@ -151,6 +154,8 @@ def observe(events: Sequence[Mapping[str, Any]], before: Observed | None) -> Obs
             route = (data.get("custom") or {}).get("route")
             if isinstance(route, dict):
                 routes.append(_route_key(route))
+                if route.get("type") == "team" and "open" in route:
+                    offers.append((str(route["target"]), bool(route["open"]), bool(route.get("accepting"))))
             payloads += [str(button.get("payload")) for button in data.get("buttons") or []]
             names.add(str((event.get("metadata") or {}).get("utter_action") or ""))
         elif kind == "action":
@@ -160,18 +165,25 @@ def observe(events: Sequence[Mapping[str, Any]], before: Observed | None) -> Obs
         elif kind == "active_loop":
             loop = event.get("name")
     names.discard("")
-    return Observed(tuple(texts), tuple(routes), frozenset(names), tuple(payloads), requested, loop)
+    return Observed(
+        tuple(texts), tuple(routes), frozenset(names), tuple(payloads), requested, loop, tuple(offers)
+    )
 
 
 def _has_name(observed: Observed, *prefixes: str) -> bool:
     return any(name.startswith(prefix) for name in observed.names for prefix in prefixes)
 
 
+def asks(observed: Observed) -> str | None:
+    """The contact form's slot the bot asks for at the end of the turn, if the form is on."""
+    return observed.requested_slot if observed.active_loop == CONTACT_FORM else None
+
+
 def _form_step_right(step: str, observed: Observed, consent_asked_before: bool) -> bool:
     if step in FORM_ASKS:
-        return _has_name(observed, *FORM_ASKS[step])
+        return asks(observed) in FORM_ASKS[step]
     if step == "corrected":
-        asks_again = consent_asked_before and _has_name(observed, "action_ask_contact_consent")
+        asks_again = consent_asked_before and asks(observed) == "contact_consent"
         return asks_again or _has_name(observed, "utter_contact_corrected")
     if step == "sent":
         return _has_name(observed, "utter_contact_sent", "utter_contact_queued")
@@ -180,13 +192,24 @@ def _form_step_right(step: str, observed: Observed, consent_asked_before: bool) 
     return False
 
 
+def _person_offer_right(kind: str, observed: Observed) -> bool:
+    """A person offer (``offered``, ``none_open``): the bot's own person payload, or the team the
+    conversation is about offered with its live state (its queue when it takes chats; closed, with
+    the next opening, the form and the phone, when it does not)."""
+    if ("person", kind) in observed.routes:
+        return True
+    if kind == "offered":
+        return any(accepting for _, _, accepting in observed.team_offers)
+    return kind == "none_open" and any(not is_open for _, is_open, _ in observed.team_offers)
+
+
 def judge(expect: Mapping[str, Any], observed: Observed, consent_asked_before: bool = False) -> bool:
     """Whether the turn did what ``expect`` says (one label, see the brief)."""
     routes = set(observed.routes)
     if "route" in expect:
         kind = str(expect["route"])
         if kind == "form":
-            return any(r[0] == "form" for r in routes) or observed.active_loop == "contact_request_form"
+            return any(r[0] == "form" for r in routes) or observed.active_loop == CONTACT_FORM
         return (kind, str(expect.get("target"))) in routes
     if "emergency" in expect:
         return ("emergency", str(expect["emergency"])) in routes
@@ -196,7 +219,7 @@ def judge(expect: Mapping[str, Any], observed: Observed, consent_asked_before: b
         target = str(expect["stay"])
         return not _has_name(observed, *ASKS_WHAT) and any(r[1] == target for r in routes)
     if "human" in expect:
-        return ("person", str(expect["human"])) in routes
+        return _person_offer_right(str(expect["human"]), observed)
     if "form" in expect:
         return _form_step_right(str(expect["form"]), observed, consent_asked_before)
     if "identity" in expect:
@@ -267,9 +290,9 @@ def replay(
         right = judge(turn.expect, observed, consent_asked)
         repeated = [text for text in observed.texts if before is not None and text in before.texts]
         results.append(TurnResult(turn.user, turn.expect, observed, right, repeated, check_closed(observed)))
-        if observed.active_loop != "contact_request_form":
+        if observed.active_loop != CONTACT_FORM:
             consent_asked = False
-        elif "action_ask_contact_consent" in observed.names:
+        elif asks(observed) == "contact_consent":
             consent_asked = True
         before = observed
     return ConversationResult(conversation, results)

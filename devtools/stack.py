@@ -42,6 +42,8 @@ ENDPOINTS = """action_endpoint:
 tracker_store:
   type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
   default_sqlite_path: {db}
+nlg:
+  type: rasa_addons.no_repeat.NoRepeatGenerator
 """
 
 

@@ -10,8 +10,9 @@ the file and the key, e.g. ``data/routes.yml: intents.dental_care.target: unknow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,15 @@ from typing import Any
 from opastin import places
 from opastin.content import ContentError, display_path, read_mapping
 from opastin.finnish_text import normalise as normalise  # re-exported for the action server
-from opastin.teams import Team, Teams, join_url, load_teams
+from opastin.teams import CustomerService, Team, Teams, join_url, load_teams
 
 ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})
 FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
-    {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo"}
+    {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers"}
 )
+_TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
 class RoutesConfigError(ContentError):
@@ -40,6 +42,15 @@ class IntentRoute:
     type: str
     target: str
     label: str
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short factual answer (``utter_faq/<topic>``) and the team offered after it, if any."""
+
+    topic: str
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,8 @@ class RouteTable:
     pages: Mapping[str, Page]
     omaolo: Omaolo
     social_emergency: str = "hätänumeron 112 kautta"
+    answers: Mapping[str, Answer] = field(default_factory=dict)
+    customer_service: CustomerService | None = None
 
 
 class _Reader:
@@ -165,8 +178,27 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     return Omaolo(reader.url(node, "front_page", "omaolo.front_page"), min_age, child_team, tuple(symptoms))
 
 
+def _answers(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any]) -> dict[str, Answer]:
+    answers = {}
+    for topic, node in (raw.get("answers") or {}).items():
+        path = f"answers.{topic}"
+        if not isinstance(topic, str) or not _TOPIC_ID.match(topic):
+            raise reader.fail(path, "a topic id is 2-40 characters a-z, 0-9 and _, starting with a letter")
+        if node is not None and not isinstance(node, Mapping):
+            raise reader.fail(path, "must be a mapping, e.g. {team: terveysneuvo}, or {}")
+        team = (node or {}).get("team")
+        if team is not None and team not in teams:
+            raise reader.fail(f"{path}.team", f"unknown team '{team}'")
+        answers[topic] = Answer(topic, team)
+    return answers
+
+
 def _intents(
-    reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any], pages: Mapping[str, Any]
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    teams: Mapping[str, Any],
+    pages: Mapping[str, Any],
+    answers: Mapping[str, Answer],
 ) -> dict[str, IntentRoute]:
     targets = {"team": teams, "webpage": pages, "form": FORMS, "omaolo": {OMAOLO_TARGET}}
     intents = {}
@@ -180,7 +212,11 @@ def _intents(
         target = reader.text(node, "target", f"{path}.target")
         if target not in targets[route_type]:
             raise reader.fail(f"{path}.target", f"unknown {route_type} '{target}'")
-        intents[intent] = IntentRoute(route_type, target, reader.text(node, "label", f"{path}.label"))
+        answer = node.get("answer")
+        if answer is not None and answer not in answers:
+            raise reader.fail(f"{path}.answer", f"unknown answer topic '{answer}' (list it under answers)")
+        label = reader.text(node, "label", f"{path}.label")
+        intents[intent] = IntentRoute(route_type, target, label, answer)
     return intents
 
 
@@ -196,7 +232,8 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         )
     teams = dict(catalogue.by_id)
     pages = _pages(reader, raw, catalogue.web_base_url)
-    intents = _intents(reader, raw, teams, pages)
+    answers = _answers(reader, raw, teams)
+    intents = _intents(reader, raw, teams, pages, answers)
     return RouteTable(
         intents=intents,
         teams=teams,
@@ -205,6 +242,8 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         pages=pages,
         omaolo=_omaolo(reader, raw, teams),
         social_emergency=reader.text(raw, "social_emergency", "social_emergency"),
+        answers=answers,
+        customer_service=catalogue.customer_service,
     )
 
 

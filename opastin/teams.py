@@ -194,11 +194,19 @@ class RetentionConfig(_Strict):
     log_days: LogDays = 30
 
 
+class CustomerServiceConfig(_Strict):
+    """The county's customer service phone line, which also serves in other languages."""
+
+    phone: Phone
+    hours: WeeklyHoursConfig
+
+
 class OrganisationConfig(_Strict):
-    """The wellbeing services county: its name and the base of relative web pages."""
+    """The wellbeing services county: its name, the base of relative web pages, its customer service."""
 
     name: Name
     web_base_url: HttpsUrl
+    customer_service: CustomerServiceConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,14 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class CustomerService:
+    """The customer service phone line and its weekly hours (holidays closed)."""
+
+    phone: str
+    schedule: Schedule
+
+
+@dataclass(frozen=True)
 class Teams:
     """All teams, in the order of the file."""
 
@@ -248,6 +264,7 @@ class Teams:
     by_id: Mapping[str, Team]
     retention: Retention = Retention()
     web_base_url: str = ""
+    customer_service: CustomerService | None = None
 
     def __iter__(self) -> Iterator[Team]:
         return iter(self.by_id.values())
@@ -384,4 +401,11 @@ def load_teams(path: Path) -> Teams:
         by_id=by_id,
         retention=Retention(**retention.dict()),
         web_base_url=organisation.web_base_url,
+        customer_service=_customer_service(organisation.customer_service),
     )
+
+
+def _customer_service(config: CustomerServiceConfig | None) -> CustomerService | None:
+    if config is None:
+        return None
+    return CustomerService(config.phone, Schedule(weekly=config.hours.as_tuple(), exceptions={}))

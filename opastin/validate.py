@@ -25,6 +25,8 @@ from opastin.safety.lexicon import DEFAULT_LEXICON, EmergencyMatcher
 from opastin.teams import Teams, load_teams
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
+ANSWERS_FILE = PROJECT_ROOT / "data" / "nlu" / "answers.yml"
+ANSWER_PREFIX = "utter_faq/"
 # Responses the routing actions utter for every route of a kind (actions/routing.py).
 ROUTE_RESPONSES = (
     "utter_route_team",
@@ -77,6 +79,33 @@ def check_routes(routes: RouteTable, domain: dict[str, Any], routes_file: str, d
     return problems
 
 
+def check_answers(
+    routes: RouteTable, answers: dict[str, Any], routes_file: str, answers_file: str
+) -> list[str]:
+    """Every answer topic of the route table has its answer, and every answer its topic and examples."""
+    names = answers.get("responses") or {}
+    written = {name[len(ANSWER_PREFIX) :] for name in names if name.startswith(ANSWER_PREFIX)}
+    taught = {
+        str(block.get("intent"))[len("faq/") :]
+        for block in answers.get("nlu") or []
+        if str(block.get("intent", "")).startswith("faq/")
+    }
+    problems = [
+        f"{routes_file}: answers.{topic}: {answers_file} has no response '{ANSWER_PREFIX}{topic}'"
+        for topic in routes.answers
+        if topic not in written
+    ]
+    problems += [
+        f"{answers_file}: {ANSWER_PREFIX}{topic}: not listed under answers in {routes_file}"
+        for topic in sorted(written - set(routes.answers))
+    ]
+    problems += [
+        f"{answers_file}: {ANSWER_PREFIX}{topic}: no examples (intent faq/{topic})"
+        for topic in sorted(written - taught)
+    ]
+    return problems
+
+
 def check_teams(teams: Teams, routes: RouteTable, teams_file: str) -> Report:
     """Keywords that name two teams (a problem) and teams nothing leads to (a note)."""
     report = Report()
@@ -103,6 +132,7 @@ def validate(
     teams_file: Path | None = None,
     routes_file: Path | None = None,
     domain_file: Path = DOMAIN_FILE,
+    answers_file: Path = ANSWERS_FILE,
     lexicon_file: Path | str = DEFAULT_LEXICON,
     messages_dir: Path | None = None,
 ) -> Report:
@@ -114,10 +144,12 @@ def validate(
         teams = load_teams(teams_file)
         routes = load_routes(routes_file, teams)
         domain = read_mapping(domain_file)
+        answers = read_mapping(answers_file)
     except ContentError as error:
         report.problems.append(str(error))
         return report
     report.problems += check_routes(routes, domain, display_path(routes_file), display_path(domain_file))
+    report.problems += check_answers(routes, answers, display_path(routes_file), display_path(answers_file))
     team_report = check_teams(teams, routes, display_path(teams_file))
     report.problems += team_report.problems
     report.notes += team_report.notes

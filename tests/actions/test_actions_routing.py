@@ -40,9 +40,16 @@ def message(
     }
 
 
-def text_message(text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
+def text_message(
+    text: str, buttons: list[dict[str, str]], custom: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A plain text message with buttons, as CollectingDispatcher records it."""
-    return {**message(None), "text": text, "buttons": buttons, "template": None, "response": None}
+    return {**message(None, custom), "text": text, "buttons": buttons, "template": None, "response": None}
+
+
+def person(target: str, teams: list[str] | None = None) -> dict[str, Any]:
+    """The payload of a person offer."""
+    return {"route": {"type": "person", "target": target, "teams": teams or []}}
 
 
 def test_team_route_names_the_team_with_its_live_availability(tracker_for, service):
@@ -160,6 +167,7 @@ def test_a_person_is_offered_only_in_topics_whose_team_takes_chats_now(tracker_f
             "Autan mielelläni löytämään sopivan ammattilaisen. Missä asiassa tarvitset apua? "
             "Valitse aihe tai kerro omin sanoin.",
             [{"title": "Terveysaseman vastaanotto", "payload": "/health_centre_appointment"}, LEAVE_MESSAGE],
+            person("offered", ["terveysneuvo"]),
         )
     ]
 
@@ -174,6 +182,7 @@ def test_when_nobody_is_free_a_request_for_a_person_is_told_so(tracker_for, serv
             "Voit jättää kiireettömän yhteydenottopyynnön, niin ammattilainen ottaa sinuun yhteyttä, "
             f"tai soittaa numeroon {HEALTH_PHONE}. Hätätilanteessa soita 112.",
             [LEAVE_MESSAGE],
+            person("nobody_free"),
         )
     ]
 
@@ -279,6 +288,7 @@ def test_second_miss_in_a_row_offers_a_person_who_is_there_or_the_form(tracker_f
                 {"title": "Keskustele: Terveysneuvo", "payload": '/request_human{"team":"terveysneuvo"}'},
                 LEAVE_MESSAGE,
             ],
+            person("offered", ["terveysneuvo"]),
         )
     ]
 
@@ -305,11 +315,11 @@ def test_a_miss_after_an_understood_message_asks_again(tracker_for):
 def test_doubt_between_intents_of_one_team_is_no_miss(tracker_for):
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "lab_results", "confidence": 0.4},
+        {"name": "sick_note", "confidence": 0.4},
         {"name": "health_centre_appointment", "confidence": 0.35},
     ]
     messages, events = run(
-        ActionHandleFallback(down), tracker_for("labrat ja lääkäri", "nlu_fallback", ranking=ranking)
+        ActionHandleFallback(down), tracker_for("sairauslomaa ja lääkäri", "nlu_fallback", ranking=ranking)
     )
 
     assert messages[0]["response"] == "utter_route_team"

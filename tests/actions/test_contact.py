@@ -313,7 +313,11 @@ def test_a_rating_and_comment_are_stored(service):
     tracker = make_tracker(slots={"feedback_rating": "4", "feedback_comment": "Nopea vastaus"})
     messages, events = run(ActionSubmitFeedback(service.factory), tracker)
     assert [message["response"] for message in messages] == ["utter_feedback_thanks"]
-    assert events == [SlotSet("feedback_rating", None), SlotSet("feedback_comment", None)]
+    assert events == [
+        SlotSet("feedback_rating", None),
+        SlotSet("feedback_comment", None),
+        SlotSet("rating_due", False),
+    ]
     with service.db.reading() as session:
         [stored] = session.execute(select(Feedback)).scalars()
     assert (stored.rating, stored.comment, stored.conversation_id) == (4, "Nopea vastaus", "test")

@@ -54,8 +54,9 @@ def route_neuvola(service: Any, tracker_for: Any) -> tuple[list[dict[str, Any]],
 
 
 def offer(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
-    """The text and buttons of the message after the route decision."""
-    return messages[1]["text"], messages[1]["buttons"]
+    """The text and buttons of the message after the route decision (a warm opening may come first)."""
+    decision = next(i for i, message in enumerate(messages) if "route" in (message.get("custom") or {}))
+    return messages[decision + 1]["text"], messages[decision + 1]["buttons"]
 
 
 def test_open_team_with_a_queue_offers_to_join_with_length_and_wait(service, tracker_for):

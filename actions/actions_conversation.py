@@ -1,0 +1,188 @@
+"""The conversation around the routes: factual answers, yes and no in context, goodbye and feedback,
+and the notice for residents writing in English or Swedish.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
+from actions.availability import ACCEPTING
+from actions.context import NEED_TYPES, turn_routes
+from actions.decisions import send_answer
+from opastin import messages
+from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
+from opastin.hours import opening_status
+from opastin.routes import default_routes
+from opastin.teams import CustomerService
+
+logger = logging.getLogger(__name__)
+
+FEEDBACK_FORM = "feedback_form"
+# Set by the goodbye and the feedback request: the rules start the rating form when it is true.
+RATING_DUE = "rating_due"
+LIVE_CHAT_ENDED = "/give_feedback"
+COMPLAINT_TOPIC = "complaint"
+_LANGUAGES = ("fi", "en", "sv")
+
+
+def selected_topic(tracker: Tracker) -> str | None:
+    """The answer topic Rasa's ResponseSelector chose for the latest message (``faq/<topic>``)."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    key = str((selector.get("response") or {}).get("intent_response_key") or "")
+    topic = key.partition("/")[2]
+    return topic if topic in default_routes().answers else None
+
+
+class ActionAnswer(EscalationAction):
+    """Give the short factual answer the ResponseSelector chose, and offer its team where one helps."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        topic = selected_topic(tracker)
+        if topic is None:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
+            return []
+        return send_answer(dispatcher, tracker, topic, default_routes(), self)
+
+
+def queue_offered_last(tracker: Tracker) -> bool:
+    """Whether the bot's previous turn asked "Haluatko jonoon?" (a team accepting residents)."""
+    offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
+    return offered and tracker.get_slot("team_availability") == ACCEPTING
+
+
+class ActionYesOrNo(EscalationAction):
+    """A plain "joo" or "ei kiitos": an answer to the queue offer if one was made, else ask the need."""
+
+    def name(self) -> str:
+        return "action_yes_or_no"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if queue_offered_last(tracker):
+            if intent == "affirm":
+                events: list[EventType] = ActionJoinQueue(self.client_factory, self.clock).run(
+                    dispatcher, tracker, domain
+                )
+                return events
+            declined: list[EventType] = ActionDeclineQueue().run(dispatcher, tracker, domain)
+            return declined
+        dispatcher.utter_message(response="utter_ask_how_can_help")
+        return []
+
+
+def conversation_had_a_route(tracker: Tracker) -> bool:
+    """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page)."""
+    return any(
+        ((event.get("data") or {}).get("custom") or {}).get("route", {}).get("type") in (*NEED_TYPES, "form")
+        for event in tracker.events
+        if event.get("event") == "bot"
+    )
+
+
+def rating_asked(tracker: Tracker) -> bool:
+    """Whether the chat's rating was already asked in this conversation."""
+    return any(
+        event.get("event") == "action" and event.get("name") == FEEDBACK_FORM for event in tracker.events
+    )
+
+
+class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """Say goodbye; after the resident was directed somewhere, ask once how the chat went
+    (``rating_due``: the rules then start ``feedback_form``)."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if conversation_had_a_route(tracker) and not rating_asked(tracker):
+            dispatcher.utter_message(response="utter_goodbye_rating")
+            return [SlotSet(RATING_DUE, True)]
+        dispatcher.utter_message(response="utter_goodbye")
+        return [SlotSet(RATING_DUE, False)]
+
+
+class ActionFeedbackOrComplaint(EscalationAction):
+    """"Haluan antaa palautetta": a rating of the chat after a live chat or a route; otherwise (feedback
+    on care, with no chat to rate) how to complain, with a button to rate the chat after all.
+    """
+
+    def name(self) -> str:
+        return "action_feedback_or_complaint"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        after_a_route = conversation_had_a_route(tracker) and not rating_asked(tracker)
+        if text.startswith(LIVE_CHAT_ENDED) or after_a_route:
+            return [SlotSet(RATING_DUE, True)]
+        events = send_answer(dispatcher, tracker, COMPLAINT_TOPIC, default_routes(), self)
+        rate = (messages.text("bot.buttons.rate_chat"), LIVE_CHAT_ENDED)
+        said = messages.text("bot.feedback.rate_chat_instead")
+        dispatcher.utter_message(text=said, buttons=buttons([rate]))
+        return [*events, SlotSet(RATING_DUE, False)]
+
+
+def _when(moment: datetime, now: datetime, language: str) -> str:
+    if language == "fi":
+        return opening_phrase(moment, None, now)
+    day = moment.astimezone(HELSINKI).date()
+    today = now.astimezone(HELSINKI).date()
+    if day == today:
+        said = messages.text(f"bot.language.today_{language}")
+    elif (day - today).days == 1:
+        said = messages.text(f"bot.language.tomorrow_{language}")
+    else:
+        said = messages.text(f"bot.language.weekdays_{language}").split("|")[day.weekday()]
+    return f"{said} {moment.astimezone(HELSINKI):%H:%M}"
+
+
+def phone_line_now(service: CustomerService, now: datetime) -> dict[str, str]:
+    """The customer service line's state now, one sentence per language (``fi``, ``en``, ``sv``)."""
+    status = opening_status(service.schedule, now)
+    said = {}
+    for language in _LANGUAGES:
+        if status.open and status.closes_at is not None:
+            until = clock_time(status.closes_at) if language == "fi" else f"{status.closes_at:%H:%M}"
+            said[language] = messages.text(f"bot.language.open_{language}", phone=service.phone, until=until)
+        elif status.opens_at is not None:
+            when = _when(status.opens_at, now, language)
+            said[language] = messages.text(f"bot.language.closed_{language}", phone=service.phone, when=when)
+        else:
+            said[language] = messages.text(f"bot.language.phone_{language}", phone=service.phone)
+    return said
+
+
+class ActionOtherLanguage(EscalationAction):
+    """The notice that the chat serves in Finnish, with whether the phone line is open right now."""
+
+    def name(self) -> str:
+        return "action_other_language"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        service = default_routes().customer_service
+        if service is None:
+            dispatcher.utter_message(response="utter_other_language_no_phone")
+            return []
+        said = phone_line_now(service, self.clock())
+        dispatcher.utter_message(response="utter_other_language", **said)
+        return []
+

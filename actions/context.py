@@ -1,0 +1,95 @@
+"""The conversation's current need, read from the tracker's events: pure functions, no Rasa.
+
+Every decision message carries a route payload (``{"route": {"type", "target"}}``),
+so the bot's previous turn says what the conversation is about: a team, an
+answer, an Omaolo assessment, a page. A follow-up ("hän asuu yksin",
+"se ei suostu juomaankaan", "entä jos…") adds detail to that need; the
+actions keep to it instead of asking "what can I help you with" or jumping
+to whatever route the words alone would suggest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opastin.finnish_text import normalise
+
+# Routes a follow-up can stay with (an emergency or the form are not a "need" to refine), the
+# one a turn is about first: an answer offers its team after it, and is what the turn was about.
+NEED_TYPES = ("answer", "team", "omaolo", "webpage")
+# Below this confidence a different route does not override the need the previous turn was about
+# when the message refers back to it (see :func:`refers_back`).
+STAY_BELOW_CONFIDENCE = 0.8
+# Words that point back to what was just discussed ("se", "hän", "entä", "tästä"), normalised.
+_BACK_REFERENCES = frozenset(
+    {"se", "sen", "sita", "siita", "silla", "sille", "siihen", "han", "hanen", "hanta", "hanella", "hanelle",
+     "hanesta", "ne", "niita", "niilla", "enta", "entas", "mut", "mutta", "siis", "lisaksi", "lisaks", "myos",
+     "viela", "tasta", "tuosta", "tahan", "tuohon", "taa", "tama", "toi", "tuo", "sama", "samaan", "samasta",
+     "ja", "eli", "kun", "ku", "nii", "niin", "no", "ai", "tossa", "tassa", "talla", "sil", "sit", "sitten"}
+)  # fmt: skip
+_FIRST_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Need:
+    """What the conversation is about: a route type (team, answer, omaolo, webpage) and its target."""
+
+    type: str
+    target: str
+    route: Mapping[str, Any]
+
+
+def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
+    """The route payloads the bot sent in the turn ``turns_back`` turns before the latest message.
+
+    ``turns_back=0`` is the turn being answered now (what earlier actions of this turn sent).
+    """
+    users_seen = 0
+    found: list[Mapping[str, Any]] = []
+    for event in reversed(events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen > turns_back + 1:
+                break
+        elif event.get("event") == "bot" and users_seen == turns_back:
+            route = ((event.get("data") or {}).get("custom") or {}).get("route")
+            if isinstance(route, dict):
+                found.append(route)
+    return list(reversed(found))
+
+
+def need_of(routes: Iterable[Mapping[str, Any]]) -> Need | None:
+    """The need a turn's route payloads were about: its answer first, else its team, else a page or Omaolo."""
+    kinds = {str(route.get("type")): route for route in routes if route.get("type") in NEED_TYPES}
+    for kind in NEED_TYPES:
+        if kind in kinds:
+            return Need(kind, _target(kinds[kind]), kinds[kind])
+    return None
+
+
+def _target(route: Mapping[str, Any]) -> str:
+    if route.get("type") == "omaolo":
+        return str(route.get("symptom"))
+    if route.get("type") == "webpage":
+        return str(route.get("page"))
+    return str(route.get("target"))
+
+
+def previous_need(events: Sequence[Mapping[str, Any]]) -> Need | None:
+    """The need of the bot's previous turn, if that turn was about one."""
+    return need_of(turn_routes(events, turns_back=1))
+
+
+def repeats_previous(events: Sequence[Mapping[str, Any]], kind: str, target: str) -> bool:
+    """Whether the bot's previous turn already stated this route (so this turn must say it anew)."""
+    return any(
+        route.get("type") == kind and _target(route) == target for route in turn_routes(events, turns_back=1)
+    )
+
+
+def refers_back(text: str) -> bool:
+    """Whether a message opens by pointing back at what was discussed ("entä jos hän…", "se ei…")."""
+    words = normalise(text).split()
+    return any(word in _BACK_REFERENCES for word in words[:_FIRST_WORDS])

@@ -1,0 +1,119 @@
+"""Sending a decision: a route, a short factual answer, or more on the need the conversation is about.
+
+Every decision message carries its payload (``{"route": {"type", "target", ...}}``)
+and sets the slots ``route_type`` and ``route_target``. A decision the bot's
+previous turn already stated is worded anew (the team offer here, the responses
+by ``rasa_addons.no_repeat``), so a follow-up never gets the same reply twice.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions_escalation import EscalationAction, send_team_route
+from actions.context import Need, repeats_previous
+from actions.routing import Reply, Route, route_reply
+from opastin import messages
+from opastin.routes import RouteTable
+
+ANSWER = "answer"
+# The keys of a team route payload that describe the team's live availability, not the route.
+_LIVE_KEYS = ("open", "accepting", "queue_length", "estimated_wait_s")
+
+
+def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:
+    """Send the next-step text with the route payload; return the slot events.
+
+    Team routes go through :func:`send_decision` instead, which adds the live availability.
+    """
+    reply = route_reply(route, routes)
+    dispatcher.utter_message(response=reply.response, json_message=route.payload(), **reply.values)
+    return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
+
+
+def team_route(team_id: str, routes: RouteTable) -> Route:
+    """The route to a team of the catalogue."""
+    return Route("team", team_id, {"label": routes.teams[team_id].name})
+
+
+def _helps(team_id: str, routes: RouteTable) -> str:
+    return messages.text("bot.helps_many" if routes.teams[team_id].plural else "bot.helps_one")
+
+
+def send_team(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    route: Route,
+    routes: RouteTable,
+    action: EscalationAction,
+    lead: Reply | None = None,
+) -> list[EventType]:
+    """A team route with the live offer, worded anew when the previous turn offered the same team."""
+    again = repeats_previous(tracker.events, "team", route.target)
+    return send_team_route(dispatcher, route, routes, action.client, action.clock(), again=again, lead=lead)
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    topic: str,
+    routes: RouteTable,
+    action: EscalationAction,
+    team: str | None = None,
+) -> list[EventType]:
+    """The short factual answer ``utter_faq/<topic>``, then its team's live offer if it has one.
+
+    ``team`` overrides the topic's team (an intent routed to a team with an answer first).
+    Asked again right after the answer, the answer is not repeated: the resident is
+    pointed on instead.
+    """
+    entry = routes.answers.get(topic)
+    team = team or (entry.team if entry else None)
+    payload = Route(ANSWER, topic).payload()
+    if repeats_previous(tracker.events, ANSWER, topic):
+        key = "bot.followup.answer_team" if team else "bot.followup.answer"
+        dispatcher.utter_message(text=messages.text(key), json_message=payload)
+    else:
+        dispatcher.utter_message(response=f"utter_faq/{topic}", json_message=payload)
+    if team is None:
+        return [SlotSet("route_type", ANSWER), SlotSet("route_target", topic)]
+    lead = Reply("utter_answer_team", {"team_name": routes.teams[team].name, "helps": _helps(team, routes)})
+    return send_team(dispatcher, tracker, team_route(team, routes), routes, action, lead)
+
+
+def send_decision(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    route: Route,
+    routes: RouteTable,
+    action: EscalationAction,
+    intent: str | None = None,
+) -> list[EventType]:
+    """A routing decision; an intent with an answer (routes.yml ``answer:``) gets the answer first."""
+    entry = routes.intents.get(intent or "")
+    warmth = messages.catalogue().get(f"bot.warmth.{intent}", "")
+    if warmth and not repeats_previous(tracker.events, route.type, route.target):
+        dispatcher.utter_message(text=warmth)
+    if entry is not None and entry.answer is not None and route.type == "team":
+        return send_answer(dispatcher, tracker, entry.answer, routes, action, team=route.target)
+    if route.type == "team":
+        return send_team(dispatcher, tracker, route, routes, action)
+    return send_route(dispatcher, route, routes)
+
+
+def send_follow_up(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    need: Need,
+    routes: RouteTable,
+    action: EscalationAction,
+) -> list[EventType]:
+    """Stay with the need of the previous turn: its answer's next step, its team offered anew, its page."""
+    if need.type == ANSWER:
+        return send_answer(dispatcher, tracker, need.target, routes, action)
+    if need.type == "team" and need.target in routes.teams:
+        return send_team(dispatcher, tracker, team_route(need.target, routes), routes, action)
+    extra = {key: value for key, value in need.route.items() if key not in ("type", "target", *_LIVE_KEYS)}
+    return send_route(dispatcher, Route(need.type, str(need.route.get("target")), extra), routes)

@@ -1,0 +1,221 @@
+"""Answers, follow-ups on the conversation's need, yes and no in context, goodbye, feedback and languages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions_conversation import (
+    ActionAnswer,
+    ActionFeedbackOrComplaint,
+    ActionGoodbye,
+    ActionOtherLanguage,
+    ActionYesOrNo,
+    phone_line_now,
+)
+from actions.actions_routing import ActionHandleFallback, ActionRoute
+from opastin.finnish_time import HELSINKI
+from opastin.routes import default_routes
+from tests.actions.conftest import down, user_event
+
+
+def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def routes_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (m["custom"]["route"]["type"], m["custom"]["route"]["target"])
+        for m in messages
+        if "route" in (m.get("custom") or {})
+    ]
+
+
+def selected(topic: str) -> dict[str, Any]:
+    return {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
+
+
+def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
+    return {"event": "bot", "text": text, "data": {"custom": {"route": route}}}
+
+
+PALVELUNEUVO = {"type": "team", "target": "palveluneuvo", "label": "Palveluneuvo"}
+
+
+def test_a_question_gets_its_answer_and_the_team_that_helps_further(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")
+    tracker = tracker_for("miten uusin reseptin omakannassa", "faq")
+    tracker.latest_message["response_selector"] = selected("omakanta_prescription")
+
+    messages, events = run(ActionAnswer(service.factory, service.clock), tracker)
+
+    assert messages[0]["response"] == "utter_faq/omakanta_prescription"
+    assert messages[1]["response"] == "utter_answer_team"
+    assert routes_of(messages) == [("answer", "omakanta_prescription"), ("team", "terveysneuvo")]
+    assert SlotSet("route_target", "terveysneuvo") in events
+
+
+def test_an_answer_without_a_team_stands_alone(tracker_for):
+    tracker = tracker_for("mikä on maksukatto", "faq")
+    tracker.latest_message["response_selector"] = selected("fees_ceiling")
+    messages, events = run(ActionAnswer(down), tracker)
+    assert [m["response"] for m in messages] == ["utter_faq/fees_ceiling"]
+    assert events == [SlotSet("route_type", "answer"), SlotSet("route_target", "fees_ceiling")]
+
+
+def test_the_same_answer_is_not_given_twice_in_a_row(tracker_for):
+    earlier = [user_event("maksukatto?", "faq"), bot_route({"type": "answer", "target": "fees_ceiling"})]
+    tracker = tracker_for("entä jos maksukatto täyttyy", "faq", earlier=earlier)
+    tracker.latest_message["response_selector"] = selected("fees_ceiling")
+    messages, _ = run(ActionAnswer(down), tracker)
+    assert messages[0]["response"] is None
+    assert messages[0]["text"].startswith("Kiitos tarkennuksesta.")
+    assert routes_of(messages) == [("answer", "fees_ceiling")]
+
+
+def test_a_need_with_an_answer_gets_the_answer_before_its_team(tracker_for, service):
+    tracker = tracker_for("tarviin toimeentulotukea", "income_support")
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("answer", "income_support_kela"), ("team", "tyoikaisten_sosiaalityo")]
+
+
+def test_an_emotional_topic_opens_with_warmth(tracker_for, service):
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker_for("masentaa", "mental_health"))
+    assert messages[0]["text"].startswith("Kiitos, että kerroit.")
+    assert routes_of(messages) == [("team", "mielenterveys_paihde")]
+
+
+def test_a_follow_up_that_is_not_understood_stays_with_the_team(tracker_for, service):
+    service.agent("paivi", "palveluneuvo")
+    earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("se ei oikein suostu syömään", "nlu_fallback", earlier=earlier)
+
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+
+    assert routes_of(messages)[0][:2] == ("team", "palveluneuvo")
+    assert messages[0]["response"] == "utter_route_team"
+    assert messages[1]["text"].startswith("Palveluneuvon chat on edelleen auki")
+    assert "utter_clarify" not in [m["response"] for m in messages]
+
+
+def test_a_follow_up_pointing_back_is_not_taken_for_a_new_need(tracker_for, service):
+    earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
+    ranking = [{"name": "debt_advice", "confidence": 0.55}, {"name": "elderly_services", "confidence": 0.3}]
+    tracker = tracker_for("entä jos hän ei pysty maksamaan", "debt_advice", ranking=ranking, earlier=earlier)
+    tracker.latest_message["intent"]["confidence"] = 0.55
+
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
+def test_a_clear_new_need_is_recognised_as_new(tracker_for, service):
+    earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("mulla on hammassärkyä", "dental_care", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+
+
+def test_the_same_team_asked_again_is_offered_in_new_words(tracker_for, service):
+    service.clock.now = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
+    earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("kotihoitoa isälle", "elderly_services", earlier=earlier)
+
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+
+    assert messages[1]["text"].startswith("Koska chat on nyt kiinni, nopein tapa on jättää viesti")
+    assert "Palveluneuvon chat on auki seuraavan kerran tänään klo 8–15." in messages[1]["text"]
+
+
+def test_yes_after_a_queue_offer_joins_the_queue(tracker_for, service):
+    service.agent("paivi", "palveluneuvo")
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    slots = {"route_type": "team", "route_target": "palveluneuvo", "team_availability": "accepting"}
+    tracker = tracker_for("joo", "affirm", earlier=earlier, slots=slots)
+    messages, events = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert messages[0]["text"].startswith("Olet nyt jonossa sijalla 1.")
+    assert events == [SlotSet("handoff_status", "queued")]
+
+
+def test_yes_without_a_question_asks_the_need(tracker_for):
+    messages, _ = run(ActionYesOrNo(down), tracker_for("joo", "affirm"))
+    assert [m["response"] for m in messages] == ["utter_ask_how_can_help"]
+
+
+def test_goodbye_after_a_route_asks_the_rating_once(tracker_for):
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye", earlier=routed))
+    assert ([m["response"] for m in messages], events) == (
+        ["utter_goodbye_rating"],
+        [SlotSet("rating_due", True)],
+    )
+
+    rated = [*routed, {"event": "action", "name": "feedback_form"}]
+    messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye", earlier=rated))
+    assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
+
+
+def test_goodbye_without_a_route_asks_no_rating(tracker_for):
+    messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye"))
+    assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
+
+
+def test_feedback_on_care_is_answered_with_how_to_complain(tracker_for):
+    text = "haluan antaa palautetta, odotin päivystyksessä seitsemän tuntia"
+    messages, events = run(ActionFeedbackOrComplaint(down), tracker_for(text, "give_feedback"))
+    assert messages[0]["response"] == "utter_faq/complaint"
+    assert messages[1]["buttons"] == [{"title": "Arvioi tämä chat", "payload": "/give_feedback"}]
+    assert events[-1] == SlotSet("rating_due", False)
+
+
+@pytest.mark.parametrize("text", ["/give_feedback"])
+def test_the_rating_follows_a_live_chat(tracker_for, text):
+    messages, events = run(ActionFeedbackOrComplaint(down), tracker_for(text, "give_feedback"))
+    assert (messages, events) == ([], [SlotSet("rating_due", True)])
+
+
+@pytest.mark.parametrize(
+    ("moment", "finnish", "english"),
+    [
+        (datetime(2027, 1, 12, 10, 0, tzinfo=HELSINKI), "palvelee nyt puhelimessa 015 211 8000 klo 15 asti",
+         "answers by phone now, until 15:00"),
+        (datetime(2027, 1, 13, 3, 0, tzinfo=HELSINKI), "on nyt kiinni; se avautuu tänään klo 8 alkaen",
+         "is closed now; it opens today at 08:00"),
+        (datetime(2027, 1, 16, 11, 0, tzinfo=HELSINKI), "on nyt kiinni; se avautuu maanantaina klo 8 alkaen",
+         "is closed now; it opens on Monday at 08:00"),
+    ],
+)  # fmt: skip
+def test_the_language_notice_says_whether_the_phone_line_is_open_now(moment, finnish, english):
+    said = phone_line_now(default_routes().customer_service, moment)
+    assert finnish in said["fi"]
+    assert english in said["en"]
+    assert said["sv"]
+
+
+def test_the_language_notice_is_the_response_with_the_live_state(tracker_for):
+    action = ActionOtherLanguage(down, lambda: datetime(2027, 1, 13, 3, 0, tzinfo=HELSINKI))
+    messages, _ = run(action, tracker_for("hello, I need help", "other_language"))
+    assert messages[0]["response"] == "utter_other_language"
+    assert "kiinni" in messages[0]["fi"]
+
+
+def test_asking_for_a_person_again_at_night_moves_on_in_new_words(tracker_for, service):
+    service.clock.now = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
+    first, _ = run(
+        ActionRoute(service.factory, service.clock), tracker_for("haluan ihmisen", "request_human")
+    )
+    earlier = [user_event("haluan ihmisen", "request_human"), {"event": "bot", "text": first[0]["text"],
+               "data": {"custom": first[0]["custom"]}}]  # fmt: skip
+    again, _ = run(
+        ActionRoute(service.factory, service.clock),
+        tracker_for("oikean ihmisen!!", "request_human", earlier=earlier),
+    )
+    assert routes_of(first) == routes_of(again) == [("person", "none_open")]
+    assert again[0]["text"] != first[0]["text"]
+    assert again[0]["text"].startswith("Ammattilaisten chatit ovat yhä kiinni")
