@@ -35,7 +35,7 @@ FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_valu
 
 OutboxFactory = Callable[[], ContactOutbox]
 # A team named in a longer answer is part of the message, not a correction of the team.
-MAX_CORRECTION_WORDS = 8
+MAX_CORRECTION_WORDS = 12
 
 
 def cancel_button() -> tuple[str, str]:

@@ -14,8 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
 from actions.availability import ACCEPTING
-from actions.context import NEED_TYPES, turn_routes
-from actions.decisions import send_answer
+from actions.context import NEED_TYPES, previous_need, turn_routes
+from actions.decisions import send_answer, send_follow_up
 from opastin import messages
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
 from opastin.hours import opening_status
@@ -30,6 +30,8 @@ RATING_DUE = "rating_due"
 LIVE_CHAT_ENDED = "/give_feedback"
 COMPLAINT_TOPIC = "complaint"
 _LANGUAGES = ("fi", "en", "sv")
+# "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
+MAX_PLAIN_ANSWER_WORDS = 3
 
 
 def selected_topic(tracker: Tracker) -> str | None:
@@ -63,7 +65,8 @@ def queue_offered_last(tracker: Tracker) -> bool:
 
 
 class ActionYesOrNo(EscalationAction):
-    """A plain "joo" or "ei kiitos": an answer to the queue offer if one was made, else ask the need."""
+    """A plain "joo" or "ei kiitos": an answer to the queue offer if one was made; a longer message
+    after a need ("joo ja hän on jo 85") adds to that need; else the need is asked."""
 
     def name(self) -> str:
         return "action_yes_or_no"
@@ -72,6 +75,10 @@ class ActionYesOrNo(EscalationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        text = str((tracker.latest_message or {}).get("text") or "")
+        need = previous_need(tracker.events)
+        if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
+            return send_follow_up(dispatcher, tracker, need, default_routes(), self)
         if queue_offered_last(tracker):
             if intent == "affirm":
                 events: list[EventType] = ActionJoinQueue(self.client_factory, self.clock).run(

@@ -90,11 +90,13 @@ def send_team_route(
     *,
     again: bool = False,
     lead: Reply | None = None,
+    said_before: frozenset[str] = frozenset(),
 ) -> list[EventType]:
     """State a team route with its live availability, then offer the queue or the alternatives.
 
     ``again``: the bot's previous turn offered the same team, so the offer is worded
-    anew and moves on. ``lead`` replaces the route's own first sentence (after an answer).
+    anew and moves on; an offer whose text is in ``said_before`` (the previous turn)
+    takes the other wording. ``lead`` replaces the route's own first sentence (after an answer).
     """
     reply = lead or route_reply(route, routes)
     chat = routes.teams[route.target].chat
@@ -103,9 +105,13 @@ def send_team_route(
     except HandoffServiceError as error:
         logger.warning("team status of %s failed: %s", route.target, error)
         offer = unavailable_offer(local_contacts(route.target), again=again)
+        if offer.text in said_before:
+            offer = unavailable_offer(local_contacts(route.target), again=not again)
         payload = route.payload()
     else:
         offer = team_offer(chat, status, now, again=again)
+        if offer.text in said_before:
+            offer = team_offer(chat, status, now, again=not again)
         payload = Route(route.type, route.target, {**route.extra, **route_extra(status)}).payload()
     dispatcher.utter_message(response=reply.response, json_message=payload, **reply.values)
     send_offer(dispatcher, offer)

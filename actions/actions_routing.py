@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions_contact import reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, local_contacts
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
-from actions.context import STAY_BELOW_CONFIDENCE, previous_need, refers_back, repeats_previous
+from actions.context import STAY_BELOW_CONFIDENCE, previous_need, refers_back, turn_texts
 from actions.decisions import send_decision, send_follow_up, send_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
@@ -95,7 +95,7 @@ def offer_a_person(
     options = topic_options(routes, taking) if understood else talk_options(routes, taking)
     if options:
         intro = "bot.human.ask_topic" if understood else "bot.human.can_talk"
-        if repeats_previous(tracker.events, "person", "offered"):
+        if " ".join([*lead, messages.text(intro)]) in turn_texts(tracker.events):
             intro = "bot.human.ask_topic_again"
         dispatcher.utter_message(
             text=" ".join([*lead, messages.text(intro)]),
@@ -106,11 +106,10 @@ def offer_a_person(
     by_id = {status.id: status for status in statuses}
     relevant: list[PublicTeam] = [by_id[team_id] for team_id in wanted if team_id in by_id]
     target = "nobody_free" if any(team.open for team in relevant) else "none_open"
-    if repeats_previous(tracker.events, "person", target):
+    chats = {team_id: team.chat for team_id, team in routes.teams.items()}
+    said = " ".join([*lead, nobody_to_talk_to(relevant, chats, contacts, action.clock())])
+    if said in turn_texts(tracker.events):
         said = messages.text(f"bot.human.{target}_again", phone=contacts.phone)
-    else:
-        chats = {team_id: team.chat for team_id, team in routes.teams.items()}
-        said = " ".join([*lead, nobody_to_talk_to(relevant, chats, contacts, action.clock())])
     dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message=person_offer(target))
 
 

@@ -38,7 +38,8 @@ _FILLERS = frozenset({"no", "niin", "noh", "siis", "ja", "okei", "ihan", "juu"})
 _CORRECTION_STEMS = ("vaarin", "vaara", "korja", "muuta", "muutt", "vaihd", "vaihta", "virhe")
 # Words that take back an earlier answer: "ei kun neuvola", "tarkoitin sähköpostia".
 _CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sittenkin", "mieluummin",
-                    "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet")  # fmt: skip
+                    "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet", "ai niin", "ainiin",
+                    "sori", "oho", "hups", "anteeks", "pitais", "pitaisi", "eika", "enka")  # fmt: skip
 _MESSAGE_WORDS = ("viesti", "asia")
 _PHONE_WORDS = ("puhel", "soit", "numero")
 _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import EscalationAction, send_team_route
-from actions.context import Need, repeats_previous
+from actions.context import Need, repeats_previous, turn_texts
 from actions.routing import Reply, Route, route_reply
 from opastin import messages
 from opastin.routes import RouteTable
@@ -52,7 +52,10 @@ def send_team(
 ) -> list[EventType]:
     """A team route with the live offer, worded anew when the previous turn offered the same team."""
     again = repeats_previous(tracker.events, "team", route.target)
-    return send_team_route(dispatcher, route, routes, action.client, action.clock(), again=again, lead=lead)
+    said = turn_texts(tracker.events)
+    return send_team_route(
+        dispatcher, route, routes, action.client, action.clock(), again=again, lead=lead, said_before=said
+    )
 
 
 def send_answer(
@@ -72,9 +75,9 @@ def send_answer(
     entry = routes.answers.get(topic)
     team = team or (entry.team if entry else None)
     payload = Route(ANSWER, topic).payload()
-    if repeats_previous(tracker.events, ANSWER, topic):
-        key = "bot.followup.answer_team" if team else "bot.followup.answer"
-        dispatcher.utter_message(text=messages.text(key), json_message=payload)
+    follow_up = messages.text("bot.followup.answer_team" if team else "bot.followup.answer")
+    if repeats_previous(tracker.events, ANSWER, topic) and follow_up not in turn_texts(tracker.events):
+        dispatcher.utter_message(text=follow_up, json_message=payload)
     else:
         dispatcher.utter_message(response=f"utter_faq/{topic}", json_message=payload)
     if team is None:

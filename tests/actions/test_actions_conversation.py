@@ -219,3 +219,13 @@ def test_asking_for_a_person_again_at_night_moves_on_in_new_words(tracker_for, s
     assert routes_of(first) == routes_of(again) == [("person", "none_open")]
     assert again[0]["text"] != first[0]["text"]
     assert again[0]["text"].startswith("Ammattilaisten chatit ovat yhä kiinni")
+
+
+def test_a_longer_yes_after_a_need_adds_to_it_instead_of_joining_the_queue(tracker_for, service):
+    service.agent("paivi", "palveluneuvo")
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    slots = {"route_type": "team", "route_target": "palveluneuvo", "team_availability": "accepting"}
+    tracker = tracker_for("joo ja hän on jo 85-vuotias", "affirm", earlier=earlier, slots=slots)
+    messages, events = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
+    assert SlotSet("handoff_status", "queued") not in events

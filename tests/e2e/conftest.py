@@ -16,8 +16,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def rasa() -> Iterator[Rasa]:
-    """The session's one Rasa server; each module starts the action server it calls."""
+    """The session's one Rasa server (its tracker API open on loopback, for the conversation
+    runner); each module starts the action server it calls."""
     if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does) before this test")
-    with rasa_server() as running:
+    with rasa_server(tracker_api=True) as running:
         yield running

@@ -253,6 +253,52 @@ def test_resident_leaves_a_call_back_request_when_nobody_is_there(browser, stack
     context.close()
 
 
+def test_the_contact_form_takes_a_correction_at_every_step(browser, stack) -> None:
+    """Team, message, method, address and the read-back each corrected once, in the resident's words."""
+    context, page, outside = _new_page(browser, width=390, height=844)
+    page.goto(stack["url"] + "/")
+    _bot_says(page, "Olen Opastin")
+    _say(page, "haluan jättää soittopyynnön")
+    _bot_says(page, "Mille palvelulle haluat jättää viestin")
+    assert "En tunnistanut" not in page.locator(".chat-log").inner_text()  # no error before the question
+    _choose(page, "Suun terveydenhuolto")
+    _bot_says(page, "missä asiassa toivot yhteydenottoa")
+    _say(page, "ei kun siis neuvola")
+    _bot_says(page, "vaihdoin palveluksi Neuvola")
+    _say(page, "Haluaisin kysyä lapseni rokotuksista")
+    _bot_says(page, "Miten haluat, että sinuun otetaan yhteyttä")
+    _say(page, "haluun muuttaa viestiä")
+    _bot_says(page, "kirjoitetaan viesti uudelleen")
+    _say(page, "Haluaisin kysyä lapseni rokotusajasta ja seuraavasta neuvolakäynnistä")
+    _choose(page, "Puhelimitse")
+    _bot_says(page, "Kirjoita puhelinnumerosi")
+    _say(page, "ei kun sittenkin sähköpostiin")
+    _bot_says(page, "yhteyttä sähköpostitse")
+    _say(page, "liisa@posti.fi")
+    _bot_says(page, "sähköpostitse osoitteeseen liisa@posti.fi")
+    page.screenshot(path=str(RESULTS / "resident-form-corrections-read-back.png"), full_page=True)
+    _say(page, "osoite meni väärin, se on liisa.virtanen@posti.fi")
+    _bot_says(page, "korjasin yhteystiedon")
+    _bot_says(page, "sähköpostitse osoitteeseen liisa.virtanen@posti.fi")
+    _say(page, "joo laita menemään")
+    _bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
+    page.screenshot(path=str(RESULTS / "resident-form-corrections-sent.png"), full_page=True)
+
+    stored = query_one(
+        stack["database"],
+        "SELECT team_id, message, contact_method, contact_value FROM contact_requests "
+        "WHERE contact_value = 'liisa.virtanen@posti.fi'",
+    )
+    assert stored == (
+        "neuvola",
+        "Haluaisin kysyä lapseni rokotusajasta ja seuraavasta neuvolakäynnistä",
+        "email",
+        "liisa.virtanen@posti.fi",
+    )
+    assert outside.blocked == []
+    context.close()
+
+
 def test_a_suspected_emergency_asks_one_safety_question_with_a_call_link(browser, stack) -> None:
     context, page, outside = _new_page(browser, bypass_csp=True)
     page.goto(stack["url"] + "/")
