@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import contact_form
 from actions.actions_escalation import ClientFactory, EscalationAction, buttons, local_team
+from actions.context import turn_texts
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
 from actions.routing import find_team
@@ -36,6 +37,9 @@ FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_valu
 OutboxFactory = Callable[[], ContactOutbox]
 # A team named in a longer answer is part of the message, not a correction of the team.
 MAX_CORRECTION_WORDS = 12
+# An answer to "which team?" this long describes the matter: it is the message too.
+MIN_DESCRIPTION_WORDS = 6
+MIN_INTENT_CONFIDENCE = 0.5
 
 
 def cancel_button() -> tuple[str, str]:
@@ -46,6 +50,14 @@ def cancel_button() -> tuple[str, str]:
 def reset_form_slots() -> list[EventType]:
     """Empty every slot of the form (and its topic), so the next request starts from the beginning."""
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "contact_topic")]
+
+
+def intent_team(tracker: Tracker) -> str | None:
+    """The team the latest message's intent is routed to, when the classifier is fairly sure of it."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    route = default_routes().intents.get(str(intent.get("name")))
+    sure = float(intent.get("confidence") or 0.0) >= MIN_INTENT_CONFIDENCE
+    return route.target if route is not None and route.type == "team" and sure else None
 
 
 def team_choice(text: str) -> str | None:
@@ -122,6 +134,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         """Validate the answers given; a correction of an earlier one wins over the step's own check."""
         for slot, value in tracker.slots_to_validate().items():
             if slot in FORM_SLOTS and value is not None and not isinstance(value, bool):
+                if contact_form.wants_to_stop(str(value)):
+                    # Ends the form without consent: action_submit_contact_request then stores nothing.
+                    return [SlotSet(slot, None), SlotSet("requested_slot", None)]
                 correction = earlier_correction(str(value), tracker, slot)
                 if correction is not None:
                     dispatcher.utter_message(response=correction.response, **correction.values)
@@ -132,13 +147,21 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
     def validate_contact_team(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A team id from its name, a button or the resident's words."""
+        """A team id from its name, a button or the resident's words; a description of the matter
+        ("isä ei pärjää kotona") gives the team it is routed to, and is the message as well."""
         if value is None:
             return {"contact_team": None}
-        team = team_choice(str(value))
+        text = str(value)
+        team = team_choice(text) or intent_team(tracker)
         if team is None:
             dispatcher.utter_message(response="utter_contact_team_unknown")
-        return {"contact_team": team}
+            return {"contact_team": None}
+        chosen: dict[str, Any] = {"contact_team": team}
+        message = contact_form.clean_message(text)
+        described = len(text.split()) >= MIN_DESCRIPTION_WORDS and not contact_form.message_problem(message)
+        if described and not tracker.get_slot("contact_message"):
+            chosen["contact_message"] = message
+        return chosen
 
     def validate_contact_message(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -219,9 +242,10 @@ class ActionAskContactTeam(Action):  # type: ignore[misc]  # rasa-sdk ships no t
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         choices = [(team.name, team.name) for team in default_routes().teams.values()]
-        dispatcher.utter_message(
-            text=messages.text("bot.contact.ask_team"), buttons=buttons([*choices, cancel_button()])
-        )
+        question = messages.text("bot.contact.ask_team")
+        if question in turn_texts(tracker.events):
+            question = messages.text("bot.contact.ask_team_again")
+        dispatcher.utter_message(text=question, buttons=buttons([*choices, cancel_button()]))
         return []
 
 

@@ -13,9 +13,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
+from actions.actions_routing import ActionHandleFallback, start_contact_form
 from actions.availability import ACCEPTING
-from actions.context import NEED_TYPES, previous_need, turn_routes
-from actions.decisions import send_answer, send_follow_up
+from actions.context import NEED_TYPES, previous_need, refers_back, turn_routes
+from actions.decisions import ANSWER, send_answer, send_follow_up
+from actions.routing import asks_to_be_contacted
 from opastin import messages
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
 from opastin.hours import opening_status
@@ -32,18 +34,31 @@ COMPLAINT_TOPIC = "complaint"
 _LANGUAGES = ("fi", "en", "sv")
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
 MAX_PLAIN_ANSWER_WORDS = 3
+# Below these, an answer is not given: the intent faq, and the answer the ResponseSelector chose.
+MIN_FAQ_CONFIDENCE = 0.6
+MIN_ANSWER_CONFIDENCE = 0.5
+# An answer chosen this surely is a new question even right after another answer.
+SURE_ANSWER = 0.9
+# "moi", "heippa moi": a greeting with nothing else in it.
+MAX_BARE_GREETING_WORDS = 2
 
 
-def selected_topic(tracker: Tracker) -> str | None:
-    """The answer topic Rasa's ResponseSelector chose for the latest message (``faq/<topic>``)."""
+def selected_topic(tracker: Tracker) -> tuple[str | None, float]:
+    """The answer topic Rasa's ResponseSelector chose for the latest message (``faq/<topic>``), and
+    its confidence."""
     selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
-    key = str((selector.get("response") or {}).get("intent_response_key") or "")
-    topic = key.partition("/")[2]
-    return topic if topic in default_routes().answers else None
+    response = selector.get("response") or {}
+    topic = str(response.get("intent_response_key") or "").partition("/")[2]
+    confidence = float(response.get("confidence") or 0.0)
+    return (topic, confidence) if topic in default_routes().answers else (None, 0.0)
 
 
 class ActionAnswer(EscalationAction):
-    """Give the short factual answer the ResponseSelector chose, and offer its team where one helps."""
+    """Give the short factual answer the ResponseSelector chose, and offer its team where one helps.
+
+    An answer the selector is unsure of is not given: the message then adds to the need
+    the conversation is about, or is handled as not understood.
+    """
 
     def name(self) -> str:
         return "action_answer"
@@ -51,11 +66,24 @@ class ActionAnswer(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        topic = selected_topic(tracker)
-        if topic is None:
-            dispatcher.utter_message(response="utter_ask_how_can_help")
-            return []
-        return send_answer(dispatcher, tracker, topic, default_routes(), self)
+        routes = default_routes()
+        topic, confidence = selected_topic(tracker)
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        text = str((tracker.latest_message or {}).get("text") or "")
+        need = previous_need(tracker.events)
+        faq_confidence = float(intent.get("confidence") or 0.0)
+        sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
+        if topic is None or not sure:
+            if need is not None:
+                return send_follow_up(dispatcher, tracker, need, routes, self)
+            fallback: list[EventType] = ActionHandleFallback(self.client_factory, self.clock).run(
+                dispatcher, tracker, domain
+            )
+            return fallback
+        other_topic = need is not None and need.type == ANSWER and need.target != topic
+        if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text):
+            return send_follow_up(dispatcher, tracker, need, routes, self)
+        return send_answer(dispatcher, tracker, topic, routes, self)
 
 
 def queue_offered_last(tracker: Tracker) -> bool:
@@ -76,9 +104,12 @@ class ActionYesOrNo(EscalationAction):
     ) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         text = str((tracker.latest_message or {}).get("text") or "")
+        routes = default_routes()
+        if asks_to_be_contacted(text, routes):
+            return start_contact_form(dispatcher, tracker, text, routes)
         need = previous_need(tracker.events)
         if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
-            return send_follow_up(dispatcher, tracker, need, default_routes(), self)
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         if queue_offered_last(tracker):
             if intent == "affirm":
                 events: list[EventType] = ActionJoinQueue(self.client_factory, self.clock).run(
@@ -117,10 +148,31 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if conversation_had_a_route(tracker) and not rating_asked(tracker):
-            dispatcher.utter_message(response="utter_goodbye_rating")
-            return [SlotSet(RATING_DUE, True)]
-        dispatcher.utter_message(response="utter_goodbye")
+        return say_goodbye(dispatcher, tracker)
+
+
+def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Goodbye; after the resident was directed somewhere, the rating is due once."""
+    if conversation_had_a_route(tracker) and not rating_asked(tracker):
+        dispatcher.utter_message(response="utter_goodbye_rating")
+        return [SlotSet(RATING_DUE, True)]
+    dispatcher.utter_message(response="utter_goodbye")
+    return [SlotSet(RATING_DUE, False)]
+
+
+class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """A greeting; a bare "moi" after the resident was already directed somewhere takes leave."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if conversation_had_a_route(tracker) and len(text.split()) <= MAX_BARE_GREETING_WORDS:
+            return say_goodbye(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
 
 

@@ -32,6 +32,7 @@ from actions.availability import (
     team_offer,
     unavailable_offer,
 )
+from actions.context import latest_team
 from actions.handoff_client import (
     HandoffClient,
     HandoffServiceError,
@@ -142,9 +143,11 @@ class EscalationAction(Action, ABC):  # type: ignore[misc]  # rasa-sdk ships no 
             raise ServiceUnavailable(f"cannot create the handoff client: {error!r}") from error
 
 
-def _team_slot(tracker: Tracker) -> str | None:
-    team = tracker.get_slot("route_target")
-    return team if tracker.get_slot("route_type") == "team" and team in default_routes().teams else None
+def conversation_team(tracker: Tracker) -> str | None:
+    """The team the conversation is about: the latest team route (slot), else the latest team offered."""
+    team = tracker.get_slot("route_target") if tracker.get_slot("route_type") == "team" else None
+    team = team or latest_team(tracker.events)
+    return team if team in default_routes().teams else None
 
 
 class ActionJoinQueue(EscalationAction):
@@ -156,7 +159,7 @@ class ActionJoinQueue(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        team = _team_slot(tracker)
+        team = conversation_team(tracker)
         if team is None:
             dispatcher.utter_message(response="utter_ask_how_can_help")
             return []
@@ -179,7 +182,9 @@ class ActionJoinQueue(EscalationAction):
             logger.warning("handoff to %s failed: %s", team, error)
             send_offer(dispatcher, unavailable_offer(local_contacts(team)))
             return [SlotSet("handoff_status", "unavailable")]
-        dispatcher.utter_message(text=queued_text(ticket.position, ticket.estimated_wait_s))
+        queued = Route("team", team, {"label": routes.teams[team].name, "queued": True}).payload()
+        said = queued_text(ticket.position, ticket.estimated_wait_s)
+        dispatcher.utter_message(text=said, json_message=queued)
         return [SlotSet("handoff_status", "queued")]
 
 
@@ -192,7 +197,7 @@ class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no typ
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        team = _team_slot(tracker)
+        team = conversation_team(tracker)
         if team is None:
             dispatcher.utter_message(response="utter_ask_how_can_help")
             return []
@@ -204,7 +209,12 @@ class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no typ
 
 
 class ActionChatHours(EscalationAction):
-    """Answer "milloin neuvolan chat on auki?" from the team's live status, or list all chats."""
+    """Answer "milloin neuvolan chat on auki?" from the team's live status, or list all chats.
+
+    Without a team in the question, the team the conversation is about is meant
+    ("monelta se chat aukee?"); with none, every chat is listed, which also tells
+    honestly whether anyone can chat now (the person payload).
+    """
 
     def name(self) -> str:
         return "action_chat_hours"
@@ -213,11 +223,16 @@ class ActionChatHours(EscalationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         routes = default_routes()
-        team = find_team((tracker.latest_message or {}).get("text") or "", routes)
+        text = (tracker.latest_message or {}).get("text") or ""
+        team = find_team(text, routes) or conversation_team(tracker)
         try:
             client = self.client()
             if team is None:
-                dispatcher.utter_message(text=hours_overview(client.public_teams(), self.clock()))
+                teams = client.public_teams()
+                taking = [t.id for t in teams if t.accepting]
+                kind = "offered" if taking else "nobody_free" if any(t.open for t in teams) else "none_open"
+                payload = Route("person", kind, {"teams": taking}).payload()
+                dispatcher.utter_message(text=hours_overview(teams, self.clock()), json_message=payload)
                 return []
             status = client.team_status(team)
         except HandoffServiceError as error:
@@ -225,5 +240,7 @@ class ActionChatHours(EscalationAction):
             page = routes.pages["chat_hours"]
             dispatcher.utter_message(response="utter_page_chat_hours", url=page.url, label=page.label)
             return []
-        dispatcher.utter_message(text=hours_answer(routes.teams[team].chat, status, self.clock()))
+        payload = Route("team", team, {"label": routes.teams[team].name, **route_extra(status)}).payload()
+        said = hours_answer(routes.teams[team].chat, status, self.clock())
+        dispatcher.utter_message(text=said, json_message=payload)
         return []

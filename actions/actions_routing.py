@@ -10,17 +10,24 @@ and sets the slots ``route_type`` and ``route_target`` for the next step
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
-from actions.actions_escalation import EscalationAction, buttons, local_contacts
+from actions.actions_escalation import EscalationAction, buttons, conversation_team, local_contacts
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
-from actions.context import STAY_BELOW_CONFIDENCE, previous_need, refers_back, turn_texts
-from actions.decisions import send_decision, send_follow_up, send_route
+from actions.context import (
+    STAY_BELOW_CONFIDENCE,
+    previous_emergency,
+    previous_need,
+    refers_back,
+    turn_texts,
+)
+from actions.decisions import send_answer, send_decision, send_follow_up, send_route, team_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
     CONFIRM_LEVEL,
@@ -28,6 +35,8 @@ from actions.routing import (
     FALLBACK_INTENT,
     HUMAN_INTENT,
     Route,
+    answer_asked,
+    asks_to_be_contacted,
     clarify_options,
     consecutive_misses,
     decide_route,
@@ -142,6 +151,14 @@ def contact_form_start(tracker: Tracker, text: str, routes: RouteTable) -> list[
     return events
 
 
+def start_contact_form(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, routes: RouteTable
+) -> list[EventType]:
+    """Start the contact form for a message that asks to be called back, whatever else it is about."""
+    decided = send_route(dispatcher, Route("form", FORM_NAME), routes)
+    return [*decided, *contact_form_start(tracker, text, routes), FollowupAction(FORM)]
+
+
 def possible_emergency(tracker: Tracker) -> bool:
     """Whether the classifier thought the latest message an emergency although the lexicon did not."""
     message = tracker.latest_message or {}
@@ -162,6 +179,19 @@ def remind_of_112(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
 def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
     message = tracker.latest_message or {}
     return (message.get("intent") or {}).get("name"), message.get("text") or "", message.get("entities") or []
+
+
+FORM_INTENT = "contact_request"
+FORM_NAME = "contact_request"
+FORM = "contact_request_form"
+# After an emergency answer, asking for a person or a number is still about the emergency.
+STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
+
+
+def emergency_again(route: Mapping[str, Any]) -> Route:
+    """The emergency route of the previous turn, to be said again (in its second wording)."""
+    extra = {key: value for key, value in route.items() if key not in ("type", "target")}
+    return Route("emergency", str(route.get("target")), extra)
 
 
 def intent_confidence(tracker: Tracker) -> float:
@@ -199,10 +229,21 @@ class ActionRoute(EscalationAction):
         routes = default_routes()
         intent, text, entities = _latest(tracker)
         remind_of_112(dispatcher, tracker)
-        if intent == HUMAN_INTENT and tracker.get_slot("route_type") == "team":
-            # "I want to talk to a person" right after a team decision means that team.
-            entities = [*entities, {"entity": "team", "value": tracker.get_slot("route_target")}]
+        team = conversation_team(tracker)
+        if intent == HUMAN_INTENT and team is not None:
+            # "I want to talk to a person" after a team decision means that team.
+            entities = [*entities, {"entity": "team", "value": team}]
         route = decide_route(intent, text, entities, routes)
+        if intent not in (EMERGENCY_INTENT, FORM_INTENT) and asks_to_be_contacted(text, routes):
+            return start_contact_form(dispatcher, tracker, text, routes)
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None and (route is None or route.type != "emergency"):
+            if intent in STAY_WITH_EMERGENCY or refers_back(text):
+                return send_route(dispatcher, emergency_again(emergency), routes)
+        topic = answer_asked(text, routes)
+        if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
+            team = route.target if route is not None and route.type == "team" else None
+            return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         need = previous_need(tracker.events)
         if need is not None and stays_with_need(tracker, route, text):
             return send_follow_up(dispatcher, tracker, need, routes, self)
@@ -322,6 +363,17 @@ class ActionHandleFallback(EscalationAction):
         decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
         if decided is not None:
             return send_decision(dispatcher, tracker, decided, routes, self, resolved)
+        if asks_to_be_contacted(text, routes):
+            return start_contact_form(dispatcher, tracker, text, routes)
+        topic = answer_asked(text, routes)
+        if topic is not None:
+            return send_answer(dispatcher, tracker, topic, routes, self)
+        named = find_team(text, routes)
+        if named is not None:
+            return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None:
+            return send_route(dispatcher, emergency_again(emergency), routes)
         need = previous_need(tracker.events)
         if need is not None:
             return send_follow_up(dispatcher, tracker, need, routes, self)

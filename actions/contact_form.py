@@ -41,6 +41,16 @@ _CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sitte
                     "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet", "ai niin", "ainiin",
                     "sori", "oho", "hups", "anteeks", "pitais", "pitaisi", "eika", "enka")  # fmt: skip
 _MESSAGE_WORDS = ("viesti", "asia")
+# Stopping the form in the resident's own words ("anna olla", "unohda koko homma", "peru tää").
+_STOP_WORDS = frozenset({"peru", "peruuta", "peruutan", "perutaan", "perun", "unohda", "unohdetaan",
+                         "keskeyta", "keskeytetaan", "lopeta", "lopetetaan"})  # fmt: skip
+_STOP_PHRASES = ("anna olla", "antaa olla", "anna ola")
+# Weaker: "en mä sittenkään, laita sähköpostiin" changes the contact method instead.
+_MAYBE_STOP_PHRASES = ("ei sittenkaan", "en sittenkaan", "en ma sittenkaan", "en mina sittenkaan",
+                       "en halua jattaa", "en halua lahettaa", "en haluu jattaa", "en haluu lahettaa",
+                       "ei kiitos")  # fmt: skip
+# A longer answer is a message that may well contain such words.
+MAX_STOP_WORDS = 12
 _PHONE_WORDS = ("puhel", "soit", "numero")
 _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
@@ -185,6 +195,18 @@ def yes_or_no(text: str) -> bool | None:
 def wants_correction(text: str) -> bool:
     """Whether the resident says something was wrong ("numero meni väärin", "korjaa osoite")."""
     return any(stem in word for word in normalise(text).split() for stem in _CORRECTION_STEMS)
+
+
+def wants_to_stop(text: str) -> bool:
+    """Whether the resident stops the form in their own words ("anna olla, soitan itse"), rather than
+    changing an answer ("en mä sittenkään, laita sähköpostiin")."""
+    normalised = normalise(text)
+    if len(normalised.split()) > MAX_STOP_WORDS or direct_contact(text) is not None:
+        return False
+    padded = f" {normalised} "
+    if _STOP_WORDS & set(normalised.split()) or any(f" {p} " in padded for p in _STOP_PHRASES):
+        return True
+    return contact_method(text) is None and any(f" {p} " in padded for p in _MAYBE_STOP_PHRASES)
 
 
 def takes_back(text: str) -> bool:

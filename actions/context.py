@@ -27,7 +27,8 @@ _BACK_REFERENCES = frozenset(
     {"se", "sen", "sita", "siita", "silla", "sille", "siihen", "han", "hanen", "hanta", "hanella", "hanelle",
      "hanesta", "ne", "niita", "niilla", "enta", "entas", "mut", "mutta", "siis", "lisaksi", "lisaks", "myos",
      "viela", "tasta", "tuosta", "tahan", "tuohon", "taa", "tama", "toi", "tuo", "sama", "samaan", "samasta",
-     "ja", "eli", "kun", "ku", "nii", "niin", "no", "ai", "tossa", "tassa", "talla", "sil", "sit", "sitten"}
+     "ja", "eli", "kun", "ku", "nii", "niin", "no", "ai", "tossa", "tassa", "talla", "sil", "sit", "sitten",
+     "ok", "okei", "joo", "juu", "siina", "niissa", "niilta", "niiden", "sinne", "siella"}
 )  # fmt: skip
 _FIRST_WORDS = 3
 
@@ -89,6 +90,29 @@ def _target(route: Mapping[str, Any]) -> str:
     if route.get("type") == "webpage":
         return str(route.get("page"))
     return str(route.get("target"))
+
+
+def latest_team(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The team the bot offered last in this conversation (its route payloads), if any."""
+    for event in reversed(events):
+        if event.get("event") != "bot":
+            continue
+        route = ((event.get("data") or {}).get("custom") or {}).get("route")
+        if isinstance(route, dict) and route.get("type") == "team":
+            return str(route.get("target"))
+    return None
+
+
+def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The emergency route the bot's previous turn answered with (not a safety question), if any."""
+    return next(
+        (
+            route
+            for route in turn_routes(events, turns_back=1)
+            if route.get("type") == "emergency" and route.get("target") != "confirm"
+        ),
+        None,
+    )
 
 
 def previous_need(events: Sequence[Mapping[str, Any]]) -> Need | None:

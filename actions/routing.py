@@ -303,6 +303,37 @@ def topic_teams(routes: RouteTable) -> list[str]:
     return list(dict.fromkeys(targets))
 
 
+def asks_to_be_contacted(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks for a call back or to leave a message (routes.yml ``form_phrases``)."""
+    normalised = normalise(text)
+    return any(mentions(phrase, normalised) for phrase in routes.form_phrases)
+
+
+# Words that make a message a question ("miten", "tarviiko", "voiko"), normalised, at a word's start.
+_QUESTION_WORDS = (
+    "miten", "mista", "mihin", "minne", "mita", "milloin", "kauanko", "kuinka", "tarviiko", "tarviik",
+    "tarvitseeko", "tarvitsenko", "tarviinko", "tarvinko", "tarvitaanko", "tarvitaanks", "pitaako",
+    "pitaaks", "voiko", "voiks", "voinko", "voinks", "onko", "onks", "saako", "saaks", "lasketaanko",
+    "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko",
+)  # fmt: skip
+
+
+def is_question(text: str) -> bool:
+    """Whether a message asks something: a question mark or a question word."""
+    return "?" in text or any(word.startswith(_QUESTION_WORDS) for word in normalise(text).split())
+
+
+def answer_asked(text: str, routes: RouteTable) -> str | None:
+    """The answer topic a question names by its keywords (routes.yml ``answers``), if any."""
+    if not is_question(text):
+        return None
+    normalised = normalise(text)
+    for topic, answer in routes.answers.items():
+        if any(mentions(keyword, normalised) for keyword in answer.keywords):
+            return topic
+    return None
+
+
 def find_team(text: str, routes: RouteTable) -> str | None:
     """The team a message names ("milloin neuvolan chat on auki?"), by its longest matching keyword."""
     normalised = normalise(text)

@@ -26,8 +26,9 @@ ROUTE_TYPES = frozenset({"team", "omaolo", "webpage", "form"})
 FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
-    {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers"}
-)
+    {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
+     "form_phrases"}
+)  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
@@ -51,6 +52,7 @@ class Answer:
 
     topic: str
     team: str | None = None
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class RouteTable:
     social_emergency: str = "hätänumeron 112 kautta"
     answers: Mapping[str, Answer] = field(default_factory=dict)
     customer_service: CustomerService | None = None
+    form_phrases: tuple[str, ...] = ()
 
 
 class _Reader:
@@ -178,6 +181,13 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     return Omaolo(reader.url(node, "front_page", "omaolo.front_page"), min_age, child_team, tuple(symptoms))
 
 
+def _form_phrases(reader: _Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:
+    value = raw.get("form_phrases") or []
+    if not isinstance(value, list) or not all(isinstance(item, str) and normalise(item) for item in value):
+        raise reader.fail("form_phrases", "must be a list of phrases with letters")
+    return tuple(normalise(item) for item in value)
+
+
 def _answers(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any]) -> dict[str, Answer]:
     answers = {}
     for topic, node in (raw.get("answers") or {}).items():
@@ -189,7 +199,8 @@ def _answers(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any]) 
         team = (node or {}).get("team")
         if team is not None and team not in teams:
             raise reader.fail(f"{path}.team", f"unknown team '{team}'")
-        answers[topic] = Answer(topic, team)
+        keywords = _keywords(reader, node, path) if node and node.get("keywords") else ()
+        answers[topic] = Answer(topic, team, keywords)
     return answers
 
 
@@ -244,6 +255,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         social_emergency=reader.text(raw, "social_emergency", "social_emergency"),
         answers=answers,
         customer_service=catalogue.customer_service,
+        form_phrases=_form_phrases(reader, raw),
     )
 
 

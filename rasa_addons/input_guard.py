@@ -4,7 +4,9 @@
 the emergency detector, which must stay last). When a message has no letters
 (empty, emoji only, punctuation, HTML tags only) or only random-looking letters
 it sets the intent ``unclear_input``; when it is written in English or Swedish
-it sets ``other_language``. Both get a Finnish answer from the dialogue rules.
+it sets ``other_language``. Both get a Finnish answer from the dialogue rules. A short
+message that takes leave ("kiitti, moi", "hyvää yötä") is a ``goodbye``, which the
+classifier alone reads as thanks or a greeting.
 """
 
 from __future__ import annotations
@@ -26,8 +28,30 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from opastin.finnish_text import normalise
+
 UNCLEAR_INPUT = "unclear_input"
 OTHER_LANGUAGE = "other_language"
+GOODBYE = "goodbye"
+# Leave-taking that the classifier reads as thanks or a greeting ("kiitti, moi", "hyvää yötä").
+_FAREWELL_PHRASES = ("hyvaa yota", "hyvaa illanjatkoa", "hyvaa paivanjatkoa", "hyvaa jatkoa",
+                     "hyvaa viikonloppua", "nahdaan", "kuulemiin", "nakemiin")  # fmt: skip
+# "Heippa" and "moi" greet as well: they take leave at the end of a longer message.
+_FAREWELL_ENDINGS = ("hei hei", "moi moi", "moikka moikka", "heippa", "heipat", "bye")
+_THANKS = ("kiito", "kiitti", "kiits", "kiitokset")
+_BYE_AFTER_THANKS = frozenset({"moi", "moikka", "hei", "heippa", "moro", "morjens"})
+MAX_FAREWELL_WORDS = 10
+GREET = "greet"
+THANK = "thank"
+_GREETINGS = frozenset({"moi", "hei", "moikka", "terve", "moro", "morjens", "heippa", "paivaa", "huomenta",
+                        "iltaa", "moikkelis", "heissan", "hello"})  # fmt: skip
+# "ok soitan sinne, kiitos": a short message that acknowledges and thanks closes the matter.
+_ACKNOWLEDGEMENTS = frozenset({"ok", "okei", "okey", "selva", "joo", "juu", "hyva", "no", "soitan", "soitin",
+                               "ymmarran", "jep", "jees", "aha", "jaa", "niin", "kiva", "hienoa", "mahtavaa"})
+MAX_THANKS_WORDS = 6
+# Small talk is what a long message opens or ends with, not what it is about.
+SMALL_TALK = frozenset({GREET, GOODBYE, THANK})
+MAX_SMALL_TALK_WORDS = 8
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -117,13 +141,42 @@ def foreign_language(tokens: list[str]) -> bool:
     return foreign >= 2 and foreign > 2 * finnish
 
 
+def farewell(tokens: list[str]) -> bool:
+    """Whether a short message takes leave: a farewell phrase, or thanks ending in "moi"/"hei"."""
+    folded = [normalise(token) for token in tokens]
+    if not folded or len(folded) > MAX_FAREWELL_WORDS:
+        return False
+    text = f" {' '.join(folded)} "
+    if any(f" {phrase} " in text for phrase in _FAREWELL_PHRASES):
+        return True
+    if len(folded) > 1 and text.endswith(tuple(f" {ending} " for ending in _FAREWELL_ENDINGS)):
+        return True
+    thanked = any(token.startswith(_THANKS) for token in folded)
+    return thanked and folded[-1] in _BYE_AFTER_THANKS
+
+
+def closing_thanks(text: str, tokens: list[str]) -> bool:
+    """Whether a short message closes with thanks ("okei soitan sinne, kiitos"), asking nothing new."""
+    folded = [normalise(token) for token in tokens]
+    if not folded or len(folded) > MAX_THANKS_WORDS or "?" in text or not folded[-1].startswith(_THANKS):
+        return False
+    return len(folded) <= 2 or folded[0] in _ACKNOWLEDGEMENTS
+
+
 def classify_input(text: str) -> str | None:
-    """``unclear_input``, ``other_language`` or None (a message for the classifier)."""
+    """``unclear_input``, ``other_language``, ``greet``, ``goodbye``, ``thank`` or None (a message for
+    the classifier)."""
     tokens = words(strip_markup(text or ""))
     if not tokens:
         return UNCLEAR_INPUT
     if foreign_language(tokens):
         return OTHER_LANGUAGE
+    if farewell(tokens):
+        return GOODBYE
+    if len(tokens) == 1 and normalise(tokens[0]) in _GREETINGS:
+        return GREET
+    if closing_thanks(text, tokens):
+        return THANK
     random_words = sum(1 for t in tokens if looks_random(t))
     if random_words and random_words * 2 >= len(tokens) and not any(t in FINNISH_WORDS for t in tokens):
         return UNCLEAR_INPUT
@@ -151,13 +204,29 @@ class InputGuard(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Ras
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Set ``unclear_input`` or ``other_language`` with confidence 1.0 where they apply."""
+        """Set the guard's intent with confidence 1.0 where it applies; a long message the classifier
+        took for small talk gets the best intent of its ranking that is not small talk."""
         for message in messages:
             verdict = classify_input(message.get(TEXT) or "")
             if verdict is None:
+                self._beyond_small_talk(message)
                 continue
             intent = {INTENT_NAME_KEY: verdict, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, intent, add_to_output=True)
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != verdict]
             message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
         return messages
+
+    @staticmethod
+    def _beyond_small_talk(message: Message) -> None:
+        """"moi. äidin kotihoito käy vain 10 min…" is about home care, not a goodbye."""
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) not in SMALL_TALK:
+            return
+        if len(words(strip_markup(message.get(TEXT) or ""))) <= MAX_SMALL_TALK_WORDS:
+            return
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        skipped = SMALL_TALK | {"nlu_fallback"}
+        other = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in skipped), None)
+        if other is not None:
+            message.set(INTENT, dict(other), add_to_output=True)

@@ -6,17 +6,19 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_conversation import (
     ActionAnswer,
     ActionFeedbackOrComplaint,
     ActionGoodbye,
+    ActionGreet,
     ActionOtherLanguage,
     ActionYesOrNo,
     phone_line_now,
 )
+from actions.actions_escalation import ActionChatHours
 from actions.actions_routing import ActionHandleFallback, ActionRoute
 from opastin.finnish_time import HELSINKI
 from opastin.routes import default_routes
@@ -37,8 +39,8 @@ def routes_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ]
 
 
-def selected(topic: str) -> dict[str, Any]:
-    return {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
+def selected(topic: str, confidence: float = 1.0) -> dict[str, Any]:
+    return {"faq": {"response": {"intent_response_key": f"faq/{topic}", "confidence": confidence}}}
 
 
 def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
@@ -229,3 +231,55 @@ def test_a_longer_yes_after_a_need_adds_to_it_instead_of_joining_the_queue(track
     messages, events = run(ActionYesOrNo(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "palveluneuvo")
     assert SlotSet("handoff_status", "queued") not in events
+
+
+def test_an_answer_the_selector_is_unsure_of_is_not_given(tracker_for):
+    tracker = tracker_for("onks siihen mitään apua", "faq")
+    tracker.latest_message["response_selector"] = selected("complaint", confidence=0.31)
+    messages, _ = run(ActionAnswer(down), tracker)
+    assert "utter_faq/complaint" not in [m["response"] for m in messages]
+    assert messages[-1]["response"] == "utter_clarify"
+
+
+def test_an_unsure_answer_after_a_need_adds_to_that_need(tracker_for):
+    earlier = [user_event("miten valitan", "faq"), bot_route({"type": "answer", "target": "complaint"})]
+    tracker = tracker_for("voiko sen tehdä netissä", "faq", earlier=earlier)
+    tracker.latest_message["response_selector"] = selected("referral", confidence=0.25)
+    messages, _ = run(ActionAnswer(down), tracker)
+    assert routes_of(messages) == [("answer", "complaint")]
+
+
+def test_a_wish_to_be_called_back_starts_the_form_for_the_team_of_the_matter(tracker_for, service):
+    text = "haluun et joku soittais mulle maanantaina isän omaishoidosta"
+    messages, events = run(
+        ActionRoute(service.factory, service.clock), tracker_for(text, "caregiver_support")
+    )
+    assert routes_of(messages) == [("form", "contact_request")]
+    assert SlotSet("contact_team", "palveluneuvo") in events
+    assert events[-1] == FollowupAction("contact_request_form")
+
+
+def test_asking_for_a_person_right_after_a_crisis_answer_gets_the_crisis_line_again(tracker_for, service):
+    earlier = [user_event("en jaksa elää", "emergency"), bot_route({"type": "emergency", "target": "crisis"})]
+    tracker = tracker_for("onks siellä ketään oikeeta ihmistä", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("emergency", "crisis")]
+
+
+def test_chat_hours_without_a_team_are_those_of_the_team_discussed(tracker_for, service):
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("monelta se chat aukee?", "ask_chat_hours", earlier=earlier)
+    messages, _ = run(ActionChatHours(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", "palveluneuvo")]
+    assert messages[0]["text"].startswith("Palveluneuvon chat")
+
+
+def test_a_bare_greeting_after_a_route_takes_leave(tracker_for):
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    messages, events = run(ActionGreet(), tracker_for("moi", "greet", earlier=routed))
+    assert ([m["response"] for m in messages], events) == (
+        ["utter_goodbye_rating"],
+        [SlotSet("rating_due", True)],
+    )
+    messages, events = run(ActionGreet(), tracker_for("moi", "greet"))
+    assert ([m["response"] for m in messages], events) == (["utter_greet"], [SlotSet("rating_due", False)])

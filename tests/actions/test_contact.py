@@ -353,3 +353,17 @@ def test_the_team_question_lists_every_team_of_the_catalogue(tracker_for):
     titles = [button["title"] for button in asked["buttons"]]
     assert titles == [team.name for team in default_routes().teams.values()] + ["Peruuta"]
     assert all(team_choice(button["payload"]) for button in asked["buttons"][:-1])  # each is understood
+
+
+def test_stopping_in_own_words_ends_the_form_without_storing():
+    result, said = answer("contact_method", "anteeks, poika tuli kotiin. peru tää", FILLED_UP_TO_CONSENT)
+    assert result == {"contact_method": None, "requested_slot": None}
+    assert said == []
+
+
+def test_a_description_at_the_team_question_gives_the_team_and_the_message():
+    dispatcher = CollectingDispatcher()
+    text = "isä 87v ei pärjää enää yksin kotona, on kaatuillu monta kertaa"
+    tracker = make_tracker(user_event(text, "elderly_services"), slots={})
+    result = ValidateContactRequestForm().validate_contact_team(text, dispatcher, tracker, {})
+    assert result == {"contact_team": "palveluneuvo", "contact_message": text}

@@ -212,3 +212,14 @@ def test_wanting_the_message_changed(answer, changed):
 )  # fmt: skip
 def test_switching_the_contact_method(answer, current, switched):
     assert contact_form.other_method(answer, current) == switched
+
+
+@pytest.mark.parametrize(
+    ("answer", "stops"),
+    [("eiku antaa olla, mä soitan itse huomenna aamulla", True), ("anteeks, en jaksa nyt. peru tää", True),
+     ("ei mulla oo puhelinta tässä nyt. unohda koko homma", True), ("oota... en mä sittenkään", True),
+     ("Haluaisin kysyä perustoimeentulotuesta", False), ("en mä sittenkään, laita sähköpostiin", False),
+     ("anna olla " + "sana " * 12, False)],
+)  # fmt: skip
+def test_stopping_the_form_in_own_words(answer, stops):
+    assert contact_form.wants_to_stop(answer) is stops

@@ -11,6 +11,8 @@ import yaml
 from actions.routing import (
     Route,
     age_in_years,
+    answer_asked,
+    asks_to_be_contacted,
     clarify_options,
     consecutive_misses,
     decide_route,
@@ -293,3 +295,25 @@ def test_a_doubt_with_a_symptom_that_the_message_names_is_a_symptom():
     assert resolve_fallback("nlu_fallback", ranking, ROUTES, "treenit jäi kesken") == "nlu_fallback"
     third = [ranking[0], ranking[1], {"name": "housing", "confidence": 0.4}, ranking[2]]
     assert resolve_fallback("nlu_fallback", third, ROUTES, "kuiva yskä") == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [("mun pitää perua huomenna oleva hammaslääkäriaika, miten teen sen", "cancel_appointment"),
+     ("tarviinko siihen lähetteen lääkäriltä?", "referral"),
+     ("oon maksanu jo paljon, eiks siinä oo joku katto?", "fees_ceiling"),
+     ("miten teen muistutuksen", "complaint"),
+     ("mun pitää perua huomenna oleva hammaslääkäriaika", None),
+     ("tarviin perustoimeentulotukea", None)],
+)  # fmt: skip
+def test_a_question_with_an_answers_keywords_asks_for_that_answer(text, topic):
+    assert answer_asked(text, default_routes()) == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("haluun et joku soittais mulle maanantaina", True), ("voiko laittaa viestin palveluneuvoon", True),
+     ("jätä viesti fysioterapiaan", True), ("soitin jo 112", False), ("mun hammasta särkee", False)],
+)  # fmt: skip
+def test_a_wish_to_be_contacted(text, asks):
+    assert asks_to_be_contacted(text, default_routes()) is asks

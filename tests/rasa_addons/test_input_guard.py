@@ -89,3 +89,41 @@ def test_component_leaves_finnish_alone():
     message.set("intent", {"name": "dental_care", "confidence": 0.9}, add_to_output=True)
     InputGuard().process([message])
     assert message.get("intent") == {"name": "dental_care", "confidence": 0.9}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kiitos moi", "okei kiitti, moi", "kiitos paljon ja heippa", "ok kiitos, menen nukkumaan. hyvää yötä",
+     "hyvää illanjatkoa", "moi moi", "no niin, hei hei"],
+)  # fmt: skip
+def test_leave_taking_is_a_goodbye(text):
+    assert classify_input(text) == "goodbye"
+
+
+@pytest.mark.parametrize(
+    "text", ["heippa, mulla on kysymys hammashoidosta", "kiitos, mutta hei vielä yksi juttu"]
+)
+def test_a_greeting_or_a_longer_message_is_left_to_the_classifier(text):
+    assert classify_input(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("moi", "greet"), ("Hei!", "greet"), ("ok soitan sinne, kiitos", "thank"), ("heippa", "greet")],
+)
+def test_bare_greetings_and_closing_thanks(text, intent):
+    assert classify_input(text) == intent
+
+
+def test_a_need_with_a_polite_thanks_is_left_to_the_classifier():
+    assert classify_input("tarviin hammaslääkärin kiitos") is None
+
+
+def test_a_long_message_taken_for_small_talk_gets_its_real_intent():
+    text = "moi. äidin kotihoito käy aamuisin vain kymmenen minuuttia eikä äiti ehdi syödä"
+    message = Message(data={"text": text})
+    message.set("intent", {"name": "goodbye", "confidence": 0.5})
+    ranking = [{"name": "goodbye", "confidence": 0.5}, {"name": "elderly_services", "confidence": 0.23}]
+    message.set("intent_ranking", ranking)
+    InputGuard().process([message])
+    assert message.get("intent")["name"] == "elderly_services"
