@@ -37,6 +37,8 @@ FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_valu
 OutboxFactory = Callable[[], ContactOutbox]
 # A team named in a longer answer is part of the message, not a correction of the team.
 MAX_CORRECTION_WORDS = 12
+# A team's name alone ("hammashoitoon") at a later step changes the team.
+MAX_TEAM_NAME_WORDS = 2
 # An answer to "which team?" this long describes the matter: it is the message too.
 MIN_DESCRIPTION_WORDS = 6
 MIN_INTENT_CONFIDENCE = 0.5
@@ -93,11 +95,9 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     replaces the old one. The form then goes on from the first empty step.
     """
     filled = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS[: FORM_SLOTS.index(asking)]}
-    if (
-        filled.get("contact_team")
-        and contact_form.takes_back(text)
-        and len(text.split()) <= MAX_CORRECTION_WORDS
-    ):
+    words = len(text.split())
+    correcting = contact_form.takes_back(text) and words <= MAX_CORRECTION_WORDS
+    if filled.get("contact_team") and (correcting or words <= MAX_TEAM_NAME_WORDS):
         team = find_team(text, default_routes())
         if team is not None and team != filled["contact_team"]:
             name = local_team(team).name

@@ -124,10 +124,14 @@ class ActionYesOrNo(EscalationAction):
 
 def conversation_had_a_route(tracker: Tracker) -> bool:
     """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page)."""
-    return any(
-        ((event.get("data") or {}).get("custom") or {}).get("route", {}).get("type") in (*NEED_TYPES, "form")
+    routes = [
+        ((event.get("data") or {}).get("custom") or {}).get("route") or {}
         for event in tracker.events
         if event.get("event") == "bot"
+    ]
+    return any(
+        route.get("type") in (*NEED_TYPES, "form", "emergency") and route.get("target") != "confirm"
+        for route in routes
     )
 
 
@@ -149,6 +153,35 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return say_goodbye(dispatcher, tracker)
+
+
+# Small talk answered by its own response, unless it is a longer message after a need (then it adds to it).
+SMALL_TALK_RESPONSES = {
+    "chitchat": "utter_chitchat",
+    "out_of_scope": "utter_out_of_scope",
+    "ask_capabilities": "utter_capabilities",
+}
+MIN_FOLLOW_UP_WORDS = 6
+
+
+class ActionSmallTalk(EscalationAction):
+    """Chit-chat, an out-of-scope question or "what can you do": its own short answer; a longer
+    message right after a need ("ja mä asun Tampereella, veli ei auta") adds to that need."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        message = tracker.latest_message or {}
+        text = str(message.get("text") or "")
+        need = previous_need(tracker.events)
+        if need is not None and len(text.split()) >= MIN_FOLLOW_UP_WORDS:
+            return send_follow_up(dispatcher, tracker, need, default_routes(), self)
+        intent = str((message.get("intent") or {}).get("name"))
+        dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_ask_how_can_help"))
+        return []
 
 
 def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -144,9 +144,10 @@ class EscalationAction(Action, ABC):  # type: ignore[misc]  # rasa-sdk ships no 
 
 
 def conversation_team(tracker: Tracker) -> str | None:
-    """The team the conversation is about: the latest team route (slot), else the latest team offered."""
-    team = tracker.get_slot("route_target") if tracker.get_slot("route_type") == "team" else None
-    team = team or latest_team(tracker.events)
+    """The team the conversation is about: the latest team offered, else the latest team route (slot)."""
+    team = latest_team(tracker.events)
+    if team is None and tracker.get_slot("route_type") == "team":
+        team = tracker.get_slot("route_target")
     return team if team in default_routes().teams else None
 
 

@@ -209,7 +209,10 @@ def stays_with_need(tracker: Tracker, route: Route | None, text: str) -> bool:
     if need is None or route is None or route.type in ("emergency", "form"):
         return False
     same = route.type == need.type and route.target == str(need.route.get("target"))
-    return not same and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE and refers_back(text)
+    if same or not refers_back(text):
+        return False
+    # "mikä niiden numero on?": a page asked about the team just discussed is that team's matter.
+    return route.type == "webpage" or intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
 
 
 class ActionRoute(EscalationAction):

@@ -42,7 +42,7 @@ _CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sitte
                     "sori", "oho", "hups", "anteeks", "pitais", "pitaisi", "eika", "enka")  # fmt: skip
 _MESSAGE_WORDS = ("viesti", "asia")
 # Stopping the form in the resident's own words ("anna olla", "unohda koko homma", "peru tää").
-_STOP_WORDS = frozenset({"peru", "peruuta", "peruutan", "perutaan", "perun", "unohda", "unohdetaan",
+_STOP_WORDS = frozenset({"peru", "peruuta", "peruutan", "perutaan", "unohda", "unohdetaan",
                          "keskeyta", "keskeytetaan", "lopeta", "lopetetaan"})  # fmt: skip
 _STOP_PHRASES = ("anna olla", "antaa olla", "anna ola")
 # Weaker: "en mä sittenkään, laita sähköpostiin" changes the contact method instead.

@@ -174,6 +174,7 @@ def decide_route(
         return emergency_route(entities)
     if intent == HUMAN_INTENT:
         team_id = next((t for t in entity_values(entities, "team") if t in routes.teams), None)
+        team_id = find_team(text, routes) or team_id
         return Route("team", team_id, {"label": routes.teams[team_id].name}) if team_id else None
     if intent is None or intent not in routes.intents:
         return None

@@ -151,8 +151,8 @@ def farewell(tokens: list[str]) -> bool:
         return True
     if len(folded) > 1 and text.endswith(tuple(f" {ending} " for ending in _FAREWELL_ENDINGS)):
         return True
-    thanked = any(token.startswith(_THANKS) for token in folded)
-    return thanked and folded[-1] in _BYE_AFTER_THANKS
+    closing = any(token.startswith(_THANKS) for token in folded) or folded[0] in _ACKNOWLEDGEMENTS
+    return closing and folded[-1] in _BYE_AFTER_THANKS
 
 
 def closing_thanks(text: str, tokens: list[str]) -> bool:

@@ -15,6 +15,7 @@ from actions.actions_conversation import (
     ActionGoodbye,
     ActionGreet,
     ActionOtherLanguage,
+    ActionSmallTalk,
     ActionYesOrNo,
     phone_line_now,
 )
@@ -283,3 +284,18 @@ def test_a_bare_greeting_after_a_route_takes_leave(tracker_for):
     )
     messages, events = run(ActionGreet(), tracker_for("moi", "greet"))
     assert ([m["response"] for m in messages], events) == (["utter_greet"], [SlotSet("rating_due", False)])
+
+
+def test_small_talk_gets_its_own_answer(tracker_for):
+    messages, _ = run(ActionSmallTalk(down), tracker_for("mikä on huomisen sää", "out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+def test_a_longer_aside_after_a_need_adds_to_it(tracker_for, service):
+    earlier = [user_event("äiti tarvii kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
+    text = "ja mä asun itse toisella paikkakunnalla enkä pääse käymään usein"
+    messages, _ = run(
+        ActionSmallTalk(service.factory, service.clock),
+        tracker_for(text, "ask_capabilities", earlier=earlier),
+    )
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
