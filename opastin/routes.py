@@ -53,6 +53,7 @@ class Answer:
     topic: str
     team: str | None = None
     keywords: tuple[str, ...] = ()
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,9 @@ def _form_phrases(reader: _Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(normalise(item) for item in value)
 
 
-def _answers(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any]) -> dict[str, Answer]:
+def _answers(
+    reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any], pages: Mapping[str, Any]
+) -> dict[str, Answer]:
     answers = {}
     for topic, node in (raw.get("answers") or {}).items():
         path = f"answers.{topic}"
@@ -200,7 +203,10 @@ def _answers(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Any]) 
         if team is not None and team not in teams:
             raise reader.fail(f"{path}.team", f"unknown team '{team}'")
         keywords = _keywords(reader, node, path) if node and node.get("keywords") else ()
-        answers[topic] = Answer(topic, team, keywords)
+        page = (node or {}).get("page")
+        if page is not None and page not in pages:
+            raise reader.fail(f"{path}.page", f"unknown page '{page}'")
+        answers[topic] = Answer(topic, team, keywords, page)
     return answers
 
 
@@ -243,7 +249,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         )
     teams = dict(catalogue.by_id)
     pages = _pages(reader, raw, catalogue.web_base_url)
-    answers = _answers(reader, raw, teams)
+    answers = _answers(reader, raw, teams, pages)
     intents = _intents(reader, raw, teams, pages, answers)
     return RouteTable(
         intents=intents,

@@ -43,12 +43,14 @@ _BYE_AFTER_THANKS = frozenset({"moi", "moikka", "hei", "heippa", "moro", "morjen
 MAX_FAREWELL_WORDS = 10
 GREET = "greet"
 THANK = "thank"
-_GREETINGS = frozenset({"moi", "hei", "moikka", "terve", "moro", "morjens", "heippa", "paivaa", "huomenta",
-                        "iltaa", "moikkelis", "heissan", "hello"})  # fmt: skip
+_GREETINGS = frozenset({"moi", "hei", "moikka", "terve", "moro", "morjens", "paivaa", "huomenta", "iltaa",
+                        "moikkelis", "heissan"})  # fmt: skip
 # "ok soitan sinne, kiitos": a short message that acknowledges and thanks closes the matter.
-_ACKNOWLEDGEMENTS = frozenset({"ok", "okei", "okey", "selva", "joo", "juu", "hyva", "no", "soitan", "soitin",
-                               "ymmarran", "jep", "jees", "aha", "jaa", "niin", "kiva", "hienoa", "mahtavaa"})
+_ACKNOWLEDGEMENTS = frozenset({"ok", "okei", "okey", "selva", "hyva", "soitan", "soitin", "ymmarran", "jep",
+                               "jees", "aha", "kiva", "hienoa", "mahtavaa"})
 MAX_THANKS_WORDS = 6
+# "no okei, moi", "joo, heippa": an acknowledgement before a bye-word takes leave.
+_FAREWELL_OPENERS = _ACKNOWLEDGEMENTS | {"no", "joo", "juu", "niin", "jaa", "okei"}
 # Small talk is what a long message opens or ends with, not what it is about.
 SMALL_TALK = frozenset({GREET, GOODBYE, THANK})
 MAX_SMALL_TALK_WORDS = 8
@@ -151,7 +153,7 @@ def farewell(tokens: list[str]) -> bool:
         return True
     if len(folded) > 1 and text.endswith(tuple(f" {ending} " for ending in _FAREWELL_ENDINGS)):
         return True
-    closing = any(token.startswith(_THANKS) for token in folded) or folded[0] in _ACKNOWLEDGEMENTS
+    closing = any(token.startswith(_THANKS) for token in folded) or folded[0] in _FAREWELL_OPENERS
     return closing and folded[-1] in _BYE_AFTER_THANKS
 
 
@@ -160,7 +162,7 @@ def closing_thanks(text: str, tokens: list[str]) -> bool:
     folded = [normalise(token) for token in tokens]
     if not folded or len(folded) > MAX_THANKS_WORDS or "?" in text or not folded[-1].startswith(_THANKS):
         return False
-    return len(folded) <= 2 or folded[0] in _ACKNOWLEDGEMENTS
+    return len(folded) == 1 or folded[0] in _ACKNOWLEDGEMENTS or folded[0].startswith(_THANKS)
 
 
 def classify_input(text: str) -> str | None:

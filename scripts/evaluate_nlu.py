@@ -37,9 +37,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from actions.actions_conversation import MIN_ANSWER_CONFIDENCE, MIN_FAQ_CONFIDENCE  # noqa: E402
 from actions.routing import (  # noqa: E402
     FALLBACK_INTENT,
     Route,
+    answer_asked,
+    asks_to_be_contacted,
     clarify_options,
     decide_route,
     resolve_fallback,
@@ -65,6 +68,7 @@ MAX_REGRESSION = 0.02  # route accuracy may not fall more than this below the re
 NOISE_SLACK = 1  # phrasings per list and perturbation a retrained model may lose against the record
 CLEAN = "clean"
 CONFIRM_ROUTE = "emergency:confirm"
+ANSWER_INTENT = "faq"
 RASA = ROOT / ".venv" / "bin" / "rasa"
 
 
@@ -86,6 +90,7 @@ class Prediction:
     route: str
     confidence: float
     clarifying_routes: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
 
 def load_samples(path: Path) -> list[Sample]:
@@ -188,8 +193,9 @@ def is_alarm(route: str) -> bool:
 
 
 def route_right(sample: Sample, prediction: Prediction) -> bool:
-    """The expected route, or for an emergency the safety question (its "yes" gives the guidance)."""
-    if sample.route == prediction.route:
+    """The expected route (or one its answer stands for: the team offered after it, the page it links
+    to), or for an emergency the safety question (its "yes" gives the guidance)."""
+    if sample.route == prediction.route or sample.route in prediction.also:
         return True
     return sample.route.startswith("emergency:") and prediction.route == CONFIRM_ROUTE
 
@@ -237,6 +243,42 @@ def wilson_interval(right: int, total: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def answer_routes(topic: str, routes: RouteTable, team: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """An answer's route id and the routes it stands for: the team offered after it, its page."""
+    answer = routes.answers[topic]
+    team = team or answer.team
+    also = [f"team:{team}"] if team else []
+    also += [f"webpage:{answer.page}"] if answer.page else []
+    return f"answer:{topic}", tuple(also)
+
+
+def bot_route(text: str, parse: Mapping[str, Any], routes: RouteTable) -> tuple[str, tuple[str, ...], str]:
+    """Route one parsed message as the action server does on a first message: a wish to be called back
+    starts the form, a factual question gets its answer (and its team), an unsure answer is not given;
+    returns the route id, the routes an answer stands for and the intent the routing used."""
+    intent = (parse.get("intent") or {}).get("name") or "none"
+    ranking = parse.get("intent_ranking") or []
+    confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+    if intent not in ("emergency", "contact_request") and asks_to_be_contacted(text, routes):
+        return "form:contact_request", (), intent
+    if intent == ANSWER_INTENT:
+        selected = ((parse.get("response_selector") or {}).get(ANSWER_INTENT) or {}).get("response") or {}
+        topic = str(selected.get("intent_response_key") or "").partition("/")[2]
+        selector_sure = float(selected.get("confidence") or 0.0) >= MIN_ANSWER_CONFIDENCE
+        if topic in routes.answers and confidence >= MIN_FAQ_CONFIDENCE and selector_sure:
+            route_id_, also = answer_routes(topic, routes)
+            return route_id_, also, intent
+        return "none", (), FALLBACK_INTENT
+    routed = resolve_fallback(intent, ranking, routes, text) or intent
+    route = decide_route(routed, text, parse.get("entities") or [], routes)
+    topic = answer_asked(text, routes)
+    if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
+        team = route.target if route is not None and route.type == "team" else None
+        route_id_, also = answer_routes(topic, routes, team)
+        return route_id_, also, routed
+    return route_id(route), (), routed
+
+
 def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[Prediction]:
     """Parse every message with the model's NLU and route it as action_route/action_handle_fallback do."""
     parsed = asyncio.run(_parse_all(model, [s.text for s in samples]))
@@ -244,14 +286,14 @@ def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[
     for sample, parse in zip(samples, parsed, strict=True):
         intent = (parse.get("intent") or {}).get("name") or "none"
         ranking = parse.get("intent_ranking") or []
-        routed = resolve_fallback(intent, ranking, routes, sample.text)
-        route = decide_route(routed, sample.text, parse.get("entities") or [], routes)
+        route, also, routed = bot_route(sample.text, parse, routes)
         predictions.append(
             Prediction(
                 intent,
-                route_id(route),
+                route,
                 float(parse["intent"].get("confidence") or 0.0),
                 clarifying_routes(routed, ranking, routes),
+                also,
             )
         )
     return predictions
