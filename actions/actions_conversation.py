@@ -16,12 +16,12 @@ from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, Esca
 from actions.actions_routing import ActionHandleFallback, start_contact_form
 from actions.availability import ACCEPTING
 from actions.context import NEED_TYPES, previous_need, refers_back, turn_routes
-from actions.decisions import ANSWER, send_answer, send_follow_up
-from actions.routing import asks_to_be_contacted
+from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up
+from actions.routing import asks_to_be_contacted, decide_route
 from opastin import messages
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
 from opastin.hours import opening_status
-from opastin.routes import default_routes
+from opastin.routes import RouteTable, default_routes
 from opastin.teams import CustomerService
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,26 @@ _LANGUAGES = ("fi", "en", "sv")
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
 MAX_PLAIN_ANSWER_WORDS = 3
 # Below these, an answer is not given: the intent faq, and the answer the ResponseSelector chose.
-MIN_FAQ_CONFIDENCE = 0.6
-MIN_ANSWER_CONFIDENCE = 0.5
+MIN_FAQ_CONFIDENCE = 0.9
+MIN_ANSWER_CONFIDENCE = 0.8
+# An unsure answer routes the next intent of the ranking instead, when it has at least this weight.
+MIN_RUNNER_UP = 0.05
 # An answer chosen this surely is a new question even right after another answer.
 SURE_ANSWER = 0.9
 # "moi", "heippa moi": a greeting with nothing else in it.
 MAX_BARE_GREETING_WORDS = 2
+
+
+def next_routed_intent(ranking: list[dict[str, Any]], routes: RouteTable) -> str | None:
+    """The best intent after ``faq`` that the route table routes, if the classifier gave it some weight."""
+    return next(
+        (
+            str(item.get("name"))
+            for item in ranking
+            if item.get("name") in routes.intents and float(item.get("confidence") or 0.0) >= MIN_RUNNER_UP
+        ),
+        None,
+    )
 
 
 def selected_topic(tracker: Tracker) -> tuple[str | None, float]:
@@ -68,14 +82,20 @@ class ActionAnswer(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         topic, confidence = selected_topic(tracker)
-        intent = (tracker.latest_message or {}).get("intent") or {}
-        text = str((tracker.latest_message or {}).get("text") or "")
+        message = tracker.latest_message or {}
+        intent = message.get("intent") or {}
+        text = str(message.get("text") or "")
         need = previous_need(tracker.events)
         faq_confidence = float(intent.get("confidence") or 0.0)
         sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
         if topic is None or not sure:
             if need is not None:
                 return send_follow_up(dispatcher, tracker, need, routes, self)
+            runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
+            if runner_up is not None:
+                route = decide_route(runner_up, text, message.get("entities") or [], routes)
+                if route is not None:
+                    return send_decision(dispatcher, tracker, route, routes, self, runner_up)
             fallback: list[EventType] = ActionHandleFallback(self.client_factory, self.clock).run(
                 dispatcher, tracker, domain
             )

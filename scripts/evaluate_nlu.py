@@ -37,7 +37,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.actions_conversation import MIN_ANSWER_CONFIDENCE, MIN_FAQ_CONFIDENCE  # noqa: E402
+from actions.actions_conversation import (  # noqa: E402
+    MIN_ANSWER_CONFIDENCE,
+    MIN_FAQ_CONFIDENCE,
+    next_routed_intent,
+)
 from actions.routing import (  # noqa: E402
     FALLBACK_INTENT,
     Route,
@@ -268,7 +272,10 @@ def bot_route(text: str, parse: Mapping[str, Any], routes: RouteTable) -> tuple[
         if topic in routes.answers and confidence >= MIN_FAQ_CONFIDENCE and selector_sure:
             route_id_, also = answer_routes(topic, routes)
             return route_id_, also, intent
-        return "none", (), FALLBACK_INTENT
+        runner_up = next_routed_intent(ranking, routes)
+        if runner_up is None:
+            return "none", (), FALLBACK_INTENT
+        return route_id(decide_route(runner_up, text, parse.get("entities") or [], routes)), (), runner_up
     routed = resolve_fallback(intent, ranking, routes, text) or intent
     route = decide_route(routed, text, parse.get("entities") or [], routes)
     topic = answer_asked(text, routes)
