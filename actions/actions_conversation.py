@@ -19,6 +19,7 @@ from actions.context import NEED_TYPES, previous_need, refers_back, turn_routes
 from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up
 from actions.routing import asks_to_be_contacted, decide_route
 from opastin import messages
+from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
 from opastin.hours import opening_status
 from opastin.routes import RouteTable, default_routes
@@ -41,8 +42,8 @@ MIN_ANSWER_CONFIDENCE = 0.8
 MIN_RUNNER_UP = 0.05
 # An answer chosen this surely is a new question even right after another answer.
 SURE_ANSWER = 0.9
-# "moi", "heippa moi": a greeting with nothing else in it.
-MAX_BARE_GREETING_WORDS = 2
+# Greetings that also take leave in Finnish ("moi" at the end of a chat); "hei" only greets.
+LEAVE_TAKING_GREETINGS = frozenset({"moi", "moikka", "moro", "heippa", "heido", "moimoi"})
 
 
 def next_routed_intent(ranking: list[dict[str, Any]], routes: RouteTable) -> str | None:
@@ -89,13 +90,15 @@ class ActionAnswer(EscalationAction):
         faq_confidence = float(intent.get("confidence") or 0.0)
         sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
         if topic is None or not sure:
-            if need is not None:
+            if need is not None and refers_back(text):
                 return send_follow_up(dispatcher, tracker, need, routes, self)
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
             if runner_up is not None:
                 route = decide_route(runner_up, text, message.get("entities") or [], routes)
                 if route is not None:
                     return send_decision(dispatcher, tracker, route, routes, self, runner_up)
+            if need is not None:
+                return send_follow_up(dispatcher, tracker, need, routes, self)
             fallback: list[EventType] = ActionHandleFallback(self.client_factory, self.clock).run(
                 dispatcher, tracker, domain
             )
@@ -223,7 +226,8 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
-        if conversation_had_a_route(tracker) and len(text.split()) <= MAX_BARE_GREETING_WORDS:
+        words = normalise(text).split()
+        if conversation_had_a_route(tracker) and words and set(words) <= LEAVE_TAKING_GREETINGS:
             return say_goodbye(dispatcher, tracker)
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]

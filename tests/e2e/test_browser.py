@@ -167,7 +167,7 @@ def test_a_resident_on_a_shared_computer_ends_the_conversation_for_good(browser,
 
 def _say(page, text: str) -> None:
     page.get_by_label("Kirjoita viestisi").fill(text)
-    page.get_by_role("button", name="Lähetä").click()
+    page.get_by_role("button", name="Lähetä", exact=True).click()
 
 
 def _choose(page, title: str) -> None:
