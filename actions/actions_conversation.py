@@ -4,7 +4,6 @@ and the notice for residents writing in English or Swedish.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +23,6 @@ from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
 from opastin.hours import opening_status
 from opastin.routes import RouteTable, default_routes
 from opastin.teams import CustomerService
-
-logger = logging.getLogger(__name__)
 
 FEEDBACK_FORM = "feedback_form"
 # Set by the goodbye and the feedback request: the rules start the rating form when it is true.

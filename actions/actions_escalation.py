@@ -82,6 +82,12 @@ def send_offer(dispatcher: CollectingDispatcher, offer: Offer) -> None:
     dispatcher.utter_message(text=offer.text, buttons=buttons(offer.buttons))
 
 
+def unsaid(offer: Callable[[bool], Offer], again: bool, said_before: frozenset[str]) -> Offer:
+    """The offer in the wording ``again`` asks for, or in the other one when its text was just said."""
+    chosen = offer(again)
+    return offer(not again) if chosen.text in said_before else chosen
+
+
 def send_team_route(
     dispatcher: CollectingDispatcher,
     route: Route,
@@ -105,14 +111,11 @@ def send_team_route(
         status = client().team_status(route.target)
     except HandoffServiceError as error:
         logger.warning("team status of %s failed: %s", route.target, error)
-        offer = unavailable_offer(local_contacts(route.target), again=again)
-        if offer.text in said_before:
-            offer = unavailable_offer(local_contacts(route.target), again=not again)
+        contacts = local_contacts(route.target)
+        offer = unsaid(lambda anew: unavailable_offer(contacts, again=anew), again, said_before)
         payload = route.payload()
     else:
-        offer = team_offer(chat, status, now, again=again)
-        if offer.text in said_before:
-            offer = team_offer(chat, status, now, again=not again)
+        offer = unsaid(lambda anew: team_offer(chat, status, now, again=anew), again, said_before)
         payload = Route(route.type, route.target, {**route.extra, **route_extra(status)}).payload()
     dispatcher.utter_message(response=reply.response, json_message=payload, **reply.values)
     send_offer(dispatcher, offer)

@@ -22,6 +22,7 @@ from actions.actions_escalation import EscalationAction, buttons, conversation_t
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
 from actions.context import (
     STAY_BELOW_CONFIDENCE,
+    Need,
     previous_emergency,
     previous_need,
     refers_back,
@@ -199,14 +200,13 @@ def intent_confidence(tracker: Tracker) -> float:
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
 
 
-def stays_with_need(tracker: Tracker, route: Route | None, text: str) -> bool:
-    """Whether a message routed elsewhere is rather a follow-up on the need of the bot's previous turn.
+def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str) -> bool:
+    """Whether a message routed elsewhere is rather a follow-up on ``need``, that of the bot's previous turn.
 
     Only when it points back ("entä jos hän…", "se ei…") and the classifier is not sure
     of the new route; an emergency or a request for the form is never held back.
     """
-    need = previous_need(tracker.events)
-    if need is None or route is None or route.type in ("emergency", "form"):
+    if route is None or route.type in ("emergency", "form"):
         return False
     same = route.type == need.type and route.target == str(need.route.get("target"))
     if same or not refers_back(text):
@@ -248,7 +248,7 @@ class ActionRoute(EscalationAction):
             team = route.target if route is not None and route.type == "team" else None
             return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         need = previous_need(tracker.events)
-        if need is not None and stays_with_need(tracker, route, text):
+        if need is not None and stays_with_need(tracker, need, route, text):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
             return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]

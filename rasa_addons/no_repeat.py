@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from rasa.core.nlg.generator import ResponseVariationFilter
@@ -31,7 +32,7 @@ from rasa.utils.endpoints import EndpointConfig
 AGAIN_SUFFIX = "_again"
 
 
-def previous_turn_texts(events: list[Event]) -> set[str]:
+def previous_turn_texts(events: Sequence[Event]) -> set[str]:
     """The texts the bot sent in its turn before the latest resident message."""
     texts: set[str] = set()
     users_seen = 0
@@ -65,7 +66,7 @@ class NoRepeatGenerator(TemplatedNaturalLanguageGenerator):  # type: ignore[misc
         self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
     ) -> dict[str, Any] | None:
         """The response, in a variation whose text the bot's previous turn did not have."""
-        said = previous_turn_texts(list(tracker.events))
+        said = previous_turn_texts(tracker.events)
         filled = tracker.current_slot_values()
         if said:
             for name in (utter_action, utter_action + AGAIN_SUFFIX):
