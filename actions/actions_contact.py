@@ -356,7 +356,7 @@ class ActionSubmitContactRequest(EscalationAction):
 
 
 class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ships no types
-    """The resident stopped the form: nothing is stored."""
+    """The resident stopped the form, or took leave in the middle of it: nothing is stored."""
 
     def name(self) -> str:
         return "action_cancel_contact_request"
@@ -364,5 +364,7 @@ class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ship
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_contact_cancelled")
+        leaving = (tracker.latest_message.get("intent") or {}).get("name") == "goodbye"
+        response = "utter_contact_left_unsent" if leaving else "utter_contact_cancelled"
+        dispatcher.utter_message(response=response)
         return reset_form_slots()

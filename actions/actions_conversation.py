@@ -14,9 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
 from actions.actions_routing import ActionHandleFallback, start_contact_form
 from actions.availability import ACCEPTING
-from actions.context import NEED_TYPES, previous_need, refers_back, turn_routes
-from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up
-from actions.routing import asks_to_be_contacted, decide_route
+from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
+from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
+from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
@@ -291,6 +291,11 @@ class ActionOtherLanguage(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None and emergency.get("language") in OTHER_LANGUAGES:
+            # More words in the language the emergency was answered in: the guidance again, in it.
+            route = Route("emergency", str(emergency.get("target")), {"language": emergency["language"]})
+            return send_route(dispatcher, route, default_routes())
         service = default_routes().customer_service
         if service is None:
             dispatcher.utter_message(response="utter_other_language_no_phone")

@@ -40,6 +40,8 @@ _FAREWELL_PHRASES = ("hyvaa yota", "hyvaa illanjatkoa", "hyvaa paivanjatkoa", "h
 _FAREWELL_ENDINGS = ("hei hei", "moi moi", "moikka moikka", "heippa", "heipat", "bye")
 _THANKS = ("kiito", "kiitti", "kiits", "kiitokset")
 _BYE_AFTER_THANKS = frozenset({"moi", "moikka", "hei", "heippa", "moro", "morjens"})
+# Words that may stand beside thanks and leave-taking ("hei ja kiitos paljon").
+_THANKS_FILLERS = frozenset({"ja", "paljon", "sulle", "teille", "vaan", "vain", "hyva", "tosi"})
 MAX_FAREWELL_WORDS = 10
 GREET = "greet"
 THANK = "thank"
@@ -153,8 +155,18 @@ def farewell(tokens: list[str]) -> bool:
         return True
     if len(folded) > 1 and text.endswith(tuple(f" {ending} " for ending in _FAREWELL_ENDINGS)):
         return True
-    closing = any(token.startswith(_THANKS) for token in folded) or folded[0] in _FAREWELL_OPENERS
+    thanked = any(token.startswith(_THANKS) for token in folded)
+    if thanked and _only_thanks_and_leave_taking(folded):
+        return True  # "moi kiitos", "hei ja kiitos paljon"
+    closing = thanked or folded[0] in _FAREWELL_OPENERS
     return closing and folded[-1] in _BYE_AFTER_THANKS
+
+
+def _only_thanks_and_leave_taking(folded: list[str]) -> bool:
+    """Whether every word thanks or takes leave, and at least one takes leave."""
+    leave_taking = [token for token in folded if token in _BYE_AFTER_THANKS]
+    rest = [token for token in folded if token not in _BYE_AFTER_THANKS and not token.startswith(_THANKS)]
+    return bool(leave_taking) and all(token in _THANKS_FILLERS for token in rest)
 
 
 def closing_thanks(text: str, tokens: list[str]) -> bool:

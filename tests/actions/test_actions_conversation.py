@@ -208,6 +208,17 @@ def test_the_language_notice_is_the_response_with_the_live_state(tracker_for):
     assert "kiinni" in messages[0]["fi"]
 
 
+def test_more_english_after_an_english_emergency_gets_the_guidance_again_in_english(tracker_for):
+    route = {"type": "emergency", "target": "116117", "language": "en"}
+    earlier = [user_event("my son has 39 fever since yesterday", "emergency"),
+               {"event": "bot", "text": "Call 116 117", "data": {"custom": {"route": route}}}]  # fmt: skip
+    action = ActionOtherLanguage(down, lambda: datetime(2027, 1, 13, 3, 0, tzinfo=HELSINKI))
+    tracker = tracker_for("where is the nearest clinic then?", "other_language", earlier=earlier)
+    messages, _ = run(action, tracker)
+    assert messages[0]["response"] == "utter_emergency_116117_en"
+    assert messages[0]["custom"]["route"] == route
+
+
 def test_asking_for_a_person_again_at_night_moves_on_in_new_words(tracker_for, service):
     service.clock.now = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
     first, _ = run(

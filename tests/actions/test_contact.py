@@ -306,6 +306,13 @@ def test_cancelling_clears_the_form():
     assert events == CLEARED
 
 
+def test_taking_leave_in_the_form_says_nothing_was_sent():
+    tracker = make_tracker(user_event("kiitos, moikka", "goodbye"), slots=FILLED)
+    messages, events = run(ActionCancelContactRequest(), tracker)
+    assert [message["response"] for message in messages] == ["utter_contact_left_unsent"]
+    assert events == CLEARED
+
+
 # --- feedback -----------------------------------------------------------------------------------
 
 

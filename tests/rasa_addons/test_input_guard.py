@@ -94,7 +94,7 @@ def test_component_leaves_finnish_alone():
 @pytest.mark.parametrize(
     "text",
     ["kiitos moi", "okei kiitti, moi", "kiitos paljon ja heippa", "ok kiitos, menen nukkumaan. hyvää yötä",
-     "hyvää illanjatkoa", "moi moi", "no niin, hei hei"],
+     "hyvää illanjatkoa", "moi moi", "no niin, hei hei", "moi kiitos", "hei ja kiitos paljon"],
 )  # fmt: skip
 def test_leave_taking_is_a_goodbye(text):
     assert classify_input(text) == "goodbye"
