@@ -139,6 +139,12 @@ class Lemmatizer:
                 word.replace("o", "ö"),
                 word.replace("a", "ä").replace("o", "ö"),
             ]
+        found = self._analysed(candidates)
+        if not found:
+            found = self._analysed(_written_forms(candidates))
+        return frozenset(found)
+
+    def _analysed(self, candidates: list[str]) -> set[str]:
         found: set[str] = set()
         with self._lock:  # libvoikko handles are not thread-safe
             for candidate in candidates:
@@ -146,7 +152,26 @@ class Lemmatizer:
                     base = analysis.get("BASEFORM")
                     if base:
                         found.add(fold(base))
-        return frozenset(found)
+        return found
+
+
+_SPOKEN_PARTICIPLE = re.compile(r"[nlrs][uy]$")
+_SPOKEN_PAST = re.compile(r"[uys]$")
+
+
+def _written_forms(spoken: list[str]) -> list[str]:
+    """Written forms of spoken Finnish verb endings that Voikko does not know as typed.
+
+    Spoken Finnish drops the participle's final t ("puristanu", "ollu", "menny") and
+    the past tense's final i ("kaatu", "putos", "pyörty").
+    """
+    forms: list[str] = []
+    for word in spoken:
+        if _SPOKEN_PARTICIPLE.search(word):
+            forms.append(word + "t")
+        if _SPOKEN_PAST.search(word):
+            forms.append(word + "i")
+    return forms
 
 
 _VOIKKO_LOCK = threading.Lock()

@@ -38,6 +38,7 @@ LISTS = {
     "blind": ("blind_emergency.txt", "blind_everyday.txt"),
     "blind2": ("blind2_emergency.txt", "blind2_everyday.txt"),
     "blind3": ("blind3_emergency.txt", "blind3_everyday.txt"),
+    "blind4": ("blind4_emergency.txt", "blind4_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -77,7 +77,11 @@ def test_words_shorter_than_five_letters_are_not_corrected(matcher: EmergencyMat
 
 @pytest.mark.parametrize(
     "text",
-    ["mulla ei oo itsetuhoisia ajatuksia, haluun vaan ajan", "ei ole rintakipua, kysyn vain lääkkeistä"],
+    [
+        "mulla ei oo itsetuhoisia ajatuksia, haluun vaan ajan",
+        "ei ole rintakipua, kysyn vain lääkkeistä",
+        "ei mulla mitään itsetuhosia ajatuksia oo",
+    ],
 )
 def test_negated_danger_words_silence_every_layer(
     matcher: EmergencyMatcher, learned: LearnedDetector, text: str
@@ -229,3 +233,15 @@ def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> 
 def test_a_negation_worded_english_crisis_is_still_caught(matcher: EmergencyMatcher) -> None:
     verdict = SafetyNet(matcher, Always(0.1)).check("I don't want to be alive anymore")
     assert verdict is not None and verdict.certain and verdict.level == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rintaa on puristanu vähän aikaa ja vasen käsi tuntuu oudolta",
+        "isä kaatu eteisessä eikä herää",
+    ],
+)
+def test_spoken_verb_forms_are_matched_as_written(matcher: EmergencyMatcher, text: str) -> None:
+    verdict = SafetyNet(matcher).check(text)
+    assert verdict is not None and verdict.certain and verdict.level == "112"

@@ -1,0 +1,23 @@
+"""Base forms of Finnish words, spoken forms included."""
+
+from __future__ import annotations
+
+import pytest
+
+from opastin.finnish_text import Lemmatizer
+
+LEMMATIZER = Lemmatizer()
+pytestmark = pytest.mark.skipif(not LEMMATIZER.available, reason="libvoikko is not installed")
+
+
+@pytest.mark.parametrize(
+    ("spoken", "base"),
+    [("kaatu", "kaatua"), ("putos", "pudota"), ("pyörty", "pyortya"), ("oksentanu", "oksentanut")],
+)
+def test_spoken_past_forms_get_the_written_forms_base(spoken: str, base: str) -> None:
+    assert base in LEMMATIZER.lemmas(spoken)
+
+
+def test_known_words_are_not_rewritten() -> None:
+    assert LEMMATIZER.lemmas("loppu") == frozenset({"loppu"})
+    assert LEMMATIZER.lemmas("mulla") == frozenset()
