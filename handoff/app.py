@@ -133,7 +133,7 @@ def create_app(
     app.add_middleware(StrictTransportMiddleware, always=settings.secure_cookies)
     app.include_router(public.router)
     app.include_router(service.router)
-    mount_resident_pages(app, services.teams, settings.resume_minutes)
+    mount_resident_pages(app, services.teams, settings.resume_minutes, settings.frame_ancestors)
     mount_desk(app, services, gateway)
 
     @app.get("/healthz", include_in_schema=False)

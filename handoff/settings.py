@@ -36,8 +36,17 @@ Environment variables:
     When set, sent as ``Authorization: Bearer`` to Rasa's REST channel, which
     then refuses messages without it (``rasa_addons/rest_channel.py``).
 ``HANDOFF_ALLOWED_ORIGINS``
-    Comma-separated origins allowed to open the chat socket (e.g.
-    ``https://chat.example.fi``). Default: only the origin the page was served from.
+    Comma-separated origins whose pages may open the chat socket besides the
+    service's own (e.g. ``https://chat.example.fi``). Default: none, only the
+    service's own pages.
+``HANDOFF_FRAME_ANCESTORS``
+    Comma-separated origins whose pages may show the resident widget
+    (``/upotus``) in a frame, as the county's site does with the loader
+    script. Default: none; every page refuses to be framed.
+
+Both lists take origins only, ``scheme://host[:port]`` with ``http`` or
+``https``: no path, no wildcard. Anything else stops the service with a
+:class:`SettingsError` naming the variable and the value.
 ``REDIS_URL``
     When set, the chat gateway uses python-socketio's Redis message queue so
     that several replicas of the service relay each other's messages.
@@ -56,13 +65,51 @@ Environment variables:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from opastin import places
 from opastin.content import PROJECT_ROOT as PROJECT_ROOT  # re-exported for the service's modules
 from opastin.tokens import shared_token
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_ORIGIN = re.compile(
+    rf"(?P<scheme>https?)://(?P<host>{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?"
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has a value the service cannot use."""
+
+
+def normalise_origin(variable: str, value: str) -> str:
+    """Return ``value`` as browsers write an origin, or raise :class:`SettingsError`.
+
+    Accepts ``http(s)://host[:port]`` (one trailing ``/`` is dropped); scheme and
+    host are lowercased and a default port is left out, as in an ``Origin`` header.
+    """
+    text = value.strip()
+    text = text[:-1] if text.endswith("/") else text
+    match = _ORIGIN.fullmatch(text.lower())
+    if match is None or not 0 < int(match["port"] or 80) < 65536:
+        raise SettingsError(
+            f"{variable}: {value!r} is not an origin; write scheme://host[:port], "
+            "e.g. https://www.kunta.fi (http or https, no path, no wildcard)"
+        )
+    scheme, host, port = match["scheme"], match["host"], match["port"]
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def normalise_origins(variable: str, values: Iterable[str]) -> tuple[str, ...]:
+    """Each of ``values`` through :func:`normalise_origin`, without repeats."""
+    return tuple(dict.fromkeys(normalise_origin(variable, value) for value in values))
+
+
+def _comma_list(text: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 
 
 def normalise_database_url(url: str) -> str:
@@ -74,7 +121,10 @@ def normalise_database_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime settings of the handoff service."""
+    """Runtime settings of the handoff service.
+
+    The origin lists are normalised on construction; an invalid one raises :class:`SettingsError`.
+    """
 
     var_dir: Path
     database_url: str
@@ -88,14 +138,22 @@ class Settings:
     tracker_database_url: str | None = None
     outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
     allowed_origins: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
     redis_url: str | None = None
     agent_grace_s: float = 60.0
     secure_cookies: bool = False
     resume_minutes: float = 30.0
 
+    def __post_init__(self) -> None:
+        for name, variable in (
+            ("allowed_origins", "HANDOFF_ALLOWED_ORIGINS"),
+            ("frame_ancestors", "HANDOFF_FRAME_ANCESTORS"),
+        ):
+            object.__setattr__(self, name, normalise_origins(variable, getattr(self, name)))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``environ`` (default: ``os.environ``)."""
+        """Build settings from ``environ`` (default: ``os.environ``); :class:`SettingsError` if invalid."""
         env = os.environ if environ is None else environ
         var_dir = places.var_dir(env)
         database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'handoff.db'}"
@@ -115,11 +173,8 @@ class Settings:
                 or f"sqlite:///{var_dir / 'rasa-tracker.db'}"
             ),
             outbox_dir=places.resolve(env.get("OPASTIN_OUTBOX_DIR") or "var/outbox"),
-            allowed_origins=tuple(
-                origin.strip().rstrip("/")
-                for origin in (env.get("HANDOFF_ALLOWED_ORIGINS") or "").split(",")
-                if origin.strip()
-            ),
+            allowed_origins=_comma_list(env.get("HANDOFF_ALLOWED_ORIGINS")),
+            frame_ancestors=_comma_list(env.get("HANDOFF_FRAME_ANCESTORS")),
             redis_url=env.get("REDIS_URL") or None,
             agent_grace_s=float(env.get("HANDOFF_AGENT_GRACE_S") or 60),
             secure_cookies=(env.get("HANDOFF_SECURE_COOKIES") or "") == "1",

@@ -1,4 +1,10 @@
-"""The resident's pages: the chat page ``/``, ``/tietosuoja`` and ``/saavutettavuus``.
+"""The resident's pages: the chat page ``/``, ``/tietosuoja``, ``/saavutettavuus`` and ``/upotus``.
+
+``/upotus`` is the chat widget alone, for the county's own site: the loader
+script ``/static/webchat/loader.js`` shows it in a frame. Only that page may be
+framed, and only by the service itself and the origins in
+``HANDOFF_FRAME_ANCESTORS``; every other page, and that one too when the list
+is empty, refuses to be framed.
 
 Templates and scripts live in ``webchat/`` (``templates/``, ``src/``, ``site.yml``);
 the socket.io client comes from ``webchat/node_modules`` (installed at build
@@ -26,16 +32,36 @@ from opastin.teams import Teams
 WEBCHAT_DIR = PROJECT_ROOT / "webchat"
 SOCKET_IO_CLIENT = WEBCHAT_DIR / "node_modules" / "socket.io-client" / "dist"
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+EMBED_PATH = "/upotus"
+
+
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
+    """The pages' Content-Security-Policy: all from the service itself, framed by ``frame_ancestors``."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'"
+    )
+
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Content-Security-Policy": content_security_policy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+def embed_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
+    """Security headers of the widget page: framed by the service and ``frame_ancestors``, if any.
+
+    With no ``frame_ancestors`` they are :data:`SECURITY_HEADERS` (framed by nobody).
+    ``X-Frame-Options`` is left out otherwise: it cannot name other sites.
+    """
+    if not frame_ancestors:
+        return dict(SECURITY_HEADERS)
+    headers = {name: value for name, value in SECURITY_HEADERS.items() if name != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = content_security_policy(" ".join(("'self'", *frame_ancestors)))
+    return headers
 
 
 class SiteConfigError(ValueError):
@@ -65,8 +91,13 @@ def load_site(path: Path = WEBCHAT_DIR / "site.yml") -> Site:
     return Site(**values)
 
 
-def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRouter:
-    """Routes of the resident pages, rendered with the teams' retention times."""
+def create_router(
+    teams: Teams, site: Site, resume_minutes: float = 30, frame_ancestors: tuple[str, ...] = ()
+) -> APIRouter:
+    """Routes of the resident pages, rendered with the teams' retention times.
+
+    ``frame_ancestors`` are the origins (``HANDOFF_FRAME_ANCESTORS``) that may frame ``/upotus``.
+    """
     templates = Jinja2Templates(directory=str(WEBCHAT_DIR / "templates"))
     catalogue = messages.catalogue()
     templates.env.globals.update(
@@ -85,10 +116,10 @@ def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRo
         "resume_minutes": round(resume_minutes),
     }
 
-    def page(name: str) -> Callable[[Request], HTMLResponse]:
+    def page(name: str, headers: dict[str, str] = SECURITY_HEADERS) -> Callable[[Request], HTMLResponse]:
         def render(request: Request) -> HTMLResponse:
             response = templates.TemplateResponse(request, name, common)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(headers)
             return response
 
         return render
@@ -98,11 +129,15 @@ def create_router(teams: Teams, site: Site, resume_minutes: float = 30) -> APIRo
     router.add_api_route(
         "/saavutettavuus", page("saavutettavuus.html"), methods=["GET"], response_class=HTMLResponse
     )
+    embed = page("embed.html", embed_headers(frame_ancestors))
+    router.add_api_route(EMBED_PATH, embed, methods=["GET"], response_class=HTMLResponse)
     return router
 
 
-def mount_resident_pages(app: FastAPI, teams: Teams, resume_minutes: float = 30) -> None:
-    """Add the resident pages and their static files to ``app``."""
-    app.include_router(create_router(teams, load_site(), resume_minutes))
+def mount_resident_pages(
+    app: FastAPI, teams: Teams, resume_minutes: float = 30, frame_ancestors: tuple[str, ...] = ()
+) -> None:
+    """Add the resident pages and their static files to ``app``; ``frame_ancestors`` may frame ``/upotus``."""
+    app.include_router(create_router(teams, load_site(), resume_minutes, frame_ancestors))
     app.mount("/static/webchat", StaticFiles(directory=WEBCHAT_DIR / "src"), name="webchat")
     app.mount("/static/vendor", StaticFiles(directory=SOCKET_IO_CLIENT, check_dir=False), name="vendor")

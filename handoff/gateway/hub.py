@@ -35,6 +35,7 @@ import socketio
 from starlette.concurrency import run_in_threadpool
 
 from handoff.gateway import relay
+from handoff.gateway.origins import socket_origins
 from handoff.gateway.positions import QueuePositions
 from handoff.gateway.presence import AgentPresence
 from handoff.gateway.rasa import RasaClient
@@ -74,7 +75,7 @@ class Gateway:
             options["client_manager"] = socketio.AsyncRedisManager(settings.redis_url)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
-            cors_allowed_origins=list(settings.allowed_origins) or None,
+            cors_allowed_origins=socket_origins(settings.allowed_origins),
             max_http_buffer_size=settings.max_body_bytes,
             logger=False,
             engineio_logger=False,
