@@ -31,10 +31,12 @@ from actions.context import (
 from actions.decisions import send_answer, send_decision, send_follow_up, send_route, team_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
+    CLARIFY,
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
     FALLBACK_INTENT,
     HUMAN_INTENT,
+    NOT_UNDERSTOOD,
     Route,
     answer_asked,
     asks_to_be_contacted,
@@ -48,6 +50,7 @@ from actions.routing import (
     talk_options,
     topic_options,
     topic_teams,
+    understanding,
 )
 from opastin import messages
 from opastin.routes import RouteTable, default_routes
@@ -90,6 +93,7 @@ def offer_a_person(
     Asked again right after the same answer, it is said anew and moves on to the form.
     """
     wanted = topic_teams(routes) if understood else list(routes.general_teams)
+    marked: dict[str, str] = {} if understood else understanding(NOT_UNDERSTOOD)
     contacts = local_contacts(routes.general_teams[0])
     leave = (messages.text("bot.buttons.leave_message"), "/contact_request")
     lead = [] if understood else [messages.text("bot.human.not_understood")]
@@ -99,7 +103,7 @@ def offer_a_person(
         logger.warning("team status for a person offer failed: %s", error)
         said = " ".join([*lead, unavailable_people_text(contacts)])
         unavailable = person_offer("unavailable")
-        dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message=unavailable)
+        dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message={**unavailable, **marked})
         return
     taking = accepting(statuses, wanted)
     options = topic_options(routes, taking) if understood else talk_options(routes, taking)
@@ -110,7 +114,7 @@ def offer_a_person(
         dispatcher.utter_message(
             text=" ".join([*lead, messages.text(intro)]),
             buttons=buttons([*options, leave]),
-            json_message=person_offer("offered", taking),
+            json_message={**person_offer("offered", taking), **marked},
         )
         return
     by_id = {status.id: status for status in statuses}
@@ -120,7 +124,9 @@ def offer_a_person(
     said = " ".join([*lead, nobody_to_talk_to(relevant, chats, contacts, action.clock())])
     if said in turn_texts(tracker.events):
         said = messages.text(f"bot.human.{target}_again", phone=contacts.phone)
-    dispatcher.utter_message(text=said, buttons=buttons([leave]), json_message=person_offer(target))
+    dispatcher.utter_message(
+        text=said, buttons=buttons([leave]), json_message={**person_offer(target), **marked}
+    )
 
 
 def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
@@ -342,7 +348,9 @@ class ActionSafetyAnswer(EscalationAction):
             return send_decision(dispatcher, tracker, meant_route, routes, self, meant)
         options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
         dispatcher.utter_message(
-            response="utter_ask_how_can_help", buttons=buttons([*options, something_else()])
+            response="utter_ask_how_can_help",
+            buttons=buttons([*options, something_else()]),
+            json_message=understanding(CLARIFY),
         )
         return []
 
@@ -389,5 +397,9 @@ class ActionHandleFallback(EscalationAction):
             offer_a_person(dispatcher, tracker, routes, self, understood=False)
             return []
         options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
-        dispatcher.utter_message(response="utter_clarify", buttons=buttons([*options, something_else()]))
+        dispatcher.utter_message(
+            response="utter_clarify",
+            buttons=buttons([*options, something_else()]),
+            json_message=understanding(CLARIFY),
+        )
         return []

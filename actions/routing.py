@@ -29,6 +29,11 @@ FALLBACK_INTENT = "nlu_fallback"
 MAX_CLARIFY_OPTIONS = 3
 MAX_COMPOUND_PARTS = 3  # "pään särky", "ala selkä kipu": a compound written apart
 SAME_ROUTE_THRESHOLD = 0.5
+# The ``understanding`` key of a reply's payload, which the statistics count: the bot asked which
+# topic was meant (``clarify``), or did not understand twice and offered a person or the form
+# (``fallback``).
+CLARIFY = "clarify"
+NOT_UNDERSTOOD = "fallback"
 
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_IN_MONTHS = re.compile(r"kk|kuuk|viik|vrk|paiva")
@@ -66,6 +71,12 @@ class Route:
     def payload(self) -> dict[str, Any]:
         """The ``custom`` payload of the bot message that states the decision."""
         return {"route": {"type": self.type, "target": self.target, **self.extra}}
+
+
+def understanding(kind: str) -> dict[str, str]:
+    """The payload that marks a reply as a clarifying question or a fallback (:data:`CLARIFY`,
+    :data:`NOT_UNDERSTOOD`)."""
+    return {"understanding": kind}
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,7 @@ def test_first_miss_asks_with_the_likely_topics(tracker_for):
                 {"title": "Reseptin uusiminen", "payload": "/prescription_renewal"},
                 {"title": "Jotain muuta", "payload": "/nlu_fallback"},
             ],
+            custom={"understanding": "clarify"},
         )
     ]
 
@@ -288,7 +289,7 @@ def test_second_miss_in_a_row_offers_a_person_who_is_there_or_the_form(tracker_f
                 {"title": "Keskustele: Terveysneuvo", "payload": '/request_human{"team":"terveysneuvo"}'},
                 LEAVE_MESSAGE,
             ],
-            person("offered", ["terveysneuvo"]),
+            {**person("offered", ["terveysneuvo"]), "understanding": "fallback"},
         )
     ]
 
@@ -303,6 +304,7 @@ def test_second_miss_at_night_offers_nobody_who_is_not_there(tracker_for, servic
     assert said.startswith("Valitettavasti en vieläkään ymmärtänyt, missä asiassa tarvitset apua. ")
     assert "Seuraavaksi avautuu Terveysneuvon chat tänään klo 8 alkaen." in said and "116 117" in said
     assert "Keskustele" not in str(messages[0]["buttons"]) and messages[0]["buttons"] == [LEAVE_MESSAGE]
+    assert messages[0]["custom"] == {**person("none_open"), "understanding": "fallback"}
 
 
 def test_a_miss_after_an_understood_message_asks_again(tracker_for):
