@@ -1,4 +1,4 @@
-"""Agents (professionals and administrators): accounts, passwords and presence.
+"""Agents (professionals, administrators and managers): accounts, passwords and presence.
 
 Passwords are hashed with Argon2 (argon2-cffi). Every change is written to
 the audit log. The agent desk (a later issue) builds its login and presence
@@ -23,12 +23,18 @@ from handoff.errors import Conflict, Forbidden, NotFound
 from handoff.models import Agent, AgentSession, Presence, TeamMembership
 from opastin import messages
 
-ROLES = ("agent", "admin")
+ROLES = ("agent", "admin", "manager")
+# Roles that belong to no team: a manager sees the statistics, never a queue or a conversation.
+TEAMLESS_ROLES = ("manager",)
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
+
+
+class TeamsNotAllowed(ValueError):
+    """Teams given to a role that belongs to no team (:data:`TEAMLESS_ROLES`)."""
 
 
 def generate_password() -> str:
@@ -53,7 +59,8 @@ def create_agent(
 
     Raises ``ValueError`` for a malformed username, a short password, an
     unknown role or a team id not in ``known_teams`` (the catalogue's ids;
-    ``None`` when the caller has checked them).
+    ``None`` when the caller has checked them); :class:`TeamsNotAllowed` for
+    teams given to a manager.
     """
     if not USERNAME_PATTERN.match(username):
         raise ValueError("username: 2–64 characters of a–z, 0–9, '.', '_', '-', starting with a–z or 0–9")
@@ -61,7 +68,7 @@ def create_agent(
         raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if role not in ROLES:
         raise ValueError(f"role: one of {', '.join(ROLES)}")
-    teams = _checked_teams(team_ids, known_teams)
+    teams = _checked_teams(team_ids, known_teams, role)
     agent = Agent(
         username=username,
         display_name=display_name or username,
@@ -155,9 +162,12 @@ def set_active(session: Session, username: str, active: bool, now: datetime, act
     return agent
 
 
-def _checked_teams(team_ids: Iterable[str], known_teams: Collection[str] | None) -> list[str]:
-    """The distinct ``team_ids``, sorted; ``ValueError`` naming those not in ``known_teams``."""
+def _checked_teams(team_ids: Iterable[str], known_teams: Collection[str] | None, role: str) -> list[str]:
+    """The distinct ``team_ids``, sorted; ``ValueError`` naming those not in ``known_teams``, and
+    :class:`TeamsNotAllowed` if ``role`` belongs to no team."""
     teams = sorted(set(team_ids))
+    if teams and role in TEAMLESS_ROLES:
+        raise TeamsNotAllowed(f"role {role}: no teams (it sees the statistics only)")
     unknown = [team_id for team_id in teams if known_teams is not None and team_id not in known_teams]
     if unknown:
         raise ValueError(f"unknown team ids: {', '.join(unknown)}")
@@ -172,9 +182,12 @@ def set_teams(
     actor: str,
     known_teams: Collection[str] | None = None,
 ) -> Agent:
-    """Replace the agent's teams (checked against ``known_teams``); presence in a team left ends."""
+    """Replace the agent's teams (checked against ``known_teams``); presence in a team left ends.
+
+    :class:`TeamsNotAllowed` if the account's role belongs to no team.
+    """
     agent = get_agent(session, username)
-    teams = _checked_teams(team_ids, known_teams)
+    teams = _checked_teams(team_ids, known_teams, agent.role)
     before = sorted(membership.team_id for membership in agent.memberships)
     for team_id in set(before) - set(teams):
         clear_presence(session, agent, now, team_id)

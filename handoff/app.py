@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import socketio
@@ -46,12 +47,19 @@ logger = logging.getLogger(__name__)
 async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: float) -> None:
     """Run :func:`handoff.maintenance.run_once` now and then every ``interval_s`` seconds."""
     places = Places.from_settings(services.settings)
+    resume_within = timedelta(minutes=services.settings.resume_minutes)
     last_purge = None
     while True:
         try:
             now = services.now()
             result = await run_in_threadpool(
-                maintenance.run_once, services.database, services.teams, now, places, last_purge
+                maintenance.run_once,
+                services.database,
+                services.teams,
+                now,
+                places,
+                last_purge,
+                resume_within,
             )
             if result.purged is not None:
                 last_purge = now

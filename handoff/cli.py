@@ -1,7 +1,8 @@
 """Command line of the handoff service: ``python -m handoff COMMAND``.
 
 Commands: ``migrate``, ``bootstrap``, ``create-admin``, ``create-agent``,
-``teams``, ``purge``, ``subject`` and ``serve``. See docs/handoff.md.
+``create-manager``, ``teams``, ``purge``, ``subject``, ``stats`` and
+``serve``. See docs/handoff.md and docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from handoff import agents, retention, subject
+from handoff import agents, retention, stats, subject
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
 from handoff.errors import Conflict, NotFound
@@ -27,6 +28,8 @@ from opastin.hours import HELSINKI
 from opastin.teams import TeamsConfigError, load_teams
 
 FIRST_ADMIN = "admin"
+# The role each account-creating command gives.
+CREATED_ROLES = {"create-admin": "admin", "create-agent": "agent", "create-manager": "manager"}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -37,7 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "bootstrap", help="first-run setup: migrate, create the API token and the first admin (idempotent)"
     )
-    for name, help_text in (("create-admin", "create an administrator"), ("create-agent", "create an agent")):
+    for name, help_text in (
+        ("create-admin", "create an administrator"),
+        ("create-agent", "create an agent"),
+        ("create-manager", "create a manager: sees the statistics on the desk, no team, no conversation"),
+    ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("username")
         command.add_argument("--display-name", help="name shown to colleagues (default: the username)")
@@ -69,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
                                  help="who handles the request, for the audit log (default: $USER)")
     subject_request.add_argument("--out", type=Path, help="export: write the JSON here (default: stdout)")
     subject_request.add_argument("--yes", action="store_true", help="erase: do not ask for confirmation")
+    report = commands.add_parser(
+        "stats", help="statistics of a period per team and in total (counts under 5 shown as '< 5')"
+    )
+    report.add_argument("--from", dest="first", type=date.fromisoformat, required=True,
+                        help="first day, YYYY-MM-DD (Helsinki)")
+    report.add_argument("--to", dest="last", type=date.fromisoformat, required=True,
+                        help="last day, included")
+    report.add_argument("--team", help="only this team id")
+    report.add_argument("--format", choices=("csv", "json"), default="csv")
     serve = commands.add_parser("serve", help="run the service with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -240,6 +256,24 @@ def _subject(settings: Settings, args: argparse.Namespace) -> int:
         database.dispose()
 
 
+def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    if args.first > args.last:
+        raise ValueError("--from is after --to")
+    teams = load_teams(settings.teams_file)
+    database = Database(settings.database_url)
+    try:
+        with database.reading() as session:
+            rows = stats.load_rows(session, args.first, args.last, args.team)
+    finally:
+        database.dispose()
+    report = stats.build_report(rows, args.first, args.last, teams.ids)
+    if args.format == "json":
+        print(json.dumps(stats.as_dict(report), ensure_ascii=False, indent=2))
+    else:
+        print(stats.csv_text(report), end="")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -259,16 +293,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "migrate":
             migrate(settings.database_url)
             print("Database is at the newest revision.")
             return 0
         if args.command == "bootstrap":
             return _bootstrap(settings)
-        if args.command in ("create-admin", "create-agent"):
-            return _create_account(settings, args, "admin" if args.command == "create-admin" else "agent")
+        if args.command in CREATED_ROLES:
+            return _create_account(settings, args, CREATED_ROLES[args.command])
         if args.command in ("set-password", "deactivate", "activate", "set-teams"):
             return _manage_account(settings, args)
         if args.command == "teams":
@@ -277,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _purge(settings)
         if args.command == "subject":
             return _subject(settings, args)
+        if args.command == "stats":
+            return _stats(settings, args)
         return _serve(settings, args)
     except TeamsConfigError as error:
         print(f"The teams file is not valid:\n{error}", file=sys.stderr)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handoff import counting
 from handoff.models import ContactRequest
 from opastin.finnish_time import reply_promise
 from opastin.hours import HELSINKI, workdays_after
@@ -56,8 +57,8 @@ def create_contact_request(
 ) -> ContactReceipt:
     """Store a contact request (personal identity codes masked) and return its receipt.
 
-    A request whose ``request_id`` was stored before is not stored again: the
-    first one's receipt is returned, so a sender may retry after a timeout.
+    A request whose ``request_id`` was stored before is not stored (or counted)
+    again: the first one's receipt is returned, so a sender may retry after a timeout.
     """
     if request_id is not None:
         stored = session.execute(
@@ -83,6 +84,7 @@ def create_contact_request(
         )
     )
     session.flush()
+    counting.count_contact_request(session, team.id, now)
     return _receipt(reference, team, now)
 
 

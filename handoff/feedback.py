@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from handoff import counting
 from handoff.models import Feedback
 from opastin.privacy import mask_optional
 
@@ -13,7 +14,7 @@ from opastin.privacy import mask_optional
 def store_feedback(
     session: Session, *, rating: int, comment: str | None, conversation_id: str | None, now: datetime
 ) -> int:
-    """Store feedback (personal identity codes in the comment masked); returns its id."""
+    """Store feedback (personal identity codes in the comment masked) and count its rating; returns its id."""
     if not 1 <= rating <= 5:
         raise ValueError("rating must be 1–5")
     feedback = Feedback(
@@ -21,5 +22,6 @@ def store_feedback(
     )
     session.add(feedback)
     session.flush()
+    counting.count_feedback(session, conversation_id, rating, now)
     feedback_id: int = feedback.id
     return feedback_id

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import agents, audit, queue
+from handoff import agents, audit, counting, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
 from handoff.models import Agent, Conversation, Message
 from opastin.privacy import mask_hetu
@@ -128,6 +128,7 @@ def accept(
 def end(session: Session, agent: Agent, conversation_id: str, now: datetime) -> Conversation:
     """The agent ends their live chat; the bot takes over again."""
     conversation = held_by(session, agent, conversation_id)
+    counting.count_chat(session, conversation, now)
     conversation.status, conversation.ended_at, conversation.transfer_to = "ended", now, None
     audit.record(session, agent.username, "conversation.end", conversation.id, now, team=conversation.team_id)
     return conversation
@@ -187,6 +188,7 @@ def answer_transfer(
     if target is None:
         raise UnknownTeam(f"unknown team {to_team!r}")
     queue.requeue_at_head(session, conversation, target, now)
+    counting.count_transfer(session, from_team, to_team, now)
     audit.record(
         session, "resident", "conversation.transfer", conversation.id, now, team=from_team, to_team=to_team
     )

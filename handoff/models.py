@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -49,6 +50,16 @@ else:
 ID_LENGTH = 128
 TEAM_ID_LENGTH = 64
 
+# Conversation.status while a handoff is open: waiting in a team's queue, or with an agent.
+WAITING = "queued"
+ACTIVE = "active"
+OPEN_STATUSES = (WAITING, ACTIVE)
+
+# DailyCount.label: a bucket, a level, a rating or a route ("omaolo:https://...").
+LABEL_LENGTH = 255
+# A resident session with activity not yet counted for statistics (see ResidentSession.counted_at).
+UNCOUNTED = "counted_at IS NULL OR last_seen_at > counted_at"
+
 
 class UTCDateTime(TypeDecorator):  # type: ignore[misc]  # SQLAlchemy 1.4 ships no types
     """A timezone-aware datetime stored as naive UTC."""
@@ -70,7 +81,8 @@ class UTCDateTime(TypeDecorator):  # type: ignore[misc]  # SQLAlchemy 1.4 ships 
 
 
 class Agent(Base):
-    """A professional (role ``agent``) or an administrator (role ``admin``)."""
+    """A professional (role ``agent``), an administrator (``admin``) or a manager who sees only the
+    statistics and belongs to no team (``manager``)."""
 
     __tablename__ = "agents"
 
@@ -242,6 +254,14 @@ class ResidentSession(Base):
     """
 
     __tablename__ = "resident_sessions"
+    __table_args__ = (
+        Index(
+            "ix_resident_sessions_uncounted",
+            "last_seen_at",
+            sqlite_where=text(UNCOUNTED),
+            postgresql_where=text(UNCOUNTED),
+        ),
+    )
 
     conversation_id = Column(String(ID_LENGTH), primary_key=True)
     secret_hash = Column(String(64), nullable=False, unique=True)
@@ -252,6 +272,8 @@ class ResidentSession(Base):
     # Shown to the resident ("KS-7F3K-9QXA"): how the registry finds the conversation
     # for a data subject request. It gives no access by itself.
     reference = Column(String(16), unique=True)
+    # When the conversation was last counted for statistics; activity after it is counted again.
+    counted_at = Column(UTCDateTime)
 
 
 class SessionMessage(Base):
@@ -285,3 +307,20 @@ class AgentSession(Base):
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
     expires_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class DailyCount(Base):
+    """One count of the statistics: a day (Helsinki), a team, a measure and its label, and the count.
+
+    ``team_id`` is empty for conversations that reached no team. It holds no
+    conversation id, text or identity, so it outlives the retention purge
+    (see :mod:`handoff.counting`).
+    """
+
+    __tablename__ = "daily_counts"
+
+    day = Column(Date, primary_key=True)
+    team_id = Column(String(TEAM_ID_LENGTH), primary_key=True)
+    metric = Column(String(32), primary_key=True)
+    label = Column(String(LABEL_LENGTH), primary_key=True)
+    value = Column(Integer, nullable=False)

@@ -36,7 +36,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff import audit
+from handoff import audit, counting
 from handoff.errors import (
     AlreadyQueued,
     Forbidden,
@@ -47,6 +47,9 @@ from handoff.errors import (
     UnknownConversation,
     UnknownTeam,
 )
+from handoff.models import ACTIVE as ACTIVE  # the statuses are re-exported for the service's modules
+from handoff.models import OPEN_STATUSES as OPEN_STATUSES
+from handoff.models import WAITING as WAITING
 from handoff.models import Agent, Conversation, Message, Presence, QueueEntry
 from opastin import messages
 from opastin.hours import OpeningStatus, opening_status
@@ -57,10 +60,6 @@ DEFAULT_SLOT_S = 300.0
 EWMA_ALPHA = 0.3
 EWMA_SAMPLES = 20
 EWMA_MAX_AGE = timedelta(days=14)
-
-WAITING = "queued"
-ACTIVE = "active"
-OPEN_STATUSES = (WAITING, ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -206,9 +205,12 @@ def team_state(session: Session, team: Team, now: datetime) -> TeamState:
 QUEUE_ORDER = (QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
 
 
-def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
+def _waiting_entry(session: Session, conversation_id: str, lock: bool = False) -> QueueEntry | None:
+    statement = select(QueueEntry).where(
+        QueueEntry.conversation_id == conversation_id, QueueEntry.left_at.is_(None)
+    )
     entry: QueueEntry | None = session.execute(
-        select(QueueEntry).where(QueueEntry.conversation_id == conversation_id, QueueEntry.left_at.is_(None))
+        statement.with_for_update() if lock else statement
     ).scalar_one_or_none()
     return entry
 
@@ -322,11 +324,12 @@ def queue_status(session: Session, teams: Teams, conversation_id: str, now: date
 def leave_queue(session: Session, conversation_id: str, now: datetime) -> QueueStatus:
     """The resident cancels while waiting; :class:`NotQueued` if not waiting."""
     conversation = _conversation(session, conversation_id)
-    entry = _waiting_entry(session, conversation_id)
+    entry = _waiting_entry(session, conversation_id, lock=True)
     if conversation.status != WAITING or entry is None:
         raise NotQueued(f"conversation {conversation_id!r} is not waiting (status {conversation.status!r})")
     entry.left_at, entry.outcome = now, "cancelled"
     conversation.status, conversation.ended_at = "cancelled", now
+    counting.count_wait(session, entry)
     session.flush()
     queue_length = _waiting_counts(session, conversation.team_id).get(conversation.team_id, 0)
     return QueueStatus(conversation_id, conversation.team_id, "cancelled", None, queue_length, None)
@@ -378,6 +381,7 @@ def _accept_entry(session: Session, entry: QueueEntry, agent: Agent, now: dateti
     conversation: Conversation | None = session.get(Conversation, entry.conversation_id)
     assert conversation is not None
     conversation.status, conversation.accepted_at, conversation.agent_id = ACTIVE, now, agent.id
+    counting.count_wait(session, entry)
     waited_s = round((now - entry.enqueued_at).total_seconds())
     audit.record(
         session, agent.username, "conversation.accept", conversation.id, now, team=team_id, waited_s=waited_s
@@ -390,9 +394,11 @@ def requeue_at_head(session: Session, conversation: Conversation, team: Team, no
 
     Used when the agent's browser stays away longer than the grace period and
     when a chat is transferred: the resident has waited already. The team's
-    capacity is not checked; the resident is already being served.
+    capacity is not checked; the resident is already being served. The agent's
+    chat so far is counted for the statistics.
     """
     state = team_state(session, team, now)
+    counting.count_chat(session, conversation, now)
     conversation.team_id = team.id
     conversation.status = WAITING
     conversation.agent_id = conversation.accepted_at = conversation.transfer_to = None
@@ -457,6 +463,7 @@ def close_queues_of_closed_teams(session: Session, teams: Teams, now: datetime) 
     )
     for entry in entries:
         entry.left_at, entry.outcome = now, "closed"
+        counting.count_wait(session, entry)
         conversation = session.get(Conversation, entry.conversation_id)
         assert conversation is not None
         conversation.status, conversation.ended_at = "closed", now

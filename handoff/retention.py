@@ -16,8 +16,10 @@ time counts from the last activity. The stores:
 * files: contact requests waiting in the action server's outbox or refused by
   the service (``rejected/``), and rotated log files.
 
-Queued and live conversations are never touched. :func:`purge` is what
-``python -m handoff purge`` runs once and what the service runs daily.
+Queued and live conversations are never touched. A conversation is counted
+for the statistics before it is purged, if it was not yet; the counts
+(:mod:`handoff.counting`) hold no personal data and are kept. :func:`purge` is
+what ``python -m handoff purge`` runs once and what the service runs daily.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, se
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from handoff import audit
+from handoff import audit, counting
 from handoff.db import Database
 from handoff.models import (
     AgentSession,
@@ -114,7 +116,12 @@ def purge(database: Database, teams: Teams, places: Places, now: datetime) -> Pu
 
 
 def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[str, int]:
-    """Delete expired conversations, contact requests, resident sessions and feedback."""
+    """Delete expired conversations, contact requests, resident sessions and feedback.
+
+    Conversations idle long enough to be purged are counted for the statistics
+    first, if they were not yet (:mod:`handoff.counting`).
+    """
+    counting.count_idle_sessions(session, now - timedelta(days=_shortest_retention(teams)), now)
     return {
         "conversations": _purge_conversations(session, teams, now),
         "contact_requests": _purge_contact_requests(session, teams, now),

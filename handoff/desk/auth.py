@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from handoff.agents import ROLES
 from handoff.models import Agent, AgentSession
 
 SESSION_COOKIE = "opastin_desk"
@@ -35,6 +36,11 @@ ADDRESS_FREE_ATTEMPTS = 20  # one address over every username: password spraying
 USERNAME_FREE_ATTEMPTS = 50  # one username from every address: a distributed guess
 MAX_DELAY_S = 30.0
 MAX_TRACKED_KEYS = 10_000
+# Who may use which pages: queues, chats and contact requests; the statistics; the accounts.
+CHAT_ROLES = frozenset({"agent", "admin"})
+STATISTICS_ROLES = frozenset({"manager", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+ANY_ROLE = frozenset(ROLES)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,16 @@ class DeskUser:
     session_hash: str = ""
     must_change_password: bool = False
     role: str = "agent"
+
+    @property
+    def sees_chats(self) -> bool:
+        """Whether the role works with residents: queues, chats and contact requests."""
+        return self.role in CHAT_ROLES
+
+    @property
+    def sees_statistics(self) -> bool:
+        """Whether the role may see the statistics."""
+        return self.role in STATISTICS_ROLES
 
 
 def token_hash(token: str) -> str:

@@ -1,10 +1,15 @@
-"""The agent desk at ``/desk``: login, presence, queues, live chats, transfers, contact requests.
+"""The agent desk at ``/desk``: login, presence, queues, live chats, transfers, contact requests,
+the statistics (``/desk/tilastot``) and the administrators' page.
 
 Pages are rendered on the server (Jinja2 escapes every text) and work
 without scripts; ``desk.js`` adds live updates over the ``/desk`` socket.io
 namespace. Every POST needs the session's CSRF token (form field
 ``csrf_token`` or header ``X-CSRF-Token``). A request that asks for
 ``application/json`` gets JSON instead of a redirect (the desk script, tests).
+
+Each page names the roles that may use it (:mod:`handoff.desk.auth`): agents
+and administrators work with residents, managers and administrators see the
+statistics, and a manager's front page is the statistics.
 """
 
 from __future__ import annotations
@@ -21,13 +26,18 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from handoff import agents, audit, live
+from handoff import agents, audit, live, stats
 from handoff.api.errors import error_response, status_of
-from handoff.desk import views
+from handoff.counting import local_day
+from handoff.desk import periods, statistics, views
 from handoff.desk.auth import (
+    ADMIN_ROLES,
+    ANY_ROLE,
+    CHAT_ROLES,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    STATISTICS_ROLES,
     DeskUser,
     LoginLimiter,
     end_session,
@@ -49,12 +59,15 @@ Handler = Callable[..., Awaitable[Response]]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 TEMPLATES.env.globals.update(views.template_globals())
+TEMPLATES.env.filters.update(statistics.template_filters())
 MAX_REPLY_CHARS = 4000
 # Argon2 costs ~64 MiB and tens of milliseconds per check: at most this many at once,
 # and at most this many more waiting; beyond that a login is refused politely.
 HASH_CONCURRENCY = 2
 MAX_WAITING_LOGINS = 16
 PASSWORD_PAGE = "/desk/password"
+STATISTICS_PAGE = "/desk/tilastot"
+CREATABLE_ROLES = ("agent", "manager")  # what the administrators' page creates
 pause = asyncio.sleep  # the login throttle's wait (replaced in tests)
 
 
@@ -62,6 +75,12 @@ class PasswordChangeRequired(Forbidden):
     """A generated or reset password must be changed before anything else."""
 
     code = "password_change_required"
+
+
+class WrongRole(Forbidden):
+    """The page is not for the account's role (e.g. a manager's request for a conversation)."""
+
+    code = "wrong_role"
 
 
 def wants_json(request: Request) -> bool:
@@ -117,20 +136,22 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
             return None
         return await read(load_user, token, services.now())
 
-    async def require_user(request: Request, pending_password: bool = False, admin: bool = False) -> DeskUser:
+    async def require_user(
+        request: Request, pending_password: bool = False, roles: frozenset[str] = CHAT_ROLES
+    ) -> DeskUser:
         user = await current_user(request)
         if user is None:
             raise Unauthorized("log in to the desk first")
         if user.must_change_password and not pending_password:
             raise PasswordChangeRequired("change the generated password first")
-        if admin and user.role != "admin":
-            raise Forbidden("administrators only")
+        if user.role not in roles:
+            raise WrongRole(f"not for the role {user.role!r}")
         return user
 
     async def checked_form(
-        request: Request, pending_password: bool = False, admin: bool = False
+        request: Request, pending_password: bool = False, roles: frozenset[str] = CHAT_ROLES
     ) -> tuple[DeskUser, FormData]:
-        user = await require_user(request, pending_password, admin)
+        user = await require_user(request, pending_password, roles)
         form = await request.form()
         given = form.get("csrf_token") or request.headers.get("x-csrf-token")
         if not tokens_match(user.csrf_token, given if isinstance(given, str) else None):
@@ -171,7 +192,10 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.get("", response_class=HTMLResponse)
     @guarded
     async def front(request: Request) -> Response:
-        user = await require_user(request)
+        user = await require_user(request, roles=ANY_ROLE)
+        if not user.sees_chats:
+            query = request.url.query
+            return _redirect(f"{STATISTICS_PAGE}?{query}" if query else STATISTICS_PAGE)
         data = await read(views.overview, services.teams, user, services.now())
         return page(request, "desk.html", user=user, overview=data)
 
@@ -226,7 +250,8 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         token = await write(_log_in, verified, services.now())
         limiter.succeeded(username, address)
         user = await read(load_user, token, services.now())
-        response = _redirect(PASSWORD_PAGE if user and user.must_change_password else "/desk")
+        home = "/desk" if user is None or user.sees_chats else STATISTICS_PAGE
+        response = _redirect(PASSWORD_PAGE if user and user.must_change_password else home)
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -242,7 +267,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.get("/password", response_class=HTMLResponse)
     @guarded
     async def password_form(request: Request) -> Response:
-        user = await require_user(request, pending_password=True)
+        user = await require_user(request, pending_password=True, roles=ANY_ROLE)
         return _password_page(request, user, None, 200)
 
     def _password_page(request: Request, user: DeskUser, error: str | None, status: int) -> Response:
@@ -259,7 +284,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/password", response_class=HTMLResponse)
     @guarded
     async def change_password(request: Request) -> Response:
-        user, form = await checked_form(request, pending_password=True)
+        user, form = await checked_form(request, pending_password=True, roles=ANY_ROLE)
         current, new, repeat = (str(form.get(name) or "") for name in ("current", "new", "repeat"))
         if new != repeat:
             return _password_page(request, user, messages.text("desk.password.differ"), 400)
@@ -274,7 +299,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/logout")
     @guarded
     async def logout(request: Request) -> Response:
-        user, _form = await checked_form(request, pending_password=True)
+        user, _form = await checked_form(request, pending_password=True, roles=ANY_ROLE)
         await write(_log_out, user, request.cookies.get(SESSION_COOKIE), services.now())
         await sockets.drop_session(user.session_hash)
         response = _redirect("/desk/login?notice=loggedout")
@@ -352,6 +377,81 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         await gateway.desk_changed(team_id)
         return _done(request, f"/desk/teams/{team_id}/contact-requests?notice=handled")
 
+    def statistics_form(
+        request: Request, user: DeskUser, choice: periods.Choice, error: periods.InvalidChoice
+    ) -> Response:
+        """The statistics page with only its form and what to fix."""
+        message = views.text(error.key, **error.values)
+        return statistics_page(request, user, choice, None, message, 400)
+
+    def statistics_page(
+        request: Request,
+        user: DeskUser,
+        choice: periods.Choice,
+        view: statistics.StatsView | None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        return page(
+            request,
+            "statistics.html",
+            status,
+            user=user,
+            choice=choice,
+            view=view,
+            error=error,
+            teams=list(services.teams),
+            periods=periods.PERIODS,
+            max_days=periods.MAX_DAYS,
+            month=view.month if view else f"{local_day(services.now()):%Y-%m}",
+        )
+
+    async def report_for(period: periods.Period, team: str | None) -> stats.Report:
+        return await read(statistics.load_report, period, team, services.teams)
+
+    def asked(choice: periods.Choice) -> tuple[periods.Period, str | None]:
+        today = local_day(services.now())
+        return periods.period_of(choice, today), periods.team_of(choice, services.teams.ids)
+
+    @router.get("/tilastot", response_class=HTMLResponse)
+    @guarded
+    async def statistics_view(request: Request) -> Response:
+        user = await require_user(request, roles=STATISTICS_ROLES)
+        choice = periods.Choice.from_query(request.query_params)
+        try:
+            period, team = asked(choice)
+        except periods.InvalidChoice as error:
+            return statistics_form(request, user, choice, error)
+        view = statistics.view_of(await report_for(period, team), period, team, services.teams)
+        return statistics_page(request, user, choice, view)
+
+    @router.get("/tilastot/csv")
+    @guarded
+    async def statistics_csv(request: Request) -> Response:
+        user = await require_user(request, roles=STATISTICS_ROLES)
+        choice = periods.Choice.from_query(request.query_params)
+        try:
+            period, team = asked(choice)
+        except periods.InvalidChoice as error:
+            return statistics_form(request, user, choice, error)
+        body = stats.csv_text(await report_for(period, team))
+        headers = {"Content-Disposition": f'attachment; filename="{statistics.csv_filename(period, team)}"'}
+        return _with_headers(Response(body, media_type="text/csv; charset=utf-8", headers=headers))
+
+    @router.get("/tilastot/kuukausiraportti", response_class=HTMLResponse)
+    @guarded
+    async def monthly_report(request: Request) -> Response:
+        user = await require_user(request, roles=STATISTICS_ROLES)
+        choice = periods.Choice.from_query(request.query_params)
+        try:
+            period = periods.read_month(request.query_params.get("month", ""), local_day(services.now()))
+            team = periods.team_of(choice, services.teams.ids)
+        except periods.InvalidChoice as error:
+            return statistics_form(request, user, choice, error)
+        view = statistics.view_of(await report_for(period, team), period, team, services.teams)
+        made = statistics.moment_text(services.now())
+        return page(request, "statistics_print.html", user=user, view=view, made=made)
+
     async def admin_page(
         request: Request,
         user: DeskUser,
@@ -375,14 +475,17 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.get("/admin", response_class=HTMLResponse)
     @guarded
     async def admin(request: Request) -> Response:
-        return await admin_page(request, await require_user(request, admin=True))
+        return await admin_page(request, await require_user(request, roles=ADMIN_ROLES))
 
     @router.post("/admin/accounts", response_class=HTMLResponse)
     @guarded
     async def create_account(request: Request) -> Response:
-        user, form = await checked_form(request, admin=True)
+        user, form = await checked_form(request, roles=ADMIN_ROLES)
         username = form_text(form, "username", 64).strip().lower()
         display_name = form_text(form, "display_name", 128).strip()
+        role = str(form.get("role") or "agent")
+        if role not in CREATABLE_ROLES:
+            raise InvalidInput(f"role: one of {', '.join(CREATABLE_ROLES)}")
         team_ids = [str(team) for team in form.getlist("team")]
         password = agents.generate_password()
         try:
@@ -390,6 +493,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
                 _create_account,
                 username,
                 display_name,
+                role,
                 team_ids,
                 password,
                 user.username,
@@ -398,6 +502,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
             )
         except Conflict:
             return await admin_page(request, user, error=messages.text("desk.accounts.taken"), status=409)
+        except agents.TeamsNotAllowed:
+            error = views.text("desk.accounts.manager_teams")
+            return await admin_page(request, user, error=error, status=400)
         except ValueError:
             return await admin_page(request, user, error=messages.text("desk.accounts.rules"), status=400)
         return await admin_page(request, user, {"username": username, "password": password})
@@ -405,7 +512,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/admin/accounts/{username}/password", response_class=HTMLResponse)
     @guarded
     async def reset_password(request: Request, username: str) -> Response:
-        user, _form = await checked_form(request, admin=True)
+        user, _form = await checked_form(request, roles=ADMIN_ROLES)
         password = agents.generate_password()
         await write(agents.reset_password, username, password, services.now(), user.username)
         await sockets.revalidate()
@@ -414,7 +521,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/admin/accounts/{username}/{change}")
     @guarded
     async def set_active(request: Request, username: str, change: str) -> Response:
-        user, form = await checked_form(request, admin=True)
+        user, form = await checked_form(request, roles=ADMIN_ROLES)
         if change == "teams":
             team_ids = [str(team) for team in form.getlist("team")]
             try:
@@ -441,6 +548,7 @@ def _create_account(
     session: Any,
     username: str,
     display_name: str,
+    role: str,
     team_ids: list[str],
     password: str,
     actor: str,
@@ -453,6 +561,7 @@ def _create_account(
         password,
         now,
         display_name=display_name,
+        role=role,
         team_ids=team_ids,
         actor=actor,
         must_change_password=True,

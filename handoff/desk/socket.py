@@ -35,9 +35,10 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         self._sockets: dict[str, tuple[int, str]] = {}  # sid -> (agent id, session token hash)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        """Accept only a valid desk session cookie of an account without a pending password change."""
+        """Accept only a valid desk session cookie of an account that works with residents (not a
+        manager's) and has no pending password change."""
         user = await run_in_threadpool(self._user, cookie_from_environ(environ))
-        if user is None or user.must_change_password:
+        if user is None or user.must_change_password or not user.sees_chats:
             raise ConnectionRefusedError("login required")
         await self.save_session(sid, {"agent_id": user.agent_id})
         self._sockets[sid] = (user.agent_id, user.session_hash)

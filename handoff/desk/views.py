@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,10 +24,32 @@ from opastin import messages
 from opastin.hours import HELSINKI
 from opastin.teams import Teams
 
+# The desk's own texts (the statistics page, the manager role), read together with data/messages.
+DESK_MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+
+
+@lru_cache(maxsize=1)
+def desk_catalogue() -> messages.Catalogue:
+    """The message catalogue in use with the desk's own file of the same language added.
+
+    Raises :class:`~opastin.messages.MessagesError` if both define a key.
+    """
+    shared = messages.catalogue()
+    own = messages.load_catalogue(DESK_MESSAGES_DIR / f"{shared.language}.yml")
+    twice = sorted(set(shared.messages) & set(own.messages))
+    if twice:
+        raise messages.MessagesError(f"{DESK_MESSAGES_DIR}: already in data/messages: {', '.join(twice)}")
+    return messages.Catalogue(shared.language, {**shared.messages, **own.messages})
+
+
+def text(key: str, **values: Any) -> str:
+    """The desk's message ``key`` with its placeholders filled."""
+    return desk_catalogue().text(key, **values)
+
 
 def label(group: str, code: str, default: str) -> str:
     """The desk's Finnish name for a status, sender or other code (``desk.<group>.<code>``)."""
-    return messages.catalogue().get(f"desk.{group}.{code}", default)
+    return desk_catalogue().get(f"desk.{group}.{code}", default)
 
 
 
@@ -300,10 +324,10 @@ def mark_handled(session: Session, user: DeskUser, request_id: int, now: datetim
 
 def template_globals() -> dict[str, Any]:
     """What every desk template can use: ``t`` and ``label`` for texts, and the script's messages."""
-    catalogue = messages.catalogue()
+    catalogue = desk_catalogue()
     script_messages = catalogue.subset("desk.sender.", "desk.script.")
     return {
-        "t": messages.text,
+        "t": text,
         "label": label,
         "language": catalogue.language,
         "script_messages": json.dumps(script_messages, ensure_ascii=False),

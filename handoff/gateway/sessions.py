@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff import live
+from handoff import counting, live
 from handoff.gateway.consent import consent_answer
 from handoff.models import Conversation, ResidentSession, SessionMessage
 from handoff.queue import ACTIVE, OPEN_STATUSES
@@ -117,10 +117,11 @@ def resumable_secret(session: Session, secret: object) -> bool:
 
 
 def end_session(session: Session, conversation_id: str, now: datetime) -> None:
-    """The resident ended the conversation: its secret will not resume it again."""
-    row = session.get(ResidentSession, conversation_id)
+    """The resident ended the conversation: its secret will not resume it again, and it is counted."""
+    row = session.get(ResidentSession, conversation_id, with_for_update=True)
     if row is not None and row.ended_at is None:
         row.ended_at = now
+        counting.count_session(session, row, now)
 
 
 def record(

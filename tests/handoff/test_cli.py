@@ -1,15 +1,19 @@
 """The command line, and the real server started with ``python -m handoff serve``."""
 
+import csv
+import io
+import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
+from handoff import counting
 from handoff.cli import main
 from handoff.db import Database
 from handoff.settings import PROJECT_ROOT
@@ -84,6 +88,14 @@ def test_invalid_teams_file_stops_the_command(
     assert "team 'neuvola', field 'hours.mon'" in capsys.readouterr().err
 
 
+def test_an_invalid_setting_stops_the_command_with_its_name(
+    env: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("HANDOFF_FRAME_ANCESTORS", "https://kunta.fi/sivu")
+    assert main(["teams"]) == 2
+    assert capsys.readouterr().err.startswith("error: HANDOFF_FRAME_ANCESTORS")
+
+
 def test_unmigrated_database_is_explained(env: dict, capsys: pytest.CaptureFixture) -> None:
     assert main(["teams"]) == 2
     assert "python -m handoff migrate" in capsys.readouterr().err
@@ -153,3 +165,47 @@ def test_account_commands_reset_lock_and_move_an_agent(
     with db.reading() as session:
         assert agents.authenticate(session, "maija", password) is not None
     assert cli.main(["deactivate", "nobody"]) == 2
+
+
+def test_stats_prints_a_period_per_team_and_in_total(env: dict, capsys: pytest.CaptureFixture) -> None:
+    assert main(["migrate"]) == 0
+    database = Database(env["DATABASE_URL"])
+    january, february = datetime(2026, 1, 20, 12, tzinfo=UTC), datetime(2026, 2, 1, 12, tzinfo=UTC)
+    try:
+        with database.writing() as session:
+            for moment, team, metric, label, times in (
+                (january, "neuvola", "conversations", "", 12),
+                (january, "neuvola", "handed_off", "", 6),
+                (january, "neuvola", "wait_accepted", "300", 6),
+                (january, "neuvola", "feedback", "4", 5),
+                (january, "", "conversations", "", 3),
+                (january, "", "route", "omaolo:https://www.omaolo.fi/", 3),
+                (february, "neuvola", "conversations", "", 50),  # outside the period
+            ):
+                for _ in range(times):
+                    counting.add(session, moment, team, metric, label)
+    finally:
+        database.dispose()
+    period = ["stats", "--from", "2026-01-01", "--to", "2026-01-31"]
+    capsys.readouterr()
+
+    assert main([*period, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    neuvola, no_team = report["teams"]
+    assert (neuvola["team"], neuvola["conversations"], neuvola["handover_rate"]) == ("neuvola", 12, 0.5)
+    assert neuvola["queue_wait"]["abandoned"] == "< 5" and neuvola["queue_wait"]["abandoned_p50"] is None
+    assert neuvola["queue_wait"]["p90"] == {"from_s": 300, "to_s": 600}
+    assert neuvola["feedback"]["mean"] == 4.0
+    assert no_team["team"] == "(no team)"
+    assert no_team["top_routes"] == {"omaolo:https://www.omaolo.fi/": "< 5"}
+    assert report["total"]["conversations"] == 15
+
+    assert main([*period, "--team", "neuvola"]) == 0
+    lines = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert lines[0] == ["team", "measure", "value"]
+    values = {(team, measure): value for team, measure, value in lines[1:]}
+    assert values[("neuvola", "conversations")] == "12" and values[("neuvola", "queue_wait.p50")] == "300-600"
+    assert values[("(total)", "conversations")] == "12" and ("(no team)", "conversations") not in values
+
+    assert main(["stats", "--from", "2026-02-01", "--to", "2026-01-01"]) == 2
+    assert "--from is after --to" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from handoff.app import HandoffApp, create_app
 from handoff.db import Database
 from handoff.gateway import consent
 from handoff.gateway.rasa import RasaClient
-from handoff.models import AuditEntry, Conversation, Message, ResidentSession, SessionMessage
+from handoff.models import AuditEntry, Conversation, DailyCount, Message, ResidentSession, SessionMessage
 from handoff.settings import Settings
 from opastin import messages
 from tests.handoff.conftest import AUTH, FakeClock, add_agent
@@ -239,6 +239,24 @@ async def test_ending_the_conversation_leaves_the_queue_and_revokes_the_secret(
     again = Resident(live.url)
     assert await again.connect(secret) != secret  # the old secret resumes nothing
     await again.close()
+
+
+async def test_a_conversation_the_resident_ends_is_counted_once_with_its_route(
+    live: Live, resident: Resident
+) -> None:
+    def answer(sender: str, text: str) -> list[dict]:
+        route = {"type": "omaolo", "target": "https://www.omaolo.fi/"}
+        return [{"recipient_id": sender, "text": "Kokeile Omaoloa.", "custom": {"route": route}}]
+
+    live.rasa.answer = answer
+    await resident.say("yskä")
+    await resident.next()
+    for _ in range(2):
+        await resident.sio.emit("session_end")
+        await resident.request_session(None)  # answered after the end was handled
+    with live.db.reading() as session:
+        counted = {(row.team_id, row.metric, row.label): row.value for row in session.query(DailyCount)}
+    assert counted == {("", "conversations", ""): 1, ("", "route", "omaolo:https://www.omaolo.fi/"): 1}
 
 
 async def test_knowing_another_residents_conversation_id_gives_no_access(
