@@ -9,6 +9,7 @@ database URL and the agents' passwords, and stops both.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,22 @@ def query_one(database_url: str, sql: str, **params: object) -> tuple:
             return tuple(connection.execute(text(sql), params).one())
     finally:
         engine.dispose()
+
+
+def wait_for_row(database_url: str, sql: str, timeout_s: float = 10.0, **params: object) -> tuple:
+    """The one row of ``sql`` once the service has written it (the page may show a reply first)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        engine = create_engine(database_url, future=True)
+        try:
+            with engine.connect() as connection:
+                row = connection.execute(text(sql), params).one_or_none()
+        finally:
+            engine.dispose()
+        if row is not None or time.monotonic() > deadline:
+            assert row is not None, f"no row after {timeout_s} s: {sql}"
+            return tuple(row)
+        time.sleep(0.1)
 
 
 def conversation_id_of(database_url: str, secret: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from devtools.stack import Rasa
 from opastin.hours import HELSINKI
-from tests.e2e.stack import query_one, running_stack
+from tests.e2e.stack import query_one, running_stack, wait_for_row
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -148,7 +148,7 @@ def test_a_resident_on_a_shared_computer_ends_the_conversation_for_good(browser,
     code = reference.inner_text().split(": ")[1]
     sql = "SELECT ended_at FROM resident_sessions WHERE reference = :reference"
     assert query_one(stack["database"], sql, reference=code) == (None,)
-    stored = query_one(
+    stored = wait_for_row(  # the notice is sent before the message is stored
         stack["database"],
         "SELECT text FROM session_messages WHERE text LIKE '%hammas%' AND sender = 'resident'",
     )
