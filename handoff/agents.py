@@ -23,9 +23,10 @@ from handoff.errors import Conflict, Forbidden, NotFound
 from handoff.models import Agent, AgentSession, Presence, TeamMembership
 from opastin import messages
 
-ROLES = ("agent", "admin", "manager")
-# Roles that belong to no team: a manager sees the statistics, never a queue or a conversation.
-TEAMLESS_ROLES = ("manager",)
+ROLES = ("agent", "admin", "manager", "editor")
+# Roles that belong to no team, and never see a queue or a conversation: a manager sees the
+# statistics, a content editor the learning queue.
+TEAMLESS_ROLES = ("manager", "editor")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -167,7 +168,7 @@ def _checked_teams(team_ids: Iterable[str], known_teams: Collection[str] | None,
     :class:`TeamsNotAllowed` if ``role`` belongs to no team."""
     teams = sorted(set(team_ids))
     if teams and role in TEAMLESS_ROLES:
-        raise TeamsNotAllowed(f"role {role}: no teams (it sees the statistics only)")
+        raise TeamsNotAllowed(f"role {role}: no teams (the role belongs to none)")
     unknown = [team_id for team_id in teams if known_teams is not None and team_id not in known_teams]
     if unknown:
         raise ValueError(f"unknown team ids: {', '.join(unknown)}")

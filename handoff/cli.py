@@ -1,8 +1,8 @@
 """Command line of the handoff service: ``python -m handoff COMMAND``.
 
 Commands: ``migrate``, ``bootstrap``, ``create-admin``, ``create-agent``,
-``create-manager``, ``teams``, ``purge``, ``subject``, ``stats`` and
-``serve``. See docs/handoff.md and docs/statistics.md.
+``create-manager``, ``create-editor``, ``teams``, ``purge``, ``subject``,
+``stats``, ``export-training`` and ``serve``. See docs/handoff.md and docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from handoff import agents, retention, stats, subject
+from handoff import agents, learning, retention, stats, subject
 from handoff.clock import system_clock
 from handoff.db import Database, migrate
 from handoff.errors import Conflict, NotFound
@@ -29,7 +29,12 @@ from opastin.teams import TeamsConfigError, load_teams
 
 FIRST_ADMIN = "admin"
 # The role each account-creating command gives.
-CREATED_ROLES = {"create-admin": "admin", "create-agent": "agent", "create-manager": "manager"}
+CREATED_ROLES = {
+    "create-admin": "admin",
+    "create-agent": "agent",
+    "create-manager": "manager",
+    "create-editor": "editor",
+}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -44,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         ("create-admin", "create an administrator"),
         ("create-agent", "create an agent"),
         ("create-manager", "create a manager: sees the statistics on the desk, no team, no conversation"),
+        ("create-editor", "create a content editor: reviews the learning queue, no team, no conversation"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("username")
@@ -72,19 +78,38 @@ def _parser() -> argparse.ArgumentParser:
     subject_request.add_argument(
         "--reference", required=True, help="KS-XXXX-XXXX (chat) or YP-… (contact request)"
     )
-    subject_request.add_argument("--actor", default=os.environ.get("USER") or "registry",
-                                 help="who handles the request, for the audit log (default: $USER)")
+    subject_request.add_argument(
+        "--actor",
+        default=os.environ.get("USER") or "registry",
+        help="who handles the request, for the audit log (default: $USER)",
+    )
     subject_request.add_argument("--out", type=Path, help="export: write the JSON here (default: stdout)")
     subject_request.add_argument("--yes", action="store_true", help="erase: do not ask for confirmation")
     report = commands.add_parser(
         "stats", help="statistics of a period per team and in total (counts under 5 shown as '< 5')"
     )
-    report.add_argument("--from", dest="first", type=date.fromisoformat, required=True,
-                        help="first day, YYYY-MM-DD (Helsinki)")
-    report.add_argument("--to", dest="last", type=date.fromisoformat, required=True,
-                        help="last day, included")
+    report.add_argument(
+        "--from",
+        dest="first",
+        type=date.fromisoformat,
+        required=True,
+        help="first day, YYYY-MM-DD (Helsinki)",
+    )
+    report.add_argument(
+        "--to", dest="last", type=date.fromisoformat, required=True, help="last day, included"
+    )
     report.add_argument("--team", help="only this team id")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
+    export = commands.add_parser(
+        "export-training",
+        help="add the learning queue's approved examples to a Rasa NLU file, for review in git",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=learning.EXPORT_FILE,
+        help="the NLU file (default: data/nlu/learned.yml; examples already in it are kept)",
+    )
     serve = commands.add_parser("serve", help="run the service with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -274,6 +299,19 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_training(settings: Settings, args: argparse.Namespace) -> int:
+    database = Database(settings.database_url)
+    try:
+        with database.writing() as session:
+            added = learning.export_training(session, args.out, system_clock())
+    finally:
+        database.dispose()
+    print(f"Added {added} approved examples to {args.out}." if added else "No new approved examples.")
+    if added:
+        print("Review the file in git, then train: make train")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -313,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _subject(settings, args)
         if args.command == "stats":
             return _stats(settings, args)
+        if args.command == "export-training":
+            return _export_training(settings, args)
         return _serve(settings, args)
     except TeamsConfigError as error:
         print(f"The teams file is not valid:\n{error}", file=sys.stderr)

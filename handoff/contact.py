@@ -20,7 +20,6 @@ REFERENCE_PREFIX = "YP"
 REFERENCE_ATTEMPTS = 20
 
 
-
 @dataclass(frozen=True)
 class ContactReceipt:
     """What the resident is told after leaving a contact request."""

@@ -40,6 +40,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from handoff import learning
 from handoff.models import (
     LABEL_LENGTH,
     OPEN_STATUSES,
@@ -172,6 +173,8 @@ def count_session(session: Session, row: ResidentSession, now: datetime) -> None
     for mark in dict.fromkeys(_understanding_of(payload) for payload in payloads):
         if mark in UNDERSTANDING_MARKS:
             add(session, moment, team, UNDERSTANDING, mark)
+    # What the bot did not understand goes to the editors' learning queue at the same moment.
+    learning.collect_conversation(session, conversation_id, since, team, routes, handed_off, now)
 
 
 def count_idle_sessions(session: Session, idle_before: datetime, now: datetime) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from handoff import counting
+from handoff import counting, learning
 from handoff.models import Feedback
 from opastin.privacy import mask_optional
 
@@ -14,7 +14,8 @@ from opastin.privacy import mask_optional
 def store_feedback(
     session: Session, *, rating: int, comment: str | None, conversation_id: str | None, now: datetime
 ) -> int:
-    """Store feedback (personal identity codes in the comment masked) and count its rating; returns its id."""
+    """Store feedback (personal identity codes in the comment masked), count its rating and queue its
+    comment for the editors (:mod:`handoff.learning`); returns its id."""
     if not 1 <= rating <= 5:
         raise ValueError("rating must be 1–5")
     feedback = Feedback(
@@ -23,5 +24,7 @@ def store_feedback(
     session.add(feedback)
     session.flush()
     counting.count_feedback(session, conversation_id, rating, now)
+    team = counting.team_of(session, conversation_id) if conversation_id else counting.NO_TEAM
+    learning.note_feedback(session, conversation_id, feedback.comment, team, now)
     feedback_id: int = feedback.id
     return feedback_id

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import agents, audit, counting, queue
+from handoff import agents, audit, counting, learning, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
 from handoff.models import Agent, Conversation, Message
 from opastin.privacy import mask_hetu
@@ -189,6 +189,7 @@ def answer_transfer(
         raise UnknownTeam(f"unknown team {to_team!r}")
     queue.requeue_at_head(session, conversation, target, now)
     counting.count_transfer(session, from_team, to_team, now)
+    learning.note_transfer(session, conversation.id, from_team, to_team, now)
     audit.record(
         session, "resident", "conversation.transfer", conversation.id, now, team=from_team, to_team=to_team
     )

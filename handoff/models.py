@@ -324,3 +324,34 @@ class DailyCount(Base):
     metric = Column(String(32), primary_key=True)
     label = Column(String(LABEL_LENGTH), primary_key=True)
     value = Column(Integer, nullable=False)
+
+
+class LearningItem(Base):
+    """A resident's message the bot could learn from, waiting for a content editor (the learning queue).
+
+    ``source``: ``not_understood`` (the bot asked which topic was meant, or
+    did not understand), ``clarified`` (the resident answered the clarifying
+    question; ``suggested_intent`` is the topic chosen), ``transferred`` (a
+    professional moved the chat to another team, ``outcome.transferred_to``)
+    or ``feedback`` (a feedback comment). ``text`` is masked when collected
+    and dropped when the item is reviewed; ``example`` is the editor's own
+    generic rewrite. ``status``: ``new``, ``approved``, ``rejected`` (not for
+    the bot) or ``exported``. See :mod:`handoff.learning`.
+    """
+
+    __tablename__ = "learning_items"
+
+    id = Column(Integer, primary_key=True)
+    source = Column(String(16), nullable=False)
+    text = Column(Text)
+    suggested_intent = Column(String(64))
+    outcome = Column(JSON, nullable=False)
+    team_id = Column(String(TEAM_ID_LENGTH), nullable=False, default="")
+    conversation_id = Column(String(ID_LENGTH), index=True)
+    status = Column(String(16), nullable=False, default="new", index=True)
+    intent = Column(String(64))
+    example = Column(Text)
+    reviewed_by = Column(String(64))
+    reviewed_at = Column(UTCDateTime)
+    exported_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, index=True)

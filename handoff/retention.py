@@ -8,7 +8,7 @@ time counts from the last activity. The stores:
 * the handoff service's tables: handed-off conversations with their messages
   and queue entries (after they ended), contact requests (after they were
   handled, or created if never), residents' chat sessions with what they saw,
-  feedback;
+  feedback, the learning queue's unreviewed items (:mod:`handoff.learning`);
 * Rasa's tracker store (the ``events`` table, through the same database URL
   Rasa uses): every event of a conversation idle longer than its retention;
 * the audit log, on its own longer setting (``retention.audit_days``); it
@@ -36,7 +36,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, se
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from handoff import audit, counting
+from handoff import audit, counting, learning
 from handoff.db import Database
 from handoff.models import (
     AgentSession,
@@ -60,6 +60,7 @@ STORES = (
     "contact_requests",
     "resident_sessions",
     "feedback",
+    "learning_items",
     "tracker_conversations",
     "audit_log",
     "outbox_files",
@@ -116,7 +117,7 @@ def purge(database: Database, teams: Teams, places: Places, now: datetime) -> Pu
 
 
 def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[str, int]:
-    """Delete expired conversations, contact requests, resident sessions and feedback.
+    """Delete expired conversations, contact requests, resident sessions, feedback and learning items.
 
     Conversations idle long enough to be purged are counted for the statistics
     first, if they were not yet (:mod:`handoff.counting`).
@@ -127,6 +128,7 @@ def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[
         "contact_requests": _purge_contact_requests(session, teams, now),
         "resident_sessions": _purge_resident_sessions(session, teams, now),
         "feedback": _purge_feedback(session, teams, now),
+        "learning_items": learning.purge(session, teams, now),
     }
 
 

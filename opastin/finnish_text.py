@@ -90,6 +90,7 @@ class Lemmatizer:
         self._lock = threading.Lock()
         self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
         self._suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
+        self._classes = lru_cache(maxsize=cache_size)(self._classes_uncached)
 
     @property
     def available(self) -> bool:
@@ -112,10 +113,29 @@ class Lemmatizer:
             return frozenset()
         return self._suggestions(word)
 
+    def word_classes(self, word: str) -> frozenset[str]:
+        """Voikko's word classes of ``word`` as typed (``etunimi``, ``sukunimi``, ``nimisana`` …);
+        empty when unknown or without Voikko."""
+        if self._voikko is None:
+            return frozenset()
+        return self._classes(word)
+
+    def base_forms(self, word: str) -> frozenset[str]:
+        """Voikko's base forms of ``word`` as typed, unfolded (``Niemisen`` → ``Nieminen``)."""
+        if self._voikko is None:
+            return frozenset()
+        with self._lock:
+            return frozenset(a["BASEFORM"] for a in self._voikko.analyze(word) if a.get("BASEFORM"))
+
     def clear_cache(self) -> None:
         """Forget cached analyses (used when measuring cold-start cost)."""
         self._lemmas.cache_clear()
         self._suggestions.cache_clear()
+        self._classes.cache_clear()
+
+    def _classes_uncached(self, word: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(a["CLASS"] for a in self._voikko.analyze(word) if a.get("CLASS"))
 
     def _suggestions_uncached(self, word: str) -> frozenset[str]:
         with self._lock:

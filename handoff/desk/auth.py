@@ -36,9 +36,11 @@ ADDRESS_FREE_ATTEMPTS = 20  # one address over every username: password spraying
 USERNAME_FREE_ATTEMPTS = 50  # one username from every address: a distributed guess
 MAX_DELAY_S = 30.0
 MAX_TRACKED_KEYS = 10_000
-# Who may use which pages: queues, chats and contact requests; the statistics; the accounts.
+# Who may use which pages: queues, chats and contact requests; the statistics; the learning queue;
+# the accounts.
 CHAT_ROLES = frozenset({"agent", "admin"})
 STATISTICS_ROLES = frozenset({"manager", "admin"})
+EDITOR_ROLES = frozenset({"editor", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 ANY_ROLE = frozenset(ROLES)
 
@@ -65,6 +67,18 @@ class DeskUser:
     def sees_statistics(self) -> bool:
         """Whether the role may see the statistics."""
         return self.role in STATISTICS_ROLES
+
+    @property
+    def sees_learning(self) -> bool:
+        """Whether the role may review the learning queue."""
+        return self.role in EDITOR_ROLES
+
+    @property
+    def home(self) -> str:
+        """The desk page the role starts from."""
+        if self.sees_chats:
+            return "/desk"
+        return "/desk/tilastot" if self.sees_statistics else "/desk/opetus"
 
 
 def token_hash(token: str) -> str:

@@ -29,7 +29,7 @@ from starlette.datastructures import FormData
 from handoff import agents, audit, live, stats
 from handoff.api.errors import error_response, status_of
 from handoff.counting import local_day
-from handoff.desk import periods, statistics, views
+from handoff.desk import learning, periods, statistics, views
 from handoff.desk.auth import (
     ADMIN_ROLES,
     ANY_ROLE,
@@ -66,8 +66,7 @@ MAX_REPLY_CHARS = 4000
 HASH_CONCURRENCY = 2
 MAX_WAITING_LOGINS = 16
 PASSWORD_PAGE = "/desk/password"
-STATISTICS_PAGE = "/desk/tilastot"
-CREATABLE_ROLES = ("agent", "manager")  # what the administrators' page creates
+CREATABLE_ROLES = ("agent", "manager", "editor")  # what the administrators' page creates
 pause = asyncio.sleep  # the login throttle's wait (replaced in tests)
 
 
@@ -195,7 +194,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         user = await require_user(request, roles=ANY_ROLE)
         if not user.sees_chats:
             query = request.url.query
-            return _redirect(f"{STATISTICS_PAGE}?{query}" if query else STATISTICS_PAGE)
+            return _redirect(f"{user.home}?{query}" if query else user.home)
         data = await read(views.overview, services.teams, user, services.now())
         return page(request, "desk.html", user=user, overview=data)
 
@@ -250,7 +249,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         token = await write(_log_in, verified, services.now())
         limiter.succeeded(username, address)
         user = await read(load_user, token, services.now())
-        home = "/desk" if user is None or user.sees_chats else STATISTICS_PAGE
+        home = "/desk" if user is None else user.home
         response = _redirect(PASSWORD_PAGE if user and user.must_change_password else home)
         response.set_cookie(
             SESSION_COOKIE,
@@ -503,7 +502,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         except Conflict:
             return await admin_page(request, user, error=messages.text("desk.accounts.taken"), status=409)
         except agents.TeamsNotAllowed:
-            error = views.text("desk.accounts.manager_teams")
+            error = views.text(f"desk.accounts.{role}_teams")
             return await admin_page(request, user, error=error, status=400)
         except ValueError:
             return await admin_page(request, user, error=messages.text("desk.accounts.rules"), status=400)
@@ -541,6 +540,8 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
             gateway.queue_changed(team.id)
         return _done(request, "/desk/admin?notice=account", {"username": username, "change": change})
 
+    tools = learning.DeskTools(read, write, require_user, checked_form, page, guarded, _done)
+    learning.add_learning_routes(router, tools, services)
     return router
 
 

@@ -52,8 +52,6 @@ def label(group: str, code: str, default: str) -> str:
     return desk_catalogue().get(f"desk.{group}.{code}", default)
 
 
-
-
 def local_time(moment: datetime | None) -> str:
     """``14.03. klo 12.05`` in Helsinki time, or an empty string."""
     if moment is None:

@@ -80,8 +80,13 @@ def open_session(session: Session, secret: object, now: datetime, resume_within:
         row = session.execute(
             select(ResidentSession).where(ResidentSession.secret_hash == hash_secret(secret))
         ).scalar_one_or_none()
-        if row is not None and row.ended_at is None and (
-            now - row.last_seen_at <= resume_within or live_state(session, row.conversation_id) is not None
+        if (
+            row is not None
+            and row.ended_at is None
+            and (
+                now - row.last_seen_at <= resume_within
+                or live_state(session, row.conversation_id) is not None
+            )
         ):
             row.last_seen_at = now
             return Binding(row.conversation_id, secret, resumed=True, reference=row.reference)

@@ -89,9 +89,7 @@ def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
 def word_ngrams(text: str, low: int, high: int) -> list[str]:
     """Word n-grams of words of two or more letters (scikit-learn's ``word`` analyzer)."""
     tokens = _WORD_TOKEN.findall(text)
-    return [
-        " ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)
-    ]
+    return [" ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
 
 
 ANALYZERS = {"char_wb": char_wb_ngrams, "word": word_ngrams}
@@ -259,9 +257,7 @@ def fit_pipeline(texts: Sequence[str], labels: Sequence[str], seed: int) -> Pipe
             ),
             (
                 "words",
-                TfidfVectorizer(
-                    preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=1
-                ),
+                TfidfVectorizer(preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=1),
             ),
         ]
     )

@@ -751,6 +751,7 @@ def detect_emergency(text: str, matcher: EmergencyMatcher | None = None) -> Emer
 
 # -- test and training lists -------------------------------------------------------
 
+
 def read_emergency_list(path: Path) -> list[tuple[str, str]]:
     """Read ``level<TAB>message`` lines (``#`` comments and blank lines skipped)."""
     items = []
