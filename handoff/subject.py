@@ -27,6 +27,7 @@ from handoff.models import (
     ContactRequest,
     Conversation,
     Feedback,
+    LearningItem,
     Message,
     QueueEntry,
     ResidentSession,
@@ -73,6 +74,7 @@ def find(session: Session, places: Places, reference: str) -> Found:
         "queue_entries": select(QueueEntry).where(QueueEntry.conversation_id == conversation_id),
         "contact_requests": select(ContactRequest).where(ContactRequest.conversation_id == conversation_id),
         "feedback": select(Feedback).where(Feedback.conversation_id == conversation_id),
+        "learning_items": select(LearningItem).where(LearningItem.conversation_id == conversation_id),
         "audit_log": select(AuditEntry).where(AuditEntry.object_id == conversation_id),
     }
     for name, statement in by_conversation.items():
@@ -146,6 +148,7 @@ def _delete_rows(session: Session, found: Found) -> None:
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
     session.execute(delete(ContactRequest).where(ContactRequest.conversation_id == conversation_id))
     session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
+    session.execute(delete(LearningItem).where(LearningItem.conversation_id == conversation_id))
     session.execute(delete(SessionMessage).where(SessionMessage.conversation_id == conversation_id))
     session.execute(delete(ResidentSession).where(ResidentSession.conversation_id == conversation_id))
 

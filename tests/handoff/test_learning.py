@@ -11,11 +11,11 @@ import pytest
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import select
 
-from handoff import agents, learning, live
+from handoff import agents, learning, live, subject
 from handoff.db import Database
 from handoff.feedback import store_feedback
 from handoff.gateway import sessions
-from handoff.models import AuditEntry, LearningItem
+from handoff.models import AuditEntry, LearningItem, ResidentSession
 from handoff.queue import enqueue
 from handoff.retention import Places, purge
 from opastin.teams import Teams
@@ -252,3 +252,17 @@ def test_similar_messages_are_grouped_largest_first() -> None:
         ]
     )
     assert [[item.id for item in group] for group in groups] == [[1, 3, 4], [2]]
+
+
+def test_a_data_subject_request_exports_and_erases_the_items_too(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    conversation_id = conversation(db, clock, ("mikä tää juttu on", clarify()))
+    end(db, clock, conversation_id)
+    with db.reading() as session:
+        reference = session.get(ResidentSession, conversation_id).reference
+    places = Places(None, tmp_path / "outbox", tmp_path / "log")
+    exported = subject.export(db, places, reference, "rekisteri", clock())
+    assert [item["text"] for item in exported["learning_items"]] == ["mikä tää juttu on"]
+    assert subject.erase(db, places, reference, "rekisteri", clock())["learning_items"] == 1
+    assert item_ids(db) == []
