@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -297,24 +297,35 @@ def export_training(session: Session, path: Path, now: datetime, nlu_dir: Path =
 
 
 def purge(session: Session, teams: Teams, now: datetime) -> int:
-    """Delete items past their team's retention (approved ones wait for their export); returns how many.
+    """Delete items past their team's retention; returns how many.
 
-    A team no longer in the catalogue keeps its items as long as a conversation routed nowhere.
+    An approved example (the editor's words) waits for its export, but its
+    link to the conversation goes at the same time. A team no longer in the
+    catalogue keeps its items as long as a conversation routed nowhere.
     """
     shortest = min([teams.retention_days(team_id) for team_id in teams.ids] + [teams.retention.unrouted_days])
     rows = session.execute(
-        select(LearningItem.id, LearningItem.team_id, LearningItem.created_at).where(
-            LearningItem.status != APPROVED, LearningItem.created_at < now - timedelta(days=shortest)
+        select(LearningItem.id, LearningItem.team_id, LearningItem.status, LearningItem.created_at).where(
+            LearningItem.created_at < now - timedelta(days=shortest),
+            (LearningItem.status != APPROVED) | LearningItem.conversation_id.is_not(None),
         )
     ).all()
     expired = [
-        item_id
-        for item_id, team_id, created in rows
+        (item_id, status)
+        for item_id, team_id, status, created in rows
         if created < now - timedelta(days=teams.retention_days(team_id or None))
     ]
-    if expired:
-        session.execute(delete(LearningItem).where(LearningItem.id.in_(expired)))
-    return len(expired)
+    unlinked = [item_id for item_id, status in expired if status == APPROVED]
+    deleted = [item_id for item_id, status in expired if status != APPROVED]
+    for chunk in _chunks(unlinked):
+        session.execute(update(LearningItem).where(LearningItem.id.in_(chunk)).values(conversation_id=None))
+    for chunk in _chunks(deleted):
+        session.execute(delete(LearningItem).where(LearningItem.id.in_(chunk)))
+    return len(deleted)
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    return (ids[start : start + size] for start in range(0, len(ids), size))
 
 
 def _add(

@@ -237,6 +237,8 @@ def test_unreviewed_items_go_with_their_conversations_retention(
     assert purge(db, teams, places, clock() + timedelta(days=days + 1)).removed["learning_items"] == 1
     assert item_ids(db) == [approved]  # an approved example (the editor's words) waits for its export
     assert waiting not in item_ids(db)
+    with db.reading() as session:
+        assert session.get(LearningItem, approved).conversation_id is None  # but not its conversation
 
 
 def test_similar_messages_are_grouped_largest_first() -> None:
