@@ -11,7 +11,10 @@ two defences:
   from ``ACTION_SERVER_TOKEN``). When the variable is unset, the secret is
   generated once into ``var/action-server-token`` (``make run`` hands it to Rasa).
 
-``/health`` stays open for readiness checks.
+``/health`` stays open for readiness checks. ``/metrics`` (Prometheus) has a
+guard of its own: a scrape from this machine, or ``Authorization: Bearer
+<ACTION_SERVER_METRICS_TOKEN>`` (:mod:`actions.monitoring`, docs/monitoring.md).
+``OPASTIN_LOG_FORMAT=json`` writes the log as one JSON object a line.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import monitoring
+from opastin.logformat import configure_logging
 from opastin.logsafe import withhold_exception_messages
 from opastin.tokens import same_token, shared_token
 
@@ -35,7 +40,7 @@ logger = logging.getLogger(__name__)
 HOST_ENV = "ACTION_SERVER_HOST"
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 TOKEN_FILE = Path(__file__).resolve().parent.parent / "var" / "action-server-token"
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", monitoring.METRICS_PATH})  # /metrics is guarded by its own rule
 DEFAULT_PORT = 5055
 
 
@@ -44,8 +49,11 @@ def action_server_token(env: dict[str, str] | None = None) -> str:
     return shared_token((env if env is not None else os.environ).get(TOKEN_ENV), TOKEN_FILE)
 
 
-def create_guarded_app(token: str) -> Sanic:
-    """rasa-sdk's action server app, refusing every call without ``token``."""
+def create_guarded_app(token: str, metrics_token: str | None = None) -> Sanic:
+    """rasa-sdk's action server app, refusing every call without ``token``.
+
+    ``/metrics`` answers local scrapes, and scrapes with ``metrics_token`` when one is given.
+    """
     app: Sanic = create_app("actions", cors_origins=None)
 
     @app.middleware("request")  # type: ignore[no-untyped-call, untyped-decorator]  # untyped in Sanic 21
@@ -61,6 +69,7 @@ def create_guarded_app(token: str) -> Sanic:
         logger.error("action server error %s at\n%s", type(exception).__name__, frames)
         return response.json({"error": type(exception).__name__}, status=500)
 
+    monitoring.install(app, metrics_token)  # after the token check: only Rasa's calls are timed
     return app
 
 
@@ -70,9 +79,9 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get(HOST_ENV, "127.0.0.1"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING)  # text as always, or JSON lines with OPASTIN_LOG_FORMAT=json
     withhold_exception_messages()
-    app = create_guarded_app(action_server_token())
+    app = create_guarded_app(action_server_token(), monitoring.metrics_token(os.environ))
     app.run(args.host, args.port, workers=1, access_log=False)
 
 

@@ -7,11 +7,15 @@ reach. A 409 (the team is closed, nobody is present, the queue is full, the
 resident is already queued) raises :class:`Refused` with the service's code;
 another 4xx raises :class:`InvalidRequest` (401 and 403, a token problem of the
 deployment, count as unavailable: they go away when the token is fixed).
+
+Every call is counted by operation and outcome in ``opastin_handoff_calls_total``
+and timed in ``opastin_handoff_call_seconds`` (:mod:`actions.metrics`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from actions import metrics
 from opastin import places
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -113,7 +118,21 @@ class HandoffClient:
         self.http = http
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    def _call(self, operation: str, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """The answer of one API call, counted as ``operation`` with its outcome."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            answer = self._request(method, path, body)
+            outcome = "ok"
+            return answer
+        except HandoffServiceError as error:
+            outcome = call_outcome(error)
+            raise
+        finally:
+            metrics.service_called(operation, outcome, time.perf_counter() - started)
+
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         try:
             response = self.http.request(method, path, json=body, headers=self.headers)
         except httpx.HTTPError as error:
@@ -130,7 +149,7 @@ class HandoffClient:
 
     def team_status(self, team: str) -> TeamStatus:
         """One team's status (``GET /api/service/teams/{team}``)."""
-        body = self._call("GET", f"/api/service/teams/{team}")
+        body = self._call("team_status", "GET", f"/api/service/teams/{team}")
         return TeamStatus(
             id=body["id"],
             name=body["name"],
@@ -161,7 +180,7 @@ class HandoffClient:
                 closes_at=_time(item["closes_at"]),
                 accepting=item["accepting"],
             )
-            for item in self._call("GET", "/api/public/teams")
+            for item in self._call("public_teams", "GET", "/api/public/teams")
         ]
 
     def create_handoff(
@@ -169,6 +188,7 @@ class HandoffClient:
     ) -> QueueTicket:
         """Queue the conversation for ``team``; :class:`Refused` when the team cannot take it."""
         body = self._call(
+            "create_handoff",
             "POST",
             "/api/service/handoffs",
             {
@@ -189,7 +209,7 @@ class HandoffClient:
 
     def create_contact_request(self, request: Mapping[str, Any]) -> ContactReceipt:
         """Store a contact request (the body of ``POST /api/service/contact-requests``)."""
-        body = self._call("POST", "/api/service/contact-requests", request)
+        body = self._call("contact_request", "POST", "/api/service/contact-requests", request)
         return ContactReceipt(
             reference=body["reference"],
             team=body["team"],
@@ -200,6 +220,7 @@ class HandoffClient:
     def send_feedback(self, rating: int, comment: str | None, conversation_id: str | None) -> int:
         """Store a rating 1–5 and an optional comment; returns the feedback id."""
         body = self._call(
+            "feedback",
             "POST",
             "/api/service/feedback",
             {"rating": rating, "comment": comment, "conversation_id": conversation_id},
@@ -223,6 +244,19 @@ def default_client(environ: Mapping[str, str] | None = None) -> HandoffClient:
 def shared_client() -> HandoffClient:
     """The action server's one :func:`default_client`, made at first use (keeps connections alive)."""
     return default_client()
+
+
+def call_outcome(error: HandoffServiceError) -> str:
+    """A failed call's outcome: ``refused``, ``invalid``, ``timeout``, ``connection`` or ``error``."""
+    if isinstance(error, Refused):
+        return "refused"
+    if isinstance(error, InvalidRequest):
+        return "invalid"
+    if isinstance(error.__cause__, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error.__cause__, httpx.HTTPError):
+        return "connection"
+    return "error"
 
 
 def _error_code(response: httpx.Response) -> str:

@@ -21,12 +21,10 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from handoff import maintenance
-from handoff.api import public, service
+from handoff import maintenance, metrics
+from handoff.api import operations, public, service
 from handoff.api.errors import install_error_handlers
 from handoff.api.limits import BodyLimitMiddleware, StrictTransportMiddleware
 from handoff.clock import Clock, clock_from_environment
@@ -38,6 +36,7 @@ from handoff.retention import Places
 from handoff.runtime import RenderedCache, Services
 from handoff.settings import Settings, load_api_token
 from handoff.web import mount_resident_pages
+from opastin.logformat import use_json_for_configured_loggers
 from opastin.logsafe import withhold_exception_messages
 from opastin.teams import load_teams
 
@@ -63,6 +62,7 @@ async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: fl
             )
             if result.purged is not None:
                 last_purge = now
+                metrics.purge_done(result.purged.removed)
                 logger.info("retention purge: %s", ", ".join(result.purged.lines()))
             if result.closed_conversations:
                 services.public_cache.invalidate()
@@ -71,6 +71,7 @@ async def _maintenance_loop(services: Services, gateway: Gateway, interval_s: fl
             if gateway.desk_sockets is not None:
                 await gateway.desk_sockets.revalidate()
         except Exception:
+            metrics.MAINTENANCE_FAILURES.inc()
             logger.exception("maintenance run failed")
         await asyncio.sleep(interval_s)
 
@@ -118,6 +119,7 @@ def create_app(
     ``bot`` replaces the Rasa REST client (tests); by default it talks to ``RASA_URL``.
     """
     withhold_exception_messages()
+    use_json_for_configured_loggers()  # OPASTIN_LOG_FORMAT=json: uvicorn configured logging already
     settings = settings or Settings.from_env()
     services = Services(
         settings=settings,
@@ -143,12 +145,6 @@ def create_app(
     app.include_router(service.router)
     mount_resident_pages(app, services.teams, settings.resume_minutes, settings.frame_ancestors)
     mount_desk(app, services, gateway)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        """Readiness: the app is up and the database answers."""
-        with services.database.reading() as session:
-            session.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok"})
-
+    # /livez, /readyz (= /healthz), /metrics; the request counter outermost, so it sees every answer.
+    operations.install(app, resident_sockets=lambda: len(gateway.residents.sockets))
     return HandoffApp(app, gateway)

@@ -11,14 +11,15 @@ allows one writer at a time anyway, and its busy handler waits by sleeping
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from handoff.models import Base
@@ -26,8 +27,34 @@ from handoff.models import Base
 if TYPE_CHECKING:
     from alembic.config import Config
 
+logger = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+_AFTER_COMMIT = "opastin_after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once ``session``'s transaction has committed; never if it rolls back.
+
+    For effects outside the database that must not count what did not happen (metrics).
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")  # type: ignore[untyped-decorator]  # SQLAlchemy 1.4: no types
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            action()
+        except Exception:
+            logger.exception("an action after commit failed")
+
+
+@event.listens_for(Session, "after_transaction_end")  # type: ignore[untyped-decorator]  # SQLAlchemy 1.4
+def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without committing
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _configure_sqlite(engine: Engine) -> None:

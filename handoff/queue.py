@@ -30,13 +30,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff import audit, counting
+from handoff import audit, counting, metrics
+from handoff.db import after_commit
 from handoff.errors import (
     AlreadyQueued,
     Forbidden,
@@ -150,6 +152,27 @@ def _active_counts(session: Session) -> dict[str, int]:
         .group_by(Conversation.team_id)
     )
     return _counts(session, statement)
+
+
+@dataclass(frozen=True)
+class TeamCounts:
+    """Residents waiting, live chats and agents present, per team id (teams with none left out)."""
+
+    waiting: dict[str, int]
+    active: dict[str, int]
+    present: dict[str, int]
+
+
+def team_counts(session: Session) -> TeamCounts:
+    """The queue lengths, live chats and agents present of every team: three grouped counts."""
+    return TeamCounts(_waiting_counts(session), _active_counts(session), _presence_counts(session))
+
+
+def _wait_ended(session: Session, entry: QueueEntry) -> None:
+    """A wait ended (``left_at`` and ``outcome`` set): the statistics now, the metrics at commit."""
+    counting.count_wait(session, entry)
+    waited_s = (entry.left_at - entry.enqueued_at).total_seconds()
+    after_commit(session, partial(metrics.wait_ended, entry.outcome, waited_s))
 
 
 def _slot_samples(session: Session, now: datetime) -> dict[str, list[float]]:
@@ -329,7 +352,7 @@ def leave_queue(session: Session, conversation_id: str, now: datetime) -> QueueS
         raise NotQueued(f"conversation {conversation_id!r} is not waiting (status {conversation.status!r})")
     entry.left_at, entry.outcome = now, "cancelled"
     conversation.status, conversation.ended_at = "cancelled", now
-    counting.count_wait(session, entry)
+    _wait_ended(session, entry)
     session.flush()
     queue_length = _waiting_counts(session, conversation.team_id).get(conversation.team_id, 0)
     return QueueStatus(conversation_id, conversation.team_id, "cancelled", None, queue_length, None)
@@ -381,7 +404,7 @@ def _accept_entry(session: Session, entry: QueueEntry, agent: Agent, now: dateti
     conversation: Conversation | None = session.get(Conversation, entry.conversation_id)
     assert conversation is not None
     conversation.status, conversation.accepted_at, conversation.agent_id = ACTIVE, now, agent.id
-    counting.count_wait(session, entry)
+    _wait_ended(session, entry)
     waited_s = round((now - entry.enqueued_at).total_seconds())
     audit.record(
         session, agent.username, "conversation.accept", conversation.id, now, team=team_id, waited_s=waited_s
@@ -463,7 +486,7 @@ def close_queues_of_closed_teams(session: Session, teams: Teams, now: datetime) 
     )
     for entry in entries:
         entry.left_at, entry.outcome = now, "closed"
-        counting.count_wait(session, entry)
+        _wait_ended(session, entry)
         conversation = session.get(Conversation, entry.conversation_id)
         assert conversation is not None
         conversation.status, conversation.ended_at = "closed", now

@@ -60,6 +60,12 @@ Both lists take origins only, ``scheme://host[:port]`` with ``http`` or
 ``HANDOFF_SECURE_COOKIES``
     ``1`` marks the desk cookies ``Secure`` even when the service sees plain
     HTTP (behind a TLS proxy). Default: only on HTTPS requests.
+``HANDOFF_METRICS_TOKEN``
+    When set, ``GET /metrics`` also answers requests that carry
+    ``Authorization: Bearer <token>`` (a Prometheus on another host). Without
+    it, and without the token, only scrapes from this machine that came through
+    no proxy are answered; everyone else gets 404 (docs/monitoring.md).
+    Default: unset.
 """
 
 from __future__ import annotations
@@ -143,6 +149,7 @@ class Settings:
     agent_grace_s: float = 60.0
     secure_cookies: bool = False
     resume_minutes: float = 30.0
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         for name, variable in (
@@ -179,6 +186,7 @@ class Settings:
             agent_grace_s=float(env.get("HANDOFF_AGENT_GRACE_S") or 60),
             secure_cookies=(env.get("HANDOFF_SECURE_COOKIES") or "") == "1",
             resume_minutes=float(env.get("HANDOFF_RESUME_MINUTES") or 30),
+            metrics_token=(env.get("HANDOFF_METRICS_TOKEN") or "").strip() or None,
         )
 
 

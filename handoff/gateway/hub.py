@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import socketio
 from starlette.concurrency import run_in_threadpool
 
+from handoff import metrics
 from handoff.gateway import relay
 from handoff.gateway.origins import socket_origins
 from handoff.gateway.positions import QueuePositions
@@ -153,6 +154,7 @@ class Gateway:
         async with self.lock(conversation_id):
             posted = await self.write(relay.agent_says, agent_id, conversation_id, text, self.services.now())
             await self._deliver(posted)
+        metrics.LIVE_MESSAGES.labels(direction=metrics.TO_RESIDENT).inc()
         return posted.desk
 
     async def end(self, agent_id: int, conversation_id: str) -> None:

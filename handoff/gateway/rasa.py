@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
+from handoff import metrics
 from handoff.errors import BotUnavailable
 
 REST_PATH = "/webhooks/rest/webhook"
@@ -31,8 +33,13 @@ class RasaClient:
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """The bot's replies to ``text``; :class:`BotUnavailable` on any failure or timeout."""
+        """The bot's replies to ``text``; :class:`BotUnavailable` on any failure or timeout.
+
+        The time an answered call took is observed in ``opastin_bot_reply_seconds``; a
+        failure counts in ``opastin_bot_errors_total`` by its kind.
+        """
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        started = time.perf_counter()
         try:
             response = await self._client.post(
                 self.url, json=body, headers=self.headers, timeout=self.timeout_s
@@ -40,14 +47,28 @@ class RasaClient:
             response.raise_for_status()
             replies = response.json()
         except (httpx.HTTPError, ValueError) as error:
+            metrics.BOT_ERRORS.labels(kind=error_kind(error)).inc()
             raise BotUnavailable(f"Rasa did not answer: {type(error).__name__}") from error
         if not isinstance(replies, list):
+            metrics.BOT_ERRORS.labels(kind="invalid").inc()
             raise BotUnavailable("Rasa answered with something else than a list")
+        metrics.BOT_REPLY_SECONDS.observe(time.perf_counter() - started)
         return [reply for reply in replies if isinstance(reply, dict)]
 
     async def close(self) -> None:
         """Close the HTTP connections."""
         await self._client.aclose()
+
+
+def error_kind(error: BaseException) -> str:
+    """The kind of a failed call to Rasa: ``timeout``, ``connection``, ``http`` or ``invalid``."""
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error, httpx.HTTPStatusError):
+        return "http"
+    if isinstance(error, httpx.HTTPError):
+        return "connection"
+    return "invalid"
 
 
 def to_bot_uttered(reply: dict[str, Any]) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from starlette.concurrency import run_in_threadpool
 
-from handoff import queue
+from handoff import metrics, queue
 from handoff.errors import BotUnavailable
 from handoff.gateway import limits, relay, sessions
 from handoff.gateway.limits import TokenBucket
@@ -292,6 +292,7 @@ class Residents:
             await hub.sio.emit("message", desk_message, room=agent_room(state.agent_id), namespace=DESK)
         else:
             await hub.sio.emit("message", desk_message, room=team_room(state.team_id), namespace=DESK)
+        metrics.LIVE_MESSAGES.labels(direction=metrics.TO_AGENT).inc()
         if turn.emergency is not None:
             await hub.desk_changed(state.team_id)
         if turn.consent is not None:
