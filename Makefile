@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run stop test check validate lint pytest test-stories test-nlu crossval clean
+.PHONY: help install install-test train run stop test check validate lint check-deploy pytest test-stories test-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ run: train  ## Start Rasa (5005), actions (5055) and the handoff service (8000)
 stop:  ## Stop processes left running by `make run`
 	@$(PYTHON) scripts/run.py stop
 
-test: install-test train validate lint pytest test-stories test-nlu  ## Run every check
+test: install-test train validate lint check-deploy pytest test-stories test-nlu  ## Run every check
 	@echo "==> All checks passed"
 
 validate:  ## Check the content: teams, routes, domain, lexicon and messages together, then Rasa's data
@@ -49,6 +49,9 @@ lint:  ## Lint the Python code, check types and the layers (ruff, mypy, import-l
 	@$(BIN)/mypy
 	@echo "==> import-linter (layers: docs/architecture.md)"
 	@$(BIN)/lint-imports --no-cache | grep -E "KEPT|BROKEN|^Contracts|^- " ; exit $${PIPESTATUS[0]}
+
+check-deploy:  ## Static checks of deploy/: hadolint, kubernetes-validate, checkov (tools in .venv-deploy/)
+	@scripts/check_deploy.sh
 
 check: install lint  ## The fast tier: lint, layers and the tests that need no trained model (SQLite; about 2 minutes)
 	@echo "==> pytest (fast tier)"
