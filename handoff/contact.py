@@ -9,7 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff import counting
+from handoff import audit, counting
+from handoff.errors import NotFound
 from handoff.models import ContactRequest
 from opastin.finnish_time import reply_promise
 from opastin.hours import HELSINKI, workdays_after
@@ -67,6 +68,7 @@ def create_contact_request(
             return _receipt(stored.reference, team, stored.created_at)
     local_today = now.astimezone(HELSINKI).date()
     reference = _new_reference(session, local_today.year)
+    receipt = _receipt(reference, team, now)
     session.add(
         ContactRequest(
             reference=reference,
@@ -80,11 +82,12 @@ def create_contact_request(
             consent=consent,
             status="open",
             created_at=now,
+            reply_by=receipt.reply_by,
         )
     )
     session.flush()
     counting.count_contact_request(session, team.id, now)
-    return _receipt(reference, team, now)
+    return receipt
 
 
 def _receipt(reference: str, team: Team, created_at: datetime) -> ContactReceipt:
@@ -96,3 +99,33 @@ def _receipt(reference: str, team: Team, created_at: datetime) -> ContactReceipt
         reply_by=workdays_after(created_on, team.reply_within_workdays),
         reply_promise=reply_promise(team.reply_within_workdays),
     )
+
+
+MAX_NOTE_LENGTH = 2000
+
+
+def mark_handled(
+    session: Session,
+    request_id: int,
+    teams_of_agent: tuple[str, ...],
+    actor: tuple[int, str],
+    note: str,
+    now: datetime,
+) -> str:
+    """Mark a contact request of one of the agent's teams handled, with an optional note (identity
+    codes masked); counted as handled by the promised reply date or late. Returns its team id.
+
+    ``actor`` is the agent's id and username. Marking it again changes nothing.
+    """
+    request: ContactRequest | None = session.get(ContactRequest, request_id)
+    if request is None or request.team_id not in teams_of_agent:
+        raise NotFound(f"no contact request {request_id} in the agent's teams")
+    if request.status != "handled":
+        agent_id, username = actor
+        request.status, request.handled_by, request.handled_at = "handled", agent_id, now
+        request.handled_note = mask_hetu(note.strip()[:MAX_NOTE_LENGTH]) or None
+        counting.count_contact_handled(session, request.team_id, request.reply_by, now)
+        audit.record(
+            session, username, "contact_request.handle", request.reference, now, team=request.team_id
+        )
+    return str(request.team_id)

@@ -14,7 +14,8 @@ lists the measures.
   ended, transferred, or the agent's desk stayed away: ``chat_duration``; a
   transfer also counts ``transfer`` (label: the new team).
 * A contact request or feedback is stored: ``contact_request``, ``feedback``
-  (label: the rating).
+  (label: the rating); a contact request is handled: ``contact_handled``
+  (label ``on_time`` by the reply date promised, ``late``, or ``unknown``).
 * A resident's conversation is over (:func:`count_session`): the resident
   ended it, it can no longer be resumed (:func:`count_idle_sessions`, run by
   the maintenance task), or it is about to be purged: ``conversations``,
@@ -71,6 +72,9 @@ UNDERSTANDING_MARKS = ("clarify", "fallback")
 CHAT_DURATION = "chat_duration"
 TRANSFER = "transfer"
 CONTACT_REQUEST = "contact_request"
+# A contact request marked handled: label ``on_time`` (by the reply date promised), ``late``, or
+# ``unknown`` (stored before the promise was).
+CONTACT_HANDLED = "contact_handled"
 FEEDBACK = "feedback"
 
 
@@ -129,6 +133,12 @@ def count_transfer(session: Session, from_team: str, to_team: str, now: datetime
 def count_contact_request(session: Session, team_id: str, now: datetime) -> None:
     """A contact request for ``team_id`` was stored."""
     add(session, now, team_id, CONTACT_REQUEST)
+
+
+def count_contact_handled(session: Session, team_id: str, reply_by: date | None, now: datetime) -> None:
+    """A contact request of ``team_id`` was handled at ``now``: by the reply date promised, or late."""
+    label = "unknown" if reply_by is None else ("on_time" if local_day(now) <= reply_by else "late")
+    add(session, now, team_id, CONTACT_HANDLED, label)
 
 
 def count_feedback(session: Session, conversation_id: str | None, rating: int, now: datetime) -> None:

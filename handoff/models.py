@@ -199,7 +199,7 @@ class QueueEntry(Base):
 
 
 class ContactRequest(Base):
-    """A non-urgent contact request left through the bot's form."""
+    """A non-urgent contact request left through the bot's form, with the reply date promised."""
 
     __tablename__ = "contact_requests"
 
@@ -217,7 +217,11 @@ class ContactRequest(Base):
     status = Column(String(16), nullable=False, default="open", index=True)
     handled_by = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
     handled_at = Column(UTCDateTime)
+    # What the professional noted when handling it (identity codes masked); kept as long as the request.
+    handled_note = Column(Text)
     created_at = Column(UTCDateTime, nullable=False, index=True)
+    # The last day (Helsinki) of the reply the resident was promised; unknown for requests before 0007.
+    reply_by = Column(Date)
 
 
 class Feedback(Base):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from handoff.counting import (
     BUCKETS_S,
     CHAT_DURATION,
+    CONTACT_HANDLED,
     CONTACT_REQUEST,
     CONVERSATIONS,
     EMERGENCY,
@@ -123,6 +124,8 @@ class Figures:
     queue_wait: Waits
     chat_duration: Chats
     contact_requests: Cell
+    contacts_handled: Cell
+    contacts_on_time_share: float | None
     feedback: Ratings
     emergencies: dict[str, Cell]
     transfers: Cell
@@ -214,6 +217,7 @@ def figures(name: str, counts: Counts) -> Figures:
     ratings = counts.get(FEEDBACK, {})
     emergencies = counts.get(EMERGENCY, {})
     understanding = counts.get(UNDERSTANDING, {})
+    handled = counts.get(CONTACT_HANDLED, {})
     clarified, not_understood = understanding.get("clarify", 0), understanding.get("fallback", 0)
     return Figures(
         team=name,
@@ -234,6 +238,10 @@ def figures(name: str, counts: Counts) -> Figures:
             percentile(counts.get(CHAT_DURATION, {}), 90),
         ),
         contact_requests=cell(count(CONTACT_REQUEST)),
+        contacts_handled=cell(count(CONTACT_HANDLED)),
+        contacts_on_time_share=share(
+            handled.get("on_time", 0), handled.get("on_time", 0) + handled.get("late", 0)
+        ),
         feedback=Ratings(
             cell(count(FEEDBACK)),
             mean_rating(ratings),

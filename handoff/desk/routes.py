@@ -363,7 +363,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @guarded
     async def contact_requests(request: Request, team_id: str) -> Response:
         user = await require_user(request)
-        rows = await read(views.inbox, user, team_id)
+        rows = await read(views.inbox, user, team_id, services.now())
         team = services.teams.get(team_id)
         team_name = team.name if team is not None else team_id
         return page(request, "inbox.html", user=user, team_id=team_id, team_name=team_name, requests=rows)
@@ -371,8 +371,10 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     @router.post("/contact-requests/{request_id}/handled")
     @guarded
     async def handled(request: Request, request_id: int) -> Response:
-        user, _form = await checked_form(request)
-        team_id = await write(views.mark_handled, user, request_id, services.now())
+        user, form = await checked_form(request)
+        note = form.get("note")
+        text = note if isinstance(note, str) else ""
+        team_id = await write(views.mark_handled, user, request_id, text, services.now())
         await gateway.desk_changed(team_id)
         return _done(request, f"/desk/teams/{team_id}/contact-requests?notice=handled")
 

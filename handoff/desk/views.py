@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import audit, live, queue
+from handoff import contact, live, queue
 from handoff.desk.auth import DeskUser
-from handoff.errors import Forbidden, NotFound
+from handoff.errors import Forbidden
 from handoff.models import Agent, ContactRequest, Conversation, Presence
 from opastin import messages
 from opastin.hours import HELSINKI
@@ -262,7 +262,8 @@ def conversation_view(
 
 @dataclass(frozen=True)
 class RequestRow:
-    """A contact request in a team's inbox."""
+    """A contact request in a team's inbox: ``due`` is the promised reply date, ``overdue`` whether
+    it has passed while the request is open."""
 
     id: int
     reference: str
@@ -273,33 +274,50 @@ class RequestRow:
     status: str
     handled_by: str | None
     handled_at: str
+    due: str = ""
+    overdue: bool = False
+    note: str | None = None
 
 
-def inbox(session: Session, user: DeskUser, team_id: str, limit: int = 100) -> list[RequestRow]:
-    """A team's contact requests, open ones first, then the newest handled."""
+def inbox(
+    session: Session, user: DeskUser, team_id: str, now: datetime, limit: int = 100
+) -> list[RequestRow]:
+    """A team's contact requests: the open ones by their reply date (the earliest first), then the
+    most recently handled."""
     if team_id not in user.teams:
         raise Forbidden(f"agent {user.username!r} is not a member of team {team_id!r}")
-    rows = session.execute(
-        select(ContactRequest, Agent.display_name)
-        .outerjoin(Agent, Agent.id == ContactRequest.handled_by)
-        .where(ContactRequest.team_id == team_id)
-        .order_by((ContactRequest.status == "open").desc(), ContactRequest.created_at.desc())
+    requests = select(ContactRequest, Agent.display_name).outerjoin(
+        Agent, Agent.id == ContactRequest.handled_by
+    )
+    mine = requests.where(ContactRequest.team_id == team_id)
+    open_rows = session.execute(
+        mine.where(ContactRequest.status == "open")
+        .order_by(ContactRequest.reply_by.is_(None), ContactRequest.reply_by, ContactRequest.created_at)
         .limit(limit)
     ).all()
-    return [
-        RequestRow(
-            request.id,
-            request.reference,
-            local_time(request.created_at),
-            request.topic,
-            request.message,
-            _contact(request.contact_method, request.contact_value),
-            request.status,
-            handler,
-            local_time(request.handled_at),
-        )
-        for request, handler in rows
-    ]
+    handled_rows = session.execute(
+        mine.where(ContactRequest.status != "open").order_by(ContactRequest.handled_at.desc()).limit(limit)
+    ).all()
+    today = now.astimezone(HELSINKI).date()
+    return [_request_row(request, handler, today) for request, handler in [*open_rows, *handled_rows][:limit]]
+
+
+def _request_row(request: ContactRequest, handler: str | None, today: date) -> RequestRow:
+    reply_by = request.reply_by
+    return RequestRow(
+        request.id,
+        request.reference,
+        local_time(request.created_at),
+        request.topic,
+        request.message,
+        _contact(request.contact_method, request.contact_value),
+        request.status,
+        handler,
+        local_time(request.handled_at),
+        f"{reply_by.day}.{reply_by.month}.{reply_by.year}" if reply_by else "",
+        request.status == "open" and reply_by is not None and reply_by < today,
+        request.handled_note,
+    )
 
 
 def _contact(method: str, value: str) -> str:
@@ -307,17 +325,9 @@ def _contact(method: str, value: str) -> str:
     return f"{label('contact_method', method, method)}: {value}"
 
 
-def mark_handled(session: Session, user: DeskUser, request_id: int, now: datetime) -> str:
-    """Mark a contact request of the user's team handled (by whom and when); returns its team id."""
-    request: ContactRequest | None = session.get(ContactRequest, request_id)
-    if request is None or request.team_id not in user.teams:
-        raise NotFound(f"no contact request {request_id} in the agent's teams")
-    if request.status != "handled":
-        request.status, request.handled_by, request.handled_at = "handled", user.agent_id, now
-        audit.record(
-            session, user.username, "contact_request.handle", request.reference, now, team=request.team_id
-        )
-    return str(request.team_id)
+def mark_handled(session: Session, user: DeskUser, request_id: int, note: str, now: datetime) -> str:
+    """Mark a contact request of the user's team handled (:func:`handoff.contact.mark_handled`)."""
+    return contact.mark_handled(session, request_id, user.teams, (user.agent_id, user.username), note, now)
 
 
 def template_globals() -> dict[str, Any]:

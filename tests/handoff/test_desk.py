@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from handoff import counting, stats
 from handoff.db import Database
-from handoff.models import AuditEntry, ContactRequest, Conversation
+from handoff.models import AuditEntry, ContactRequest, Conversation, DailyCount
 from tests.handoff.conftest import AUTH, add_agent
 from tests.handoff.live_support import CSRF_FIELD, PASSWORD
 
@@ -133,3 +136,55 @@ def test_contact_request_inbox_marks_who_handled_and_when(client: TestClient, db
         assert (request.status, request.handled_at is not None) == ("handled", True)
 
 
+def test_the_inbox_orders_by_the_promised_reply_date_and_counts_replies_on_time(
+    client: TestClient, db: Database, clock
+) -> None:
+    add_agent(db, "maija", ["neuvola"])
+
+    def leave(topic: str) -> str:
+        body = {"team": "neuvola", "topic": topic, "message": "Soittakaa", "contact_method": "phone",
+                "contact_value": "040 123 4567", "consent": True}  # fmt: skip
+        return client.post("/api/service/contact-requests", json=body, headers=AUTH).json()["reply_by"]
+
+    assert leave("Ensimmäinen") == "2026-03-12"  # Tuesday: two working days
+    clock.advance(days=1)
+    assert leave("Toinen") == "2026-03-13"
+    clock.advance(days=2)  # Friday 13 March: the first one is late
+    csrf = login(client, "maija")
+    inbox = client.get("/desk/teams/neuvola/contact-requests").text
+    assert inbox.index("Ensimmäinen") < inbox.index("Toinen")
+    assert "Vastattava viimeistään 12.3.2026" in inbox and inbox.count(">Myöhässä</span>") == 1
+    with db.reading() as session:
+        first, second = session.execute(select(ContactRequest.id).order_by(ContactRequest.id)).scalars()
+    note = "Soitettu, hetu 131052-308T tarkistettu"
+    assert post(client, f"/desk/contact-requests/{first}/handled", csrf, note=note).status_code == 200
+    assert post(client, f"/desk/contact-requests/{second}/handled", csrf).status_code == 200
+    inbox = client.get("/desk/teams/neuvola/contact-requests").text
+    assert (
+        "Muistiinpano:</strong> Soitettu, hetu ******-**** tarkistettu" in inbox and "Myöhässä" not in inbox
+    )
+    with db.reading() as session:
+        counted = dict(
+            session.execute(
+                select(DailyCount.label, DailyCount.value).where(DailyCount.metric == "contact_handled")
+            ).all()
+        )
+        march = (date(2026, 3, 1), date(2026, 3, 31))
+        report = stats.build_report(stats.load_rows(session, *march), *march, ("neuvola",))
+    assert counted == {"late": 1, "on_time": 1}
+    assert (
+        report.total.contacts_handled == stats.HIDDEN and report.total.contacts_on_time_share is None
+    )  # < 5
+
+
+def test_the_share_answered_by_the_promised_date_counts_known_promises_only(db: Database) -> None:
+    from tests.handoff.conftest import TUESDAY_NOON
+
+    promised = date(2026, 3, 10)
+    with db.writing() as session:
+        for reply_by in [promised] * 15 + [date(2026, 3, 9)] * 5 + [None] * 3:
+            counting.count_contact_handled(session, "neuvola", reply_by, TUESDAY_NOON)
+    with db.reading() as session:
+        rows = stats.load_rows(session, promised, promised)
+    figures = stats.build_report(rows, promised, promised, ("neuvola",)).total
+    assert (figures.contacts_handled, figures.contacts_on_time_share) == (23, 0.75)
