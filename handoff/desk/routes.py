@@ -368,6 +368,18 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         team_name = team.name if team is not None else team_id
         return page(request, "inbox.html", user=user, team_id=team_id, team_name=team_name, requests=rows)
 
+    @router.get("/teams/{team_id}/ended", response_class=HTMLResponse)
+    @guarded
+    async def ended(request: Request, team_id: str) -> Response:
+        user = await require_user(request)
+        query = request.query_params.get("q", "")[: views.MAX_QUERY_LENGTH]
+        rows = await read(views.ended_chats, user, team_id, query)
+        team = services.teams.get(team_id)
+        team_name = team.name if team is not None else team_id
+        return page(
+            request, "ended.html", user=user, team_name=team_name, team_id=team_id, rows=rows, query=query
+        )
+
     @router.post("/contact-requests/{request_id}/handled")
     @guarded
     async def handled(request: Request, request_id: int) -> Response:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from handoff import contact, live, queue
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden
-from handoff.models import Agent, ContactRequest, Conversation, Presence
+from handoff.models import Agent, ContactRequest, Conversation, Message, Presence
 from opastin import messages
 from opastin.hours import HELSINKI
 from opastin.teams import Teams
@@ -318,6 +318,57 @@ def _request_row(request: ContactRequest, handler: str | None, today: date) -> R
         request.status == "open" and reply_by is not None and reply_by < today,
         request.handled_note,
     )
+
+
+MAX_QUERY_LENGTH = 100
+ENDED_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class EndedRow:
+    """An ended chat in the team's list: when, how, with whom, and its summary."""
+
+    id: str
+    ended: str
+    status_label: str
+    agent: str | None
+    summary: str
+    emergency: str | None
+
+
+def ended_chats(session: Session, user: DeskUser, team_id: str, query: str = "") -> list[EndedRow]:
+    """The team's ended chats still kept (retention purges the older), the latest first; ``query``
+    keeps those whose summary or messages contain it. Opening one is audited (:func:`conversation_view`)."""
+    if team_id not in user.teams:
+        raise Forbidden(f"agent {user.username!r} is not a member of team {team_id!r}")
+    statement = (
+        select(Conversation, Agent.display_name)
+        .outerjoin(Agent, Agent.id == Conversation.agent_id)
+        .where(Conversation.team_id == team_id, Conversation.status.not_in(queue.OPEN_STATUSES))
+    )
+    words = query.strip()[:MAX_QUERY_LENGTH]
+    if words:
+        pattern = f"%{_escape_like(words)}%"
+        in_messages = select(Message.id).where(
+            Message.conversation_id == Conversation.id, Message.text.ilike(pattern, escape="\\")
+        )
+        statement = statement.where(Conversation.summary.ilike(pattern, escape="\\") | in_messages.exists())
+    ordered = statement.order_by(func.coalesce(Conversation.ended_at, Conversation.created_at).desc())
+    return [
+        EndedRow(
+            conversation.id,
+            local_time(conversation.ended_at or conversation.created_at),
+            label("status", conversation.status, conversation.status),
+            agent,
+            (conversation.summary or "")[:200],
+            conversation.emergency_level,
+        )
+        for conversation, agent in session.execute(ordered.limit(ENDED_SHOWN)).all()
+    ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _contact(method: str, value: str) -> str:

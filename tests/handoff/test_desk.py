@@ -188,3 +188,45 @@ def test_the_share_answered_by_the_promised_date_counts_known_promises_only(db: 
         rows = stats.load_rows(session, promised, promised)
     figures = stats.build_report(rows, promised, promised, ("neuvola",)).total
     assert (figures.contacts_handled, figures.contacts_on_time_share) == (23, 0.75)
+
+
+def test_the_team_finds_its_ended_chats_and_opening_one_is_audited(client: TestClient, db: Database) -> None:
+    from datetime import timedelta
+
+    from handoff.models import Message
+    from tests.handoff.conftest import TUESDAY_NOON
+
+    add_agent(db, "maija", ["neuvola"])
+    add_agent(db, "pekka", ["terveysneuvo"])
+    with db.writing() as session:
+        for number, (team, status, summary, said) in enumerate(
+            [
+                ("neuvola", "ended", "Rokotusaika", "Milloin MPR-rokote annetaan?"),
+                ("neuvola", "cancelled", "Imetys", "Rinta on kipeä imettäessä"),
+                ("neuvola", "active", "Unikoulu", "Vauva ei nuku"),  # still live: not in the list
+                ("terveysneuvo", "ended", "Resepti", "Rokotus ja resepti"),  # another team's
+            ]
+        ):
+            moment = TUESDAY_NOON - timedelta(hours=number)
+            session.add(Conversation(id=f"c{number}", team_id=team, status=status, summary=summary,
+                                     transcript=[], created_at=moment, ended_at=moment))  # fmt: skip
+            session.flush()
+            session.add(
+                Message(conversation_id=f"c{number}", sender="resident", text=said, created_at=moment)
+            )
+    login(client, "maija")
+    listed = client.get("/desk/teams/neuvola/ended").text
+    assert listed.index("Rokotusaika") < listed.index("Imetys") and "Unikoulu" not in listed
+    assert "Resepti" not in listed
+    found = client.get("/desk/teams/neuvola/ended", params={"q": "mpr-ROKOTE"}).text
+    assert "Rokotusaika" in found and "Imetys" not in found  # found in a message, any case
+    assert "Haulla ei löytynyt" in client.get("/desk/teams/neuvola/ended", params={"q": "100%_"}).text
+    assert client.get("/desk/teams/terveysneuvo/ended").status_code == 403
+    assert client.get("/desk/conversations/c0").status_code == 200
+    with db.reading() as session:
+        viewed = session.execute(
+            select(AuditEntry.actor).where(
+                AuditEntry.action == "conversation.view", AuditEntry.object_id == "c0"
+            )
+        ).scalars()
+        assert list(viewed) == ["maija"]
