@@ -359,3 +359,19 @@ class LearningItem(Base):
     reviewed_at = Column(UTCDateTime)
     exported_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class ConversationNote(Base):
+    """A professionals-only note on a handed-off conversation: never shown to the resident or sent to
+    the bot; it follows the conversation to another team and is purged with it."""
+
+    __tablename__ = "conversation_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    author = Column(String(128), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)

@@ -5,8 +5,8 @@ How long a conversation is kept depends on the team it was routed to
 routed by the bot), or on ``retention.unrouted_days`` when it never was. Idle
 time counts from the last activity. The stores:
 
-* the handoff service's tables: handed-off conversations with their messages
-  and queue entries (after they ended), contact requests (after they were
+* the handoff service's tables: handed-off conversations with their messages,
+  professionals' notes and queue entries (after they ended), contact requests (after they were
   handled, or created if never), residents' chat sessions with what they saw,
   feedback, the learning queue's unreviewed items (:mod:`handoff.learning`);
 * Rasa's tracker store (the ``events`` table, through the same database URL
@@ -43,6 +43,7 @@ from handoff.models import (
     AuditEntry,
     ContactRequest,
     Conversation,
+    ConversationNote,
     Feedback,
     Message,
     QueueEntry,
@@ -227,6 +228,7 @@ def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
         ids = list(session.execute(expired).scalars())
         for chunk in _chunks(ids):
             session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
+            session.execute(delete(ConversationNote).where(ConversationNote.conversation_id.in_(chunk)))
             session.execute(delete(QueueEntry).where(QueueEntry.conversation_id.in_(chunk)))
             session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
         removed += len(ids)

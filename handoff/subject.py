@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from handoff.models import (
     AuditEntry,
     ContactRequest,
     Conversation,
+    ConversationNote,
     Feedback,
     LearningItem,
     Message,
@@ -71,6 +72,9 @@ def find(session: Session, places: Places, reference: str) -> Found:
         "session_messages": select(SessionMessage).where(SessionMessage.conversation_id == conversation_id),
         "conversations": select(Conversation).where(Conversation.id == conversation_id),
         "messages": select(Message).where(Message.conversation_id == conversation_id),
+        "conversation_notes": select(ConversationNote).where(
+            ConversationNote.conversation_id == conversation_id
+        ),
         "queue_entries": select(QueueEntry).where(QueueEntry.conversation_id == conversation_id),
         "contact_requests": select(ContactRequest).where(ContactRequest.conversation_id == conversation_id),
         "feedback": select(Feedback).where(Feedback.conversation_id == conversation_id),
@@ -144,6 +148,7 @@ def _delete_rows(session: Session, found: Found) -> None:
         session.execute(delete(ContactRequest).where(ContactRequest.reference == found.reference))
         return
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+    session.execute(delete(ConversationNote).where(ConversationNote.conversation_id == conversation_id))
     session.execute(delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
     session.execute(delete(ContactRequest).where(ContactRequest.conversation_id == conversation_id))
@@ -188,11 +193,11 @@ def _mentions(path: Path, conversation_id: str) -> bool:
 
 
 def _row(item: Any) -> dict[str, Any]:
-    """A model instance as plain values (datetimes as ISO 8601; secret hashes left out)."""
+    """A model instance as plain values (dates and datetimes as ISO 8601; secret hashes left out)."""
     values = {}
     for column in item.__table__.columns:
         if column.name == "secret_hash":
             continue
         value = getattr(item, column.name)
-        values[column.name] = value.isoformat() if isinstance(value, datetime) else value
+        values[column.name] = value.isoformat() if isinstance(value, datetime | date) else value
     return values

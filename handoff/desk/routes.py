@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from handoff import agents, audit, live, stats
+from handoff import agents, audit, live, notes, stats
 from handoff.api.errors import error_response, status_of
 from handoff.counting import local_day
 from handoff.desk import learning, periods, statistics, views
@@ -344,6 +344,14 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         text = form_text(form, "text", MAX_REPLY_CHARS)
         message = await gateway.agent_says(user.agent_id, conversation_id, text)
         return _done(request, f"/desk/conversations/{conversation_id}", {"message": message})
+
+    @router.post("/conversations/{conversation_id}/notes")
+    @guarded
+    async def add_note(request: Request, conversation_id: str) -> Response:
+        user, form = await checked_form(request)
+        text = form_text(form, "note", notes.MAX_NOTE_LENGTH)
+        await write(views.add_note, user, conversation_id, text, services.now())
+        return _done(request, f"/desk/conversations/{conversation_id}?notice=note#notes-heading")
 
     @router.post("/conversations/{conversation_id}/end")
     @guarded

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import contact, live, queue
+from handoff import contact, live, notes, queue
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden
 from handoff.models import Agent, ContactRequest, Conversation, Message, Presence
@@ -212,6 +212,7 @@ class ConversationView:
     transcript: list[Line]
     messages: list[Line]
     transfer_targets: list[tuple[str, str]]
+    notes: list[Line]
 
 
 def conversation_view(
@@ -243,7 +244,12 @@ def conversation_view(
         )
         for message in live.messages_of(session, conversation.id)
     ]
+    note_lines = [
+        Line(note.id, "note", note.author, note.text, local_time(note.created_at))
+        for note in notes.notes_of(session, conversation.id)
+    ]
     return ConversationView(
+        notes=note_lines,
         id=conversation.id,
         team_id=conversation.team_id,
         team_name=_team_name(teams, conversation.team_id),
@@ -407,3 +413,11 @@ def accounts(session: Any) -> list[dict[str, Any]]:
         }
         for agent in rows
     ]
+
+
+def add_note(session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime) -> None:
+    """A professionals-only note on the conversation (:func:`handoff.notes.add_note`)."""
+    agent = session.get(Agent, user.agent_id)
+    if agent is None:
+        raise Forbidden("the agent account is gone")
+    notes.add_note(session, agent, conversation_id, text, now)
