@@ -61,6 +61,8 @@ if TYPE_CHECKING:  # pydantic's constrained types are plain str and int to a typ
     RetentionDays = int
     AuditDays = int
     LogDays = int
+    AnswerTitle = str
+    AnswerText = str
 else:
     Name = constr(strict=True, min_length=1, max_length=100)
     Description = constr(strict=True, min_length=1, max_length=500)
@@ -73,6 +75,8 @@ else:
     RetentionDays = conint(strict=True, ge=1, le=3650)
     AuditDays = conint(strict=True, ge=30, le=3650)
     LogDays = conint(strict=True, ge=1, le=365)
+    AnswerTitle = constr(strict=True, min_length=1, max_length=60)
+    AnswerText = constr(strict=True, min_length=1, max_length=1000)
 
 
 class TeamsConfigError(ContentError):
@@ -152,6 +156,19 @@ class ExceptionConfig(_Strict):
             yield first + dt.timedelta(days=offset)
 
 
+class CannedAnswerConfig(_Strict):
+    """A ready answer professionals insert into a reply and edit before sending."""
+
+    title: AnswerTitle
+    text: AnswerText
+
+    @validator("text")
+    def _no_placeholders(cls, text: str) -> str:
+        if "{" in text or "}" in text:
+            raise ValueError("no {placeholders}: the resident's name is not known in the chat")
+        return text
+
+
 class TeamConfig(_Strict):
     """One team as written in the teams file."""
 
@@ -168,6 +185,7 @@ class TeamConfig(_Strict):
     web_page: WebPage
     reply_within_workdays: Workdays
     retention_days: RetentionDays
+    canned_answers: list[CannedAnswerConfig] = Field([], max_items=30)
 
     @validator("keywords", each_item=True)
     def _has_letters(cls, keyword: str) -> str:
@@ -230,6 +248,8 @@ class Team:
     reply_within_workdays: int
     retention_days: int
     plural: bool = False
+    # (title, text) of the ready answers the team's professionals insert into a reply.
+    canned_answers: tuple[tuple[str, str], ...] = ()
 
     @property
     def hours_text(self) -> str:
@@ -344,6 +364,7 @@ def _build_team(team_id: str, config: TeamConfig, base_url: str) -> Team:
         reply_within_workdays=config.reply_within_workdays,
         retention_days=config.retention_days,
         plural=config.plural,
+        canned_answers=tuple((answer.title, answer.text) for answer in config.canned_answers),
     )
 
 

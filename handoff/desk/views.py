@@ -213,6 +213,7 @@ class ConversationView:
     messages: list[Line]
     transfer_targets: list[tuple[str, str]]
     notes: list[Line]
+    canned_answers: tuple[tuple[str, str], ...] = ()
 
 
 def conversation_view(
@@ -263,6 +264,7 @@ def conversation_view(
         transcript=transcript,
         messages=lines,
         transfer_targets=[(team.id, team.name) for team in teams if team.id != conversation.team_id],
+        canned_answers=team.canned_answers if (team := teams.get(conversation.team_id)) else (),
     )
 
 

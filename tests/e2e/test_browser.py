@@ -194,7 +194,15 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.reload()
     agent.get_by_text("lapsen rokotukset neuvolassa").first.wait_for()  # the bot's summary for the agent
     agent.get_by_role("button", name="Ota seuraava").first.click()
-    agent.get_by_label("Vastaus asukkaalle").fill("Hei, olen terveydenhoitaja. Miten voin auttaa?")
+    # The team's ready answers: Alt+1 or a button puts one into the reply to be edited; nothing is sent.
+    reply = agent.get_by_label("Vastaus asukkaalle")
+    reply.focus()
+    agent.keyboard.press("Alt+1")
+    assert reply.input_value().startswith("Hei, olen neuvolan terveydenhoitaja.")
+    agent.get_by_role("button", name=re.compile("Lopetus$")).click()
+    assert reply.input_value().endswith("antaa halutessasi palautetta.")
+    assert agent.evaluate("document.activeElement.id") == "reply"
+    reply.fill("Hei, olen terveydenhoitaja. Miten voin auttaa?")  # edited before sending
     agent.get_by_role("button", name="Lähetä").click()
     resident.locator(".message--agent").filter(has_text="olen terveydenhoitaja").wait_for()
 

@@ -41,6 +41,8 @@ def test_a_note_is_for_professionals_only_and_follows_a_transfer(
     assert post(client, f"/desk/conversations/{conversation_id}/notes", csrf, note=written).status_code == 200
     page = client.get(f"/desk/conversations/{conversation_id}").text
     assert "Äiti väsynyt, hetu ******-****, soita huomenna" in page and "131052-308T" not in page
+    assert 'data-canned-text="Hei, olen neuvolan terveydenhoitaja.' in page  # the team's ready answers
+    assert 'aria-keyshortcuts="Alt+1"' in page
     with db.reading() as session:
         said = list(session.execute(select(SessionMessage.text)).scalars())
         relayed = list(session.execute(select(Message.text)).scalars())

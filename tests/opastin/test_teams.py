@@ -161,3 +161,16 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 def test_path_comes_from_the_environment(tmp_path: Path) -> None:
     assert places.teams_file({"HANDOFF_TEAMS_FILE": str(tmp_path / "t.yml")}) == tmp_path / "t.yml"
     assert places.teams_file({}) == DEFAULT_TEAMS_FILE
+
+
+def test_canned_answers_are_short_and_have_no_placeholders(tmp_path: Path, document: dict) -> None:
+    neuvola = load_teams(DEFAULT_TEAMS_FILE).get("neuvola")
+    assert neuvola is not None and neuvola.canned_answers[0][0] == "Tervehdys"
+    document["teams"]["neuvola"]["canned_answers"] = [
+        {"title": "Nimellä", "text": "Hei {etunimi}!"},
+        {"title": "x" * 61, "text": "Hei"},
+        {"title": "Tyhjä", "text": ""},
+    ]
+    message = problems(tmp_path, document)
+    assert "field 'canned_answers.0.text': no {placeholders}" in message
+    assert "field 'canned_answers.1.title'" in message and "field 'canned_answers.2.text'" in message

@@ -166,6 +166,35 @@
         replyForm.requestSubmit();
       }
     });
+
+    // Ready answers of the team: a button or Alt+1 ... Alt+9 puts one into the reply at the
+    // cursor, to be edited before sending; nothing is sent by itself.
+    var canned = document.querySelector("[data-canned]");
+    var answers = canned ? canned.querySelectorAll("[data-canned-text]") : [];
+    function insertAnswer(button) {
+      var text = button.getAttribute("data-canned-text");
+      var start = textarea.selectionStart, end = textarea.selectionEnd;
+      var before = textarea.value.slice(0, start), after = textarea.value.slice(end);
+      var glue = before && !/\s$/.test(before) ? " " : "";
+      textarea.value = before + glue + text + after;
+      var caret = (before + glue + text).length;
+      textarea.focus();
+      textarea.setSelectionRange(caret, caret);
+      showStatus(t("desk.script.canned_inserted"));
+    }
+    if (canned && answers.length) {
+      canned.hidden = false;
+      Array.prototype.forEach.call(answers, function (button) {
+        button.addEventListener("click", function () { insertAnswer(button); });
+      });
+      document.addEventListener("keydown", function (event) {
+        if (!event.altKey || event.ctrlKey || event.metaKey) return;
+        var index = "123456789".indexOf(event.key);
+        if (index < 0 || index >= answers.length) return;
+        event.preventDefault();
+        insertAnswer(answers[index]);
+      });
+    }
   }
 
   var socket = window.io("/desk", { path: "/socket.io", transports: ["websocket", "polling"] });
