@@ -89,6 +89,15 @@ def _axe_violations(page) -> list[str]:
     return [f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)" for v in result["violations"]]
 
 
+# Replaces the browser's Notification with one that records the titles (permission granted).
+NOTIFICATIONS_RECORDED = """() => {
+  window.recordedNotices = [];
+  window.Notification = function (title) { window.recordedNotices.push(title); };
+  window.Notification.permission = "granted";
+  window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+}"""
+
+
 def _bot_says(page, pattern: str) -> None:
     page.locator(".chat-log .message--bot, .chat-log .message--agent, .chat-log .message--system").filter(
         has_text=re.compile(pattern)
@@ -181,6 +190,11 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.get_by_label("Salasana").fill(stack["hoitaja"])
     agent.get_by_role("button", name="Kirjaudu").click()
     agent.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    # Notices while the desk's tab is in the background: the browser's notification (recorded
+    # here; permission granted), the unread count in the title; the sound switch is on by default.
+    assert agent.get_by_label("Äänimerkit").is_checked()
+    agent.evaluate(NOTIFICATIONS_RECORDED)
+    agent.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
 
     # The bot checks that the team is open and someone is there before it offers the queue.
     resident_context, resident, outside = _new_page(browser)
@@ -190,6 +204,11 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     _bot_says(resident, "Neuvolan chat on nyt auki. Jonossa ei ole ketään")
     _choose(resident, "Kyllä, jonoon")
     resident.locator(".message--queue, .message--bot").filter(has_text="sijalla 1").first.wait_for()
+    agent.wait_for_function("document.title.startsWith('(1) ')")
+    assert agent.evaluate("window.recordedNotices") == ["Uusi asukas jonossa Opastimen työpöydällä"]
+    agent.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                   "document.dispatchEvent(new Event('visibilitychange'))")  # fmt: skip
+    assert not agent.title().startswith("(")
 
     agent.reload()
     agent.get_by_text("lapsen rokotukset neuvolassa").first.wait_for()  # the bot's summary for the agent
@@ -206,9 +225,13 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.get_by_role("button", name="Lähetä").click()
     resident.locator(".message--agent").filter(has_text="olen terveydenhoitaja").wait_for()
 
+    agent.evaluate(NOTIFICATIONS_RECORDED)
+    agent.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
     resident.get_by_label("Kirjoita viestisi").fill("Milloin seuraava rokotus on? <script>alert(1)</script>")
     resident.keyboard.press("Enter")
     agent.get_by_text("Milloin seuraava rokotus on? <script>alert(1)</script>").wait_for()
+    agent.wait_for_function("document.title.startsWith('(1) ')")
+    assert agent.evaluate("window.recordedNotices") == ["Uusi viesti asukkaalta Opastimen työpöydällä"]
     # Every time on the desk is Helsinki time, whether rendered by the server or added live (the
     # browser here runs in UTC).
     hours = {f"klo {datetime.now(HELSINKI) - timedelta(minutes=m):%H}." for m in (0, 2)}

@@ -26,6 +26,80 @@
 
   var t = window.opastinText;
 
+  // Notices: an unread count in the tab title, a sound (switchable) and the browser's
+  // notifications, never with a message's text. An emergency gets a louder, lasting alert.
+  var baseTitle = document.title;
+  var unread = 0;
+  var soundSwitch = document.querySelector("[data-sound]");
+  var notifyButton = document.querySelector("[data-notify]");
+  var audio = null;
+  var SOUND_KEY = "opastin-desk-sound";
+
+  function soundOn() {
+    return !!soundSwitch && soundSwitch.checked;
+  }
+
+  function beep(urgent) {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    audio = audio || new Context();
+    var tones = urgent ? [0, 0.25, 0.5] : [0];
+    tones.forEach(function (offset) {
+      var oscillator = audio.createOscillator();
+      var gain = audio.createGain();
+      oscillator.frequency.value = urgent ? 1200 : 880;
+      gain.gain.value = 0.15;
+      oscillator.connect(gain);
+      gain.connect(audio.destination);
+      oscillator.start(audio.currentTime + offset);
+      oscillator.stop(audio.currentTime + offset + 0.15);
+    });
+  }
+
+  function notice(kind, urgent) {
+    if (document.hidden || !document.hasFocus()) {
+      unread += 1;
+      document.title = "(" + unread + ") " + baseTitle;
+    }
+    if (soundOn()) beep(urgent);
+    if (window.Notification && window.Notification.permission === "granted" && (document.hidden || urgent)) {
+      new window.Notification(t(urgent ? "desk.script.notice_urgent" : "desk.script.notice_" + kind), {
+        tag: "opastin-" + kind,
+        requireInteraction: urgent
+      });
+    }
+  }
+
+  function seen() {
+    if (document.hidden) return;
+    unread = 0;
+    document.title = baseTitle;
+  }
+  document.addEventListener("visibilitychange", seen);
+  window.addEventListener("focus", seen);
+
+  if (soundSwitch) {
+    soundSwitch.checked = window.localStorage.getItem(SOUND_KEY) !== "off";
+    soundSwitch.addEventListener("change", function () {
+      window.localStorage.setItem(SOUND_KEY, soundSwitch.checked ? "on" : "off");
+    });
+  }
+  if (notifyButton && window.Notification && window.Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      window.Notification.requestPermission().then(function () {
+        notifyButton.hidden = true;
+      });
+    });
+  }
+
+  function queueCounts() {
+    return {
+      waiting: overview ? overview.querySelectorAll(".queue tbody tr").length : 0,
+      urgent: overview ? overview.querySelectorAll(".queue tbody tr.row--urgent").length : 0
+    };
+  }
+
   function showStatus(text) {
     liveStatus.textContent = text;
     liveStatus.hidden = !text;
@@ -107,12 +181,17 @@
       .then(function (html) {
         if (html === null) return;
         var key = focusKey(document.activeElement);
+        var before = queueCounts();
         var parsed = new DOMParser().parseFromString(html, "text/html");
         var nodes = Array.prototype.map.call(parsed.body.childNodes, function (node) {
           return document.importNode(node, true);
         });
         overview.replaceChildren.apply(overview, nodes);
         if (key) restoreFocus(key);
+        var after = queueCounts();
+        if (after.waiting > before.waiting || after.urgent > before.urgent) {
+          notice("queue", after.urgent > before.urgent);
+        }
       })
       .catch(function () {
         showStatus(t("desk.script.queue_update_failed"));
@@ -215,7 +294,13 @@
     wasDisconnected = true;
     showStatus(t("desk.script.realtime_failed"));
   });
-  socket.on("message", appendMessage);
+  socket.on("message", function (message) {
+    appendMessage(message);
+    var elsewhere = message.conversation_id !== conversationId;
+    if (message.sender === "resident" && (document.hidden || elsewhere || message.emergency)) {
+      notice("message", !!message.emergency);
+    }
+  });
   socket.on("changed", refreshOverview);
   socket.on("conversation", function (event) {
     if (conversation && event.conversation_id === conversationId) window.location.reload();
