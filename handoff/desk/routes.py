@@ -29,7 +29,7 @@ from starlette.datastructures import FormData
 from handoff import agents, audit, live, notes, stats
 from handoff.api.errors import error_response, status_of
 from handoff.counting import local_day
-from handoff.desk import learning, periods, statistics, views
+from handoff.desk import learning, periods, situation, statistics, views
 from handoff.desk.auth import (
     ADMIN_ROLES,
     ANY_ROLE,
@@ -66,7 +66,9 @@ MAX_REPLY_CHARS = 4000
 HASH_CONCURRENCY = 2
 MAX_WAITING_LOGINS = 16
 PASSWORD_PAGE = "/desk/password"
-CREATABLE_ROLES = ("agent", "manager", "editor")  # what the administrators' page creates
+CREATABLE_ROLES = ("agent", "manager", "editor")
+# Who sees the situation now (/desk/tilanne): agents their teams, managers and administrators all.
+SITUATION_ROLES = CHAT_ROLES | STATISTICS_ROLES  # what the administrators' page creates
 pause = asyncio.sleep  # the login throttle's wait (replaced in tests)
 
 
@@ -375,6 +377,15 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         team = services.teams.get(team_id)
         team_name = team.name if team is not None else team_id
         return page(request, "inbox.html", user=user, team_id=team_id, team_name=team_name, requests=rows)
+
+    @router.get("/tilanne", response_class=HTMLResponse)
+    @guarded
+    async def situation_now(request: Request) -> Response:
+        user = await require_user(request, roles=SITUATION_ROLES)
+        teams_now = await read(situation.situation, services.teams, user, services.now())
+        fragment = request.query_params.get("osa") == "taulukko"
+        name = "_situation.html" if fragment else "situation.html"
+        return page(request, name, user=user, teams_now=teams_now, made=views.local_time(services.now()))
 
     @router.get("/teams/{team_id}/ended", response_class=HTMLResponse)
     @guarded

@@ -127,6 +127,13 @@ def test_a_manager_reads_the_statistics_by_keyboard_and_prints_the_month(browser
     assert not page.locator(".desk-header").is_visible()
     assert not page.get_by_role("button", name="Tulosta raportti").is_visible()
     page.screenshot(path=str(RESULTS / "statistics-print.png"), full_page=True)
+
+    page.emulate_media(media="screen")
+    page.goto(service + "/desk/tilanne")  # the situation now, every team, no resident
+    assert page.get_by_role("heading", level=1).inner_text() == "Tilannekuva nyt"
+    assert page.get_by_role("heading", name="Kätilöt").is_visible()
+    assert axe_violations(page.main_frame) == []
+    page.screenshot(path=str(RESULTS / "desk-situation.png"), full_page=True)
     assert outside.blocked == [] and errors == []
     context.close()
 
