@@ -23,11 +23,14 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
+import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,8 @@ from opastin.safety.lexicon import read_emergency_list, read_message_list  # noq
 
 HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("set*.yml"))
 RECORDED = ROOT / "tests" / "heldout" / "recorded.json"
+# Processes that parse at once (each loads the model: about 1 GB of memory).
+PARSE_WORKERS = min(os.cpu_count() or 1, 2)
 SAFETY_DIR = ROOT / "tests" / "emergency"
 # (emergency list, everyday list) pairs: the project's own lists and the blind ones.
 SAFETY_LISTS = (
@@ -177,6 +182,31 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
+def _parse_chunk(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Parse ``texts`` in this process (a worker of :func:`parse_texts`); JSON-safe results."""
+    return json.loads(json.dumps(asyncio.run(_parse_all(model, texts)), default=float))
+
+
+def parse_texts(model: Path, texts: Sequence[str], workers: int = PARSE_WORKERS) -> list[dict[str, Any]]:
+    """Rasa's parse of every text, each distinct text once, spread over ``workers`` processes.
+
+    A parse depends on the text alone, and typing noise often leaves a text as
+    it was (lowercase of a lowercase message), so about a third of the
+    evaluation's messages repeat.
+    """
+    unique = list(dict.fromkeys(texts))
+    workers = max(1, min(workers, len(unique) // 200 or 1))
+    if workers == 1:
+        parsed = asyncio.run(_parse_all(model, unique))
+    else:
+        chunks = [unique[start::workers] for start in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_parse_chunk, [model] * workers, chunks))
+        parsed = [results[index % workers][index // workers] for index in range(len(unique))]
+    by_text = dict(zip(unique, parsed, strict=True))
+    return [by_text[text] for text in texts]
+
+
 def load_safety_lists(lists: Sequence[tuple[Path, Path]] = SAFETY_LISTS) -> list[Sample]:
     """The safety net's lists as samples: ``emergency:<level>`` routes and everyday messages."""
     samples = []
@@ -289,7 +319,7 @@ def bot_route(text: str, parse: Mapping[str, Any], routes: RouteTable) -> tuple[
 
 def predict(model: Path, samples: Sequence[Sample], routes: RouteTable) -> list[Prediction]:
     """Parse every message with the model's NLU and route it as action_route/action_handle_fallback do."""
-    parsed = asyncio.run(_parse_all(model, [s.text for s in samples]))
+    parsed = parse_texts(model, [s.text for s in samples])
     predictions = []
     for sample, parse in zip(samples, parsed, strict=True):
         intent = (parse.get("intent") or {}).get("name") or "none"

@@ -390,13 +390,39 @@ class EmergencyMatcher:
                 first, first_span = rule, span
         if first is None:
             return None
+        tempered = self._tempered(first, first_span, text, tokens, positions, tolerant, negation)
+        if tempered:  # another rule of the same level may be about now ("... pitäiskö lähteä päivystykseen")
+            for rule in self._rules[self._rules.index(first) + 1 :]:
+                span = (
+                    self._match_rule(rule, tokens, sentences, positions, negation)
+                    if rule.level == first.level
+                    else None
+                )
+                if span is not None and not self._tempered(
+                    rule, span, text, tokens, positions, tolerant, negation
+                ):
+                    first, first_span, tempered = rule, span, False
+                    break
         matched = " ".join(tokens[i].surface for i in first_span)
-        tempered = not first.always_now and self._about_another_time(first_span, tokens, positions)
-        if not tolerant and not tempered:
-            tempered = self._context_misspelt(first, text, negation)
         return EmergencyMatch(
             first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered
         )
+
+    def _tempered(
+        self,
+        rule: _Rule,
+        span: tuple[int, ...],
+        text: str,
+        tokens: list[Token],
+        positions: _Positions,
+        tolerant: bool,
+        negation: bool,
+    ) -> bool:
+        """Whether ``rule``'s match is a suspicion: about another time, or only as the resident
+        typed it (:meth:`_context_misspelt`)."""
+        if not rule.always_now and self._about_another_time(span, tokens, positions):
+            return True
+        return not tolerant and self._context_misspelt(rule, text, negation)
 
     def _context_misspelt(self, rule: _Rule, text: str, negation: bool) -> bool:
         """Whether the match would be vetoed, negated or about another time had the resident's typos
