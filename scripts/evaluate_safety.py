@@ -39,6 +39,7 @@ LISTS = {
     "blind2": ("blind2_emergency.txt", "blind2_everyday.txt"),
     "blind3": ("blind3_emergency.txt", "blind3_everyday.txt"),
     "blind4": ("blind4_emergency.txt", "blind4_everyday.txt"),
+    "blind5": ("blind5_emergency.txt", "blind5_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 
