@@ -190,6 +190,8 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.get_by_label("Salasana").fill(stack["hoitaja"])
     agent.get_by_role("button", name="Kirjaudu").click()
     agent.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    agent.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+    agent.wait_for_load_state()
     # Notices while the desk's tab is in the background: the browser's notification (recorded
     # here; permission granted), the unread count in the title; the sound switch is on by default.
     assert agent.get_by_label("Äänimerkit").is_checked()
