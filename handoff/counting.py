@@ -51,6 +51,7 @@ from handoff.models import (
     ResidentSession,
     SessionMessage,
 )
+from handoff.payloads import route_of, understanding_of
 from opastin.hours import HELSINKI
 from opastin.teams import TEAM_ID_PATTERN
 
@@ -169,7 +170,7 @@ def count_session(session: Session, row: ResidentSession, now: datetime) -> None
     if not _resident_wrote(session, conversation_id, since):
         return
     payloads = _payloads(session, conversation_id, since)
-    routes = [route for payload in payloads if (route := _route_of(payload))]
+    routes = [route for payload in payloads if (route := route_of(payload))]
     handed_off = _handed_off(session, conversation_id, since)
     team = team_of(session, conversation_id) if handed_off else _last_team(routes)
     moment = row.ended_at or row.last_seen_at
@@ -180,7 +181,7 @@ def count_session(session: Session, row: ResidentSession, now: datetime) -> None
         add(session, moment, team, ROUTE, f"{kind}:{target}")
         if kind == "emergency" and target in EMERGENCY_LEVELS:
             add(session, moment, team, EMERGENCY, target)
-    for mark in dict.fromkeys(_understanding_of(payload) for payload in payloads):
+    for mark in dict.fromkeys(understanding_of(payload) for payload in payloads):
         if mark in UNDERSTANDING_MARKS:
             add(session, moment, team, UNDERSTANDING, mark)
     # What the bot did not understand goes to the editors' learning queue at the same moment.
@@ -231,7 +232,7 @@ def _handed_off(session: Session, conversation_id: str, since: datetime | None) 
 
 def _routes(session: Session, conversation_id: str, since: datetime | None) -> list[tuple[str, str]]:
     """The ``(type, target)`` of every route payload sent to the resident, in order."""
-    return [route for payload in _payloads(session, conversation_id, since) if (route := _route_of(payload))]
+    return [route for payload in _payloads(session, conversation_id, since) if (route := route_of(payload))]
 
 
 def _payloads(session: Session, conversation_id: str, since: datetime | None) -> list[Any]:
@@ -241,21 +242,6 @@ def _payloads(session: Session, conversation_id: str, since: datetime | None) ->
     )
     ordered = _since(statement, SessionMessage.created_at, since).order_by(SessionMessage.id)
     return list(session.execute(ordered).scalars())
-
-
-def _understanding_of(payload: Any) -> str | None:
-    custom = payload.get("custom") if isinstance(payload, dict) else None
-    mark = custom.get("understanding") if isinstance(custom, dict) else None
-    return mark if isinstance(mark, str) else None
-
-
-def _route_of(payload: Any) -> tuple[str, str] | None:
-    custom = payload.get("custom") if isinstance(payload, dict) else None
-    route = custom.get("route") if isinstance(custom, dict) else None
-    if not isinstance(route, dict):
-        return None
-    kind, target = route.get("type"), route.get("target")
-    return (kind, target) if isinstance(kind, str) and isinstance(target, str) else None
 
 
 def _last_team(routes: list[tuple[str, str]]) -> str:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.errors import InvalidInput, NotFound
 from handoff.models import LearningItem, SessionMessage
+from handoff.payloads import route_of, understanding_of
 from opastin.content import PROJECT_ROOT
 from opastin.finnish_text import Lemmatizer, normalise
 from opastin.redact import Redactor
@@ -172,7 +173,7 @@ def misunderstood(messages: Iterable[tuple[str, str | None, Any]]) -> list[tuple
                 asked = None
             last = text if text and not text.startswith("/") else None
         elif sender == "bot" and last is not None:
-            mark = _mark(payload)
+            mark = understanding_of(payload)
             if mark == CLARIFY_MARK:
                 asked, last = last, None
             elif mark == FALLBACK_MARK:
@@ -196,7 +197,7 @@ def note_transfer(
     for sender, text, payload in messages:
         if sender == "resident" and text and not text.startswith("/"):
             last = text
-        elif sender == "bot" and last is not None and _route(payload) == ("team", from_team):
+        elif sender == "bot" and last is not None and route_of(payload) == ("team", from_team):
             outcome = {"route": f"team:{from_team}", "handed_off": True, "transferred_to": to_team}
             _add(session, TRANSFERRED, last, None, outcome, to_team, conversation_id, now)
             return
@@ -365,23 +366,6 @@ def _chosen_intent(text: str | None) -> str | None:
         return None
     name = text[1:].split("{", 1)[0].strip()
     return name if name.isidentifier() and name not in UNLABELLED_INTENTS else None
-
-
-def _custom(payload: Any) -> Mapping[str, Any]:
-    custom = payload.get("custom") if isinstance(payload, dict) else None
-    return custom if isinstance(custom, dict) else {}
-
-
-def _mark(payload: Any) -> str | None:
-    mark = _custom(payload).get("understanding")
-    return mark if isinstance(mark, str) else None
-
-
-def _route(payload: Any) -> tuple[str, str] | None:
-    route = _custom(payload).get("route")
-    if not isinstance(route, dict):
-        return None
-    return str(route.get("type")), str(route.get("target"))
 
 
 def _examples_of(block: str) -> list[str]:

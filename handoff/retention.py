@@ -50,6 +50,7 @@ from handoff.models import (
     ResidentSession,
     SessionMessage,
 )
+from handoff.payloads import route_of
 from handoff.queue import OPEN_STATUSES
 from handoff.settings import PROJECT_ROOT, Settings
 from opastin.teams import Teams
@@ -148,9 +149,9 @@ def routed_teams(session: Session, conversation_ids: Collection[str]) -> dict[st
             SessionMessage.conversation_id.in_(chunk), SessionMessage.payload.is_not(None)
         )
         for conversation_id, payload in session.execute(routes).all():
-            route = ((payload or {}).get("custom") or {}).get("route") or {}
-            if route.get("type") == "team" and isinstance(route.get("target"), str):
-                found.setdefault(conversation_id, route["target"])
+            route = route_of(payload)
+            if route is not None and route[0] == "team":
+                found.setdefault(conversation_id, route[1])
     return found
 
 
