@@ -617,9 +617,7 @@ def _log_in(session: Any, verified: tuple[int, str | None], now: Any) -> str:
 
 
 def _change_password(session: Any, user: DeskUser, current: str, new: str, now: Any) -> None:
-    agent = session.get(Agent, user.agent_id)
-    if agent is None:
-        raise Forbidden("the agent account is gone")
+    agent = views.agent_of(session, user.agent_id)
     agents.change_password(session, agent, current, new, now, keep_session=user.session_hash)
 
 
@@ -629,9 +627,7 @@ def _log_out(session: Any, user: DeskUser, token: str | None, now: Any) -> None:
 
 
 def _set_presence(session: Any, agent_id: int, team_id: str, present: bool, now: Any) -> None:
-    agent = session.get(Agent, agent_id)
-    if agent is None:
-        raise Forbidden("the agent account is gone")
+    agent = views.agent_of(session, agent_id)
     live.check_member(agent, team_id)
     if present:
         agents.set_presence(session, agent, team_id, now)

@@ -216,13 +216,19 @@ class ConversationView:
     canned_answers: tuple[tuple[str, str], ...] = ()
 
 
+def agent_of(session: Session, agent_id: int) -> Agent:
+    """The logged-in user's account; :class:`Forbidden` when it is gone."""
+    agent: Agent | None = session.get(Agent, agent_id)
+    if agent is None:
+        raise Forbidden("the agent account is gone")
+    return agent
+
+
 def conversation_view(
     session: Session, teams: Teams, user: DeskUser, conversation_id: str, now: datetime
 ) -> ConversationView:
     """The conversation, if it belongs to one of the user's teams; the view is audited."""
-    agent = session.get(Agent, user.agent_id)
-    if agent is None:
-        raise Forbidden("the agent account is gone")
+    agent = agent_of(session, user.agent_id)
     conversation = live.conversation_for(session, agent, conversation_id)
     live.record_view(session, agent, conversation, now)
     transcript = [
@@ -419,7 +425,5 @@ def accounts(session: Any) -> list[dict[str, Any]]:
 
 def add_note(session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime) -> None:
     """A professionals-only note on the conversation (:func:`handoff.notes.add_note`)."""
-    agent = session.get(Agent, user.agent_id)
-    if agent is None:
-        raise Forbidden("the agent account is gone")
+    agent = agent_of(session, user.agent_id)
     notes.add_note(session, agent, conversation_id, text, now)
