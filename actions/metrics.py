@@ -10,19 +10,13 @@ from __future__ import annotations
 import re
 
 from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
     Counter,
     Histogram,
-    disable_created_metrics,
 )
 
-disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped; no *_created series (nothing uses them)
-REGISTRY = CollectorRegistry(auto_describe=True)
-for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-    REGISTRY.register(_collector)
+from opastin.monitoring import process_registry
+
+REGISTRY = process_registry()
 
 ACTION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 CALL_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)

@@ -17,20 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    disable_created_metrics,
 )
 
-disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped; no *_created series (nothing uses them)
-REGISTRY = CollectorRegistry(auto_describe=True)
-for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-    REGISTRY.register(_collector)
+from opastin.monitoring import process_registry
+
+REGISTRY = process_registry()
 
 BOT_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0)
 WAIT_BUCKETS_S = (10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 7200)

@@ -13,6 +13,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    disable_created_metrics,
+)
+
 from opastin.tokens import same_token
 
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
@@ -47,3 +55,13 @@ def scrape_allowed(client_host: str | None, headers: Mapping[str, str], token: s
         return True
     proxied = any(headers.get(name) for name in PROXY_HEADERS)
     return is_loopback(client_host) and not proxied
+
+
+def process_registry() -> CollectorRegistry:
+    """A registry of this process's own metrics with the process, platform and GC collectors;
+    no ``*_created`` series (nothing uses them)."""
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it untyped
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
