@@ -10,20 +10,68 @@ is stored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from handoff import agents, audit, counting, learning, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
-from handoff.models import Agent, Conversation, Message
+from handoff.models import Agent, Conversation, Message, TeamMembership
 from opastin.privacy import mask_hetu
 from opastin.teams import Team, Teams
 
 RESIDENT = "resident"
 AGENT = "agent"
 SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as :func:`add_message` stored it."""
+
+    id: int
+    conversation_id: str
+    sender: str
+    text: str
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldChat:
+    """A live chat the agent holds (:func:`held_chat`): what writing in it needs."""
+
+    id: str
+    team_id: str
+    agent_id: int
+    author: str
+
+
+# The relay's statements, built once: building a statement costs more than running it.
+_MESSAGES = Message.__table__
+_INSERT_MESSAGE = _MESSAGES.insert()
+_AGENTS, _CONVERSATIONS, _MEMBERSHIPS = Agent.__table__, Conversation.__table__, TeamMembership.__table__
+_HELD_CHAT = (
+    select(
+        _AGENTS.c.active,
+        _AGENTS.c.username,
+        _AGENTS.c.display_name,
+        _CONVERSATIONS.c.status,
+        _CONVERSATIONS.c.team_id,
+        _CONVERSATIONS.c.agent_id,
+        select(_MEMBERSHIPS.c.team_id)
+        .where(
+            _MEMBERSHIPS.c.agent_id == _AGENTS.c.id,
+            _MEMBERSHIPS.c.team_id == _CONVERSATIONS.c.team_id,
+        )
+        .exists()
+        .label("member"),
+    )
+    .select_from(_AGENTS.outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.id == bindparam("conversation_id")))
+    .where(_AGENTS.c.id == bindparam("agent_id"))
+)
 
 
 def member_teams(agent: Agent) -> set[str]:
@@ -49,6 +97,27 @@ def conversation_for(session: Session, agent: Agent, conversation_id: str) -> Co
     return conversation
 
 
+def held_chat(session: Session, agent_id: int, conversation_id: str) -> HeldChat:
+    """The live chat ``conversation_id`` if the agent ``agent_id`` holds it; one prepared query.
+
+    The same checks, in the same order and with the same errors, as loading the
+    agent and calling :func:`held_by`: an unknown or inactive account, an
+    unknown or another team's conversation and another agent's chat are
+    :class:`Forbidden`, a chat that is not live is :class:`NotActive`.
+    """
+    session.flush()
+    row = session.execute(_HELD_CHAT, {"agent_id": agent_id, "conversation_id": conversation_id}).first()
+    if row is None or not row.active:
+        raise Forbidden("the agent account is not active")
+    if row.status is None or not row.member:
+        raise Forbidden(f"agent {row.username!r} may not open conversation {conversation_id!r}")
+    if row.status != queue.ACTIVE:
+        raise NotActive(f"conversation {conversation_id!r} is {row.status}")
+    if row.agent_id != agent_id:
+        raise Forbidden(f"conversation {conversation_id!r} is held by another agent")
+    return HeldChat(conversation_id, row.team_id, agent_id, row.display_name)
+
+
 def held_by(session: Session, agent: Agent, conversation_id: str) -> Conversation:
     """A live chat held by ``agent``; :class:`Forbidden` or :class:`NotActive` otherwise."""
     conversation = conversation_for(session, agent, conversation_id)
@@ -68,14 +137,24 @@ def record_view(session: Session, agent: Agent, conversation: Conversation, now:
 
 def add_message(
     session: Session, conversation_id: str, sender: str, text: str, now: datetime, author: str | None = None
-) -> Message:
-    """Store a message of a handed-off conversation, identity codes masked whoever wrote it."""
-    message = Message(
-        conversation_id=conversation_id, sender=sender, text=mask_hetu(text), author=author, created_at=now
-    )
-    session.add(message)
+) -> StoredMessage:
+    """Store a message of a handed-off conversation, identity codes masked whoever wrote it.
+
+    One prepared INSERT, no ORM unit of work: this is the path of every relayed
+    message. Changes pending in the session are flushed first, so that ids keep
+    the order in which messages were stored.
+    """
     session.flush()
-    return message
+    masked = mask_hetu(text)
+    values = {
+        "conversation_id": conversation_id,
+        "sender": sender,
+        "text": masked,
+        "author": author,
+        "created_at": now,
+    }
+    message_id = session.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
+    return StoredMessage(message_id, conversation_id, sender, masked, author, now)
 
 
 def messages_of(session: Session, conversation_id: str) -> list[Message]:

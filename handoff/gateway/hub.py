@@ -51,6 +51,7 @@ from handoff.gateway.wire import (
     system_uttered,
     team_room,
 )
+from handoff.gateway.writer import Writer
 from handoff.models import Conversation
 from handoff.runtime import Services
 from opastin import messages
@@ -86,6 +87,7 @@ class Gateway:
         self.positions = QueuePositions(self)
         self.presence = AgentPresence(self)
         self.sio.register_namespace(ResidentNamespace(self.residents))
+        self.writer = Writer(services.database)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -106,6 +108,7 @@ class Gateway:
         self.residents.stop()
         await self.sio.shutdown()
         await self.bot.close()
+        await self.writer.stop()
 
     def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         """Run ``coroutine`` in the background, keeping a reference until it ends."""
@@ -122,13 +125,12 @@ class Gateway:
         return lock
 
     async def write(self, operation: Callable[..., T], *args: Any) -> T:
-        """Run ``operation(session, *args)`` in a write transaction, in a worker thread."""
+        """Run ``operation(session, *args)`` in a write transaction of the gateway's writer thread.
 
-        def run() -> T:
-            with self.services.database.writing() as session:
-                return operation(session, *args)
-
-        return await run_in_threadpool(run)
+        Writes run in the order they are handed in, several in one transaction
+        when they arrive together (:mod:`handoff.gateway.writer`).
+        """
+        return await self.writer.run(operation, *args)
 
     async def read(self, operation: Callable[..., T], *args: Any) -> T:
         """Run ``operation(session, *args)`` in a read-only session, in a worker thread."""

@@ -20,6 +20,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -254,18 +255,19 @@ class Residents:
         async with self.hub.lock(conversation_id):
             if text != written:
                 await self._tell_hetu_removed(conversation_id)
-            turn = await run_in_threadpool(self._take, conversation_id, text)
+            # The safety check runs on the writer thread just before the message is stored,
+            # outside the transaction: one hand-over between threads for both.
+            turn = await self.hub.writer.run(
+                sessions.take_resident_message,
+                conversation_id,
+                text,
+                self.hub.services.now(),
+                before=partial(self.hub.detect, text),
+            )
             if turn.live is None:
                 await self.bot_turn(conversation_id, text, metadata(data.get("customData")))
                 return
             await self._live_turn(conversation_id, turn)
-
-    def _take(self, conversation_id: str, text: str) -> sessions.ResidentTurn:
-        """Check for an emergency, then store the message (outside and inside the write lock)."""
-        level = self.hub.detect(text)
-        services = self.hub.services
-        with services.database.writing() as session:
-            return sessions.take_resident_message(session, conversation_id, text, services.now(), level)
 
     async def _tell_hetu_removed(self, conversation_id: str) -> None:
         """Tell the resident, once per conversation, that an identity code was removed."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handoff import counting, live
@@ -30,6 +30,24 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_SECRET_LENGTH = 128
 
 EmergencyDetector = Callable[[str], str | None]
+
+# The relay's statements, built once (building a statement costs more than running it). They
+# bypass the ORM: each caller flushes the session's pending changes first, and no loaded
+# object sees what they change.
+_SESSIONS, _SESSION_MESSAGES = ResidentSession.__table__, SessionMessage.__table__
+_CONVERSATIONS = Conversation.__table__
+_KNOWN_SESSION = select(_SESSIONS.c.conversation_id).where(
+    _SESSIONS.c.conversation_id == bindparam("conversation_id")
+)
+_SEEN = (
+    _SESSIONS.update()
+    .where(_SESSIONS.c.conversation_id == bindparam("conversation"))
+    .values(last_seen_at=bindparam("now"))
+)
+_INSERT_SESSION_MESSAGE = _SESSION_MESSAGES.insert()
+_LIVE_STATE = select(
+    _CONVERSATIONS.c.status, _CONVERSATIONS.c.team_id, _CONVERSATIONS.c.agent_id, _CONVERSATIONS.c.transfer_to
+).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
 
 
 @dataclass(frozen=True)
@@ -141,13 +159,28 @@ def record(
 
     Conversations that did not come through the gateway (no resident session) are skipped.
     """
-    if session.get(ResidentSession, conversation_id) is None:
+    session.flush()
+    if session.execute(_KNOWN_SESSION, {"conversation_id": conversation_id}).first() is None:
         return
-    session.add(
-        SessionMessage(
-            conversation_id=conversation_id, sender=sender, text=text, payload=payload, created_at=now
-        )
-    )
+    _insert_session_message(session, conversation_id, sender, text, payload, now)
+
+
+def _insert_session_message(
+    session: Session,
+    conversation_id: str,
+    sender: str,
+    text: str | None,
+    payload: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    values = {
+        "conversation_id": conversation_id,
+        "sender": sender,
+        "text": text,
+        "payload": payload,
+        "created_at": now,
+    }
+    session.execute(_INSERT_SESSION_MESSAGE, values)
 
 
 def record_uttered(session: Session, conversation_id: str, message: dict[str, Any], now: datetime) -> None:
@@ -192,12 +225,11 @@ def told_already(session: Session, conversation_id: str, text: str) -> bool:
 
 def live_state(session: Session, conversation_id: str) -> LiveState | None:
     """The conversation's handoff if it is queued or active, else ``None`` (bot mode)."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.status not in OPEN_STATUSES:
+    session.flush()
+    row = session.execute(_LIVE_STATE, {"conversation_id": conversation_id}).first()
+    if row is None or row.status not in OPEN_STATUSES:
         return None
-    return LiveState(
-        conversation.status, conversation.team_id, conversation.agent_id, conversation.transfer_to
-    )
+    return LiveState(row.status, row.team_id, row.agent_id, row.transfer_to)
 
 
 def take_resident_message(
@@ -211,10 +243,10 @@ def take_resident_message(
     transfer question.
     """
     masked = mask_hetu(text)
-    record(session, conversation_id, "resident", masked, None, now)
-    resident = session.get(ResidentSession, conversation_id)
-    if resident is not None:
-        resident.last_seen_at = now
+    session.flush()
+    seen = session.execute(_SEEN, {"conversation": conversation_id, "now": now})
+    if seen.rowcount:  # the conversation has a resident session: keep what they wrote
+        _insert_session_message(session, conversation_id, "resident", masked, None, now)
     state = live_state(session, conversation_id)
     if state is None:
         return ResidentTurn(None, masked)

@@ -371,6 +371,42 @@ async def test_live_chat_relays_both_ways_in_order_and_the_bot_resumes(
     await agent.close()
 
 
+async def test_both_sides_writing_at_once_get_everything_in_order(live: Live, resident: Resident) -> None:
+    """Resident and agent write at the same time: each side gets the other's messages in order, and
+    the conversation stores them in the order they were sent to either side."""
+    conversation_id, agent = await live_chat(live, resident)
+
+    async def resident_writes() -> None:
+        for number in range(15):
+            await resident.say(f"asukas {number}")
+
+    async def agent_writes() -> list[dict]:
+        return [await agent.reply(conversation_id, f"hoitaja {number}") for number in range(15)]
+
+    _, copies = await asyncio.gather(resident_writes(), agent_writes())
+    to_agent = [await agent.next_message() for _ in range(15)]
+    to_resident = [await resident.until(lambda m: sender_of(m) == "agent") for _ in range(15)]
+    assert [message["text"] for message in to_agent] == [f"asukas {number}" for number in range(15)]
+    assert [message["text"] for message in to_resident] == [f"hoitaja {number}" for number in range(15)]
+    with live.db.reading() as session:
+        stored = session.execute(
+            select(Message.id, Message.sender, Message.text)
+            .where(Message.conversation_id == conversation_id, Message.sender != "system")
+            .order_by(Message.id)
+        ).all()
+        seen = session.execute(
+            select(SessionMessage.sender, SessionMessage.text)
+            .where(SessionMessage.conversation_id == conversation_id, SessionMessage.sender != "system")
+            .order_by(SessionMessage.id)
+        ).all()
+    assert [row.text for row in stored if row.sender == "resident"] == [m["text"] for m in to_agent]
+    assert [row.id for row in stored if row.sender == "resident"] == [m["id"] for m in to_agent]
+    assert [row.id for row in stored if row.sender == "agent"] == [copy["id"] for copy in copies]
+    live_part = [(row.sender, row.text) for row in stored]
+    assert [entry for entry in seen if entry[1] != "hei" and entry[1] != "Botti: hei"] == live_part
+    await agent.close()
+
+
 async def test_emergency_while_queued_is_answered_at_once_and_flagged(live: Live, resident: Resident) -> None:
     add_agent(live.db, "maija", ["neuvola"])
     conversation_id = await conversation_of(resident, live)
