@@ -14,14 +14,16 @@ Residents (namespace ``/``) speak the ``rasa-webchat`` protocol:
   asks for a new session.
 * ``bot_uttered {text?, quick_replies?, custom?}``: bot replies, agent and
   system messages (``custom.sender``), queue positions (``custom.queue``).
+* ``typing {typing}`` both ways in a live chat: the resident's or the
+  professional's typing state, never text (:mod:`.indicators`).
 
 The hub owns the server, the per-conversation locks and the background
 tasks, and runs the desk's live chat operations. The rest lives beside it:
 residents' sockets and messages (:mod:`.residents`), queue-position pushes
 (:mod:`.positions`), agents' presence and grace periods (:mod:`.presence`),
 and the desk's own namespace (``/desk``, :mod:`handoff.desk.socket`), which
-calls :meth:`Gateway.accept`, :meth:`Gateway.agent_says`, :meth:`Gateway.end`
-and :meth:`Gateway.propose_transfer`.
+calls :meth:`Gateway.accept`, :meth:`Gateway.agent_says`, :meth:`Gateway.end`,
+:meth:`Gateway.propose_transfer` and :meth:`Gateway.agent_typing`.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from typing import Any, TypeVar
 import socketio
 from starlette.concurrency import run_in_threadpool
 
-from handoff import metrics
-from handoff.gateway import relay
+from handoff import live, metrics
+from handoff.errors import HandoffError
+from handoff.gateway import indicators, relay
 from handoff.gateway.origins import socket_origins
 from handoff.gateway.positions import QueuePositions
 from handoff.gateway.presence import AgentPresence
@@ -158,6 +161,23 @@ class Gateway:
             await self._deliver(posted)
         metrics.LIVE_MESSAGES.labels(direction=metrics.TO_RESIDENT).inc()
         return posted.desk
+
+    async def agent_typing(self, agent_id: int, conversation_id: str, typing: bool) -> None:
+        """Tell the resident of the agent's live chat that the agent types or stopped; else nothing.
+
+        Only the agent holding the chat (:func:`handoff.live.held_chat`) reaches its
+        resident; the state is neither stored nor sent anywhere else.
+        """
+        try:
+            await self.read(live.held_chat, agent_id, conversation_id)
+        except HandoffError:
+            return
+        await self.sio.emit(
+            indicators.EVENT,
+            indicators.to_resident(typing),
+            room=resident_room(conversation_id),
+            namespace=RESIDENTS,
+        )
 
     async def end(self, agent_id: int, conversation_id: str) -> None:
         """The agent ends the chat; the resident is told and the bot asks for feedback."""

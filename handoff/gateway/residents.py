@@ -10,6 +10,9 @@ In bot mode a message goes to Rasa's REST channel; while the conversation is
 queued or with an agent it goes to the agent side (stored, checked for an
 emergency) and the bot stays silent. Identity codes are masked here, before
 anything else sees the text.
+
+A ``typing`` state (:mod:`.indicators`) waits in the same inbox, behind the
+messages before it, and goes only to the agent holding the live chat.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from handoff import metrics, queue
 from handoff.errors import BotUnavailable
-from handoff.gateway import limits, relay, sessions
+from handoff.gateway import indicators, limits, relay, sessions
 from handoff.gateway.limits import TokenBucket
 from handoff.gateway.positions import position_of
 from handoff.gateway.rasa import to_bot_uttered
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLOSE = "close"  # an inbox event of the gateway's own: the socket closed
+TYPING = "typing"
 MAX_MESSAGE_CHARS = 2000
 MAX_CUSTOM_DATA_BYTES = 2048
 INBOX_SIZE = 64
@@ -112,6 +116,12 @@ class ResidentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # pytho
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             self.residents.event(sid, "message", data)
 
+    def on_typing(self, sid: str, data: Any = None) -> None:
+        """``{typing: true|false}``: the resident is writing, or stopped (never the text)."""
+        state = indicators.resident_state(data)
+        if state is not None:
+            self.residents.typing(sid, state)
+
     def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """The socket is gone; its conversation stays (it may come back with its secret)."""
         self.residents.disconnected(sid)
@@ -125,6 +135,7 @@ class Residents:
         self.sockets: dict[str, ResidentSocket] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self.address_limits = limits.AddressLimits()
+        self.typing_gates = indicators.TypingGates(indicators.MAX_GATES)
 
     def stop(self) -> None:
         """Cancel every socket's worker, also those finishing a closed socket's last events."""
@@ -151,6 +162,16 @@ class Residents:
             resident.inbox.put_nowait((kind, data))
         except asyncio.QueueFull:
             self.hub.spawn(self._to_socket(sid, system_uttered(messages.text("gateway.too_fast"))))
+
+    def typing(self, sid: str, typing: bool) -> None:
+        """Queue a typing state behind the socket's messages; what comes too fast is dropped silently."""
+        resident = self.sockets.get(sid)
+        if resident is None or resident.conversation_id is None:
+            return
+        if not self.typing_gates.allow(resident.conversation_id, typing):
+            return
+        with contextlib.suppress(asyncio.QueueFull):
+            resident.inbox.put_nowait((TYPING, typing))
 
     def _allowed(self, resident: ResidentSocket, kind: str) -> bool:
         """The socket's and its address's flood limits (new conversations are counted when created)."""
@@ -182,12 +203,16 @@ class Residents:
                     await self._open_session(resident, data)
                 elif kind == "end":
                     await self._end_session(resident)
+                elif kind == TYPING:
+                    await self._typing(resident, data)
                 else:
                     await self._message(resident, data)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("resident event %s failed", kind)
+                if kind == TYPING:
+                    continue  # the resident need not know that an indicator was lost
                 await self._to_socket(resident.sid, system_uttered(messages.text("gateway.bot_unavailable")))
 
     async def _to_socket(self, sid: str, message: dict[str, Any]) -> None:
@@ -240,6 +265,17 @@ class Residents:
         async with hub.lock(conversation_id):
             await hub.write(sessions.end_session, conversation_id, now())
             await hub.apply(await hub.write(relay.resident_left, conversation_id, now()), locked=True)
+
+    async def _typing(self, resident: ResidentSocket, typing: bool) -> None:
+        """Tell the agent holding the socket's live chat (and nobody else) that the resident types."""
+        conversation_id = resident.conversation_id
+        if conversation_id is None:
+            return
+        state = await self.hub.read(sessions.live_state, conversation_id)
+        if state is None or state.status != queue.ACTIVE or state.agent_id is None:
+            return
+        event = indicators.to_desk(conversation_id, typing)
+        await self.hub.sio.emit(indicators.EVENT, event, room=agent_room(state.agent_id), namespace=DESK)
 
     async def _message(self, resident: ResidentSocket, data: dict[str, Any]) -> None:
         conversation_id = resident.conversation_id

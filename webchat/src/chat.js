@@ -6,6 +6,12 @@
  * handoff service's chat gateway. Written for accessibility: real buttons,
  * a live region for new messages, labels in Finnish, keyboard only use.
  * Every text from the network is inserted as text, never as HTML.
+ *
+ * Typing indicators in a live chat, both ways, never with text: the widget sends
+ * `typing {typing: true}` at most every 2.5 s while the resident writes (only once a
+ * person is involved: a queue or a professional), and `{typing: false}` when the
+ * field empties, the message is sent or 5 s pass without a key. The professional's
+ * state shows as "Ammattilainen kirjoittaa…" in a polite live region, said once.
  */
 (function () {
   "use strict";
@@ -21,6 +27,21 @@
   var connection = root.querySelector("[data-chat-connection]");
   var endButton = root.querySelector("[data-chat-restart]");
   var referenceLine = root.querySelector("[data-chat-reference]");
+
+  // The typing indicator: a polite live region under the log, made before anything is said in it.
+  var TYPING_EVERY_MS = 2500;
+  var TYPING_IDLE_MS = 5000;
+  var TYPING_SHOWN_MS = 6000;
+  var typingLine = document.createElement("p");
+  typingLine.className = "typing-status";
+  typingLine.setAttribute("aria-live", "polite");
+  typingLine.setAttribute("data-chat-typing", "");
+  log.parentNode.parentNode.insertBefore(typingLine, log.parentNode.nextSibling);
+  var typingShownTimer = null;
+  var typingSent = false;
+  var typingSentAt = 0;
+  var typingIdleTimer = null;
+  var personInvolved = false;
 
   var sessionSecret = readSecret();
   var t = window.opastinText;
@@ -78,8 +99,47 @@
     return item;
   }
 
+  /* The professional types (shown once, for up to 6 s after the last sign) or stopped. */
+  function showAgentTyping(typing) {
+    window.clearTimeout(typingShownTimer);
+    typingShownTimer = null;
+    if (!typing) {
+      typingLine.textContent = "";
+      return;
+    }
+    var text = t("resident.script.agent_typing");
+    if (typingLine.textContent !== text) typingLine.textContent = text;
+    typingShownTimer = window.setTimeout(function () { showAgentTyping(false); }, TYPING_SHOWN_MS);
+  }
+
+  function typingStopped() {
+    window.clearTimeout(typingIdleTimer);
+    typingIdleTimer = null;
+    if (!typingSent) return;
+    typingSent = false;
+    socket.emit("typing", { typing: false });
+  }
+
+  /* On every change of the field: tell that the resident writes, at most every 2.5 s. */
+  function residentTyped() {
+    if (!personInvolved) return;
+    if (!input.value.trim()) {
+      typingStopped();
+      return;
+    }
+    var now = Date.now();
+    if (now - typingSentAt >= TYPING_EVERY_MS) {
+      typingSentAt = now;
+      typingSent = true;
+      socket.emit("typing", { typing: true });
+    }
+    window.clearTimeout(typingIdleTimer);
+    typingIdleTimer = window.setTimeout(typingStopped, TYPING_IDLE_MS);
+  }
+
   function sendText(text, shownAs) {
     var message = text.trim();
+    typingStopped();
     if (!message) return;
     appendMessage("user", shownAs || message);
     socket.emit("user_uttered", { message: message, session_id: sessionSecret });
@@ -170,6 +230,8 @@
   function renderBotMessage(message) {
     var custom = message.custom || {};
     var kind = KIND_BY_SENDER[custom.sender] || "bot";
+    if (custom.queue || kind === "agent") personInvolved = true;
+    if (message.text && (kind === "agent" || kind === "system")) showAgentTyping(false);
     if (message.text) appendMessage(kind, message.text, kind === "user" ? null : custom.sender_name);
     var buttons = message.quick_replies || message.buttons;
     if (buttons && buttons.length) appendButtons(buttons, Boolean(custom.history));
@@ -184,6 +246,8 @@
     sendText(text);
   });
 
+  input.addEventListener("input", residentTyped);
+
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
@@ -194,9 +258,12 @@
   if (endButton) {
     endButton.addEventListener("click", function () {
       // Ends the conversation on the server too: its secret will not resume it again.
+      typingStopped();
       socket.emit("session_end");
       storeSecret(null);
       log.textContent = "";
+      showAgentTyping(false);
+      personInvolved = false;
       socket.emit("session_request", { session_id: null });
       input.focus();
     });
@@ -213,6 +280,8 @@
     setConnected(true, "");
     // A resumed conversation is redrawn from the history the gateway sends next.
     log.textContent = "";
+    showAgentTyping(false);
+    personInvolved = false;
     if (isNewConversation) {
       // Like rasa-webchat's initPayload: the bot greets first; nothing is shown for it.
       socket.emit("user_uttered", { message: "/greet", session_id: secret });
@@ -227,7 +296,15 @@
 
   socket.on("bot_uttered", renderBotMessage);
 
+  socket.on("typing", function (data) {
+    if (!data || typeof data.typing !== "boolean") return;
+    if (data.typing) personInvolved = true;
+    showAgentTyping(data.typing);
+  });
+
   socket.on("disconnect", function () {
+    showAgentTyping(false);
+    typingSent = false;
     setConnected(false, t("resident.script.disconnected"));
   });
 

@@ -6,6 +6,13 @@
  * the conversation's live region, and replies are sent without reloading the
  * page. Every text from the network is inserted as text, never as HTML; the
  * overview fragment is HTML rendered (and escaped) by the server.
+ *
+ * Typing indicators, never with text: in a chat the agent holds, the desk sends
+ * `typing {conversation_id, typing: true}` at most every 2.5 s while the agent
+ * writes, and `typing: false` when the reply empties, is sent or 5 s pass without
+ * a key. The resident's state shows as "Asukas kirjoittaa…" under the messages
+ * (a polite live region, said once) and as a tag in the overview's chat list,
+ * until the resident's message, their "stopped", or 6 s without a sign.
  */
 (function () {
   "use strict";
@@ -19,6 +26,7 @@
   var conversationId = conversation ? conversation.getAttribute("data-conversation") : null;
   var log = document.querySelector("[data-log]");
   var replyForm = document.querySelector("[data-reply]");
+  var typingLine = document.querySelector("[data-typing]");
   var shown = {};
   var wasDisconnected = false;
   var refreshing = false;
@@ -187,6 +195,7 @@
           return document.importNode(node, true);
         });
         overview.replaceChildren.apply(overview, nodes);
+        Object.keys(typingChats).forEach(function (id) { markChat(id, true); });
         if (key) restoreFocus(key);
         var after = queueCounts();
         if (after.waiting > before.waiting || after.urgent > before.urgent) {
@@ -278,6 +287,73 @@
 
   var socket = window.io("/desk", { path: "/socket.io", transports: ["websocket", "polling"] });
 
+  // -- typing indicators ----------------------------------------------------------
+  var TYPING_EVERY_MS = 2500;
+  var TYPING_IDLE_MS = 5000;
+  var TYPING_SHOWN_MS = 6000;
+  var typingChats = {}; // conversation id -> the timer that hides its indicator
+
+  function markChat(id, typing) {
+    if (!overview) return;
+    Array.prototype.forEach.call(overview.querySelectorAll("[data-chat]"), function (row) {
+      if (row.getAttribute("data-chat") !== id) return;
+      var marker = row.querySelector("[data-typing-marker]");
+      if (typing && !marker) {
+        marker = element("span", "tag tag--typing", t("desk.script.resident_typing"));
+        marker.setAttribute("data-typing-marker", "");
+        row.insertBefore(marker, row.querySelector(".summary"));
+      } else if (!typing && marker) {
+        marker.remove();
+      }
+    });
+  }
+
+  /* The resident of chat `id` types (shown for up to 6 s after the last sign) or stopped. */
+  function residentTyping(id, typing) {
+    window.clearTimeout(typingChats[id]);
+    delete typingChats[id];
+    if (typing) {
+      typingChats[id] = window.setTimeout(function () { residentTyping(id, false); }, TYPING_SHOWN_MS);
+    }
+    markChat(id, typing);
+    if (typingLine && id === conversationId) {
+      var text = typing ? t("desk.script.resident_typing") : "";
+      if (typingLine.textContent !== text) typingLine.textContent = text;
+    }
+  }
+
+  if (replyForm && conversationId) {
+    var reply = replyForm.querySelector("textarea");
+    var typingSent = false;
+    var typingSentAt = 0;
+    var typingIdle = null;
+
+    var typingStopped = function () {
+      window.clearTimeout(typingIdle);
+      typingIdle = null;
+      if (!typingSent) return;
+      typingSent = false;
+      socket.emit("typing", { conversation_id: conversationId, typing: false });
+    };
+
+    reply.addEventListener("input", function () {
+      if (!reply.value.trim()) {
+        typingStopped();
+        return;
+      }
+      var now = Date.now();
+      if (now - typingSentAt >= TYPING_EVERY_MS) {
+        typingSentAt = now;
+        typingSent = true;
+        socket.emit("typing", { conversation_id: conversationId, typing: true });
+      }
+      window.clearTimeout(typingIdle);
+      typingIdle = window.setTimeout(typingStopped, TYPING_IDLE_MS);
+    });
+    replyForm.addEventListener("submit", typingStopped);
+    socket.on("disconnect", function () { typingSent = false; });
+  }
+
   socket.on("connect", function () {
     showStatus("");
     if (wasDisconnected) {
@@ -295,11 +371,16 @@
     showStatus(t("desk.script.realtime_failed"));
   });
   socket.on("message", function (message) {
+    if (message.sender === "resident") residentTyping(message.conversation_id, false);
     appendMessage(message);
     var elsewhere = message.conversation_id !== conversationId;
     if (message.sender === "resident" && (document.hidden || elsewhere || message.emergency)) {
       notice("message", !!message.emergency);
     }
+  });
+  socket.on("typing", function (event) {
+    if (!event || typeof event.conversation_id !== "string" || typeof event.typing !== "boolean") return;
+    residentTyping(event.conversation_id, event.typing);
   });
   socket.on("changed", refreshOverview);
   socket.on("conversation", function (event) {
