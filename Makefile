@@ -18,8 +18,15 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install:  ## Install Debian and Python packages into .venv/ (quick when done)
+install:  ## Install Debian and Python packages into .venv/ and the test identity provider's (quick when done)
 	@scripts/install.sh
+	@wanted=$$(sha256sum idp/package-lock.json | cut -d' ' -f1); \
+	if [ "$$(cat idp/node_modules/.opastin-lock.sha256 2>/dev/null)" != "$$wanted" ]; then \
+	  echo "==> Installing the test identity provider's JavaScript packages (idp/, a few seconds)"; \
+	  npm ci --prefix idp --no-audit --no-fund --loglevel=error >/dev/null \
+	    || { echo "install: npm could not install idp/package-lock.json" >&2; exit 1; }; \
+	  echo "$$wanted" > idp/node_modules/.opastin-lock.sha256; \
+	fi
 
 install-test: install  ## Also install what the tests need (PostgreSQL)
 	@scripts/system_packages.sh test

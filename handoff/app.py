@@ -32,6 +32,7 @@ from handoff.db import Database
 from handoff.desk import mount_desk
 from handoff.gateway.hub import Gateway
 from handoff.gateway.rasa import RasaClient
+from handoff.identification.routes import mount_identification
 from handoff.retention import Places
 from handoff.runtime import RenderedCache, Services
 from handoff.settings import Settings, load_api_token
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(service.router)
     mount_resident_pages(app, services.teams, settings.resume_minutes, settings.frame_ancestors)
     mount_desk(app, services, gateway)
+    mount_identification(app, services)  # /tunnistautuminen/…, when OIDC_ISSUER is set
     # /livez, /readyz (= /healthz), /metrics; the request counter outermost, so it sees every answer.
     operations.install(app, resident_sockets=lambda: len(gateway.residents.sockets))
     return HandoffApp(app, gateway)

@@ -375,3 +375,53 @@ class ConversationNote(Base):
     author = Column(String(128), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
+
+
+class IdentificationAttempt(Base):
+    """One strong identification of a conversation's resident, from the ticket to the provider's answer.
+
+    The ticket (given to the resident's chat), the ``state`` sent to the
+    provider and the browser secret set when the login started are stored as
+    SHA-256 hashes; ``nonce`` and ``code_verifier`` only while the login is
+    under way (cleared when the callback consumes it). ``outcome`` is set when
+    it ends: ``identified``, ``same_person``, ``different_person`` or why it
+    failed. See :mod:`handoff.identification.service`.
+    """
+
+    __tablename__ = "identification_attempts"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    ticket_hash = Column(String(64), nullable=False, unique=True)
+    state_hash = Column(String(64), unique=True)
+    browser_hash = Column(String(64))
+    nonce = Column(String(128))
+    code_verifier = Column(String(128))
+    created_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+    started_at = Column(UTCDateTime)
+    finished_at = Column(UTCDateTime)
+    outcome = Column(String(32))
+
+
+class ConversationIdentity(Base):
+    """Who the resident of a conversation strongly identified as.
+
+    ``identity_code`` is encrypted (AES-GCM, bound to the conversation id;
+    :mod:`handoff.identification.vault`); the names are shown to the
+    professional. ``provider`` is the issuer that vouched for it. Purged with
+    the conversation.
+    """
+
+    __tablename__ = "conversation_identities"
+
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity_code = Column(Text, nullable=False)
+    given_name = Column(String(128), nullable=False)
+    family_name = Column(String(128), nullable=False)
+    provider = Column(String(255), nullable=False)
+    identified_at = Column(UTCDateTime, nullable=False)

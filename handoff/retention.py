@@ -6,7 +6,8 @@ routed by the bot), or on ``retention.unrouted_days`` when it never was. Idle
 time counts from the last activity. The stores:
 
 * the handoff service's tables: handed-off conversations with their messages,
-  professionals' notes and queue entries (after they ended), contact requests (after they were
+  professionals' notes, queue entries and strong identification (the
+  encrypted identity code and the login attempts; after they ended), contact requests (after they were
   handled, or created if never), residents' chat sessions with what they saw,
   feedback, the learning queue's unreviewed items (:mod:`handoff.learning`);
 * Rasa's tracker store (the ``events`` table, through the same database URL
@@ -43,8 +44,10 @@ from handoff.models import (
     AuditEntry,
     ContactRequest,
     Conversation,
+    ConversationIdentity,
     ConversationNote,
     Feedback,
+    IdentificationAttempt,
     Message,
     QueueEntry,
     ResidentSession,
@@ -230,6 +233,12 @@ def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
         for chunk in _chunks(ids):
             session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
             session.execute(delete(ConversationNote).where(ConversationNote.conversation_id.in_(chunk)))
+            session.execute(
+                delete(ConversationIdentity).where(ConversationIdentity.conversation_id.in_(chunk))
+            )
+            session.execute(
+                delete(IdentificationAttempt).where(IdentificationAttempt.conversation_id.in_(chunk))
+            )
             session.execute(delete(QueueEntry).where(QueueEntry.conversation_id.in_(chunk)))
             session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
         removed += len(ids)

@@ -66,6 +66,42 @@ Both lists take origins only, ``scheme://host[:port]`` with ``http`` or
     it, and without the token, only scrapes from this machine that came through
     no proxy are answered; everyone else gets 404 (docs/monitoring.md).
     Default: unset.
+``OPASTIN_ENV``
+    ``production`` refuses development conveniences: the test identity
+    provider, a generated identity key (below).
+
+Strong identification (OpenID Connect; docs/identification.md). Unset
+``OIDC_ISSUER`` leaves identification off.
+
+``OIDC_ISSUER``
+    The identity provider's issuer identifier; its
+    ``/.well-known/openid-configuration`` is read from there. In production
+    it must be ``https`` and not the test provider (``idp/``).
+``OIDC_CLIENT_ID``
+    The service's client id at the provider. Required with ``OIDC_ISSUER``.
+``OIDC_CLIENT_KEY_FILE``
+    A JSON Web Key Set with the client's private keys: one signing key
+    (``"use": "sig"``) for ``private_key_jwt``, and an encryption key
+    (``"use": "enc"``) when the provider encrypts ID tokens. Default in
+    development: ``<HANDOFF_VAR_DIR>/oidc-client-keys.json``, generated on
+    first use; required in production.
+``OIDC_CLAIMS``
+    Which of the provider's claims hold the identity code, the given name and
+    the family name: ``identity_code=...,given_name=...,family_name=...``.
+    Default: ``identity_code=personal_identity_code,given_name=given_name,family_name=family_name``.
+``OIDC_SCOPE``
+    Scopes asked for. Default: ``openid profile personal_identity_code``.
+``OIDC_REDIRECT_URI``
+    The callback URL registered at the provider
+    (``https://<service>/tunnistautuminen/paluu``). Default: derived from the
+    request, which is right unless a proxy rewrites the host.
+``OIDC_ENCRYPTED_ID_TOKENS``
+    ``1``: ID tokens must be encrypted (JWE) to the client's encryption key;
+    a signed-only one is refused. Default: both are accepted.
+``OPASTIN_IDENTITY_KEY``
+    The secret that encrypts identity codes at rest (at least 32 characters).
+    When unset, generated once into ``<HANDOFF_VAR_DIR>/identity-key`` (mode
+    0600); required in production when identification is configured.
 """
 
 from __future__ import annotations
@@ -73,8 +109,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from opastin import places
 from opastin.content import PROJECT_ROOT as PROJECT_ROOT  # re-exported for the service's modules
@@ -118,6 +155,43 @@ def _comma_list(text: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 
 
+IDENTITY_CLAIMS = ("identity_code", "given_name", "family_name")
+DEFAULT_OIDC_CLAIMS = {
+    "identity_code": "personal_identity_code",
+    "given_name": "given_name",
+    "family_name": "family_name",
+}
+DEFAULT_OIDC_SCOPE = "openid profile personal_identity_code"
+# The test identity provider of idp/ (development and tests only).
+TEST_PROVIDER_PORT = 8100
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def parse_claims(text: str | None) -> dict[str, str]:
+    """``OIDC_CLAIMS`` as a mapping of identity fields to the provider's claim names."""
+    if not text or not text.strip():
+        return dict(DEFAULT_OIDC_CLAIMS)
+    mapping: dict[str, str] = {}
+    for item in _comma_list(text):
+        field_name, sep, claim = (part.strip() for part in item.partition("="))
+        if not sep or field_name not in IDENTITY_CLAIMS or not claim or field_name in mapping:
+            raise SettingsError(
+                f"OIDC_CLAIMS: {item!r} is not understood; write "
+                "identity_code=<claim>,given_name=<claim>,family_name=<claim>"
+            )
+        mapping[field_name] = claim
+    missing = [name for name in IDENTITY_CLAIMS if name not in mapping]
+    if missing:
+        raise SettingsError(f"OIDC_CLAIMS: no claim named for {', '.join(missing)}")
+    return mapping
+
+
+def is_test_provider(issuer: str) -> bool:
+    """Whether ``issuer`` is, or could be, the test identity provider: plain HTTP or a loopback host."""
+    parts = urlsplit(issuer)
+    return parts.scheme != "https" or (parts.hostname or "") in _LOOPBACK_HOSTS
+
+
 def normalise_database_url(url: str) -> str:
     """Return ``url`` with the ``postgres://`` scheme rewritten for SQLAlchemy."""
     if url.startswith("postgres://"):
@@ -150,6 +224,15 @@ class Settings:
     secure_cookies: bool = False
     resume_minutes: float = 30.0
     metrics_token: str | None = None
+    production: bool = False
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_key_file: Path | None = None
+    oidc_claims: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OIDC_CLAIMS))
+    oidc_scope: str = DEFAULT_OIDC_SCOPE
+    oidc_redirect_uri: str | None = None
+    oidc_encrypted_id_tokens: bool = False
+    identity_key: str | None = None
 
     def __post_init__(self) -> None:
         for name, variable in (
@@ -157,6 +240,39 @@ class Settings:
             ("frame_ancestors", "HANDOFF_FRAME_ANCESTORS"),
         ):
             object.__setattr__(self, name, normalise_origins(variable, getattr(self, name)))
+        self._check_identification()
+
+    @property
+    def identification_enabled(self) -> bool:
+        """Whether an identity provider is configured (``OIDC_ISSUER``)."""
+        return self.oidc_issuer is not None
+
+    def _check_identification(self) -> None:
+        if self.identity_key is not None and len(self.identity_key) < 32:
+            raise SettingsError("OPASTIN_IDENTITY_KEY: use at least 32 random characters")
+        if self.oidc_issuer is None:
+            return
+        issuer = self.oidc_issuer.rstrip("/")
+        object.__setattr__(self, "oidc_issuer", issuer)
+        if urlsplit(issuer).scheme not in ("http", "https") or not urlsplit(issuer).hostname:
+            raise SettingsError(f"OIDC_ISSUER: {issuer!r} is not an http(s) URL")
+        if not self.oidc_client_id:
+            raise SettingsError("OIDC_CLIENT_ID: required when OIDC_ISSUER is set")
+        if set(self.oidc_claims) != set(IDENTITY_CLAIMS):
+            raise SettingsError("OIDC_CLAIMS: name a claim for identity_code, given_name and family_name")
+        if "openid" not in self.oidc_scope.split():
+            raise SettingsError("OIDC_SCOPE: must include openid")
+        if not self.production:
+            return
+        if is_test_provider(issuer):
+            raise SettingsError(
+                f"OIDC_ISSUER: {issuer!r} is the test identity provider or plain HTTP; "
+                "production needs the county's real provider over https"
+            )
+        if self.oidc_client_key_file is None:
+            raise SettingsError("OIDC_CLIENT_KEY_FILE: required in production")
+        if self.identity_key is None:
+            raise SettingsError("OPASTIN_IDENTITY_KEY: required in production when OIDC_ISSUER is set")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +303,17 @@ class Settings:
             secure_cookies=(env.get("HANDOFF_SECURE_COOKIES") or "") == "1",
             resume_minutes=float(env.get("HANDOFF_RESUME_MINUTES") or 30),
             metrics_token=(env.get("HANDOFF_METRICS_TOKEN") or "").strip() or None,
+            production=(env.get("OPASTIN_ENV") or "").strip().lower() == "production",
+            oidc_issuer=(env.get("OIDC_ISSUER") or "").strip() or None,
+            oidc_client_id=(env.get("OIDC_CLIENT_ID") or "").strip() or None,
+            oidc_client_key_file=(
+                places.resolve(env["OIDC_CLIENT_KEY_FILE"]) if env.get("OIDC_CLIENT_KEY_FILE") else None
+            ),
+            oidc_claims=parse_claims(env.get("OIDC_CLAIMS")),
+            oidc_scope=(env.get("OIDC_SCOPE") or "").strip() or DEFAULT_OIDC_SCOPE,
+            oidc_redirect_uri=(env.get("OIDC_REDIRECT_URI") or "").strip() or None,
+            oidc_encrypted_id_tokens=(env.get("OIDC_ENCRYPTED_ID_TOKENS") or "") == "1",
+            identity_key=(env.get("OPASTIN_IDENTITY_KEY") or "").strip() or None,
         )
 
 

@@ -26,8 +26,10 @@ from handoff.models import (
     AuditEntry,
     ContactRequest,
     Conversation,
+    ConversationIdentity,
     ConversationNote,
     Feedback,
+    IdentificationAttempt,
     LearningItem,
     Message,
     QueueEntry,
@@ -74,6 +76,12 @@ def find(session: Session, places: Places, reference: str) -> Found:
         "messages": select(Message).where(Message.conversation_id == conversation_id),
         "conversation_notes": select(ConversationNote).where(
             ConversationNote.conversation_id == conversation_id
+        ),
+        "conversation_identities": select(ConversationIdentity).where(
+            ConversationIdentity.conversation_id == conversation_id
+        ),
+        "identification_attempts": select(IdentificationAttempt).where(
+            IdentificationAttempt.conversation_id == conversation_id
         ),
         "queue_entries": select(QueueEntry).where(QueueEntry.conversation_id == conversation_id),
         "contact_requests": select(ContactRequest).where(ContactRequest.conversation_id == conversation_id),
@@ -149,6 +157,8 @@ def _delete_rows(session: Session, found: Found) -> None:
         return
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(ConversationNote).where(ConversationNote.conversation_id == conversation_id))
+    for identification in (ConversationIdentity, IdentificationAttempt):
+        session.execute(delete(identification).where(identification.conversation_id == conversation_id))
     session.execute(delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
     session.execute(delete(ContactRequest).where(ContactRequest.conversation_id == conversation_id))
@@ -192,11 +202,20 @@ def _mentions(path: Path, conversation_id: str) -> bool:
         return False
 
 
+# Secrets and their hashes are left out of an export; the identity code is stored encrypted and
+# exported as a mark only (the key stays with the service).
+_LEFT_OUT = {"secret_hash", "ticket_hash", "state_hash", "browser_hash", "nonce", "code_verifier"}
+ENCRYPTED_MARK = "(stored encrypted)"
+
+
 def _row(item: Any) -> dict[str, Any]:
-    """A model instance as plain values (dates and datetimes as ISO 8601; secret hashes left out)."""
-    values = {}
+    """A model instance as plain values (dates and datetimes as ISO 8601; secrets left out)."""
+    values: dict[str, Any] = {}
     for column in item.__table__.columns:
-        if column.name == "secret_hash":
+        if column.name in _LEFT_OUT:
+            continue
+        if isinstance(item, ConversationIdentity) and column.name == "identity_code":
+            values[column.name] = ENCRYPTED_MARK
             continue
         value = getattr(item, column.name)
         values[column.name] = value.isoformat() if isinstance(value, datetime | date) else value

@@ -10,6 +10,12 @@ Rasa and the action server listen on loopback only (``RASA_HOST``,
 ``ACTION_SERVER_HOST`` to change it); Rasa calls the action server with the
 shared secret ``ACTION_SERVER_TOKEN``, generated once into
 ``var/action-server-token`` unless it is set.
+
+In development (``OPASTIN_ENV`` is not ``production``) it also starts the
+test identity provider of ``idp/`` on 127.0.0.1:8100 and points the service at
+it (``OIDC_ISSUER`` and the rest, unless ``OIDC_ISSUER`` names another
+provider); the client keys both read are generated once into
+``var/oidc-client-keys.json``. See docs/identification.md.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ LOG_BACKUPS = 5
 DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
 READY_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 15
+IDP_PORT = 8100
+IDP_ISSUER = f"http://127.0.0.1:{IDP_PORT}"
+OIDC_CLIENT_KEY_FILE = ROOT / "var" / "oidc-client-keys.json"
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,27 @@ def services() -> list[Service]:
             "/",
             "Rasa server",
         ),
+    ]
+
+
+def uses_test_provider(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """Whether to start the test identity provider: development, and no other provider configured."""
+    development = (env.get("OPASTIN_ENV") or "").strip().lower() != "production"
+    return development and (env.get("OIDC_ISSUER") or IDP_ISSUER).rstrip("/") == IDP_ISSUER
+
+
+def development_services(env: dict[str, str] | os._Environ[str] = os.environ) -> list[Service]:
+    """Processes started in development only: the test identity provider (``idp/``, node from PATH)."""
+    if not uses_test_provider(env):
+        return []
+    return [
+        Service(
+            "idp",
+            ("node", str(ROOT / "idp" / "server.js")),
+            IDP_PORT,
+            "/.well-known/openid-configuration",
+            "test identity provider (made-up persons)",
+        )
     ]
 
 
@@ -233,6 +263,22 @@ def child_environment() -> dict[str, str]:
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
     env["ACTION_SERVER_TOKEN"] = shared_token(env.get("ACTION_SERVER_TOKEN"), ACTION_TOKEN_FILE)
+    if uses_test_provider(env):
+        from handoff.identification.keys import ensure_dev_key_file
+
+        key_file = env.setdefault("OIDC_CLIENT_KEY_FILE", str(OIDC_CLIENT_KEY_FILE))
+        ensure_dev_key_file(Path(key_file))
+        env.setdefault("OIDC_ISSUER", IDP_ISSUER)
+        env.setdefault("OIDC_CLIENT_ID", "opastin")
+        env.setdefault("OIDC_ENCRYPTED_ID_TOKENS", "1")  # as the Finnish identity brokers send them
+        env.update(
+            IDP_HOST="127.0.0.1",
+            IDP_PORT=str(IDP_PORT),
+            IDP_ISSUER=IDP_ISSUER,
+            IDP_CLIENT_ID=env["OIDC_CLIENT_ID"],
+            IDP_CLIENT_JWKS=key_file,
+            IDP_ENCRYPT_ID_TOKENS=env["OIDC_ENCRYPTED_ID_TOKENS"],
+        )
     return env
 
 
@@ -243,11 +289,13 @@ def bootstrap(env: dict[str, str]) -> None:
 
 def print_banner() -> None:
     """Tell the user where Opastin answers."""
+    identity = f"    test identity:  {IDP_ISSUER} (made-up persons)\n" if uses_test_provider() else ""
     print(
         "\nOpastin is running. Talk to the bot:\n"
         "    resident page:  http://localhost:8000/\n"
         "    agent desk:     http://localhost:8000/desk\n"
         "    team status:    http://localhost:8000/api/public/teams\n"
+        f"{identity}"
         "    REST channel:   curl -s -XPOST localhost:5005/webhooks/rest/webhook \\\n"
         "                      -H 'Content-Type: application/json' \\\n"
         "                      -d '{\"sender\":\"t1\",\"message\":\"hei\"}'\n"
@@ -259,7 +307,7 @@ def print_banner() -> None:
 def stop_recorded() -> int:
     """Stop the processes recorded in PID files (``make stop``)."""
     stopped = 0
-    for service in services():
+    for service in [*development_services(), *services()]:
         pid = read_pid(service.pid_file)
         if pid is not None and process_alive(pid):
             os.killpg(pid, signal.SIGTERM)
@@ -277,7 +325,7 @@ def main() -> int:
     os.umask(0o077)  # databases, tokens and logs under var/ hold personal data: owner only
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    all_services = services()
+    all_services = [*development_services(), *services()]
     problems = [problem for problem in map(check_can_start, all_services) if problem]
     if problems:
         print("\n".join(problems), file=sys.stderr)

@@ -32,7 +32,7 @@ COMPONENTS = ("handoff", "rasa", "actions")
 WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
 SECRET_TEMPLATE = K8S / "secret.example.yaml"
 # Names that hold secrets: never in the ConfigMap.
-SECRET_NAMES = re.compile(r"TOKEN|PASSWORD|SECRET|^DATABASE_URL$|^TRACKER_DATABASE_URL$|^REDIS_URL$")
+SECRET_NAMES = re.compile(r"TOKEN$|PASSWORD|SECRET|_KEY$|^DATABASE_URL$|^TRACKER_DATABASE_URL$|^REDIS_URL$")
 
 
 # --- reading the files -------------------------------------------------------------------
@@ -544,11 +544,17 @@ def test_pods_are_locked_down() -> None:
         for kind in ("requests", "limits"):
             assert set(container["resources"][kind]) >= {"cpu", "memory"}, name
         # The read-only root: HOME and the temporary files live in /tmp (the Containerfile's HOME=/tmp).
-        mounts = {mount["mountPath"]: mount["name"] for mount in container.get("volumeMounts", [])}
+        # Writable places are emptyDirs; files from a Secret (the OIDC client keys) are mounted read-only.
+        mounts = {mount["mountPath"]: mount for mount in container.get("volumeMounts", [])}
         volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
         assert "/tmp" in mounts, name
-        for path, volume in mounts.items():
-            assert "emptyDir" in volumes[volume], f"{name}: {path} is not an emptyDir"
+        for path, mount in mounts.items():
+            volume = volumes[mount["name"]]
+            if "secret" in volume:
+                assert mount.get("readOnly") is True, f"{name}: the Secret at {path} is writable"
+                assert volume["secret"]["secretName"].startswith("opastin-"), f"{name}: {path}"
+            else:
+                assert "emptyDir" in volume, f"{name}: {path} is neither an emptyDir nor a Secret"
 
 
 def test_probes_ask_paths_the_processes_serve() -> None:
