@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run stop test check validate lint check-deploy pytest test-stories test-nlu crossval clean
+.PHONY: help install install-test train run stop test check validate lint check-deploy pytest model-checks test-stories test-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -40,8 +40,15 @@ run: train  ## Start Rasa (5005), actions (5055) and the handoff service (8000)
 stop:  ## Stop processes left running by `make run`
 	@$(PYTHON) scripts/run.py stop
 
-test: install-test train validate lint check-deploy pytest test-stories test-nlu  ## Run every check
+test: install-test train validate lint check-deploy  ## Run every check
+	@echo "==> pytest beside the model checks (test-stories, then test-nlu); each one's output when it ends"
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest model-checks
 	@echo "==> All checks passed"
+
+# The model checks are CPU-bound and pytest mostly waits on servers and browsers:
+# run side by side, they take about the time of the longer one (README.md).
+model-checks:
+	@$(MAKE) --no-print-directory -j1 test-stories test-nlu
 
 validate:  ## Check the content: teams, routes, domain, lexicon and messages together, then Rasa's data
 	@echo "==> content files (python -m opastin.validate)"
@@ -78,7 +85,7 @@ test-nlu:  ## Held-out sets and safety lists, clean and typed in a hurry; safety
 	@$(PYTHON) scripts/evaluate_nlu.py --model models/opastin.tar.gz --name current --perturb \
 		--check-safety --check-regression
 	@$(RASA) test nlu --model models/opastin.tar.gz --nlu results/nlu/current/heldout_nlu.yml \
-		--out results/nlu/rasa --quiet
+		--out results/nlu/rasa --quiet --no-plot
 
 crossval: install  ## 5-fold cross-validation of the NLU pipeline (slow; report in results/crossval)
 	@$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
