@@ -31,6 +31,7 @@ from handoff.clock import Clock, clock_from_environment
 from handoff.db import Database
 from handoff.desk import mount_desk
 from handoff.gateway.hub import Gateway
+from handoff.gateway.identification import ChatIdentification
 from handoff.gateway.rasa import RasaClient
 from handoff.identification.routes import mount_identification
 from handoff.retention import Places
@@ -146,7 +147,10 @@ def create_app(
     app.include_router(service.router)
     mount_resident_pages(app, services.teams, settings.resume_minutes, settings.frame_ancestors)
     mount_desk(app, services, gateway)
-    mount_identification(app, services)  # /tunnistautuminen/…, when OIDC_ISSUER is set
+    identification = mount_identification(app, services)  # /tunnistautuminen/…, when OIDC_ISSUER is set
+    if identification is not None:  # the chats: "Tunnistaudu" buttons, and both sides hear the outcome
+        gateway.identification = ChatIdentification(gateway)
+        identification.add_listener(gateway.identification.heard)
     # /livez, /readyz (= /healthz), /metrics; the request counter outermost, so it sees every answer.
     operations.install(app, resident_sockets=lambda: len(gateway.residents.sockets))
     return HandoffApp(app, gateway)

@@ -36,6 +36,9 @@ const encrypt = env.IDP_ENCRYPT_ID_TOKENS === '1';
 const redirectUris = (env.IDP_REDIRECT_URIS
   || 'http://localhost:8000/tunnistautuminen/paluu,http://127.0.0.1:8000/tunnistautuminen/paluu')
   .split(',').map((uri) => uri.trim()).filter(Boolean);
+// Chromium applies form-action to the redirects after a form is posted: the login and abort
+// forms end in a redirect to the client's callback, so its origins must be allowed too.
+const formTargets = ["'self'", ...new Set(redirectUris.map((uri) => new URL(uri).origin))].join(' ');
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -116,7 +119,7 @@ const provider = new Provider(issuer, {
 function page(res, status, body) {
   res.writeHead(status, {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets}`,
     'Cache-Control': 'no-store',
   });
   res.end(`<!doctype html><html lang="fi"><head><meta charset="utf-8">

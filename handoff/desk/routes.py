@@ -46,6 +46,7 @@ from handoff.desk.auth import (
     start_session,
     tokens_match,
 )
+from handoff.desk.identification import add_identification_routes
 from handoff.desk.socket import DeskNamespace
 from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
 from handoff.gateway.hub import Gateway
@@ -205,6 +206,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     async def overview_fragment(request: Request) -> Response:
         user = await require_user(request)
         data = await read(views.overview, services.teams, user, services.now())
+        if request.query_params.get("osa") == "sivu":  # beside an open conversation
+            current = request.query_params.get("nyt", "")
+            return page(request, "_side.html", user=user, overview=data, current=current)
         return page(request, "_overview.html", user=user, overview=data)
 
     @router.get("/login", response_class=HTMLResponse)
@@ -337,7 +341,8 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     async def conversation(request: Request, conversation_id: str) -> Response:
         user = await require_user(request)
         view = await write(views.conversation_view, services.teams, user, conversation_id, services.now())
-        return page(request, "conversation.html", user=user, chat=view)
+        side = await read(views.overview, services.teams, user, services.now())
+        return page(request, "conversation.html", user=user, chat=view, overview=side, current=view.id)
 
     @router.post("/conversations/{conversation_id}/messages")
     @guarded
@@ -352,8 +357,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     async def add_note(request: Request, conversation_id: str) -> Response:
         user, form = await checked_form(request)
         text = form_text(form, "note", notes.MAX_NOTE_LENGTH)
-        await write(views.add_note, user, conversation_id, text, services.now())
-        return _done(request, f"/desk/conversations/{conversation_id}?notice=note#notes-heading")
+        note = await write(views.add_note, user, conversation_id, text, services.now())
+        url = f"/desk/conversations/{conversation_id}?notice=note#notes-heading"
+        return _done(request, url, {"note": {"who": note.who, "at": note.at, "text": note.text}})
 
     @router.post("/conversations/{conversation_id}/end")
     @guarded
@@ -575,6 +581,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
 
     tools = learning.DeskTools(read, write, require_user, checked_form, page, guarded, _done)
     learning.add_learning_routes(router, tools, services)
+    add_identification_routes(router, tools, services, gateway)  # "Pyydä tunnistautumista"
     return router
 
 

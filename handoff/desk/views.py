@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from handoff import contact, live, notes, queue
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden
-from handoff.models import Agent, ContactRequest, Conversation, Message, Presence
+from handoff.models import Agent, ContactRequest, Conversation, ConversationIdentity, Message, Presence
 from opastin import messages
 from opastin.hours import HELSINKI
-from opastin.teams import Teams
+from opastin.teams import Team, Teams
 
 # The desk's own texts (the statistics page, the manager role), read together with data/messages.
 DESK_MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
@@ -76,6 +76,8 @@ class WaitingRow:
     estimate: str
     summary: str
     emergency: str | None
+    # Strong identification: True identified, False not yet in a team that requires it, None no mark.
+    identified: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class TeamPanel:
     agents_present: int
     waiting: list[WaitingRow]
     open_requests: int
+    longest_wait: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class ChatRow:
     summary: str
     emergency: str | None
     transfer_to: str | None
+    waiting_since: str = ""  # ISO time of the resident's first message not yet answered, or ""
+    waited: str = ""  # how long that is, "3 min"
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,43 @@ def _summaries(session: Session, ids: list[str]) -> dict[str, tuple[str, str | N
         )
     )
     return {row.id: (row.summary, row.emergency_level) for row in rows}
+
+
+def _identified(session: Session, ids: list[str]) -> set[str]:
+    """Which of the conversations have a strongly identified resident (no names, no codes)."""
+    if not ids:
+        return set()
+    found = select(ConversationIdentity.conversation_id).where(ConversationIdentity.conversation_id.in_(ids))
+    return set(session.execute(found).scalars())
+
+
+def _identified_mark(team: Team, identified: bool) -> bool | None:
+    """The queue's mark: "Tunnistettu", or "Ei tunnistettu" when the team requires identification."""
+    return True if identified else (False if team.identification == "required" else None)
+
+
+def _unanswered_since(session: Session, ids: list[str]) -> dict[str, datetime]:
+    """For each chat, when the resident's first message after the last agent message was written
+    (the chats whose resident has no unanswered message are left out)."""
+    if not ids:
+        return {}
+    last_reply = (
+        select(Message.conversation_id, func.max(Message.id).label("last_id"))
+        .where(Message.conversation_id.in_(ids), Message.sender == live.AGENT)
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Message.conversation_id, func.min(Message.created_at))
+        .outerjoin(last_reply, last_reply.c.conversation_id == Message.conversation_id)
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.sender == "resident",
+            (last_reply.c.last_id.is_(None)) | (Message.id > last_reply.c.last_id),
+        )
+        .group_by(Message.conversation_id)
+    )
+    return {conversation_id: since for conversation_id, since in rows}
 
 
 def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> Overview:
@@ -142,6 +184,7 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
         state = queue.team_state(session, team, now)
         waiting = queue.waiting_list(session, team, now)
         details = _summaries(session, [resident.conversation_id for resident in waiting])
+        identified = _identified(session, [resident.conversation_id for resident in waiting])
         rows = [
             WaitingRow(
                 resident.conversation_id,
@@ -150,6 +193,7 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
                 minutes(resident.estimated_wait_s),
                 details.get(resident.conversation_id, ("", None))[0],
                 details.get(resident.conversation_id, ("", None))[1],
+                identified=_identified_mark(team, resident.conversation_id in identified),
             )
             for resident in waiting
         ]
@@ -162,9 +206,14 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
                 state.agents_present,
                 rows,
                 open_requests.get(team.id, 0),
+                minutes(max((now - resident.enqueued_at).total_seconds() for resident in waiting))
+                if waiting
+                else "",
             )
         )
     agent = session.get(Agent, user.agent_id)
+    held = live.active_chats(session, agent) if agent else []
+    unanswered = _unanswered_since(session, [chat.id for chat in held])
     chats = [
         ChatRow(
             chat.id,
@@ -173,8 +222,10 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
             chat.summary,
             chat.emergency_level,
             _team_name(teams, chat.transfer_to) if chat.transfer_to else None,
+            since.isoformat() if (since := unanswered.get(chat.id)) else "",
+            minutes((now - since).total_seconds()) if since else "",
         )
-        for chat in (live.active_chats(session, agent) if agent else [])
+        for chat in held
     ]
     return Overview(panels, chats)
 
@@ -214,6 +265,7 @@ class ConversationView:
     transfer_targets: list[tuple[str, str]]
     notes: list[Line]
     canned_answers: tuple[tuple[str, str], ...] = ()
+    resident_left: bool = False  # the resident ended or left the chat while it is still live
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -255,7 +307,10 @@ def conversation_view(
         Line(note.id, "note", note.author, note.text, local_time(note.created_at))
         for note in notes.notes_of(session, conversation.id)
     ]
+    left_note = messages.text("desk.resident_left")
     return ConversationView(
+        resident_left=conversation.status == queue.ACTIVE
+        and any(line.sender == live.SYSTEM and line.text == left_note for line in lines),
         notes=note_lines,
         id=conversation.id,
         team_id=conversation.team_id,
@@ -423,7 +478,9 @@ def accounts(session: Any) -> list[dict[str, Any]]:
     ]
 
 
-def add_note(session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime) -> None:
-    """A professionals-only note on the conversation (:func:`handoff.notes.add_note`)."""
+def add_note(session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime) -> Line:
+    """A professionals-only note on the conversation (:func:`handoff.notes.add_note`), as the page
+    lists it."""
     agent = agent_of(session, user.agent_id)
-    notes.add_note(session, agent, conversation_id, text, now)
+    note = notes.add_note(session, agent, conversation_id, text, now)
+    return Line(note.id, "note", note.author, note.text, local_time(note.created_at))

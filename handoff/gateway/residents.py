@@ -253,6 +253,8 @@ class Residents:
         if status is not None:
             position = queue_message(status.position, status.queue_length, status.wait)
             await self._to_socket(resident.sid, position)
+            if self.hub.identification is not None:  # the button was live only: a new one
+                await self.hub.identification.offer_while_waiting(conversation_id, again=True)
 
     async def _end_session(self, resident: ResidentSocket) -> None:
         """End the socket's conversation: out of any queue, its secret revoked, the socket unbound."""
@@ -264,6 +266,8 @@ class Residents:
         await hub.sio.leave_room(resident.sid, resident_room(conversation_id), namespace=RESIDENTS)
         async with hub.lock(conversation_id):
             await hub.write(sessions.end_session, conversation_id, now())
+            if hub.identification is not None:  # no ticket or login of it works on any device now
+                await hub.identification.resident_ended(conversation_id)
             await hub.apply(await hub.write(relay.resident_left, conversation_id, now()), locked=True)
 
     async def _typing(self, resident: ResidentSocket, typing: bool) -> None:
@@ -365,6 +369,8 @@ class Residents:
                 uttered.insert(0, emergency_message(level))
         if uttered:
             await self.send_stored(conversation_id, uttered)
+        if self.hub.identification is not None:  # just queued for a team that requires it: the button
+            await self.hub.identification.offer_while_waiting(conversation_id)
 
 
 def record_uttered(session: Any, conversation_id: str, uttered: list[dict[str, Any]], now: Any) -> None:

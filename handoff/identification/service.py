@@ -303,3 +303,96 @@ def is_identified(session: Session, conversation_id: str) -> bool:
         )
     ).first()
     return found is not None
+
+
+# What the chat and the desk show of a conversation's identification (:func:`chat_state`).
+ChatState = Literal["none", "requested", "identified", "different_person", "cancelled", "failed", "ended"]
+ENDED = "ended"  # the outcome of tickets and logins cut off because the resident ended the chat
+
+
+@dataclass(frozen=True)
+class ChatIdentification:
+    """A conversation's identification as the chat and the desk show it: no identity code.
+
+    ``state`` is ``identified`` when an identity is bound (``different_person`` when the last
+    attempt was someone else's: the first identity stays), else what the last attempt came to:
+    ``requested`` (a ticket or login still under way), ``cancelled``, ``failed``, ``ended``, or
+    ``none`` when nothing was asked.
+    """
+
+    state: ChatState
+    given_name: str | None = None
+    family_name: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether an identity is bound to the conversation."""
+        return self.given_name is not None
+
+    @property
+    def display_name(self) -> str | None:
+        """``Etunimi Sukunimi`` when identified."""
+        if self.given_name is None or self.family_name is None:
+            return None
+        return f"{self.given_name} {self.family_name}"
+
+
+def chat_state(session: Session, conversation_id: str, now: datetime) -> ChatIdentification:
+    """The conversation's identification for the chat and the desk (no decryption)."""
+    stored: ConversationIdentity | None = session.get(ConversationIdentity, conversation_id)
+    last: IdentificationAttempt | None = session.execute(
+        select(IdentificationAttempt)
+        .where(IdentificationAttempt.conversation_id == conversation_id)
+        .order_by(IdentificationAttempt.created_at.desc(), IdentificationAttempt.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    names = (stored.given_name, stored.family_name) if stored is not None else (None, None)
+    state: ChatState
+    if last is None:
+        state = "identified" if stored is not None else "none"
+    elif last.outcome is None or last.outcome == "pending":
+        # A ticket or login under way; an expired one counts as never asked.
+        under_way = last.outcome == "pending" or last.expires_at > now
+        state = "requested" if under_way else ("identified" if stored is not None else "none")
+    elif last.outcome in ("identified", "same_person"):
+        state = "identified"
+    elif last.outcome == "different_person":
+        state = "different_person"
+    elif stored is not None:
+        state = "identified"  # a later attempt failed; the identity stays
+    elif last.outcome == "cancelled":
+        state = "cancelled"
+    elif last.outcome == ENDED:
+        state = "ended"
+    else:
+        state = "failed"
+    return ChatIdentification(state, *names)
+
+
+def has_attempts(session: Session, conversation_id: str) -> bool:
+    """Whether a ticket was ever issued for the conversation."""
+    found = session.execute(
+        select(IdentificationAttempt.id).where(IdentificationAttempt.conversation_id == conversation_id)
+    ).first()
+    return found is not None
+
+
+def end_pending(session: Session, conversation_id: str, now: datetime) -> int:
+    """The resident ended the chat on their device: no ticket or login of it works any more.
+
+    Every unused ticket and every login under way (its browser cookie included) expires now and is
+    marked ``ended``; the start link then answers "expired", the callback "expired". Returns how many.
+    """
+    ended: int = session.execute(
+        update(IdentificationAttempt)
+        .where(
+            IdentificationAttempt.conversation_id == conversation_id,
+            IdentificationAttempt.finished_at.is_(None),
+            IdentificationAttempt.outcome.is_(None),
+        )
+        .values(expires_at=now, outcome=ENDED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended:
+        audit.record(session, "resident", "identification.ended", conversation_id, now)
+    return ended

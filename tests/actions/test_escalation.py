@@ -36,8 +36,8 @@ NEUVOLA_ALTERNATIVES = (
 IDENTIFICATION = (
     "Huomaa, että tämän palvelun ammattilainen tarvitsee vahvan tunnistautumisen (esimerkiksi "
     "pankkitunnukset tai mobiilivarmenne), ennen kuin hän voi käsitellä henkilökohtaisia tietojasi. "
-    "Tässä chatissa ei voi vielä tunnistautua, joten chatissa saat yleistä neuvontaa. "
-    "Henkilökohtaisissa asioissa soita numeroon 015 211 8400."
+    "Voit tunnistautua chatissa, kun odotat jonossa. "
+    "Jos et voi tunnistautua, soita numeroon 015 211 8400."
 )
 TEAM_SLOTS = {"route_type": "team", "route_target": "neuvola"}
 

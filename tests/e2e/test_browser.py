@@ -215,6 +215,7 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.reload()
     agent.get_by_text("lapsen rokotukset neuvolassa").first.wait_for()  # the bot's summary for the agent
     agent.get_by_role("button", name="Ota seuraava").first.click()
+    agent.locator("body[data-desk-live]").wait_for()  # the conversation page's script is running
     # The team's ready answers: Alt+1 or a button puts one into the reply to be edited; nothing is sent.
     reply = agent.get_by_label("Vastaus asukkaalle")
     reply.focus()

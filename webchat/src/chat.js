@@ -192,6 +192,19 @@
       }
       return;
     }
+    // Strong identification: the one-time start link of this service, in a new tab; the
+    // conversation stays here and hears "Tunnistettu: …" when it is done.
+    if (route.type === "identification" && /^\/tunnistautuminen\/aloita\/[\w-]+$/.test(route.target)) {
+      var identify = element("li", "message message--link message--identify");
+      var start = element("a", "route-link identify-link", route.label || t("resident.script.open_page"));
+      start.href = route.target;
+      start.target = "_blank";
+      start.rel = "noopener";
+      start.appendChild(element("span", "visually-hidden", " " + t("resident.script.new_tab")));
+      identify.appendChild(start);
+      appendItem(identify);
+      return;
+    }
     if ((route.type === "omaolo" || route.type === "webpage") && /^https:\/\//.test(route.target)) {
       var item = element("li", "message message--link");
       var link = element("a", "route-link", linkLabel(route));
@@ -237,6 +250,17 @@
     if (buttons && buttons.length) appendButtons(buttons, Boolean(custom.history));
     if (custom.route) appendRoute(custom.route);
     if (custom.queue) appendQueue(custom.queue);
+    if (custom.identification) retireIdentifyLinks();
+  }
+
+  /* The identification ended (done, cancelled or failed): its one-time links are spent. */
+  function retireIdentifyLinks() {
+    Array.prototype.forEach.call(log.querySelectorAll("a.identify-link[href]"), function (link) {
+      link.removeAttribute("href");
+      link.removeAttribute("target");
+      link.setAttribute("aria-disabled", "true");
+      link.classList.add("identify-link--used");
+    });
   }
 
   form.addEventListener("submit", function (event) {

@@ -1,0 +1,102 @@
+/*
+ * Strong identification in the desk's conversation view (handoff/desk/identification.py).
+ *
+ * Loads the conversation's identification panel into [data-identification] ("Ei tunnistettu",
+ * "Tunnistautumista pyydetty", "Tunnistettu: Etunimi Sukunimi", a notice when the resident
+ * cancelled or it failed, a warning for a different person) and refreshes it in place when the
+ * desk socket (desk.js, window.opastinDeskSocket) says `identification` or `conversation` for this
+ * chat. "Pyydä tunnistautumista" is posted in place: the server issues the ticket and sends the
+ * resident the button. Every text comes rendered from the server; without identification
+ * configured the panel answers 404 and stays hidden.
+ */
+(function () {
+  "use strict";
+
+  var holder = document.querySelector("[data-identification]");
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  if (!holder || !csrfMeta || !window.fetch) return;
+  var url = holder.getAttribute("data-identification");
+  var conversationId = holder.getAttribute("data-conversation-id");
+  var csrf = csrfMeta.getAttribute("content");
+  var loading = false;
+  var loadAgain = false;
+
+  function imported(parent) {
+    return Array.prototype.map.call(parent.childNodes, function (node) {
+      return document.importNode(node, true);
+    });
+  }
+
+  function load() {
+    if (loading) {
+      loadAgain = true;
+      return;
+    }
+    loading = true;
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok && !response.redirected ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html === null) return;
+        var hadFocus = holder.contains(document.activeElement);
+        var parsed = new DOMParser().parseFromString(html, "text/html");
+        holder.replaceChildren.apply(holder, imported(parsed.body));
+        holder.hidden = false;
+        bind();
+        if (hadFocus) {
+          var next = holder.querySelector("button") || holder.querySelector("[data-identification-state]");
+          if (next) {
+            if (!next.hasAttribute("tabindex") && next.tagName !== "BUTTON") next.setAttribute("tabindex", "-1");
+            next.focus();
+          }
+        }
+      })
+      .catch(function () {
+        /* the panel stays as it was; the next event or reconnect loads it again */
+      })
+      .finally(function () {
+        loading = false;
+        if (loadAgain) {
+          loadAgain = false;
+          load();
+        }
+      });
+  }
+
+  function bind() {
+    var form = holder.querySelector("[data-identify]");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button");
+      button.disabled = true;
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+        body: new URLSearchParams(new FormData(form))
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          load();
+        })
+        .catch(function () {
+          button.disabled = false;
+          var state = holder.querySelector("[data-identification-state]");
+          if (state) state.textContent = form.getAttribute("data-failed");
+        });
+    });
+  }
+
+  var socket = window.opastinDeskSocket;
+  if (socket) {
+    var forThisChat = function (event) {
+      if (event && event.conversation_id === conversationId) load();
+    };
+    socket.on("identification", forThisChat);
+    socket.on("conversation", forThisChat);
+    socket.on("connect", load);
+  }
+  load();
+})();

@@ -1,0 +1,207 @@
+"""Strong identification in a live chat, in a real browser (Debian Chromium driven by Playwright),
+against the real test identity provider (npm oidc-provider in idp/, encrypted ID tokens).
+
+The handoff service runs alone (a live chat needs no bot) with the agent "hoitaja" in perhekeskus
+(identification optional: the professional asks mid-chat). An anonymous resident is queued through
+the service API and taken; the professional presses "Pyydä tunnistautumista"; the resident's chat
+shows "Tunnistaudu", which opens the provider in a new tab; the resident picks a test person there;
+both the resident's page and the desk show "Tunnistettu: Matti Kokeilu" without a reload. The time
+from the professional's request to "Tunnistettu" on the desk is printed (``-s``). Then the database
+file and the service's log are read: the identity row is there, the identity code is nowhere in
+plain text. A second resident cancels at the provider: both sides get the clear message and the
+chat goes on. Screenshots: ``test-results/identify-desk.png``, ``identify-resident.png``,
+``identify-cancelled-desk.png`` and ``identify-cancelled-resident.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
+from handoff.identification import service
+from handoff.identification.keys import ensure_dev_key_file
+from opastin.processes import free_port
+from tests.e2e.stack import conversation_id_of
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _new_page
+from tests.handoff.identification.support import running_test_provider
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "identify-test-token-0123456789"
+TEAM = "perhekeskus"
+MATTI_CODE = "021178-9265"  # idp/persons.json: made up (individual number 900-999)
+
+
+@pytest.fixture(scope="module")
+def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The test provider and the service pointed at it, every team open, with "hoitaja" in perhekeskus."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
+    tmp = tmp_path_factory.mktemp("identify")
+    always_open_teams(tmp / "teams.yml")
+    keys = ensure_dev_key_file(tmp / "oidc-client-keys.json")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running_test_provider(keys, [url + service.CALLBACK_PATH], True, tmp / "idp.log") as issuer:
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
+            "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
+            "HANDOFF_VAR_DIR": str(tmp),
+            "HANDOFF_API_TOKEN": TOKEN,
+            "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nobody answers: the live chat needs no bot
+            "OIDC_ISSUER": issuer,
+            "OIDC_CLIENT_ID": "opastin",
+            "OIDC_CLIENT_KEY_FILE": str(keys),
+            "OIDC_ENCRYPTED_ID_TOKENS": "1",
+        }
+        handoff_cli(env, "migrate")
+        passwords = create_agents(env["DATABASE_URL"], {"hoitaja": TEAM})
+        log = tmp / "handoff.log"
+        with log.open("wb") as output, handoff_server(env, port, output):
+            yield {"url": url, "database": env["DATABASE_URL"], "dir": str(tmp), "log": str(log), **passwords}
+
+
+@pytest.fixture(scope="module")
+def browser(service_stack: dict[str, str]) -> Iterator:
+    RESULTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def desk(browser, service_stack: dict[str, str]) -> Iterator:
+    """The professional's desk, logged in and present in perhekeskus."""
+    context, page, outside = _new_page(browser)
+    page.goto(service_stack["url"] + "/desk")
+    page.get_by_label("Käyttäjätunnus").fill("hoitaja")
+    page.get_by_label("Salasana").fill(service_stack["hoitaja"])
+    page.get_by_role("button", name="Kirjaudu").click()
+    page.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    page.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+    yield page
+    assert outside.blocked == []
+    context.close()
+
+
+def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
+    """A new anonymous resident, queued through the service API and taken by the desk."""
+    context, resident, outside = _new_page(browser)
+    resident.goto(service_stack["url"] + "/")
+    resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
+    secret = resident.evaluate("window.localStorage.getItem('opastin.session')")
+    conversation_id = conversation_id_of(service_stack["database"], secret)
+    body = {
+        "conversation_id": conversation_id,
+        "team": TEAM,
+        "summary": "Kysyy perheen tukipalveluista.",
+        "transcript": [{"sender": "resident", "text": "perheen tuki"}],
+    }
+    answer = httpx.post(
+        service_stack["url"] + "/api/service/handoffs",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert answer.status_code == 201, answer.text
+    resident.locator(".message--queue").filter(has_text="sijalla 1").wait_for()
+    desk.goto(service_stack["url"] + "/desk")
+    desk.get_by_role("button", name="Ota seuraava").first.click()
+    desk.get_by_label("Vastaus asukkaalle").wait_for()
+    resident.locator(".message--system").filter(has_text="liittyi keskusteluun").wait_for()
+    return context, resident, outside, conversation_id
+
+
+def read_database(database_url: str, sql: str) -> list[tuple]:
+    engine = create_engine(database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_the_professional_asks_and_both_see_the_name(browser, service_stack, desk) -> None:
+    context, resident, outside, conversation_id = resident_in_live_chat(browser, service_stack, desk)
+    panel = desk.locator("[data-identification]")
+    panel.get_by_text("Ei tunnistettu").wait_for()
+
+    asked_at = time.monotonic()
+    desk.get_by_role("button", name="Pyydä tunnistautumista").click()
+    panel.get_by_text("Tunnistautumista pyydetty").wait_for()
+    start = resident.get_by_role("link", name=re.compile("^Tunnistaudu"))
+    start.wait_for()
+    assert start.get_attribute("target") == "_blank" and start.get_attribute("rel") == "noopener"
+    with context.expect_page() as opened:
+        start.click()
+    provider = opened.value
+    provider.get_by_role("button", name=re.compile("Matti Kokeilu")).click()
+    provider.get_by_role("heading", name="Olet nyt tunnistautunut").wait_for()
+    panel.get_by_text("Tunnistettu: Matti Kokeilu").wait_for()
+    took = time.monotonic() - asked_at
+    print(f"\nfrom 'Pyydä tunnistautumista' to 'Tunnistettu' on the desk: {took:.2f} s (automated)")
+    provider.close()
+
+    resident.bring_to_front()  # the resident's own tab, the same conversation
+    resident.locator(".message--system").filter(has_text="Tunnistettu: Matti Kokeilu").wait_for()
+    assert resident.locator("a.identify-link[href]").count() == 0  # the spent link is retired
+    assert resident.locator("a.identify-link--used").count() == 1
+    desk.locator("[data-log]").get_by_text("Tunnistettu: Matti Kokeilu").wait_for()
+    resident.screenshot(path=str(RESULTS / "identify-resident.png"), full_page=True)
+    desk.screenshot(path=str(RESULTS / "identify-desk.png"), full_page=True)
+    assert took < 30
+
+    # The chat goes on, identified.
+    resident.get_by_label("Kirjoita viestisi").fill("Kiitos, nyt voin kertoa tarkemmin.")
+    resident.keyboard.press("Enter")
+    desk.get_by_text("Kiitos, nyt voin kertoa tarkemmin.").wait_for()
+
+    # After the chat: the identity row is there; the code is nowhere in plain text.
+    rows = read_database(
+        service_stack["database"],
+        "SELECT conversation_id, given_name, family_name, identity_code FROM conversation_identities",
+    )
+    assert [(row[0], row[1], row[2]) for row in rows] == [(conversation_id, "Matti", "Kokeilu")]
+    assert MATTI_CODE not in str(rows[0][3])
+    for stored in Path(service_stack["dir"]).glob("handoff.db*"):  # the file and its WAL, if any
+        content = stored.read_bytes()
+        assert MATTI_CODE.encode() not in content and b"021178" not in content, stored
+    log = Path(service_stack["log"]).read_text("utf-8", errors="replace")
+    assert "021178" not in log and "Kokeilu" not in log
+    assert outside.blocked == []
+    context.close()
+
+
+def test_a_cancelled_identification_is_told_to_both(browser, service_stack, desk) -> None:
+    context, resident, outside, _conversation_id = resident_in_live_chat(browser, service_stack, desk)
+    panel = desk.locator("[data-identification]")
+    desk.get_by_role("button", name="Pyydä tunnistautumista").click()
+    start = resident.get_by_role("link", name=re.compile("^Tunnistaudu"))
+    with context.expect_page() as opened:
+        start.click()
+    provider = opened.value
+    provider.get_by_role("button", name="Peruuta tunnistautuminen").click()
+    provider.get_by_role("heading", name="Tunnistautuminen keskeytettiin").wait_for()
+    provider.close()
+
+    panel.get_by_text("Asukas keskeytti tunnistautumisen – keskustelu jatkuu tunnistamattomana").wait_for()
+    resident.locator(".message--system").filter(
+        has_text="Tunnistautuminen keskeytettiin. Voit jatkaa keskustelua tunnistautumatta."
+    ).wait_for()
+    assert panel.get_by_role("button", name="Pyydä tunnistautumista uudelleen").is_visible()
+    resident.screenshot(path=str(RESULTS / "identify-cancelled-resident.png"), full_page=True)
+    desk.screenshot(path=str(RESULTS / "identify-cancelled-desk.png"), full_page=True)
+    resident.get_by_label("Kirjoita viestisi").fill("Jatketaan ilman tunnistautumista.")
+    resident.keyboard.press("Enter")
+    desk.get_by_text("Jatketaan ilman tunnistautumista.").wait_for()
+    assert outside.blocked == []
+    context.close()

@@ -1,0 +1,396 @@
+"""Strong identification in the chat, over real sockets (handoff/gateway/identification.py,
+handoff/desk/identification.py): the professional asks, the resident gets the "Tunnistaudu" button,
+identifies (a fake provider behind httpx.MockTransport) and both sides hear "Tunnistettu: Etunimi
+Sukunimi"; cancelling is told to both; the names reach only that resident and the holding agent;
+the ticket is never stored in plain text; "Lopeta keskustelu" ends every ticket and login of the
+conversation; a team that requires identification offers the button to a queued resident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from handoff.db import Database
+from handoff.gateway.identification import EVENT
+from handoff.identification import service
+from handoff.identification.keys import ensure_dev_key_file, load_client_keys
+from handoff.models import AuditEntry, IdentificationAttempt
+from handoff.queue import enqueue
+from handoff.settings import Settings
+from opastin import messages
+from opastin.teams import load_teams
+from tests.handoff.conftest import FakeClock, add_agent
+from tests.handoff.identification.support import (
+    CLIENT_ID,
+    ISSUER,
+    MATTI,
+    FakeProvider,
+    oidc_client,
+    provider_key,
+)
+from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
+from tests.handoff.test_gateway import Live, build, conversation_of, live_chat
+
+START = "/tunnistautuminen/aloita/"
+
+
+@pytest.fixture(scope="module")
+def client_keys_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_dev_key_file(tmp_path_factory.mktemp("oidc") / "client-keys.json")
+
+
+@pytest.fixture(scope="module")
+def provider_signing_key() -> Any:
+    return provider_key("provider-1")
+
+
+@pytest.fixture
+def provider(client_keys_file: Path, provider_signing_key: Any) -> FakeProvider:
+    return FakeProvider(load_client_keys(client_keys_file), provider_signing_key)
+
+
+@dataclasses.dataclass
+class Chat(Live):
+    provider: FakeProvider | None = None
+
+
+async def served(
+    settings: Settings, clock: FakeClock, db: Database, provider: FakeProvider | None
+) -> AsyncIterator[Chat]:
+    rasa = FakeRasa()
+    app = build(settings, clock, rasa)
+    if provider is not None:
+        app.state.identification.client = oidc_client(provider)
+    async with serve(app) as url:
+        yield Chat(url, rasa, db, app, provider)
+
+
+@pytest.fixture
+async def live(
+    db: Database, settings: Settings, clock: FakeClock, client_keys_file: Path, provider: FakeProvider
+) -> AsyncIterator[Chat]:
+    configured = dataclasses.replace(
+        settings, oidc_issuer=ISSUER, oidc_client_id=CLIENT_ID, oidc_client_key_file=client_keys_file
+    )
+    async for chat in served(configured, clock, db, provider):
+        yield chat
+
+
+@pytest.fixture
+async def resident(live: Chat) -> AsyncIterator[Resident]:
+    client = Resident(live.url)
+    await client.connect()
+    yield client
+    await client.close()
+
+
+class DeskEvents:
+    """The ``identification`` events one desk socket receives."""
+
+    def __init__(self, agent: Agent) -> None:
+        assert agent.sio is not None
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        agent.sio.on(EVENT, self.events.put_nowait, namespace="/desk")
+
+    async def next(self, timeout: float = 5) -> dict[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+    async def none(self) -> None:
+        await asyncio.sleep(0.3)
+        assert self.events.empty(), self.events.get_nowait()
+
+
+def route_of(message: dict[str, Any]) -> dict[str, Any] | None:
+    route = (message.get("custom") or {}).get("route")
+    return route if isinstance(route, dict) and route.get("type") == "identification" else None
+
+
+async def button(resident: Resident) -> str:
+    """The start link of the next "Tunnistaudu" button the resident gets."""
+    message = await resident.until(lambda message: route_of(message) is not None)
+    route = route_of(message)
+    assert route is not None and route["label"] == "Tunnistaudu"
+    assert route["target"].startswith(START)
+    assert sender_of(message) == "system"
+    return str(route["target"])
+
+
+async def identify(live: Chat, link: str, person: dict[str, str] | None) -> httpx.Response:
+    """Open the link in the resident's browser, log in at the fake provider (``None``: cancel), come back."""
+    assert live.provider is not None
+    async with httpx.AsyncClient(base_url=live.url) as browser:
+        start = await browser.get(link)
+        assert start.status_code == 303, start.text
+        query = parse_qs(urlsplit(start.headers["location"]).query)
+        state, nonce = query["state"][0], query["nonce"][0]
+        if person is None:
+            return await browser.get(service.CALLBACK_PATH, params={"error": "access_denied", "state": state})
+        live.provider.id_token = live.provider.sign(live.provider.claims(nonce, person=person))
+        return await browser.get(service.CALLBACK_PATH, params={"code": "the-code", "state": state})
+
+
+async def desk_line(agent: Agent, said: str) -> None:
+    """Skip the desk's system messages until one says ``said``."""
+    while (await agent.next_message("system"))["text"] != said:
+        pass
+
+
+def events_of(agent: Agent) -> list[tuple[str, dict[str, Any]]]:
+    """Every event the desk recorded and nobody read yet."""
+    seen = []
+    while not agent.events.empty():
+        seen.append(agent.events.get_nowait())
+    return seen
+
+
+def database_text(db: Database) -> str:
+    """Every row of the tables that hold messages, sessions and attempts, as one text."""
+    with db.reading() as session:
+        rows = []
+        for table in ("messages", "session_messages", "identification_attempts", "audit_log"):
+            rows += [str(tuple(row)) for row in session.execute(text(f"SELECT * FROM {table}"))]
+    return "\n".join(rows)
+
+
+async def test_the_professional_asks_and_both_sides_hear_the_name(live: Chat, resident: Resident) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    add_agent(live.db, "liisa", ["neuvola"])  # a colleague in the same team, desk open
+    colleague = Agent(live.url)
+    await colleague.login("liisa")
+    await colleague.connect_socket()
+    at_agent, at_colleague = DeskEvents(agent), DeskEvents(colleague)
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    panel = await agent.http.get(panel_path)
+    assert (
+        panel.status_code == 200 and "Ei tunnistettu" in panel.text and "Pyydä tunnistautumista" in panel.text
+    )
+    assert "Pyydä tunnistautumista" not in (await colleague.http.get(panel_path)).text  # not theirs to ask
+
+    asked = await agent.post(panel_path)
+    assert asked.status_code == 200, asked.text
+    link = await button(resident)
+    ticket = link.removeprefix(START)
+    assert await at_agent.next() == {"conversation_id": conversation_id, "state": "requested"}
+    await desk_line(agent, messages.text("gateway.identification.asked"))
+    assert "Tunnistautumista pyydetty" in (await agent.http.get(panel_path)).text
+
+    page = await identify(live, link, MATTI)
+    assert page.status_code == 200 and "Olet nyt tunnistautunut" in page.text
+    told = await resident.until(lambda message: sender_of(message) == "system")
+    assert told["text"] == "Tunnistettu: Matti Kokeilu"
+    assert told["custom"]["identification"] == "identified"  # the widget retires the spent button
+    assert await at_agent.next() == {
+        "conversation_id": conversation_id,
+        "state": "identified",
+        "name": "Matti Kokeilu",
+    }
+    await desk_line(agent, "Tunnistettu: Matti Kokeilu")
+    assert "Tunnistettu: Matti Kokeilu" in (await agent.http.get(panel_path)).text
+    seen_by_colleague = (await colleague.http.get(panel_path)).text
+    assert "Tunnistettu" in seen_by_colleague and "Matti" not in seen_by_colleague
+    await at_colleague.none()  # no event, no name for anyone but the holder
+    assert all("Matti" not in str(data) for _, data in events_of(colleague))
+
+    stored = database_text(live.db)
+    assert ticket not in stored  # the link went to the resident's socket only
+    assert MATTI["personal_identity_code"] not in stored and "021178" not in stored
+    with live.db.reading() as session:
+        actions = session.execute(
+            select(AuditEntry.action).where(AuditEntry.action.like("identification.%"))
+        ).scalars()
+        assert list(actions) == ["identification.ticket", "identification.start", "identification.identified"]
+    await colleague.close()
+    await agent.close()
+
+
+async def test_a_cancelled_identification_is_told_to_both_and_the_chat_goes_on(
+    live: Chat, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    at_agent = DeskEvents(agent)
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    assert (await agent.post(panel_path)).status_code == 200
+    link = await button(resident)
+    assert (await at_agent.next())["state"] == "requested"
+
+    page = await identify(live, link, None)
+    assert page.status_code == 200 and "Keskeytit tunnistautumisen" in page.text
+    told = await resident.until(lambda message: sender_of(message) == "system")
+    assert told["text"] == "Tunnistautuminen keskeytettiin. Voit jatkaa keskustelua tunnistautumatta."
+    assert await at_agent.next() == {"conversation_id": conversation_id, "state": "cancelled"}
+    shown = (await agent.http.get(panel_path)).text
+    assert "Asukas keskeytti tunnistautumisen – keskustelu jatkuu tunnistamattomana" in shown
+    assert "Pyydä tunnistautumista uudelleen" in shown
+    # The chat goes on anonymously.
+    await resident.say("Jatketaan ilman")
+    assert (await agent.next_message())["text"] == "Jatketaan ilman"
+    await agent.close()
+
+
+async def test_a_different_person_is_refused_and_the_desk_warned(live: Chat, resident: Resident) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    at_agent = DeskEvents(agent)
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    assert (await agent.post(panel_path)).status_code == 200
+    assert (await identify(live, await button(resident), MATTI)).status_code == 200
+    assert (await at_agent.next())["state"] == "requested"
+    assert (await at_agent.next())["state"] == "identified"
+    assert (await agent.post(panel_path)).status_code == 200
+    other = {"personal_identity_code": "140385-911S", "given_name": "Aino", "family_name": "Testinen"}
+    assert (await identify(live, await button(resident), other)).status_code == 409
+    assert (await at_agent.next())["state"] == "requested"
+    assert await at_agent.next() == {"conversation_id": conversation_id, "state": "different_person"}
+    told = await resident.until(
+        lambda message: message.get("text") == messages.text("gateway.identification.different_person")
+    )
+    assert "Aino" not in str(told)
+    shown = (await agent.http.get(panel_path)).text
+    assert 'role="alert"' in shown and "eri henkilö" in shown and "Aino" not in shown
+    await agent.close()
+
+
+async def test_only_the_agent_holding_the_chat_may_ask(live: Chat, resident: Resident) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    add_agent(live.db, "liisa", ["neuvola"])
+    colleague = Agent(live.url)
+    await colleague.login("liisa")
+    refused = await colleague.post(f"/desk/conversations/{conversation_id}/tunnistautuminen")
+    assert refused.status_code == 403
+    no_csrf = await agent.http.post(
+        f"/desk/conversations/{conversation_id}/tunnistautuminen", headers={"Accept": "application/json"}
+    )
+    assert no_csrf.status_code == 403
+    with live.db.reading() as session:
+        assert session.execute(select(IdentificationAttempt)).first() is None
+    await colleague.close()
+    await agent.close()
+
+
+async def test_ending_the_chat_ends_every_ticket_and_login_of_it(live: Chat, resident: Resident) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    assert (await agent.post(panel_path)).status_code == 200
+    unused = await button(resident)
+    assert (await agent.post(panel_path)).status_code == 200
+    started = await button(resident)
+    async with httpx.AsyncClient(base_url=live.url) as browser:
+        start = await browser.get(started)  # a login under way, its cookie in this browser
+        assert start.status_code == 303
+        state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+        await resident.sio.emit("session_end")  # "Lopeta keskustelu"
+        for _ in range(100):
+            with live.db.reading() as session:
+                outcomes = set(
+                    session.execute(
+                        select(IdentificationAttempt.outcome).where(
+                            IdentificationAttempt.conversation_id == conversation_id
+                        )
+                    ).scalars()
+                )
+            if outcomes == {service.ENDED}:
+                break
+            await asyncio.sleep(0.02)
+        assert outcomes == {service.ENDED}
+        with_cookie = await browser.get(service.CALLBACK_PATH, params={"code": "c", "state": state})
+        assert with_cookie.status_code == 400 and "Linkki on vanhentunut" in with_cookie.text
+        assert (await browser.get(unused)).status_code == 400
+    assert live.provider is not None and live.provider.token_requests == []
+    await agent.close()
+
+
+@pytest.fixture
+def optional_teams(teams_file: Path) -> Path:
+    """neuvola required (as in data/teams.yml), terveysneuvo made optional (before the app reads it)."""
+    import yaml
+
+    document = yaml.safe_load(teams_file.read_text("utf-8"))
+    document["teams"]["terveysneuvo"]["identification"] = "optional"
+    teams_file.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "utf-8")
+    return teams_file
+
+
+@pytest.mark.parametrize(("team", "offered"), [("neuvola", True), ("terveysneuvo", False)])
+async def test_a_team_that_requires_identification_offers_the_button_in_the_queue(
+    optional_teams: Path, live: Chat, resident: Resident, clock: FakeClock, team: str, offered: bool
+) -> None:
+    add_agent(live.db, "maija", [team])
+    conversation_id = await conversation_of(resident, live)
+    secret = resident.secret
+    catalogue = load_teams(optional_teams)
+
+    def queue_and_answer(sender: str, said: str) -> list[dict[str, Any]]:
+        with live.db.writing() as session:  # as the action server does during the bot's turn
+            enqueue(session, catalogue.get(team), sender, "Kysyy.", [], clock.now)  # type: ignore[arg-type]
+        return [{"recipient_id": sender, "text": "Olet jonossa."}]
+
+    live.rasa.answer = queue_and_answer
+    await resident.say("haluan jonoon")
+    await resident.until(lambda message: message.get("text") == "Olet jonossa.")
+    if not offered:
+        await asyncio.sleep(0.3)
+        assert not [message for message in resident.drain() if route_of(message)]
+        return
+    link = await button(resident)
+    with live.db.reading() as session:
+        assert service.chat_state(session, conversation_id, clock.now).state == "requested"
+    # Once: another bot turn while waiting brings no second button.
+    live.rasa.answer = None
+    await resident.say("odotan")
+    await asyncio.sleep(0.3)
+    assert not [message for message in resident.drain() if route_of(message)]
+    # A resumed page (its button was live only) gets a new one; the history keeps the text once.
+    await resident.close()
+    resident = Resident(live.url)
+    await resident.connect(secret)
+    spent, link = link, await button(resident)
+    assert link != spent
+    required = messages.text("gateway.identification.required")
+    with live.db.reading() as session:
+        texts = session.execute(text("SELECT text FROM session_messages")).scalars().all()
+    assert texts.count(required) == 1
+    # The queued resident identifies: the team's desks refresh; the name goes to nobody there.
+    agent = Agent(live.url)
+    await agent.login("maija")
+    await agent.connect_socket()
+    queue_view = (await agent.http.get("/desk/fragments/overview")).text
+    assert 'data-identified="0">Ei tunnistettu' in queue_view
+    assert (await identify(live, link, MATTI)).status_code == 200
+    told = await resident.until(
+        lambda message: sender_of(message) == "system" and "Tunnistettu" in message["text"]
+    )
+    assert told["text"] == "Tunnistettu: Matti Kokeilu"
+    panel = (await agent.http.get(f"/desk/conversations/{conversation_id}/tunnistautuminen")).text
+    assert "Tunnistettu" in panel and "Matti" not in panel and "edellyttää" not in panel
+    queue_view = (await agent.http.get("/desk/fragments/overview")).text
+    assert 'data-identified="1">Tunnistettu' in queue_view and "Matti" not in queue_view
+    # Taken from the queue: the holder sees the name.
+    assert await agent.accept(team, conversation_id) == conversation_id
+    panel = (await agent.http.get(f"/desk/conversations/{conversation_id}/tunnistautuminen")).text
+    assert "Tunnistettu: Matti Kokeilu" in panel
+    await resident.close()
+    await agent.close()
+
+
+async def test_without_a_provider_there_is_nothing_of_identification(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    async for live in served(settings, clock, db, None):
+        resident = Resident(live.url)
+        await resident.connect()
+        conversation_id, agent = await live_chat(live, resident)
+        path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+        assert (await agent.http.get(path)).status_code == 404
+        assert (await agent.post(path)).status_code == 404
+        page = await agent.http.get(f"/desk/conversations/{conversation_id}")
+        assert "data-identification" in page.text  # the script finds a 404 and keeps it hidden
+        await resident.close()
+        await agent.close()
