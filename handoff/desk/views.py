@@ -106,6 +106,7 @@ class ChatRow:
     transfer_to: str | None
     waiting_since: str = ""  # ISO time of the resident's first message not yet answered, or ""
     waited: str = ""  # how long that is, "3 min"
+    identified: bool | None = None  # as WaitingRow.identified
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,12 @@ def _identified(session: Session, ids: list[str]) -> set[str]:
 def _identified_mark(team: Team, identified: bool) -> bool | None:
     """The queue's mark: "Tunnistettu", or "Ei tunnistettu" when the team requires identification."""
     return True if identified else (False if team.identification == "required" else None)
+
+
+def _chat_identified_mark(teams: Teams, team_id: str, identified: bool) -> bool | None:
+    """:func:`_identified_mark` for a chat whose team may have left the catalogue."""
+    team = teams.get(team_id)
+    return _identified_mark(team, identified) if team else (True if identified else None)
 
 
 def _unanswered_since(session: Session, ids: list[str]) -> dict[str, datetime]:
@@ -214,6 +221,7 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
     agent = session.get(Agent, user.agent_id)
     held = live.active_chats(session, agent) if agent else []
     unanswered = _unanswered_since(session, [chat.id for chat in held])
+    identified_chats = _identified(session, [chat.id for chat in held])
     chats = [
         ChatRow(
             chat.id,
@@ -224,6 +232,7 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
             _team_name(teams, chat.transfer_to) if chat.transfer_to else None,
             since.isoformat() if (since := unanswered.get(chat.id)) else "",
             minutes((now - since).total_seconds()) if since else "",
+            _chat_identified_mark(teams, chat.team_id, chat.id in identified_chats),
         )
         for chat in held
     ]

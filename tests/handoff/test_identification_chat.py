@@ -197,6 +197,8 @@ async def test_the_professional_asks_and_both_sides_hear_the_name(live: Chat, re
     assert "Tunnistettu: Matti Kokeilu" in (await agent.http.get(panel_path)).text
     seen_by_colleague = (await colleague.http.get(panel_path)).text
     assert "Tunnistettu" in seen_by_colleague and "Matti" not in seen_by_colleague
+    own_chats = (await agent.http.get("/desk")).text  # the chat list, on the front page and beside a chat
+    assert 'data-identified="1">Tunnistettu' in own_chats and "Matti" not in own_chats
     await at_colleague.none()  # no event, no name for anyone but the holder
     assert all("Matti" not in str(data) for _, data in events_of(colleague))
 
