@@ -149,7 +149,7 @@ def create_app(
     mount_desk(app, services, gateway)
     identification = mount_identification(app, services)  # /tunnistautuminen/…, when OIDC_ISSUER is set
     if identification is not None:  # the chats: "Tunnistaudu" buttons, and both sides hear the outcome
-        gateway.identification = ChatIdentification(gateway)
+        gateway.identification = ChatIdentification(gateway, identification.vault)
         identification.add_listener(gateway.identification.heard)
     # /livez, /readyz (= /healthz), /metrics; the request counter outermost, so it sees every answer.
     operations.install(app, resident_sockets=lambda: len(gateway.residents.sockets))

@@ -5,9 +5,17 @@ identification panel (a fragment ``identify.js`` loads into the page and
 refreshes on the socket's ``identification`` event): "Ei tunnistettu",
 "Tunnistautumista pyydetty", "Tunnistettu: Etunimi Sukunimi", a clear notice
 when the resident cancelled or it failed, and a warning when a different
-person identified. The name is shown only to the professional holding the
-chat; a queued chat's team sees "Tunnistettu" or "Ei tunnistettu". The
-identity code is never shown here.
+person identified. Who sees what is the one access rule of
+:mod:`handoff.identification.access`: the name is shown only to the
+professional holding the chat; everyone else who may open the conversation
+(a queued chat's team, an ended chat's reader, an administrator) sees
+"Tunnistettu" or "Ei tunnistettu".
+
+``POST /desk/conversations/{id}/henkilotunnus`` opens the identity code:
+"Näytä henkilötunnus" for the holder, "Avaa henkilötunnus" with a stated
+reason for everyone else. The answer is the panel with the code (and the
+name) in it, for this one view; every opening is audited with its basis and
+reason, and the code is never put in the page otherwise.
 
 ``POST /desk/conversations/{id}/tunnistautuminen`` ("Pyydä tunnistautumista",
 only in a live chat the agent holds) issues a ticket for the conversation on
@@ -20,6 +28,7 @@ it they answer 404 and the page shows nothing of identification.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,16 +36,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from handoff import live, queue
+from handoff import live
 from handoff.desk import views
 from handoff.desk.auth import DeskUser
 from handoff.desk.learning import DeskTools
 from handoff.errors import NotFound
 from handoff.gateway.hub import Gateway
-from handoff.identification import service
+from handoff.identification import access, service
+from handoff.identification.vault import IdentityVault
 from handoff.runtime import Services
 
 PATH = "/conversations/{conversation_id}/tunnistautuminen"
+CODE_PATH = "/conversations/{conversation_id}/henkilotunnus"
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,9 @@ class IdentificationPanel:
     can_request: bool
     again: bool
     required: bool
+    identified: bool = False
+    needs_reason: bool = False
+    code: str | None = None
 
 
 def _text(state: service.ChatState, name: str | None, held: bool) -> str:
@@ -70,18 +84,38 @@ def panel(
     """The conversation's identification panel, for a user of its team (Forbidden otherwise)."""
     agent = views.agent_of(session, user.agent_id)
     conversation = live.conversation_for(session, agent, conversation_id)
-    held = conversation.status == queue.ACTIVE and conversation.agent_id == agent.id
+    rule = access.access_of(conversation.status, conversation.agent_id, agent.id)
     current = service.chat_state(session, conversation_id, now)
     team = services.teams.get(conversation.team_id)
     return IdentificationPanel(
         conversation_id=conversation_id,
         state=current.state,
-        text=_text(current.state, current.display_name, held),
+        text=_text(current.state, current.display_name, rule.sees_name),
         warning=current.state in ("different_person", "cancelled", "failed"),
-        can_request=held,
+        can_request=rule.sees_name,
         again=current.state not in ("none",),
         required=team is not None and team.identification == "required",
+        identified=current.identified,
+        needs_reason=rule.needs_reason,
     )
+
+
+def opened_panel(
+    session: Session,
+    services: Services,
+    vault: IdentityVault,
+    user: DeskUser,
+    conversation_id: str,
+    reason: str | None,
+    now: datetime,
+) -> IdentificationPanel:
+    """The panel with the identity code opened for ``user`` under the access rule (audited)."""
+    agent = views.agent_of(session, user.agent_id)
+    conversation = live.conversation_for(session, agent, conversation_id)
+    identity = access.open_identity(session, vault, conversation, agent.id, agent.username, reason, now)
+    shown = panel(session, services, user, conversation_id, now)
+    name = views.text("desk.identification.identified", name=identity.display_name)
+    return dataclasses.replace(shown, text=name, code=identity.identity_code)
 
 
 def add_identification_routes(
@@ -110,3 +144,15 @@ def add_identification_routes(
         await gateway.identification.request(user.agent_id, conversation_id)
         url = f"/desk/conversations/{conversation_id}"
         return tools.done(request, url, {"conversation_id": conversation_id, "state": "requested"})
+
+    @router.post(CODE_PATH, response_class=HTMLResponse)
+    @tools.guarded
+    async def open_code(request: Request, conversation_id: str) -> Response:
+        user, form = await tools.checked_form(request)
+        enabled()
+        assert gateway.identification is not None
+        reason = form.get("reason")
+        stated = reason if isinstance(reason, str) else None
+        vault, now = gateway.identification.vault, services.now()
+        shown = await tools.write(opened_panel, services, vault, user, conversation_id, stated, now)
+        return tools.page(request, "_identification.html", user=user, ident=shown)

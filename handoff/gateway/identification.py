@@ -34,6 +34,7 @@ from handoff import live, queue
 from handoff.gateway import relay, sessions
 from handoff.gateway.wire import DESK, RESIDENTS, agent_room, resident_room, system_uttered
 from handoff.identification import service
+from handoff.identification.vault import IdentityVault
 from handoff.models import Conversation
 from opastin import messages
 from opastin.teams import Teams
@@ -165,10 +166,12 @@ def tell(session: Session, event: Heard, now: datetime) -> Told | None:
 
 
 class ChatIdentification:
-    """Identification in the gateway's chats (one per gateway, when ``OIDC_ISSUER`` is set)."""
+    """Identification in the gateway's chats (one per gateway, when ``OIDC_ISSUER`` is set); ``vault``
+    opens stored identity codes for the desk under the access rule (:mod:`handoff.identification.access`)."""
 
-    def __init__(self, hub: Gateway) -> None:
+    def __init__(self, hub: Gateway, vault: IdentityVault) -> None:
         self.hub = hub
+        self.vault = vault
 
     async def request(self, agent_id: int, conversation_id: str) -> None:
         """The agent asks the resident of the live chat they hold to identify."""

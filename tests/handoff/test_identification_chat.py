@@ -214,6 +214,59 @@ async def test_the_professional_asks_and_both_sides_hear_the_name(live: Chat, re
     await agent.close()
 
 
+async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_stated_reason(
+    live: Chat, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    code_path = f"/desk/conversations/{conversation_id}/henkilotunnus"
+    code = MATTI["personal_identity_code"]
+    assert (await agent.post(panel_path)).status_code == 200
+    assert (await identify(live, await button(resident), MATTI)).status_code == 200
+    add_agent(live.db, "liisa", ["neuvola"])  # a colleague of the team, not holding the chat
+    add_agent(live.db, "pekka", ["terveysneuvo"])  # another team
+    colleague, outsider = Agent(live.url), Agent(live.url)
+    await colleague.login("liisa")
+    await outsider.login("pekka")
+
+    # The panels offer the opening, never the code itself.
+    for _ in range(50):
+        held = (await agent.http.get(panel_path)).text
+        if "Näytä henkilötunnus" in held:
+            break
+        await asyncio.sleep(0.05)
+    assert "Näytä henkilötunnus" in held and code not in held
+    theirs = (await colleague.http.get(panel_path)).text
+    assert "Avaa henkilötunnus" in theirs and 'name="reason"' in theirs and code not in theirs
+
+    opened = await agent.post(code_path)  # the holder: no reason needed
+    assert opened.status_code == 200 and code in opened.text and "Matti Kokeilu" in opened.text
+    refused = await colleague.post(code_path)
+    assert refused.status_code == 400 and code not in refused.text
+    short = await colleague.post(code_path, reason="katson")
+    assert short.status_code == 400 and code not in short.text
+    reason = "Asukas soitti ja pyysi tarkistamaan chatin tiedot"
+    with_reason = await colleague.post(code_path, reason=reason)
+    assert with_reason.status_code == 200 and code in with_reason.text and "Matti Kokeilu" in with_reason.text
+    assert (await outsider.post(code_path, reason=reason)).status_code == 403
+    no_csrf = await colleague.http.post(code_path, data={"reason": reason})
+    assert no_csrf.status_code == 403 and code not in no_csrf.text
+
+    with live.db.reading() as session:
+        views = session.execute(
+            select(AuditEntry.actor, AuditEntry.object_id, AuditEntry.details)
+            .where(AuditEntry.action == "identity.code.view")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(view) for view in views] == [
+        ("maija", conversation_id, {"basis": "holder", "reason": None}),
+        ("liisa", conversation_id, {"basis": "stated_reason", "reason": reason}),
+    ]
+    assert code not in database_text(live.db)  # stored encrypted; the audit names no code
+    for desk in (colleague, outsider, agent):
+        await desk.close()
+
+
 async def test_a_cancelled_identification_is_told_to_both_and_the_chat_goes_on(
     live: Chat, resident: Resident
 ) -> None:

@@ -64,7 +64,53 @@
       });
   }
 
+  function show(html, focusSelector) {
+    var parsed = new DOMParser().parseFromString(html, "text/html");
+    holder.replaceChildren.apply(holder, imported(parsed.body));
+    bind();
+    var target = holder.querySelector(focusSelector);
+    if (target) {
+      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+  }
+
+  // "Näytä henkilötunnus" / "Avaa henkilötunnus": the server answers with the panel holding the
+  // code for this view only (audited); the next refresh of the panel hides it again.
+  function bindOpenCode() {
+    var form = holder.querySelector("[data-open-code]");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button");
+      button.disabled = true;
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "text/html", "X-CSRF-Token": csrf },
+        body: new URLSearchParams(new FormData(form))
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.text();
+        })
+        .then(function (html) {
+          show(html, "[data-identity-code]");
+        })
+        .catch(function () {
+          button.disabled = false;
+          var failed = form.querySelector("[data-open-failed]") || document.createElement("p");
+          failed.setAttribute("data-open-failed", "");
+          failed.setAttribute("role", "alert");
+          failed.className = "alert";
+          failed.textContent = form.getAttribute("data-failed");
+          form.appendChild(failed);
+        });
+    });
+  }
+
   function bind() {
+    bindOpenCode();
     var form = holder.querySelector("[data-identify]");
     if (!form) return;
     form.addEventListener("submit", function (event) {

@@ -1,0 +1,95 @@
+"""One access rule for a resident's identity (docs/identification.md, "Who sees the identity code").
+
+- The professional **holding** the live chat now (after a transfer, the new
+  holder) sees the resident's name and may open the identity code.
+- **Anyone else** who may open the conversation — its team while it waits in
+  the queue, a colleague reading an ended chat found by search, an
+  administrator — sees only "Tunnistettu" and opens the code (and the name
+  with it) only by stating a reason.
+- Every opening of the code is audited (``identity.code.view``, with the
+  basis and the reason); the code itself is never written to the audit log,
+  to a log or to Rasa.
+
+The rule is a pure function of the conversation's state and the viewer, so
+the desk, its fragments and any later view (a consultant, a visible
+participant) ask the same question here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from handoff import audit
+from handoff.errors import InvalidInput, NotFound
+from handoff.identification.service import StoredIdentity, identity_of
+from handoff.identification.vault import IdentityVault
+from handoff.models import ACTIVE, Conversation
+
+AUDIT_ACTION = "identity.code.view"
+MIN_REASON_LENGTH = 10
+MAX_REASON_LENGTH = 300
+
+Basis = Literal["holder", "stated_reason"]
+
+
+@dataclass(frozen=True)
+class IdentityAccess:
+    """What one professional may see of a conversation's identity."""
+
+    basis: Basis
+
+    @property
+    def sees_name(self) -> bool:
+        """The name is shown without asking (to the holder only)."""
+        return self.basis == "holder"
+
+    @property
+    def needs_reason(self) -> bool:
+        """The code opens only with a stated reason."""
+        return self.basis == "stated_reason"
+
+
+def access_of(status: str, holder_id: int | None, viewer_id: int) -> IdentityAccess:
+    """The access of ``viewer_id`` to a conversation in ``status`` held by ``holder_id``.
+
+    The caller has already checked that the viewer may open the conversation at all (its team).
+    """
+    holds = status == ACTIVE and holder_id is not None and holder_id == viewer_id
+    return IdentityAccess("holder" if holds else "stated_reason")
+
+
+def checked_reason(access: IdentityAccess, reason: str | None) -> str | None:
+    """The stated reason, trimmed; :class:`InvalidInput` when one is needed and missing or too short."""
+    text = " ".join((reason or "").split())
+    if not access.needs_reason:
+        return text or None
+    if not MIN_REASON_LENGTH <= len(text) <= MAX_REASON_LENGTH:
+        raise InvalidInput(f"reason: {MIN_REASON_LENGTH}-{MAX_REASON_LENGTH} characters")
+    return text
+
+
+def open_identity(
+    session: Session,
+    vault: IdentityVault,
+    conversation: Conversation,
+    viewer_id: int,
+    viewer: str,
+    reason: str | None,
+    now: datetime,
+) -> StoredIdentity:
+    """The conversation's identity with the code, for ``viewer`` under the rule; the opening audited.
+
+    :class:`InvalidInput` when a reason is needed and not given, :class:`NotFound` when the
+    resident has not identified.
+    """
+    access = access_of(conversation.status, conversation.agent_id, viewer_id)
+    stated = checked_reason(access, reason)
+    identity = identity_of(session, vault, conversation.id)
+    if identity is None:
+        raise NotFound("the resident has not identified")
+    audit.record(session, viewer, AUDIT_ACTION, conversation.id, now, basis=access.basis, reason=stated)
+    return identity

@@ -1,0 +1,41 @@
+"""The one access rule for a resident's identity (handoff/identification/access.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handoff.errors import InvalidInput
+from handoff.identification.access import access_of, checked_reason
+
+HOLDER, COLLEAGUE = 1, 2
+
+
+def test_the_agent_holding_the_live_chat_sees_the_name_and_opens_the_code_without_a_reason() -> None:
+    rule = access_of("active", HOLDER, HOLDER)
+    assert rule.sees_name and not rule.needs_reason
+    assert checked_reason(rule, None) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "holder", "viewer"),
+    [
+        ("active", HOLDER, COLLEAGUE),  # a colleague of the team while someone else holds it
+        ("queued", None, COLLEAGUE),  # the team, while the resident waits in the queue
+        ("closed", HOLDER, HOLDER),  # the former holder, once the chat has ended
+        ("closed", HOLDER, COLLEAGUE),  # a search of ended chats
+    ],
+)
+def test_everyone_else_sees_the_mark_only_and_opens_the_code_with_a_reason(
+    status: str, holder: int | None, viewer: int
+) -> None:
+    rule = access_of(status, holder, viewer)
+    assert not rule.sees_name and rule.needs_reason
+    with pytest.raises(InvalidInput):
+        checked_reason(rule, None)
+    with pytest.raises(InvalidInput):
+        checked_reason(rule, "   katson  ")  # too short once trimmed
+    with pytest.raises(InvalidInput):
+        checked_reason(rule, "x" * 301)
+    assert checked_reason(rule, "  Asiakkaan  soittopyyntö,\n tarkistan tiedot ") == (
+        "Asiakkaan soittopyyntö, tarkistan tiedot"
+    )
