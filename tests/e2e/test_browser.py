@@ -10,83 +10,25 @@ another host. Screenshots go to ``test-results/``.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from devtools.stack import Rasa
 from opastin.hours import HELSINKI
+from tests.e2e.browsers import RESULTS, axe_violations, bot_says, new_page
 from tests.e2e.stack import query_one, running_stack, wait_for_row
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "test-results"
-AXE = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def stack(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Rasa, actions and the handoff service (every team open), with one neuvola agent, "hoitaja"."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     with running_stack(rasa, tmp_path_factory.mktemp("browser"), {"hoitaja": "neuvola"}) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class OutsideRequests:
-    """Records and blocks every request that would leave this machine."""
-
-    def __init__(self) -> None:
-        self.blocked: list[str] = []
-
-    def __call__(self, route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:")) or host in {"127.0.0.1", "localhost"}:
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-
-def _new_page(browser, width: int = 1280, height: int = 900, **options):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="fi-FI", **options)
-    outside = OutsideRequests()
-    context.route("**/*", outside)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page, outside
-
-
-def _axe_violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)" for v in result["violations"]]
 
 
 # Replaces the browser's Notification with one that records the titles (permission granted).
@@ -98,32 +40,26 @@ NOTIFICATIONS_RECORDED = """() => {
 }"""
 
 
-def _bot_says(page, pattern: str) -> None:
-    page.locator(".chat-log .message--bot, .chat-log .message--agent, .chat-log .message--system").filter(
-        has_text=re.compile(pattern)
-    ).first.wait_for()
-
-
 @pytest.mark.parametrize(("width", "name"), [(1280, "resident-desktop"), (360, "resident-360px")])
 def test_resident_page_is_accessible_self_contained_and_fits(browser, stack, width: int, name: str) -> None:
-    context, page, outside = _new_page(browser, width=width, bypass_csp=True)
+    context, page, outside = new_page(browser, width=width, bypass_csp=True)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")  # the bot greets first
+    bot_says(page, "Olen Opastin")  # the bot greets first
     page.locator("[data-team-status] li").first.wait_for()
     assert page.get_by_text("Hätätilanteessa soita").is_visible()
     assert page.get_by_text("Älä kirjoita henkilötunnustasi").is_visible()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the page scrolls sideways at {width} px ({scroll_width} px wide)"
     page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=True)
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     assert outside.blocked == []
     context.close()
 
 
 def test_whole_chat_works_by_keyboard_alone(browser, stack) -> None:
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     for _ in range(15):  # from the top of the page to the message box
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "chat-input":
@@ -147,9 +83,9 @@ def test_whole_chat_works_by_keyboard_alone(browser, stack) -> None:
 
 
 def test_a_resident_on_a_shared_computer_ends_the_conversation_for_good(browser, stack) -> None:
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     _say(page, "hetuni on 131052-308T ja tarvitsen hammaslääkärin")
     page.locator(".chat-log").get_by_text("poistin sen").wait_for()
     reference = page.locator("[data-chat-reference]")
@@ -168,7 +104,7 @@ def test_a_resident_on_a_shared_computer_ends_the_conversation_for_good(browser,
     assert "hammaslääkärin" not in page.locator(".chat-log").inner_text()
     assert query_one(stack["database"], sql, reference=code)[0] is not None  # ended on the server
     page.reload()
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     assert "hammaslääkärin" not in page.locator(".chat-log").inner_text()  # nothing comes back
     assert outside.blocked == []
     context.close()
@@ -184,7 +120,7 @@ def _choose(page, title: str) -> None:
 
 
 def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
-    agent_context, agent, agent_outside = _new_page(browser, bypass_csp=True)
+    agent_context, agent, agent_outside = new_page(browser, bypass_csp=True)
     agent.goto(stack["url"] + "/desk")
     agent.get_by_label("Käyttäjätunnus").fill("hoitaja")
     agent.get_by_label("Salasana").fill(stack["hoitaja"])
@@ -199,14 +135,14 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     agent.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
 
     # The bot checks that the team is open and someone is there before it offers the queue.
-    resident_context, resident, outside = _new_page(browser)
+    resident_context, resident, outside = new_page(browser)
     resident.goto(stack["url"] + "/")
-    _bot_says(resident, "Olen Opastin")
+    bot_says(resident, "Olen Opastin")
     _say(resident, "lapsen rokotukset neuvolassa")
-    _bot_says(resident, "Neuvolan chat on nyt auki. Jonossa ei ole ketään")
+    bot_says(resident, "Neuvolan chat on nyt auki. Jonossa ei ole ketään")
     _choose(resident, "Kyllä, jonoon")
     resident.locator(".message--queue, .message--bot").filter(has_text="sijalla 1").first.wait_for()
-    agent.wait_for_function("document.title.startsWith('(1) ')")
+    expect(agent).to_have_title(re.compile(r"^\(1\) "))
     assert agent.evaluate("window.recordedNotices") == ["Uusi asukas jonossa Opastimen työpöydällä"]
     agent.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
                    "document.dispatchEvent(new Event('visibilitychange'))")  # fmt: skip
@@ -233,7 +169,7 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     resident.get_by_label("Kirjoita viestisi").fill("Milloin seuraava rokotus on? <script>alert(1)</script>")
     resident.keyboard.press("Enter")
     agent.get_by_text("Milloin seuraava rokotus on? <script>alert(1)</script>").wait_for()
-    agent.wait_for_function("document.title.startsWith('(1) ')")
+    expect(agent).to_have_title(re.compile(r"^\(1\) "))
     assert agent.evaluate("window.recordedNotices") == ["Uusi viesti asukkaalta Opastimen työpöydällä"]
     # Every time on the desk is Helsinki time, whether rendered by the server or added live (the
     # browser here runs in UTC).
@@ -242,16 +178,16 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
     assert len(times) >= 3 and all(any(hour in time for hour in hours) for time in times), times
     agent.screenshot(path=str(RESULTS / "desk-live-chat.png"), full_page=True)
     resident.screenshot(path=str(RESULTS / "resident-live-chat.png"), full_page=True)
-    assert _axe_violations(agent) == []
+    assert axe_violations(agent) == []
 
     # The agent ends the chat; the bot asks for feedback, which the resident gives by buttons.
     agent.get_by_role("button", name="Lopeta keskustelu").click()
     resident.locator(".message--system").filter(has_text="Keskustelu päättyi").wait_for()
-    _bot_says(resident, "asteikolla 1–5")
+    bot_says(resident, "asteikolla 1–5")
     _choose(resident, "5 – Erittäin hyvä")
-    _bot_says(resident, "mitä voisimme tehdä paremmin")
+    bot_says(resident, "mitä voisimme tehdä paremmin")
     _choose(resident, "Ei kommenttia")
-    _bot_says(resident, "Kiitos palautteestasi")
+    bot_says(resident, "Kiitos palautteestasi")
     assert query_one(stack["database"], "SELECT rating, comment FROM feedback") == (5, None)
     assert outside.blocked == [] and agent_outside.blocked == []
     resident_context.close()
@@ -259,23 +195,23 @@ def test_resident_and_agent_chat_in_two_browsers(browser, stack) -> None:
 
 
 def test_resident_leaves_a_call_back_request_when_nobody_is_there(browser, stack) -> None:
-    context, page, outside = _new_page(browser, width=390, height=844)
+    context, page, outside = new_page(browser, width=390, height=844)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     _say(page, "mulla on hammas kipee")
-    _bot_says(page, "paikalla ei ole ketään vastaamassa")
+    bot_says(page, "paikalla ei ole ketään vastaamassa")
     _choose(page, "Jätä yhteydenottopyyntö")
-    _bot_says(page, "missä asiassa toivot yhteydenottoa")
+    bot_says(page, "missä asiassa toivot yhteydenottoa")
     _say(page, "Paikka on irronnut hampaasta, hetu 131052-308T, toivon aikaa")
-    _bot_says(page, "poistin sen")
+    bot_says(page, "poistin sen")
     _choose(page, "Puhelimitse")
-    _bot_says(page, "Kirjoita puhelinnumerosi")
+    bot_says(page, "Kirjoita puhelinnumerosi")
     _say(page, "12345")
-    _bot_says(page, "ei näytä suomalaiselta puhelinnumerolta")
+    bot_says(page, "ei näytä suomalaiselta puhelinnumerolta")
     _say(page, "+358 40 123 4567")
-    _bot_says(page, "puhelimitse numeroon 040 123 4567")
+    bot_says(page, "puhelimitse numeroon 040 123 4567")
     _choose(page, "Kyllä, lähetä")
-    _bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
+    bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
     page.screenshot(path=str(RESULTS / "resident-contact-request.png"), full_page=True)
 
     topic, message, value = query_one(
@@ -289,33 +225,33 @@ def test_resident_leaves_a_call_back_request_when_nobody_is_there(browser, stack
 
 def test_the_contact_form_takes_a_correction_at_every_step(browser, stack) -> None:
     """Team, message, method, address and the read-back each corrected once, in the resident's words."""
-    context, page, outside = _new_page(browser, width=390, height=844)
+    context, page, outside = new_page(browser, width=390, height=844)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     _say(page, "haluan jättää soittopyynnön")
-    _bot_says(page, "Mille palvelulle haluat jättää viestin")
+    bot_says(page, "Mille palvelulle haluat jättää viestin")
     assert "En tunnistanut" not in page.locator(".chat-log").inner_text()  # no error before the question
     _choose(page, "Suun terveydenhuolto")
-    _bot_says(page, "missä asiassa toivot yhteydenottoa")
+    bot_says(page, "missä asiassa toivot yhteydenottoa")
     _say(page, "ei kun siis neuvola")
-    _bot_says(page, "vaihdoin palveluksi Neuvola")
+    bot_says(page, "vaihdoin palveluksi Neuvola")
     _say(page, "Haluaisin kysyä lapseni rokotuksista")
-    _bot_says(page, "Miten haluat, että sinuun otetaan yhteyttä")
+    bot_says(page, "Miten haluat, että sinuun otetaan yhteyttä")
     _say(page, "haluun muuttaa viestiä")
-    _bot_says(page, "kirjoitetaan viesti uudelleen")
+    bot_says(page, "kirjoitetaan viesti uudelleen")
     _say(page, "Haluaisin kysyä lapseni rokotusajasta ja seuraavasta neuvolakäynnistä")
     _choose(page, "Puhelimitse")
-    _bot_says(page, "Kirjoita puhelinnumerosi")
+    bot_says(page, "Kirjoita puhelinnumerosi")
     _say(page, "ei kun sittenkin sähköpostiin")
-    _bot_says(page, "yhteyttä sähköpostitse")
+    bot_says(page, "yhteyttä sähköpostitse")
     _say(page, "liisa@posti.fi")
-    _bot_says(page, "sähköpostitse osoitteeseen liisa@posti.fi")
+    bot_says(page, "sähköpostitse osoitteeseen liisa@posti.fi")
     page.screenshot(path=str(RESULTS / "resident-form-corrections-read-back.png"), full_page=True)
     _say(page, "osoite meni väärin, se on liisa.virtanen@posti.fi")
-    _bot_says(page, "korjasin yhteystiedon")
-    _bot_says(page, "sähköpostitse osoitteeseen liisa.virtanen@posti.fi")
+    bot_says(page, "korjasin yhteystiedon")
+    bot_says(page, "sähköpostitse osoitteeseen liisa.virtanen@posti.fi")
     _say(page, "joo laita menemään")
-    _bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
+    bot_says(page, r"Viitenumerosi on YP-\d{4}-\d{6}")
     page.screenshot(path=str(RESULTS / "resident-form-corrections-sent.png"), full_page=True)
 
     stored = query_one(
@@ -334,18 +270,18 @@ def test_the_contact_form_takes_a_correction_at_every_step(browser, stack) -> No
 
 
 def test_a_suspected_emergency_asks_one_safety_question_with_a_call_link(browser, stack) -> None:
-    context, page, outside = _new_page(browser, bypass_csp=True)
+    context, page, outside = new_page(browser, bypass_csp=True)
     page.goto(stack["url"] + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     _say(page, "mulla on kova rintakpiu")  # a typo: a suspicion, not a certainty
-    _bot_says(page, "Onko joku nyt hengenvaarassa tai vakavasti sairas")
+    bot_says(page, "Onko joku nyt hengenvaarassa tai vakavasti sairas")
     call = page.get_by_role("link", name="Soita 112")
     assert call.get_attribute("href") == "tel:112"  # a phone opens the dialler; the text says 112 too
     call_first = "(link) => !!(link.compareDocumentPosition(document.querySelector('.message--choices')) & 4)"
     assert call.evaluate(call_first), "the call link must come before the answers"
     page.screenshot(path=str(RESULTS / "resident-safety-question.png"), full_page=True)
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     _choose(page, "Kyllä")
-    _bot_says(page, "Tämä kuulostaa hätätilanteelta")
+    bot_says(page, "Tämä kuulostaa hätätilanteelta")
     assert outside.blocked == []
     context.close()

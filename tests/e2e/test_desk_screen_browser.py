@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
-from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
-from opastin.processes import free_port
+from tests.e2e.browsers import RESULTS, axe_violations, new_page, service_alone
 from tests.e2e.stack import conversation_id_of
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _axe_violations, _new_page
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
@@ -44,35 +40,14 @@ DRAFT_KEYS = "Object.keys(sessionStorage).filter((key) => key.startsWith('opasti
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The service alone, every team open, with the neuvola agent "hoitaja"."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     tmp = tmp_path_factory.mktemp("screen")
-    always_open_teams(tmp / "teams.yml")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-        "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
-        "HANDOFF_VAR_DIR": str(tmp),
-        "HANDOFF_API_TOKEN": TOKEN,
-        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nobody answers: the live chat needs no bot
-    }
-    handoff_cli(env, "migrate")
-    passwords = create_agents(env["DATABASE_URL"], {"hoitaja": "neuvola"})
-    with (tmp / "handoff.log").open("wb") as log, handoff_server(env, free_port(), log) as (url, _):
-        yield {"url": url, "database": env["DATABASE_URL"], **passwords}
-
-
-@pytest.fixture(scope="module")
-def browser(service: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with service_alone(tmp, {"hoitaja": "neuvola"}, HANDOFF_API_TOKEN=TOKEN) as running:
+        yield running
 
 
 def resident_in_queue(browser, service: dict[str, str], summary: str):
     """A resident's page whose conversation waits in neuvola's queue, as the action server queues it."""
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(service["url"] + "/")
     page.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
     secret = page.evaluate("window.localStorage.getItem('opastin.session')")
@@ -121,7 +96,7 @@ def no_sideways_scroll(page, width: int) -> None:
 
 
 def test_one_screen_keeps_drafts_and_updates_in_place(browser, service) -> None:
-    agent_context, agent, agent_outside = _new_page(browser, width=1280, height=720, bypass_csp=True)
+    agent_context, agent, agent_outside = new_page(browser, width=1280, height=720, bypass_csp=True)
     agent.goto(service["url"] + "/desk")
     agent.get_by_label("Käyttäjätunnus").fill("hoitaja")
     agent.get_by_label("Salasana").fill(service["hoitaja"])
@@ -152,7 +127,7 @@ def test_one_screen_keeps_drafts_and_updates_in_place(browser, service) -> None:
     # The skip link is the second stop of the keyboard and lands in the reply field.
     tab_to(agent, "[data-skip-reply]", limit=3)
     agent.keyboard.press("Enter")
-    agent.wait_for_function("document.activeElement.id === 'reply'")
+    expect(agent.locator("#reply")).to_be_focused()
 
     # Half-written reply and note in the second chat; switch to the first and back, keyboard only.
     agent.keyboard.type(DRAFT_SECOND)
@@ -206,7 +181,7 @@ def test_one_screen_keeps_drafts_and_updates_in_place(browser, service) -> None:
 
     no_sideways_scroll(agent, 1280)
     agent.screenshot(path=str(RESULTS / "desk-one-screen.png"))
-    assert _axe_violations(agent) == []
+    assert axe_violations(agent) == []
     box_side, box_chat = side.bounding_box(), agent.locator("[data-conversation]").bounding_box()
     assert box_side["x"] + box_side["width"] <= box_chat["x"]  # side by side at 1280 px
     assert agent.get_by_label("Vastaus asukkaalle").is_visible()
@@ -236,7 +211,7 @@ def test_one_screen_keeps_drafts_and_updates_in_place(browser, service) -> None:
     )
     assert latest["y"] + latest["height"] <= shown["y"] + shown["height"] + 1  # opens at the latest
     agent.screenshot(path=str(RESULTS / "desk-one-screen-long.png"))
-    assert _axe_violations(agent) == []  # the scrolling log is reachable by keyboard too
+    assert axe_violations(agent) == []  # the scrolling log is reachable by keyboard too
     agent.set_viewport_size({"width": 1024, "height": 768})
     agent.screenshot(path=str(RESULTS / "desk-one-screen-1024.png"), full_page=True)
     agent.set_viewport_size({"width": 1280, "height": 720})
@@ -262,7 +237,7 @@ def test_one_screen_keeps_drafts_and_updates_in_place(browser, service) -> None:
     # The front page shares the chat list (the first chat, its draft kept) and stays axe-clean.
     agent.get_by_role("link", name="← Takaisin työpöydälle").click()
     agent.locator(f'[data-chat="{first_id}"]').wait_for()
-    assert _axe_violations(agent) == []
+    assert axe_violations(agent) == []
 
     # Logging out clears every draft and count of the tab.
     agent.get_by_role("button", name="Kirjaudu ulos").click()

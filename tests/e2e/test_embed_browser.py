@@ -17,16 +17,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
-from devtools.stack import always_open_teams, handoff_cli, handoff_server
 from opastin.processes import free_port
-from tests.e2e.test_browser import AXE, CHROMIUM, CHROMIUM_ARGS, RESULTS, WCAG_AA, OutsideRequests
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.e2e.browsers import RESULTS, OutsideRequests, frame_axe_violations, service_alone
 
 pytestmark = pytest.mark.e2e
 
@@ -114,10 +111,6 @@ def county_site(service: str) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The service (framed by the county only), the county's page and a site not listed, all on loopback."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
-    tmp = tmp_path_factory.mktemp("embed")
-    always_open_teams(tmp / "teams.yml")
     port = free_port()
     service = f"http://127.0.0.1:{port}"
     with (
@@ -126,26 +119,15 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         http_server(county_site(service)) as other_port,
     ):
         county = f"http://localhost:{county_port}"
-        env = {
-            "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-            "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
-            "HANDOFF_VAR_DIR": str(tmp),
-            "HANDOFF_API_TOKEN": "embed-test-token-0123456789",
-            "RASA_URL": f"http://127.0.0.1:{rasa_port}",
-            "HANDOFF_FRAME_ANCESTORS": county,
-        }
-        handoff_cli(env, "migrate")
-        with (tmp / "handoff.log").open("wb") as log, handoff_server(env, port, log):
+        with service_alone(
+            tmp_path_factory.mktemp("embed"),
+            {},
+            port=port,
+            HANDOFF_API_TOKEN="embed-test-token-0123456789",
+            RASA_URL=f"http://127.0.0.1:{rasa_port}",
+            HANDOFF_FRAME_ANCESTORS=county,
+        ):
             yield {"service": service, "county": county, "not_listed": f"http://127.0.0.1:{other_port}"}
-
-
-@pytest.fixture(scope="module")
-def chromium(sites: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Visit:
@@ -189,19 +171,11 @@ class Visit:
 
 
 def heading_focused(widget) -> None:
-    widget.wait_for_function("document.activeElement && document.activeElement.id === 'chat-heading'")
+    expect(widget.locator("#chat-heading")).to_be_focused()
 
 
-def axe_violations(frame) -> list[str]:
-    """axe-core's WCAG 2.1 AA findings in ``frame``'s document (its own frames checked on their own)."""
-    frame.evaluate(AXE.read_text(encoding="utf-8"))
-    options = "{runOnly: {type: 'tag', values: tags}, iframes: false}"
-    result = frame.evaluate(f"(tags) => axe.run(document, {options})", WCAG_AA)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)" for v in result["violations"]]
-
-
-def test_the_bubble_opens_the_chat_by_keyboard_and_focus_goes_in_and_back(chromium, sites) -> None:
-    visit = Visit(chromium, sites["county"] + "/", 1280, 900, "no-preference")
+def test_the_bubble_opens_the_chat_by_keyboard_and_focus_goes_in_and_back(browser, sites) -> None:
+    visit = Visit(browser, sites["county"] + "/", 1280, 900, "no-preference")
     page = visit.page
     assert page.get_by_role("button", name="Avaa chat").get_attribute("aria-expanded") == "false"
     page.screenshot(path=str(RESULTS / "embed-desktop-closed.png"))
@@ -216,8 +190,8 @@ def test_the_bubble_opens_the_chat_by_keyboard_and_focus_goes_in_and_back(chromi
     assert visit.focused() == "IFRAME"
     assert widget.get_by_role("textbox", name="Kirjoita viestisi").is_enabled()
     assert page.evaluate(PANEL_ANIMATION) == "opastin-open"
-    assert axe_violations(page.main_frame) == []
-    assert axe_violations(widget) == []
+    assert frame_axe_violations(page.main_frame) == []
+    assert frame_axe_violations(widget) == []
     page.screenshot(path=str(RESULTS / "embed-desktop-open.png"))
 
     page.keyboard.press("Escape")  # inside the widget
@@ -239,8 +213,8 @@ def test_the_bubble_opens_the_chat_by_keyboard_and_focus_goes_in_and_back(chromi
     visit.context.close()
 
 
-def test_on_a_360_px_screen_the_open_chat_fills_it_without_motion(chromium, sites) -> None:
-    visit = Visit(chromium, sites["county"] + "/", 360, 740, "reduce")
+def test_on_a_360_px_screen_the_open_chat_fills_it_without_motion(browser, sites) -> None:
+    visit = Visit(browser, sites["county"] + "/", 360, 740, "reduce")
     page = visit.page
     page.screenshot(path=str(RESULTS / "embed-360px-closed.png"))
     visit.tab_to_bubble()
@@ -255,21 +229,21 @@ def test_on_a_360_px_screen_the_open_chat_fills_it_without_motion(chromium, site
     assert widget.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.evaluate(PANEL_ANIMATION) == "none"
-    assert axe_violations(page.main_frame) == []
-    assert axe_violations(widget) == []
+    assert frame_axe_violations(page.main_frame) == []
+    assert frame_axe_violations(widget) == []
     page.screenshot(path=str(RESULTS / "embed-360px-open.png"))
     assert visit.outside.blocked == []
     assert visit.hosts() <= LOOPBACK, visit.hosts()
     visit.context.close()
 
 
-def test_a_site_not_listed_cannot_frame_the_widget(chromium, sites) -> None:
+def test_a_site_not_listed_cannot_frame_the_widget(browser, sites) -> None:
     with urllib.request.urlopen(sites["service"] + "/upotus", timeout=10) as response:
         policy = response.headers["Content-Security-Policy"]
     assert f"frame-ancestors 'self' {sites['county']};" in policy
     assert sites["not_listed"] not in policy
 
-    visit = Visit(chromium, sites["not_listed"] + "/", 1280, 900, "no-preference")
+    visit = Visit(browser, sites["not_listed"] + "/", 1280, 900, "no-preference")
     with visit.page.expect_console_message(lambda message: "frame-ancestors" in message.text):
         visit.page.get_by_role("button", name="Avaa chat").click()
     assert visit.page.frame_locator("iframe").locator("#opastin-chat").count() == 0

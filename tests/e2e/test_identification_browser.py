@@ -24,15 +24,12 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
 from handoff.identification import service
 from handoff.identification.keys import ensure_dev_key_file
 from opastin.processes import free_port
+from tests.e2e.browsers import RESULTS, new_page, service_alone
 from tests.e2e.stack import conversation_id_of
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _new_page
 from tests.handoff.identification.support import running_test_provider
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
@@ -44,45 +41,30 @@ MATTI_CODE = "021178-9265"  # idp/persons.json: made up (individual number 900-9
 @pytest.fixture(scope="module")
 def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The test provider and the service pointed at it, every team open, with "hoitaja" in perhekeskus."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     tmp = tmp_path_factory.mktemp("identify")
-    always_open_teams(tmp / "teams.yml")
     keys = ensure_dev_key_file(tmp / "oidc-client-keys.json")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running_test_provider(keys, [url + service.CALLBACK_PATH], True, tmp / "idp.log") as issuer:
-        env = {
-            "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-            "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
-            "HANDOFF_VAR_DIR": str(tmp),
-            "HANDOFF_API_TOKEN": TOKEN,
-            "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nobody answers: the live chat needs no bot
-            "OIDC_ISSUER": issuer,
-            "OIDC_CLIENT_ID": "opastin",
-            "OIDC_CLIENT_KEY_FILE": str(keys),
-            "OIDC_ENCRYPTED_ID_TOKENS": "1",
-        }
-        handoff_cli(env, "migrate")
-        passwords = create_agents(env["DATABASE_URL"], {"hoitaja": TEAM})
-        log = tmp / "handoff.log"
-        with log.open("wb") as output, handoff_server(env, port, output):
-            yield {"url": url, "database": env["DATABASE_URL"], "dir": str(tmp), "log": str(log), **passwords}
-
-
-@pytest.fixture(scope="module")
-def browser(service_stack: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    callback = f"http://127.0.0.1:{port}{service.CALLBACK_PATH}"
+    with (
+        running_test_provider(keys, [callback], True, tmp / "idp.log") as issuer,
+        service_alone(
+            tmp,
+            {"hoitaja": TEAM},
+            port=port,
+            HANDOFF_API_TOKEN=TOKEN,
+            OIDC_ISSUER=issuer,
+            OIDC_CLIENT_ID="opastin",
+            OIDC_CLIENT_KEY_FILE=str(keys),
+            OIDC_ENCRYPTED_ID_TOKENS="1",
+        ) as running,
+    ):
+        yield running
 
 
 @pytest.fixture(scope="module")
 def desk(browser, service_stack: dict[str, str]) -> Iterator:
     """The professional's desk, logged in and present in perhekeskus."""
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(service_stack["url"] + "/desk")
     page.get_by_label("Käyttäjätunnus").fill("hoitaja")
     page.get_by_label("Salasana").fill(service_stack["hoitaja"])
@@ -96,7 +78,7 @@ def desk(browser, service_stack: dict[str, str]) -> Iterator:
 
 def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
     """A new anonymous resident, queued through the service API and taken by the desk."""
-    context, resident, outside = _new_page(browser)
+    context, resident, outside = new_page(browser)
     resident.goto(service_stack["url"] + "/")
     resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
     secret = resident.evaluate("window.localStorage.getItem('opastin.session')")

@@ -23,13 +23,9 @@ import pytest
 from devtools.stack import Rasa
 from handoff import agents
 from handoff.db import Database
+from tests.e2e.browsers import RESULTS, bot_says, frame_axe_violations, new_page, tab_to_id
 from tests.e2e.stack import running_stack, wait_for_row
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _bot_says, _new_page
-from tests.e2e.test_embed_browser import axe_violations
-from tests.e2e.test_statistics_browser import tab_to
 from tests.handoff.live_support import PASSWORD
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
@@ -42,8 +38,6 @@ EXAMPLE = "mitä teen kun kukaan ei vastaa puhelimeen"
 @pytest.fixture(scope="module")
 def stack(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The whole stack with the content editor "ella"."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     tmp = tmp_path_factory.mktemp("learning")
     with running_stack(rasa, tmp, {}) as running:
         database = Database(running["database"])
@@ -55,23 +49,14 @@ def stack(rasa: Rasa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
         yield {**running, "log": str(tmp / "handoff.log")}
 
 
-@pytest.fixture(scope="module")
-def browser(stack: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def resident_is_not_understood(browser, url: str) -> None:
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(url + "/")
-    _bot_says(page, "Olen Opastin")
+    bot_says(page, "Olen Opastin")
     for text in (UNCLEAR, AGAIN):
         page.get_by_role("textbox", name="Kirjoita viestisi").fill(text)
         page.keyboard.press("Enter")
-    _bot_says(page, "en vieläkään ymmärtänyt")  # the second miss: a person or the form is offered
+    bot_says(page, "en vieläkään ymmärtänyt")  # the second miss: a person or the form is offered
     page.get_by_role("button", name="Lopeta keskustelu").click()
     assert outside.blocked == []
     context.close()
@@ -85,12 +70,12 @@ def test_an_editor_turns_a_misunderstood_message_into_a_generic_example(
     item_id, stored = wait_for_row(stack["database"], sql)
     assert stored == MASKED
 
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(stack["url"] + "/desk/login")
     if page.evaluate("document.activeElement.id") != "username":
-        tab_to(page, "username")
+        tab_to_id(page, "username")
     page.keyboard.type("ella")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -99,12 +84,12 @@ def test_an_editor_turns_a_misunderstood_message_into_a_generic_example(
     assert page.get_by_role("heading", level=1).inner_text() == "Opetusjono"
     quoted = page.locator("blockquote").filter(has_text=MASKED)
     assert quoted.is_visible() and "0401234567" not in page.content()
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     page.screenshot(path=str(RESULTS / "learning-queue.png"), full_page=True)
 
-    tab_to(page, f"item-{item_id}-intent")
+    tab_to_id(page, f"item-{item_id}-intent")
     page.keyboard.type("out_of_scope")
-    tab_to(page, f"item-{item_id}-example")
+    tab_to_id(page, f"item-{item_id}-example")
     page.keyboard.press("Control+A")
     page.keyboard.type("Virtanen ei vastaa puhelimeen")
     page.keyboard.press("Tab")  # to "Hyväksy esimerkki"
@@ -113,10 +98,10 @@ def test_an_editor_turns_a_misunderstood_message_into_a_generic_example(
     alert.wait_for()
     assert "Esimerkkiä ei hyväksytty, koska siinä on vielä: nimi" in alert.inner_text()
     assert page.locator(f"#item-{item_id}-example").input_value() == "Virtanen ei vastaa puhelimeen"
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     page.screenshot(path=str(RESULTS / "learning-refused.png"), full_page=True)
 
-    tab_to(page, f"item-{item_id}-example")
+    tab_to_id(page, f"item-{item_id}-example")
     page.keyboard.press("Control+A")
     page.keyboard.type(EXAMPLE)
     page.keyboard.press("Tab")

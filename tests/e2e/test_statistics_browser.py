@@ -14,20 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from devtools.stack import always_open_teams, handoff_cli, handoff_server
 from handoff import agents
 from handoff.db import Database
-from opastin.processes import free_port
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _new_page
-from tests.e2e.test_embed_browser import axe_violations
+from tests.e2e.browsers import RESULTS, frame_axe_violations, new_page, service_alone, tab_to_id
 from tests.handoff.live_support import PASSWORD
 from tests.handoff.statistics_support import seed_march
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
@@ -37,45 +31,17 @@ MARCH = "/desk/tilastot?period=month&day=2026-03-01"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service with March's counts, the manager "esko" and the administrator "paakayttaja"."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     tmp = tmp_path_factory.mktemp("statistics")
-    always_open_teams(tmp / "teams.yml")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-        "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
-        "HANDOFF_VAR_DIR": str(tmp),
-        "HANDOFF_API_TOKEN": "statistics-test-token-0123456789",
-    }
-    handoff_cli(env, "migrate")
-    database = Database(env["DATABASE_URL"])
-    try:
-        with database.writing() as session:
-            agents.create_agent(session, "esko", PASSWORD, datetime.now(UTC), role="manager")
-            agents.create_agent(session, "paakayttaja", PASSWORD, datetime.now(UTC), role="admin")
-        seed_march(database)
-    finally:
-        database.dispose()
-    with (tmp / "handoff.log").open("wb") as log, handoff_server(env, free_port(), log) as (url, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(service: str) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def tab_to(page, element_id: str, limit: int = 40) -> None:
-    """Press Tab until the element ``element_id`` has the focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == element_id:
-            return
-    pytest.fail(f"Tab never reaches #{element_id}")
+    with service_alone(tmp, {}, HANDOFF_API_TOKEN="statistics-test-token-0123456789") as running:
+        database = Database(running["database"])
+        try:
+            with database.writing() as session:
+                agents.create_agent(session, "esko", PASSWORD, datetime.now(UTC), role="manager")
+                agents.create_agent(session, "paakayttaja", PASSWORD, datetime.now(UTC), role="admin")
+            seed_march(database)
+        finally:
+            database.dispose()
+        yield running["url"]
 
 
 def tab_to_link(page, text: str, limit: int = 40) -> None:
@@ -88,12 +54,12 @@ def tab_to_link(page, text: str, limit: int = 40) -> None:
 
 
 def test_a_manager_reads_the_statistics_by_keyboard_and_prints_the_month(browser, service: str) -> None:
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     errors: list[str] = []  # e.g. a style or script the Content-Security-Policy refused
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(service + "/desk/login")
     if page.evaluate("document.activeElement.id") != "username":  # autofocus may come late
-        tab_to(page, "username")
+        tab_to_id(page, "username")
     page.keyboard.type("esko")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -105,10 +71,10 @@ def test_a_manager_reads_the_statistics_by_keyboard_and_prints_the_month(browser
     assert page.get_by_role("img", name="Keskustelut tiimeittäin").is_visible()
     assert page.get_by_role("row", name="Kätilöt").get_by_role("cell").first.inner_text() == "< 5"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     page.screenshot(path=str(RESULTS / "statistics-desktop.png"), full_page=True)
 
-    tab_to(page, "stats-team")
+    tab_to_id(page, "stats-team")
     page.keyboard.type("Neuvola")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Näytä tilastot"
@@ -122,7 +88,7 @@ def test_a_manager_reads_the_statistics_by_keyboard_and_prints_the_month(browser
     page.goto(service + "/desk/tilastot/kuukausiraportti?month=2026-03")
     assert page.get_by_role("heading", level=1).inner_text() == "Kuukausiraportti: maaliskuu 2026"
     assert page.get_by_role("button", name="Tulosta raportti").is_visible()  # the script shows it
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     page.emulate_media(media="print")
     assert not page.locator(".desk-header").is_visible()
     assert not page.get_by_role("button", name="Tulosta raportti").is_visible()
@@ -132,14 +98,14 @@ def test_a_manager_reads_the_statistics_by_keyboard_and_prints_the_month(browser
     page.goto(service + "/desk/tilanne")  # the situation now, every team, no resident
     assert page.get_by_role("heading", level=1).inner_text() == "Tilannekuva nyt"
     assert page.get_by_role("heading", name="Kätilöt").is_visible()
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     page.screenshot(path=str(RESULTS / "desk-situation.png"), full_page=True)
     assert outside.blocked == [] and errors == []
     context.close()
 
 
 def test_an_administrator_creates_a_manager_on_an_accessible_page(browser, service: str) -> None:
-    context, page, outside = _new_page(browser)
+    context, page, outside = new_page(browser)
     page.goto(service + "/desk/login")
     page.get_by_label("Käyttäjätunnus").fill("paakayttaja")
     page.get_by_label("Salasana").fill(PASSWORD)
@@ -154,6 +120,6 @@ def test_an_administrator_creates_a_manager_on_an_accessible_page(browser, servi
     page.get_by_text("Salasana käyttäjälle liisa").wait_for()
     liisa = page.get_by_role("listitem").filter(has_text="Liisa Esihenkilö")
     assert liisa.get_by_text("Näkee kaikkien tiimien tilastot. Ei kuulu tiimeihin.").is_visible()
-    assert axe_violations(page.main_frame) == []
+    assert frame_axe_violations(page.main_frame) == []
     assert outside.blocked == []
     context.close()

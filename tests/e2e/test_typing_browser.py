@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
-from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
-from opastin.processes import free_port
+from tests.e2e.browsers import RESULTS, axe_violations, new_page, service_alone
 from tests.e2e.stack import conversation_id_of
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS, _axe_violations, _new_page
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.e2e
 
@@ -39,30 +35,9 @@ AGENT_DRAFT = "Katson kalenteria"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The service alone, every team open, with the neuvola agent "hoitaja"."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `scripts/system_packages.sh test` installs it (make test does)")
     tmp = tmp_path_factory.mktemp("typing")
-    always_open_teams(tmp / "teams.yml")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'handoff.db'}",
-        "HANDOFF_TEAMS_FILE": str(tmp / "teams.yml"),
-        "HANDOFF_VAR_DIR": str(tmp),
-        "HANDOFF_API_TOKEN": TOKEN,
-        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nobody answers: the live chat needs no bot
-    }
-    handoff_cli(env, "migrate")
-    passwords = create_agents(env["DATABASE_URL"], {"hoitaja": "neuvola"})
-    with (tmp / "handoff.log").open("wb") as log, handoff_server(env, free_port(), log) as (url, _):
-        yield {"url": url, "database": env["DATABASE_URL"], **passwords}
-
-
-@pytest.fixture(scope="module")
-def browser(service: dict[str, str]) -> Iterator:
-    RESULTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with service_alone(tmp, {"hoitaja": "neuvola"}, HANDOFF_API_TOKEN=TOKEN) as running:
+        yield running
 
 
 def record_frames(page) -> list[str]:
@@ -93,7 +68,7 @@ def queue_the_resident(service: dict[str, str], page) -> None:
 
 
 def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
-    agent_context, agent, agent_outside = _new_page(browser, bypass_csp=True)
+    agent_context, agent, agent_outside = new_page(browser, bypass_csp=True)
     agent_frames = record_frames(agent)
     agent.goto(service["url"] + "/desk")
     agent.get_by_label("Käyttäjätunnus").fill("hoitaja")
@@ -102,7 +77,7 @@ def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
     agent.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
     agent.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
 
-    resident_context, resident, outside = _new_page(browser, bypass_csp=True)  # for axe-core
+    resident_context, resident, outside = new_page(browser, bypass_csp=True)  # for axe-core
     resident_frames = record_frames(resident)
     resident.goto(service["url"] + "/")
     resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
@@ -130,7 +105,7 @@ def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
     assert agent.get_by_text(RESIDENT_DRAFT).count() == 0
     # The field emptied: "stopped" at once.
     field.fill("")
-    agent.wait_for_function("document.querySelector('[data-typing]').textContent === ''")
+    expect(agent.locator("[data-typing]")).to_have_text("")
     overview.locator("[data-chat] .tag--typing").wait_for(state="detached")
     # Written again and sent: the indicator gives way to the message.
     field.press_sequentially(RESIDENT_DRAFT + " on?", delay=120)
@@ -138,7 +113,7 @@ def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
     assert not any("seuraava" in frame for frame in resident_frames + agent_frames)
     resident.keyboard.press("Enter")
     agent.get_by_text(RESIDENT_DRAFT + " on?").wait_for()
-    agent.wait_for_function("document.querySelector('[data-typing]').textContent === ''")
+    expect(agent.locator("[data-typing]")).to_have_text("")
 
     # The professional writes: the widget's polite live region says so once, never what.
     resident_typing = resident.locator("[data-chat-typing]")
@@ -147,16 +122,14 @@ def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
     resident_typing.filter(has_text="Ammattilainen kirjoittaa…").wait_for()
     assert not any("kalenteria" in frame for frame in resident_frames + agent_frames)
     resident.screenshot(path=str(RESULTS / "typing-resident.png"), full_page=True)
-    assert _axe_violations(resident) == []
+    assert axe_violations(resident) == []
     # 5 s without a key: "stopped" (the widget's own 6 s timeout would hide it too).
-    resident.wait_for_function(
-        "document.querySelector('[data-chat-typing]').textContent === ''", timeout=9_000
-    )
+    expect(resident_typing).to_have_text("", timeout=9_000)
     reply.press_sequentially(" nyt.", delay=60)
     resident_typing.filter(has_text="Ammattilainen kirjoittaa…").wait_for()
     agent.get_by_role("button", name="Lähetä").click()
     resident.locator(".message--agent").filter(has_text=AGENT_DRAFT + " nyt.").wait_for()
-    resident.wait_for_function("document.querySelector('[data-chat-typing]').textContent === ''")
+    expect(resident_typing).to_have_text("")
 
     # Back to the resident's side for the desk's checks, with the indicator shown.
     field.press_sequentially("Kiitos", delay=60)
@@ -164,8 +137,8 @@ def test_typing_indicators_both_ways_without_the_text(browser, service) -> None:
     overview.locator("[data-chat] .tag--typing").wait_for()
     agent.screenshot(path=str(RESULTS / "typing-desk.png"), full_page=True)
     overview.screenshot(path=str(RESULTS / "typing-desk-list.png"), full_page=True)
-    assert _axe_violations(agent) == []
-    assert _axe_violations(overview) == []
+    assert axe_violations(agent) == []
+    assert axe_violations(overview) == []
     assert outside.blocked == [] and agent_outside.blocked == []
     resident_context.close()
     agent_context.close()
