@@ -22,12 +22,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from handoff.identification import service
 from handoff.identification.keys import ensure_dev_key_file
 from opastin.processes import free_port
-from tests.e2e.browsers import RESULTS, new_page, service_alone
+from tests.e2e.browsers import RESULTS, frame_axe_violations, new_page, service_alone
 from tests.e2e.stack import conversation_id_of
 from tests.handoff.identification.support import running_test_provider
 
@@ -146,6 +147,20 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
     resident.get_by_label("Kirjoita viestisi").fill("Kiitos, nyt voin kertoa tarkemmin.")
     resident.keyboard.press("Enter")
     desk.get_by_text("Kiitos, nyt voin kertoa tarkemmin.").wait_for()
+
+    # The holder opens the identity code for this one view (audited); keyboard focus goes to it.
+    panel.get_by_role("button", name="Näytä henkilötunnus").click()
+    shown = panel.locator("[data-identity-code]")
+    expect(shown).to_have_text(MATTI_CODE)
+    expect(shown).to_be_focused()
+    panel.get_by_text("Henkilötunnuksen näyttäminen kirjattiin lokiin.").wait_for()
+    assert frame_axe_violations(desk.main_frame) == []
+    desk.screenshot(path=str(RESULTS / "identify-code-desk.png"), full_page=True)
+    audited = read_database(
+        service_stack["database"],
+        "SELECT actor, object_id FROM audit_log WHERE action = 'identity.code.view'",
+    )
+    assert audited == [("hoitaja", conversation_id)]
 
     # After the chat: the identity row is there; the code is nowhere in plain text.
     rows = read_database(
