@@ -425,3 +425,27 @@ class ConversationIdentity(Base):
     family_name = Column(String(128), nullable=False)
     provider = Column(String(255), nullable=False)
     identified_at = Column(UTCDateTime, nullable=False)
+
+
+class ConversationSubject(Base):
+    """The child an identified guardian acts for in a conversation (docs/identification.md).
+
+    ``identity_code`` is encrypted like the guardian's (bound to the conversation, as the
+    subject's); ``age`` is the child's age when chosen. ``maturity`` is ``None`` for a child
+    under 12, else ``pending`` until the professional records ``allowed`` or ``refused``
+    (``decided_by``, ``decided_at``). Purged with the conversation.
+    """
+
+    __tablename__ = "conversation_subjects"
+
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity_code = Column(Text, nullable=False)
+    given_name = Column(String(128), nullable=False)
+    family_name = Column(String(128), nullable=False)
+    age = Column(Integer, nullable=False)
+    chosen_at = Column(UTCDateTime, nullable=False)
+    maturity = Column(String(16))
+    decided_by = Column(String(64))
+    decided_at = Column(UTCDateTime)

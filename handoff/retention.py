@@ -46,6 +46,7 @@ from handoff.models import (
     Conversation,
     ConversationIdentity,
     ConversationNote,
+    ConversationSubject,
     Feedback,
     IdentificationAttempt,
     Message,
@@ -233,9 +234,8 @@ def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
         for chunk in _chunks(ids):
             session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
             session.execute(delete(ConversationNote).where(ConversationNote.conversation_id.in_(chunk)))
-            session.execute(
-                delete(ConversationIdentity).where(ConversationIdentity.conversation_id.in_(chunk))
-            )
+            for identity in (ConversationIdentity, ConversationSubject):
+                session.execute(delete(identity).where(identity.conversation_id.in_(chunk)))
             session.execute(
                 delete(IdentificationAttempt).where(IdentificationAttempt.conversation_id.in_(chunk))
             )

@@ -102,6 +102,11 @@ Strong identification (OpenID Connect; docs/identification.md). Unset
     The secret that encrypts identity codes at rest (at least 32 characters).
     When unset, generated once into ``<HANDOFF_VAR_DIR>/identity-key`` (mode
     0600); required in production when identification is configured.
+``POPULATION_REGISTER_FILE``
+    Guardianship relations for acting for a child (YAML; ``make run`` points
+    it at the test register ``idp/population_register.yml`` in development).
+    Unset: a guardian can act only for themselves. Production refuses a file
+    marked ``test: true`` (docs/identification.md, "Acting for a child").
 """
 
 from __future__ import annotations
@@ -233,6 +238,7 @@ class Settings:
     oidc_redirect_uri: str | None = None
     oidc_encrypted_id_tokens: bool = False
     identity_key: str | None = None
+    population_register_file: Path | None = None
 
     def __post_init__(self) -> None:
         for name, variable in (
@@ -314,7 +320,12 @@ class Settings:
             oidc_redirect_uri=(env.get("OIDC_REDIRECT_URI") or "").strip() or None,
             oidc_encrypted_id_tokens=(env.get("OIDC_ENCRYPTED_ID_TOKENS") or "") == "1",
             identity_key=(env.get("OPASTIN_IDENTITY_KEY") or "").strip() or None,
+            population_register_file=_optional_path(env.get("POPULATION_REGISTER_FILE")),
         )
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return places.resolve(value) if value else None
 
 
 def load_api_token(settings: Settings | None = None) -> str:

@@ -28,6 +28,7 @@ from handoff.models import (
     Conversation,
     ConversationIdentity,
     ConversationNote,
+    ConversationSubject,
     Feedback,
     IdentificationAttempt,
     LearningItem,
@@ -79,6 +80,9 @@ def find(session: Session, places: Places, reference: str) -> Found:
         ),
         "conversation_identities": select(ConversationIdentity).where(
             ConversationIdentity.conversation_id == conversation_id
+        ),
+        "conversation_subjects": select(ConversationSubject).where(
+            ConversationSubject.conversation_id == conversation_id
         ),
         "identification_attempts": select(IdentificationAttempt).where(
             IdentificationAttempt.conversation_id == conversation_id
@@ -157,7 +161,7 @@ def _delete_rows(session: Session, found: Found) -> None:
         return
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(ConversationNote).where(ConversationNote.conversation_id == conversation_id))
-    for identification in (ConversationIdentity, IdentificationAttempt):
+    for identification in (ConversationIdentity, ConversationSubject, IdentificationAttempt):
         session.execute(delete(identification).where(identification.conversation_id == conversation_id))
     session.execute(delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
@@ -214,7 +218,7 @@ def _row(item: Any) -> dict[str, Any]:
     for column in item.__table__.columns:
         if column.name in _LEFT_OUT:
             continue
-        if isinstance(item, ConversationIdentity) and column.name == "identity_code":
+        if isinstance(item, ConversationIdentity | ConversationSubject) and column.name == "identity_code":
             values[column.name] = ENCRYPTED_MARK
             continue
         value = getattr(item, column.name)

@@ -14,8 +14,9 @@ shared secret ``ACTION_SERVER_TOKEN``, generated once into
 In development (``OPASTIN_ENV`` is not ``production``) it also starts the
 test identity provider of ``idp/`` on 127.0.0.1:8100 and points the service at
 it (``OIDC_ISSUER`` and the rest, unless ``OIDC_ISSUER`` names another
-provider); the client keys both read are generated once into
-``var/oidc-client-keys.json``. See docs/identification.md.
+provider) and at the test population register ``idp/population_register.yml``;
+the client keys both read are generated once into ``var/oidc-client-keys.json``.
+See docs/identification.md.
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ def child_environment() -> dict[str, str]:
         env.setdefault("OIDC_ISSUER", IDP_ISSUER)
         env.setdefault("OIDC_CLIENT_ID", "opastin")
         env.setdefault("OIDC_ENCRYPTED_ID_TOKENS", "1")  # as the Finnish identity brokers send them
+        env.setdefault("POPULATION_REGISTER_FILE", str(ROOT / "idp" / "population_register.yml"))
         env.update(
             IDP_HOST="127.0.0.1",
             IDP_PORT=str(IDP_PORT),

@@ -40,14 +40,15 @@ from handoff import live
 from handoff.desk import views
 from handoff.desk.auth import DeskUser
 from handoff.desk.learning import DeskTools
-from handoff.errors import NotFound
+from handoff.errors import Forbidden, NotFound
 from handoff.gateway.hub import Gateway
-from handoff.identification import access, service
+from handoff.identification import access, guardian, service
 from handoff.identification.vault import IdentityVault
 from handoff.runtime import Services
 
 PATH = "/conversations/{conversation_id}/tunnistautuminen"
 CODE_PATH = "/conversations/{conversation_id}/henkilotunnus"
+MATURITY_PATH = "/conversations/{conversation_id}/kypsyysarvio"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,25 @@ class IdentificationPanel:
     identified: bool = False
     needs_reason: bool = False
     code: str | None = None
+    acting_for: str | None = None
+    assessment: str | None = None
+    assessment_pending: bool = False
+    can_assess: bool = False
+    child_code: str | None = None
+
+
+def _acting_for(subject: guardian.Subject | None, sees_name: bool) -> tuple[str | None, str | None]:
+    """The line saying for whom the guardian writes, and the maturity assessment's state."""
+    if subject is None:
+        return None, None
+    line = (
+        views.text("desk.identification.acting_for", name=subject.display_name, age=subject.age)
+        if sees_name
+        else views.text("desk.identification.acting_for_hidden")
+    )
+    if subject.maturity is None:
+        return line, None
+    return line, views.text(f"desk.identification.maturity.{subject.maturity}", by=subject.decided_by or "")
 
 
 def _text(state: service.ChatState, name: str | None, held: bool) -> str:
@@ -87,6 +107,8 @@ def panel(
     rule = access.access_of(conversation.status, conversation.agent_id, agent.id)
     current = service.chat_state(session, conversation_id, now)
     team = services.teams.get(conversation.team_id)
+    subject = guardian.subject_of(session, conversation_id) if current.identified else None
+    acting_for, assessment = _acting_for(subject, rule.sees_name)
     return IdentificationPanel(
         conversation_id=conversation_id,
         state=current.state,
@@ -97,6 +119,10 @@ def panel(
         required=team is not None and team.identification == "required",
         identified=current.identified,
         needs_reason=rule.needs_reason,
+        acting_for=acting_for,
+        assessment=assessment,
+        assessment_pending=subject is not None and subject.assessment_pending,
+        can_assess=rule.sees_name and subject is not None and subject.maturity is not None,
     )
 
 
@@ -112,10 +138,29 @@ def opened_panel(
     """The panel with the identity code opened for ``user`` under the access rule (audited)."""
     agent = views.agent_of(session, user.agent_id)
     conversation = live.conversation_for(session, agent, conversation_id)
-    identity = access.open_identity(session, vault, conversation, agent.id, agent.username, reason, now)
+    opened = access.open_identity(session, vault, conversation, agent.id, agent.username, reason, now)
     shown = panel(session, services, user, conversation_id, now)
-    name = views.text("desk.identification.identified", name=identity.display_name)
-    return dataclasses.replace(shown, text=name, code=identity.identity_code)
+    name = views.text("desk.identification.identified", name=opened.identity.display_name)
+    subject = guardian.subject_of(session, conversation_id)
+    acting_for, _ = _acting_for(subject, sees_name=True)
+    return dataclasses.replace(
+        shown,
+        text=name,
+        code=opened.identity.identity_code,
+        acting_for=acting_for,
+        child_code=opened.child_code,
+    )
+
+
+def assess_maturity(
+    session: Session, user: DeskUser, conversation_id: str, decision: str, now: datetime
+) -> None:
+    """Record the holder's maturity assessment of the child the guardian acts for (audited)."""
+    agent = views.agent_of(session, user.agent_id)
+    conversation = live.conversation_for(session, agent, conversation_id)
+    if not access.access_of(conversation.status, conversation.agent_id, agent.id).sees_name:
+        raise Forbidden("only the professional holding the chat assesses the child's maturity")
+    guardian.decide_maturity(session, conversation_id, decision, agent.username, now)
 
 
 def add_identification_routes(
@@ -156,3 +201,16 @@ def add_identification_routes(
         vault, now = gateway.identification.vault, services.now()
         shown = await tools.write(opened_panel, services, vault, user, conversation_id, stated, now)
         return tools.page(request, "_identification.html", user=user, ident=shown)
+
+    @router.post(MATURITY_PATH)
+    @tools.guarded
+    async def assess(request: Request, conversation_id: str) -> Response:
+        user, form = await tools.checked_form(request)
+        enabled()
+        decision = form.get("decision")
+        chosen = decision if isinstance(decision, str) else ""
+        await tools.write(assess_maturity, user, conversation_id, chosen, services.now())
+        assert gateway.identification is not None
+        await gateway.identification.tell_desk(user.agent_id, conversation_id, "assessed")
+        url = f"/desk/conversations/{conversation_id}"
+        return tools.done(request, url, {"conversation_id": conversation_id, "maturity": chosen})

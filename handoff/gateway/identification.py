@@ -61,6 +61,9 @@ class Heard(Protocol):
     @property
     def display_name(self) -> str | None: ...
 
+    @property
+    def assessment(self) -> bool: ...
+
 
 def button(uttered: dict[str, Any], ticket: str) -> dict[str, Any]:
     """``uttered`` with the "Tunnistaudu" button (the start link of ``ticket``), for the live socket only."""
@@ -128,6 +131,11 @@ class Told:
 
 
 def _resident_text(event: Heard) -> str | None:
+    if event.outcome == "acting_for":
+        key = "acting_for_assessed" if event.assessment else "acting_for"
+        return messages.text(f"gateway.identification.{key}", name=event.display_name or "")
+    if event.outcome == "acting_for_self":
+        return messages.text("gateway.identification.acting_for_self")
     if event.outcome in ("identified", "same_person"):
         return messages.text("gateway.identification.identified", name=event.display_name or "")
     if event.outcome == "different_person":
@@ -140,6 +148,8 @@ def _resident_text(event: Heard) -> str | None:
 
 
 def _desk_state(event: Heard) -> str:
+    if event.outcome in ("acting_for", "acting_for_self"):
+        return event.outcome
     if event.outcome in ("identified", "same_person"):
         return "identified"
     if event.outcome == "different_person":
@@ -187,7 +197,7 @@ class ChatIdentification:
                 namespace=RESIDENTS,
             )
             await hub.sio.emit("message", posted.desk, room=agent_room(agent_id), namespace=DESK)
-            await self._to_desk(agent_id, conversation_id, "requested")
+            await self.tell_desk(agent_id, conversation_id, "requested")
 
     async def offer_while_waiting(self, conversation_id: str, again: bool = False) -> None:
         """After a bot turn: a resident just queued for a team requiring identification gets the button
@@ -220,7 +230,7 @@ class ChatIdentification:
         agent_id = told.state.agent_id
         if told.state.status == queue.ACTIVE and agent_id is not None:
             name = event.display_name if told.desk_state == "identified" else None
-            await self._to_desk(agent_id, event.conversation_id, told.desk_state, name)
+            await self.tell_desk(agent_id, event.conversation_id, told.desk_state, name)
         else:
             await hub.desk_changed(told.state.team_id)  # the queue shows "Tunnistettu", no name
 
@@ -228,9 +238,10 @@ class ChatIdentification:
         """The resident ended the chat on their device: every ticket and login of it stops working."""
         await self.hub.write(service.end_pending, conversation_id, self.hub.services.now())
 
-    async def _to_desk(
+    async def tell_desk(
         self, agent_id: int, conversation_id: str, state: str, name: str | None = None
     ) -> None:
+        """Send the agent's desks the ``identification`` event (their panel reloads)."""
         event: dict[str, Any] = {"conversation_id": conversation_id, "state": state}
         if name:
             event["name"] = name

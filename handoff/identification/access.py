@@ -6,6 +6,8 @@
   the queue, a colleague reading an ended chat found by search, an
   administrator — sees only "Tunnistettu" and opens the code (and the name
   with it) only by stating a reason.
+- The code of a child a guardian acts for follows the same rule, opened with the
+  guardian's.
 - Every opening of the code is audited (``identity.code.view``, with the
   basis and the reason); the code itself is never written to the audit log,
   to a log or to Rasa.
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.errors import InvalidInput, NotFound
+from handoff.identification.guardian import subject_code
 from handoff.identification.service import StoredIdentity, identity_of
 from handoff.identification.vault import IdentityVault
 from handoff.models import ACTIVE, Conversation
@@ -72,6 +75,17 @@ def checked_reason(access: IdentityAccess, reason: str | None) -> str | None:
     return text
 
 
+@dataclass(frozen=True)
+class OpenedIdentity:
+    """The identity with its code, and the code of the child the guardian acts for (if any)."""
+
+    identity: StoredIdentity
+    child_code: str | None
+
+    def __repr__(self) -> str:
+        return f"OpenedIdentity({self.identity!r})"
+
+
 def open_identity(
     session: Session,
     vault: IdentityVault,
@@ -80,8 +94,8 @@ def open_identity(
     viewer: str,
     reason: str | None,
     now: datetime,
-) -> StoredIdentity:
-    """The conversation's identity with the code, for ``viewer`` under the rule; the opening audited.
+) -> OpenedIdentity:
+    """The conversation's identity with the code(s), for ``viewer`` under the rule; the opening audited.
 
     :class:`InvalidInput` when a reason is needed and not given, :class:`NotFound` when the
     resident has not identified.
@@ -92,4 +106,4 @@ def open_identity(
     if identity is None:
         raise NotFound("the resident has not identified")
     audit.record(session, viewer, AUDIT_ACTION, conversation.id, now, basis=access.basis, reason=stated)
-    return identity
+    return OpenedIdentity(identity, subject_code(session, vault, conversation.id))

@@ -27,12 +27,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from handoff.identification import service
+from handoff.errors import InvalidInput
+from handoff.identification import guardian, service
 from handoff.identification.client import OidcClient, OidcConfig
 from handoff.identification.identity import FailureReason, IdentificationFailed
 from handoff.identification.keys import DEV_KEY_FILE_NAME, ensure_dev_key_file, load_client_keys
-from handoff.identification.service import CALLBACK_PATH, START_PATH, Outcome, PendingLogin
+from handoff.identification.register import FileRegister, GuardianshipRegister, RegisterError
+from handoff.identification.service import CALLBACK_PATH, CHOICE_PATH, START_PATH, Outcome, PendingLogin
 from handoff.identification.vault import IdentityVault, load_vault
+from handoff.models import ConversationIdentity
 from handoff.runtime import Services
 from handoff.settings import Settings, SettingsError
 from opastin import messages
@@ -62,14 +65,16 @@ class IdentificationEvent:
     ``outcome`` ``identified`` and ``same_person`` carry the names to show ("Tunnistettu: Etunimi
     Sukunimi"); ``different_person`` means someone else identified in a conversation already
     identified (the first identity stays; the desk should warn); ``failed`` carries the ``reason``
-    (``cancelled`` when the resident cancelled). Never the identity code.
+    (``cancelled`` when the resident cancelled). ``acting_for`` carries the child's names (and
+    ``assessment`` for a child of 12 or older), ``acting_for_self`` none. Never an identity code.
     """
 
     conversation_id: str
-    outcome: Outcome | Literal["failed"]
+    outcome: Outcome | Literal["failed", "acting_for", "acting_for_self"]
     given_name: str | None = None
     family_name: str | None = None
     reason: FailureReason | None = None
+    assessment: bool = False
 
     @property
     def display_name(self) -> str | None:
@@ -97,6 +102,10 @@ PAGES: dict[str, tuple[str, int]] = {
     "other_browser": ("other_browser", 400),
     "unavailable": ("unavailable", 503),
     "conversation_closed": ("conversation_closed", 409),
+    "acting_for": ("acting_for", 200),
+    "acting_for_assessed": ("acting_for_assessed", 200),
+    "acting_for_self": ("acting_for_self", 200),
+    "choice_invalid": ("choice_invalid", 400),
     **{
         reason: (_NOT_ACCEPTED, 400)
         for reason in (
@@ -113,8 +122,35 @@ PAGES: dict[str, tuple[str, int]] = {
 }
 
 
-def render_page(result: str, name: str | None = None) -> HTMLResponse:
-    """The resident's page for ``result`` (an outcome or a failure reason)."""
+def choice_form(token: str, children: Iterable[guardian.ChildOption]) -> str:
+    """The guardian's choice (own matters, or a child's) for the result page, as HTML."""
+
+    def option(value: str, label: str, checked: bool = False) -> str:
+        mark = " checked" if checked else ""
+        return (
+            f'<p><label><input type="radio" name="subject" value="{value}"{mark}> '
+            f"{html.escape(label)}</label></p>"
+        )
+
+    choices = [option(guardian.SELF, messages.text("identification.choice.self"), True)]
+    for child in children:
+        key = "child_assessed" if child.needs_assessment else "child"
+        label = messages.text(f"identification.choice.{key}", name=child.display_name, age=child.age)
+        choices.append(option(str(child.index), label))
+    return f"""<form method="post" action="{CHOICE_PATH}">
+<input type="hidden" name="token" value="{html.escape(token)}">
+<fieldset>
+<legend>{html.escape(messages.text("identification.choice.legend"))}</legend>
+<p>{html.escape(messages.text("identification.choice.hint"))}</p>
+{"".join(choices)}
+</fieldset>
+<p><button type="submit">{html.escape(messages.text("identification.choice.submit"))}</button></p>
+</form>
+"""
+
+
+def render_page(result: str, name: str | None = None, form: str = "") -> HTMLResponse:
+    """The resident's page for ``result`` (an outcome or a failure reason); ``form`` is trusted HTML."""
     page, status = PAGES[result]
     title = messages.text(f"identification.page.{page}.title")
     body = html.escape(messages.text(f"identification.page.{page}.text", name=name or ""))
@@ -127,10 +163,10 @@ def render_page(result: str, name: str | None = None) -> HTMLResponse:
 <link rel="stylesheet" href="/static/webchat/chat.css">
 </head>
 <body>
-<main>
+<main class="result-page">
 <h1>{html.escape(title)}</h1>
 <p>{body}</p>
-<p><a href="/">{html.escape(messages.text("identification.page.back"))}</a></p>
+{form}<p><a href="/">{html.escape(messages.text("identification.page.back"))}</a></p>
 </main>
 </body>
 </html>
@@ -141,10 +177,17 @@ def render_page(result: str, name: str | None = None) -> HTMLResponse:
 class Identification:
     """The running identification: the OpenID Connect client, the vault and the listeners."""
 
-    def __init__(self, services: Services, client: OidcClient, vault: IdentityVault) -> None:
+    def __init__(
+        self,
+        services: Services,
+        client: OidcClient,
+        vault: IdentityVault,
+        register: GuardianshipRegister | None = None,
+    ) -> None:
         self.services = services
         self.client = client
         self.vault = vault
+        self.register = register
         self.listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
@@ -255,11 +298,64 @@ def create_router(identification: Identification) -> APIRouter:
                     identity.family_name if shown else None,
                 )
             )
-            response = render_page(outcome, identity.display_name)
+            form = await choice_for(pending.conversation_id) if shown else ""
+            response = render_page(outcome, identity.display_name, form)
         response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH)
         return response
 
+    async def choice_for(conversation_id: str) -> str:
+        """The choice form when the identified resident is a guardian in the register, else ""."""
+        register = identification.register
+        if register is None:
+            return ""
+        now = services.now()
+
+        def read(session: Session) -> str:
+            children = guardian.options(session, identification.vault, register, conversation_id, now)
+            stored = session.get(ConversationIdentity, conversation_id)
+            if not children or stored is None:
+                return ""
+            token = guardian.choice_token(identification.vault, conversation_id, stored.identified_at, now)
+            return choice_form(token, children)
+
+        return await identification.write(read)
+
+    async def choose(request: Request) -> Response:
+        register = identification.register
+        if register is None:
+            return render_page("unknown_state")
+        form = await request.form()
+        token, subject = form.get("token"), form.get("subject")
+        if not isinstance(token, str) or not isinstance(subject, str):
+            return render_page("unknown_state")
+        now = services.now()
+        vault = identification.vault
+        try:
+            chosen = await identification.write(
+                lambda session: guardian.choose(session, vault, register, token, subject, now)
+            )
+        except IdentificationFailed as failure:
+            logger.info("acting for a child refused: %s", failure.reason)
+            return render_page(failure.reason)
+        except InvalidInput:
+            return render_page("choice_invalid")
+        child = chosen.child
+        if child is None:
+            await identification.notify(IdentificationEvent(chosen.conversation_id, "acting_for_self"))
+            return render_page("acting_for_self")
+        event = IdentificationEvent(
+            chosen.conversation_id,
+            "acting_for",
+            chosen.given_name,
+            chosen.family_name,
+            assessment=child.needs_assessment,
+        )
+        await identification.notify(event)
+        page = "acting_for_assessed" if child.needs_assessment else "acting_for"
+        return render_page(page, child.display_name)
+
     router.add_api_route(CALLBACK_PATH, callback, methods=["GET"], name="identification_callback")
+    router.add_api_route(CHOICE_PATH, choose, methods=["POST"], name="identification_choice")
     router.add_api_route(START_PATH + "{ticket}", start, methods=["GET"], name="identification_start")
     return router
 
@@ -319,7 +415,20 @@ def build_identification(services: Services) -> Identification | None:
         scope=settings.oidc_scope,
         require_encrypted=settings.oidc_encrypted_id_tokens,
     )
-    return Identification(services, OidcClient(config), load_vault(settings))
+    return Identification(services, OidcClient(config), load_vault(settings), load_register(settings))
+
+
+def load_register(settings: Settings) -> GuardianshipRegister | None:
+    """The register of ``POPULATION_REGISTER_FILE``; production refuses the test register."""
+    if settings.population_register_file is None:
+        return None
+    try:
+        register = FileRegister(settings.population_register_file)
+    except RegisterError as error:
+        raise SettingsError(f"POPULATION_REGISTER_FILE: {error}") from None
+    if settings.production and register.test:
+        raise SettingsError("POPULATION_REGISTER_FILE: the test register is not for production")
+    return register
 
 
 def mount_identification(

@@ -46,6 +46,7 @@ LOGIN_TTL = timedelta(minutes=10)
 ATTEMPT_KEPT = timedelta(days=1)
 START_PATH = "/tunnistautuminen/aloita/"
 CALLBACK_PATH = "/tunnistautuminen/paluu"
+CHOICE_PATH = "/tunnistautuminen/puolesta"  # the guardian's choice (:mod:`.guardian`)
 
 Outcome = Literal["identified", "same_person", "different_person"]
 

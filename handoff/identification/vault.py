@@ -14,6 +14,8 @@ conversation's row does not decrypt.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -43,6 +45,9 @@ class IdentityVault:
             secret.encode("utf-8")
         )
         self._aead = AESGCM(key)
+        self._mac_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"opastin identity choice v1"
+        ).derive(secret.encode("utf-8"))
 
     def __repr__(self) -> str:
         return "IdentityVault(…)"
@@ -66,6 +71,15 @@ class IdentityVault:
         except (InvalidTag, ValueError):
             raise VaultError("cannot decrypt") from None
         return plain.decode("utf-8")
+
+    def sign(self, message: str) -> str:
+        """An HMAC-SHA256 of ``message`` under a key of its own (for tokens the browser carries)."""
+        digest = hmac.new(self._mac_key, message.encode("utf-8"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+    def verify(self, message: str, signature: str) -> bool:
+        """Whether ``signature`` is :meth:`sign` of ``message`` (compared in constant time)."""
+        return hmac.compare_digest(self.sign(message).encode("ascii"), signature.encode("ascii", "replace"))
 
 
 def load_vault(settings: Settings) -> IdentityVault:

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.e2e
 TOKEN = "identify-test-token-0123456789"
 TEAM = "perhekeskus"
 MATTI_CODE = "021178-9265"  # idp/persons.json: made up (individual number 900-999)
+VEETI_CODE = "050517A952B"  # Aino Testinen's child under 12 in idp/population_register.yml
+REGISTER_FILE = Path(__file__).resolve().parents[2] / "idp" / "population_register.yml"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,7 @@ def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             OIDC_CLIENT_ID="opastin",
             OIDC_CLIENT_KEY_FILE=str(keys),
             OIDC_ENCRYPTED_ID_TOKENS="1",
+            POPULATION_REGISTER_FILE=str(REGISTER_FILE),
         ) as running,
     ):
         yield running
@@ -200,5 +203,46 @@ def test_a_cancelled_identification_is_told_to_both(browser, service_stack, desk
     resident.get_by_label("Kirjoita viestisi").fill("Jatketaan ilman tunnistautumista.")
     resident.keyboard.press("Enter")
     desk.get_by_text("Jatketaan ilman tunnistautumista.").wait_for()
+    assert outside.blocked == []
+    context.close()
+
+
+def test_a_guardian_acts_for_a_child_under_12(browser, service_stack, desk) -> None:
+    context, resident, outside, conversation_id = resident_in_live_chat(browser, service_stack, desk)
+    panel = desk.locator("[data-identification]")
+    desk.get_by_role("button", name="Pyydä tunnistautumista").click()
+    start = resident.get_by_role("link", name=re.compile("^Tunnistaudu"))
+    with context.expect_page() as opened:
+        start.click()
+    provider = opened.value
+    provider.get_by_role("button", name=re.compile("^Aino Testinen")).click()
+    # The result page asks whose matters; the register's children are offered with their ages.
+    choice = provider.get_by_role("group", name="Kenen asioita hoidat tässä keskustelussa?")
+    expect(choice.get_by_role("radio", name="Omia asioitani")).to_be_checked()
+    veeti = choice.get_by_role("radio", name=re.compile(r"^Lapseni Veeti Testinen, \d+ v$"))
+    assert choice.get_by_role("radio", name=re.compile("Ella Testinen.*arvioi ensin")).count() == 1
+    assert frame_axe_violations(provider.main_frame) == []
+    provider.screenshot(path=str(RESULTS / "acting-for-choice.png"), full_page=True)
+    veeti.check()
+    provider.get_by_role("button", name="Vahvista valinta").press("Enter")
+    provider.get_by_role("heading", name="Asioit lapsesi puolesta").wait_for()
+    provider.close()
+
+    resident.bring_to_front()
+    resident.locator(".message--system").filter(
+        has_text="Asioit nyt lapsesi puolesta: Veeti Testinen."
+    ).wait_for()
+    panel.locator("[data-acting-for]").filter(has_text=re.compile("Veeti Testinen, \\d+ v")).wait_for()
+    assert panel.get_by_role("button", name="Huoltaja voi asioida lapsen puolesta").count() == 0
+    resident.screenshot(path=str(RESULTS / "acting-for-resident.png"), full_page=True)
+    desk.screenshot(path=str(RESULTS / "acting-for-desk.png"), full_page=True)
+    rows = read_database(
+        service_stack["database"],
+        "SELECT conversation_id, given_name, age, maturity FROM conversation_subjects",
+    )
+    assert len(rows) == 1 and rows[0][:2] == (conversation_id, "Veeti") and rows[0][3] is None
+    for stored in Path(service_stack["dir"]).glob("handoff.db*"):
+        assert VEETI_CODE.encode() not in stored.read_bytes() and b"050517" not in stored.read_bytes()
+    assert "Veeti" not in Path(service_stack["log"]).read_text("utf-8", errors="replace")
     assert outside.blocked == []
     context.close()

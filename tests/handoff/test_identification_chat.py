@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, ser
 from tests.handoff.test_gateway import Live, build, conversation_of, live_chat
 
 START = "/tunnistautuminen/aloita/"
+REGISTER_FILE = Path(__file__).resolve().parents[2] / "idp" / "population_register.yml"
+AINO = {"personal_identity_code": "140385-911S", "given_name": "Aino", "family_name": "Testinen"}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +82,11 @@ async def live(
     db: Database, settings: Settings, clock: FakeClock, client_keys_file: Path, provider: FakeProvider
 ) -> AsyncIterator[Chat]:
     configured = dataclasses.replace(
-        settings, oidc_issuer=ISSUER, oidc_client_id=CLIENT_ID, oidc_client_key_file=client_keys_file
+        settings,
+        oidc_issuer=ISSUER,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_key_file=client_keys_file,
+        population_register_file=REGISTER_FILE,
     )
     async for chat in served(configured, clock, db, provider):
         yield chat
@@ -265,6 +272,82 @@ async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_s
     assert code not in database_text(live.db)  # stored encrypted; the audit names no code
     for desk in (colleague, outsider, agent):
         await desk.close()
+
+
+def choice_token(page: httpx.Response) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def choose(live: Chat, token: str, subject: str) -> httpx.Response:
+    """Send the guardian's choice from the result page (its own browser)."""
+    async with httpx.AsyncClient(base_url=live.url) as browser:
+        return await browser.post(service.CHOICE_PATH, data={"token": token, "subject": subject})
+
+
+async def test_a_guardian_acts_for_a_child_and_the_professional_assesses_an_older_ones_maturity(
+    live: Chat, resident: Resident
+) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    at_agent = DeskEvents(agent)
+    add_agent(live.db, "liisa", ["neuvola"])
+    colleague = Agent(live.url)
+    await colleague.login("liisa")
+    panel_path = f"/desk/conversations/{conversation_id}/tunnistautuminen"
+    maturity_path = f"/desk/conversations/{conversation_id}/kypsyysarvio"
+    assert (await agent.post(panel_path)).status_code == 200
+    page = await identify(live, await button(resident), AINO)
+    # The register's children, each with the age on the day, and "own matters" chosen by default.
+    assert page.status_code == 200 and "Kenen asioita hoidat tässä keskustelussa?" in page.text
+    assert 'value="self" checked> Omia asioitani' in page.text
+    assert "Lapseni Veeti Testinen, 8 v</label>" in page.text
+    assert "Lapseni Ella Testinen, 13 v (ammattilainen arvioi ensin" in page.text
+    assert "050517" not in page.text and "170812" not in page.text
+    token = choice_token(page)
+    assert [(await at_agent.next())["state"] for _ in range(2)] == ["requested", "identified"]
+
+    chosen = await choose(live, token, "0")
+    assert chosen.status_code == 200 and "lapsesi puolesta: Veeti Testinen" in chosen.text
+    told = await resident.until(lambda message: "lapsesi puolesta" in str(message.get("text")))
+    assert told["text"] == "Asioit nyt lapsesi puolesta: Veeti Testinen."
+    assert await at_agent.next() == {"conversation_id": conversation_id, "state": "acting_for"}
+    held = (await agent.http.get(panel_path)).text
+    assert "Asioi lapsensa puolesta: Veeti Testinen, 8 v" in held and "Kypsyysarvio" not in held
+    assert "Huoltaja voi asioida" not in held  # under 12: no assessment
+    theirs = (await colleague.http.get(panel_path)).text
+    assert "Asioi lapsensa puolesta" in theirs and "Veeti" not in theirs
+
+    # Ella is 13: the desk asks the professional holding the chat to assess her maturity.
+    assert (await choose(live, token, "1")).status_code == 200
+    await resident.until(lambda message: "Ella Testinen" in str(message.get("text")))
+    held = (await agent.http.get(panel_path)).text
+    assert "Lapsi on täyttänyt 12 vuotta" in held and "Huoltaja voi asioida lapsen puolesta" in held
+    assert (await colleague.post(maturity_path, decision="allowed")).status_code == 403
+    assert (await agent.post(maturity_path, decision="perhaps")).status_code == 400
+    assert (await agent.post(maturity_path, decision="allowed")).status_code == 200
+    held = (await agent.http.get(panel_path)).text
+    assert "Kypsyysarvio: huoltaja voi asioida lapsen puolesta (arvioi maija)." in held
+
+    # Opening the codes: the guardian's and the child's, one audited view.
+    opened = (await agent.post(f"/desk/conversations/{conversation_id}/henkilotunnus")).text
+    assert AINO["personal_identity_code"] in opened and "170812A967P" in opened
+    # A forged, a foreign or an out-of-list choice changes nothing.
+    assert (await choose(live, token[:-3] + "abc", "0")).status_code == 400
+    assert (await choose(live, token, "5")).status_code == 400
+    assert "Ella Testinen" in (await agent.http.get(panel_path)).text
+    stored = database_text(live.db)
+    assert "170812" not in stored and "050517" not in stored and "140385" not in stored
+    await colleague.close()
+    await agent.close()
+
+
+async def test_a_person_who_is_nobodys_guardian_gets_no_choice(live: Chat, resident: Resident) -> None:
+    conversation_id, agent = await live_chat(live, resident)
+    assert (await agent.post(f"/desk/conversations/{conversation_id}/tunnistautuminen")).status_code == 200
+    page = await identify(live, await button(resident), MATTI)
+    assert page.status_code == 200 and "Kenen asioita" not in page.text and 'name="token"' not in page.text
+    await agent.close()
 
 
 async def test_a_cancelled_identification_is_told_to_both_and_the_chat_goes_on(

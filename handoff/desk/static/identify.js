@@ -5,7 +5,9 @@
  * "Tunnistautumista pyydetty", "Tunnistettu: Etunimi Sukunimi", a notice when the resident
  * cancelled or it failed, a warning for a different person) and refreshes it in place when the
  * desk socket (desk.js, window.opastinDeskSocket) says `identification` or `conversation` for this
- * chat. "Pyydä tunnistautumista" is posted in place: the server issues the ticket and sends the
+ * chat. "Asioi lapsensa puolesta" with the maturity assessment's buttons for a child of 12 or older,
+ * and "Näytä henkilötunnus" (the code for that one view, audited) are handled in place too.
+ * "Pyydä tunnistautumista" is posted in place: the server issues the ticket and sends the
  * resident the button. Every text comes rendered from the server; without identification
  * configured the panel answers 404 and stays hidden.
  */
@@ -109,8 +111,40 @@
     });
   }
 
+  // The maturity assessment of a child of 12 or older: either button posts its decision in place.
+  function bindAssessment() {
+    var form = holder.querySelector("[data-assess]");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = new URLSearchParams(new FormData(form));
+      if (event.submitter) body.set("decision", event.submitter.value);
+      Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) {
+        button.disabled = true;
+      });
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+        body: body
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          load();
+        })
+        .catch(function () {
+          Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) {
+            button.disabled = false;
+          });
+          var state = holder.querySelector("[data-assessment]");
+          if (state) state.textContent = form.getAttribute("data-failed");
+        });
+    });
+  }
+
   function bind() {
     bindOpenCode();
+    bindAssessment();
     var form = holder.querySelector("[data-identify]");
     if (!form) return;
     form.addEventListener("submit", function (event) {
