@@ -27,13 +27,17 @@ from handoff import maintenance, metrics
 from handoff.api import operations, public, service
 from handoff.api.errors import install_error_handlers
 from handoff.api.limits import BodyLimitMiddleware, StrictTransportMiddleware
+from handoff.attachments.scanner import ClamdScanner
+from handoff.attachments.store import ATTACHMENTS_DIR, AttachmentStore
 from handoff.clock import Clock, clock_from_environment
 from handoff.db import Database
 from handoff.desk import mount_desk
+from handoff.gateway import attachments
 from handoff.gateway.hub import Gateway
 from handoff.gateway.identification import ChatIdentification
 from handoff.gateway.rasa import RasaClient
 from handoff.identification.routes import mount_identification
+from handoff.identification.vault import identity_secret
 from handoff.retention import Places
 from handoff.runtime import RenderedCache, Services
 from handoff.settings import Settings, load_api_token
@@ -113,6 +117,12 @@ class HandoffApp(socketio.ASGIApp):  # type: ignore[misc]  # python-socketio shi
         return self.api.state
 
 
+def _attachments(gateway: Gateway, settings: Settings) -> attachments.ChatAttachments:
+    assert settings.clamd_address is not None
+    store = AttachmentStore(settings.var_dir / ATTACHMENTS_DIR, identity_secret(settings))
+    return attachments.ChatAttachments(gateway, ClamdScanner(settings.clamd_address), store)
+
+
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, bot: RasaClient | None = None
 ) -> HandoffApp:
@@ -141,7 +151,8 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    uploads = {attachments.PATH: attachments.MAX_UPLOAD_BODY} if settings.attachments_enabled else None
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=uploads)
     app.add_middleware(StrictTransportMiddleware, always=settings.secure_cookies)
     app.include_router(public.router)
     app.include_router(service.router)
@@ -151,6 +162,9 @@ def create_app(
     if identification is not None:  # the chats: "Tunnistaudu" buttons, and both sides hear the outcome
         gateway.identification = ChatIdentification(gateway, identification.vault)
         identification.add_listener(gateway.identification.heard)
+        if settings.attachments_enabled:  # identified residents send files: scanned, stored encrypted
+            gateway.attachments = _attachments(gateway, settings)
+            app.include_router(attachments.create_router(gateway.attachments))
     # /livez, /readyz (= /healthz), /metrics; the request counter outermost, so it sees every answer.
     operations.install(app, resident_sockets=lambda: len(gateway.residents.sockets))
     return HandoffApp(app, gateway)

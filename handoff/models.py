@@ -449,3 +449,24 @@ class ConversationSubject(Base):
     maturity = Column(String(16))
     decided_by = Column(String(64))
     decided_at = Column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A file an identified resident sent in a live chat (docs/identification.md, "Attachments").
+
+    ``id`` names the encrypted file in the attachment store (outside the web root); the
+    message says "Liite: <filename>" in the chat. Purged with the conversation, file and row.
+    """
+
+    __tablename__ = "attachments"
+
+    id = Column(String(64), primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"))
+    filename = Column(String(128), nullable=False)
+    content_type = Column(String(32), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)

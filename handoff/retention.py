@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,10 +38,12 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, se
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from handoff import audit, counting, learning
+from handoff import audit, counting, learning, uploads
+from handoff.attachments.store import ATTACHMENTS_DIR, remove_orphans
 from handoff.db import Database
 from handoff.models import (
     AgentSession,
+    Attachment,
     AuditEntry,
     ContactRequest,
     Conversation,
@@ -71,7 +74,10 @@ STORES = (
     "audit_log",
     "outbox_files",
     "log_files",
+    "attachment_files",
 )
+# A stored file gets its row a moment after it is written: files without one are left this long.
+ORPHAN_GRACE_S = 3600
 TRACKER_TABLE = "events"
 BATCH = 500
 
@@ -85,11 +91,17 @@ class Places:
     tracker_url: str | None
     outbox_dir: Path
     log_dir: Path
+    attachments_dir: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Places:
-        """The tracker store, the outbox and ``var/log`` as configured."""
-        return cls(settings.tracker_database_url, settings.outbox_dir, PROJECT_ROOT / "var" / "log")
+        """The tracker store, the outbox, ``var/log`` and the attachment files as configured."""
+        return cls(
+            settings.tracker_database_url,
+            settings.outbox_dir,
+            PROJECT_ROOT / "var" / "log",
+            settings.var_dir / ATTACHMENTS_DIR,
+        )
 
 
 @dataclass
@@ -115,6 +127,11 @@ def purge(database: Database, teams: Teams, places: Places, now: datetime) -> Pu
     report.removed["outbox_files"] = remove_files_before(places.outbox_dir.rglob("*.json"), outbox_cutoff)
     log_cutoff = now - timedelta(days=teams.retention.log_days)
     report.removed["log_files"] = remove_files_before(places.log_dir.glob("*.log.*"), log_cutoff)
+    if places.attachments_dir is not None:  # the files of purged rows (wall-clock grace: uploads)
+        with database.reading() as session:
+            kept = uploads.kept_ids(session)
+        before = time.time() - ORPHAN_GRACE_S
+        report.removed["attachment_files"] = remove_orphans(places.attachments_dir, kept, before)
     with database.writing() as session:
         report.removed["audit_log"] = purge_audit_log(session, teams, now)
         if any(report.removed.values()):
@@ -232,6 +249,7 @@ def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
         )
         ids = list(session.execute(expired).scalars())
         for chunk in _chunks(ids):
+            session.execute(delete(Attachment).where(Attachment.conversation_id.in_(chunk)))
             session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
             session.execute(delete(ConversationNote).where(ConversationNote.conversation_id.in_(chunk)))
             for identity in (ConversationIdentity, ConversationSubject):

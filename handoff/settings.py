@@ -107,6 +107,10 @@ Strong identification (OpenID Connect; docs/identification.md). Unset
     it at the test register ``idp/population_register.yml`` in development).
     Unset: a guardian can act only for themselves. Production refuses a file
     marked ``test: true`` (docs/identification.md, "Acting for a child").
+``CLAMD_ADDRESS``
+    The ClamAV daemon that scans attachments: a unix socket path or
+    ``tcp://host:port``. Unset: attachments are off (identified residents
+    cannot send files). The county keeps its signatures fresh (freshclam).
 """
 
 from __future__ import annotations
@@ -239,6 +243,7 @@ class Settings:
     oidc_encrypted_id_tokens: bool = False
     identity_key: str | None = None
     population_register_file: Path | None = None
+    clamd_address: str | None = None
 
     def __post_init__(self) -> None:
         for name, variable in (
@@ -247,6 +252,11 @@ class Settings:
         ):
             object.__setattr__(self, name, normalise_origins(variable, getattr(self, name)))
         self._check_identification()
+
+    @property
+    def attachments_enabled(self) -> bool:
+        """Whether identified residents may send attachments: identification and a virus scanner."""
+        return self.identification_enabled and self.clamd_address is not None
 
     @property
     def identification_enabled(self) -> bool:
@@ -321,6 +331,7 @@ class Settings:
             oidc_encrypted_id_tokens=(env.get("OIDC_ENCRYPTED_ID_TOKENS") or "") == "1",
             identity_key=(env.get("OPASTIN_IDENTITY_KEY") or "").strip() or None,
             population_register_file=_optional_path(env.get("POPULATION_REGISTER_FILE")),
+            clamd_address=(env.get("CLAMD_ADDRESS") or "").strip() or None,
         )
 
 

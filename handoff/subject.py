@@ -21,8 +21,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
+from handoff.attachments.store import remove_files
 from handoff.db import Database
 from handoff.models import (
+    Attachment,
     AuditEntry,
     ContactRequest,
     Conversation,
@@ -87,6 +89,7 @@ def find(session: Session, places: Places, reference: str) -> Found:
         "identification_attempts": select(IdentificationAttempt).where(
             IdentificationAttempt.conversation_id == conversation_id
         ),
+        "attachments": select(Attachment).where(Attachment.conversation_id == conversation_id),
         "queue_entries": select(QueueEntry).where(QueueEntry.conversation_id == conversation_id),
         "contact_requests": select(ContactRequest).where(ContactRequest.conversation_id == conversation_id),
         "feedback": select(Feedback).where(Feedback.conversation_id == conversation_id),
@@ -142,6 +145,8 @@ def erase(database: Database, places: Places, reference: str, actor: str, now: d
         _delete_tracker_events(places.tracker_url, found.conversation_id)
     for path in found.outbox_files:
         path.unlink(missing_ok=True)
+    if places.attachments_dir is not None:  # the files of the rows just deleted
+        remove_files(places.attachments_dir, [row["id"] for row in found.tables.get("attachments", [])])
     return counts
 
 
@@ -159,6 +164,7 @@ def _delete_rows(session: Session, found: Found) -> None:
     if conversation_id is None:
         session.execute(delete(ContactRequest).where(ContactRequest.reference == found.reference))
         return
+    session.execute(delete(Attachment).where(Attachment.conversation_id == conversation_id))
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(ConversationNote).where(ConversationNote.conversation_id == conversation_id))
     for identification in (ConversationIdentity, ConversationSubject, IdentificationAttempt):

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Opastin needs, saying what it installs.
 #   scripts/system_packages.sh runtime   Finnish morphology (Voikko) for spaCy
-#   scripts/system_packages.sh test      runtime + PostgreSQL and Chromium for the tests
+#   scripts/system_packages.sh test      runtime + PostgreSQL, Chromium and clamd (ClamAV) for the tests
 # Does nothing when everything is already there.
 set -euo pipefail
 
 runtime_packages=(libvoikko1 voikko-fi)
-test_packages=(postgresql chromium fonts-dejavu-core)
+test_packages=(postgresql chromium fonts-dejavu-core clamav-daemon)
 
 case "${1:-runtime}" in
   runtime) wanted=("${runtime_packages[@]}") ;;
@@ -35,3 +35,9 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
   || { echo "Could not install the Debian packages ${missing[*]}: check the network and apt sources." >&2; exit 1; }
+# The attachment tests run a clamd of their own with a test-made signature database: the
+# package's services (clamd, and freshclam downloading signatures) are not wanted on a test host.
+if [[ " ${missing[*]} " == *" clamav-daemon "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $sudo systemctl disable --now clamav-freshclam.service clamav-daemon.service clamav-daemon.socket \
+    >/dev/null 2>&1 || true
+fi

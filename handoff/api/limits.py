@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handoff.api.errors import error_response
@@ -15,16 +17,18 @@ class BodyLimitMiddleware:
     and replayed to it.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})  # exact paths allowed a larger body (an attachment upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_length(scope) > self.max_bytes:
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        if self._declared_length(scope) > limit:
             await self._reject(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -35,7 +39,7 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 await self._reject(scope, receive, send)
                 return
             chunks.append(chunk)

@@ -30,6 +30,7 @@ from handoff import agents, audit, live, notes, stats
 from handoff.api.errors import error_response, status_of
 from handoff.counting import local_day
 from handoff.desk import learning, periods, situation, statistics, views
+from handoff.desk.attachments import add_attachment_routes
 from handoff.desk.auth import (
     ADMIN_ROLES,
     ANY_ROLE,
@@ -582,6 +583,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     tools = learning.DeskTools(read, write, require_user, checked_form, page, guarded, _done)
     learning.add_learning_routes(router, tools, services)
     add_identification_routes(router, tools, services, gateway)  # "Pyydä tunnistautumista"
+    add_attachment_routes(router, tools, services, gateway)  # "Lataa liite"
     return router
 
 

@@ -7,7 +7,7 @@ user's own teams; a conversation of another team is :class:`Forbidden`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import contact, live, notes, queue
+from handoff import contact, live, notes, queue, uploads
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden
 from handoff.models import Agent, ContactRequest, Conversation, ConversationIdentity, Message, Presence
@@ -253,6 +253,7 @@ class Line:
     who: str
     text: str
     at: str
+    attachment_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,14 @@ def conversation_view(
         )
         for message in live.messages_of(session, conversation.id)
     ]
+    if conversation.agent_id == agent.id:  # the attachments are its professional's to download
+        files = uploads.of_messages(session, conversation.id)
+        lines = [
+            replace(line, attachment_url=uploads.download_path(conversation.id, files[line.id].id))
+            if line.id in files
+            else line
+            for line in lines
+        ]
     note_lines = [
         Line(note.id, "note", note.author, note.text, local_time(note.created_at))
         for note in notes.notes_of(session, conversation.id)

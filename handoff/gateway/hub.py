@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from handoff import live, metrics
 from handoff.errors import HandoffError
 from handoff.gateway import indicators, relay
+from handoff.gateway.attachments import ChatAttachments
 from handoff.gateway.identification import ChatIdentification
 from handoff.gateway.origins import socket_origins
 from handoff.gateway.positions import QueuePositions
@@ -77,6 +78,8 @@ class Gateway:
         self.desk_sockets: Any = None  # the desk's namespace, set by handoff.desk.mount_desk
         # Strong identification in the chats, set by handoff.app when OIDC_ISSUER is set.
         self.identification: ChatIdentification | None = None
+        # Residents' attachments, set by handoff.app when identification and CLAMD_ADDRESS are set.
+        self.attachments: ChatAttachments | None = None
         settings = services.settings
         options: dict[str, Any] = {}
         if settings.redis_url:

@@ -82,6 +82,11 @@ class IdentityVault:
         return hmac.compare_digest(self.sign(message).encode("ascii"), signature.encode("ascii", "replace"))
 
 
+def identity_secret(settings: Settings) -> str:
+    """``OPASTIN_IDENTITY_KEY``, or the development key file's secret (created on first use)."""
+    return shared_token(settings.identity_key, settings.var_dir / KEY_FILE_NAME)
+
+
 def load_vault(settings: Settings) -> IdentityVault:
     """The vault of ``OPASTIN_IDENTITY_KEY``, or of the development key file (created on first use)."""
-    return IdentityVault(shared_token(settings.identity_key, settings.var_dir / KEY_FILE_NAME))
+    return IdentityVault(identity_secret(settings))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
@@ -30,6 +31,8 @@ from handoff.identification.keys import ensure_dev_key_file
 from opastin.processes import free_port
 from tests.e2e.browsers import RESULTS, frame_axe_violations, new_page, service_alone
 from tests.e2e.stack import conversation_id_of
+from tests.handoff.attachments.clamd import running_clamd
+from tests.handoff.attachments.support import CAMERA, jpeg_with_gps
 from tests.handoff.identification.support import running_test_provider
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +52,7 @@ def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     port = free_port()
     callback = f"http://127.0.0.1:{port}{service.CALLBACK_PATH}"
     with (
+        running_clamd(tmp / "clamd") as clamd,
         running_test_provider(keys, [callback], True, tmp / "idp.log") as issuer,
         service_alone(
             tmp,
@@ -60,6 +64,7 @@ def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             OIDC_CLIENT_KEY_FILE=str(keys),
             OIDC_ENCRYPTED_ID_TOKENS="1",
             POPULATION_REGISTER_FILE=str(REGISTER_FILE),
+            CLAMD_ADDRESS=str(clamd),
         ) as running,
     ):
         yield running
@@ -151,6 +156,21 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
     resident.keyboard.press("Enter")
     desk.get_by_text("Kiitos, nyt voin kertoa tarkemmin.").wait_for()
 
+    # Identified, the resident may attach a photo: it reaches the professional without its metadata.
+    resident.get_by_text("Lisää liite").wait_for()
+    assert frame_axe_violations(resident.main_frame) == []
+    resident.locator("[data-chat-attachment]").set_input_files(
+        files=[{"name": "IMG_2041.jpeg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
+    )
+    resident.locator(".message--system").filter(has_text="Liite: IMG_2041.jpg (1 kt)").wait_for()
+    download_link = desk.locator("[data-log]").get_by_role("link", name="Lataa liite")
+    with desk.expect_download() as downloading:
+        download_link.click()
+    photo = Image.open(downloading.value.path())
+    assert downloading.value.suggested_filename == "IMG_2041.jpg" and not photo.getexif()
+    resident.screenshot(path=str(RESULTS / "attachment-resident.png"), full_page=True)
+    desk.screenshot(path=str(RESULTS / "attachment-desk.png"), full_page=True)
+
     # The holder opens the identity code for this one view (audited); keyboard focus goes to it.
     panel.get_by_role("button", name="Näytä henkilötunnus").click()
     shown = panel.locator("[data-identity-code]")
@@ -164,6 +184,8 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
         "SELECT actor, object_id FROM audit_log WHERE action = 'identity.code.view'",
     )
     assert audited == [("hoitaja", conversation_id)]
+    (stored,) = (Path(service_stack["dir"]) / "attachments").iterdir()
+    assert CAMERA.encode() not in stored.read_bytes()  # encrypted at rest
 
     # After the chat: the identity row is there; the code is nowhere in plain text.
     rows = read_database(
@@ -198,6 +220,7 @@ def test_a_cancelled_identification_is_told_to_both(browser, service_stack, desk
         has_text="Tunnistautuminen keskeytettiin. Voit jatkaa keskustelua tunnistautumatta."
     ).wait_for()
     assert panel.get_by_role("button", name="Pyydä tunnistautumista uudelleen").is_visible()
+    expect(resident.locator("[data-chat-attach]")).to_be_hidden()  # anonymous: no attachments
     resident.screenshot(path=str(RESULTS / "identify-cancelled-resident.png"), full_page=True)
     desk.screenshot(path=str(RESULTS / "identify-cancelled-desk.png"), full_page=True)
     resident.get_by_label("Kirjoita viestisi").fill("Jatketaan ilman tunnistautumista.")

@@ -128,6 +128,7 @@ def test_each_store_keeps_each_conversation_for_its_teams_time(
         "audit_log": 0,
         "outbox_files": 0,
         "log_files": 1,
+        "attachment_files": 0,
     }
     assert tracker_senders(database_url) == everyone - {NEVER_ROUTED}
     assert count(db, SessionMessage, NEVER_ROUTED) == 0 and count(db, Feedback, NEVER_ROUTED) == 0

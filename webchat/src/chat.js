@@ -12,6 +12,9 @@
  * person is involved: a queue or a professional), and `{typing: false}` when the
  * field empties, the message is sent or 5 s pass without a key. The professional's
  * state shows as "Ammattilainen kirjoittaa…" in a polite live region, said once.
+ *
+ * Attachments: once the resident has identified, "Lisää liite" (a labelled file input) sends
+ * one PDF, JPEG or PNG to the gateway; what happened is said in a status line.
  */
 (function () {
   "use strict";
@@ -27,6 +30,11 @@
   var connection = root.querySelector("[data-chat-connection]");
   var endButton = root.querySelector("[data-chat-restart]");
   var referenceLine = root.querySelector("[data-chat-reference]");
+  var attachBox = root.querySelector("[data-chat-attach]");
+  var attachInput = root.querySelector("[data-chat-attachment]");
+  var attachStatus = root.querySelector("[data-chat-attach-status]");
+  // custom.identification states after which the resident may send files (the server checks).
+  var IDENTIFIED = { identified: true, acting_for: true, acting_for_self: true };
 
   // The typing indicator: a polite live region under the log, made before anything is said in it.
   var TYPING_EVERY_MS = 2500;
@@ -251,6 +259,44 @@
     if (custom.route) appendRoute(custom.route);
     if (custom.queue) appendQueue(custom.queue);
     if (custom.identification) retireIdentifyLinks();
+    if (IDENTIFIED[custom.identification]) showAttach(true);
+  }
+
+  function showAttach(shown) {
+    if (!attachBox) return;
+    attachBox.hidden = !shown;
+    if (!shown) attachStatus.textContent = "";
+  }
+
+  /* One file to the gateway (POST /liitteet, the session secret in a header). The chat's own
+     "Liite: …" message comes over the socket when it is through; a refusal is said here. */
+  function sendAttachment(file) {
+    attachStatus.textContent = t("resident.script.attachment_sending", { name: file.name });
+    var body = new FormData();
+    body.append("file", file);
+    fetch("/liitteet", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Opastin-Session": sessionSecret || "" },
+      body: body
+    })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          attachStatus.textContent = response.ok ? "" : answer.message || t("resident.script.attachment_failed");
+        });
+      })
+      .catch(function () {
+        attachStatus.textContent = t("resident.script.attachment_failed");
+      })
+      .finally(function () {
+        attachInput.value = "";
+      });
+  }
+
+  if (attachInput) {
+    attachInput.addEventListener("change", function () {
+      if (attachInput.files && attachInput.files.length) sendAttachment(attachInput.files[0]);
+    });
   }
 
   /* The identification ended (done, cancelled or failed): its one-time links are spent. */
@@ -287,6 +333,7 @@
       storeSecret(null);
       log.textContent = "";
       showAgentTyping(false);
+      showAttach(false);
       personInvolved = false;
       socket.emit("session_request", { session_id: null });
       input.focus();
@@ -305,6 +352,7 @@
     // A resumed conversation is redrawn from the history the gateway sends next.
     log.textContent = "";
     showAgentTyping(false);
+    showAttach(false);
     personInvolved = false;
     if (isNewConversation) {
       // Like rasa-webchat's initPayload: the bot greets first; nothing is shown for it.

@@ -288,6 +288,13 @@
       message.text
     );
     if (message.id !== undefined && message.id !== null) item.setAttribute("data-id", message.id);
+    if (message.attachment && /^\/desk\/conversations\/[\w-]+\/liitteet\/[\w-]+$/.test(message.attachment.url)) {
+      item.appendChild(document.createTextNode(" "));
+      var download = element("a", "line__attachment", t("desk.script.attachment"));
+      download.setAttribute("href", message.attachment.url);
+      download.setAttribute("download", "");
+      item.appendChild(download);
+    }
     log.appendChild(item);
     item.scrollIntoView({ block: "nearest" });
   }
