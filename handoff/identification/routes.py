@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -31,7 +31,7 @@ from handoff.errors import InvalidInput
 from handoff.identification import guardian, service
 from handoff.identification.client import OidcClient, OidcConfig
 from handoff.identification.identity import FailureReason, IdentificationFailed
-from handoff.identification.keys import DEV_KEY_FILE_NAME, ensure_dev_key_file, load_client_keys
+from handoff.identification.keys import DEV_KEY_FILE_NAME, ensure_dev_key_file, load_client_keys, public_jwks
 from handoff.identification.register import FileRegister, GuardianshipRegister, RegisterError
 from handoff.identification.service import CALLBACK_PATH, CHOICE_PATH, START_PATH, Outcome, PendingLogin
 from handoff.identification.vault import IdentityVault, load_vault
@@ -44,6 +44,7 @@ from opastin.teams import Teams
 logger = logging.getLogger(__name__)
 
 BROWSER_COOKIE = "opastin_tunnistus"
+JWKS_PATH = "/tunnistautuminen/jwks.json"  # the service's public keys, for the provider
 COOKIE_PATH = "/tunnistautuminen"
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; "
@@ -354,7 +355,13 @@ def create_router(identification: Identification) -> APIRouter:
         page = "acting_for_assessed" if child.needs_assessment else "acting_for"
         return render_page(page, child.display_name)
 
+    async def client_keys() -> JSONResponse:
+        """The public halves of the service's own keys, for the provider (``jwks_uri`` of the client)."""
+        body = public_jwks(identification.client.config.keys)
+        return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
     router.add_api_route(CALLBACK_PATH, callback, methods=["GET"], name="identification_callback")
+    router.add_api_route(JWKS_PATH, client_keys, methods=["GET"], name="identification_client_jwks")
     router.add_api_route(CHOICE_PATH, choose, methods=["POST"], name="identification_choice")
     router.add_api_route(START_PATH + "{ticket}", start, methods=["GET"], name="identification_start")
     return router

@@ -4,6 +4,7 @@ refusal the resident can meet, each with its Finnish page; the listeners hear th
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from handoff.app import create_app
 from handoff.db import Database
 from handoff.identification import service
 from handoff.identification.client import code_challenge
-from handoff.identification.routes import BROWSER_COOKIE, IdentificationEvent
+from handoff.identification.routes import BROWSER_COOKIE, JWKS_PATH, IdentificationEvent
 from handoff.models import Conversation
 from handoff.settings import Settings, SettingsError, parse_claims
 from tests.handoff.conftest import TUESDAY_NOON, FakeClock
@@ -210,9 +211,22 @@ def test_an_unreachable_provider_does_not_spend_the_ticket(harness: Harness) -> 
     assert harness.http.get(service.start_path(ticket), follow_redirects=False).status_code == 303
 
 
+def test_the_services_public_keys_are_published_without_their_private_parts(
+    harness: Harness, client_keys_file: Path
+) -> None:
+    published = harness.http.get(JWKS_PATH)
+    assert published.status_code == 200 and "max-age" in published.headers["cache-control"]
+    keys = published.json()["keys"]
+    private = json.loads(client_keys_file.read_text(encoding="utf-8"))["keys"]
+    assert sorted(key["kid"] for key in keys) == sorted(key["kid"] for key in private)
+    assert {key["use"] for key in keys} == {"sig", "enc"}
+    assert all(not {"d", "p", "q", "dp", "dq", "qi"} & set(key) for key in keys)  # public halves only
+
+
 def test_without_an_issuer_there_are_no_identification_routes(client: TestClient) -> None:
     assert client.app.state.identification is None  # type: ignore[attr-defined]
     assert client.get(service.CALLBACK_PATH).status_code == 404
+    assert client.get(JWKS_PATH).status_code == 404
 
 
 def _teams_without_required(teams_file: Path, tmp_path: Path) -> Path:
