@@ -157,9 +157,22 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
     desk.get_by_text("Kiitos, nyt voin kertoa tarkemmin.").wait_for()
 
     # Identified, the resident may attach a photo: it reaches the professional without its metadata.
+    # By keyboard on a 360 px phone: Tab from the message field reaches "Lisää liite", Space opens
+    # the file chooser; the page does not scroll sideways.
+    resident.set_viewport_size({"width": 360, "height": 780})
     resident.get_by_text("Lisää liite").wait_for()
+    assert resident.evaluate("document.documentElement.scrollWidth") <= 360
     assert frame_axe_violations(resident.main_frame) == []
-    resident.locator("[data-chat-attachment]").set_input_files(
+    resident.get_by_label("Kirjoita viestisi").focus()
+    for _ in range(3):
+        resident.keyboard.press("Tab")
+        if resident.evaluate("document.activeElement.id") == "chat-attachment":
+            break
+    assert resident.evaluate("document.activeElement.id") == "chat-attachment"
+    resident.screenshot(path=str(RESULTS / "attachment-resident-360px.png"), full_page=True)
+    with resident.expect_file_chooser() as choosing:
+        resident.keyboard.press("Space")
+    choosing.value.set_files(
         files=[{"name": "IMG_2041.jpeg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
     )
     resident.locator(".message--system").filter(has_text="Liite: IMG_2041.jpg (1 kt)").wait_for()
@@ -169,6 +182,7 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
     photo = Image.open(downloading.value.path())
     assert downloading.value.suggested_filename == "IMG_2041.jpg" and not photo.getexif()
     resident.screenshot(path=str(RESULTS / "attachment-resident.png"), full_page=True)
+    resident.set_viewport_size({"width": 1280, "height": 900})
     desk.screenshot(path=str(RESULTS / "attachment-desk.png"), full_page=True)
 
     # The holder opens the identity code for this one view (audited); keyboard focus goes to it.
