@@ -39,6 +39,7 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "identify-test-token-0123456789"
 TEAM = "perhekeskus"
+REQUIRED_TEAM = "neuvola"  # identification: required in data/teams.yml
 MATTI_CODE = "021178-9265"  # idp/persons.json: made up (individual number 900-999)
 VEETI_CODE = "050517A952B"  # Aino Testinen's child under 12 in idp/population_register.yml
 REGISTER_FILE = Path(__file__).resolve().parents[2] / "idp" / "population_register.yml"
@@ -56,7 +57,7 @@ def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         running_test_provider(keys, [callback], True, tmp / "idp.log") as issuer,
         service_alone(
             tmp,
-            {"hoitaja": TEAM},
+            {"hoitaja": TEAM, "terkkari": REQUIRED_TEAM},
             port=port,
             HANDOFF_API_TOKEN=TOKEN,
             OIDC_ISSUER=issuer,
@@ -282,4 +283,55 @@ def test_a_guardian_acts_for_a_child_under_12(browser, service_stack, desk) -> N
         assert VEETI_CODE.encode() not in stored.read_bytes() and b"050517" not in stored.read_bytes()
     assert "Veeti" not in Path(service_stack["log"]).read_text("utf-8", errors="replace")
     assert outside.blocked == []
+    context.close()
+
+
+def test_a_team_that_requires_identification_asks_while_the_resident_waits(browser, service_stack) -> None:
+    desk_context, desk, desk_outside = new_page(browser)
+    desk.goto(service_stack["url"] + "/desk")
+    desk.get_by_label("Käyttäjätunnus").fill("terkkari")
+    desk.get_by_label("Salasana").fill(service_stack["terkkari"])
+    desk.get_by_role("button", name="Kirjaudu").click()
+    desk.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    desk.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+
+    context, resident, outside = new_page(browser)
+    resident.goto(service_stack["url"] + "/")
+    resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
+    secret = resident.evaluate("window.localStorage.getItem('opastin.session')")
+    body = {
+        "conversation_id": conversation_id_of(service_stack["database"], secret),
+        "team": REQUIRED_TEAM,
+        "summary": "Kysyy lapsen rokotuksista.",
+        "transcript": [{"sender": "resident", "text": "lapsen rokotukset"}],
+    }
+    answer = httpx.post(
+        service_stack["url"] + "/api/service/handoffs",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert answer.status_code == 201, answer.text
+    resident.locator(".message--queue").filter(has_text="sijalla 1").wait_for()
+    # Queued as the action server queues (the service API): the button comes with the bot's next
+    # turn in a real chat, and whenever the page is opened again, as here.
+    resident.reload()
+    resident.locator(".message--system").filter(has_text="tarvitsee vahvan tunnistautumisen").wait_for()
+    desk.locator('[data-identified="0"]').filter(has_text="Ei tunnistettu").first.wait_for()
+
+    with context.expect_page() as opened:
+        resident.get_by_role("link", name=re.compile("^Tunnistaudu")).click()
+    provider = opened.value
+    provider.get_by_role("button", name=re.compile("^Sanna Äijälä")).click()
+    provider.get_by_role("heading", name="Olet nyt tunnistautunut").wait_for()
+    provider.close()
+    resident.locator(".message--system").filter(has_text="Tunnistettu: Sanna Äijälä").wait_for()
+    desk.locator('[data-identified="1"]').filter(has_text="Tunnistettu").first.wait_for()  # live, no reload
+    assert "Sanna" not in desk.locator("main").inner_text()  # the queue shows no name
+    resident.screenshot(path=str(RESULTS / "identify-required-resident.png"), full_page=True)
+    desk.screenshot(path=str(RESULTS / "identify-required-desk.png"), full_page=True)
+
+    desk.get_by_role("button", name="Ota seuraava").first.click()
+    desk.locator("[data-identification]").get_by_text("Tunnistettu: Sanna Äijälä").wait_for()
+    assert outside.blocked == [] and desk_outside.blocked == []
+    desk_context.close()
     context.close()
