@@ -74,20 +74,26 @@ def service_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 @pytest.fixture(scope="module")
 def desk(browser, service_stack: dict[str, str]) -> Iterator:
     """The professional's desk, logged in and present in perhekeskus."""
-    context, page, outside = new_page(browser)
-    page.goto(service_stack["url"] + "/desk")
-    page.get_by_label("Käyttäjätunnus").fill("hoitaja")
-    page.get_by_label("Salasana").fill(service_stack["hoitaja"])
-    page.get_by_role("button", name="Kirjaudu").click()
-    page.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
-    page.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+    context, page, outside = logged_in_desk(browser, service_stack, "hoitaja")
     yield page
     assert outside.blocked == []
     context.close()
 
 
-def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
-    """A new anonymous resident, queued through the service API and taken by the desk."""
+def logged_in_desk(browser, service_stack: dict[str, str], username: str):
+    """A desk page of ``username``, logged in and present in their team."""
+    context, page, outside = new_page(browser)
+    page.goto(service_stack["url"] + "/desk")
+    page.get_by_label("Käyttäjätunnus").fill(username)
+    page.get_by_label("Salasana").fill(service_stack[username])
+    page.get_by_role("button", name="Kirjaudu").click()
+    page.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    page.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+    return context, page, outside
+
+
+def queued_resident(browser, service_stack: dict[str, str], team: str, summary: str):
+    """A new anonymous resident, queued for ``team`` through the service API (as the action server)."""
     context, resident, outside = new_page(browser)
     resident.goto(service_stack["url"] + "/")
     resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
@@ -95,9 +101,9 @@ def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
     conversation_id = conversation_id_of(service_stack["database"], secret)
     body = {
         "conversation_id": conversation_id,
-        "team": TEAM,
-        "summary": "Kysyy perheen tukipalveluista.",
-        "transcript": [{"sender": "resident", "text": "perheen tuki"}],
+        "team": team,
+        "summary": summary,
+        "transcript": [{"sender": "resident", "text": summary}],
     }
     answer = httpx.post(
         service_stack["url"] + "/api/service/handoffs",
@@ -106,6 +112,14 @@ def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
     )
     assert answer.status_code == 201, answer.text
     resident.locator(".message--queue").filter(has_text="sijalla 1").wait_for()
+    return context, resident, outside, conversation_id
+
+
+def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
+    """A new anonymous resident, queued through the service API and taken by the desk."""
+    context, resident, outside, conversation_id = queued_resident(
+        browser, service_stack, TEAM, "Kysyy perheen tukipalveluista."
+    )
     desk.goto(service_stack["url"] + "/desk")
     desk.get_by_role("button", name="Ota seuraava").first.click()
     desk.get_by_label("Vastaus asukkaalle").wait_for()
@@ -287,31 +301,10 @@ def test_a_guardian_acts_for_a_child_under_12(browser, service_stack, desk) -> N
 
 
 def test_a_team_that_requires_identification_asks_while_the_resident_waits(browser, service_stack) -> None:
-    desk_context, desk, desk_outside = new_page(browser)
-    desk.goto(service_stack["url"] + "/desk")
-    desk.get_by_label("Käyttäjätunnus").fill("terkkari")
-    desk.get_by_label("Salasana").fill(service_stack["terkkari"])
-    desk.get_by_role("button", name="Kirjaudu").click()
-    desk.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
-    desk.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
-
-    context, resident, outside = new_page(browser)
-    resident.goto(service_stack["url"] + "/")
-    resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
-    secret = resident.evaluate("window.localStorage.getItem('opastin.session')")
-    body = {
-        "conversation_id": conversation_id_of(service_stack["database"], secret),
-        "team": REQUIRED_TEAM,
-        "summary": "Kysyy lapsen rokotuksista.",
-        "transcript": [{"sender": "resident", "text": "lapsen rokotukset"}],
-    }
-    answer = httpx.post(
-        service_stack["url"] + "/api/service/handoffs",
-        json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
+    desk_context, desk, desk_outside = logged_in_desk(browser, service_stack, "terkkari")
+    context, resident, outside, _conversation_id = queued_resident(
+        browser, service_stack, REQUIRED_TEAM, "Kysyy lapsen rokotuksista."
     )
-    assert answer.status_code == 201, answer.text
-    resident.locator(".message--queue").filter(has_text="sijalla 1").wait_for()
     # Queued as the action server queues (the service API): the button comes with the bot's next
     # turn in a real chat, and whenever the page is opened again, as here.
     resident.reload()

@@ -77,95 +77,72 @@
     }
   }
 
-  // "Näytä henkilötunnus" / "Avaa henkilötunnus": the server answers with the panel holding the
-  // code for this view only (audited); the next refresh of the panel hides it again.
-  function bindOpenCode() {
-    var form = holder.querySelector("[data-open-code]");
-    if (!form) return;
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var button = form.querySelector("button");
-      button.disabled = true;
-      fetch(form.getAttribute("action"), {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { Accept: "text/html", "X-CSRF-Token": csrf },
-        body: new URLSearchParams(new FormData(form))
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          return response.text();
-        })
-        .then(function (html) {
-          show(html, "[data-identity-code]");
-        })
-        .catch(function () {
-          button.disabled = false;
-          var failed = form.querySelector("[data-open-failed]") || document.createElement("p");
-          failed.setAttribute("data-open-failed", "");
-          failed.setAttribute("role", "alert");
-          failed.className = "alert";
-          failed.textContent = form.getAttribute("data-failed");
-          form.appendChild(failed);
-        });
+  function setDisabled(form, disabled) {
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) {
+      button.disabled = disabled;
     });
   }
 
-  // The maturity assessment of a child of 12 or older: either button posts its decision in place.
-  function bindAssessment() {
-    var form = holder.querySelector("[data-assess]");
+  /* Post `form` in place (CSRF header, `body` or the form's fields); resolves with the response,
+     rejects on an error status. */
+  function post(form, accept, body) {
+    setDisabled(form, true);
+    return fetch(form.getAttribute("action"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: accept, "X-CSRF-Token": csrf },
+      body: body || new URLSearchParams(new FormData(form))
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response;
+    });
+  }
+
+  /* On a failed post: the buttons back, and the form's data-failed text in `target` (or a new alert). */
+  function failed(form, target) {
+    setDisabled(form, false);
+    var line = target;
+    if (!line) {
+      line = form.querySelector("[data-open-failed]") || document.createElement("p");
+      line.setAttribute("data-open-failed", "");
+      line.setAttribute("role", "alert");
+      line.className = "alert";
+      form.appendChild(line);
+    }
+    line.textContent = form.getAttribute("data-failed");
+  }
+
+  function onSubmit(selector, handler) {
+    var form = holder.querySelector(selector);
     if (!form) return;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var body = new URLSearchParams(new FormData(form));
-      if (event.submitter) body.set("decision", event.submitter.value);
-      Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) {
-        button.disabled = true;
-      });
-      fetch(form.getAttribute("action"), {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
-        body: body
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          load();
-        })
-        .catch(function () {
-          Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) {
-            button.disabled = false;
-          });
-          var state = holder.querySelector("[data-assessment]");
-          if (state) state.textContent = form.getAttribute("data-failed");
-        });
+      handler(form, event);
     });
   }
 
   function bind() {
-    bindOpenCode();
-    bindAssessment();
-    var form = holder.querySelector("[data-identify]");
-    if (!form) return;
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var button = form.querySelector("button");
-      button.disabled = true;
-      fetch(form.getAttribute("action"), {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
-        body: new URLSearchParams(new FormData(form))
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          load();
-        })
-        .catch(function () {
-          button.disabled = false;
-          var state = holder.querySelector("[data-identification-state]");
-          if (state) state.textContent = form.getAttribute("data-failed");
-        });
+    // "Näytä henkilötunnus" / "Avaa henkilötunnus": the server answers with the panel holding the
+    // code for this view only (audited); the next refresh of the panel hides it again.
+    onSubmit("[data-open-code]", function (form) {
+      post(form, "text/html")
+        .then(function (response) { return response.text(); })
+        .then(function (html) { show(html, "[data-identity-code]"); })
+        .catch(function () { failed(form, null); });
+    });
+    // The maturity assessment of a child of 12 or older: either button posts its decision.
+    onSubmit("[data-assess]", function (form, event) {
+      var body = new URLSearchParams(new FormData(form));
+      if (event.submitter) body.set("decision", event.submitter.value);
+      post(form, "application/json", body)
+        .then(load)
+        .catch(function () { failed(form, holder.querySelector("[data-assessment]")); });
+    });
+    // "Pyydä tunnistautumista".
+    onSubmit("[data-identify]", function (form) {
+      post(form, "application/json")
+        .then(load)
+        .catch(function () { failed(form, holder.querySelector("[data-identification-state]")); });
     });
   }
 
