@@ -470,3 +470,39 @@ class Attachment(Base):
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
+
+
+class Consultation(Base):
+    """A colleague invited to consult on one conversation (docs/handoff.md, "Consultation").
+
+    While ``ended_at`` is unset the consultant may read that conversation and write in its
+    consultation thread, whatever their team; they never get their team's queue from it.
+    Purged with the conversation.
+    """
+
+    __tablename__ = "consultations"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    consultant_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False)
+    invited_by = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    started_at = Column(UTCDateTime, nullable=False)
+    ended_at = Column(UTCDateTime)
+
+
+class ConsultationMessage(Base):
+    """A message of a conversation's consultation thread: between professionals only, never to the
+    resident or the bot; it follows the conversation and is purged with it."""
+
+    __tablename__ = "consultation_messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    author = Column(String(128), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)

@@ -45,6 +45,8 @@ from handoff.models import (
     AgentSession,
     Attachment,
     AuditEntry,
+    Consultation,
+    ConsultationMessage,
     ContactRequest,
     Conversation,
     ConversationIdentity,
@@ -249,7 +251,8 @@ def _purge_conversations(session: Session, teams: Teams, now: datetime) -> int:
         )
         ids = list(session.execute(expired).scalars())
         for chunk in _chunks(ids):
-            session.execute(delete(Attachment).where(Attachment.conversation_id.in_(chunk)))
+            for owned in (Attachment, Consultation, ConsultationMessage):
+                session.execute(delete(owned).where(owned.conversation_id.in_(chunk)))
             session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
             session.execute(delete(ConversationNote).where(ConversationNote.conversation_id.in_(chunk)))
             for identity in (ConversationIdentity, ConversationSubject):

@@ -26,6 +26,8 @@ from handoff.db import Database
 from handoff.models import (
     Attachment,
     AuditEntry,
+    Consultation,
+    ConsultationMessage,
     ContactRequest,
     Conversation,
     ConversationIdentity,
@@ -90,6 +92,10 @@ def find(session: Session, places: Places, reference: str) -> Found:
             IdentificationAttempt.conversation_id == conversation_id
         ),
         "attachments": select(Attachment).where(Attachment.conversation_id == conversation_id),
+        "consultations": select(Consultation).where(Consultation.conversation_id == conversation_id),
+        "consultation_messages": select(ConsultationMessage).where(
+            ConsultationMessage.conversation_id == conversation_id
+        ),
         "queue_entries": select(QueueEntry).where(QueueEntry.conversation_id == conversation_id),
         "contact_requests": select(ContactRequest).where(ContactRequest.conversation_id == conversation_id),
         "feedback": select(Feedback).where(Feedback.conversation_id == conversation_id),
@@ -164,7 +170,8 @@ def _delete_rows(session: Session, found: Found) -> None:
     if conversation_id is None:
         session.execute(delete(ContactRequest).where(ContactRequest.reference == found.reference))
         return
-    session.execute(delete(Attachment).where(Attachment.conversation_id == conversation_id))
+    for owned in (Attachment, Consultation, ConsultationMessage):
+        session.execute(delete(owned).where(owned.conversation_id == conversation_id))
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(ConversationNote).where(ConversationNote.conversation_id == conversation_id))
     for identification in (ConversationIdentity, ConversationSubject, IdentificationAttempt):

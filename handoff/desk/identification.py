@@ -36,7 +36,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from handoff import live
+from handoff import consultations, live
 from handoff.desk import views
 from handoff.desk.auth import DeskUser
 from handoff.desk.learning import DeskTools
@@ -62,7 +62,7 @@ class IdentificationPanel:
     can_request: bool
     again: bool
     required: bool
-    identified: bool = False
+    may_open_code: bool = False
     needs_reason: bool = False
     code: str | None = None
     acting_for: str | None = None
@@ -103,8 +103,8 @@ def panel(
 ) -> IdentificationPanel:
     """The conversation's identification panel, for a user of its team (Forbidden otherwise)."""
     agent = views.agent_of(session, user.agent_id)
-    conversation = live.conversation_for(session, agent, conversation_id)
-    rule = access.access_of(conversation.status, conversation.agent_id, agent.id)
+    conversation, consulting = consultations.viewable(session, agent, conversation_id)
+    rule = access.access_of(conversation.status, conversation.agent_id, agent.id, consulting)
     current = service.chat_state(session, conversation_id, now)
     team = services.teams.get(conversation.team_id)
     subject = guardian.subject_of(session, conversation_id) if current.identified else None
@@ -114,15 +114,15 @@ def panel(
         state=current.state,
         text=_text(current.state, current.display_name, rule.sees_name),
         warning=current.state in ("different_person", "cancelled", "failed"),
-        can_request=rule.sees_name,
+        can_request=rule.holds,
         again=current.state not in ("none",),
         required=team is not None and team.identification == "required",
-        identified=current.identified,
+        may_open_code=current.identified and rule.opens_code,
         needs_reason=rule.needs_reason,
         acting_for=acting_for,
         assessment=assessment,
         assessment_pending=subject is not None and subject.assessment_pending,
-        can_assess=rule.sees_name and subject is not None and subject.maturity is not None,
+        can_assess=rule.holds and subject is not None and subject.maturity is not None,
     )
 
 
@@ -158,7 +158,7 @@ def assess_maturity(
     """Record the holder's maturity assessment of the child the guardian acts for (audited)."""
     agent = views.agent_of(session, user.agent_id)
     conversation = live.conversation_for(session, agent, conversation_id)
-    if not access.access_of(conversation.status, conversation.agent_id, agent.id).sees_name:
+    if not access.access_of(conversation.status, conversation.agent_id, agent.id).holds:
         raise Forbidden("only the professional holding the chat assesses the child's maturity")
     guardian.decide_maturity(session, conversation_id, decision, agent.username, now)
 

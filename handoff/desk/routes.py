@@ -47,6 +47,7 @@ from handoff.desk.auth import (
     start_session,
     tokens_match,
 )
+from handoff.desk.consultation import add_consultation_routes
 from handoff.desk.identification import add_identification_routes
 from handoff.desk.socket import DeskNamespace
 from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
@@ -584,6 +585,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     learning.add_learning_routes(router, tools, services)
     add_identification_routes(router, tools, services, gateway)  # "Pyydä tunnistautumista"
     add_attachment_routes(router, tools, services, gateway)  # "Lataa liite"
+    add_consultation_routes(router, tools, services, gateway)  # "Pyydä kollegaa konsultoimaan"
     return router
 
 

@@ -7,7 +7,7 @@ user's own teams; a conversation of another team is :class:`Forbidden`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import contact, live, notes, queue, uploads
+from handoff import consultations, contact, live, notes, queue, uploads
 from handoff.desk.auth import DeskUser
 from handoff.errors import Forbidden
 from handoff.models import Agent, ContactRequest, Conversation, ConversationIdentity, Message, Presence
@@ -115,6 +115,7 @@ class Overview:
 
     teams: list[TeamPanel]
     chats: list[ChatRow]
+    consulting: list[tuple[str, str]] = field(default_factory=list)  # (conversation id, team name)
 
 
 def _summaries(session: Session, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -236,7 +237,11 @@ def overview(session: Session, teams: Teams, user: DeskUser, now: datetime) -> O
         )
         for chat in held
     ]
-    return Overview(panels, chats)
+    consulting = [
+        (conversation_id, _team_name(teams, team_id))
+        for conversation_id, team_id in (consultations.consulting(session, agent) if agent else [])
+    ]
+    return Overview(panels, chats, consulting)
 
 
 def _team_name(teams: Teams, team_id: str) -> str:
@@ -276,6 +281,10 @@ class ConversationView:
     notes: list[Line]
     canned_answers: tuple[tuple[str, str], ...] = ()
     resident_left: bool = False  # the resident ended or left the chat while it is still live
+    consulting: bool = False  # the viewer is an invited consultant, not of the team
+    thread: list[Line] = field(default_factory=list)  # the consultation thread (holder, consultants)
+    consultants: list[consultations.Colleague] = field(default_factory=list)
+    colleagues: list[consultations.Colleague] = field(default_factory=list)  # whom the holder may invite
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -291,7 +300,7 @@ def conversation_view(
 ) -> ConversationView:
     """The conversation, if it belongs to one of the user's teams; the view is audited."""
     agent = agent_of(session, user.agent_id)
-    conversation = live.conversation_for(session, agent, conversation_id)
+    conversation, consulting = consultations.viewable(session, agent, conversation_id)
     live.record_view(session, agent, conversation, now)
     transcript = [
         Line(
@@ -321,9 +330,19 @@ def conversation_view(
             else line
             for line in lines
         ]
-    note_lines = [
-        Line(note.id, "note", note.author, note.text, local_time(note.created_at))
-        for note in notes.notes_of(session, conversation.id)
+    note_lines = (
+        []
+        if consulting  # the team's own notes stay the team's
+        else [
+            Line(note.id, "note", note.author, note.text, local_time(note.created_at))
+            for note in notes.notes_of(session, conversation.id)
+        ]
+    )
+    held_by_me = conversation.status == queue.ACTIVE and conversation.agent_id == agent.id
+    in_thread = held_by_me or consulting
+    thread = [
+        Line(message.id, "consultation", message.author, message.text, local_time(message.created_at))
+        for message in (consultations.thread(session, conversation.id) if in_thread else [])
     ]
     left_note = messages.text("desk.resident_left")
     return ConversationView(
@@ -338,12 +357,16 @@ def conversation_view(
         summary=conversation.summary,
         emergency=conversation.emergency_level,
         transfer_to=_team_name(teams, conversation.transfer_to) if conversation.transfer_to else None,
-        held_by_me=conversation.status == queue.ACTIVE and conversation.agent_id == agent.id,
+        held_by_me=held_by_me,
         queued=conversation.status == queue.WAITING,
         transcript=transcript,
         messages=lines,
         transfer_targets=[(team.id, team.name) for team in teams if team.id != conversation.team_id],
         canned_answers=team.canned_answers if (team := teams.get(conversation.team_id)) else (),
+        consulting=consulting,
+        thread=thread,
+        consultants=consultations.consultants(session, conversation.id) if in_thread else [],
+        colleagues=consultations.colleagues(session, agent, conversation.id) if held_by_me else [],
     )
 
 
@@ -502,3 +525,9 @@ def add_note(session: Session, user: DeskUser, conversation_id: str, text: str, 
     agent = agent_of(session, user.agent_id)
     note = notes.add_note(session, agent, conversation_id, text, now)
     return Line(note.id, "note", note.author, note.text, local_time(note.created_at))
+
+
+def write_in_thread(session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime) -> Line:
+    """A consultation thread message (:func:`handoff.consultations.write`), as the page lists it."""
+    message = consultations.write(session, agent_of(session, user.agent_id), conversation_id, text, now)
+    return Line(message.id, "consultation", message.author, message.text, local_time(message.created_at))

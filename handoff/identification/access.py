@@ -2,6 +2,7 @@
 
 - The professional **holding** the live chat now (after a transfer, the new
   holder) sees the resident's name and may open the identity code.
+- A colleague invited to **consult** on the chat sees the name, never the code.
 - **Anyone else** who may open the conversation — its team while it waits in
   the queue, a colleague reading an ended chat found by search, an
   administrator — sees only "Tunnistettu" and opens the code (and the name
@@ -26,7 +27,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.errors import InvalidInput, NotFound
+from handoff.errors import Forbidden, InvalidInput, NotFound
 from handoff.identification.guardian import subject_code
 from handoff.identification.service import StoredIdentity, identity_of
 from handoff.identification.vault import IdentityVault
@@ -36,7 +37,7 @@ AUDIT_ACTION = "identity.code.view"
 MIN_REASON_LENGTH = 10
 MAX_REASON_LENGTH = 300
 
-Basis = Literal["holder", "stated_reason"]
+Basis = Literal["holder", "consultant", "stated_reason"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,19 @@ class IdentityAccess:
     basis: Basis
 
     @property
-    def sees_name(self) -> bool:
-        """The name is shown without asking (to the holder only)."""
+    def holds(self) -> bool:
+        """The viewer holds the live chat (asks for identification, assesses maturity)."""
         return self.basis == "holder"
+
+    @property
+    def sees_name(self) -> bool:
+        """The name is shown without asking: to the holder and to an invited consultant."""
+        return self.basis in ("holder", "consultant")
+
+    @property
+    def opens_code(self) -> bool:
+        """The code may be opened at all (never by a consultant)."""
+        return self.basis != "consultant"
 
     @property
     def needs_reason(self) -> bool:
@@ -56,13 +67,15 @@ class IdentityAccess:
         return self.basis == "stated_reason"
 
 
-def access_of(status: str, holder_id: int | None, viewer_id: int) -> IdentityAccess:
+def access_of(status: str, holder_id: int | None, viewer_id: int, consultant: bool = False) -> IdentityAccess:
     """The access of ``viewer_id`` to a conversation in ``status`` held by ``holder_id``.
 
-    The caller has already checked that the viewer may open the conversation at all (its team).
+    The caller has already checked that the viewer may open the conversation at all (its team,
+    or ``consultant``: invited to consult on it now).
     """
-    holds = status == ACTIVE and holder_id is not None and holder_id == viewer_id
-    return IdentityAccess("holder" if holds else "stated_reason")
+    if status == ACTIVE and holder_id is not None and holder_id == viewer_id:
+        return IdentityAccess("holder")
+    return IdentityAccess("consultant" if consultant else "stated_reason")
 
 
 def checked_reason(access: IdentityAccess, reason: str | None) -> str | None:
@@ -94,13 +107,16 @@ def open_identity(
     viewer: str,
     reason: str | None,
     now: datetime,
+    consultant: bool = False,
 ) -> OpenedIdentity:
     """The conversation's identity with the code(s), for ``viewer`` under the rule; the opening audited.
 
     :class:`InvalidInput` when a reason is needed and not given, :class:`NotFound` when the
     resident has not identified.
     """
-    access = access_of(conversation.status, conversation.agent_id, viewer_id)
+    access = access_of(conversation.status, conversation.agent_id, viewer_id, consultant)
+    if not access.opens_code:
+        raise Forbidden("a consultant sees the name only")
     stated = checked_reason(access, reason)
     identity = identity_of(session, vault, conversation.id)
     if identity is None:

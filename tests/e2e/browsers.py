@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
 from opastin.processes import free_port
+from tests.e2e.stack import conversation_id_of
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Frame, Page, Route
@@ -124,3 +126,38 @@ def service_alone(
     log = tmp / "handoff.log"
     with log.open("wb") as output, handoff_server(env, port or free_port(), output) as (url, _):
         yield {"url": url, "database": env["DATABASE_URL"], "dir": str(tmp), "log": str(log), **passwords}
+
+
+def queued_resident(
+    browser: Browser, service: Mapping[str, str], team: str, summary: str, token: str
+) -> tuple:
+    """A new resident's page whose conversation waits in ``team``'s queue, queued through the service
+    API as the action server queues it: (context, page, outside requests, conversation id)."""
+    context, page, outside = new_page(browser)
+    page.goto(service["url"] + "/")
+    page.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
+    secret = page.evaluate("window.localStorage.getItem('opastin.session')")
+    body = {
+        "conversation_id": conversation_id_of(service["database"], secret),
+        "team": team,
+        "summary": summary,
+        "transcript": [{"sender": "resident", "text": summary}],
+    }
+    response = httpx.post(
+        service["url"] + "/api/service/handoffs", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    page.locator(".message--queue").first.wait_for()
+    return context, page, outside, body["conversation_id"]
+
+
+def logged_in_desk(browser: Browser, service: Mapping[str, str], username: str, **options: Any) -> tuple:
+    """A desk page of ``username``, logged in and present in their team: (context, page, outside)."""
+    context, page, outside = new_page(browser, **options)
+    page.goto(service["url"] + "/desk")
+    page.get_by_label("Käyttäjätunnus").fill(username)
+    page.get_by_label("Salasana").fill(service[username])
+    page.get_by_role("button", name="Kirjaudu").click()
+    page.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
+    page.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
+    return context, page, outside

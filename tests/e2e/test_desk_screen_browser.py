@@ -20,12 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browsers import RESULTS, axe_violations, new_page, service_alone
-from tests.e2e.stack import conversation_id_of
+from tests.e2e.browsers import RESULTS, axe_violations, new_page, queued_resident, service_alone
 
 pytestmark = pytest.mark.e2e
 
@@ -47,22 +45,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
 
 def resident_in_queue(browser, service: dict[str, str], summary: str):
     """A resident's page whose conversation waits in neuvola's queue, as the action server queues it."""
-    context, page, outside = new_page(browser)
-    page.goto(service["url"] + "/")
-    page.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
-    secret = page.evaluate("window.localStorage.getItem('opastin.session')")
-    body = {
-        "conversation_id": conversation_id_of(service["database"], secret),
-        "team": "neuvola",
-        "summary": summary,
-        "transcript": [{"sender": "resident", "text": summary}],
-    }
-    response = httpx.post(
-        service["url"] + "/api/service/handoffs", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    assert response.status_code == 201, response.text
-    page.locator(".message--queue").first.wait_for()
-    return context, page, outside, body["conversation_id"]
+    return queued_resident(browser, service, "neuvola", summary, TOKEN)
 
 
 def tab_to(page, selector: str, limit: int = 60) -> None:

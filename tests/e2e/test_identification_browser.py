@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
@@ -29,8 +28,13 @@ from sqlalchemy import create_engine, text
 from handoff.identification import service
 from handoff.identification.keys import ensure_dev_key_file
 from opastin.processes import free_port
-from tests.e2e.browsers import RESULTS, frame_axe_violations, new_page, service_alone
-from tests.e2e.stack import conversation_id_of
+from tests.e2e.browsers import (
+    RESULTS,
+    frame_axe_violations,
+    logged_in_desk,
+    queued_resident,
+    service_alone,
+)
 from tests.handoff.attachments.clamd import running_clamd
 from tests.handoff.attachments.support import CAMERA, jpeg_with_gps
 from tests.handoff.identification.support import running_test_provider
@@ -80,45 +84,10 @@ def desk(browser, service_stack: dict[str, str]) -> Iterator:
     context.close()
 
 
-def logged_in_desk(browser, service_stack: dict[str, str], username: str):
-    """A desk page of ``username``, logged in and present in their team."""
-    context, page, outside = new_page(browser)
-    page.goto(service_stack["url"] + "/desk")
-    page.get_by_label("Käyttäjätunnus").fill(username)
-    page.get_by_label("Salasana").fill(service_stack[username])
-    page.get_by_role("button", name="Kirjaudu").click()
-    page.get_by_role("button", name=re.compile("merkitse paikallaolevaksi")).first.click()
-    page.get_by_role("button", name=re.compile("merkitse poissaolevaksi")).first.wait_for()
-    return context, page, outside
-
-
-def queued_resident(browser, service_stack: dict[str, str], team: str, summary: str):
-    """A new anonymous resident, queued for ``team`` through the service API (as the action server)."""
-    context, resident, outside = new_page(browser)
-    resident.goto(service_stack["url"] + "/")
-    resident.locator(".message--system").first.wait_for()  # the bot does not answer; the gateway says so
-    secret = resident.evaluate("window.localStorage.getItem('opastin.session')")
-    conversation_id = conversation_id_of(service_stack["database"], secret)
-    body = {
-        "conversation_id": conversation_id,
-        "team": team,
-        "summary": summary,
-        "transcript": [{"sender": "resident", "text": summary}],
-    }
-    answer = httpx.post(
-        service_stack["url"] + "/api/service/handoffs",
-        json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    )
-    assert answer.status_code == 201, answer.text
-    resident.locator(".message--queue").filter(has_text="sijalla 1").wait_for()
-    return context, resident, outside, conversation_id
-
-
 def resident_in_live_chat(browser, service_stack: dict[str, str], desk):
     """A new anonymous resident, queued through the service API and taken by the desk."""
     context, resident, outside, conversation_id = queued_resident(
-        browser, service_stack, TEAM, "Kysyy perheen tukipalveluista."
+        browser, service_stack, TEAM, "Kysyy perheen tukipalveluista.", TOKEN
     )
     desk.goto(service_stack["url"] + "/desk")
     desk.get_by_role("button", name="Ota seuraava").first.click()
@@ -303,7 +272,7 @@ def test_a_guardian_acts_for_a_child_under_12(browser, service_stack, desk) -> N
 def test_a_team_that_requires_identification_asks_while_the_resident_waits(browser, service_stack) -> None:
     desk_context, desk, desk_outside = logged_in_desk(browser, service_stack, "terkkari")
     context, resident, outside, _conversation_id = queued_resident(
-        browser, service_stack, REQUIRED_TEAM, "Kysyy lapsen rokotuksista."
+        browser, service_stack, REQUIRED_TEAM, "Kysyy lapsen rokotuksista.", TOKEN
     )
     # Queued as the action server queues (the service API): the button comes with the bot's next
     # turn in a real chat, and whenever the page is opened again, as here.

@@ -256,6 +256,15 @@ async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_s
     with_reason = await colleague.post(code_path, reason=reason)
     assert with_reason.status_code == 200 and code in with_reason.text and "Matti Kokeilu" in with_reason.text
     assert (await outsider.post(code_path, reason=reason)).status_code == 403
+    # Invited to consult, the colleague of another team sees the name, never the code.
+    await outsider.present("terveysneuvo")
+    page = f"/desk/conversations/{conversation_id}"
+    assert (await agent.post(f"{page}/konsultaatio", username="pekka")).status_code == 200
+    consulting = (await outsider.http.get(panel_path)).text
+    assert "Tunnistettu: Matti Kokeilu" in consulting and code not in consulting
+    assert "Näytä henkilötunnus" not in consulting and "Pyydä tunnistautumista" not in consulting
+    assert (await outsider.post(code_path)).status_code == 403
+    assert (await outsider.post(code_path, reason=reason)).status_code == 403
     no_csrf = await colleague.http.post(code_path, data={"reason": reason})
     assert no_csrf.status_code == 403 and code not in no_csrf.text
 

@@ -275,6 +275,14 @@
     return item;
   }
 
+  function appendThread(message) {
+    var thread = conversation && conversation.querySelector("[data-thread]");
+    if (!thread || !message || thread.querySelector('[data-id="' + Number(message.id) + '"]')) return;
+    var item = line("line line--consultation", message.who, message.at, message.text);
+    item.setAttribute("data-id", Number(message.id));
+    thread.appendChild(item);
+  }
+
   function appendMessage(message) {
     if (!log || message.conversation_id !== conversationId) return;
     if (message.id !== undefined && message.id !== null) {
@@ -429,6 +437,12 @@
     var freshNotes = fresh.querySelector("[data-notes]");
     if (notesList && freshNotes && freshNotes.children.length > notesList.children.length) {
       notesList.replaceChildren.apply(notesList, imported(freshNotes));
+    }
+    var people = conversation.querySelector("[data-consult-people]");
+    var freshPeople = fresh.querySelector("[data-consult-people]");
+    if (people && freshPeople && people.innerHTML !== freshPeople.innerHTML) {
+      people.replaceChildren.apply(people, imported(freshPeople));
+      bindConsultActions(people);
     }
     var status = fresh.getAttribute("data-status");
     conversation.setAttribute("data-status", status);
@@ -607,6 +621,43 @@
     });
   }
 
+  // Consultation: invite and end in place (the people part is redrawn), the thread written in place.
+  function bindConsultation() {
+    var section = conversation.querySelector("[data-consultation]");
+    if (!section) return;
+    bindConsultActions(section);
+    var threadForm = section.querySelector("[data-thread-form]");
+    var threadField = threadForm.querySelector("textarea");
+    keepDraft(threadField);
+    threadForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!threadField.value.trim()) return;
+      post(threadForm)
+        .then(function (data) {
+          appendThread(data.message);
+          threadField.value = "";
+          saveDraft("thread", conversationId, "");
+          threadField.focus();
+        })
+        .catch(function () {
+          showStatus(t("desk.script.consultation_failed"));
+        });
+    });
+  }
+
+  function bindConsultActions(section) {
+    Array.prototype.forEach.call(section.querySelectorAll("[data-consult-action]"), function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        post(form)
+          .then(refreshConversation)
+          .catch(function () {
+            showStatus(t("desk.script.action_failed"));
+          });
+      });
+    });
+  }
+
   // Ready answers of the team: a button or Alt+1 ... Alt+9 puts one into the reply at the
   // cursor, to be edited before sending; nothing is sent by itself.
   function insertAnswer(button) {
@@ -637,6 +688,8 @@
       event.preventDefault();
       insertAnswer(answers[index]);
     });
+
+    bindConsultation();
 
     var noteForm = conversation.querySelector("[data-note]");
     if (noteForm) {
@@ -701,6 +754,19 @@
     residentTyping(event.conversation_id, event.typing);
   });
   socket.on("changed", refreshOverview);
+  // Consultation: a thread message (the author's own comes back too: shown once), an invitation,
+  // or the end of one (a consultant's page then has nothing more to show).
+  socket.on("consultation", function (event) {
+    if (!event || typeof event.conversation_id !== "string") return;
+    var here = conversation && event.conversation_id === conversationId;
+    if (event.message && here) appendThread(event.message);
+    if (event.state === "invited" && typeof event.by === "string") {
+      showStatus(t("desk.script.consultation_invited", { name: event.by }), true);
+      notice("consultation", false);
+    }
+    if (event.state === "ended" && here) refreshConversation();
+    if (event.state) refreshOverview();
+  });
   socket.on("conversation", function (event) {
     if (!event || typeof event.conversation_id !== "string") return;
     if (ENDED[event.status]) {

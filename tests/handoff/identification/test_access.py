@@ -39,3 +39,9 @@ def test_everyone_else_sees_the_mark_only_and_opens_the_code_with_a_reason(
     assert checked_reason(rule, "  Asiakkaan  soittopyyntö,\n tarkistan tiedot ") == (
         "Asiakkaan soittopyyntö, tarkistan tiedot"
     )
+
+
+def test_a_consultant_sees_the_name_and_never_opens_the_code() -> None:
+    rule = access_of("active", HOLDER, COLLEAGUE, consultant=True)
+    assert rule.sees_name and not rule.holds and not rule.opens_code and not rule.needs_reason
+    assert access_of("active", HOLDER, HOLDER, consultant=True).holds  # holding wins

@@ -1,0 +1,155 @@
+"""Consultation between professionals over real sockets (handoff/consultations.py,
+handoff/desk/consultation.py): the holder invites a colleague of another team who is present; the
+consultant opens that one conversation read-only (not their team's queue), both write in the
+private thread in real time, nothing reaches the resident or the bot, every step is audited, and
+the access ends when the consultation or the chat ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from handoff.db import Database
+from handoff.models import AuditEntry
+from handoff.settings import Settings
+from tests.handoff.conftest import FakeClock, add_agent
+from tests.handoff.live_support import Agent, FakeRasa, Resident, serve
+from tests.handoff.test_gateway import Live, build, live_chat
+
+
+@pytest.fixture
+async def live(db: Database, settings: Settings, clock: FakeClock) -> AsyncIterator[Live]:
+    rasa = FakeRasa()
+    app = build(settings, clock, rasa)
+    async with serve(app) as url:
+        yield Live(url, rasa, db, app)
+
+
+@pytest.fixture
+async def resident(live: Live) -> AsyncIterator[Resident]:
+    client = Resident(live.url)
+    await client.connect()
+    yield client
+    await client.close()
+
+
+THREAD_TEXT = "Onko tämä sinun mielestäsi kiireellinen? Asukkaalla 131052-308T"
+
+
+class Consultations:
+    """The ``consultation`` events one desk socket receives."""
+
+    def __init__(self, agent: Agent) -> None:
+        assert agent.sio is not None
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        agent.sio.on("consultation", self.events.put_nowait, namespace="/desk")
+
+    async def next(self, timeout: float = 5) -> dict[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+
+async def consultant_of(live: Live, username: str = "psyk", team: str = "mielenterveys_paihde") -> Agent:
+    """A colleague of another team, logged in, present, with the desk socket open."""
+    add_agent(live.db, username, [team])
+    colleague = Agent(live.url)
+    await colleague.login(username)
+    await colleague.connect_socket()
+    return colleague
+
+
+def audited(db: Database) -> list[tuple[str, str]]:
+    with db.reading() as session:
+        rows = session.execute(
+            select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.action.like("consultation.%"))
+        ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_a_consultant_reads_the_chat_and_writes_in_the_private_thread(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    colleague = await consultant_of(live)
+    at_holder, at_colleague = Consultations(holder), Consultations(colleague)
+    assert (await colleague.http.get(page)).status_code == 403  # not their team's conversation
+
+    held = (await holder.http.get(page)).text
+    assert "Pyydä kollegaa konsultoimaan" in held and '<option value="psyk">' in held
+    assert (await holder.post(f"{page}/konsultaatio", username="psyk")).status_code == 200
+    invited = await at_colleague.next()
+    assert invited == {"conversation_id": conversation_id, "state": "invited", "by": "maija"}
+
+    seen = await colleague.http.get(page)
+    assert seen.status_code == 200 and "Sinua on pyydetty konsultoimaan" in seen.text
+    assert 'id="reply"' not in seen.text and "Sisäiset muistiinpanot" not in seen.text  # read-only
+    assert "Konsultaatio: Neuvola" in (await colleague.http.get("/desk")).text  # in their side list
+    assert (await colleague.post("/desk/accept", team="neuvola")).status_code == 403  # no queue access
+    assert (await colleague.post(f"{page}/messages", text="Hei")).status_code == 403  # not to the resident
+
+    written = await colleague.post(f"{page}/konsultaatio/viestit", text=THREAD_TEXT)
+    assert written.status_code == 200
+    message = written.json()["message"]
+    assert message["text"] == "Onko tämä sinun mielestäsi kiireellinen? Asukkaalla ******-****"
+    for events in (at_holder, at_colleague):
+        assert (await events.next())["message"] == message  # both desks at once
+    answer = await holder.post(f"{page}/konsultaatio/viestit", text="Kiitos, soitan hänelle.")
+    assert answer.status_code == 200
+    assert "Kiitos, soitan hänelle." in (await colleague.http.get(page)).text
+
+    # Nothing of the thread reached the resident or the bot.
+    await asyncio.sleep(0.2)
+    assert all("kiireellinen" not in str(message) for message in resident.drain())
+    assert all("kiireellinen" not in str(body) for body in live.rasa.received)
+
+    # The holder ends it: the colleague's access ends at once, and their desk hears it.
+    assert (await holder.post(f"{page}/konsultaatio/lopeta", username="psyk")).status_code == 200
+    ended = await at_colleague.next()
+    while "state" not in ended:  # the holder's thanks came first
+        ended = await at_colleague.next()
+    assert ended == {"conversation_id": conversation_id, "state": "ended"}
+    assert (await colleague.http.get(page)).status_code == 403
+    assert (await colleague.post(f"{page}/konsultaatio/viestit", text="vielä")).status_code == 403
+    assert audited(live.db) == [
+        ("maija", "consultation.invite"),
+        ("psyk", "consultation.message"),
+        ("maija", "consultation.message"),
+        ("maija", "consultation.end"),
+    ]
+    await colleague.close()
+    await holder.close()
+
+
+async def test_only_the_holder_invites_and_only_present_colleagues(live: Live, resident: Resident) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    add_agent(live.db, "poissa", ["terveysneuvo"], present=False)
+    add_agent(live.db, "liisa", ["neuvola"])
+    teammate = Agent(live.url)
+    await teammate.login("liisa")
+    assert (await holder.post(f"{page}/konsultaatio", username="poissa")).status_code == 409  # not present
+    assert (await holder.post(f"{page}/konsultaatio", username="maija")).status_code == 409  # oneself
+    assert (await teammate.post(f"{page}/konsultaatio", username="maija")).status_code == 403  # not holding
+    assert (await holder.post(f"{page}/konsultaatio", username="liisa")).status_code == 200
+    assert (await holder.post(f"{page}/konsultaatio", username="liisa")).status_code == 409  # already in
+    assert (await teammate.post(f"{page}/konsultaatio/lopeta")).status_code == 200  # the consultant leaves
+    assert audited(live.db) == [("maija", "consultation.invite"), ("liisa", "consultation.end")]
+    await teammate.close()
+    await holder.close()
+
+
+async def test_the_access_ends_with_the_chat(live: Live, resident: Resident) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    colleague = await consultant_of(live)
+    assert (await holder.post(f"{page}/konsultaatio", username="psyk")).status_code == 200
+    assert (await colleague.http.get(page)).status_code == 200
+    assert (await holder.post(f"{page}/end")).status_code == 200
+    assert (await colleague.http.get(page)).status_code == 403
+    assert "Konsultaatio: Neuvola" not in (await colleague.http.get("/desk")).text
+    await colleague.close()
+    await holder.close()
