@@ -440,7 +440,7 @@
     }
     var people = conversation.querySelector("[data-consult-people]");
     var freshPeople = fresh.querySelector("[data-consult-people]");
-    if (people && freshPeople && people.innerHTML !== freshPeople.innerHTML) {
+    if (people && freshPeople && !people.isEqualNode(freshPeople)) {
       people.replaceChildren.apply(people, imported(freshPeople));
       bindConsultActions(people);
     }
