@@ -123,7 +123,7 @@
 
   function bind() {
     // "Näytä henkilötunnus" / "Avaa henkilötunnus": the server answers with the panel holding the
-    // code for this view only (audited); the next refresh of the panel hides it again.
+    // code for this view only (audited); a reload or a change of the identification hides it again.
     onSubmit("[data-open-code]", function (form) {
       post(form, "text/html")
         .then(function (response) { return response.text(); })
@@ -152,7 +152,11 @@
       if (event && event.conversation_id === conversationId) load();
     };
     socket.on("identification", forThisChat);
-    socket.on("conversation", forThisChat);
+    // A change of the chat (a message, a transfer asked) keeps an opened code on screen; a change of
+    // the identification itself reloads the panel, and the code with it is gone.
+    socket.on("conversation", function (event) {
+      if (!holder.querySelector("[data-identity-code]")) forThisChat(event);
+    });
     socket.on("connect", load);
   }
   load();
