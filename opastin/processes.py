@@ -7,27 +7,60 @@ fixed time, and fail at once when the process dies.
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 POLL_S = 0.1
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_CHOSEN_PORT = 10_000
+ATTEMPTS = 50
+
+_handed_out: set[int] = set()
 
 
 class DidNotAnswer(RuntimeError):
     """A process exited, or did not answer in time."""
 
 
-def free_port() -> int:
-    """A TCP port that is free on the loopback interface now."""
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives to outgoing connections (32768 unless configured)."""
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    """A TCP port that is free on the loopback interface now, and stays free until a server binds it.
+
+    A port from the kernel's ephemeral range (what binding port 0 gives) may be taken by
+    any outgoing connection before the server that was meant to have it starts — a test
+    suite opens thousands of them. The port is therefore chosen below that range, where
+    the kernel never puts a connection of its own, and never handed out twice by this process.
+    """
+    high = _ephemeral_low() - 1
+    for _ in range(ATTEMPTS):
+        port = random.randint(LOWEST_CHOSEN_PORT, high)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise OSError(f"no free port between {LOWEST_CHOSEN_PORT} and {high} after {ATTEMPTS} attempts")
 
 
 def answers(url: str, timeout_s: float = 2.0) -> bool:

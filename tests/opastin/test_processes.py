@@ -1,0 +1,38 @@
+"""Free ports for servers the tests and the launcher start (opastin/processes.py)."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+
+import pytest
+
+from opastin import processes
+
+
+def test_a_free_port_lies_below_the_range_of_outgoing_connections() -> None:
+    port = processes.free_port()
+    assert processes.LOWEST_CHOSEN_PORT <= port < processes._ephemeral_low()
+    with socket.socket() as server:
+        server.bind((processes.LOOPBACK, port))
+
+
+def test_the_same_port_is_never_handed_out_twice() -> None:
+    ports = [processes.free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+
+
+def test_a_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind((processes.LOOPBACK, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        candidates = itertools.chain([busy], [busy + 1 if busy < 65535 else busy - 1])
+        monkeypatch.setattr(processes.random, "randint", lambda low, high: next(candidates))
+        assert processes.free_port() != busy
+
+
+def test_no_free_port_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "_bindable", lambda port: False)
+    with pytest.raises(OSError, match="no free port"):
+        processes.free_port()
