@@ -475,8 +475,10 @@ class Attachment(Base):
 class Consultation(Base):
     """A colleague invited to consult on one conversation (docs/handoff.md, "Consultation").
 
-    While ``ended_at`` is unset the consultant may read that conversation and write in its
-    consultation thread, whatever their team; they never get their team's queue from it.
+    While ``ended_at`` is unset, and only during the holding that was current when they were
+    invited (``started_at`` not before the conversation's ``accepted_at``), the consultant may read
+    that conversation and write in its consultation thread, whatever their team; they never get
+    their team's queue from it. While ``visible_since`` is set they also write to the resident.
     Purged with the conversation.
     """
 
@@ -490,6 +492,8 @@ class Consultation(Base):
     invited_by = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
     started_at = Column(UTCDateTime, nullable=False)
     ended_at = Column(UTCDateTime)
+    # Set while the consultant is also a visible participant of the resident's chat.
+    visible_since = Column(UTCDateTime)
 
 
 class ConsultationMessage(Base):
