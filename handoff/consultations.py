@@ -6,10 +6,18 @@ conversation (never their team's queue from it) and write in its consultation
 thread, which only the holder and the consultants see: never the resident,
 never the bot. The consultant leaves, or the holder ends the consultation;
 either way the access ends, and it ends by itself when the chat is no longer
-live (ended, transferred, closed). Every step is audited; the thread belongs to the
+live (ended, transferred, closed): a consultation belongs to the holding during
+which it began, so a chat accepted again (after a transfer or a lost connection)
+starts without consultants. Every step is audited; the thread belongs to the
 conversation, so it follows a transfer and is purged and erased with it.
 
-A consultant sees the resident's name but never opens the identity code
+The holder may also take a consultant into the resident's chat as a visible
+**participant**: the resident is told "<name> liittyy keskusteluun", the
+participant writes to the resident beside the holder, and leaves again (the
+resident is told that too) while staying a consultant.
+
+A consultant sees the resident's name but never opens the identity code; a
+participant, who serves the resident openly, opens it as the holder does
 (:mod:`handoff.identification.access`).
 """
 
@@ -17,8 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from handoff import audit, live
@@ -28,6 +37,27 @@ from opastin.privacy import mask_hetu
 
 MAX_MESSAGE_LENGTH = 2000
 
+# A consultation is current while not ended, the chat is live, and it began during this holding.
+_CURRENT = and_(
+    Consultation.ended_at.is_(None),
+    Conversation.status == ACTIVE,
+    Consultation.started_at >= Conversation.accepted_at,
+)
+# Who besides the holder receives the chat's messages at their desk: one prepared statement,
+# run for every relayed message.
+_CONSULTATIONS, _CONVERSATIONS = Consultation.__table__, Conversation.__table__
+_WATCHERS = (
+    select(_CONSULTATIONS.c.consultant_id)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _CONSULTATIONS.c.conversation_id)
+    .where(
+        _CONSULTATIONS.c.conversation_id == bindparam("conversation_id"),
+        _CONSULTATIONS.c.ended_at.is_(None),
+        _CONVERSATIONS.c.status == ACTIVE,
+        _CONSULTATIONS.c.started_at >= _CONVERSATIONS.c.accepted_at,
+    )
+    .order_by(_CONSULTATIONS.c.id)
+)
+
 
 @dataclass(frozen=True)
 class Colleague:
@@ -35,6 +65,7 @@ class Colleague:
 
     username: str
     display_name: str
+    participant: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,26 +78,38 @@ class ThreadMessage:
     created_at: datetime
 
 
+def _current(conversation_id: str) -> Any:
+    """The current consultations of a conversation (a statement to narrow further)."""
+    return (
+        select(Consultation)
+        .join(Conversation, Conversation.id == Consultation.conversation_id)
+        .where(Consultation.conversation_id == conversation_id, _CURRENT)
+    )
+
+
 def _active(session: Session, conversation_id: str, consultant_id: int) -> Consultation | None:
     found: Consultation | None = session.execute(
-        select(Consultation).where(
-            Consultation.conversation_id == conversation_id,
-            Consultation.consultant_id == consultant_id,
-            Consultation.ended_at.is_(None),
-        )
+        _current(conversation_id).where(Consultation.consultant_id == consultant_id)
     ).scalar_one_or_none()
     return found
 
 
 def is_consultant(session: Session, agent: Agent, conversation_id: str) -> bool:
     """Whether ``agent`` is consulting on ``conversation_id`` now (the chat still live)."""
-    conversation: Conversation | None = session.get(Conversation, conversation_id)
-    return (
-        agent.active
-        and conversation is not None
-        and conversation.status == ACTIVE
-        and _active(session, conversation_id, agent.id) is not None
-    )
+    return agent.active and _active(session, conversation_id, agent.id) is not None
+
+
+def is_participant(session: Session, agent: Agent, conversation_id: str) -> bool:
+    """Whether ``agent`` takes part in the resident's chat now as a visible participant."""
+    consultation = _active(session, conversation_id, agent.id) if agent.active else None
+    return consultation is not None and consultation.visible_since is not None
+
+
+def watchers(session: Session, conversation_id: str) -> tuple[int, ...]:
+    """The consultants of the live chat now, who see its messages at their desks as they come."""
+    session.flush()
+    rows = session.execute(_WATCHERS, {"conversation_id": conversation_id}).scalars()
+    return tuple(rows)
 
 
 def viewable(session: Session, agent: Agent, conversation_id: str) -> tuple[Conversation, bool]:
@@ -90,9 +133,7 @@ def _held(session: Session, holder: Agent, conversation_id: str) -> Conversation
 
 def colleagues(session: Session, holder: Agent, conversation_id: str) -> list[Colleague]:
     """Who the holder may invite: active colleagues present in any team, not the holder, not already in."""
-    already = select(Consultation.consultant_id).where(
-        Consultation.conversation_id == conversation_id, Consultation.ended_at.is_(None)
-    )
+    already = _current(conversation_id).with_only_columns(Consultation.consultant_id)
     present = (
         select(Agent.username, Agent.display_name)
         .join(Presence, Presence.agent_id == Agent.id)
@@ -120,43 +161,111 @@ def invite(session: Session, holder: Agent, conversation_id: str, username: str,
     return consultant
 
 
-def leave(
-    session: Session, agent: Agent, conversation_id: str, now: datetime, username: str | None = None
-) -> Agent:
-    """End a consultation: the consultant leaves, or the holder ends ``username``'s (audited).
+@dataclass(frozen=True)
+class Change:
+    """Whose consultation changed, and whether the resident is to be told (joined or left their chat)."""
 
-    Returns the consultant whose access ended.
-    """
+    consultant: Agent
+    joined_chat: bool = False
+    left_chat: bool = False
+
+
+def _chosen(session: Session, agent: Agent, conversation_id: str, username: str | None) -> Consultation:
+    """The consultation of the agent themselves, or (for the holder) of the consultant ``username``."""
     if username is None or username == agent.username:
-        consultant = agent
         consultation = _active(session, conversation_id, agent.id)
     else:
         _held(session, agent, conversation_id)
         found: Agent | None = session.execute(
             select(Agent).where(Agent.username == username)
         ).scalar_one_or_none()
-        if found is None:
-            raise NotFound("no such consultant")
-        consultant = found
-        consultation = _active(session, conversation_id, found.id)
+        consultation = None if found is None else _active(session, conversation_id, found.id)
     if consultation is None:
-        raise NotFound("no consultation to end")
-    consultation.ended_at = now
+        raise NotFound("no such consultation")
+    return consultation
+
+
+def leave(
+    session: Session, agent: Agent, conversation_id: str, now: datetime, username: str | None = None
+) -> Change:
+    """End a consultation: the consultant leaves, or the holder ends ``username``'s (audited).
+
+    A participant of the resident's chat leaves it as well (the resident is to be told).
+    """
+    consultation = _chosen(session, agent, conversation_id, username)
+    consultant: Agent = session.get(Agent, consultation.consultant_id)
+    was_visible = consultation.visible_since is not None
+    consultation.ended_at, consultation.visible_since = now, None
     audit.record(
         session, agent.username, "consultation.end", conversation_id, now, consultant=consultant.username
     )
-    return consultant
+    return Change(consultant, left_chat=was_visible)
+
+
+def join_chat(session: Session, holder: Agent, conversation_id: str, username: str, now: datetime) -> Change:
+    """The holder takes the consultant ``username`` into the resident's chat (audited)."""
+    _held(session, holder, conversation_id)
+    consultation = _chosen(session, holder, conversation_id, username)
+    if consultation.visible_since is not None:
+        raise Conflict("that colleague takes part in the chat already")
+    consultation.visible_since = now
+    consultant: Agent = session.get(Agent, consultation.consultant_id)
+    audit.record(
+        session,
+        holder.username,
+        "consultation.join_chat",
+        conversation_id,
+        now,
+        consultant=consultant.username,
+    )
+    return Change(consultant, joined_chat=True)
+
+
+def leave_chat(
+    session: Session, agent: Agent, conversation_id: str, now: datetime, username: str | None = None
+) -> Change:
+    """The participant leaves the resident's chat, or the holder takes ``username`` out of it (audited).
+
+    They stay a consultant: the thread and the read-only view remain.
+    """
+    consultation = _chosen(session, agent, conversation_id, username)
+    if consultation.visible_since is None:
+        raise NotFound("that colleague does not take part in the chat")
+    consultation.visible_since = None
+    consultant: Agent = session.get(Agent, consultation.consultant_id)
+    audit.record(
+        session,
+        agent.username,
+        "consultation.leave_chat",
+        conversation_id,
+        now,
+        consultant=consultant.username,
+    )
+    return Change(consultant, left_chat=True)
+
+
+def joined_chat(session: Session, agent_id: int, conversation_id: str) -> live.HeldChat:
+    """The live chat a visible participant writes in (as the holder's chat, under the participant's
+    name); :class:`Forbidden` for anyone who does not take part in it now."""
+    agent: Agent | None = session.get(Agent, agent_id)
+    if agent is None or not is_participant(session, agent, conversation_id):
+        raise Forbidden("only the holder and the chat's participants write to the resident")
+    conversation: Conversation = session.get(Conversation, conversation_id)
+    return live.HeldChat(conversation.id, conversation.team_id, conversation.agent_id, agent.display_name)
 
 
 def consultants(session: Session, conversation_id: str) -> list[Colleague]:
-    """Who consults on the conversation now."""
+    """Who consults on the conversation now (``participant``: also in the resident's chat)."""
     statement = (
-        select(Agent.username, Agent.display_name)
-        .join(Consultation, Consultation.consultant_id == Agent.id)
-        .where(Consultation.conversation_id == conversation_id, Consultation.ended_at.is_(None))
+        _current(conversation_id)
+        .join(Agent, Agent.id == Consultation.consultant_id)
+        .with_only_columns(Agent.username, Agent.display_name, Consultation.visible_since)
         .order_by(Consultation.id)
     )
-    return [Colleague(username, name) for username, name in session.execute(statement).all()]
+    return [
+        Colleague(username, name, visible is not None)
+        for username, name, visible in session.execute(statement).all()
+    ]
 
 
 def audience(session: Session, conversation_id: str) -> list[int]:
@@ -165,10 +274,7 @@ def audience(session: Session, conversation_id: str) -> list[int]:
     if conversation is None:
         return []
     ids = [] if conversation.agent_id is None else [conversation.agent_id]
-    current = select(Consultation.consultant_id).where(
-        Consultation.conversation_id == conversation_id, Consultation.ended_at.is_(None)
-    )
-    return ids + [agent_id for agent_id in session.execute(current).scalars() if agent_id not in ids]
+    return ids + [agent_id for agent_id in watchers(session, conversation_id) if agent_id not in ids]
 
 
 def write(session: Session, agent: Agent, conversation_id: str, text: str, now: datetime) -> ThreadMessage:
@@ -211,11 +317,7 @@ def consulting(session: Session, agent: Agent) -> list[tuple[str, str]]:
     statement = (
         select(Consultation.conversation_id, Conversation.team_id)
         .join(Conversation, Conversation.id == Consultation.conversation_id)
-        .where(
-            Consultation.consultant_id == agent.id,
-            Consultation.ended_at.is_(None),
-            Conversation.status == ACTIVE,
-        )
+        .where(Consultation.consultant_id == agent.id, _CURRENT)
         .order_by(Consultation.started_at)
     )
     return [(conversation_id, team_id) for conversation_id, team_id in session.execute(statement).all()]

@@ -7,6 +7,12 @@ colleague's desk hears ``consultation`` ``{state: "invited"}`` (a notice and
 the chat in their side list) and opens the conversation read-only, with the
 thread. Thread messages reach the holder's and every consultant's desk at once
 (``consultation`` ``{message}``); nothing of it reaches the resident or the bot.
+
+The holder may take a consultant into the resident's chat ("Ota mukaan
+keskusteluun"): the resident is told who joined, the participant's desk hears
+``consultation`` ``{state: "joined"}`` and gets the reply field; "Poistu
+keskustelusta" (or the holder's "Poista keskustelusta") takes them out again,
+told to the resident, and they stay a consultant.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from handoff.desk import views
 from handoff.desk.auth import DeskUser
 from handoff.desk.learning import DeskTools
 from handoff.errors import InvalidInput
+from handoff.gateway import relay
 from handoff.gateway.hub import Gateway
 from handoff.gateway.wire import DESK, agent_room
 from handoff.runtime import Services
@@ -39,14 +46,6 @@ def _invite(
     return {"consultant_id": consultant.id, "by": holder.display_name}
 
 
-def _leave(
-    session: Session, user: DeskUser, conversation_id: str, username: str | None, now: datetime
-) -> list[int]:
-    agent = views.agent_of(session, user.agent_id)
-    consultant = consultations.leave(session, agent, conversation_id, now, username)
-    return sorted({consultant.id, *consultations.audience(session, conversation_id)})
-
-
 def _write(
     session: Session, user: DeskUser, conversation_id: str, text: str, now: datetime
 ) -> tuple[views.Line, list[int]]:
@@ -59,6 +58,12 @@ def _field(form: Any, name: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise InvalidInput(f"field {name!r} is missing or too long")
     return value.strip()
+
+
+def _chosen(form: Any) -> str | None:
+    """The consultant the holder chose, or ``None``: the user means themselves."""
+    username = form.get("username")
+    return username.strip()[:64] if isinstance(username, str) and username.strip() else None
 
 
 def add_consultation_routes(
@@ -92,13 +97,37 @@ def add_consultation_routes(
         url = f"/desk/conversations/{conversation_id}#consultation-heading"
         return tools.done(request, url, {"conversation_id": conversation_id, "message": message})
 
+    async def change(
+        request: Request, conversation_id: str, operation: Any, state: str
+    ) -> tuple[str | None, relay.ConsultationOutcome]:
+        """Run a consultation change in the chat's order and tell the desks concerned."""
+        user, form = await tools.checked_form(request)
+        chosen = _chosen(form)
+        outcome = await gateway.in_chat_order(
+            conversation_id, operation, user.agent_id, conversation_id, chosen, services.now()
+        )
+        audience = await tools.read(consultations.audience, conversation_id)
+        event = {"conversation_id": conversation_id, "state": state, "name": outcome.consultant_name}
+        await tell(sorted({outcome.consultant_id, *audience}), event)
+        return chosen, outcome
+
     @router.post(PATH + "/lopeta")
     @tools.guarded
     async def end(request: Request, conversation_id: str) -> Response:
-        user, form = await tools.checked_form(request)
-        username = form.get("username")
-        chosen = username.strip() if isinstance(username, str) and username.strip() else None
-        told = await tools.write(_leave, user, conversation_id, chosen, services.now())
-        await tell(told, {"conversation_id": conversation_id, "state": "ended"})
+        chosen, _ = await change(request, conversation_id, relay.end_consultation, "ended")
         url = "/desk" if chosen is None else f"/desk/conversations/{conversation_id}#consultation-heading"
         return tools.done(request, url, {"conversation_id": conversation_id, "state": "ended"})
+
+    @router.post(PATH + "/mukaan")
+    @tools.guarded
+    async def join_chat(request: Request, conversation_id: str) -> Response:
+        await change(request, conversation_id, relay.join_chat, "joined")
+        url = f"/desk/conversations/{conversation_id}#consultation-heading"
+        return tools.done(request, url, {"conversation_id": conversation_id, "state": "joined"})
+
+    @router.post(PATH + "/poistu")
+    @tools.guarded
+    async def leave_chat(request: Request, conversation_id: str) -> Response:
+        await change(request, conversation_id, relay.leave_chat, "left")
+        url = f"/desk/conversations/{conversation_id}#consultation-heading"
+        return tools.done(request, url, {"conversation_id": conversation_id, "state": "left"})

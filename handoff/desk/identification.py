@@ -104,7 +104,8 @@ def panel(
     """The conversation's identification panel, for a user of its team (Forbidden otherwise)."""
     agent = views.agent_of(session, user.agent_id)
     conversation, consulting = consultations.viewable(session, agent, conversation_id)
-    rule = access.access_of(conversation.status, conversation.agent_id, agent.id, consulting)
+    participating = consulting and consultations.is_participant(session, agent, conversation_id)
+    rule = access.access_of(conversation.status, conversation.agent_id, agent.id, consulting, participating)
     current = service.chat_state(session, conversation_id, now)
     team = services.teams.get(conversation.team_id)
     subject = guardian.subject_of(session, conversation_id) if current.identified else None
@@ -137,8 +138,11 @@ def opened_panel(
 ) -> IdentificationPanel:
     """The panel with the identity code opened for ``user`` under the access rule (audited)."""
     agent = views.agent_of(session, user.agent_id)
-    conversation = live.conversation_for(session, agent, conversation_id)
-    opened = access.open_identity(session, vault, conversation, agent.id, agent.username, reason, now)
+    conversation, consulting = consultations.viewable(session, agent, conversation_id)
+    participating = consulting and consultations.is_participant(session, agent, conversation_id)
+    opened = access.open_identity(
+        session, vault, conversation, agent.id, agent.username, reason, now, consulting, participating
+    )
     shown = panel(session, services, user, conversation_id, now)
     name = views.text("desk.identification.identified", name=opened.identity.display_name)
     subject = guardian.subject_of(session, conversation_id)

@@ -282,6 +282,7 @@ class ConversationView:
     canned_answers: tuple[tuple[str, str], ...] = ()
     resident_left: bool = False  # the resident ended or left the chat while it is still live
     consulting: bool = False  # the viewer is an invited consultant, not of the team
+    participating: bool = False  # the consultant also takes part in the resident's chat
     thread: list[Line] = field(default_factory=list)  # the consultation thread (holder, consultants)
     consultants: list[consultations.Colleague] = field(default_factory=list)
     colleagues: list[consultations.Colleague] = field(default_factory=list)  # whom the holder may invite
@@ -364,6 +365,7 @@ def conversation_view(
         transfer_targets=[(team.id, team.name) for team in teams if team.id != conversation.team_id],
         canned_answers=team.canned_answers if (team := teams.get(conversation.team_id)) else (),
         consulting=consulting,
+        participating=consulting and consultations.is_participant(session, agent, conversation.id),
         thread=thread,
         consultants=consultations.consultants(session, conversation.id) if in_thread else [],
         colleagues=consultations.colleagues(session, agent, conversation.id) if held_by_me else [],

@@ -63,6 +63,7 @@ from opastin import messages
 from opastin.safety.net import default_net
 
 T = TypeVar("T")
+AnyOutcome = TypeVar("AnyOutcome", bound=relay.Outcome)
 
 # The bot asks for feedback (feedback_form) when a professional ends the chat.
 LIVE_CHAT_ENDED = "/give_feedback"
@@ -206,6 +207,15 @@ class Gateway:
             )
             await self.apply(outcome, locked=True)
 
+    async def in_chat_order(
+        self, conversation_id: str, operation: Callable[..., AnyOutcome], *args: Any
+    ) -> AnyOutcome:
+        """Run a write of ``conversation_id`` under its lock and send its outcome in the chat's order."""
+        async with self.lock(conversation_id):
+            outcome = await self.write(operation, *args)
+            await self.apply(outcome, locked=True)
+        return outcome
+
     async def conversations_closed(self, conversation_ids: list[str]) -> None:
         """The team closed while these residents waited: tell each of them."""
         for conversation_id in conversation_ids:
@@ -237,7 +247,8 @@ class Gateway:
                 "bot_uttered", posted.uttered, room=resident_room(posted.conversation_id), namespace=RESIDENTS
             )
         room = agent_room(posted.agent_id) if posted.agent_id is not None else team_room(posted.team_id)
-        await self.sio.emit("message", posted.desk, room=room, namespace=DESK)
+        rooms = [room, *(agent_room(agent_id) for agent_id in posted.watchers)]
+        await self.sio.emit("message", posted.desk, room=rooms if posted.watchers else room, namespace=DESK)
 
     async def desk_changed(self, team_id: str) -> None:
         """Tell the team's desks to refresh their queue and chat lists."""

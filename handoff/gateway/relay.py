@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from handoff import live
+from handoff import consultations, live
 from handoff.errors import Forbidden, NotActive
 from handoff.gateway import consent, sessions
 from handoff.models import Agent, Conversation
@@ -23,13 +23,15 @@ from opastin.teams import Teams
 
 @dataclass(frozen=True)
 class Posted:
-    """A stored message: ``bot_uttered`` for the resident (``None``: desk only), and the desk copy."""
+    """A stored message: ``bot_uttered`` for the resident (``None``: desk only), and the desk copy
+    for the holder (the team while queued) and the chat's ``watchers`` (its consultants)."""
 
     conversation_id: str
     team_id: str
     agent_id: int | None
     uttered: dict[str, Any] | None
     desk: dict[str, Any]
+    watchers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class Outcome:
     posted: list[Posted] = field(default_factory=list)
     teams_changed: set[str] = field(default_factory=set)
     previous_agent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsultationOutcome(Outcome):
+    """A consultation changed: what the resident is told (if anything), and whose consultation it was."""
+
+    consultant_id: int = 0
+    consultant_name: str = ""
 
 
 class Chat(Protocol):
@@ -88,9 +98,15 @@ def post(
 ) -> Posted:
     """Store an agent or system message of a handed-off conversation, for both sides (or the desk only)."""
     message = live.add_message(session, conversation.id, sender, text, now, author=author)
+    watchers = consultations.watchers(session, conversation.id) if conversation.agent_id is not None else ()
     if not to_resident:
         return Posted(
-            conversation.id, conversation.team_id, conversation.agent_id, None, desk_message(message)
+            conversation.id,
+            conversation.team_id,
+            conversation.agent_id,
+            None,
+            desk_message(message),
+            watchers,
         )
     custom: dict[str, Any] = {"sender": sender}
     if author:
@@ -103,14 +119,56 @@ def post(
         custom.update(extra.get("custom") or {})
     sessions.record_uttered(session, conversation.id, uttered, now)
     return Posted(
-        conversation.id, conversation.team_id, conversation.agent_id, uttered, desk_message(message)
+        conversation.id, conversation.team_id, conversation.agent_id, uttered, desk_message(message), watchers
     )
 
 
 def agent_says(session: Session, agent_id: int, conversation_id: str, text: str, now: datetime) -> Posted:
-    """The agent writes in their live chat (the relay's hot path: a few statements, no ORM objects)."""
-    chat = live.held_chat(session, agent_id, conversation_id)
+    """The agent writes in their live chat, or in one they take part in as a visible participant
+    (the relay's hot path: a few statements, no ORM objects)."""
+    try:
+        chat = live.held_chat(session, agent_id, conversation_id)
+    except Forbidden:
+        chat = consultations.joined_chat(session, agent_id, conversation_id)
     return post(session, chat, live.AGENT, text, now, author=chat.author)
+
+
+def _told(
+    session: Session, conversation_id: str, change: consultations.Change, now: datetime
+) -> ConsultationOutcome:
+    """The resident is told when a participant joined or left their chat; nothing else is sent."""
+    consultant, name = change.consultant.id, change.consultant.display_name
+    if not (change.joined_chat or change.left_chat):
+        return ConsultationOutcome(None, consultant_id=consultant, consultant_name=name)
+    key = "gateway.participant_joined" if change.joined_chat else "gateway.participant_left"
+    conversation: Conversation = session.get(Conversation, conversation_id)
+    told = post(session, conversation, live.SYSTEM, messages.text(key, name=name), now)
+    return ConsultationOutcome(None, [told], consultant_id=consultant, consultant_name=name)
+
+
+def join_chat(
+    session: Session, holder_id: int, conversation_id: str, username: str, now: datetime
+) -> ConsultationOutcome:
+    """The holder takes a consultant into the resident's chat; the resident is told who joined."""
+    change = consultations.join_chat(session, load_agent(session, holder_id), conversation_id, username, now)
+    return _told(session, conversation_id, change, now)
+
+
+def leave_chat(
+    session: Session, agent_id: int, conversation_id: str, username: str | None, now: datetime
+) -> ConsultationOutcome:
+    """A participant leaves the resident's chat (or the holder takes them out); the resident is told."""
+    change = consultations.leave_chat(session, load_agent(session, agent_id), conversation_id, now, username)
+    return _told(session, conversation_id, change, now)
+
+
+def end_consultation(
+    session: Session, agent_id: int, conversation_id: str, username: str | None, now: datetime
+) -> ConsultationOutcome:
+    """A consultation ends (the consultant leaves or the holder ends it); a participant's leaving is
+    told to the resident."""
+    change = consultations.leave(session, load_agent(session, agent_id), conversation_id, now, username)
+    return _told(session, conversation_id, change, now)
 
 
 def accept(

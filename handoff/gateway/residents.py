@@ -331,7 +331,8 @@ class Residents:
             "emergency": turn.emergency,
         }
         if state.status == queue.ACTIVE and state.agent_id is not None:
-            await hub.sio.emit("message", desk_message, room=agent_room(state.agent_id), namespace=DESK)
+            rooms = [agent_room(agent_id) for agent_id in (state.agent_id, *turn.watchers)]
+            await hub.sio.emit("message", desk_message, room=rooms, namespace=DESK)
         else:
             await hub.sio.emit("message", desk_message, room=team_room(state.team_id), namespace=DESK)
         metrics.LIVE_MESSAGES.labels(direction=metrics.TO_AGENT).inc()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from handoff import counting, live
+from handoff import consultations, counting, live
 from handoff.gateway.consent import consent_answer
 from handoff.models import Conversation, ResidentSession, SessionMessage
 from handoff.queue import ACTIVE, OPEN_STATUSES
@@ -80,6 +80,7 @@ class ResidentTurn:
     created_at: datetime | None = None
     emergency: str | None = None
     consent: bool | None = None
+    watchers: tuple[int, ...] = ()  # the live chat's consultants, who see it as it goes
 
 
 def hash_secret(secret: str) -> str:
@@ -255,4 +256,5 @@ def take_resident_message(
         live.flag_emergency(session, conversation_id, emergency, now)
     pending = state.status == ACTIVE and state.transfer_to is not None
     consent = consent_answer(text) if pending else None
-    return ResidentTurn(state, masked, message.id, now, emergency, consent)
+    watchers = consultations.watchers(session, conversation_id) if state.status == ACTIVE else ()
+    return ResidentTurn(state, masked, message.id, now, emergency, consent, watchers)

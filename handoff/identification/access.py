@@ -2,7 +2,10 @@
 
 - The professional **holding** the live chat now (after a transfer, the new
   holder) sees the resident's name and may open the identity code.
-- A colleague invited to **consult** on the chat sees the name, never the code.
+- A colleague invited to **consult** on the chat sees the name, never the code;
+  once the holder takes them into the resident's chat as a visible
+  **participant** (the resident is told), they see the name and open the code
+  as the holder does.
 - **Anyone else** who may open the conversation — its team while it waits in
   the queue, a colleague reading an ended chat found by search, an
   administrator — sees only "Tunnistettu" and opens the code (and the name
@@ -37,7 +40,7 @@ AUDIT_ACTION = "identity.code.view"
 MIN_REASON_LENGTH = 10
 MAX_REASON_LENGTH = 300
 
-Basis = Literal["holder", "consultant", "stated_reason"]
+Basis = Literal["holder", "participant", "consultant", "stated_reason"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ class IdentityAccess:
 
     @property
     def sees_name(self) -> bool:
-        """The name is shown without asking: to the holder and to an invited consultant."""
-        return self.basis in ("holder", "consultant")
+        """The name is shown without asking: to the holder, a participant and an invited consultant."""
+        return self.basis in ("holder", "participant", "consultant")
 
     @property
     def opens_code(self) -> bool:
@@ -67,14 +70,19 @@ class IdentityAccess:
         return self.basis == "stated_reason"
 
 
-def access_of(status: str, holder_id: int | None, viewer_id: int, consultant: bool = False) -> IdentityAccess:
+def access_of(
+    status: str, holder_id: int | None, viewer_id: int, consultant: bool = False, participant: bool = False
+) -> IdentityAccess:
     """The access of ``viewer_id`` to a conversation in ``status`` held by ``holder_id``.
 
     The caller has already checked that the viewer may open the conversation at all (its team,
-    or ``consultant``: invited to consult on it now).
+    or ``consultant``: invited to consult on it now; ``participant``: also taken into the
+    resident's chat).
     """
     if status == ACTIVE and holder_id is not None and holder_id == viewer_id:
         return IdentityAccess("holder")
+    if status == ACTIVE and consultant and participant:
+        return IdentityAccess("participant")
     return IdentityAccess("consultant" if consultant else "stated_reason")
 
 
@@ -108,13 +116,14 @@ def open_identity(
     reason: str | None,
     now: datetime,
     consultant: bool = False,
+    participant: bool = False,
 ) -> OpenedIdentity:
     """The conversation's identity with the code(s), for ``viewer`` under the rule; the opening audited.
 
     :class:`InvalidInput` when a reason is needed and not given, :class:`NotFound` when the
     resident has not identified.
     """
-    access = access_of(conversation.status, conversation.agent_id, viewer_id, consultant)
+    access = access_of(conversation.status, conversation.agent_id, viewer_id, consultant, participant)
     if not access.opens_code:
         raise Forbidden("a consultant sees the name only")
     stated = checked_reason(access, reason)

@@ -4,7 +4,10 @@ Two professionals of different teams: the one holding a live chat invites the ot
 is told at once and lists the chat; the consultant opens it read-only and both write in the
 consultation thread, each seeing the other's message without a reload. The resident's page never
 shows the thread, axe-core finds nothing on the consultant's page, and the holder ends the
-consultation: the consultant's access is gone. Screenshots go to ``test-results/``.
+consultation: the consultant's access is gone. Between, the holder takes the consultant into the
+resident's chat: the resident is told who joins, sees the participant's message under their name,
+and both desks see the resident's answer live; the participant leaves again and the resident is
+told. Screenshots go to ``test-results/``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ pytestmark = pytest.mark.e2e
 TOKEN = "consult-test-token-0123456789"
 QUESTION = "Asukas kertoo unettomuudesta ja ahdistuksesta. Kannattaako ohjata teille?"
 ANSWER = "Kyllä, ohjaa mielenterveyspalveluihin; soitamme hänelle huomenna."
+FROM_PARTICIPANT = "Hei, olen psykiatrinen sairaanhoitaja. Miten olet nukkunut viime viikolla?"
+FROM_RESIDENT = "Huonosti, heräilen monta kertaa yössä."
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +74,26 @@ def test_a_colleague_of_another_team_consults_in_a_private_thread(browser, servi
     assert frame_axe_violations(consultant.main_frame) == []
     consultant.screenshot(path=str(RESULTS / "consultation-consultant.png"), full_page=True)
     holder.screenshot(path=str(RESULTS / "consultation-holder.png"), full_page=True)
+    assert resident.get_by_text(QUESTION).count() == 0 and resident.get_by_text(ANSWER).count() == 0
+
+    # A visible participant: the resident is told who joins; the participant writes to them.
+    holder.get_by_role("button", name="Ota mukaan keskusteluun: psyk").click()
+    resident.get_by_text("psyk liittyy keskusteluun auttamaan asiassasi.").wait_for()
+    consultant.get_by_text("psyk on nyt mukana keskustelussa asukkaan kanssa.").wait_for()
+    consultant.get_by_label("Vastaus asukkaalle").fill(FROM_PARTICIPANT)  # in place, no reload
+    consultant.locator("[data-reply] button[type=submit]").click()
+    resident.get_by_text(FROM_PARTICIPANT).wait_for()
+    holder.locator("[data-log]").get_by_text(FROM_PARTICIPANT).wait_for()
+    resident.get_by_label("Kirjoita viestisi").fill(FROM_RESIDENT)
+    resident.get_by_label("Kirjoita viestisi").press("Enter")
+    consultant.locator("[data-log]").get_by_text(FROM_RESIDENT).wait_for()  # both desks, live
+    holder.locator("[data-log]").get_by_text(FROM_RESIDENT).wait_for()
+    assert frame_axe_violations(consultant.main_frame) == []
+    consultant.screenshot(path=str(RESULTS / "consultation-participant.png"), full_page=True)
+    resident.screenshot(path=str(RESULTS / "consultation-participant-resident.png"), full_page=True)
+    consultant.get_by_role("button", name="Poistu keskustelusta").click()
+    resident.get_by_text("psyk poistui keskustelusta.").wait_for()
+    expect(consultant.get_by_label("Vastaus asukkaalle")).to_have_count(0)
     assert resident.get_by_text(QUESTION).count() == 0 and resident.get_by_text(ANSWER).count() == 0
 
     # The holder ends it: the consultant's page says the chat is no longer theirs to see.

@@ -2,7 +2,9 @@
 handoff/desk/consultation.py): the holder invites a colleague of another team who is present; the
 consultant opens that one conversation read-only (not their team's queue), both write in the
 private thread in real time, nothing reaches the resident or the bot, every step is audited, and
-the access ends when the consultation or the chat ends."""
+the access ends when the consultation or the chat ends. The holder may take the consultant into
+the resident's chat as a visible participant: the resident is told, the participant writes to the
+resident and sees the chat's messages live, and leaves again."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from handoff.db import Database
+from handoff.gateway import consent
 from handoff.models import AuditEntry
 from handoff.settings import Settings
+from opastin import messages
 from tests.handoff.conftest import FakeClock, add_agent
-from tests.handoff.live_support import Agent, FakeRasa, Resident, serve
+from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
 from tests.handoff.test_gateway import Live, build, live_chat
 
 
@@ -111,7 +115,7 @@ async def test_a_consultant_reads_the_chat_and_writes_in_the_private_thread(
     ended = await at_colleague.next()
     while "state" not in ended:  # the holder's thanks came first
         ended = await at_colleague.next()
-    assert ended == {"conversation_id": conversation_id, "state": "ended"}
+    assert ended == {"conversation_id": conversation_id, "state": "ended", "name": "psyk"}
     assert (await colleague.http.get(page)).status_code == 403
     assert (await colleague.post(f"{page}/konsultaatio/viestit", text="vielä")).status_code == 403
     assert audited(live.db) == [
@@ -151,5 +155,101 @@ async def test_the_access_ends_with_the_chat(live: Live, resident: Resident) -> 
     assert (await holder.post(f"{page}/end")).status_code == 200
     assert (await colleague.http.get(page)).status_code == 403
     assert "Konsultaatio: Neuvola" not in (await colleague.http.get("/desk")).text
+    await colleague.close()
+    await holder.close()
+
+
+async def test_a_consultant_joins_the_residents_chat_and_leaves_it_again(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    colleague = await consultant_of(live)
+    at_colleague = Consultations(colleague)
+    assert (await holder.post(f"{page}/konsultaatio", username="psyk")).status_code == 200
+    await at_colleague.next()  # invited
+    assert (await colleague.post(f"{page}/konsultaatio/mukaan", username="psyk")).status_code == 403
+    assert "Ota mukaan keskusteluun: psyk" in (await holder.http.get(page)).text
+
+    assert (await holder.post(f"{page}/konsultaatio/mukaan", username="psyk")).status_code == 200
+    joined = messages.text("gateway.participant_joined", name="psyk")
+    told = await resident.until(lambda message: message.get("text") == joined)
+    assert sender_of(told) == "system"
+    assert (await at_colleague.next()) == {
+        "conversation_id": conversation_id,
+        "state": "joined",
+        "name": "psyk",
+    }
+    assert (await holder.post(f"{page}/konsultaatio/mukaan", username="psyk")).status_code == 409
+    seen = (await colleague.http.get(page)).text
+    assert 'id="reply"' in seen and "Poistu keskustelusta" in seen  # now writes to the resident
+
+    # The participant writes to the resident under their own name; the holder sees it too.
+    written = await colleague.reply(conversation_id, "Hei, olen psykiatrinen sairaanhoitaja.")
+    assert written["author"] == "psyk"
+    heard = await resident.until(lambda message: "psykiatrinen" in message.get("text", ""))
+    assert sender_of(heard) == "agent" and heard["custom"]["sender_name"] == "psyk"
+    assert (await holder.next_message("agent"))["text"] == "Hei, olen psykiatrinen sairaanhoitaja."
+    # The resident's answer reaches both desks at once.
+    await resident.say("Kiitos, hyvä että olet mukana")
+    for desk in (holder, colleague):
+        assert (await desk.next_message("resident"))["text"] == "Kiitos, hyvä että olet mukana"
+
+    # The participant leaves the chat: the resident is told, the consultation goes on.
+    assert (await colleague.post(f"{page}/konsultaatio/poistu")).status_code == 200
+    left = messages.text("gateway.participant_left", name="psyk")
+    await resident.until(lambda message: message.get("text") == left)
+    assert (await colleague.post(f"{page}/messages", text="vielä")).status_code == 403
+    seen = (await colleague.http.get(page)).text
+    assert 'id="reply"' not in seen and "Konsultaatioketju" in seen
+    assert audited(live.db) == [
+        ("maija", "consultation.invite"),
+        ("maija", "consultation.join_chat"),
+        ("psyk", "consultation.leave_chat"),
+    ]
+    await colleague.close()
+    await holder.close()
+
+
+async def test_ending_the_consultation_of_a_participant_tells_the_resident(
+    live: Live, resident: Resident
+) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    colleague = await consultant_of(live)
+    assert (await holder.post(f"{page}/konsultaatio", username="psyk")).status_code == 200
+    assert (await holder.post(f"{page}/konsultaatio/mukaan", username="psyk")).status_code == 200
+    assert (await holder.post(f"{page}/konsultaatio/lopeta", username="psyk")).status_code == 200
+    left = messages.text("gateway.participant_left", name="psyk")
+    await resident.until(lambda message: message.get("text") == left)
+    assert (await colleague.http.get(page)).status_code == 403
+    await colleague.close()
+    await holder.close()
+
+
+async def test_after_a_transfer_the_thread_follows_and_the_consultants_stay_behind(
+    live: Live, resident: Resident, clock: FakeClock
+) -> None:
+    add_agent(live.db, "pekka", ["perhekeskus"])
+    conversation_id, holder = await live_chat(live, resident)
+    page = f"/desk/conversations/{conversation_id}"
+    colleague = await consultant_of(live)
+    assert (await holder.post(f"{page}/konsultaatio", username="psyk")).status_code == 200
+    assert (await colleague.post(f"{page}/konsultaatio/viestit", text="Perhekeskus sopii")).status_code == 200
+    assert (await holder.post(f"{page}/transfer", team="perhekeskus")).status_code == 200
+    await resident.until(lambda message: "quick_replies" in message)
+    await resident.say(consent.YES_PAYLOAD)
+    await resident.until(lambda message: message.get("text", "").startswith("Siirsimme"))
+    assert (await colleague.http.get(page)).status_code == 403  # the chat is no longer live
+
+    receiver = Agent(live.url)
+    await receiver.login("pekka")
+    clock.advance(minutes=3)  # the resident waited in the new team's queue
+    assert await receiver.accept("perhekeskus") == conversation_id
+    assert (await colleague.http.get(page)).status_code == 403  # the new holding has no consultants
+    seen = (await receiver.http.get(page)).text
+    assert "Perhekeskus sopii" in seen  # the thread follows the conversation
+    assert '<option value="psyk">' in seen  # psyk may be invited again, not already in
+    await receiver.close()
     await colleague.close()
     await holder.close()

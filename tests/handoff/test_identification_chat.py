@@ -221,7 +221,7 @@ async def test_the_professional_asks_and_both_sides_hear_the_name(live: Chat, re
     await agent.close()
 
 
-async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_stated_reason(
+async def test_the_identity_code_opens_to_the_holder_and_participant_and_to_others_only_with_a_reason(
     live: Chat, resident: Resident
 ) -> None:
     conversation_id, agent = await live_chat(live, resident)
@@ -265,6 +265,12 @@ async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_s
     assert "Näytä henkilötunnus" not in consulting and "Pyydä tunnistautumista" not in consulting
     assert (await outsider.post(code_path)).status_code == 403
     assert (await outsider.post(code_path, reason=reason)).status_code == 403
+    # Taken into the resident's chat as a visible participant, they open it as the holder does.
+    assert (await agent.post(f"{page}/konsultaatio/mukaan", username="pekka")).status_code == 200
+    participating = (await outsider.http.get(panel_path)).text
+    assert "Näytä henkilötunnus" in participating and "Pyydä tunnistautumista" not in participating
+    as_participant = await outsider.post(code_path)
+    assert as_participant.status_code == 200 and code in as_participant.text
     no_csrf = await colleague.http.post(code_path, data={"reason": reason})
     assert no_csrf.status_code == 403 and code not in no_csrf.text
 
@@ -277,6 +283,7 @@ async def test_the_identity_code_opens_to_the_holder_and_to_others_only_with_a_s
     assert [tuple(view) for view in views] == [
         ("maija", conversation_id, {"basis": "holder", "reason": None}),
         ("liisa", conversation_id, {"basis": "stated_reason", "reason": reason}),
+        ("pekka", conversation_id, {"basis": "participant", "reason": None}),
     ]
     assert code not in database_text(live.db)  # stored encrypted; the audit names no code
     for desk in (colleague, outsider, agent):

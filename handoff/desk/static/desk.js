@@ -764,7 +764,10 @@
       showStatus(t("desk.script.consultation_invited", { name: event.by }), true);
       notice("consultation", false);
     }
-    if (event.state === "ended" && here) refreshConversation();
+    if ((event.state === "joined" || event.state === "left") && here && typeof event.name === "string") {
+      showStatus(t("desk.script.consultation_" + event.state, { name: event.name }), true);
+    }
+    if (event.state && event.state !== "invited" && here) refreshConversation();
     if (event.state) refreshOverview();
   });
   socket.on("conversation", function (event) {

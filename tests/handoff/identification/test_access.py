@@ -45,3 +45,12 @@ def test_a_consultant_sees_the_name_and_never_opens_the_code() -> None:
     rule = access_of("active", HOLDER, COLLEAGUE, consultant=True)
     assert rule.sees_name and not rule.holds and not rule.opens_code and not rule.needs_reason
     assert access_of("active", HOLDER, HOLDER, consultant=True).holds  # holding wins
+
+
+def test_a_participant_of_the_residents_chat_opens_the_code_as_the_holder_does() -> None:
+    rule = access_of("active", HOLDER, COLLEAGUE, consultant=True, participant=True)
+    assert rule.basis == "participant"
+    assert rule.sees_name and rule.opens_code and not rule.needs_reason
+    assert not rule.holds  # asking for identification and assessing maturity stay the holder's
+    ended = access_of("closed", HOLDER, COLLEAGUE, consultant=True, participant=True)
+    assert ended.basis != "participant" and not ended.opens_code  # only while the chat is live
