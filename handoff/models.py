@@ -510,3 +510,22 @@ class ConsultationMessage(Base):
     author = Column(String(128), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
+
+
+class RoomMessage(Base):
+    """A message in a professionals-only consultation room (docs/handoff.md, "Consultation rooms").
+
+    ``room`` is a team id of the catalogue (that team's room) or ``yhteinen-huone`` (the room of
+    every team; :data:`handoff.rooms.COMMON`). ``author`` is the writer's display name at the time;
+    identity codes are masked before the text is stored. Never shown to residents or the bot;
+    purged after the room's retention (:func:`handoff.rooms.purge`).
+    """
+
+    __tablename__ = "room_messages"
+
+    id = Column(Integer, primary_key=True)
+    room = Column(String(TEAM_ID_LENGTH), nullable=False, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    author = Column(String(128), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)

@@ -9,7 +9,8 @@ time counts from the last activity. The stores:
   professionals' notes, queue entries and strong identification (the
   encrypted identity code and the login attempts; after they ended), contact requests (after they were
   handled, or created if never), residents' chat sessions with what they saw,
-  feedback, the learning queue's unreviewed items (:mod:`handoff.learning`);
+  feedback, the learning queue's unreviewed items (:mod:`handoff.learning`), the
+  professionals' consultation rooms' messages (:mod:`handoff.rooms`);
 * Rasa's tracker store (the ``events`` table, through the same database URL
   Rasa uses): every event of a conversation idle longer than its retention;
 * the audit log, on its own longer setting (``retention.audit_days``); it
@@ -38,7 +39,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, se
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from handoff import audit, counting, learning, uploads
+from handoff import audit, counting, learning, rooms, uploads
 from handoff.attachments.store import ATTACHMENTS_DIR, remove_orphans
 from handoff.db import Database
 from handoff.models import (
@@ -72,6 +73,7 @@ STORES = (
     "resident_sessions",
     "feedback",
     "learning_items",
+    "room_messages",
     "tracker_conversations",
     "audit_log",
     "outbox_files",
@@ -142,7 +144,8 @@ def purge(database: Database, teams: Teams, places: Places, now: datetime) -> Pu
 
 
 def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[str, int]:
-    """Delete expired conversations, contact requests, resident sessions, feedback and learning items.
+    """Delete expired conversations, contact requests, resident sessions, feedback, learning items and
+    consultation rooms' messages.
 
     Conversations idle long enough to be purged are counted for the statistics
     first, if they were not yet (:mod:`handoff.counting`).
@@ -154,6 +157,7 @@ def purge_handoff_tables(session: Session, teams: Teams, now: datetime) -> dict[
         "resident_sessions": _purge_resident_sessions(session, teams, now),
         "feedback": _purge_feedback(session, teams, now),
         "learning_items": learning.purge(session, teams, now),
+        "room_messages": rooms.purge(session, teams, now),
     }
 
 

@@ -49,6 +49,7 @@ from handoff.desk.auth import (
 )
 from handoff.desk.consultation import add_consultation_routes
 from handoff.desk.identification import add_identification_routes
+from handoff.desk.rooms import add_room_routes, presence_changed
 from handoff.desk.socket import DeskNamespace
 from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
 from handoff.gateway.hub import Gateway
@@ -322,6 +323,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         await write(_set_presence, user.agent_id, team_id, present, services.now())
         services.public_cache.invalidate()
         gateway.queue_changed(team_id)
+        await presence_changed(gateway, team_id)  # the consultation rooms' presence lists
         return _done(request, "/desk", {"team": team_id, "present": present})
 
     @router.post("/accept")
@@ -586,6 +588,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
     add_identification_routes(router, tools, services, gateway)  # "Pyydä tunnistautumista"
     add_attachment_routes(router, tools, services, gateway)  # "Lataa liite"
     add_consultation_routes(router, tools, services, gateway)  # "Pyydä kollegaa konsultoimaan"
+    add_room_routes(router, tools, services, gateway)  # "Huoneet": consultation rooms
     return router
 
 

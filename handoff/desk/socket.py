@@ -1,12 +1,14 @@
 """The desk's socket.io namespace ``/desk``: live updates for logged-in agents.
 
 The handshake is authenticated by the desk session cookie (same origin only,
-as for every socket of the gateway). A desk socket joins its agent's room
-and its teams' rooms; it receives ``message`` (a new message in a chat of
+as for every socket of the gateway). A desk socket joins its agent's room,
+its teams' rooms and, if it may enter the common consultation room
+(:mod:`handoff.rooms`), that room's; it receives ``message`` (a new message in a chat of
 the agent, or of a team queue), ``conversation`` (a chat's status changed),
-``changed`` (a team's queue or inbox changed) and ``typing``
+``changed`` (a team's queue or inbox changed), ``typing``
 (``{conversation_id, typing}``: the resident of one of the agent's live chats
-types or stopped). Actions go through the desk's HTTP forms, which carry the
+types or stopped), and ``room_message`` and ``room_presence`` of the consultation rooms
+(:mod:`handoff.desk.rooms`). Actions go through the desk's HTTP forms, which carry the
 CSRF token; the one thing a desk sends on the socket is its own ``typing``
 state in a chat it holds (:mod:`handoff.gateway.indicators`), never text.
 
@@ -25,11 +27,12 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 from starlette.concurrency import run_in_threadpool
 
+from handoff import rooms
 from handoff.desk.auth import DeskUser, cookie_from_environ, load_user, valid_sessions
 from handoff.gateway import indicators
 from handoff.gateway.hub import Gateway
 from handoff.gateway.limits import TokenBucket
-from handoff.gateway.wire import DESK, agent_room, team_room
+from handoff.gateway.wire import DESK, agent_room, common_room, team_room
 
 
 class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
@@ -56,6 +59,8 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         await self.enter_room(sid, agent_room(user.agent_id))
         for team_id in user.teams:
             await self.enter_room(sid, team_room(team_id))
+        if rooms.in_common_room(user.role, user.teams):
+            await self.enter_room(sid, common_room())
         self.gateway.agent_connected(user.agent_id)
 
     async def on_typing(self, sid: str, data: Any = None) -> None:

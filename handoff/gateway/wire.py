@@ -27,6 +27,11 @@ def team_room(team_id: str) -> str:
     return f"team:{team_id}"
 
 
+def common_room() -> str:
+    """Room of every desk socket that may enter the common consultation room (:mod:`handoff.rooms`)."""
+    return "rooms:common"
+
+
 def system_uttered(text: str, **custom: Any) -> dict[str, Any]:
     """A system message for the resident."""
     return {"text": text, "custom": {"sender": "system", **custom}}

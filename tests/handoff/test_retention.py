@@ -124,6 +124,7 @@ def test_each_store_keeps_each_conversation_for_its_teams_time(
         "resident_sessions": 1,
         "feedback": 1,
         "learning_items": 0,
+        "room_messages": 0,
         "tracker_conversations": 1,
         "audit_log": 0,
         "outbox_files": 0,
