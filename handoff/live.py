@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from handoff import agents, audit, counting, learning, queue
 from handoff.errors import AgentBusy, Conflict, Forbidden, NobodyPresent, NotActive, TeamClosed, UnknownTeam
-from handoff.models import Agent, Conversation, Message, TeamMembership
+from handoff.models import Agent, Consultation, Conversation, Message, TeamMembership
 from opastin.privacy import mask_hetu
 from opastin.teams import Team, Teams
 
@@ -47,12 +47,14 @@ class HeldChat:
     team_id: str
     agent_id: int
     author: str
+    consulted: bool = True  # the chat may have consultants, whose desks get its messages too
 
 
 # The relay's statements, built once: building a statement costs more than running it.
 _MESSAGES = Message.__table__
 _INSERT_MESSAGE = _MESSAGES.insert()
 _AGENTS, _CONVERSATIONS, _MEMBERSHIPS = Agent.__table__, Conversation.__table__, TeamMembership.__table__
+_CONSULTATIONS = Consultation.__table__
 _HELD_CHAT = (
     select(
         _AGENTS.c.active,
@@ -68,6 +70,10 @@ _HELD_CHAT = (
         )
         .exists()
         .label("member"),
+        select(_CONSULTATIONS.c.id)
+        .where(_CONSULTATIONS.c.conversation_id == _CONVERSATIONS.c.id, _CONSULTATIONS.c.ended_at.is_(None))
+        .exists()
+        .label("consulted"),
     )
     .select_from(_AGENTS.outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.id == bindparam("conversation_id")))
     .where(_AGENTS.c.id == bindparam("agent_id"))
@@ -115,7 +121,7 @@ def held_chat(session: Session, agent_id: int, conversation_id: str) -> HeldChat
         raise NotActive(f"conversation {conversation_id!r} is {row.status}")
     if row.agent_id != agent_id:
         raise Forbidden(f"conversation {conversation_id!r} is held by another agent")
-    return HeldChat(conversation_id, row.team_id, agent_id, row.display_name)
+    return HeldChat(conversation_id, row.team_id, agent_id, row.display_name, bool(row.consulted))
 
 
 def held_by(session: Session, agent: Agent, conversation_id: str) -> Conversation:

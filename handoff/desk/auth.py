@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from handoff.agents import ROLES
-from handoff.models import Agent, AgentSession
+from handoff.models import Agent, AgentSession, TeamMembership
 
 SESSION_COOKIE = "opastin_desk"
 LOGIN_CSRF_COOKIE = "opastin_desk_login"
@@ -111,26 +111,51 @@ def start_session(session: Session, agent: Agent, now: datetime) -> str:
     return token
 
 
+# The session lookup of every desk request, built once: the session, its active account and the
+# account's teams in one statement (one row per team), without ORM objects.
+_SESSIONS, _AGENTS, _MEMBERSHIPS = AgentSession.__table__, Agent.__table__, TeamMembership.__table__
+_LOAD_USER = (
+    select(
+        _AGENTS.c.id,
+        _AGENTS.c.username,
+        _AGENTS.c.display_name,
+        _AGENTS.c.must_change_password,
+        _AGENTS.c.role,
+        _SESSIONS.c.csrf_token,
+        _SESSIONS.c.token_hash,
+        _MEMBERSHIPS.c.team_id,
+    )
+    .select_from(
+        _SESSIONS.join(_AGENTS, _AGENTS.c.id == _SESSIONS.c.agent_id).outerjoin(
+            _MEMBERSHIPS, _MEMBERSHIPS.c.agent_id == _AGENTS.c.id
+        )
+    )
+    .where(
+        _SESSIONS.c.token_hash == bindparam("token_hash"),
+        _SESSIONS.c.expires_at > bindparam("now"),
+        _AGENTS.c.active.is_(True),
+    )
+)
+
+
 def load_user(session: Session, token: str | None, now: datetime) -> DeskUser | None:
     """The agent of a valid, unexpired session token of an active account, or ``None``."""
     if not token or len(token) > 128:
         return None
-    row = session.get(AgentSession, token_hash(token))
-    if row is None or row.expires_at <= now:
+    rows = session.execute(_LOAD_USER, {"token_hash": token_hash(token), "now": now}).all()
+    if not rows:
         return None
-    agent = session.get(Agent, row.agent_id)
-    if agent is None or not agent.active:
-        return None
-    teams = tuple(sorted(membership.team_id for membership in agent.memberships))
+    first = rows[0]
+    teams = tuple(sorted(row.team_id for row in rows if row.team_id is not None))
     return DeskUser(
-        agent.id,
-        agent.username,
-        agent.display_name,
+        first.id,
+        first.username,
+        first.display_name,
         teams,
-        row.csrf_token,
-        row.token_hash,
-        bool(agent.must_change_password),
-        agent.role,
+        first.csrf_token,
+        first.token_hash,
+        bool(first.must_change_password),
+        first.role,
     )
 
 

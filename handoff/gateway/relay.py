@@ -95,10 +95,16 @@ def post(
     author: str | None = None,
     extra: dict[str, Any] | None = None,
     to_resident: bool = True,
+    consulted: bool = True,
 ) -> Posted:
-    """Store an agent or system message of a handed-off conversation, for both sides (or the desk only)."""
+    """Store an agent or system message of a handed-off conversation, for both sides (or the desk only).
+
+    ``consulted``: the chat may have consultants, whose desks get the message too (``False`` when the
+    caller knows it has none: no lookup).
+    """
     message = live.add_message(session, conversation.id, sender, text, now, author=author)
-    watchers = consultations.watchers(session, conversation.id) if conversation.agent_id is not None else ()
+    looked_up = consulted and conversation.agent_id is not None
+    watchers = consultations.watchers(session, conversation.id) if looked_up else ()
     if not to_resident:
         return Posted(
             conversation.id,
@@ -130,7 +136,7 @@ def agent_says(session: Session, agent_id: int, conversation_id: str, text: str,
         chat = live.held_chat(session, agent_id, conversation_id)
     except Forbidden:
         chat = consultations.joined_chat(session, agent_id, conversation_id)
-    return post(session, chat, live.AGENT, text, now, author=chat.author)
+    return post(session, chat, live.AGENT, text, now, author=chat.author, consulted=chat.consulted)
 
 
 def _told(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from handoff import consultations, counting, live
 from handoff.gateway.consent import consent_answer
-from handoff.models import Conversation, ResidentSession, SessionMessage
+from handoff.models import Consultation, Conversation, ResidentSession, SessionMessage
 from handoff.queue import ACTIVE, OPEN_STATUSES
 from opastin.privacy import mask_hetu
 
@@ -45,8 +45,16 @@ _SEEN = (
     .values(last_seen_at=bindparam("now"))
 )
 _INSERT_SESSION_MESSAGE = _SESSION_MESSAGES.insert()
+_CONSULTATIONS = Consultation.__table__
 _LIVE_STATE = select(
-    _CONVERSATIONS.c.status, _CONVERSATIONS.c.team_id, _CONVERSATIONS.c.agent_id, _CONVERSATIONS.c.transfer_to
+    _CONVERSATIONS.c.status,
+    _CONVERSATIONS.c.team_id,
+    _CONVERSATIONS.c.agent_id,
+    _CONVERSATIONS.c.transfer_to,
+    select(_CONSULTATIONS.c.id)
+    .where(_CONSULTATIONS.c.conversation_id == _CONVERSATIONS.c.id, _CONSULTATIONS.c.ended_at.is_(None))
+    .exists()
+    .label("consulted"),
 ).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
 
 
@@ -68,6 +76,7 @@ class LiveState:
     team_id: str
     agent_id: int | None
     transfer_to: str | None
+    consulted: bool = False  # it may have consultants (a consultation not ended)
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,7 @@ def live_state(session: Session, conversation_id: str) -> LiveState | None:
     row = session.execute(_LIVE_STATE, {"conversation_id": conversation_id}).first()
     if row is None or row.status not in OPEN_STATUSES:
         return None
-    return LiveState(row.status, row.team_id, row.agent_id, row.transfer_to)
+    return LiveState(row.status, row.team_id, row.agent_id, row.transfer_to, bool(row.consulted))
 
 
 def take_resident_message(
@@ -256,5 +265,6 @@ def take_resident_message(
         live.flag_emergency(session, conversation_id, emergency, now)
     pending = state.status == ACTIVE and state.transfer_to is not None
     consent = consent_answer(text) if pending else None
-    watchers = consultations.watchers(session, conversation_id) if state.status == ACTIVE else ()
+    consulted = state.status == ACTIVE and state.consulted
+    watchers = consultations.watchers(session, conversation_id) if consulted else ()
     return ResidentTurn(state, masked, message.id, now, emergency, consent, watchers)

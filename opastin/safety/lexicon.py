@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,7 +81,7 @@ _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
-_Positions = Callable[["_Slot"], list[int]]
+_Positions = Callable[["_Slot"], list[int]]  # a _TokenPositions
 
 
 class LexiconError(ContentError):
@@ -354,6 +355,10 @@ class EmergencyMatcher:
         self._vocabulary = _Vocabulary.of(
             [*self._rules, *context], self._aliases, self._fillers | self._negations
         )
+        # The rules in their order of trying first: ``possible`` answers for them by position.
+        self._index = _SlotIndex(
+            [*self._rules, *context, *([self._already_called] if self._already_called else [])]
+        )
 
     # -- matching -----------------------------------------------------------------
 
@@ -374,13 +379,14 @@ class EmergencyMatcher:
         tokens = self._tokens(text, tolerant)
         if not tokens:
             return None
-        positions = _position_finder(tokens)
+        positions = self._index.position_finder(tokens)
         sentences = _sentences(tokens)
         first: _Rule | None = None
         first_span: tuple[int, ...] = ()
         levels: list[str] = []
-        for rule in self._rules:
-            if rule.level in levels:
+        possible = self._index.possible(positions)
+        for rule, may_match in zip(self._rules, possible, strict=False):
+            if rule.level in levels or not may_match:
                 continue
             span = self._match_rule(rule, tokens, sentences, positions, negation)
             if span is None:
@@ -430,7 +436,7 @@ class EmergencyMatcher:
         suspicion rather than a certainty.
         """
         tokens = self._tokens(text, tolerant=True)
-        positions = _position_finder(tokens)
+        positions = self._index.position_finder(tokens)
         span = self._match_rule(rule, tokens, _sentences(tokens), positions, negation)
         return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
 
@@ -459,7 +465,7 @@ class EmergencyMatcher:
         if not tokens:
             return False
         span = self._match_rule(
-            self._already_called, tokens, _sentences(tokens), _position_finder(tokens), True
+            self._already_called, tokens, _sentences(tokens), self._index.position_finder(tokens), True
         )
         return span is not None
 
@@ -619,19 +625,99 @@ class EmergencyMatcher:
         return False
 
 
-def _position_finder(tokens: list[Token]) -> _Positions:
-    """``positions(slot)``: indexes of the tokens a slot matches, computed once per slot."""
-    keys = [token.keys for token in tokens]
-    cache: dict[_Slot, list[int]] = {}
+class _SlotIndex:
+    """Which slots of the lexicon a word matches, found by lookups instead of trying every slot.
 
-    def positions(slot: _Slot) -> list[int]:
-        found = cache.get(slot)
-        if found is None:
-            found = [i for i, token_keys in enumerate(keys) if slot.matches(token_keys)]
-            cache[slot] = found
+    Each key of a word (its surface form, base forms and corrections) is looked up whole, and
+    by its prefixes, suffixes and substrings of the lengths the lexicon's slots use: a few
+    dozen dictionary lookups per word instead of a test of each of the lexicon's thousands of
+    slots. The result is the same as :meth:`_Slot.matches` for every slot. Knowing which slots
+    a message matches at all, the rules none of whose patterns can match are skipped whole.
+    """
+
+    def __init__(self, rules: Sequence[_Rule]) -> None:
+        self._numbers: dict[int, int] = {}  # id(slot) → its number (compiled slots live as long as this)
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._prefixes: dict[str, list[int]] = defaultdict(list)
+        self._suffixes: dict[str, list[int]] = defaultdict(list)
+        self._infixes: dict[str, list[int]] = defaultdict(list)
+        # Per rule (in the order given): the slot numbers each pattern needs; None: it has regexes.
+        self._needs: list[tuple[frozenset[int], ...] | None] = []
+        for rule in rules:
+            for pattern in rule.unless:
+                for slot in pattern:
+                    self._add(slot)
+            needs = tuple(frozenset(self._add(slot) for slot in pattern) for pattern in rule.patterns)
+            self._needs.append(None if rule.regexes else needs)
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes})
+        self._suffix_lengths = sorted({len(suffix) for suffix in self._suffixes})
+        self._infix_lengths = sorted({len(infix) for infix in self._infixes})
+
+    def _add(self, slot: _Slot) -> int:
+        number = self._numbers.get(id(slot))
+        if number is not None:
+            return number
+        number = self._numbers[id(slot)] = len(self._numbers)
+        for words, index in (
+            (slot.exact, self._exact),
+            (slot.prefixes, self._prefixes),
+            (slot.suffixes, self._suffixes),
+            (slot.infixes, self._infixes),
+        ):
+            for word in words:
+                index[word].append(number)
+        return number
+
+    def possible(self, found: _TokenPositions) -> list[bool]:
+        """Per rule (in the order given): whether one of its patterns (or a regex) may match."""
+        present = found.slot_numbers
+        return [needs is None or any(need <= present for need in needs) for needs in self._needs]
+
+    def _matched(self, keys: frozenset[str]) -> set[int]:
+        """The numbers of the slots any of ``keys`` matches."""
+        found: set[int] = set()
+        for key in keys:
+            found.update(self._exact.get(key, ()))
+            size = len(key)
+            for length in self._prefix_lengths:
+                if length > size:
+                    break
+                found.update(self._prefixes.get(key[:length], ()))
+            for length in self._suffix_lengths:
+                if length > size:
+                    break
+                found.update(self._suffixes.get(key[size - length :], ()))
+            for length in self._infix_lengths:
+                if length > size:
+                    break
+                for start in range(size - length + 1):
+                    found.update(self._infixes.get(key[start : start + length], ()))
         return found
 
-    return positions
+    def position_finder(self, tokens: list[Token]) -> _TokenPositions:
+        """The tokens each slot matches."""
+        by_slot: dict[int, list[int]] = defaultdict(list)
+        for position, token in enumerate(tokens):
+            for number in self._matched(token.keys):
+                by_slot[number].append(position)
+        return _TokenPositions(self._numbers, by_slot, tokens)
+
+
+class _TokenPositions:
+    """``positions(slot)``: the indexes of the message's tokens a slot matches, in order."""
+
+    __slots__ = ("_numbers", "_by_slot", "_tokens", "slot_numbers")
+    _NONE: list[int] = []
+
+    def __init__(self, numbers: dict[int, int], by_slot: dict[int, list[int]], tokens: list[Token]) -> None:
+        self._numbers, self._by_slot, self._tokens = numbers, by_slot, tokens
+        self.slot_numbers = frozenset(by_slot)  # the slots that match some token
+
+    def __call__(self, slot: _Slot) -> list[int]:
+        number = self._numbers.get(id(slot))
+        if number is None:  # not a slot of this lexicon's rules
+            return [i for i, token in enumerate(self._tokens) if slot.matches(token.keys)]
+        return self._by_slot.get(number, self._NONE)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def test_the_agent_holding_a_live_chat_may_write_in_it(db: Database, teams: Team
     conversation_id = accepted(db, teams, clock, "maija")
     with db.reading() as session:
         chat = live.held_chat(session, maija.id, conversation_id)
-    assert chat == live.HeldChat(conversation_id, "neuvola", maija.id, "maija")
+    assert chat == live.HeldChat(conversation_id, "neuvola", maija.id, "maija", consulted=False)
     assert outcome(db, maija.id, conversation_id) == (None, "")
 
 
