@@ -127,10 +127,11 @@ class TfidfPart:
 
     def features(self, text: str) -> tuple[list[int], list[float]]:
         """Columns and L2-normalised sublinear tf-idf weights of ``text`` (already normalised)."""
+        lookup = self.vocabulary.get
         counts = Counter(
-            self.vocabulary[term]
-            for term in ANALYZERS[self.analyzer](text, *self.ngram_range)
-            if term in self.vocabulary
+            column
+            for column in map(lookup, ANALYZERS[self.analyzer](text, *self.ngram_range))
+            if column is not None
         )
         columns = sorted(counts)
         weights = [(1.0 + math.log(counts[column])) * self.idf[column] for column in columns]
@@ -159,11 +160,13 @@ class LinearTextModel:
         """The probability of each class for ``text`` (in the order of :attr:`classes`)."""
         normalised = normalise(text)
         logits = list(self.intercept)
-        width, offset = self.width, 0
+        coef, width, offset = self.coef, self.width, 0
+        starts = [row * width for row in range(len(logits))]  # where each class's row begins
         for part in self.parts:
             for column, weight in zip(*part.features(normalised), strict=True):
-                for row in range(len(logits)):
-                    logits[row] += self.coef[row * width + offset + column] * weight
+                at = offset + column
+                for row, start in enumerate(starts):
+                    logits[row] += coef[start + at] * weight
             offset += len(part.idf)
         if len(logits) == 1:  # two classes: one logit for the second
             second = 1.0 / (1.0 + math.exp(-logits[0]))
