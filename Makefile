@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run stop test check validate lint check-deploy pytest model-checks test-stories test-nlu report-nlu crossval clean
+.PHONY: help install install-test train run stop test check validate lint check-deploy static-checks pytest model-checks test-stories test-nlu report-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -40,10 +40,17 @@ run: train  ## Start Rasa (5005), actions (5055) and the handoff service (8000)
 stop:  ## Stop processes left running by `make run`
 	@$(PYTHON) scripts/run.py stop
 
-test: install-test train validate lint check-deploy  ## Run every check
+test: install  ## Run every check
+	@echo "==> training beside the static checks (test packages, content, lint, deploy); each one's output when it ends"
+	@$(MAKE) --no-print-directory -j2 --output-sync=target train static-checks
 	@echo "==> pytest beside the model checks (test-stories, then test-nlu); each one's output when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest model-checks
 	@echo "==> All checks passed"
+
+# Training keeps both cores busy; what runs beside it mostly waits on the network and the disk
+# (apt, pip into .venv-deploy/) or is short (ruff, mypy, import-linter, rasa data validate).
+static-checks:
+	@$(MAKE) --no-print-directory -j1 install-test validate lint check-deploy
 
 # The model checks are CPU-bound and pytest mostly waits on servers and browsers:
 # run side by side, they take about the time of the longer one (README.md).
