@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from python_multipart.exceptions import FormParserError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from handoff import live, uploads
 from handoff.attachments.content import MAX_BYTES, Prepared, Refused, prepare
 from handoff.attachments.scanner import Scanner
 from handoff.attachments.store import AttachmentStore
 from handoff.errors import Forbidden, NotActive
-from handoff.gateway import relay
-from handoff.gateway.sessions import MAX_SECRET_LENGTH, hash_secret
-from handoff.models import ResidentSession
+from handoff.gateway import relay, sessions
 from opastin import messages
 
 if TYPE_CHECKING:
@@ -54,13 +54,7 @@ def size_text(size: int) -> str:
 
 def _target(session: Session, secret: str | None) -> uploads.Sender:
     """The live chat of the resident session ``secret`` (not ended), checked by :func:`uploads.sender`."""
-    if not secret or len(secret) > MAX_SECRET_LENGTH:
-        raise Forbidden("no resident session")
-    found = session.execute(
-        select(ResidentSession.conversation_id).where(
-            ResidentSession.secret_hash == hash_secret(secret), ResidentSession.ended_at.is_(None)
-        )
-    ).scalar_one_or_none()
+    found = sessions.conversation_of_secret(session, secret)
     if found is None:
         raise Forbidden("no resident session")
     return uploads.sender(session, found)
@@ -151,7 +145,7 @@ def create_router(attachments: ChatAttachments) -> APIRouter:
     async def upload(request: Request) -> JSONResponse:
         try:
             form = await request.form(max_files=1, max_fields=2)
-        except Exception:  # a malformed multipart body
+        except (HTTPException, MultiPartException, FormParserError):  # a malformed multipart body
             return _refusal("no_file", 400)
         return await attachments.receive(request.headers.get(SECRET_HEADER), form.get("file"))
 

@@ -140,13 +140,20 @@ def new_reference() -> str:
     return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
 
 
+def conversation_of_secret(session: Session, secret: object) -> str | None:
+    """The conversation of the known, not ended resident session ``secret``, else ``None``."""
+    if not isinstance(secret, str) or not 0 < len(secret) <= MAX_SECRET_LENGTH:
+        return None
+    known = select(ResidentSession.conversation_id, ResidentSession.ended_at).where(
+        ResidentSession.secret_hash == hash_secret(secret)
+    )
+    row = session.execute(known).first()
+    return row.conversation_id if row is not None and row.ended_at is None else None
+
+
 def resumable_secret(session: Session, secret: object) -> bool:
     """Whether ``secret`` is a known, not ended session's (so resuming it creates no new row)."""
-    if not isinstance(secret, str) or not 0 < len(secret) <= MAX_SECRET_LENGTH:
-        return False
-    known = select(ResidentSession.ended_at).where(ResidentSession.secret_hash == hash_secret(secret))
-    row = session.execute(known).first()
-    return row is not None and row[0] is None
+    return conversation_of_secret(session, secret) is not None
 
 
 def end_session(session: Session, conversation_id: str, now: datetime) -> None:

@@ -98,6 +98,18 @@ async def test_an_anonymous_resident_cannot_send_a_file(live: Chat, resident: Re
     await agent.close()
 
 
+async def test_a_malformed_upload_is_refused_politely(live: Chat, resident: Resident) -> None:
+    headers = {"X-Opastin-Session": resident.secret or "", "Content-Type": "multipart/form-data; boundary=x"}
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as browser:
+        broken = await browser.post(UPLOAD, content=b"--x\r\nno headers, no end", headers=headers)
+        no_boundary = await browser.post(
+            UPLOAD, content=b"file", headers={**headers, "Content-Type": "multipart/form-data"}
+        )
+    for refused in (broken, no_boundary):
+        assert refused.status_code == 400 and refused.json()["message"]
+    assert stored_files(live) == [] and rows(live.db) == []
+
+
 async def test_an_identified_residents_photo_reaches_the_professional_without_its_metadata(
     live: Chat, resident: Resident, db: Database
 ) -> None:
