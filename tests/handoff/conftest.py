@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -22,6 +23,9 @@ from handoff.settings import Settings, normalise_database_url
 from opastin.hours import HELSINKI
 from opastin.places import DEFAULT_TEAMS_FILE
 from opastin.teams import Teams, load_teams
+
+if TYPE_CHECKING:  # live_support imports this module: its names are imported inside the fixtures
+    from tests.handoff.live_support import FakeRasa, Live, Resident
 
 API_TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -121,3 +125,35 @@ def add_agent(db: Database, username: str, team_ids: list[str], present: bool = 
             for team_id in team_ids:
                 agents.set_presence(session, agent, team_id, now)
     return agent
+
+
+# -- a served app over real sockets (tests/handoff/live_support.py) -----------------------------------
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    """The bot: answers "Botti: <text>" (a module may override it, e.g. with a delay)."""
+    from tests.handoff.live_support import FakeRasa
+
+    return FakeRasa()
+
+
+@pytest.fixture
+async def live(db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa) -> AsyncIterator[Live]:
+    """The app served on a loopback port with the fake bot."""
+    from tests.handoff.live_support import Live, build, serve
+
+    app = build(settings, clock, rasa)
+    async with serve(app) as url:
+        yield Live(url, rasa, db, app)
+
+
+@pytest.fixture
+async def resident(live: Live) -> AsyncIterator[Resident]:
+    """A resident's widget, connected."""
+    from tests.handoff.live_support import Resident
+
+    client = Resident(live.url)
+    await client.connect()
+    yield client
+    await client.close()

@@ -11,7 +11,7 @@ import contextlib
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -19,7 +19,13 @@ import httpx
 import socketio
 import uvicorn
 
-from handoff.app import HandoffApp
+from handoff.app import HandoffApp, create_app
+from handoff.db import Database
+from handoff.gateway.rasa import RasaClient
+from handoff.models import Conversation
+from handoff.settings import Settings
+from opastin import messages
+from tests.handoff.conftest import AUTH, FakeClock, add_agent
 
 if not hasattr(aiohttp, "ClientWSTimeout"):
     # python-engineio's client builds aiohttp.ClientWSTimeout (aiohttp >= 3.10), but Rasa pins
@@ -243,3 +249,56 @@ class Agent:
         if self.sio is not None:
             await self.sio.disconnect()
         await self.http.aclose()
+
+
+@dataclass
+class Live:
+    """A served app with its fake Rasa."""
+
+    url: str
+    rasa: FakeRasa
+    db: Database
+    app: HandoffApp
+
+    async def handoff(self, conversation_id: str, team: str = "neuvola") -> httpx.Response:
+        """Create a handoff as the action server does."""
+        body = {
+            "conversation_id": conversation_id,
+            "team": team,
+            "summary": "Kysyy lapsen rokotuksista.",
+            "transcript": [{"sender": "resident", "text": "lapsen rokotukset neuvolassa"}],
+        }
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            return await client.post("/api/service/handoffs", json=body, headers=AUTH)
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        with self.db.reading() as session:
+            return session.get(Conversation, conversation_id)
+
+
+def build(settings: Settings, clock: FakeClock, rasa: FakeRasa, grace_s: float = 0.3) -> HandoffApp:
+    bot = RasaClient("http://rasa.test", client=rasa.client())
+    return create_app(replace(settings, agent_grace_s=grace_s), clock, bot=bot)
+
+
+async def conversation_of(resident: Resident, live: Live) -> str:
+    """The resident's server-side conversation id, learnt the way only the bot side can."""
+    await resident.say("hei")
+    await resident.until(lambda message: message.get("text") == "Botti: hei")
+    return live.rasa.received[-1]["sender"]
+
+
+async def live_chat(live: Live, resident: Resident, team: str = "neuvola") -> tuple[str, Agent]:
+    """Queue the resident, log an agent in and let them accept."""
+    add_agent(live.db, "maija", [team], present=False)
+    conversation_id = await conversation_of(resident, live)
+    agent = Agent(live.url)
+    assert (await agent.login("maija")).status_code == 303
+    await agent.present(team)
+    assert (await live.handoff(conversation_id, team)).status_code == 201
+    await agent.connect_socket()
+    assert await agent.accept(team) == conversation_id
+    await resident.until(
+        lambda message: message.get("text") == messages.text("gateway.agent_joined", name="maija")
+    )
+    return conversation_id, agent

@@ -9,37 +9,16 @@ resident and sees the chat's messages live, and leaves again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from handoff.db import Database
 from handoff.gateway import consent
 from handoff.models import AuditEntry
-from handoff.settings import Settings
 from opastin import messages
 from tests.handoff.conftest import FakeClock, add_agent
-from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
-from tests.handoff.test_gateway import Live, build, live_chat
-
-
-@pytest.fixture
-async def live(db: Database, settings: Settings, clock: FakeClock) -> AsyncIterator[Live]:
-    rasa = FakeRasa()
-    app = build(settings, clock, rasa)
-    async with serve(app) as url:
-        yield Live(url, rasa, db, app)
-
-
-@pytest.fixture
-async def resident(live: Live) -> AsyncIterator[Resident]:
-    client = Resident(live.url)
-    await client.connect()
-    yield client
-    await client.close()
-
+from tests.handoff.live_support import Agent, Live, Resident, live_chat, sender_of
 
 THREAD_TEXT = "Onko tämä sinun mielestäsi kiireellinen? Asukkaalla 131052-308T"
 

@@ -4,96 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 
-import httpx
 import pytest
 import socketio
 from sqlalchemy import select
 
-from handoff.app import HandoffApp, create_app
 from handoff.db import Database
 from handoff.gateway import consent
-from handoff.gateway.rasa import RasaClient
-from handoff.models import AuditEntry, Conversation, DailyCount, Message, ResidentSession, SessionMessage
+from handoff.models import AuditEntry, DailyCount, Message, ResidentSession, SessionMessage
 from handoff.settings import Settings
 from opastin import messages
-from tests.handoff.conftest import AUTH, FakeClock, add_agent
-from tests.handoff.live_support import Agent, FakeRasa, Resident, eventually, sender_of, serve
-
-
-@dataclass
-class Live:
-    """A served app with its fake Rasa."""
-
-    url: str
-    rasa: FakeRasa
-    db: Database
-    app: HandoffApp
-
-    async def handoff(self, conversation_id: str, team: str = "neuvola") -> httpx.Response:
-        """Create a handoff as the action server does."""
-        body = {
-            "conversation_id": conversation_id,
-            "team": team,
-            "summary": "Kysyy lapsen rokotuksista.",
-            "transcript": [{"sender": "resident", "text": "lapsen rokotukset neuvolassa"}],
-        }
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            return await client.post("/api/service/handoffs", json=body, headers=AUTH)
-
-    def conversation(self, conversation_id: str) -> Conversation:
-        with self.db.reading() as session:
-            return session.get(Conversation, conversation_id)
-
-
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
-
-
-def build(settings: Settings, clock: FakeClock, rasa: FakeRasa, grace_s: float = 0.3) -> HandoffApp:
-    bot = RasaClient("http://rasa.test", client=rasa.client())
-    return create_app(replace(settings, agent_grace_s=grace_s), clock, bot=bot)
-
-
-@pytest.fixture
-async def live(db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa) -> AsyncIterator[Live]:
-    app = build(settings, clock, rasa)
-    async with serve(app) as url:
-        yield Live(url, rasa, db, app)
-
-
-@pytest.fixture
-async def resident(live: Live) -> AsyncIterator[Resident]:
-    client = Resident(live.url)
-    await client.connect()
-    yield client
-    await client.close()
-
-
-async def conversation_of(resident: Resident, live: Live) -> str:
-    """The resident's server-side conversation id, learnt the way only the bot side can."""
-    await resident.say("hei")
-    await resident.until(lambda message: message.get("text") == "Botti: hei")
-    return live.rasa.received[-1]["sender"]
-
-
-async def live_chat(live: Live, resident: Resident, team: str = "neuvola") -> tuple[str, Agent]:
-    """Queue the resident, log an agent in and let them accept."""
-    add_agent(live.db, "maija", [team], present=False)
-    conversation_id = await conversation_of(resident, live)
-    agent = Agent(live.url)
-    assert (await agent.login("maija")).status_code == 303
-    await agent.present(team)
-    assert (await live.handoff(conversation_id, team)).status_code == 201
-    await agent.connect_socket()
-    assert await agent.accept(team) == conversation_id
-    await resident.until(
-        lambda message: message.get("text") == messages.text("gateway.agent_joined", name="maija")
-    )
-    return conversation_id, agent
+from tests.handoff.conftest import FakeClock, add_agent
+from tests.handoff.live_support import (
+    Agent,
+    FakeRasa,
+    Live,
+    Resident,
+    build,
+    conversation_of,
+    eventually,
+    live_chat,
+    sender_of,
+    serve,
+)
 
 
 async def test_new_session_gets_a_server_issued_secret_and_the_bot_answers(live: Live) -> None:

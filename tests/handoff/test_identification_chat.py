@@ -38,8 +38,17 @@ from tests.handoff.identification.support import (
     oidc_client,
     provider_key,
 )
-from tests.handoff.live_support import Agent, FakeRasa, Resident, sender_of, serve
-from tests.handoff.test_gateway import Live, build, conversation_of, live_chat
+from tests.handoff.live_support import (
+    Agent,
+    FakeRasa,
+    Live,
+    Resident,
+    build,
+    conversation_of,
+    live_chat,
+    sender_of,
+    serve,
+)
 
 START = "/tunnistautuminen/aloita/"
 REGISTER_FILE = Path(__file__).resolve().parents[2] / "idp" / "population_register.yml"

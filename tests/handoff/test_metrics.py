@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -11,11 +9,16 @@ from handoff import metrics, queue
 from handoff.db import Database
 from handoff.errors import BotUnavailable
 from handoff.gateway.rasa import RasaClient
-from handoff.settings import Settings
 from opastin.teams import Teams
-from tests.handoff.conftest import TUESDAY_NOON, FakeClock, add_agent
-from tests.handoff.live_support import FakeRasa, Resident, sender_of, serve
-from tests.handoff.test_gateway import Live, build, conversation_of, live_chat
+from tests.handoff.conftest import TUESDAY_NOON, add_agent
+from tests.handoff.live_support import (
+    FakeRasa,
+    Live,
+    Resident,
+    conversation_of,
+    live_chat,
+    sender_of,
+)
 
 
 def counted(name: str, **labels: str) -> float:
@@ -24,19 +27,8 @@ def counted(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def live(db: Database, settings: Settings, clock: FakeClock) -> AsyncIterator[Live]:
-    rasa = FakeRasa(delay_s=0.05)  # the bot thinks for 50 ms
-    app = build(settings, clock, rasa)
-    async with serve(app) as url:
-        yield Live(url, rasa, db, app)
-
-
-@pytest.fixture
-async def resident(live: Live) -> AsyncIterator[Resident]:
-    client = Resident(live.url)
-    await client.connect()
-    yield client
-    await client.close()
+def rasa() -> FakeRasa:
+    return FakeRasa(delay_s=0.05)  # the bot thinks for 50 ms
 
 
 async def test_a_resident_message_is_timed_until_the_bot_replied(live: Live, resident: Resident) -> None:

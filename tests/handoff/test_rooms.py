@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from handoff import agents
@@ -20,25 +18,15 @@ from handoff.desk import STATIC_DIR
 from handoff.models import AuditEntry, RoomMessage
 from handoff.retention import purge_handoff_tables
 from handoff.rooms import COMMON, MAX_MESSAGE_LENGTH
-from handoff.settings import Settings
 from opastin.teams import Teams
-from tests.handoff.conftest import TUESDAY_NOON, FakeClock, add_agent
-from tests.handoff.live_support import PASSWORD, Agent, FakeRasa, serve
-from tests.handoff.test_gateway import Live, build
+from tests.handoff.conftest import TUESDAY_NOON, add_agent
+from tests.handoff.live_support import PASSWORD, Agent, Live
 
 TEAM = "neuvola"
 OTHER_TEAM = "mielenterveys_paihde"
 ROOMS = "/desk/huoneet"
 WITH_CODE = "Kenellä on kokemusta tästä? Asukas 131052-308T kysyi kotikäynnistä."
 MASKED = "Kenellä on kokemusta tästä? Asukas ******-**** kysyi kotikäynnistä."
-
-
-@pytest.fixture
-async def live(db: Database, settings: Settings, clock: FakeClock) -> AsyncIterator[Live]:
-    rasa = FakeRasa()
-    app = build(settings, clock, rasa)
-    async with serve(app) as url:
-        yield Live(url, rasa, db, app)
 
 
 class RoomEvents:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,10 +14,16 @@ from handoff.db import Database
 from handoff.gateway import indicators
 from handoff.gateway.indicators import TypingGate, TypingGates, desk_state, resident_state
 from handoff.models import AuditEntry, Message, SessionMessage
-from handoff.settings import Settings
-from tests.handoff.conftest import FakeClock, add_agent
-from tests.handoff.live_support import Agent, FakeRasa, Resident, eventually, sender_of, serve
-from tests.handoff.test_gateway import Live, build, conversation_of, live_chat
+from tests.handoff.conftest import add_agent
+from tests.handoff.live_support import (
+    Agent,
+    Live,
+    Resident,
+    conversation_of,
+    eventually,
+    live_chat,
+    sender_of,
+)
 
 QUIET_S = 0.3  # how long to wait for an event that must not come
 
@@ -107,28 +112,12 @@ def test_a_desk_state_names_one_conversation_and_a_boolean() -> None:
 
 
 @pytest.fixture
-async def live(db: Database, settings: Settings, clock: FakeClock) -> AsyncIterator[Live]:
-    rasa = FakeRasa()
-    app = build(settings, clock, rasa)
-    async with serve(app) as url:
-        yield Live(url, rasa, db, app)
-
-
-@pytest.fixture
 def ticks(live: Live) -> Ticks:
     """The gates' clock, standing still: a second "typing" passes only after ``ticks.now += 2``."""
     ticks = Ticks()
     live.app.gateway.residents.typing_gates = TypingGates(indicators.MAX_GATES, ticks)
     live.app.gateway.desk_sockets.typing_gates = TypingGates(indicators.MAX_GATES, ticks)
     return ticks
-
-
-@pytest.fixture
-async def resident(live: Live) -> AsyncIterator[Resident]:
-    client = Resident(live.url)
-    await client.connect()
-    yield client
-    await client.close()
 
 
 class Typing:

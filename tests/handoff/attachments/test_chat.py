@@ -28,8 +28,7 @@ from opastin.teams import Teams
 from tests.handoff.attachments.support import CAMERA, SECRET_TEXT, TEST_SIGNATURE_BYTES, jpeg_with_gps, pdf
 from tests.handoff.conftest import FakeClock, add_agent
 from tests.handoff.identification.support import CLIENT_ID, ISSUER, MATTI, FakeProvider, provider_key
-from tests.handoff.live_support import Agent, Resident, sender_of
-from tests.handoff.test_gateway import live_chat
+from tests.handoff.live_support import Agent, Resident, live_chat, sender_of
 from tests.handoff.test_identification_chat import Chat, button, identify, served
 
 UPLOAD = "/liitteet"
