@@ -5,7 +5,8 @@ SQLite database (or ``--database-url``) and a generated teams file in which
 neuvola is open around the clock; connects N residents over socket.io (as the
 webchat widget does), queues them through the service API, lets agents accept
 them (``--chats-per-agent`` each) and then, in every chat at once, sends M
-messages from the resident and M from the agent (desk HTTP form), one every
+messages from the resident and M from the agent (as that checkout's desk sends them: over the
+desk socket's ``reply`` event where the service has it, else the desk's HTTP form), one every
 ``--interval-ms``: all chats in step, so that every interval starts with a
 burst of 2N messages (``--spread`` starts them evenly over the interval
 instead). Reports the relay latency (send → arrival at the other side)
@@ -100,6 +101,7 @@ class Desk:
     http: httpx.AsyncClient
     csrf: str
     socket: socketio.AsyncClient
+    replies_over_socket: bool = False
 
 
 @dataclass
@@ -166,7 +168,7 @@ async def connect_resident(base: str, chat: Chat) -> None:
     await asyncio.wait_for(confirmed.wait(), 10)
 
 
-async def login(base: str, number: int, chats: dict[str, Chat]) -> Desk:
+async def login(base: str, number: int, chats: dict[str, Chat], over_socket: bool) -> Desk:
     """Log an agent in, mark them present and open their desk socket."""
     # Idle connections are dropped before uvicorn's 5 s keep-alive timeout, so that a request never
     # races the server closing its connection.
@@ -195,7 +197,7 @@ async def login(base: str, number: int, chats: dict[str, Chat]) -> Desk:
         namespaces=["/desk"],
         headers={"Cookie": cookie},
     )
-    return Desk(http, csrf, desk)
+    return Desk(http, csrf, desk, over_socket)
 
 
 def conversation_ids(database_url: str, chats: list[Chat]) -> None:
@@ -221,19 +223,34 @@ async def resident_sends(chat: Chat, messages: int, interval_s: float, delay_s: 
 
 
 async def agent_sends(desk: Desk, chat: Chat, messages: int, interval_s: float, delay_s: float = 0) -> None:
-    """The agent answers with ``messages`` numbered messages through the desk form, the first after
+    """The agent answers with ``messages`` numbered messages as the desk sends them, the first after
     ``delay_s``."""
     await asyncio.sleep(delay_s)
     for number in range(messages):
         body = f"a:{chat.index}:{number}"
         chat.sent_at[body] = time.monotonic()
-        response = await desk.http.post(
-            f"/desk/conversations/{chat.conversation_id}/messages",
-            data={"csrf_token": desk.csrf, "text": body},
-            headers={"Accept": "application/json"},
-        )
-        response.raise_for_status()
+        if desk.replies_over_socket:
+            answer = await desk.socket.call(
+                "reply",
+                {"conversation_id": chat.conversation_id, "text": body},
+                namespace="/desk",
+                timeout=60,
+            )
+            if "message" not in answer:
+                raise RuntimeError(f"the reply was refused: {answer}")
+        else:
+            response = await desk.http.post(
+                f"/desk/conversations/{chat.conversation_id}/messages",
+                data={"csrf_token": desk.csrf, "text": body},
+                headers={"Accept": "application/json"},
+            )
+            response.raise_for_status()
         await asyncio.sleep(interval_s)
+
+
+def replies_over_socket(checkout: Path) -> bool:
+    """Whether ``checkout``'s desk sends replies over its socket (its service has the ``reply`` event)."""
+    return "async def on_reply(" in (checkout / "handoff" / "desk" / "socket.py").read_text()
 
 
 def problems(received: list[str], prefix: str, chat: Chat, messages: int) -> tuple[int, int]:
@@ -266,7 +283,11 @@ async def run(base: str, database_url: str, args: argparse.Namespace, pid: int) 
         conversation_ids(database_url, chats)
         by_id = {chat.conversation_id: chat for chat in chats}
         agents = (args.chats + args.chats_per_agent - 1) // args.chats_per_agent
-        desks = list(await asyncio.gather(*(login(base, number, by_id) for number in range(agents))))
+        desks = list(
+            await asyncio.gather(
+                *(login(base, number, by_id, args.replies_over_socket) for number in range(agents))
+            )
+        )
         return await relay(base, chats, desks, args, pid)
     finally:
         await close(chats, desks)
@@ -421,8 +442,9 @@ def run_once(checkout: Path, database_url: str, tmp: Path, args: argparse.Namesp
         "HANDOFF_API_TOKEN": TOKEN,
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
     }
+    for_checkout = argparse.Namespace(**vars(args), replies_over_socket=replies_over_socket(checkout))
     with service(checkout, env, free_port()) as (base, pid):
-        return asyncio.run(run(base, database_url, args, pid))
+        return asyncio.run(run(base, database_url, for_checkout, pid))
 
 
 def fresh_run(checkout: Path, database_url: str | None, name: str, args: argparse.Namespace) -> Result:

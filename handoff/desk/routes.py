@@ -50,7 +50,7 @@ from handoff.desk.auth import (
 from handoff.desk.consultation import add_consultation_routes
 from handoff.desk.identification import add_identification_routes
 from handoff.desk.rooms import add_room_routes, presence_changed
-from handoff.desk.socket import DeskNamespace
+from handoff.desk.socket import MAX_REPLY_CHARS, DeskNamespace
 from handoff.errors import Conflict, Forbidden, HandoffError, InvalidInput, NotFound, Unauthorized
 from handoff.gateway.hub import Gateway
 from handoff.models import Agent
@@ -64,7 +64,6 @@ Handler = Callable[..., Awaitable[Response]]
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 TEMPLATES.env.globals.update(views.template_globals())
 TEMPLATES.env.filters.update(statistics.template_filters())
-MAX_REPLY_CHARS = 4000
 # Argon2 costs ~64 MiB and tens of milliseconds per check: at most this many at once,
 # and at most this many more waiting; beyond that a login is refused politely.
 HASH_CONCURRENCY = 2

@@ -9,8 +9,12 @@ the agent, or of a team queue), ``conversation`` (a chat's status changed),
 (``{conversation_id, typing}``: the resident of one of the agent's live chats
 types or stopped), and ``room_message`` and ``room_presence`` of the consultation rooms
 (:mod:`handoff.desk.rooms`). Actions go through the desk's HTTP forms, which carry the
-CSRF token; the one thing a desk sends on the socket is its own ``typing``
-state in a chat it holds (:mod:`handoff.gateway.indicators`), never text.
+CSRF token; a desk sends two things on the socket: its own ``typing`` state in a
+chat it holds (:mod:`handoff.gateway.indicators`), never text, and ``reply``
+(``{conversation_id, text}``, acknowledged with the stored message or an error): the
+same write as the reply form, without an HTTP request, a session lookup and a
+worker thread for each message (the socket was authenticated when it connected,
+and the relay checks the account and the chat in the database for every reply).
 
 A socket lives no longer than its session: logging out drops it at once, and
 :meth:`DeskNamespace.revalidate` (run by the service's maintenance task) drops
@@ -29,10 +33,38 @@ from starlette.concurrency import run_in_threadpool
 
 from handoff import rooms
 from handoff.desk.auth import DeskUser, cookie_from_environ, load_user, valid_sessions
+from handoff.errors import HandoffError, InvalidInput
 from handoff.gateway import indicators
 from handoff.gateway.hub import Gateway
 from handoff.gateway.limits import TokenBucket
 from handoff.gateway.wire import DESK, agent_room, common_room, team_room
+
+MAX_REPLY_CHARS = 4000
+# A desk socket's replies: 20 at once, then 10 a second (a person writes far slower; a runaway
+# script is bounded).
+REPLIES = (20, 10.0)
+
+
+class TooManyReplies(HandoffError):
+    """A desk socket sent replies faster than its limit."""
+
+    code = "too_many_requests"
+
+
+def reply_of(data: Any) -> tuple[str, str] | None:
+    """``(conversation_id, text)`` of a ``reply`` event, or ``None`` when it is malformed."""
+    if not isinstance(data, dict):
+        return None
+    conversation_id, text = data.get("conversation_id"), data.get("text")
+    if not isinstance(conversation_id, str) or not indicators.valid_conversation_id(conversation_id):
+        return None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY_CHARS:
+        return None
+    return conversation_id, text.strip()
+
+
+def _refusal(error: HandoffError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message}}
 
 
 class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
@@ -44,6 +76,7 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         self._sockets: dict[str, tuple[int, str]] = {}  # sid -> (agent id, session token hash)
         self._typing_buckets: dict[str, TokenBucket] = {}  # sid -> its typing events' flood limit
         self._typing_locks: dict[str, asyncio.Lock] = {}  # sid -> one typing state relayed at a time
+        self._reply_buckets: dict[str, TokenBucket] = {}  # sid -> its replies' flood limit
         self.typing_gates = indicators.TypingGates(indicators.MAX_GATES)  # (agent id, chat) -> gate
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -56,6 +89,7 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         self._sockets[sid] = (user.agent_id, user.session_hash)
         self._typing_buckets[sid] = TokenBucket(*indicators.DESK_SOCKET_EVENTS)
         self._typing_locks[sid] = asyncio.Lock()
+        self._reply_buckets[sid] = TokenBucket(*REPLIES)
         await self.enter_room(sid, agent_room(user.agent_id))
         for team_id in user.teams:
             await self.enter_room(sid, team_room(team_id))
@@ -84,11 +118,30 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         async with self._typing_locks[sid]:
             await self.gateway.agent_typing(known[0], conversation_id, typing)
 
+    async def on_reply(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id, text}``: the agent writes in a live chat they hold or take part in.
+
+        Acknowledged with ``{message}`` (the desk's copy of the stored message) or
+        ``{error: {code, message}}``; what comes faster than the socket's limit is refused.
+        """
+        known = self._sockets.get(sid)
+        parsed = reply_of(data)
+        if known is None or parsed is None:
+            return _refusal(InvalidInput("a reply is {conversation_id, text} of 1-4000 characters"))
+        if not self._reply_buckets[sid].take():
+            return _refusal(TooManyReplies("too many replies at once"))
+        try:
+            message = await self.gateway.agent_says(known[0], *parsed)
+        except HandoffError as error:
+            return _refusal(error)
+        return {"message": message}
+
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """The desk closed or lost its connection."""
         self._sockets.pop(sid, None)
         self._typing_buckets.pop(sid, None)
         self._typing_locks.pop(sid, None)
+        self._reply_buckets.pop(sid, None)
         session = await self.get_session(sid)
         if session and "agent_id" in session:
             self.gateway.agent_disconnected(session["agent_id"])

@@ -89,6 +89,11 @@ def resident_state(data: Any) -> bool | None:
     return None
 
 
+def valid_conversation_id(conversation_id: str) -> bool:
+    """Whether ``conversation_id`` has the shape of a conversation id (checked before any lookup)."""
+    return _CONVERSATION_ID.fullmatch(conversation_id) is not None
+
+
 def desk_state(data: Any) -> tuple[str, bool] | None:
     """The chat and state of a desk's ``typing`` payload (``{conversation_id, typing}``), else ``None``."""
     if not isinstance(data, dict) or data.keys() != {"conversation_id", "typing"}:
@@ -96,7 +101,7 @@ def desk_state(data: Any) -> tuple[str, bool] | None:
     conversation_id, typing = data["conversation_id"], data["typing"]
     if not isinstance(typing, bool) or not isinstance(conversation_id, str):
         return None
-    if not _CONVERSATION_ID.fullmatch(conversation_id):
+    if not valid_conversation_id(conversation_id):
         return None
     return conversation_id, typing
 

@@ -505,6 +505,24 @@
   var socket = window.io("/desk", { path: "/socket.io", transports: ["websocket", "polling"] });
   window.opastinDeskSocket = socket; // identify.js listens to its `identification` events
 
+  /* A reply goes over the open socket (acknowledged with the stored message); without a
+     connection, through the form's own address. An unanswered reply is never sent twice:
+     if it was stored after all, it shows in the log like every message. */
+  var REPLY_ACK_MS = 10000;
+  function sendReply(form, text) {
+    if (!socket.connected) return post(form);
+    return new Promise(function (resolve, reject) {
+      socket.timeout(REPLY_ACK_MS).emit(
+        "reply",
+        { conversation_id: conversationId, text: text },
+        function (error, answer) {
+          if (error || !answer || !answer.message) reject(new Error("not sent"));
+          else resolve(answer);
+        }
+      );
+    });
+  }
+
   // -- typing indicators ----------------------------------------------------------
   var TYPING_EVERY_MS = 2500;
   var TYPING_IDLE_MS = 5000;
@@ -563,7 +581,7 @@
         event.preventDefault();
         typingStopped();
         if (!textarea.value.trim()) return;
-        post(replyForm)
+        sendReply(replyForm, textarea.value)
           .then(function (data) {
             textarea.value = "";
             saveDraft("reply", conversationId, "");
