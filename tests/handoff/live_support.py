@@ -33,6 +33,9 @@ if not hasattr(aiohttp, "ClientWSTimeout"):
     aiohttp.ClientWSTimeout = lambda ws_close=10.0, ws_receive=None: ws_close
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+# How long a socket's namespace may take to connect: python-socketio's default of 1 s is too short
+# on a loaded test machine (CI runs the model checks beside the tests).
+CONNECT_TIMEOUT_S = 10
 PASSWORD = "correct horse battery"
 
 
@@ -113,7 +116,9 @@ class Resident:
 
     async def connect(self, secret: str | None = None) -> str:
         """Connect and request a session (with a stored secret, or none); returns the confirmed secret."""
-        await self.sio.connect(self.url, socketio_path="socket.io", transports=["websocket"])
+        await self.sio.connect(
+            self.url, socketio_path="socket.io", transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S
+        )
         await self.request_session(secret)
         assert self.secret is not None
         return self.secret
@@ -227,6 +232,7 @@ class Agent:
             transports=["websocket"],
             namespaces=["/desk"],
             headers={"Cookie": cookie},
+            wait_timeout=CONNECT_TIMEOUT_S,
         )
 
     def _recorder(self, event: str) -> Callable[[dict[str, Any]], None]:

@@ -16,6 +16,7 @@ from handoff.settings import Settings
 from opastin import messages
 from tests.handoff.conftest import FakeClock, add_agent
 from tests.handoff.live_support import (
+    CONNECT_TIMEOUT_S,
     Agent,
     FakeRasa,
     Live,
@@ -218,7 +219,7 @@ async def test_knowing_another_residents_conversation_id_gives_no_access(
 
 async def test_messages_before_a_session_go_nowhere(live: Live) -> None:
     intruder = Resident(live.url)
-    await intruder.sio.connect(live.url, socketio_path="socket.io", transports=["websocket"])
+    await intruder.sio.connect(live.url, socketio_path="socket.io", transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S)
     await intruder.say("hei", session_id="anything")
     await asyncio.sleep(0.3)
     assert live.rasa.received == [] and intruder.drain() == []

@@ -21,7 +21,7 @@ from handoff.models import ResidentSession
 from handoff.settings import Settings
 from opastin import messages
 from tests.handoff.conftest import FakeClock
-from tests.handoff.live_support import FakeRasa, Resident, serve
+from tests.handoff.live_support import CONNECT_TIMEOUT_S, FakeRasa, Resident, serve
 
 
 class FakeTime:
@@ -78,7 +78,9 @@ async def test_many_sockets_from_one_address_get_a_polite_refusal(url: str, db: 
     residents = [Resident(url) for _ in range(40)]
     refused = 0
     for resident in residents:
-        await resident.sio.connect(url, socketio_path="socket.io", transports=["websocket"])
+        await resident.sio.connect(
+            url, socketio_path="socket.io", transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S
+        )
         await resident.sio.emit("session_request", {"session_id": None})
     await asyncio.sleep(1)
     for resident in residents:
