@@ -219,7 +219,9 @@ async def test_knowing_another_residents_conversation_id_gives_no_access(
 
 async def test_messages_before_a_session_go_nowhere(live: Live) -> None:
     intruder = Resident(live.url)
-    await intruder.sio.connect(live.url, socketio_path="socket.io", transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S)
+    await intruder.sio.connect(
+        live.url, socketio_path="socket.io", transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S
+    )
     await intruder.say("hei", session_id="anything")
     await asyncio.sleep(0.3)
     assert live.rasa.received == [] and intruder.drain() == []
