@@ -43,19 +43,13 @@ _CURRENT = and_(
     Conversation.status == ACTIVE,
     Consultation.started_at >= Conversation.accepted_at,
 )
-# Who besides the holder receives the chat's messages at their desk: one prepared statement,
-# run for every relayed message.
-_CONSULTATIONS, _CONVERSATIONS = Consultation.__table__, Conversation.__table__
+# Who besides the holder receives the chat's messages at their desk: one statement, built once,
+# run for every relayed message of a chat with a consultation.
 _WATCHERS = (
-    select(_CONSULTATIONS.c.consultant_id)
-    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _CONSULTATIONS.c.conversation_id)
-    .where(
-        _CONSULTATIONS.c.conversation_id == bindparam("conversation_id"),
-        _CONSULTATIONS.c.ended_at.is_(None),
-        _CONVERSATIONS.c.status == ACTIVE,
-        _CONSULTATIONS.c.started_at >= _CONVERSATIONS.c.accepted_at,
-    )
-    .order_by(_CONSULTATIONS.c.id)
+    select(Consultation.consultant_id)
+    .join(Conversation, Conversation.id == Consultation.conversation_id)
+    .where(Consultation.conversation_id == bindparam("conversation_id"), _CURRENT)
+    .order_by(Consultation.id)
 )
 
 
