@@ -529,3 +529,22 @@ class RoomMessage(Base):
     author = Column(String(128), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class DeskSocket(Base):
+    """An agent's desk socket open on one replica of the handoff service; with ``closed_at``, the
+    agent's last one, closed, while that replica runs the agent's grace period.
+
+    Each replica refreshes ``last_seen`` of its rows every heartbeat and deletes them when it stops;
+    rows not refreshed for a while are a vanished replica's and are deleted by the next heartbeat
+    of any replica (:mod:`handoff.gateway.desk_sockets`).
+    """
+
+    __tablename__ = "desk_sockets"
+
+    replica_id = Column(String(32), primary_key=True)
+    socket_id = Column(String(64), primary_key=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+    connected_at = Column(UTCDateTime, nullable=False)
+    last_seen = Column(UTCDateTime, nullable=False)
+    closed_at = Column(UTCDateTime)

@@ -5,6 +5,8 @@ database keeps only its SHA-256, the agent and the session's CSRF token, so
 logging out (or an expired session) ends it on every replica. Forms carry
 the CSRF token in a hidden field, scripts in the ``X-CSRF-Token`` header.
 The login form, before any session exists, uses a double-submit cookie.
+The login throttle counts in this process, or in Redis over every replica
+when ``REDIS_URL`` is set (:func:`login_throttle`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 
+from redis.asyncio import Redis
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from handoff.agents import ROLES
+from handoff.gateway.limits import KEY_PREFIX, SharedStore, pseudonym, redis_client
 from handoff.models import Agent, AgentSession, TeamMembership
 
 SESSION_COOKIE = "opastin_desk"
@@ -188,6 +193,29 @@ def cookie_from_environ(environ: dict[str, Any], name: str = SESSION_COOKIE) -> 
     return morsel.value if morsel else None
 
 
+class LoginThrottle(Protocol):
+    """The login throttle as the login page uses it, however the attempts are kept."""
+
+    async def before_check(self, username: str, address: str) -> float:
+        """Count this attempt; the seconds it must wait before its password is checked."""
+
+    async def after_success(self, username: str, address: str) -> None:
+        """Forget the pair's attempts after a successful login (and take them off the others)."""
+
+
+def failure_delay(pair: int, address: int, username: int) -> float:
+    """The wait of an attempt after so many recent attempts of its pair, address and username."""
+    excess = max(
+        pair - PAIR_FREE_ATTEMPTS, address - ADDRESS_FREE_ATTEMPTS, username - USERNAME_FREE_ATTEMPTS
+    )
+    return 0.0 if excess < 0 else min(MAX_DELAY_S, 2.0**excess)
+
+
+def counted_keys(username: str, address: str) -> tuple[str, str, str]:
+    """What an attempt is counted under: the pair, the address and the username."""
+    return f"pair:{username}:{address}", f"addr:{address}", f"user:{username}"
+
+
 class LoginLimiter:
     """Slows down repeated failed logins instead of locking accounts (in memory, per process).
 
@@ -206,27 +234,33 @@ class LoginLimiter:
 
     def delay(self, username: str, address: str) -> float:
         """Seconds this attempt must wait before its password is checked."""
-        excess = max(
-            self._recent(f"pair:{username}:{address}") - PAIR_FREE_ATTEMPTS,
-            self._recent(f"addr:{address}") - ADDRESS_FREE_ATTEMPTS,
-            self._recent(f"user:{username}") - USERNAME_FREE_ATTEMPTS,
-        )
-        return 0.0 if excess < 0 else min(MAX_DELAY_S, 2.0**excess)
+        return failure_delay(*(self._recent(key) for key in counted_keys(username, address)))
 
     def attempt(self, username: str, address: str) -> None:
         """Count one attempt (before the password is checked)."""
         now = self._clock()
-        for key in (f"pair:{username}:{address}", f"addr:{address}", f"user:{username}"):
+        for key in counted_keys(username, address):
             self._failures[key].append(now)
         if len(self._failures) > MAX_TRACKED_KEYS:
             self._forget_oldest()
 
     def succeeded(self, username: str, address: str) -> None:
         """Forget the pair's attempts after a successful login (and take it off the others)."""
-        pair = self._failures.pop(f"pair:{username}:{address}", deque())
-        for key in (f"addr:{address}", f"user:{username}"):
+        pair_key, *others = counted_keys(username, address)
+        pair = self._failures.pop(pair_key, deque())
+        for key in others:
             for _ in range(min(len(pair), len(self._failures[key]))):
                 self._failures[key].pop()
+
+    async def before_check(self, username: str, address: str) -> float:
+        """:meth:`delay`, then :meth:`attempt`, as :class:`LoginThrottle` asks."""
+        delay = self.delay(username, address)
+        self.attempt(username, address)
+        return delay
+
+    async def after_success(self, username: str, address: str) -> None:
+        """:meth:`succeeded`, as :class:`LoginThrottle` asks."""
+        self.succeeded(username, address)
 
     def _recent(self, key: str) -> int:
         failures = self._failures.get(key)
@@ -245,3 +279,67 @@ class LoginLimiter:
         by_age = sorted(self._failures, key=lambda key: self._failures[key][-1] if self._failures[key] else 0)
         for key in by_age[: len(by_age) // 2]:
             del self._failures[key]
+
+
+class SharedLoginLimiter:
+    """The same throttle over every replica: each count a Redis sorted set of attempt times.
+
+    An attempt is trimmed, counted and added in one transaction per login, so
+    parallel attempts on different replicas cannot slip past the count; the
+    sets expire with the window. Keys hold SHA-256 digests, never a username
+    or an address. While Redis fails, each replica throttles on its own
+    (:class:`~handoff.gateway.limits.SharedStore`): desk logins go on, slowed
+    per replica as before shared limits.
+    """
+
+    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._clock = clock  # wall time: the sets are shared by replicas on other machines
+        self._store = SharedStore("login throttle")
+        self._local = LoginLimiter()
+
+    async def before_check(self, username: str, address: str) -> float:
+        """Count this attempt over every replica; the seconds it must wait before its password is checked."""
+        shared = partial(self._count, username, address)
+        return await self._store.run(shared, partial(self._local.before_check, username, address))
+
+    async def after_success(self, username: str, address: str) -> None:
+        """Forget the pair's attempts over every replica (and take them off the address and username)."""
+        shared = partial(self._forget_pair, username, address)
+        await self._store.run(shared, partial(self._local.after_success, username, address))
+
+    def _keys(self, username: str, address: str) -> list[str]:
+        return [f"{KEY_PREFIX}:login:{pseudonym(key)}" for key in counted_keys(username, address)]
+
+    async def _count(self, username: str, address: str) -> float:
+        now = self._clock()
+        attempt = {f"{now}:{secrets.token_hex(8)}": now}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key in self._keys(username, address):
+                pipe.zremrangebyscore(key, "-inf", f"({now - FAILURE_WINDOW_S}")
+                pipe.zcard(key)
+                pipe.zadd(key, attempt)
+                pipe.expire(key, FAILURE_WINDOW_S)
+            results = await pipe.execute()
+        pair, by_address, by_username = results[1::4]
+        return failure_delay(pair, by_address, by_username)
+
+    async def _forget_pair(self, username: str, address: str) -> None:
+        pair, *others = self._keys(username, address)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(pair, "-inf", f"({self._clock() - FAILURE_WINDOW_S}")
+            pipe.zcard(pair)
+            pipe.delete(pair)  # in the same transaction: a pair's attempts are taken off once
+            counted = (await pipe.execute())[1]
+        if counted:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key in others:
+                    pipe.zpopmax(key, counted)  # the latest ones, as the in-memory limiter does
+                await pipe.execute()
+
+
+def login_throttle(redis_url: str | None) -> LoginThrottle:
+    """The desk's login throttle: shared through Redis when ``REDIS_URL`` is set, else this process's."""
+    if redis_url:
+        return SharedLoginLimiter(redis_client(redis_url))
+    return LoginLimiter()

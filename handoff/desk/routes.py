@@ -40,9 +40,9 @@ from handoff.desk.auth import (
     SESSION_LIFETIME,
     STATISTICS_ROLES,
     DeskUser,
-    LoginLimiter,
     end_session,
     load_user,
+    login_throttle,
     new_token,
     start_session,
     tokens_match,
@@ -116,7 +116,7 @@ def _done(request: Request, url: str, body: dict[str, Any] | None = None) -> Res
 def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) -> APIRouter:
     """The desk's routes, bound to the app's services, gateway and desk sockets."""
     router = APIRouter(prefix="/desk", include_in_schema=False)
-    limiter = LoginLimiter()
+    limiter = login_throttle(services.settings.redis_url)
     hash_slots = asyncio.Semaphore(HASH_CONCURRENCY)
     waiting_logins = 0
 
@@ -243,10 +243,9 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         address = request.client.host if request.client else "unknown"
         if waiting_logins >= MAX_WAITING_LOGINS:
             return _login_page(request, messages.text("desk.login.busy"), 429)
-        delay = limiter.delay(username, address)
-        limiter.attempt(username, address)  # counted before the check: parallel guesses count too
         waiting_logins += 1
         try:
+            delay = await limiter.before_check(username, address)  # parallel guesses count too
             await pause(delay)
             async with hash_slots:
                 verified = await read(_verify, username, password)
@@ -255,7 +254,7 @@ def create_router(services: Services, gateway: Gateway, sockets: DeskNamespace) 
         if verified is None:
             return _login_page(request, messages.text("desk.login.wrong"), 401)
         token = await write(_log_in, verified, services.now())
-        limiter.succeeded(username, address)
+        await limiter.after_success(username, address)
         user = await read(load_user, token, services.now())
         home = "/desk" if user is None else user.home
         response = _redirect(PASSWORD_PAGE if user and user.must_change_password else home)

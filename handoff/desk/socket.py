@@ -95,7 +95,7 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
             await self.enter_room(sid, team_room(team_id))
         if rooms.in_common_room(user.role, user.teams):
             await self.enter_room(sid, common_room())
-        self.gateway.agent_connected(user.agent_id)
+        self.gateway.agent_connected(user.agent_id, sid)
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         """``{conversation_id, typing}``: the agent types in a chat, or stopped (never the text).
@@ -144,7 +144,7 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
         self._reply_buckets.pop(sid, None)
         session = await self.get_session(sid)
         if session and "agent_id" in session:
-            self.gateway.agent_disconnected(session["agent_id"])
+            self.gateway.agent_disconnected(session["agent_id"], sid)
 
     async def drop_session(self, session_hash: str) -> None:
         """Disconnect every socket of one desk session (logout)."""

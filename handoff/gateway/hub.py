@@ -106,13 +106,15 @@ class Gateway:
     async def start(self) -> None:
         """Attach to the loop; load the safety net; give agents of live chats a grace period."""
         self.services.events.attach(asyncio.get_running_loop(), self.queue_changed)
+        if self.writer.stopped:  # the app is started again (its lifespan runs once per start)
+            self.writer = Writer(self.services.database)
         await run_in_threadpool(default_net)
         await self.presence.start()
 
     async def stop(self) -> None:
         """Cancel timers and tasks; close the bot client."""
         self.services.events.detach()
-        self.presence.stop()
+        await self.presence.stop()
         for task in list(self._tasks):
             task.cancel()
         self.residents.stop()
@@ -258,10 +260,10 @@ class Gateway:
         """Someone joined or left ``team_id``'s queue: push the waiting residents' positions."""
         self.positions.changed(team_id)
 
-    def agent_connected(self, agent_id: int) -> None:
+    def agent_connected(self, agent_id: int, socket_id: str) -> None:
         """A desk socket of the agent connected."""
-        self.presence.connected(agent_id)
+        self.presence.connected(agent_id, socket_id)
 
-    def agent_disconnected(self, agent_id: int) -> None:
+    def agent_disconnected(self, agent_id: int, socket_id: str) -> None:
         """A desk socket of the agent closed."""
-        self.presence.disconnected(agent_id)
+        self.presence.disconnected(agent_id, socket_id)

@@ -134,7 +134,7 @@ class Residents:
         self.hub = hub
         self.sockets: dict[str, ResidentSocket] = {}
         self._workers: set[asyncio.Task[None]] = set()
-        self.address_limits = limits.AddressLimits()
+        self.address_limits = limits.address_limits(hub.services.settings.redis_url)
         self.typing_gates = indicators.TypingGates(indicators.MAX_GATES)
 
     def stop(self) -> None:
@@ -174,9 +174,13 @@ class Residents:
             resident.inbox.put_nowait((TYPING, typing))
 
     def _allowed(self, resident: ResidentSocket, kind: str) -> bool:
-        """The socket's and its address's flood limits (new conversations are counted when created)."""
+        """The socket's own flood limits (in memory: a socket lives on one replica, sticky sessions).
+
+        Its address's limits may be in Redis: the worker checks them, in arrival order, for a
+        message when it takes it and for a new conversation when it creates it.
+        """
         if kind == "message":
-            return resident.bucket.take() and self.address_limits.message(resident.address)
+            return resident.bucket.take()
         return resident.session_bucket.take()
 
     def disconnected(self, sid: str) -> None:
@@ -205,6 +209,8 @@ class Residents:
                     await self._end_session(resident)
                 elif kind == TYPING:
                     await self._typing(resident, data)
+                elif not await self.address_limits.allow_message(resident.address):
+                    await self._to_socket(resident.sid, system_uttered(messages.text("gateway.too_fast")))
                 else:
                     await self._message(resident, data)
             except asyncio.CancelledError:
@@ -220,9 +226,8 @@ class Residents:
 
     async def _open_session(self, resident: ResidentSocket, secret: Any) -> None:
         hub, sio, services = self.hub, self.hub.sio, self.hub.services
-        if not await hub.read(sessions.resumable_secret, secret) and not self.address_limits.new_session(
-            resident.address
-        ):
+        resumable = await hub.read(sessions.resumable_secret, secret)
+        if not resumable and not await self.address_limits.allow_new_session(resident.address):
             await self._to_socket(
                 resident.sid, system_uttered(messages.text("gateway.too_many_conversations"))
             )

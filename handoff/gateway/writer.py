@@ -112,6 +112,11 @@ class Writer:
             self._jobs.put(Job(operation, args, loop, future, before))
         return await asyncio.shield(future)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called: the writer takes no more operations."""
+        return self._stopped
+
     async def stop(self) -> None:
         """Finish the operations handed in so far, then end the thread; later calls are refused."""
         with self._lock:

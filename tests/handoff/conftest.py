@@ -23,6 +23,7 @@ from handoff.settings import Settings, normalise_database_url
 from opastin.hours import HELSINKI
 from opastin.places import DEFAULT_TEAMS_FILE
 from opastin.teams import Teams, load_teams
+from tests.redis_support import RedisServer, running_redis
 
 if TYPE_CHECKING:  # live_support imports this module: its names are imported inside the fixtures
     from tests.handoff.live_support import FakeRasa, Live, Resident
@@ -157,3 +158,15 @@ async def resident(live: Live) -> AsyncIterator[Resident]:
     await client.connect()
     yield client
     await client.close()
+
+
+# -- a real Redis (tests/redis_support.py) ------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free loopback port (skipped without one, except in CI)."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with running_redis(directory) as server:
+        yield server

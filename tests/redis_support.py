@@ -1,0 +1,71 @@
+"""A real redis-server for the tests, on a free loopback port, in a temporary directory, saving nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from opastin.processes import LOOPBACK, free_port, wait_until
+
+REDIS_START_SECONDS = 10.0
+
+
+def _redis_binary() -> str:
+    """redis-server's path; skips the test without it, except in CI, where it must be installed."""
+    found = shutil.which("redis-server")
+    if found is None:
+        reason = "redis-server is not installed (`scripts/system_packages.sh test` installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
+def _pings(port: int) -> bool:
+    """Whether Redis answers PING on ``port`` (synchronously, so callable under a running event loop)."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1.0) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    """A running redis-server and its URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """Stop the server at once (SIGKILL), as a crash would."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def running_redis(directory: Path) -> Iterator[RedisServer]:
+    """redis-server on a free loopback port, its files in ``directory``; stopped afterwards."""
+    binary, port = _redis_binary(), free_port()
+    command = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(directory), "--logfile", str(directory / "redis.log")]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _pings(port), [process], REDIS_START_SECONDS, what="redis-server")
+        yield RedisServer(f"redis://{LOOPBACK}:{port}/0", process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
