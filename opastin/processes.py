@@ -63,6 +63,18 @@ def free_port() -> int:
     raise OSError(f"no free port between {LOWEST_CHOSEN_PORT} and {high} after {ATTEMPTS} attempts")
 
 
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports (as :func:`free_port` chooses them)."""
+    high = _ephemeral_low() - count
+    for _ in range(ATTEMPTS):
+        first = random.randint(LOWEST_CHOSEN_PORT, high)
+        block = range(first, first + count)
+        if not _handed_out.intersection(block) and all(map(_bindable, block)):
+            _handed_out.update(block)
+            return first
+    raise OSError(f"no {count} consecutive free ports below {high + count} after {ATTEMPTS} attempts")
+
+
 def answers(url: str, timeout_s: float = 2.0) -> bool:
     """Whether ``url`` answers an HTTP GET with a 2xx status."""
     try:

@@ -63,21 +63,27 @@ class Service:
     port: int
     ready_path: str
     description: str
+    probe: Callable[[int], bool] | None = None  # readiness of a process that speaks no HTTP
+    state_dir: Path | None = None  # its run/ and log/ folders; default var/
 
     @property
     def ready_url(self) -> str:
         """The URL that answers 200 once the process is ready."""
         return f"http://127.0.0.1:{self.port}{self.ready_path}"
 
+    def is_ready(self) -> bool:
+        """Whether the process answers: ``probe(port)``, or 200 at :attr:`ready_url`."""
+        return self.probe(self.port) if self.probe else answers(self.ready_url)
+
     @property
     def pid_file(self) -> Path:
         """Where the process id of the running process is kept."""
-        return RUN_DIR / f"{self.name}.pid"
+        return (self.state_dir / "run" if self.state_dir else RUN_DIR) / f"{self.name}.pid"
 
     @property
     def log_file(self) -> Path:
         """Where the process writes its output."""
-        return LOG_DIR / f"{self.name}.log"
+        return (self.state_dir / "log" if self.state_dir else LOG_DIR) / f"{self.name}.log"
 
 
 def services() -> list[Service]:
@@ -220,8 +226,8 @@ def wait_ready(
         for service in list(pending):
             if running[service].poll() is not None:
                 return service
-            if answers(service.ready_url):
-                print(f"    {service.description} is ready on port {service.port}")
+            if service.is_ready():
+                print(f"    {service.description} is ready on port {service.port}", flush=True)
                 pending.remove(service)
         if time.monotonic() > deadline:
             return pending[0]

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Opastin needs, saying what it installs.
 #   scripts/system_packages.sh runtime   Finnish morphology (Voikko) for spaCy
-#   scripts/system_packages.sh test      runtime + PostgreSQL, Chromium and clamd (ClamAV) for the tests
+#   scripts/system_packages.sh test      runtime + PostgreSQL, Chromium, clamd (ClamAV), Redis and HAProxy for the tests
+#   scripts/system_packages.sh cluster   runtime + PostgreSQL, Redis and HAProxy (`make run-cluster`)
 # Does nothing when everything is already there.
 set -euo pipefail
 
 runtime_packages=(libvoikko1 voikko-fi)
-test_packages=(postgresql chromium fonts-dejavu-core clamav-daemon)
+test_packages=(postgresql chromium fonts-dejavu-core clamav-daemon redis-server haproxy)
+cluster_packages=(postgresql redis-server haproxy)
 
 case "${1:-runtime}" in
   runtime) wanted=("${runtime_packages[@]}") ;;
   test) wanted=("${runtime_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [runtime|test]" >&2; exit 2 ;;
+  cluster) wanted=("${runtime_packages[@]}" "${cluster_packages[@]}") ;;
+  *) echo "usage: $0 [runtime|test|cluster]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -41,3 +44,10 @@ if [[ " ${missing[*]} " == *" clamav-daemon "* ]] && command -v systemctl >/dev/
   $sudo systemctl disable --now clamav-freshclam.service clamav-daemon.service clamav-daemon.socket \
     >/dev/null 2>&1 || true
 fi
+# The tests and `make run-cluster` run Redis and HAProxy of their own on chosen ports: the
+# packages' services (Redis on 6379) are not wanted either.
+for service in redis-server haproxy; do
+  if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+  fi
+done

@@ -36,3 +36,21 @@ def test_no_free_port_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(processes, "_bindable", lambda port: False)
     with pytest.raises(OSError, match="no free port"):
         processes.free_port()
+
+
+def test_a_block_of_ports_is_consecutive_free_and_never_handed_out_again() -> None:
+    first = processes.free_port_block(12)
+    block = range(first, first + 12)
+    assert processes.LOWEST_CHOSEN_PORT <= first and block[-1] < processes._ephemeral_low()
+    for port in block:
+        with socket.socket() as server:
+            server.bind((processes.LOOPBACK, port))
+    later = {processes.free_port() for _ in range(300)} | {processes.free_port_block(12) for _ in range(20)}
+    assert later.isdisjoint(block)
+
+
+def test_a_block_with_one_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    starts = iter([20_000, 30_000])
+    monkeypatch.setattr(processes.random, "randint", lambda low, high: next(starts))
+    monkeypatch.setattr(processes, "_bindable", lambda port: port != 20_005)
+    assert processes.free_port_block(12) == 30_000
