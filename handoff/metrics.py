@@ -41,6 +41,11 @@ BOT_ERRORS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+BOT_RETRIES = Counter(
+    "opastin_bot_retries_total",
+    "Resident messages sent to Rasa again after a refused connection or a 5xx (answered once only).",
+    registry=REGISTRY,
+)
 LIVE_MESSAGES = Counter(
     "opastin_live_messages_total",
     "Live chat messages relayed, by direction: resident_to_agent, agent_to_resident.",

@@ -30,10 +30,14 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 WAIT_S = 0.05  # how often a waiting message looks whether its turn has come
+# A ticket expires after this: a Rasa server killed in the middle of a turn blocks its conversation
+# this long (Rasa's default is 60 s). A turn takes well under a second; the action server's calls
+# to the service time out after a few seconds (actions/handoff_client.py).
+LOCK_LIFETIME_S = 20.0
 GUARD_TIMEOUT_S = 5.0  # a guard left by a server that died is freed after this
 GUARD_WAIT_S = 5.0  # longest wait for another server's read-change-write
 REDIS_URL_ENV = "REDIS_URL"
@@ -53,7 +57,7 @@ class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]  # Rasa ships 
         """The store at a ``redis://`` or ``rediss://`` URL (``…/db``, user and password optional)."""
         return cls(EndpointConfig(**redis_options(url)))
 
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME_S) -> int:
         """A ticket no other server can be given too."""
         issue = super().issue_ticket
         return int(self._guarded(conversation_id, lambda: issue(conversation_id, lock_lifetime)))
@@ -69,9 +73,12 @@ class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]  # Rasa ships 
         self._guarded(conversation_id, lambda: clean(conversation_id, ticket_number))
 
     def lock(
-        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = WAIT_S
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME_S,
+        wait_time_in_seconds: float = WAIT_S,
     ) -> AbstractAsyncContextManager[TicketLock]:
-        """Rasa's ticket lock, polled every :data:`WAIT_S` seconds."""
+        """Rasa's ticket lock, polled every :data:`WAIT_S` seconds, held at most :data:`LOCK_LIFETIME_S`."""
         context: AbstractAsyncContextManager[TicketLock] = super().lock(
             conversation_id, lock_lifetime, wait_time_in_seconds
         )

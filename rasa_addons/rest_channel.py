@@ -6,19 +6,29 @@ it keeps the name ``rest``, so the URL stays ``/webhooks/rest/webhook``. When
 <token>`` (the chat gateway sends it); otherwise the channel behaves as Rasa's
 own, which is safe only because Rasa listens on loopback. Loading the channel
 also makes Rasa's logs private (:mod:`rasa_addons.private_logging`).
+
+A message may carry a ``message_id`` (the chat gateway's id of the resident's
+message, stored with it in the tracker). A message sent again after a failed
+call (``"retry": true``: the server that had it died, or the call timed out) is
+answered once only: the retry waits until the conversation's earlier messages
+are done (the lock store), and if the tracker already holds a message with that
+id, it gets the replies that message got instead of being processed again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -30,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RASA_REST_TOKEN"
 BEARER = "Bearer "
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class TokenRestInput(RestInput):  # type: ignore[misc]  # Rasa ships no types
@@ -77,15 +88,55 @@ class TokenRestInput(RestInput):  # type: ignore[misc]  # Rasa ships no types
                 await self._extract_sender(request),
                 input_channel=self._extract_input_channel(request),
                 metadata=self.get_metadata(request),
+                message_id=message_id_of(request.json),
             )
+            if request.json.get("retry") is True and message.message_id:
+                agent: Agent = request.app.ctx.agent
+                if await answered_before(agent, message, collector):
+                    return response.json(collector.messages)
             try:
                 await on_new_message(message)
             except CancelledError:
                 logger.error("a message timed out in the dialogue engine")
             except Exception as error:  # noqa: BLE001 - answer what was collected, as Rasa's channel does
                 frames = "".join(traceback.format_tb(error.__traceback__))
-                logger.error("a message failed in the dialogue engine: %s at\n%s", type(error).__name__,
-                             frames)
+                logger.error(
+                    "a message failed in the dialogue engine: %s at\n%s", type(error).__name__, frames
+                )
             return response.json(collector.messages)
 
         return webhook
+
+
+def message_id_of(body: dict[str, Any]) -> str | None:
+    """The message's ``message_id`` when it is a plain id (letters, digits, ``-``, ``_``; ≤ 64)."""
+    value = body.get("message_id")
+    return value if isinstance(value, str) and MESSAGE_ID.fullmatch(value) else None
+
+
+async def answered_before(agent: Agent, message: UserMessage, collector: CollectingOutputChannel) -> bool:
+    """Whether the conversation already holds ``message`` (by its id); if so, its replies go to
+    ``collector``. An attempt still running finishes first: the lock is taken in ticket order."""
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+    replies = replies_to(tracker.events if tracker else [], message.message_id)
+    if replies is None:
+        return False
+    for reply in replies:
+        await collector.send_response(message.sender_id, reply.message())
+    return True
+
+
+def replies_to(events: Any, message_id: str) -> list[BotUttered] | None:
+    """The bot's utterances after the user message ``message_id`` (until the next user message),
+    or ``None`` when the conversation has no such message."""
+    found: list[BotUttered] | None = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if found is not None:
+                break
+            if event.message_id == message_id:
+                found = []
+        elif found is not None and isinstance(event, BotUttered):
+            found.append(event)
+    return found

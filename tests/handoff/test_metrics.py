@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -126,3 +128,32 @@ def test_a_wait_is_counted_only_when_its_transaction_commits(db: Database, teams
     with db.writing() as session:
         queue.leave_queue(session, "w-rolled-back", TUESDAY_NOON)
     assert counted("opastin_queue_wait_seconds_count", outcome="cancelled") == cancelled + 1
+
+
+async def test_a_message_refused_by_a_dead_server_is_sent_once_more_as_a_retry() -> None:
+    bodies: list[dict] = []
+
+    def first_refused(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if len(bodies) == 1:
+            return httpx.Response(502, text="the load balancer's server died")
+        return httpx.Response(200, json=[{"text": "Hei!"}])
+
+    retries, errors = counted("opastin_bot_retries_total"), counted("opastin_bot_errors_total", kind="http")
+    assert await failing(first_refused).send("w-conversation", "hei", {}) == [{"text": "Hei!"}]
+    assert [body.get("retry") for body in bodies] == [None, True]
+    assert bodies[0]["message_id"] == bodies[1]["message_id"] and len(bodies[0]["message_id"]) == 32
+    assert counted("opastin_bot_retries_total") == retries + 1
+    assert counted("opastin_bot_errors_total", kind="http") == errors
+
+
+async def test_a_slow_bot_is_not_asked_twice() -> None:
+    calls: list[httpx.Request] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise_timeout(request)
+
+    with pytest.raises(BotUnavailable):
+        await failing(slow).send("w-conversation", "hei", {})
+    assert len(calls) == 1

@@ -85,11 +85,11 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         process.wait(timeout=120)
 
 
-def post_to_rasa(cluster: object, sender: str, message: str) -> tuple[int, list[dict]]:
+def post_to_rasa(cluster: object, sender: str, message: str, **extra: object) -> tuple[int, list[dict]]:
     """A message through HAProxy's Rasa front end (as the handoff services send them)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{cluster.ports.rasa}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode(),
+        data=json.dumps({"sender": sender, "message": message, **extra}).encode(),
         headers={"Content-Type": "application/json"},
     )
     try:
@@ -177,6 +177,21 @@ def test_two_rasa_servers_take_one_conversations_messages_one_at_a_time(launched
     assert kinds.count("user") == len(texts)  # none lost by two servers writing one tracker at once
     turns = "".join("u" if kind == "user" else "b" for kind in kinds)
     assert turns.startswith("u") and "uu" not in turns  # each message answered before the next was read
+
+
+def test_a_retried_message_is_answered_again_from_the_tracker_not_processed_twice(launched: Launched) -> None:
+    cluster = launched.cluster
+    first = post_to_rasa(cluster, "uusinta", "mulla on hammas kipee", message_id="viesti-1")
+    again = [post_to_rasa(cluster, "uusinta", "mulla on hammas kipee", message_id="viesti-1", retry=True)
+             for _ in range(2)]  # fmt: skip
+
+    assert first[0] == 200 and first[1]
+    assert again == [first, first]  # the same replies, whichever Rasa server answered
+    stored = rows(
+        cluster.tracker_database_url,
+        "SELECT data FROM events WHERE sender_id = 'uusinta' AND type_name = 'user'",
+    )
+    assert [json.loads(data)["message_id"] for (data,) in stored] == ["viesti-1"]
 
 
 def test_a_killed_rasa_server_is_routed_around_and_started_again(launched: Launched) -> None:

@@ -14,10 +14,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from opastin.processes import free_port, wait_until_answering
+from rasa_addons.rest_channel import answered_before, message_id_of, replies_to
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "rest-token-for-tests-0123"
@@ -104,3 +112,45 @@ def test_without_a_token_it_is_rasas_open_channel(open_channel) -> None:
     url, _ = open_channel
     assert post(url + "/webhook", {"sender": "s", "message": "hei"})[0] == 200
     assert post(url + "/webhook", ["not", "an", "object"])[0] == 400
+
+
+def test_a_message_id_is_a_plain_id_or_nothing() -> None:
+    assert message_id_of({"message_id": "0f3c9a_b-1"}) == "0f3c9a_b-1"
+    for value in ("x" * 65, "id with spaces", "'; drop", 42, None, ""):
+        assert message_id_of({"message_id": value}) is None
+    assert message_id_of({}) is None
+
+
+def conversation() -> list:
+    """Two messages with ids, each answered."""
+    return [
+        UserUttered("hei", message_id="m1"),
+        ActionExecuted("utter_greet"),
+        BotUttered("Hei!"),
+        BotUttered("Kerro asiasi.", data={"buttons": [{"title": "Neuvola", "payload": "/neuvola"}]}),
+        ActionExecuted("action_listen"),
+        UserUttered("hammas", message_id="m2"),
+        BotUttered("Suun terveydenhuolto"),
+    ]
+
+
+def test_the_replies_to_a_message_are_the_bots_until_the_next_message() -> None:
+    assert [reply.text for reply in replies_to(conversation(), "m1")] == ["Hei!", "Kerro asiasi."]
+    assert [reply.text for reply in replies_to(conversation(), "m2")] == ["Suun terveydenhuolto"]
+    assert replies_to(conversation(), "m3") is None
+
+
+async def test_a_retry_of_a_message_already_processed_gets_its_replies_again() -> None:
+    store = InMemoryTrackerStore(Domain.empty())
+    await store.save(DialogueStateTracker.from_events("c1", conversation()))
+    agent = SimpleNamespace(lock_store=InMemoryLockStore(), tracker_store=store)
+
+    again = CollectingOutputChannel()
+    assert await answered_before(agent, UserMessage("hei", again, "c1", message_id="m1"), again)
+    assert [message["text"] for message in again.messages] == ["Hei!", "Kerro asiasi."]
+    assert again.messages[1]["buttons"] == [{"title": "Neuvola", "payload": "/neuvola"}]
+
+    fresh = CollectingOutputChannel()
+    assert not await answered_before(agent, UserMessage("uusi", fresh, "c1", message_id="m9"), fresh)
+    assert not await answered_before(agent, UserMessage("hei", fresh, "c2", message_id="m1"), fresh)
+    assert fresh.messages == []
