@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run run-cluster stop test check validate lint check-deploy static-checks pytest model-checks test-stories test-nlu report-nlu crossval clean
+.PHONY: help install install-test train run run-cluster faults stop test check validate lint check-deploy static-checks pytest model-checks test-stories test-nlu report-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ run: train  ## Start Rasa (5005), actions (5055) and the handoff service (8000)
 
 run-cluster: train  ## Two of each behind HAProxy, on PostgreSQL and Redis (docs/operations.md)
 	@$(PYTHON) scripts/cluster.py
+
+faults: train  ## The fault suite (issue 19): kills and restarts in a cluster on free ports under load (about 6 minutes)
+	@$(PYTHON) scripts/faults.py --report results/faults.json
 
 stop:  ## Stop processes left running by `make run` or `make run-cluster`
 	@$(PYTHON) scripts/run.py stop
