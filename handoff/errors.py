@@ -101,6 +101,12 @@ class BotUnavailable(HandoffError):
     code = "bot_unavailable"
 
 
+class ServiceUnavailable(HandoffError):
+    """The database is out of reach: nothing was stored; the same request may be sent again."""
+
+    code = "unavailable"
+
+
 class InvalidInput(HandoffError):
     """A form field is missing, empty or too long."""
 

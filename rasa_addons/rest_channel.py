@@ -13,6 +13,9 @@ call (``"retry": true``: the server that had it died, or the call timed out) is
 answered once only: the retry waits until the conversation's earlier messages
 are done (the lock store), and if the tracker already holds a message with that
 id, it gets the replies that message got instead of being processed again.
+A message whose processing failed with nothing to say (the lock store out of
+reach, say) is answered 503, so that the sender sees the failure instead of
+silence.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ class TokenRestInput(RestInput):  # type: ignore[misc]  # Rasa ships no types
                 logger.error(
                     "a message failed in the dialogue engine: %s at\n%s", type(error).__name__, frames
                 )
+                if not collector.messages:  # nothing to say: a failure the sender sees (and may retry)
+                    return response.json({"error": "The message could not be processed."}, status=503)
             return response.json(collector.messages)
 
         return webhook

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from handoff.errors import Conflict, Forbidden, HandoffError, NotFound, Unauthorized
+from handoff.errors import Conflict, Forbidden, HandoffError, NotFound, ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[HandoffError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    ServiceUnavailable: 503,
 }
 JSON_DECODE_ERRORS = {"json_invalid", "value_error.jsondecode"}
 CODE_BY_STATUS = {

@@ -25,19 +25,23 @@ deactivated.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import socketio
 from socketio.exceptions import ConnectionRefusedError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from handoff import rooms
 from handoff.desk.auth import DeskUser, cookie_from_environ, load_user, valid_sessions
-from handoff.errors import HandoffError, InvalidInput
+from handoff.errors import HandoffError, InvalidInput, ServiceUnavailable
 from handoff.gateway import indicators
 from handoff.gateway.hub import Gateway
 from handoff.gateway.limits import TokenBucket
 from handoff.gateway.wire import DESK, agent_room, common_room, team_room
+
+logger = logging.getLogger(__name__)
 
 MAX_REPLY_CHARS = 4000
 # A desk socket's replies: 20 at once, then 10 a second (a person writes far slower; a runaway
@@ -134,6 +138,9 @@ class DeskNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-so
             message = await self.gateway.agent_says(known[0], *parsed)
         except HandoffError as error:
             return _refusal(error)
+        except SQLAlchemyError:  # the database is out of reach: say so at once, not by silence
+            logger.exception("an agent's reply could not be stored")
+            return _refusal(ServiceUnavailable("the reply could not be stored; send it again"))
         return {"message": message}
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:

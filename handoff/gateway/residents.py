@@ -27,6 +27,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import socketio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from handoff import metrics, queue
@@ -215,11 +216,16 @@ class Residents:
                     await self._message(resident, data)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 logger.exception("resident event %s failed", kind)
                 if kind == TYPING:
                     continue  # the resident need not know that an indicator was lost
-                await self._to_socket(resident.sid, system_uttered(messages.text("gateway.bot_unavailable")))
+                notice = (
+                    "gateway.not_delivered"
+                    if isinstance(error, SQLAlchemyError)
+                    else "gateway.bot_unavailable"
+                )
+                await self._to_socket(resident.sid, system_uttered(messages.text(notice)))
 
     async def _to_socket(self, sid: str, message: dict[str, Any]) -> None:
         await self.hub.sio.emit("bot_uttered", message, to=sid, namespace=RESIDENTS)

@@ -24,6 +24,11 @@ which spares the message a second hand-over between threads.
 
 Order: operations run strictly in the order of :meth:`Writer.run` calls, so
 whatever one conversation stores under its lock is stored in that order.
+
+A batch that fails because the database is out of reach (PostgreSQL restarting:
+its connections dropped, new ones refused for a second) is written again after
+:data:`RECONNECT_PAUSES_S`, about 4 s in all, before its operations fail: a
+resident's message acknowledged by the socket is then stored, not lost.
 """
 
 from __future__ import annotations
@@ -33,9 +38,12 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from handoff.db import Database
 
@@ -46,6 +54,7 @@ T = TypeVar("T")
 # At most this many operations share a transaction; the rest wait for the next one.
 MAX_BATCH = 64
 STOP_TIMEOUT_S = 30.0
+RECONNECT_PAUSES_S = (0.25, 0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -160,24 +169,46 @@ class Writer:
         """Run the operations in one transaction; if one fails, each in its own."""
         if not ready:
             return []
-        results: list[Any] = []
         try:
-            with self.database.writing() as session:
-                for job, extra in ready:
-                    results.append(job.operation(session, *job.args, *extra))
-                    # The next operation starts from the database as if it ran alone: no
-                    # objects an earlier one loaded (the relay's prepared statements change
-                    # rows without them).
-                    session.flush()
-                    session.expunge_all()
+            results = self._transaction_reconnecting(ready)
         except Exception as error:
-            if len(ready) == 1:
-                return [(ready[0][0], None, error)]
+            if len(ready) == 1 or self._unreachable(error):  # alone, each would fail the same way
+                return [(job, None, error) for job, _ in ready]
             settled: list[_Settled] = []
             for item in ready:
                 settled += self._batch([item])
             return settled
         return [(job, result, None) for (job, _), result in zip(ready, results, strict=True)]
+
+    def _transaction_reconnecting(self, ready: list[_Ready]) -> list[Any]:
+        """:meth:`_transaction`, again after each pause while the database is out of reach."""
+        for pause in RECONNECT_PAUSES_S:
+            try:
+                return self._transaction(ready)
+            except Exception as error:
+                if not self._unreachable(error):
+                    raise
+                logger.warning("the database is out of reach (%s); writing again", type(error).__name__)
+                time.sleep(pause)
+        return self._transaction(ready)
+
+    def _transaction(self, ready: list[_Ready]) -> list[Any]:
+        results: list[Any] = []
+        with self.database.writing() as session:
+            for job, extra in ready:
+                results.append(job.operation(session, *job.args, *extra))
+                # The next operation starts from the database as if it ran alone: no
+                # objects an earlier one loaded (the relay's prepared statements change
+                # rows without them).
+                session.flush()
+                session.expunge_all()
+        return results
+
+    def _unreachable(self, error: BaseException) -> bool:
+        """A lost or refused connection to PostgreSQL (SQLite's errors are the file's: not retried)."""
+        if not isinstance(error, OperationalError):
+            return False
+        return bool(error.connection_invalidated) or self.database.engine.dialect.name != "sqlite"
 
     @staticmethod
     def _settle(settled: list[_Settled]) -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from handoff.desk import socket as desk_socket
 from tests.handoff.conftest import add_agent
 from tests.handoff.live_support import Agent, Live, Resident, live_chat, sender_of
@@ -78,4 +81,18 @@ async def test_replies_faster_than_the_sockets_limit_are_refused(live: Live, res
     refused = [answer for answer in answers if "error" in answer]
     assert refused and all(answer["error"]["code"] == "too_many_requests" for answer in refused)
     assert len(answers) - len(refused) >= burst
+    await holder.close()
+
+
+async def test_a_reply_the_database_could_not_store_is_refused_at_once(
+    live: Live, resident: Resident, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id, holder = await live_chat(live, resident)
+
+    async def database_away(*_: Any) -> None:
+        raise OperationalError("INSERT …", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(live.app.gateway, "agent_says", database_away)
+    refused = await reply(holder, {"conversation_id": conversation_id, "text": "Hei"})
+    assert refused["error"]["code"] == "unavailable"
     await holder.close()

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.db import Database, after_commit
+from handoff.gateway import writer as writer_module
 from handoff.gateway.writer import Writer
 from handoff.models import AuditEntry
 from tests.handoff.conftest import TUESDAY_NOON
@@ -194,3 +196,45 @@ async def test_batches_are_bounded(db: Database) -> None:
         assert [name for name, _ in seen] == [f"op{number}" for number in range(10)]
     finally:
         await writer.stop()
+
+
+def lost_connection() -> OperationalError:
+    """What SQLAlchemy raises when the database dropped the connection (PostgreSQL restarting)."""
+    return OperationalError(
+        "INSERT …", {}, Exception("server closed the connection"), connection_invalidated=True
+    )
+
+
+async def test_a_write_the_database_dropped_is_written_again_once_it_answers(
+    writer: Writer, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "RECONNECT_PAUSES_S", (0.01, 0.01, 0.01, 0.01))
+    attempts = []
+
+    def store_when_back(session: Session, name: str) -> str:
+        attempts.append(name)
+        if len(attempts) < 3:
+            raise lost_connection()
+        return store(session, name)
+
+    assert await writer.run(store_when_back, "kolmas yritys") == "kolmas yritys"
+    assert attempts == ["kolmas yritys"] * 3
+    with db.reading() as session:
+        assert session.execute(select(AuditEntry.action)).scalars().all() == ["kolmas yritys"]
+
+
+async def test_a_database_out_of_reach_fails_every_write_of_the_batch_after_the_pauses(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "RECONNECT_PAUSES_S", (0.01, 0.01))
+    attempts = []
+
+    def unreachable(session: Session, name: str) -> None:
+        attempts.append(name)
+        raise lost_connection()
+
+    results = await asyncio.gather(
+        *(writer.run(unreachable, f"w{n}") for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, OperationalError) for result in results)
+    assert len(attempts) <= 3 * 3  # tried again as a batch, never one by one on top
