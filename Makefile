@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run run-cluster faults stop test check validate lint check-deploy static-checks pytest model-checks test-stories test-nlu report-nlu crossval clean
+.PHONY: help install install-test train run run-cluster faults stop test check validate lint check-deploy static-checks pytest model-checks test-cluster test-stories test-nlu report-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ stop:  ## Stop processes left running by `make run` or `make run-cluster`
 test: install  ## Run every check
 	@echo "==> training beside the static checks (test packages, content, lint, deploy); each one's output when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target train static-checks
-	@echo "==> pytest beside the model checks (test-stories, then test-nlu); each one's output when it ends"
+	@echo "==> pytest beside the model checks (test-stories, test-nlu, then the cluster's tests); each one's output when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest model-checks
 	@echo "==> All checks passed"
 
@@ -62,7 +62,7 @@ static-checks:
 # The model checks are CPU-bound and pytest mostly waits on servers and browsers:
 # run side by side, they take about the time of the longer one (README.md).
 model-checks:
-	@$(MAKE) --no-print-directory -j1 test-stories test-nlu
+	@$(MAKE) --no-print-directory -j1 test-stories test-nlu test-cluster
 
 validate:  ## Check the content: teams, routes, domain, lexicon and messages together, then Rasa's data
 	@echo "==> content files (python -m opastin.validate)"
@@ -85,9 +85,13 @@ check: install lint  ## The fast tier: lint, layers and the tests that need no t
 	@echo "==> pytest (fast tier)"
 	@$(BIN)/pytest
 
-pytest:  ## Every Python test: fast and end-to-end (SQLite and a throw-away PostgreSQL)
+pytest:  ## Every Python test but the cluster's: fast and end-to-end (SQLite and a throw-away PostgreSQL)
 	@echo "==> pytest"
-	@scripts/with_postgres.sh $(BIN)/pytest -m ""
+	@scripts/with_postgres.sh $(BIN)/pytest -m "not cluster"
+
+test-cluster:  ## The cluster's tests: make run-cluster's topology, and the fault suite's short run
+	@echo "==> pytest: the cluster"
+	@$(BIN)/pytest -m cluster
 
 test-stories:  ## Dialogue test stories in tests/stories/ (custom actions not run)
 	@echo "==> rasa test core"

@@ -28,7 +28,7 @@ from tests.handoff.live_support import Resident
 from tests.scripts_loader import load_script
 
 cluster_script = load_script("cluster")
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 420
 READY_MARKER = "Press Ctrl-C to stop everything"
@@ -67,6 +67,8 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     state = tmp_path_factory.mktemp("cluster")
     base = free_port_block(12)
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    # Another identity provider than the test one, which `make run`'s test (beside) serves on 8100.
+    env.update(OIDC_ISSUER="http://127.0.0.1:9/cluster-test-no-provider", OIDC_CLIENT_ID="opastin")
     command = [sys.executable, str(ROOT / "scripts" / "cluster.py"), "--state-dir", str(state)]
     process = subprocess.Popen(
         [*command, "--base-port", str(base)],

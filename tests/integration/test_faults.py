@@ -18,7 +18,7 @@ import pytest
 
 from tests.scripts_loader import load_script
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 300
 faults_script = load_script("faults")

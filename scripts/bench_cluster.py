@@ -1,0 +1,192 @@
+"""Bot capacity and reply times: one Rasa server beside the cluster of ``make run-cluster``, in one run.
+
+Three measurements over Rasa's REST channel, each on both topologies:
+
+* **capacity**: 20 senders in a closed loop (the next message as soon as the
+  reply arrives): replies per second (issue 19: the cluster ≥ 80/s on 2 cores);
+* **residents**: 200 senders at their own pace, a message every 5 s on average
+  (2.5–7.5 s, first ones spread over 5 s): reply p95 (target ≤ 100 ms);
+* **a long conversation**: one conversation of 200 messages, one at a time: the
+  median reply of messages 191–200 against that of messages 6–15 (target: at
+  most 20 % slower; Rasa reads the whole conversation from the tracker store
+  for every message).
+
+The single topology is ``make run``'s: one Rasa server, one action server and
+one handoff service, the tracker store in SQLite. The cluster is ``scripts/cluster.py`` on free ports
+in a temporary folder: two Rasa servers behind HAProxy, the tracker store in
+PostgreSQL, the lock store in Redis. Both run on this machine beside the load
+generator, as on a 2-core server; bounded in messages and time.
+
+    .venv/bin/python scripts/bench_cluster.py
+    .venv/bin/python scripts/bench_cluster.py --only cluster --messages 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_nlu  # noqa: E402
+import cluster as cluster_script  # noqa: E402
+
+from devtools.stack import (  # noqa: E402
+    MODEL,
+    action_server,
+    handoff_cli,
+    handoff_server,
+    post_message,
+    rasa_server,
+)
+from opastin.processes import free_port_block, wait_until  # noqa: E402
+
+CLUSTER_START_S = 420
+LONG_MESSAGES = ("reseptin uusiminen", "milloin chat on auki")  # neither opens a form or a loop
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One topology's measurements."""
+
+    capacity: bench_nlu.Result
+    residents: bench_nlu.Result
+    early_ms: float
+    late_ms: float
+
+    @property
+    def slowdown(self) -> float:
+        """How much slower the late messages of the long conversation were than the early ones."""
+        return self.late_ms / self.early_ms - 1
+
+
+def long_conversation(url: str, turns: int) -> tuple[float, float]:
+    """Median reply (ms) of messages 6–15 and of the last ten, in one conversation of ``turns``."""
+    sender = f"bench-long-{os.getpid()}-{time.monotonic_ns()}"
+    latencies = []
+    for turn in range(turns):
+        started = time.monotonic()
+        post_message(url, sender, LONG_MESSAGES[turn % len(LONG_MESSAGES)])
+        latencies.append(time.monotonic() - started)
+    return statistics.median(latencies[5:15]) * 1000, statistics.median(latencies[-10:]) * 1000
+
+
+def measure(url: str, args: argparse.Namespace) -> Figures:
+    """The three measurements against one REST channel."""
+    post_message(url, "bench-warm-up", bench_nlu.MESSAGES[1])
+    (capacity,) = bench_nlu.measure(url, [args.senders], args.messages, args.time_limit, 0.0)
+    print(f"    capacity  {capacity.line()}", flush=True)
+    (residents,) = bench_nlu.measure(
+        url, [args.residents], args.resident_messages, args.time_limit, args.think_time
+    )
+    print(f"    residents {residents.line()}", flush=True)
+    early, late = long_conversation(url, args.turns)
+    print(f"    long conversation: messages 6-15 {early:.0f} ms, the last ten {late:.0f} ms", flush=True)
+    return Figures(capacity, residents, early, late)
+
+
+@contextlib.contextmanager
+def running_cluster() -> Iterator[str]:
+    """``scripts/cluster.py`` on free ports in a temporary folder; yields its Rasa front end's URL."""
+    with tempfile.TemporaryDirectory(prefix="opastin-bench-cluster-") as state:
+        base = free_port_block(12)
+        ports = cluster_script.Ports.from_base(base)
+        command = [sys.executable, str(ROOT / "scripts" / "cluster.py"), "--state-dir", state]
+        log = open(Path(state) / "launcher.log", "wb")  # noqa: SIM115  (closed below)
+        launcher = subprocess.Popen(
+            [*command, "--base-port", str(base)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            ready = Path(state) / "launcher.log"
+            wait_until(
+                lambda: b"Press Ctrl-C" in ready.read_bytes(), [launcher], CLUSTER_START_S, "the cluster"
+            )
+            yield f"http://127.0.0.1:{ports.rasa}"
+        finally:
+            subprocess.run([*command, "stop"], cwd=ROOT, capture_output=True, timeout=180)
+            launcher.wait(timeout=60)
+            log.close()
+
+
+@contextlib.contextmanager
+def running_single() -> Iterator[str]:
+    """``make run``'s processes, one of each, on free ports (SQLite files in a temporary folder); yields
+    the Rasa server's URL."""
+    with tempfile.TemporaryDirectory(prefix="opastin-bench-single-") as state, rasa_server(MODEL) as rasa:
+        env = {"DATABASE_URL": f"sqlite:///{state}/handoff.db", "RASA_URL": rasa.url}
+        handoff_cli(env, "migrate")
+        with handoff_server(env) as (handoff_url, _), action_server(rasa, {"HANDOFF_URL": handoff_url}):
+            yield rasa.url
+
+
+def topologies(only: str | None) -> list[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]]:
+    """The topologies to measure, single first."""
+    chosen = [("single", running_single), ("cluster", running_cluster)]
+    return [(name, start) for name, start in chosen if only in (None, name)]
+
+
+def report(results: dict[str, Figures], args: argparse.Namespace) -> None:
+    """The figures side by side, with the targets."""
+    names = list(results)
+    rows = [
+        (f"capacity, {args.senders} senders closed loop (replies/s)",
+         lambda f: f"{len(f.capacity.latencies_s) / f.capacity.wall_s:.1f}", "cluster ≥ 80"),
+        ("capacity errors", lambda f: str(f.capacity.errors), "0"),
+        (f"{args.residents} residents, {args.think_time:g} s apart: reply p95 (ms)",
+         lambda f: f"{f.residents.percentile(95):.0f}", "≤ 100"),
+        (f"{args.residents} residents: reply p50 (ms), errors",
+         lambda f: f"{f.residents.percentile(50):.0f}, {f.residents.errors}", "errors 0"),
+        (f"{args.turns}-message conversation: last ten vs 6-15 (median)",
+         lambda f: f"{f.late_ms:.0f} vs {f.early_ms:.0f} ms ({f.slowdown:+.0%})", "≤ +20 %"),
+    ]  # fmt: skip
+    width = max(len(label) for label, _, _ in rows)
+    print(f"\n{'':<{width}}  " + "  ".join(f"{name:>22}" for name in names) + "  target")
+    for label, figure, target in rows:
+        cells = "  ".join(f"{figure(results[name]):>22}" for name in names)
+        print(f"{label:<{width}}  {cells}  {target}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["single", "cluster"], help="measure one topology")
+    parser.add_argument("--senders", type=int, default=20, help="closed-loop senders")
+    parser.add_argument("--messages", type=int, default=600, help="closed-loop messages")
+    parser.add_argument("--residents", type=int, default=200, help="senders at their own pace")
+    parser.add_argument("--resident-messages", type=int, default=800, help="messages of the residents")
+    parser.add_argument(
+        "--think-time", type=float, default=5.0, help="mean seconds between a resident's messages"
+    )
+    parser.add_argument("--turns", type=int, default=200, help="messages of the long conversation")
+    parser.add_argument("--time-limit", type=float, default=120, help="seconds per measurement at most")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure each topology in turn and print them side by side."""
+    args = parse_args(argv)
+    if not MODEL.exists():
+        print("No trained model: run `make train` first.", file=sys.stderr)
+        return 1
+    results: dict[str, Figures] = {}
+    for name, start in topologies(args.only):
+        print(f"==> {name} ({os.cpu_count()} CPUs)", flush=True)
+        with start() as url:
+            results[name] = measure(url, args)
+    report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
