@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rasa.core.tracker_store import TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
+from sqlalchemy.exc import OperationalError
 
+from rasa_addons import tracker_store
 from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +77,48 @@ async def test_postgresql_through_database_url(monkeypatch: pytest.MonkeyPatch, 
     await store.save(_conversation("resident-pg"))
     tracker = await DatabaseUrlTrackerStore(domain=Domain.empty()).retrieve("resident-pg")
     assert tracker is not None and tracker.latest_message.text == "hei"
+
+
+def dropped() -> OperationalError:
+    """What SQLAlchemy raises when the database dropped the connection (PostgreSQL restarting)."""
+    closed = Exception("server closed the connection unexpectedly")
+    return OperationalError("SELECT …", {}, closed, connection_invalidated=True)
+
+
+async def test_a_turn_is_stored_once_the_database_answers_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(tracker_store, "RECONNECT_PAUSES_S", (0.01, 0.01, 0.01, 0.01))
+    store = DatabaseUrlTrackerStore(domain=Domain.empty(), default_sqlite_path=str(tmp_path / "t.db"))
+    real_save, failures = SQLTrackerStore.save, []
+
+    async def save_after_two_drops(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+        if len(failures) < 2:
+            failures.append(tracker.sender_id)
+            raise dropped()
+        await real_save(self, tracker)
+
+    monkeypatch.setattr(SQLTrackerStore, "save", save_after_two_drops)
+    await store.save(DialogueStateTracker.from_events("r1", [UserUttered("hei", message_id="m1")]))
+
+    assert failures == ["r1", "r1"]
+    stored = await store.retrieve("r1")
+    assert [event.message_id for event in stored.events if isinstance(event, UserUttered)] == ["m1"]
+
+
+async def test_a_sqlite_files_own_error_is_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    store = DatabaseUrlTrackerStore(domain=Domain.empty(), default_sqlite_path=str(tmp_path / "t.db"))
+    attempts = []
+
+    async def locked(self: SQLTrackerStore, sender_id: str) -> None:
+        attempts.append(sender_id)
+        raise OperationalError("SELECT …", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", locked)
+    with pytest.raises(OperationalError):
+        await store.retrieve("r1")
+    assert attempts == ["r1"]
