@@ -42,9 +42,16 @@ ENDPOINTS = """action_endpoint:
 tracker_store:
   type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
   default_sqlite_path: {db}
+  recent_turns: {recent_turns}
 nlg:
   type: rasa_addons.no_repeat.NoRepeatGenerator
 """
+
+
+def configured_recent_turns() -> int:
+    """How many of the resident's latest messages ``endpoints.yml`` has Rasa read back."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    return int(endpoints["tracker_store"]["recent_turns"])
 
 
 def always_open_teams(path: Path) -> None:
@@ -108,11 +115,14 @@ class Rasa:
 
 
 @contextlib.contextmanager
-def rasa_server(model: Path = MODEL, *, tracker_api: bool = False) -> Iterator[Rasa]:
+def rasa_server(
+    model: Path = MODEL, *, tracker_api: bool = False, recent_turns: int | None = None
+) -> Iterator[Rasa]:
     """Start the Rasa server on a free loopback port; its action server is to listen on ``actions_port``.
 
     ``tracker_api`` opens Rasa's HTTP API (``/conversations/<id>/tracker``) on loopback,
-    for the conversation runner that reads what each turn did.
+    for the conversation runner that reads what each turn did. ``recent_turns`` overrides
+    ``endpoints.yml``'s bounded reading of conversations (0: read whole sessions).
 
     Start the action server with :func:`action_server` (one at a time on that port:
     tests may give each module an action server of its own behind one Rasa).
@@ -123,7 +133,12 @@ def rasa_server(model: Path = MODEL, *, tracker_api: bool = False) -> Iterator[R
     with tempfile.TemporaryDirectory(prefix="opastin-rasa-") as tmp:
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
-            ENDPOINTS.format(actions_port=actions_port, db=Path(tmp) / "tracker.db", token=token)
+            ENDPOINTS.format(
+                actions_port=actions_port,
+                db=Path(tmp) / "tracker.db",
+                token=token,
+                recent_turns=configured_recent_turns() if recent_turns is None else recent_turns,
+            )
         )
         command = [
             str(RASA), "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",

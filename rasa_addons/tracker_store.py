@@ -6,28 +6,56 @@ again after :data:`RECONNECT_PAUSES_S`, about 4 s in all. Rasa's own wrapper
 would otherwise answer the resident from an empty conversation and keep the
 turn in the process's memory only: the fault suite found turns answered but
 never stored (docs/operations.md).
+
+A conversation is read back **bounded**: its latest ``recent_turns`` messages
+of the resident in full, and of everything before them only what still holds
+(slots, an active form, a pause, a restart). Rasa otherwise reads, replays and
+featurises the whole session for every message, so the 200th message of a
+conversation took five times as long as the 10th (scripts/bench_cluster.py).
+The database keeps every event; ``retrieve_full_tracker`` still reads them all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_URL_ENV = "DATABASE_URL"
 RECONNECT_PAUSES_S = (0.25, 0.5, 1.0, 2.0)
+
+# Events before the recent turns that still shape the conversation's state.
+STATE_EVENT_TYPES = (
+    "slot",
+    "reset_slots",
+    "active_loop",
+    "form",
+    "loop_interrupted",
+    "action_execution_rejected",
+    "pause",
+    "resume",
+    "restart",
+    "session_started",
+)
+# Set on a tracker this store read: (how many events it was read with, the id of the last one).
+_READ = "_opastin_read"
 
 
 def resolve_database_url(env_value: str | None, default_sqlite_path: str) -> str:
@@ -49,13 +77,14 @@ def resolve_database_url(env_value: str | None, default_sqlite_path: str) -> str
 
 
 class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa ships no types
-    """Rasa's ``SQLTrackerStore`` pointed at ``DATABASE_URL`` or a SQLite file.
+    """Rasa's ``SQLTrackerStore`` pointed at ``DATABASE_URL`` or a SQLite file, read bounded.
 
     Configured in ``endpoints.yml``::
 
         tracker_store:
           type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
           default_sqlite_path: var/rasa-tracker.db
+          recent_turns: 20  # 0: read the whole session, as Rasa's own store does
     """
 
     def __init__(
@@ -63,8 +92,10 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         domain: Domain | None = None,
         event_broker: EventBroker | None = None,
         default_sqlite_path: str = "var/rasa-tracker.db",
+        recent_turns: int = 20,
         **kwargs: Any,
     ) -> None:
+        self.recent_turns = int(recent_turns)
         kwargs.pop("host", None)  # the endpoint's `url`; the URL comes from the environment
         url = resolve_database_url(os.environ.get(DATABASE_URL_ENV), default_sqlite_path)
         # SQLTrackerStore uses a `host` that contains "://" as the complete URL.
@@ -72,9 +103,36 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         self.engine.hide_parameters = True  # database errors in logs without the messages
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        """The conversation, read again while the database is out of reach."""
-        retrieve = super().retrieve
-        return await self._reconnecting(lambda: retrieve(sender_id))
+        """The conversation's latest session, bounded; read again while the database is out of reach."""
+        return await self._reconnecting(lambda: self._retrieve_recent(sender_id))
+
+    async def _retrieve_recent(self, sender_id: str) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            rows = self._recent_rows(session, sender_id)
+        if not rows or not self.domain:
+            return None
+        events = [json.loads(row.data) for row in rows]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, _READ, (len(tracker.events), rows[-1].id))
+        return tracker
+
+    def _recent_rows(self, session: Session, sender_id: str) -> list[Any]:
+        """The session's rows from the action listening before the resident's ``recent_turns``-th
+        latest message on, after the state-bearing rows before it (all rows of a shorter session)."""
+        events = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        if self.recent_turns <= 0:
+            return events.all()
+        table = self.SQLEvent
+        index = events.with_entities(table.id, table.type_name, table.action_name).all()
+        users = [position for position, (_, kind, _) in enumerate(index) if kind == "user"]
+        if len(users) <= self.recent_turns:
+            return events.all()
+        start = users[-self.recent_turns]
+        if index[start - 1][2] == "action_listen":
+            start -= 1
+        earlier = [row for row in index[:start] if row[1] in STATE_EVENT_TYPES]
+        in_force = still_in_force(earlier)
+        return events.filter(sa.or_(table.id >= index[start][0], table.id.in_(in_force))).all()
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """The whole conversation, read again while the database is out of reach."""
@@ -86,6 +144,17 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         save = super().save
         await self._reconnecting(lambda: save(tracker))
 
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The tracker's events not stored yet. For a tracker this store read: those after the
+        events it was read with and those stored since (an earlier save of this turn, or one whose
+        commit reached the database before the connection dropped); otherwise counted as Rasa does."""
+        if not hasattr(tracker, _READ):
+            return super()._additional_events(session, tracker)
+        read, last_id = getattr(tracker, _READ)
+        table = self.SQLEvent
+        stored_since = session.query(table).filter(table.sender_id == tracker.sender_id, table.id > last_id)
+        return itertools.islice(tracker.events, read + stored_since.count(), len(tracker.events))
+
     async def _reconnecting(self, attempt: Callable[[], Awaitable[T]]) -> T:
         for pause in RECONNECT_PAUSES_S:
             try:
@@ -96,3 +165,35 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
                 logger.warning("the tracker store is out of reach (%s); trying again", type(error).__name__)
                 await asyncio.sleep(pause)
         return await attempt()
+
+
+def still_in_force(rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
+    """Of state-bearing rows ``(id, type, name)`` in order, the ids of those that still shape the
+    state after all of them: the latest value of each slot since the latest reset, the latest form
+    and what happened to it, the latest pause or resume; nothing before a restart."""
+    kept: list[int] = []
+    seen: set[tuple[str, str | None]] = set()
+    slots_reset = loop_set = False
+    for row_id, kind, name in reversed(rows):
+        if kind == "slot":
+            key = (kind, name)
+            if slots_reset or key in seen:
+                continue
+        elif kind in ("active_loop", "form"):
+            if loop_set:
+                continue
+            key, loop_set = (kind, None), True
+        elif kind in ("loop_interrupted", "action_execution_rejected"):
+            if loop_set:
+                continue
+            key = (kind, str(row_id))
+        else:
+            key = ("pause" if kind in ("pause", "resume") else kind, None)
+            if key in seen:
+                continue
+        seen.add(key)
+        kept.append(row_id)
+        slots_reset = slots_reset or kind in ("reset_slots", "restart")
+        if kind == "restart":
+            break
+    return sorted(kept)

@@ -8,8 +8,12 @@ Three measurements over Rasa's REST channel, each on both topologies:
   (2.5–7.5 s, first ones spread over 5 s): reply p95 (target ≤ 100 ms);
 * **a long conversation**: one conversation of 200 messages, one at a time: the
   median reply of messages 191–200 against that of messages 6–15 (target: at
-  most 20 % slower; Rasa reads the whole conversation from the tracker store
-  for every message).
+  most 20 % slower).
+
+The single topology is measured twice: as Rasa's own tracker store reads a
+conversation (the whole session for every message, ``recent_turns: 0``) and
+as ours does (the resident's latest messages and what still holds from
+before them, ``endpoints.yml``).
 
 The single topology is ``make run``'s: one Rasa server, one action server and
 one handoff service, the tracker store in SQLite. The cluster is ``scripts/cluster.py`` on free ports
@@ -120,10 +124,13 @@ def running_cluster() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_single() -> Iterator[str]:
+def running_single(recent_turns: int | None = None) -> Iterator[str]:
     """``make run``'s processes, one of each, on free ports (SQLite files in a temporary folder); yields
-    the Rasa server's URL."""
-    with tempfile.TemporaryDirectory(prefix="opastin-bench-single-") as state, rasa_server(MODEL) as rasa:
+    the Rasa server's URL. ``recent_turns`` 0: Rasa reads whole conversations, as its own store does."""
+    with (
+        tempfile.TemporaryDirectory(prefix="opastin-bench-single-") as state,
+        rasa_server(MODEL, recent_turns=recent_turns) as rasa,
+    ):
         env = {"DATABASE_URL": f"sqlite:///{state}/handoff.db", "RASA_URL": rasa.url}
         handoff_cli(env, "migrate")
         with handoff_server(env) as (handoff_url, _), action_server(rasa, {"HANDOFF_URL": handoff_url}):
@@ -132,8 +139,12 @@ def running_single() -> Iterator[str]:
 
 def topologies(only: str | None) -> list[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]]:
     """The topologies to measure, single first."""
-    chosen = [("single", running_single), ("cluster", running_cluster)]
-    return [(name, start) for name, start in chosen if only in (None, name)]
+    chosen = [
+        ("single, unbounded", lambda: running_single(recent_turns=0)),
+        ("single", running_single),
+        ("cluster", running_cluster),
+    ]
+    return [(name, start) for name, start in chosen if only in (None, name.split(",")[0])]
 
 
 def report(results: dict[str, Figures], args: argparse.Namespace) -> None:

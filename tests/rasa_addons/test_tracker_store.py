@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy.exc import OperationalError
 
 from rasa_addons import tracker_store
-from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url
+from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url, still_in_force
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,11 +129,123 @@ async def test_a_sqlite_files_own_error_is_not_tried_again(
     store = DatabaseUrlTrackerStore(domain=Domain.empty(), default_sqlite_path=str(tmp_path / "t.db"))
     attempts = []
 
-    async def locked(self: SQLTrackerStore, sender_id: str) -> None:
+    def locked(self: DatabaseUrlTrackerStore, session: object, sender_id: str) -> None:
         attempts.append(sender_id)
         raise OperationalError("SELECT …", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(SQLTrackerStore, "retrieve", locked)
+    monkeypatch.setattr(DatabaseUrlTrackerStore, "_recent_rows", locked)
     with pytest.raises(OperationalError):
         await store.retrieve("r1")
     assert attempts == ["r1"]
+
+
+def _long_conversation(turns: int) -> list[Event]:
+    """A session whose first turn sets a slot and starts a form, then ``turns`` more turns."""
+    events: list[Event] = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("haluan jättää yhteydenottopyynnön", message_id="m0"),
+        SlotSet("team", "terveysneuvonta"),
+        ActionExecuted("contact_form"),
+        ActiveLoop("contact_form"),
+        ActionExecuted("action_listen"),
+    ]
+    for turn in range(1, turns + 1):
+        events += [
+            UserUttered(f"viesti {turn}", message_id=f"m{turn}"),
+            SlotSet("phone", f"040 {turn}"),
+            BotUttered(f"vastaus {turn}"),
+            ActionExecuted("action_listen"),
+        ]
+    return events
+
+
+def _slots_domain() -> Domain:
+    return Domain.from_dict(
+        {
+            "slots": {
+                name: {"type": "text", "mappings": [{"type": "custom"}]} for name in ("team", "phone")
+            },
+            "forms": {"contact_form": {"required_slots": ["phone"]}},
+        }
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A tracker store's database: a SQLite file, then PostgreSQL (under ``make test``)."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        return str(tmp_path / "t.db")
+    monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return ""
+
+
+async def test_a_long_conversation_is_read_bounded_with_its_state_and_saved_whole(database: str) -> None:
+    """Only the recent turns are read back, with the slots and the form set long before them;
+    what the bot adds to such a tracker is stored after every earlier event, none lost or repeated."""
+    store = DatabaseUrlTrackerStore(domain=_slots_domain(), default_sqlite_path=database, recent_turns=5)
+    sender = f"long-{uuid.uuid4().hex}"  # the PostgreSQL database is shared by the tests
+    everything = _long_conversation(turns=30)
+    await store.save(DialogueStateTracker.from_events(sender, everything, _slots_domain().slots))
+
+    tracker = await store.retrieve(sender)
+
+    said = [event.text for event in tracker.events if isinstance(event, UserUttered)]
+    assert said == [f"viesti {turn}" for turn in range(26, 31)]
+    assert len(tracker.events) < len(everything) / 3
+    assert tracker.get_slot("team") == "terveysneuvonta"  # set in the first turn, long before
+    assert tracker.get_slot("phone") == "040 30"
+    assert tracker.active_loop_name == "contact_form"
+    assert tracker.latest_message.text == "viesti 30"
+
+    tracker.update(UserUttered("viesti 31", message_id="m31"))
+    tracker.update(BotUttered("vastaus 31"))
+    await store.save(tracker)
+    await store.save(tracker)  # saving again stores nothing twice
+
+    stored = await store.retrieve_full_tracker(sender)
+    assert [event.message_id for event in stored.events if isinstance(event, UserUttered)] == [
+        f"m{turn}" for turn in range(32)
+    ]
+    assert len(stored.events) == len(everything) + 2
+
+
+async def test_a_short_conversation_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    store = DatabaseUrlTrackerStore(
+        domain=_slots_domain(), default_sqlite_path=str(tmp_path / "t.db"), recent_turns=5
+    )
+    everything = _long_conversation(turns=3)
+    await store.save(DialogueStateTracker.from_events("r1", everything, _slots_domain().slots))
+
+    tracker = await store.retrieve("r1")
+
+    as_rasa_reads_it = await SQLTrackerStore.retrieve(store, "r1")
+    assert list(tracker.events) == list(as_rasa_reads_it.events)
+    assert await store.retrieve("someone else") is None
+
+
+STATE_EVENTS = st.one_of(
+    st.builds(SlotSet, st.sampled_from(["team", "phone"]), st.sampled_from(["a", "b", None])),
+    st.builds(ActiveLoop, st.sampled_from(["contact_form", None])),
+    st.builds(AllSlotsReset),
+    st.builds(Restarted),
+    st.builds(ConversationPaused),
+    st.builds(ConversationResumed),
+)
+
+
+@given(st.lists(STATE_EVENTS, max_size=30))
+def test_the_state_events_kept_leave_the_conversation_in_the_same_state(events: list[Event]) -> None:
+    """Replaying only what :func:`still_in_force` keeps gives the slots, form and pause of replaying all."""
+    rows = [(index, event.type_name, event.as_dict().get("name")) for index, event in enumerate(events)]
+    kept = [events[index] for index in still_in_force(rows)]
+
+    slots = _slots_domain().slots
+    whole, bounded = (DialogueStateTracker.from_events("r", replayed, slots) for replayed in (events, kept))
+
+    assert bounded.current_slot_values() == whole.current_slot_values()
+    assert bounded.active_loop_name == whole.active_loop_name
+    assert bounded.is_paused() == whole.is_paused()
