@@ -14,7 +14,8 @@ two defences:
 ``/health`` stays open for readiness checks. ``/metrics`` (Prometheus) has a
 guard of its own: a scrape from this machine, or ``Authorization: Bearer
 <ACTION_SERVER_METRICS_TOKEN>`` (:mod:`actions.monitoring`, docs/monitoring.md).
-``OPASTIN_LOG_FORMAT=json`` writes the log as one JSON object a line.
+``OPASTIN_LOG_FORMAT=json`` writes the log as one JSON object a line. The
+contact outbox's courier starts with the server (:mod:`actions.outbox`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import monitoring
+from actions.actions_contact import start_outbox_courier
 from opastin.logformat import configure_logging
 from opastin.logsafe import withhold_exception_messages
 from opastin.tokens import same_token, shared_token
@@ -82,6 +84,7 @@ def main() -> None:
     configure_logging(logging.WARNING)  # text as always, or JSON lines with OPASTIN_LOG_FORMAT=json
     withhold_exception_messages()
     app = create_guarded_app(action_server_token(), monitoring.metrics_token(os.environ))
+    app.register_listener(lambda _app, _loop: start_outbox_courier(), "after_server_start")
     app.run(args.host, args.port, workers=1, access_log=False)
 
 

@@ -279,7 +279,12 @@ class ActionAskContactConsent(Action):  # type: ignore[misc]  # rasa-sdk ships n
 
 @lru_cache(maxsize=1)
 def _courier() -> Courier:
-    return Courier(default_outbox(), lambda: shared_client().create_contact_request)
+    return Courier(default_outbox(), lambda: shared_client().create_contact_request, keep_watching=True)
+
+
+def start_outbox_courier() -> None:
+    """Deliver the outbox's requests for as long as the action server runs (started with it)."""
+    _courier().start()
 
 
 class ActionSubmitContactRequest(EscalationAction):
@@ -289,7 +294,7 @@ class ActionSubmitContactRequest(EscalationAction):
         self,
         client_factory: ClientFactory = shared_client,
         outbox_factory: OutboxFactory = default_outbox,
-        on_queued: Callable[[], None] = lambda: _courier().start(),
+        on_queued: Callable[[], None] = start_outbox_courier,
     ) -> None:
         super().__init__(client_factory)
         self.outbox_factory = outbox_factory

@@ -128,7 +128,7 @@ def purge(database: Database, teams: Teams, places: Places, now: datetime) -> Pu
         with database.reading() as session:
             report.removed["tracker_conversations"] = purge_tracker(places.tracker_url, session, teams, now)
     outbox_cutoff = now - timedelta(days=max(team.retention_days for team in teams))
-    report.removed["outbox_files"] = remove_files_before(places.outbox_dir.rglob("*.json"), outbox_cutoff)
+    report.removed["outbox_files"] = remove_files_before(outbox_files(places.outbox_dir), outbox_cutoff)
     log_cutoff = now - timedelta(days=teams.retention.log_days)
     report.removed["log_files"] = remove_files_before(places.log_dir.glob("*.log.*"), log_cutoff)
     if places.attachments_dir is not None:  # the files of purged rows (wall-clock grace: uploads)
@@ -228,6 +228,12 @@ def purge_audit_log(session: Session, teams: Teams, now: datetime) -> int:
     cutoff = now - timedelta(days=teams.retention.audit_days)
     deleted: int = session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff)).rowcount
     return deleted
+
+
+def outbox_files(outbox_dir: Path) -> list[Path]:
+    """The action servers' kept contact requests: waiting, claimed by a courier (``*.sending``)
+    or set aside in ``rejected/`` (actions/outbox.py)."""
+    return sorted(path for pattern in ("*.json", "*.sending") for path in outbox_dir.rglob(pattern))
 
 
 def remove_files_before(paths: Iterable[Path], cutoff: datetime) -> int:

@@ -41,7 +41,7 @@ from handoff.models import (
     ResidentSession,
     SessionMessage,
 )
-from handoff.retention import Places, tracker_events
+from handoff.retention import Places, outbox_files, tracker_events
 
 
 class UnknownReference(LookupError):
@@ -106,7 +106,7 @@ def find(session: Session, places: Places, reference: str) -> Found:
         found.tables[name] = [_row(item) for item in session.execute(statement).scalars()]
     found.tables["tracker_events"] = _tracker_events(places.tracker_url, conversation_id)
     found.outbox_files = [
-        path for path in sorted(places.outbox_dir.rglob("*.json")) if _mentions(path, conversation_id)
+        path for path in outbox_files(places.outbox_dir) if _mentions(path, conversation_id)
     ]
     return found
 

@@ -333,12 +333,11 @@ def cluster_environment(cluster: Cluster) -> dict[str, str]:
 
 
 def process_environment(service: single.Service, env: dict[str, str], cluster: Cluster) -> dict[str, str]:
-    """One process's environment: Rasa's tracker store; each action server's own outbox."""
+    """One process's environment: Rasa's tracker store; the contact outbox the action servers share
+    (and the handoff services purge)."""
     if service.name.startswith("rasa-"):
         return {**env, "DATABASE_URL": cluster.tracker_database_url}
-    if service.name.startswith("actions-"):
-        return {**env, "OPASTIN_OUTBOX_DIR": str(cluster.state_dir / f"outbox-{service.name}")}
-    return env
+    return {**env, "OPASTIN_OUTBOX_DIR": str(cluster.state_dir / "outbox")}
 
 
 # -- running and stopping --------------------------------------------------------------------------

@@ -90,6 +90,8 @@ async def places(db: Database, teams: Teams, database_url: str, tmp_path: Path) 
     (outbox / "rejected").mkdir(parents=True)
     (outbox / "1-x.json").write_text(json.dumps({"conversation_id": MINE, "message": "odottaa"}))
     (outbox / "rejected" / "2-y.json").write_text(json.dumps({"conversation_id": OTHER}))
+    sending = outbox / "3-z.1700000000000000000.sending"  # claimed by a courier that died
+    sending.write_text(json.dumps({"conversation_id": MINE, "message": "lähdössä"}))
     return Places(database_url, outbox, tmp_path / "log")
 
 
@@ -100,7 +102,10 @@ def test_export_has_everything_of_the_conversation_and_nothing_else(db: Database
     assert [row["text"] for row in data["messages"]] == [f"viesti {MINE}"]
     assert data["contact_requests"][0]["contact_value"] == "0401234567"
     assert [event["event"]["event"] for event in data["tracker_events"]] == ["user", "bot"]
-    assert data["outbox"] == [{"conversation_id": MINE, "message": "odottaa"}]
+    assert data["outbox"] == [
+        {"conversation_id": MINE, "message": "odottaa"},
+        {"conversation_id": MINE, "message": "lähdössä"},
+    ]
     assert "secret_hash" not in data["resident_sessions"][0]
     assert OTHER not in json.dumps(data)
     with db.reading() as session:
@@ -119,7 +124,7 @@ def test_erase_removes_it_from_every_store_and_keeps_the_fact(
     db: Database, places: Places, database_url: str
 ) -> None:
     counts = erase(db, places, "KS-AAAA-2222", "kirjaamo", NOW)
-    assert counts["tracker_events"] == 2 and counts["outbox_files"] == 1 and counts["contact_requests"] == 1
+    assert counts["tracker_events"] == 2 and counts["outbox_files"] == 2 and counts["contact_requests"] == 1
     assert tracker_senders(database_url) == {OTHER}
     assert (
         not (places.outbox_dir / "1-x.json").exists()
