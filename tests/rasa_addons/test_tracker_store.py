@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -106,15 +107,15 @@ async def test_a_turn_is_stored_once_the_database_answers_again(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(tracker_store, "RECONNECT_PAUSES_S", (0.01, 0.01, 0.01, 0.01))
     store = DatabaseUrlTrackerStore(domain=Domain.empty(), default_sqlite_path=str(tmp_path / "t.db"))
-    real_save, failures = SQLTrackerStore.save, []
+    real_save, failures = DatabaseUrlTrackerStore._store_new_events, []
 
-    async def save_after_two_drops(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+    async def save_after_two_drops(self: DatabaseUrlTrackerStore, tracker: DialogueStateTracker) -> None:
         if len(failures) < 2:
             failures.append(tracker.sender_id)
             raise dropped()
         await real_save(self, tracker)
 
-    monkeypatch.setattr(SQLTrackerStore, "save", save_after_two_drops)
+    monkeypatch.setattr(DatabaseUrlTrackerStore, "_store_new_events", save_after_two_drops)
     await store.save(DialogueStateTracker.from_events("r1", [UserUttered("hei", message_id="m1")]))
 
     assert failures == ["r1", "r1"]
@@ -249,3 +250,22 @@ def test_the_state_events_kept_leave_the_conversation_in_the_same_state(events: 
     assert bounded.current_slot_values() == whole.current_slot_values()
     assert bounded.active_loop_name == whole.active_loop_name
     assert bounded.is_paused() == whole.is_paused()
+
+
+async def test_rows_are_written_as_rasas_own_store_writes_them(database: str) -> None:
+    """Rasa's tools (and the retention purge) read these rows: same columns, same values."""
+    store = DatabaseUrlTrackerStore(domain=_slots_domain(), default_sqlite_path=database)
+    ours, rasas = (f"{name}-{uuid.uuid4().hex}" for name in ("ours", "rasas"))
+    events = _long_conversation(turns=2)
+    events[3] = UserUttered("hei", {"name": "greet", "confidence": 0.9}, message_id="m0")
+    await store.save(DialogueStateTracker.from_events(ours, events, _slots_domain().slots))
+    await SQLTrackerStore.save(store, DialogueStateTracker.from_events(rasas, events, _slots_domain().slots))
+
+    def rows(sender_id: str) -> list[tuple[object, ...]]:
+        table = store.SQLEvent
+        with store.session_scope() as session:
+            query = session.query(table).filter(table.sender_id == sender_id).order_by(table.id)
+            return [(r.type_name, r.timestamp, r.intent_name, r.action_name, r.data) for r in query]
+
+    assert rows(ours) == rows(rasas)
+    assert ("user", events[3].timestamp, "greet", None, json.dumps(events[3].as_dict())) in rows(ours)
