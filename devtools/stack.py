@@ -28,7 +28,7 @@ import yaml
 
 from opastin.finnish_time import HELSINKI
 from opastin.places import DEFAULT_TEAMS_FILE
-from opastin.processes import DidNotAnswer, free_port, wait_until, wait_until_answering
+from opastin.processes import DidNotAnswer, free_port, stop_processes, wait_until, wait_until_answering
 from opastin.teams import WEEKDAYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,17 +94,6 @@ def _bot_answers(url: str) -> bool:
     return False
 
 
-def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 30) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclass(frozen=True)
 class Rasa:
     """A running Rasa server and where it expects the action server."""
@@ -158,7 +147,7 @@ def rasa_server(
                     raise DidNotAnswer(f"{error}; its log:\n{log.read_text()[-3000:]}") from None
                 yield Rasa(url, actions_port, token)
             finally:
-                _stop([process])
+                stop_processes([process])
 
 
 @contextlib.contextmanager
@@ -173,7 +162,7 @@ def action_server(rasa: Rasa, env: Mapping[str, str] | None = None) -> Iterator[
         wait_until(lambda: _bot_answers(rasa.url), [process], BOT_START_TIMEOUT_S, what="Rasa")
         yield url
     finally:
-        _stop([process])
+        stop_processes([process])
 
 
 @contextlib.contextmanager
@@ -198,7 +187,7 @@ def handoff_server(
         wait_until_answering(f"{url}/healthz", [server], timeout_s=30)
         yield url, server
     finally:
-        _stop([server])
+        stop_processes([server])
 
 
 def handoff_cli(env: Mapping[str, str], *args: str) -> str:

@@ -1,4 +1,4 @@
-"""Local processes on loopback: a free port, and waiting until a process answers.
+"""Local processes on loopback: a free port, waiting until a process answers, and stopping it.
 
 Shared by the launcher (``scripts/run.py``), the benchmarks and the tests, so
 that every one of them starts a server the same way: poll, never sleep a
@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -114,3 +114,22 @@ def wait_until_answering(
 ) -> float:
     """Wait until ``url`` answers with a 2xx status; return the seconds it took."""
     return wait_until(lambda: answers(url), processes, timeout_s, what=url)
+
+
+def stop_processes(
+    processes: Iterable[subprocess.Popen[bytes] | subprocess.Popen[str]], timeout_s: float = 30.0
+) -> None:
+    """Stop ``processes``: SIGTERM to all, wait up to ``timeout_s`` in all, then SIGKILL the ones left.
+
+    Returns once every process has exited (and been reaped).
+    """
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -64,7 +64,7 @@ from devtools.stack import always_open_teams, child_environment  # noqa: E402
 from handoff import agents as accounts  # noqa: E402
 from handoff.db import Database, migrate  # noqa: E402
 from handoff.gateway.sessions import hash_secret  # noqa: E402
-from opastin.processes import free_port, wait_until_answering  # noqa: E402
+from opastin.processes import free_port, stop_processes, wait_until_answering  # noqa: E402
 
 if not hasattr(aiohttp, "ClientWSTimeout"):
     # python-engineio's client builds aiohttp.ClientWSTimeout (aiohttp >= 3.10); Rasa pins aiohttp 3.9,
@@ -397,12 +397,7 @@ def service(checkout: Path, env: dict[str, str], port: int) -> Iterator[tuple[st
         wait_until_answering(f"{url}/healthz", [server], timeout_s=60)
         yield url, server.pid
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_processes([server])
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from opastin.processes import LOOPBACK, free_port, wait_until
+from opastin.processes import LOOPBACK, free_port, stop_processes, wait_until
 
 REDIS_START_SECONDS = 10.0
 
@@ -63,9 +63,4 @@ def running_redis(directory: Path) -> Iterator[RedisServer]:
         wait_until(lambda: _pings(port), [process], REDIS_START_SECONDS, what="redis-server")
         yield RedisServer(f"redis://{LOOPBACK}:{port}/0", process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], timeout_s=10)

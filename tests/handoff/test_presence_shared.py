@@ -43,6 +43,34 @@ async def replica(
         yield Live(url, rasa, db, app)
 
 
+@contextlib.asynccontextmanager
+async def two_replicas(
+    db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa, grace_s: float = 0.3
+) -> AsyncIterator[tuple[Live, Live]]:
+    """Replicas A and B of the service side by side on one database (see :func:`replica`)."""
+    async with (
+        replica(db, settings, clock, rasa, grace_s) as a,
+        replica(db, settings, clock, rasa, grace_s) as b,
+    ):
+        yield a, b
+
+
+async def chat_on(live: Live) -> tuple[Resident, str, Agent]:
+    """A resident on ``live``'s replica in a live chat with maija there; the conversation id and her desk."""
+    resident = Resident(live.url)
+    await resident.connect()
+    conversation_id, desk = await live_chat(live, resident)
+    return resident, conversation_id, desk
+
+
+async def close_chat(resident: Resident, *disconnected_desks: Agent) -> None:
+    """Close desks whose sockets the test has already disconnected, then the resident."""
+    for desk in disconnected_desks:
+        desk.sio = None
+        await desk.close()
+    await resident.close()
+
+
 def presence(app: HandoffApp) -> AgentPresence:
     return app.gateway.presence
 
@@ -84,10 +112,8 @@ async def second_desk(live: Live, username: str = "maija") -> Agent:
 async def test_a_desk_closing_on_one_replica_keeps_the_chat_while_another_is_open(
     db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
 ) -> None:
-    async with replica(db, settings, clock, rasa) as a, replica(db, settings, clock, rasa) as b:
-        resident = Resident(a.url)
-        await resident.connect()
-        conversation_id, desk_a = await live_chat(a, resident)
+    async with two_replicas(db, settings, clock, rasa) as (a, b):
+        resident, conversation_id, desk_a = await chat_on(a)
         desk_b = await second_desk(b)
         await eventually(lambda: rows(db) == 2)
 
@@ -101,22 +127,14 @@ async def test_a_desk_closing_on_one_replica_keeps_the_chat_while_another_is_ope
         await asyncio.sleep(0.5)  # both replicas beat again, and nothing more happens
         assert agent_lost_messages(db, conversation_id) == 1
         assert rows(db) == 0
-        for desk in (desk_a, desk_b):
-            desk.sio = None
-            await desk.close()
-        await resident.close()
+        await close_chat(resident, desk_a, desk_b)
 
 
 async def test_a_desk_back_and_gone_again_elsewhere_restarts_the_grace_period(
     db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
 ) -> None:
-    async with (
-        replica(db, settings, clock, rasa, grace_s=2) as a,
-        replica(db, settings, clock, rasa, grace_s=2) as b,
-    ):
-        resident = Resident(a.url)
-        await resident.connect()
-        conversation_id, desk_a = await live_chat(a, resident)
+    async with two_replicas(db, settings, clock, rasa, grace_s=2) as (a, b):
+        resident, conversation_id, desk_a = await chat_on(a)
         agent_id = agent_id_of(db, "maija")
         await desk_a.sio.disconnect()
         await eventually(lambda: agent_id in presence(a.app)._grace)
@@ -132,19 +150,14 @@ async def test_a_desk_back_and_gone_again_elsewhere_restarts_the_grace_period(
 
         await eventually(lambda: a.conversation(conversation_id).status == "queued")
         assert agent_lost_messages(db, conversation_id) == 1
-        for desk in (desk_a, desk_b):
-            desk.sio = None
-            await desk.close()
-        await resident.close()
+        await close_chat(resident, desk_a, desk_b)
 
 
 async def test_a_vanished_replicas_desks_count_until_stale_then_the_survivor_requeues(
     db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
 ) -> None:
-    async with replica(db, settings, clock, rasa) as a, replica(db, settings, clock, rasa) as b:
-        resident = Resident(b.url)
-        await resident.connect()
-        conversation_id, desk_b = await live_chat(b, resident)
+    async with two_replicas(db, settings, clock, rasa) as (a, b):
+        resident, conversation_id, desk_b = await chat_on(b)
         freeze(b.app)
         await desk_b.sio.disconnect()  # the killed replica's socket is gone, its row stays
         await asyncio.sleep(1.0)
@@ -155,18 +168,14 @@ async def test_a_vanished_replicas_desks_count_until_stale_then_the_survivor_req
         await eventually(lambda: a.conversation(conversation_id).status == "queued")
         assert agent_lost_messages(db, conversation_id) == 1
         assert rows(db) == 0
-        desk_b.sio = None
-        await desk_b.close()
-        await resident.close()
+        await close_chat(resident, desk_b)
 
 
 async def test_a_restarted_replica_starts_the_grace_period_of_agents_with_live_chats(
     db: Database, settings: Settings, clock: FakeClock, rasa: FakeRasa
 ) -> None:
     async with replica(db, settings, clock, rasa, grace_s=30) as first:
-        resident = Resident(first.url)
-        await resident.connect()
-        conversation_id, desk = await live_chat(first, resident)
+        resident, conversation_id, desk = await chat_on(first)
         await resident.close()
         await desk.close()
     assert rows(db) == 0  # a clean stop deletes the replica's rows

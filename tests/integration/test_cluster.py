@@ -21,13 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from opastin.processes import free_port_block, wait_until
 from tests.handoff.live_support import Resident, sender_of
 from tests.scripts_loader import load_script
 
 cluster_script = load_script("cluster")
+rows = load_script("faults").rows
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 420
@@ -99,16 +99,6 @@ def post_to_rasa(cluster: object, sender: str, message: str, **extra: object) ->
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, []
-
-
-def rows(database_url: str, query: str, **params: object) -> list[tuple]:
-    """The rows of one query."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(query), params)]
-    finally:
-        engine.dispose()
 
 
 async def resident_chat(front_url: str, messages: list[str]) -> tuple[str, list[str]]:

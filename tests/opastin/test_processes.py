@@ -1,9 +1,13 @@
-"""Free ports for servers the tests and the launcher start (opastin/processes.py)."""
+"""Free ports for servers the tests and the launcher start, and stopping them (opastin/processes.py)."""
 
 from __future__ import annotations
 
 import itertools
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -54,3 +58,33 @@ def test_a_block_with_one_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(processes.random, "randint", lambda low, high: next(starts))
     monkeypatch.setattr(processes, "_bindable", lambda port: port != 20_005)
     assert processes.free_port_block(12) == 30_000
+
+
+IGNORES_SIGTERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"
+)
+
+
+def test_stopping_ends_a_process_that_obeys_sigterm_and_kills_one_that_ignores_it() -> None:
+    obeying = subprocess.Popen(["sleep", "60"])
+    ignoring = subprocess.Popen([sys.executable, "-c", IGNORES_SIGTERM], stdout=subprocess.PIPE)
+    try:
+        ignoring.stdout.readline()  # its handler is in place
+        started = time.monotonic()
+        processes.stop_processes([obeying, ignoring], timeout_s=1)
+        assert time.monotonic() - started < 10
+        assert obeying.returncode == -signal.SIGTERM
+        assert ignoring.returncode == -signal.SIGKILL  # after the timeout
+    finally:
+        for process in (obeying, ignoring):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        ignoring.stdout.close()
+
+
+def test_stopping_a_process_that_has_already_exited_is_harmless() -> None:
+    done = subprocess.Popen(["true"])
+    done.wait()
+    processes.stop_processes([done], timeout_s=1)
+    assert done.returncode == 0

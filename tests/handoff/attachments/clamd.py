@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from opastin.processes import stop_processes
 from tests.handoff.attachments.support import EICAR, TEST_SIGNATURE_BYTES, TEST_SIGNATURE_NAME
 
 EICAR_SIGNATURE_NAME = "Opastin.Test.EICAR"
@@ -97,12 +98,7 @@ def running_clamd(directory: Path) -> Iterator[Path]:
         print(f"clamd answered in {time.monotonic() - started:.2f} s")  # shown with -s
         yield socket_path
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], timeout_s=10)
         output.close()
         if own_directory:
             shutil.rmtree(directory, ignore_errors=True)

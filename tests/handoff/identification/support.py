@@ -21,7 +21,7 @@ from joserfc.jwk import OctKey, RSAKey
 from handoff.identification.client import OidcClient, OidcConfig
 from handoff.identification.keys import ClientKeys
 from handoff.settings import DEFAULT_OIDC_CLAIMS
-from opastin.processes import free_port, wait_until_answering
+from opastin.processes import free_port, stop_processes, wait_until_answering
 
 ISSUER = "https://tunnistus.example.fi"
 CLIENT_ID = "opastin-test"
@@ -175,12 +175,7 @@ def running_test_provider(
             wait_until_answering(f"{issuer}/.well-known/openid-configuration", [process], timeout_s=30)
             yield issuer
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_processes([process], timeout_s=10)
 
 
 def log_in_at_test_provider(authorization_url: str, redirect_uri: str, person: str | None) -> str:
