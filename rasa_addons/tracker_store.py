@@ -2,7 +2,7 @@
 
 When the database is out of reach (PostgreSQL restarting: connections dropped,
 new ones refused for a second), reading and saving a conversation are tried
-again after :data:`RECONNECT_PAUSES_S`, about 4 s in all. Rasa's own wrapper
+again for about 4 s (:mod:`opastin.reconnect`). Rasa's own wrapper
 would otherwise answer the resident from an empty conversation and keep the
 turn in the process's memory only: the fault suite found turns answered but
 never stored (docs/operations.md).
@@ -17,7 +17,6 @@ The database keeps every event; ``retrieve_full_tracker`` still reads them all.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
@@ -35,11 +34,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from opastin.reconnect import again_while_unreachable_async
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_URL_ENV = "DATABASE_URL"
-RECONNECT_PAUSES_S = (0.25, 0.5, 1.0, 2.0)
 
 # Events before the recent turns that still shape the conversation's state.
 STATE_EVENT_TYPES = (
@@ -163,15 +163,13 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         return itertools.islice(tracker.events, read + stored_since.count(), len(tracker.events))
 
     async def _reconnecting(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        for pause in RECONNECT_PAUSES_S:
-            try:
-                return await attempt()
-            except OperationalError as error:
-                if self.engine.dialect.name == "sqlite" and not error.connection_invalidated:
-                    raise  # the file's own errors: trying again would not help
-                logger.warning("the tracker store is out of reach (%s); trying again", type(error).__name__)
-                await asyncio.sleep(pause)
-        return await attempt()
+        return await again_while_unreachable_async(attempt, self._unreachable, "the tracker store")
+
+    def _unreachable(self, error: Exception) -> bool:
+        """A dropped or refused connection; not a SQLite file's own errors (trying again would not help)."""
+        if not isinstance(error, OperationalError):
+            return False
+        return self.engine.dialect.name != "sqlite" or bool(error.connection_invalidated)
 
 
 def still_in_force(rows: Sequence[tuple[int, str, str | None]]) -> list[int]:

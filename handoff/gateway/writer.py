@@ -27,7 +27,7 @@ whatever one conversation stores under its lock is stored in that order.
 
 A batch that fails because the database is out of reach (PostgreSQL restarting:
 its connections dropped, new ones refused for a second) is written again after
-:data:`RECONNECT_PAUSES_S`, about 4 s in all, before its operations fail: a
+about 4 s (:mod:`opastin.reconnect`) before its operations fail: a
 resident's message acknowledged by the socket is then stored, not lost.
 """
 
@@ -38,7 +38,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +45,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 
 from handoff.db import Database
+from opastin.reconnect import again_while_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,6 @@ T = TypeVar("T")
 # At most this many operations share a transaction; the rest wait for the next one.
 MAX_BATCH = 64
 STOP_TIMEOUT_S = 30.0
-RECONNECT_PAUSES_S = (0.25, 0.5, 1.0, 2.0)
-
-
 @dataclass(frozen=True)
 class Job:
     """One write operation, and where its result goes."""
@@ -182,15 +179,7 @@ class Writer:
 
     def _transaction_reconnecting(self, ready: list[_Ready]) -> list[Any]:
         """:meth:`_transaction`, again after each pause while the database is out of reach."""
-        for pause in RECONNECT_PAUSES_S:
-            try:
-                return self._transaction(ready)
-            except Exception as error:
-                if not self._unreachable(error):
-                    raise
-                logger.warning("the database is out of reach (%s); writing again", type(error).__name__)
-                time.sleep(pause)
-        return self._transaction(ready)
+        return again_while_unreachable(lambda: self._transaction(ready), self._unreachable, "the database")
 
     def _transaction(self, ready: list[_Ready]) -> list[Any]:
         results: list[Any] = []

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.db import Database, after_commit
-from handoff.gateway import writer as writer_module
 from handoff.gateway.writer import Writer
 from handoff.models import AuditEntry
+from opastin import reconnect
 from tests.handoff.conftest import TUESDAY_NOON
 
 
@@ -208,7 +208,7 @@ def lost_connection() -> OperationalError:
 async def test_a_write_the_database_dropped_is_written_again_once_it_answers(
     writer: Writer, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer_module, "RECONNECT_PAUSES_S", (0.01, 0.01, 0.01, 0.01))
+    monkeypatch.setattr(reconnect, "PAUSES_S", (0.01, 0.01, 0.01, 0.01))
     attempts = []
 
     def store_when_back(session: Session, name: str) -> str:
@@ -226,7 +226,7 @@ async def test_a_write_the_database_dropped_is_written_again_once_it_answers(
 async def test_a_database_out_of_reach_fails_every_write_of_the_batch_after_the_pauses(
     writer: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer_module, "RECONNECT_PAUSES_S", (0.01, 0.01))
+    monkeypatch.setattr(reconnect, "PAUSES_S", (0.01, 0.01))
     attempts = []
 
     def unreachable(session: Session, name: str) -> None:

@@ -28,7 +28,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy.exc import OperationalError
 
-from rasa_addons import tracker_store
+from opastin import reconnect
 from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url, still_in_force
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ async def test_a_turn_is_stored_once_the_database_answers_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setattr(tracker_store, "RECONNECT_PAUSES_S", (0.01, 0.01, 0.01, 0.01))
+    monkeypatch.setattr(reconnect, "PAUSES_S", (0.01, 0.01, 0.01, 0.01))
     store = DatabaseUrlTrackerStore(domain=Domain.empty(), default_sqlite_path=str(tmp_path / "t.db"))
     real_save, failures = DatabaseUrlTrackerStore._store_new_events, []
 
