@@ -32,7 +32,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Query, Session
 
 from opastin.reconnect import again_while_unreachable_async
 
@@ -54,6 +54,8 @@ STATE_EVENT_TYPES = (
     "restart",
     "session_started",
 )
+# Rows read to find the recent turns' start; a turn with more events than this is read whole.
+ROWS_PER_TURN = 30
 # Set on a tracker this store read: (how many events it was read with, the id of the last one).
 _READ = "_opastin_read"
 
@@ -84,7 +86,7 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         tracker_store:
           type: rasa_addons.tracker_store.DatabaseUrlTrackerStore
           default_sqlite_path: var/rasa-tracker.db
-          recent_turns: 20  # 0: read the whole session, as Rasa's own store does
+          recent_turns: 12  # 0: read the whole session, as Rasa's own store does
     """
 
     def __init__(
@@ -92,7 +94,7 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         domain: Domain | None = None,
         event_broker: EventBroker | None = None,
         default_sqlite_path: str = "var/rasa-tracker.db",
-        recent_turns: int = 20,
+        recent_turns: int = 12,
         **kwargs: Any,
     ) -> None:
         self.recent_turns = int(recent_turns)
@@ -122,16 +124,43 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         shorter session). Plain rows, not ORM objects: building those was a fifth of the reading."""
         events = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
         table = self.SQLEvent
-        if self.recent_turns > 0:
-            index = events.with_entities(table.id, table.type_name, table.action_name).all()
-            users = [position for position, (_, kind, _) in enumerate(index) if kind == "user"]
-            if len(users) > self.recent_turns:
-                start = users[-self.recent_turns]
-                if index[start - 1][2] == "action_listen":
-                    start -= 1
-                in_force = still_in_force([row for row in index[:start] if row[1] in STATE_EVENT_TYPES])
-                events = events.filter(sa.or_(table.id >= index[start][0], table.id.in_(in_force)))
+        start_id = self._first_recent_id(events) if self.recent_turns > 0 else None
+        if start_id is not None:
+            in_force = self._in_force_before(events, start_id)
+            events = events.filter(sa.or_(table.id >= start_id, table.id.in_(in_force)))
         return [(row_id, data) for row_id, data in events.with_entities(table.id, table.data)]
+
+    def _first_recent_id(self, events: Query) -> int | None:
+        """The id of the action listening before the resident's ``recent_turns``-th latest message;
+        ``None`` when the session has no more messages than that. Reads the latest rows only."""
+        table = self.SQLEvent
+        latest_first = events.with_entities(table.id, table.type_name, table.action_name).order_by(None)
+        latest_first = latest_first.order_by(table.id.desc())
+        limit = self.recent_turns * ROWS_PER_TURN
+        rows = latest_first.limit(limit).all()
+        users = [position for position, (_, kind, _) in enumerate(rows) if kind == "user"]
+        if len(users) <= self.recent_turns and len(rows) == limit:  # unusually long turns: read them all
+            rows = latest_first.all()
+            users = [position for position, (_, kind, _) in enumerate(rows) if kind == "user"]
+        if len(users) <= self.recent_turns:
+            return None
+        first = users[self.recent_turns - 1]
+        before = rows[first + 1]
+        return int(before[0] if before[2] == "action_listen" else rows[first][0])
+
+    def _in_force_before(self, events: Query, start_id: int) -> list[int]:
+        """The ids of the state-bearing rows before ``start_id`` that still hold, from the latest row
+        of each kind (of each slot, for slots): one grouped query, however long the session."""
+        table = self.SQLEvent
+        slot = sa.case((table.type_name == "slot", table.action_name), else_=sa.null())
+        latest_of_each = (
+            events.filter(table.id < start_id, table.type_name.in_(STATE_EVENT_TYPES))
+            .with_entities(sa.func.max(table.id), table.type_name, slot)
+            .group_by(table.type_name, slot)
+            .order_by(None)
+            .all()
+        )
+        return still_in_force(sorted((int(row_id), kind, name) for row_id, kind, name in latest_of_each))
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """The whole conversation, read again while the database is out of reach."""

@@ -29,6 +29,7 @@ from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy.exc import OperationalError
 
 from opastin import reconnect
+from rasa_addons import tracker_store
 from rasa_addons.tracker_store import DatabaseUrlTrackerStore, resolve_database_url, still_in_force
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,9 +184,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     return ""
 
 
-async def test_a_long_conversation_is_read_bounded_with_its_state_and_saved_whole(database: str) -> None:
+@pytest.mark.parametrize("rows_per_turn", [30, 1], ids=["latest rows", "turns longer than the rows read"])
+async def test_a_long_conversation_is_read_bounded_with_its_state_and_saved_whole(
+    database: str, rows_per_turn: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Only the recent turns are read back, with the slots and the form set long before them;
     what the bot adds to such a tracker is stored after every earlier event, none lost or repeated."""
+    monkeypatch.setattr(tracker_store, "ROWS_PER_TURN", rows_per_turn)
     store = DatabaseUrlTrackerStore(domain=_slots_domain(), default_sqlite_path=database, recent_turns=5)
     sender = f"long-{uuid.uuid4().hex}"  # the PostgreSQL database is shared by the tests
     everything = _long_conversation(turns=30)
@@ -240,16 +245,20 @@ STATE_EVENTS = st.one_of(
 
 @given(st.lists(STATE_EVENTS, max_size=30))
 def test_the_state_events_kept_leave_the_conversation_in_the_same_state(events: list[Event]) -> None:
-    """Replaying only what :func:`still_in_force` keeps gives the slots, form and pause of replaying all."""
+    """Replaying only what :func:`still_in_force` keeps, of every row or of the latest of each kind (the
+    grouped query), gives the slots, form and pause of replaying all."""
     rows = [(index, event.type_name, event.as_dict().get("name")) for index, event in enumerate(events)]
-    kept = [events[index] for index in still_in_force(rows)]
+    latest_of_each = {(kind, name if kind == "slot" else None): row_id for row_id, kind, name in rows}
+    grouped = sorted((row_id, kind, name) for (kind, name), row_id in latest_of_each.items())  # as the SQL
 
     slots = _slots_domain().slots
-    whole, bounded = (DialogueStateTracker.from_events("r", replayed, slots) for replayed in (events, kept))
-
-    assert bounded.current_slot_values() == whole.current_slot_values()
-    assert bounded.active_loop_name == whole.active_loop_name
-    assert bounded.is_paused() == whole.is_paused()
+    whole = DialogueStateTracker.from_events("r", events, slots)
+    for given_rows in (rows, grouped):
+        kept = [events[index] for index in still_in_force(given_rows)]
+        bounded = DialogueStateTracker.from_events("r", kept, slots)
+        assert bounded.current_slot_values() == whole.current_slot_values()
+        assert bounded.active_loop_name == whole.active_loop_name
+        assert bounded.is_paused() == whole.is_paused()
 
 
 async def test_rows_are_written_as_rasas_own_store_writes_them(database: str) -> None:
