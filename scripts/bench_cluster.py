@@ -1,14 +1,17 @@
 """Bot capacity and reply times: one Rasa server beside the cluster of ``make run-cluster``, in one run.
 
-Three measurements over Rasa's REST channel, each on both topologies:
+Four measurements over Rasa's REST channel, each on both topologies:
 
 * **capacity**: 20 senders in a closed loop (the next message as soon as the
   reply arrives): replies per second (issue 19: the cluster ≥ 80/s on 2 cores);
 * **residents**: 200 senders at their own pace, a message every 5 s on average
   (2.5–7.5 s, first ones spread over 5 s): reply p95 (target ≤ 100 ms);
+* **CPU per reply**: during the closed loop, the CPU time each kind of process
+  (Rasa, action server, handoff service, PostgreSQL, HAProxy, Redis) used,
+  divided by the replies: where a reply's cost goes;
 * **a long conversation**: one conversation of 200 messages, one at a time: the
-  median reply of messages 191–200 against that of messages 6–15 (target: at
-  most 20 % slower).
+  median reply of messages 191–200 against that of messages 6–15 of a new
+  conversation, the two written in turns (target: at most 20 % slower).
 
 The single topology is measured twice: as Rasa's own tracker store reads a
 conversation (the whole session for every message, ``recent_turns: 0``) and
@@ -60,6 +63,18 @@ CLUSTER_START_S = 420
 LONG_MESSAGES = ("reseptin uusiminen", "milloin chat on auki")  # neither opens a form or a loop
 
 
+# Program kinds whose CPU time is counted, by a part of their command line.
+PROGRAMS = {
+    "rasa": b"rasa\x00run",
+    "actions": b"-m\x00actions",
+    "handoff": b"-m\x00handoff",
+    "postgresql": b"postgres",
+    "haproxy": b"haproxy",
+    "redis": b"redis-server",
+}
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class Figures:
     """One topology's measurements."""
@@ -68,6 +83,7 @@ class Figures:
     residents: bench_nlu.Result
     early_ms: float
     late_ms: float
+    cpu_ms_per_reply: dict[str, float]
 
     @property
     def slowdown(self) -> float:
@@ -76,28 +92,71 @@ class Figures:
 
 
 def long_conversation(url: str, turns: int) -> tuple[float, float]:
-    """Median reply (ms) of messages 6–15 and of the last ten, in one conversation of ``turns``."""
-    sender = f"bench-long-{os.getpid()}-{time.monotonic_ns()}"
-    latencies = []
-    for turn in range(turns):
+    """Median reply (ms) of messages 6–15 of a new conversation and of the last ten of one of ``turns``
+    messages. The long one is first written up to its last ten; then the two take turns, message for
+    message, so that the machine's ups and downs fall on both alike."""
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    long, new = f"bench-long-{tag}", f"bench-new-{tag}"
+
+    def reply_s(sender: str, turn: int) -> float:
         started = time.monotonic()
         post_message(url, sender, LONG_MESSAGES[turn % len(LONG_MESSAGES)])
-        latencies.append(time.monotonic() - started)
-    return statistics.median(latencies[5:15]) * 1000, statistics.median(latencies[-10:]) * 1000
+        return time.monotonic() - started
+
+    for turn in range(turns - 10):
+        reply_s(long, turn)
+    for turn in range(5):
+        reply_s(new, turn)
+    early, late = [], []
+    for turn in range(10):
+        early.append(reply_s(new, 5 + turn))
+        late.append(reply_s(long, turns - 10 + turn))
+    return statistics.median(early) * 1000, statistics.median(late) * 1000
+
+
+def cpu_seconds_by_program() -> dict[str, float]:
+    """CPU time used so far by this process's descendants, summed by :data:`PROGRAMS` kind (read
+    from ``/proc``: a process that has ended is not counted)."""
+    parents: dict[int, int] = {}
+    used: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(entry.name)] = int(stat[1])
+        kind = next((name for name, part in PROGRAMS.items() if part in command), None)
+        if kind is not None:
+            used[int(entry.name)] = (kind, (int(stat[11]) + int(stat[12])) / TICKS_PER_S)
+    totals: dict[str, float] = {}
+    for pid, (kind, seconds) in used.items():
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, os.getpid()):
+            ancestor = parents.get(ancestor)
+        if ancestor == os.getpid():
+            totals[kind] = totals.get(kind, 0.0) + seconds
+    return totals
 
 
 def measure(url: str, args: argparse.Namespace) -> Figures:
     """The three measurements against one REST channel."""
     post_message(url, "bench-warm-up", bench_nlu.MESSAGES[1])
+    before = cpu_seconds_by_program()
     (capacity,) = bench_nlu.measure(url, [args.senders], args.messages, args.time_limit, 0.0)
+    after, replies = cpu_seconds_by_program(), max(len(capacity.latencies_s), 1)
+    cpu_ms = {kind: (after[kind] - before.get(kind, 0.0)) / replies * 1000 for kind in after}
     print(f"    capacity  {capacity.line()}", flush=True)
+    print("    CPU per reply: " + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in cpu_ms.items()), flush=True)
     (residents,) = bench_nlu.measure(
         url, [args.residents], args.resident_messages, args.time_limit, args.think_time
     )
     print(f"    residents {residents.line()}", flush=True)
     early, late = long_conversation(url, args.turns)
     print(f"    long conversation: messages 6-15 {early:.0f} ms, the last ten {late:.0f} ms", flush=True)
-    return Figures(capacity, residents, early, late)
+    return Figures(capacity, residents, early, late, cpu_ms)
 
 
 @contextlib.contextmanager
@@ -160,6 +219,13 @@ def report(results: dict[str, Figures], args: argparse.Namespace) -> None:
          lambda f: f"{f.residents.percentile(50):.0f}, {f.residents.errors}", "errors 0"),
         (f"{args.turns}-message conversation: last ten vs 6-15 (median)",
          lambda f: f"{f.late_ms:.0f} vs {f.early_ms:.0f} ms ({f.slowdown:+.0%})", "≤ +20 %"),
+    ]  # fmt: skip
+    measured = [figures.cpu_ms_per_reply for figures in results.values()]
+    kinds = [kind for kind in PROGRAMS if any(kind in cpu for cpu in measured)]
+    rows += [
+        (f"CPU per reply in the closed loop, {kind} (ms)",
+         lambda f, kind=kind: f"{f.cpu_ms_per_reply.get(kind, 0.0):.1f}", "")
+        for kind in kinds
     ]  # fmt: skip
     width = max(len(label) for label, _, _ in rows)
     print(f"\n{'':<{width}}  " + "  ".join(f"{name:>22}" for name in names) + "  target")
