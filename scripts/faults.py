@@ -714,27 +714,41 @@ def window_of(at: float, runs: list[FaultRun]) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class Reorder:
+    """Two messages of one conversation and path in the wrong order: ``first`` (sent later) stored
+    or received before ``second``; ``where``: "stored" or the receiving client."""
+
+    window: str
+    where: str
+    first: Sent
+    second: Sent
+
+
 def reorders(
     traffic: Traffic, stored: dict[tuple[str, str], list[str]], runs: list[FaultRun]
-) -> dict[str, int]:
-    """Reordered pairs per window: as stored, and as each receiver got them live, per conversation
+) -> list[Reorder]:
+    """Reordered adjacent pairs: as stored, and as each receiver got them live, per conversation
     and path."""
-    found: dict[str, int] = defaultdict(int)
+    found: list[Reorder] = []
     streams: dict[tuple[str, str], list[Sent]] = defaultdict(list)
     for sent in traffic.sent:
         streams[(sent.conversation_id, sent.path)].append(sent)
     for key, sents in streams.items():
         number_of = {sent.text: sent for sent in sents}
-        orders = [[number_of[body] for body in stored.get(key, []) if body in number_of]]
+        orders = [("stored", [number_of[body] for body in stored.get(key, []) if body in number_of])]
         arrivals: dict[str, list[tuple[float, Sent]]] = defaultdict(list)
         for body, sent in number_of.items():
             for receiver, at in traffic.received.get(body, []):
                 arrivals[receiver].append((at, sent))
-        orders += [[sent for _, sent in sorted(got, key=lambda item: item[0])] for got in arrivals.values()]
-        for order in orders:
-            for before, after in zip(order, order[1:], strict=False):
-                if after.number < before.number:
-                    found[window_of(after.at, runs)] += 1
+        orders += [
+            (receiver, [sent for _, sent in sorted(got, key=lambda item: item[0])])
+            for receiver, got in arrivals.items()
+        ]
+        for where, order in orders:
+            for first, second in zip(order, order[1:], strict=False):
+                if second.number < first.number:
+                    found.append(Reorder(window_of(second.at, runs), where, first, second))
     return found
 
 
@@ -811,9 +825,16 @@ def measure(
         found = [name for name in ("lost_not_stored", "lost_not_shown", "duplicated") if values[name]]
         if found:
             problems.append(problem(sent, found, runs, began))
-    for name, reordered in reorders(traffic, stored, runs).items():
-        windows[name].reordered += reordered
-        total.reordered += reordered
+    for reorder in reorders(traffic, stored, runs):
+        windows[reorder.window].reordered += 1
+        total.reordered += 1
+        problems.append(
+            {
+                **problem(reorder.second, ["reordered"], runs, began),
+                "where": reorder.where,
+                "after": {"text": reorder.first.text, "sent_at_s": round(reorder.first.at - began, 2)},
+            }
+        )
     ends = [run.at for run in runs[1:]] + [time.monotonic()]
     faults = [
         fault_report(run, windows[run.fault.name], traffic, end, began)
@@ -831,7 +852,7 @@ def measure(
 
 
 def problem(sent: Sent, found: list[str], runs: list[FaultRun], began: float) -> dict[str, Any]:
-    """One lost or duplicated message, for the report (the texts are the suite's own)."""
+    """One lost, duplicated or reordered message, for the report (the texts are the suite's own)."""
     return {
         "problem": found,
         "window": window_of(sent.at, runs),
