@@ -544,7 +544,8 @@ def test_pods_are_locked_down() -> None:
         for kind in ("requests", "limits"):
             assert set(container["resources"][kind]) >= {"cpu", "memory"}, name
         # The read-only root: HOME and the temporary files live in /tmp (the Containerfile's HOME=/tmp).
-        # Writable places are emptyDirs; files from a Secret (the OIDC client keys) are mounted read-only.
+        # Writable places are emptyDirs and the shared contact outbox; files from a Secret (the OIDC
+        # client keys) are mounted read-only.
         mounts = {mount["mountPath"]: mount for mount in container.get("volumeMounts", [])}
         volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
         assert "/tmp" in mounts, name
@@ -553,8 +554,30 @@ def test_pods_are_locked_down() -> None:
             if "secret" in volume:
                 assert mount.get("readOnly") is True, f"{name}: the Secret at {path} is writable"
                 assert volume["secret"]["secretName"].startswith("opastin-"), f"{name}: {path}"
+            elif "persistentVolumeClaim" in volume:
+                assert volume["persistentVolumeClaim"]["claimName"] == OUTBOX_CLAIM, f"{name}: {path}"
             else:
                 assert "emptyDir" in volume, f"{name}: {path} is neither an emptyDir nor a Secret"
+
+
+OUTBOX_CLAIM = "opastin-outbox"
+
+
+def test_the_action_servers_share_one_outbox_that_the_handoff_service_purges() -> None:
+    """Contact requests kept while the service is unreachable survive a deleted pod and are purged."""
+    claim = named("PersistentVolumeClaim", OUTBOX_CLAIM)
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # every replica of both writes to it
+    for workload_name in ("actions", "handoff"):
+        workload = named("Deployment", workload_name)
+        (container,) = pod_spec(workload)["containers"]
+        volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
+        (mount,) = [
+            mount
+            for mount in container["volumeMounts"]
+            if volumes[mount["name"]].get("persistentVolumeClaim", {}).get("claimName") == OUTBOX_CLAIM
+        ]
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        assert env["OPASTIN_OUTBOX_DIR"] == mount["mountPath"], workload_name
 
 
 def test_probes_ask_paths_the_processes_serve() -> None:

@@ -57,6 +57,7 @@ def test_a_block_with_one_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyP
     starts = iter([20_000, 30_000])
     monkeypatch.setattr(processes.random, "randint", lambda low, high: next(starts))
     monkeypatch.setattr(processes, "_bindable", lambda port: port != 20_005)
+    monkeypatch.setattr(processes, "_handed_out", set())  # not the ports earlier tests were given
     assert processes.free_port_block(12) == 30_000
 
 
