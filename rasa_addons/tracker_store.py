@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -36,7 +35,6 @@ from sqlalchemy.orm import Query, Session
 
 from opastin.reconnect import again_while_unreachable_async
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_URL_ENV = "DATABASE_URL"
@@ -185,7 +183,8 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
         events it was read with and those stored since (an earlier save of this turn, or one whose
         commit reached the database before the connection dropped); otherwise counted as Rasa does."""
         if not hasattr(tracker, _READ):
-            return super()._additional_events(session, tracker)
+            counted: Iterator[Event] = super()._additional_events(session, tracker)
+            return counted
         read, last_id = getattr(tracker, _READ)
         table = self.SQLEvent
         stored_since = session.query(table).filter(table.sender_id == tracker.sender_id, table.id > last_id)
