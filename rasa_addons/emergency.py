@@ -213,19 +213,30 @@ def set_intent(message: Message, intent_name: str) -> None:
 def demote_guess(message: Message, threshold: float) -> None:
     """Replace a classifier-only ``emergency`` intent by the best other intent, or ``nlu_fallback``.
 
-    ``nlu_fallback`` (at ``threshold``, as ``FallbackClassifier`` sets it) is
-    used when the best other intent is less confident than ``threshold``.
+    With ``emergency`` ruled out, the other intents' confidences are read as
+    shares of what is left (a message the classifier found 50 % emergency and
+    40 % older people's services is 80 % the latter once the safety net has
+    found no emergency). ``nlu_fallback`` (at ``threshold``, as
+    ``FallbackClassifier`` sets it) is used when the best other intent is still
+    less confident than ``threshold``.
     """
+    ranking = message.data.get(INTENT_RANKING_KEY) or []
+    ruled_out = sum(
+        item.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        for item in ranking
+        if item.get(INTENT_NAME_KEY) == EMERGENCY_INTENT
+    )
     others = [
-        item
-        for item in message.data.get(INTENT_RANKING_KEY) or []
-        if item.get(INTENT_NAME_KEY) not in (EMERGENCY_INTENT, FALLBACK_INTENT)
+        item for item in ranking if item.get(INTENT_NAME_KEY) not in (EMERGENCY_INTENT, FALLBACK_INTENT)
     ]
-    best = others[0] if others else None
+    best = dict(others[0]) if others else None
+    if best is not None and ruled_out < 1.0:
+        share = (best.get(PREDICTED_CONFIDENCE_KEY) or 0.0) / (1.0 - ruled_out)
+        best[PREDICTED_CONFIDENCE_KEY] = min(1.0, share)
     if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < threshold:
         message.data[INTENT] = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: threshold}
     else:
-        message.data[INTENT] = dict(best)
+        message.data[INTENT] = best
 
 
 def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:

@@ -40,6 +40,7 @@ LISTS = {
     "blind3": ("blind3_emergency.txt", "blind3_everyday.txt"),
     "blind4": ("blind4_emergency.txt", "blind4_everyday.txt"),
     "blind5": ("blind5_emergency.txt", "blind5_everyday.txt"),
+    "blind6": ("blind6_emergency.txt", "blind6_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -44,6 +44,9 @@ TEMPERED_FLOOR = 0.4
 # The intent classifier alone guessing "emergency" asks the safety question when the learned
 # detector gives the message at least this probability (else the guess gives way to the next intent).
 CLASSIFIER_FLOOR = 0.2
+# A tolerant (typo-corrected) match in a sentence about the past, information or supposition:
+# lower than TEMPERED_FLOOR, as a typo also lowers the learned detector's probability.
+TOLERANT_TEMPERED_FLOOR = 0.2
 # Common English and Swedish words: a message made of them is not Finnish, and the Finnish
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
 _FOREIGN_WORDS = frozenset(
@@ -125,6 +128,10 @@ class SafetyNet:
                 self.matcher.detect(text, tolerant=True) if self.matcher.has_corrections(text) else None
             )
             if tolerant is not None:
+                # Like a tempered exact match: past, information or supposition needs the learned
+                # detector not to find the message clearly everyday.
+                if tolerant.tempered and not self.worth_asking(text, TOLERANT_TEMPERED_FLOOR):
+                    return None
                 return SafetyVerdict(
                     tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
                 )

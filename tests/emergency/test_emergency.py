@@ -333,7 +333,7 @@ def test_a_classifier_only_guess_with_nothing_else_likely_asks_the_safety_questi
     message = _message("vauva ei herää yöllä syömään", "emergency", 0.9)
     message.data["intent_ranking"] = [
         {"name": "emergency", "confidence": 0.9},
-        {"name": "child_health_clinic", "confidence": 0.07},
+        {"name": "child_health_clinic", "confidence": 0.03},  # 30 % of what is left: unsure
     ]
     (result,) = component.process([message])
     assert result.data["intent"] == {"name": "emergency", "confidence": 1.0}  # never "did not understand"
@@ -347,7 +347,16 @@ def test_a_classifier_only_guess_with_nothing_else_likely_asks_the_safety_questi
         {"name": "thank", "confidence": 0.55},
     ]
     (result,) = component.process([confident])
-    assert result.data["intent"] == {"name": "thank", "confidence": 0.55}
+    assert result.data["intent"] == {"name": "thank", "confidence": pytest.approx(0.55 / 0.6)}
+
+    # With emergency ruled out, 30 % of a message is 88 % of what is left.
+    shared = _message("mummo ei jaksa elää ilman apua kotona", "emergency", 0.66)
+    shared.data["intent_ranking"] = [
+        {"name": "emergency", "confidence": 0.66},
+        {"name": "elderly_services", "confidence": 0.3},
+    ]
+    (result,) = component.process([shared])
+    assert result.data["intent"] == {"name": "elderly_services", "confidence": pytest.approx(0.3 / 0.34)}
 
 
 def test_component_without_previous_classifier(component) -> None:  # noqa: ANN001

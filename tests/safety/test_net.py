@@ -245,3 +245,14 @@ def test_a_negation_worded_english_crisis_is_still_caught(matcher: EmergencyMatc
 def test_spoken_verb_forms_are_matched_as_written(matcher: EmergencyMatcher, text: str) -> None:
     verdict = SafetyNet(matcher).check(text)
     assert verdict is not None and verdict.certain and verdict.level == "112"
+
+
+def test_a_typo_in_a_question_about_signs_needs_the_learned_detector_to_doubt(
+    matcher: EmergencyMatcher,
+) -> None:
+    # "aivoinfraktin": a swapped pair of letters in a question about a stroke's signs.
+    text = "mitkä on aivoinfraktin merkit, haluan oppia tunnistamaan ne"
+    assert matcher.detect(text, tolerant=True) is not None
+    assert SafetyNet(matcher, Always(0.05)).check(text) is None  # clearly everyday
+    verdict = SafetyNet(matcher, Always(0.3)).check(text)
+    assert verdict is not None and verdict.layer == "tolerant" and not verdict.certain
