@@ -32,7 +32,7 @@ COMPLAINT_TOPIC = "complaint"
 _LANGUAGES = ("fi", "en", "sv")
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
 MAX_PLAIN_ANSWER_WORDS = 3
-# Below these, an answer is not given: the intent faq, and the answer the ResponseSelector chose.
+# Below these, an answer is not given: the intent faq, and the answer topic the selector chose.
 MIN_FAQ_CONFIDENCE = 0.9
 MIN_ANSWER_CONFIDENCE = 0.8
 # An unsure answer routes the next intent of the ranking instead, when it has at least this weight.
@@ -56,8 +56,8 @@ def next_routed_intent(ranking: list[dict[str, Any]], routes: RouteTable) -> str
 
 
 def selected_topic(tracker: Tracker) -> tuple[str | None, float]:
-    """The answer topic Rasa's ResponseSelector chose for the latest message (``faq/<topic>``), and
-    its confidence."""
+    """The answer topic (``faq/<topic>``) the selector of ``rasa_addons/faq_selector.py`` chose
+    for the latest message, and its confidence."""
     selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
     response = selector.get("response") or {}
     topic = str(response.get("intent_response_key") or "").partition("/")[2]
@@ -66,7 +66,7 @@ def selected_topic(tracker: Tracker) -> tuple[str | None, float]:
 
 
 class ActionAnswer(EscalationAction):
-    """Give the short factual answer the ResponseSelector chose, and offer its team where one helps.
+    """Give the short factual answer the topic selector chose, and offer its team where one helps.
 
     An answer the selector is unsure of is not given: the message then adds to the need
     the conversation is about, or is handled as not understood.

@@ -1,37 +1,147 @@
-"""Rasa's ResponseSelector, asked only about the messages it can answer.
+"""Which short factual answer a question of the retrieval intent ``faq`` gets.
 
-Rasa runs every pipeline component on every message, so its ResponseSelector
-chose a short factual answer (a network of its own) even for messages whose
-intent is not the retrieval intent ``faq``, and nothing read that choice: only
-``action_answer`` does, and it runs for ``faq`` (actions/actions_conversation.py).
-It was a tenth of the Rasa server's time per message (py-spy, docs/operations.md).
+The same linear model as the intent classifier (:mod:`opastin.intents`),
+trained on the examples of ``faq/<topic>`` with the topics as classes, in
+place of Rasa's ResponseSelector (a neural network of its own over count
+features that every message paid for). It answers only for messages
+classified ``faq``, and sets ``response_selector`` as Rasa's own selector
+does, for ``action_answer`` (actions/actions_conversation.py).
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from opastin.intents import IntentModel
+
+logger = logging.getLogger(__name__)
+
+FILE_NAME = "faq_topics.zip"
+RANKING_LENGTH = 10
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class FaqResponseSelector(ResponseSelector):  # type: ignore[misc]  # Rasa ships no types
-    """A ResponseSelector that selects only for messages classified as its retrieval intent.
+class FaqTopicSelector(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
+    """Chooses the answer topic of messages classified as the retrieval intent.
 
-    Configured in ``config.yml`` after the intent classifier, with Rasa's own options::
+    Configured in ``config.yml`` after the intent classifier::
 
-        - name: rasa_addons.faq_selector.FaqResponseSelector
+        - name: rasa_addons.faq_selector.FaqTopicSelector
           retrieval_intent: faq
     """
 
-    def process(self, messages: list[Message]) -> list[Message]:
-        """Select a response for the messages whose intent is the retrieval intent; leave the others."""
-        asked = [message for message in messages if self._is_asked(message)]
-        if asked:
-            super().process(asked)
-        return messages
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """``retrieval_intent``: the intent whose messages get a topic."""
+        return {"retrieval_intent": "faq"}
 
-    def _is_asked(self, message: Message) -> bool:
-        intent = message.get(INTENT) or {}
-        return not self.retrieval_intent or intent.get(INTENT_NAME_KEY) == self.retrieval_intent
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: IntentModel | None = None,
+    ) -> None:
+        """Keep the config, where the model is stored, and the model once trained or loaded."""
+        self.retrieval_intent = str(config.get("retrieval_intent") or "faq")
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> FaqTopicSelector:
+        """An untrained selector."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> FaqTopicSelector:
+        """The selector stored in the model (none, with a warning, when it has none)."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                return cls(config, model_storage, resource, IntentModel.load(Path(directory) / FILE_NAME))
+        except (ValueError, FileNotFoundError):
+            logger.warning("The model has no answer topics; no short answer is given")
+            return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on the retrieval intent's examples, labelled with their ``<intent>/<topic>``."""
+        examples = [
+            example
+            for example in training_data.intent_examples
+            if example.get(INTENT) == self.retrieval_intent
+            and example.get(TEXT)
+            and example.get(INTENT_RESPONSE_KEY)
+        ]
+        if len({example.get(INTENT_RESPONSE_KEY) for example in examples}) < 2:
+            logger.warning("Fewer than two answer topics of %s: nothing to choose", self.retrieval_intent)
+            return self._resource
+        self.model = IntentModel.train(
+            [example.get(TEXT) for example in examples],
+            [example.get(INTENT_RESPONSE_KEY) for example in examples],
+        )
+        logger.info("Answer topics: %d examples of %d topics", len(examples), len(self.model.intents))
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(Path(directory) / FILE_NAME)
+        return self._resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Choose a topic for each message classified as the retrieval intent; leave the others."""
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if self.model is None or intent != self.retrieval_intent:
+                continue
+            ranking = self.model.ranking(message.get(TEXT) or "")[:RANKING_LENGTH]
+            key, confidence = ranking[0]
+            selected = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
+            selected[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [self.retrieval_intent]
+            selected[self.retrieval_intent] = {
+                RESPONSE_SELECTOR_PREDICTION_KEY: {
+                    RESPONSE_SELECTOR_RESPONSES_KEY: [],
+                    PREDICTED_CONFIDENCE_KEY: confidence,
+                    INTENT_RESPONSE_KEY: key,
+                    RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{key}",
+                },
+                RESPONSE_SELECTOR_RANKING_KEY: [
+                    {PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: k} for k, p in ranking
+                ],
+            }
+            message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selected, add_to_output=True)
+        return messages
