@@ -33,7 +33,8 @@ _LANGUAGES = ("fi", "en", "sv")
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
 MAX_PLAIN_ANSWER_WORDS = 3
 # Below these, an answer is not given: the intent faq, and the answer topic the selector chose.
-MIN_FAQ_CONFIDENCE = 0.9
+# The classifier's probabilities are calibrated: faq above 0.5 is more likely than all else together.
+MIN_FAQ_CONFIDENCE = 0.5
 MIN_ANSWER_CONFIDENCE = 0.8
 # An unsure answer routes the next intent of the ranking instead, when it has at least this weight.
 MIN_RUNNER_UP = 0.05
@@ -182,11 +183,15 @@ SMALL_TALK_RESPONSES = {
     "ask_capabilities": "utter_capabilities",
 }
 MIN_FOLLOW_UP_WORDS = 6
+# Small talk the classifier is less sure of than this, right after a need, adds to that need
+# ("mä en tiedä mitä tehdä" is not a question about the bot).
+SURE_SMALL_TALK = 0.9
 
 
 class ActionSmallTalk(EscalationAction):
-    """Chit-chat, an out-of-scope question or "what can you do": its own short answer; a longer
-    message right after a need ("ja mä asun Tampereella, veli ei auta") adds to that need."""
+    """Chit-chat, an out-of-scope question or "what can you do": its own short answer; a longer or
+    less surely small-talk message right after a need ("ja mä asun Tampereella, veli ei auta")
+    adds to that need."""
 
     def name(self) -> str:
         return "action_small_talk"
@@ -197,7 +202,8 @@ class ActionSmallTalk(EscalationAction):
         message = tracker.latest_message or {}
         text = str(message.get("text") or "")
         need = previous_need(tracker.events)
-        if need is not None and len(text.split()) >= MIN_FOLLOW_UP_WORDS:
+        confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+        if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or confidence < SURE_SMALL_TALK):
             return send_follow_up(dispatcher, tracker, need, default_routes(), self)
         intent = str((message.get("intent") or {}).get("name"))
         dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_ask_how_can_help"))
