@@ -201,12 +201,13 @@ class ActionSmallTalk(EscalationAction):
     ) -> list[EventType]:
         message = tracker.latest_message or {}
         text = str(message.get("text") or "")
+        intent = message.get("intent") or {}
         need = previous_need(tracker.events)
-        confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
-        if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or confidence < SURE_SMALL_TALK):
+        unsure = float(intent.get("confidence") or 0.0) < SURE_SMALL_TALK
+        if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or unsure):
             return send_follow_up(dispatcher, tracker, need, default_routes(), self)
-        intent = str((message.get("intent") or {}).get("name"))
-        dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_ask_how_can_help"))
+        response = SMALL_TALK_RESPONSES.get(str(intent.get("name")), "utter_ask_how_can_help")
+        dispatcher.utter_message(response=response)
         return []
 
 

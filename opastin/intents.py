@@ -19,14 +19,12 @@ No Rasa here: ``rasa_addons.intent_classifier`` trains and loads it in the model
 
 from __future__ import annotations
 
-import json
 import math
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from opastin.linear_text import LinearTextModel, normalise
+from opastin.linear_text import LinearTextModel, base_form_terms, normalise, tfidf_features
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -43,30 +41,11 @@ TEMPERATURES = tuple(0.5 * 1.15**step for step in range(40))  # 0.5 … about 12
 def fit_pipeline(texts: Sequence[str], labels: Sequence[str]) -> Pipeline:
     """Fit the scikit-learn pipeline (imported here: training only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
 
-    from opastin.linear_text import base_form_terms
-
-    features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=CHAR_NGRAMS,
-                    preprocessor=normalise,
-                    sublinear_tf=True,
-                    min_df=2,
-                ),
-            ),
-            ("words", TfidfVectorizer(preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True)),
-            (
-                "base_forms",
-                TfidfVectorizer(analyzer=lambda text: base_form_terms(normalise(text)), sublinear_tf=True),
-            ),
-        ]
-    )
+    base_forms = TfidfVectorizer(analyzer=lambda text: base_form_terms(normalise(text)), sublinear_tf=True)
+    features = tfidf_features(CHAR_NGRAMS, WORD_NGRAMS, ("base_forms", base_forms))
     classifier = LinearSVC(C=C, class_weight="balanced", random_state=0)
     pipeline = Pipeline([("features", features), ("classifier", classifier)])
     pipeline.fit(list(texts), list(labels))
@@ -131,17 +110,12 @@ class IntentModel:
 
     def save(self, path: Path) -> None:
         """Write the model and temperature to ``path`` (a zip of JSON, text and raw numbers)."""
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            self.model.write(archive, {"temperature": self.temperature})
+        self.model.save(path, {"temperature": self.temperature})
 
     @classmethod
     def load(cls, source: Path | IO[bytes]) -> IntentModel:
         """Read a model written by :meth:`save` (``ValueError`` when it is not one)."""
-        try:
-            with zipfile.ZipFile(source) as archive:
-                model, settings = LinearTextModel.read(archive)
-        except (KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
-            raise ValueError(f"not an intent classifier: {error}") from None
+        model, settings = LinearTextModel.load(source, "an intent classifier")
         temperature = settings.get("temperature", math.nan)
         if not math.isfinite(temperature) or temperature <= 0:
             raise ValueError("not an intent classifier: no temperature")

@@ -22,12 +22,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from opastin.finnish_text import Lemmatizer, fold
 
 if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
 FORMAT = 2  # 2: named settings instead of a lone threshold
 MIN_SUGGESTED = 5  # words at least this long get Voikko's spelling suggestions when unknown
@@ -90,6 +91,22 @@ def base_form_terms(text: str, low: int = 1, high: int = 1) -> list[str]:
 ANALYZERS = {"char_wb": char_wb_ngrams, "word": word_ngrams, "base_forms": base_form_terms}
 
 
+def tfidf_features(
+    char_ngrams: tuple[int, int], word_ngrams: tuple[int, int], *extra: tuple[str, Any]
+) -> FeatureUnion:
+    """scikit-learn's features of the text as :func:`normalise` leaves it (imported here: training only):
+    sublinear tf-idf of character n-grams inside words (seen in two messages or more) and of
+    words, then the ``extra`` named vectorizers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=char_ngrams, preprocessor=normalise, sublinear_tf=True, min_df=2
+    )
+    words = TfidfVectorizer(preprocessor=normalise, ngram_range=word_ngrams, sublinear_tf=True)
+    return FeatureUnion([("chars", chars), ("words", words), *extra])
+
+
 def _doubles(values: Iterable[float]) -> array[float]:
     return array("d", (float(value) for value in values))
 
@@ -136,7 +153,7 @@ class TfidfPart:
 
 @dataclass(frozen=True)
 class LinearTextModel:
-    """A fitted tf-idf + logistic regression model as plain data, scored without NumPy.
+    """A fitted tf-idf + linear classifier model as plain data, scorable without NumPy.
 
     ``coef`` holds one row per class (one row in all for two classes), row after row.
     """
@@ -245,3 +262,19 @@ class LinearTextModel:
         if len(model.coef) != len(model.intercept) * model.width:
             raise ValueError("the coefficients do not match the vocabularies")
         return model, {str(key): float(value) for key, value in header["settings"].items()}
+
+    def save(self, path: Path, settings: Mapping[str, float]) -> None:
+        """Write the model and its ``settings`` to ``path`` (a zip of JSON, text and raw numbers;
+        no pickle)."""
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            self.write(archive, settings)
+
+    @classmethod
+    def load(cls, source: Path | IO[bytes], what: str) -> tuple[LinearTextModel, dict[str, float]]:
+        """A model and its settings written by :meth:`save` (``ValueError`` naming ``what`` when
+        it is not one)."""
+        try:
+            with zipfile.ZipFile(source) as archive:
+                return cls.read(archive)
+        except (KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
+            raise ValueError(f"not {what}: {error}") from None

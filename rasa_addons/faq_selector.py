@@ -11,13 +11,10 @@ does, for ``action_answer`` (actions/actions_conversation.py).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import (
     RESPONSE_SELECTOR_PREDICTION_KEY,
@@ -38,15 +35,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from opastin.intents import IntentModel
+from rasa_addons.stored_intent_model import StoredIntentModel
 
 logger = logging.getLogger(__name__)
 
-FILE_NAME = "faq_topics.zip"
 RANKING_LENGTH = 10
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class FaqTopicSelector(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
+class FaqTopicSelector(StoredIntentModel, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
     """Chooses the answer topic of messages classified as the retrieval intent.
 
     Configured in ``config.yml`` after the intent classifier::
@@ -55,51 +52,18 @@ class FaqTopicSelector(GraphComponent, IntentClassifier):  # type: ignore[misc] 
           retrieval_intent: faq
     """
 
+    file_name = "faq_topics.zip"
+    missing = "The model has no answer topics; no short answer is given"
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """``retrieval_intent``: the intent whose messages get a topic."""
         return {"retrieval_intent": "faq"}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: IntentModel | None = None,
-    ) -> None:
-        """Keep the config, where the model is stored, and the model once trained or loaded."""
+    def __init__(self, config: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        """The retrieval intent from the config; the rest as :class:`StoredIntentModel` keeps it."""
+        super().__init__(config, *args, **kwargs)
         self.retrieval_intent = str(config.get("retrieval_intent") or "faq")
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FaqTopicSelector:
-        """An untrained selector."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> FaqTopicSelector:
-        """The selector stored in the model (none, with a warning, when it has none)."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                return cls(config, model_storage, resource, IntentModel.load(Path(directory) / FILE_NAME))
-        except (ValueError, FileNotFoundError):
-            logger.warning("The model has no answer topics; no short answer is given")
-            return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on the retrieval intent's examples, labelled with their ``<intent>/<topic>``."""
@@ -113,14 +77,12 @@ class FaqTopicSelector(GraphComponent, IntentClassifier):  # type: ignore[misc] 
         if len({example.get(INTENT_RESPONSE_KEY) for example in examples}) < 2:
             logger.warning("Fewer than two answer topics of %s: nothing to choose", self.retrieval_intent)
             return self._resource
-        self.model = IntentModel.train(
+        model = IntentModel.train(
             [example.get(TEXT) for example in examples],
             [example.get(INTENT_RESPONSE_KEY) for example in examples],
         )
-        logger.info("Answer topics: %d examples of %d topics", len(examples), len(self.model.intents))
-        with self._model_storage.write_to(self._resource) as directory:
-            self.model.save(Path(directory) / FILE_NAME)
-        return self._resource
+        logger.info("Answer topics: %d examples of %d topics", len(examples), len(model.intents))
+        return self.keep(model)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Choose a topic for each message classified as the retrieval intent; leave the others."""

@@ -48,8 +48,24 @@ THANK = "thank"
 _GREETINGS = frozenset({"moi", "hei", "moikka", "terve", "moro", "morjens", "paivaa", "huomenta", "iltaa",
                         "moikkelis", "heissan"})  # fmt: skip
 # "ok soitan sinne, kiitos": a short message that acknowledges and thanks closes the matter.
-_ACKNOWLEDGEMENTS = frozenset({"ok", "okei", "okey", "selva", "hyva", "soitan", "soitin", "ymmarran", "jep",
-                               "jees", "aha", "kiva", "hienoa", "mahtavaa"})
+_ACKNOWLEDGEMENTS = frozenset(
+    {
+        "ok",
+        "okei",
+        "okey",
+        "selva",
+        "hyva",
+        "soitan",
+        "soitin",
+        "ymmarran",
+        "jep",
+        "jees",
+        "aha",
+        "kiva",
+        "hienoa",
+        "mahtavaa",
+    }
+)
 MAX_THANKS_WORDS = 6
 # "no okei, moi", "joo, heippa": an acknowledgement before a bye-word takes leave.
 _FAREWELL_OPENERS = _ACKNOWLEDGEMENTS | {"no", "joo", "juu", "niin", "jaa", "okei"}
@@ -233,7 +249,7 @@ class InputGuard(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Ras
 
     @staticmethod
     def _beyond_small_talk(message: Message) -> None:
-        """"moi. äidin kotihoito käy vain 10 min…" is about home care, not a goodbye."""
+        """ "moi. äidin kotihoito käy vain 10 min…" is about home care, not a goodbye."""
         intent = message.get(INTENT) or {}
         if intent.get(INTENT_NAME_KEY) not in SMALL_TALK:
             return

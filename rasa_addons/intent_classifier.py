@@ -10,13 +10,10 @@ seconds and stores it in the model as plain data (no pickle).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -29,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from opastin.intents import FILE_NAME, IntentModel
+from rasa_addons.stored_intent_model import StoredIntentModel
 
 logger = logging.getLogger(__name__)
 
@@ -36,68 +34,30 @@ RANKING_LENGTH = 10  # as Rasa's own classifiers
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
+class LinearIntentClassifier(StoredIntentModel, IntentClassifier):  # type: ignore[misc]  # Rasa ships no types
     """Predicts the intent of each message with :class:`opastin.intents.IntentModel`."""
+
+    file_name = FILE_NAME
+    missing = "The model has no intent classifier; every message falls back"
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """No options: the features and the model are fixed in :mod:`opastin.intents`."""
         return {}
 
-    def __init__(
-        self,
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: IntentModel | None = None,
-    ) -> None:
-        """Keep where the model is stored, and the model once trained or loaded."""
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearIntentClassifier:
-        """An untrained classifier."""
-        return cls(model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearIntentClassifier:
-        """The classifier stored in the model (untrained, with a warning, when it has none)."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                return cls(model_storage, resource, IntentModel.load(Path(directory) / FILE_NAME))
-        except (ValueError, FileNotFoundError):
-            logger.warning("The model has no intent classifier; every message falls back")
-            return cls(model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on every example that has an intent and store the model."""
         examples = [example for example in training_data.intent_examples if example.get(TEXT)]
         texts = [example.get(TEXT) for example in examples]
         labels = [example.get(INTENT) for example in examples]
-        self.model = IntentModel.train(texts, labels)
+        model = IntentModel.train(texts, labels)
         logger.info(
             "Intent classifier: %d examples of %d intents, temperature %.2f",
             len(texts),
             len(set(labels)),
-            self.model.temperature,
+            model.temperature,
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            self.model.save(Path(directory) / FILE_NAME)
-        return self._resource
+        return self.keep(model)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set each message's intent and the ranking of the most likely intents (no intent, with

@@ -3,8 +3,8 @@ r"""A learned emergency detector: character n-grams and a linear classifier.
 The lexicon catches the wordings its editors foresaw; this layer catches
 wordings nobody wrote down, typed any way. It is a multinomial logistic
 regression (:mod:`opastin.linear_text`) over character n-grams (2–5, inside
-word boundaries) and words of the folded text, trained on emergency phrasings (label: their level) and
-thousands of everyday messages (label: ``none``), each also in seeded typing
+word boundaries) and words of the folded text, trained on emergency phrasings
+(label: their level) and thousands of everyday messages (label: ``none``), each also in seeded typing
 noise (:mod:`opastin.perturb`). Its probability that a message is *not*
 everyday is compared with a threshold set for high recall; above it, the bot
 asks one direct safety question rather than giving the numbers outright.
@@ -23,16 +23,14 @@ model file (:func:`load_from_model_archive`).
 from __future__ import annotations
 
 import io
-import json
 import tarfile
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from opastin.linear_text import LinearTextModel, normalise
+from opastin.linear_text import LinearTextModel, tfidf_features
 from opastin.perturb import perturb
 
 if TYPE_CHECKING:
@@ -57,30 +55,11 @@ class LearnedScore:
 
 def fit_pipeline(texts: Sequence[str], labels: Sequence[str], seed: int) -> Pipeline:
     """Fit the scikit-learn pipeline the model is made from (imported here: training only)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
 
-    features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=CHAR_NGRAMS,
-                    preprocessor=normalise,
-                    sublinear_tf=True,
-                    min_df=2,
-                ),
-            ),
-            (
-                "words",
-                TfidfVectorizer(preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=1),
-            ),
-        ]
-    )
     classifier = LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000, random_state=seed)
-    pipeline = Pipeline([("features", features), ("classifier", classifier)])
+    pipeline = Pipeline([("features", tfidf_features(CHAR_NGRAMS, WORD_NGRAMS)), ("classifier", classifier)])
     pipeline.fit(list(texts), list(labels))
     return pipeline
 
@@ -138,17 +117,14 @@ class LearnedDetector:
 
     def save(self, path: Path) -> None:
         """Write the model and threshold to ``path`` (a zip of JSON, text and raw numbers; no pickle)."""
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            self.model.write(archive, {"threshold": self.threshold})
+        self.model.save(path, {"threshold": self.threshold})
 
     @classmethod
     def load(cls, source: Path | IO[bytes]) -> LearnedDetector:
         """Read a detector written by :meth:`save` (``ValueError`` when it is not one)."""
-        try:
-            with zipfile.ZipFile(source) as archive:
-                model, settings = LinearTextModel.read(archive)
-        except (KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
-            raise ValueError(f"not a learned emergency detector: {error}") from None
+        model, settings = LinearTextModel.load(source, "a learned emergency detector")
+        if "threshold" not in settings:
+            raise ValueError("not a learned emergency detector: no threshold")
         return cls(model, settings["threshold"])
 
 
