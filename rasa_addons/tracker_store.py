@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Query, Session
@@ -159,6 +159,22 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):  # type: ignore[misc]  # Rasa sh
             .all()
         )
         return still_in_force(sorted((int(row_id), kind, name) for row_id, kind, name in latest_of_each))
+
+    def _event_query(self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool) -> Query:
+        """Rasa's query of a conversation's events (of its latest session, unless all are asked), with
+        the session's start read first as a value. Rasa joins it as a subquery, and PostgreSQL,
+        guessing from stale statistics that a conversation has one row, ran that subquery again for
+        every row: the 200th message of a conversation took seven times as long as the 10th."""
+        table = self.SQLEvent
+        events = session.query(table).filter(table.sender_id == sender_id)
+        if not fetch_events_from_all_sessions:
+            started = session.query(sa.func.max(table.timestamp)).filter(
+                table.sender_id == sender_id, table.type_name == SessionStarted.type_name
+            )
+            session_start = started.scalar()
+            if session_start is not None:
+                events = events.filter(table.timestamp >= session_start)
+        return events.order_by(table.id)
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """The whole conversation, read again while the database is out of reach."""

@@ -88,7 +88,7 @@ def main() -> int:
     if up_to_date(current):
         print("==> Model is up to date (models/opastin.tar.gz)")
         return 0
-    print("==> Training the model (about 3 minutes on 2 cores; log in var/log/train.log)", flush=True)
+    print("==> Training the model (about a minute on 2 cores; log in var/log/train.log)", flush=True)
     started = time.monotonic()
     code = train()
     if code != 0 or not MODEL.exists():

@@ -218,6 +218,25 @@ async def test_a_long_conversation_is_read_bounded_with_its_state_and_saved_whol
     assert len(stored.events) == len(everything) + 2
 
 
+@pytest.mark.parametrize("fetch_all", [False, True], ids=["latest session", "all sessions"])
+async def test_the_sessions_events_are_those_rasas_own_query_finds(database: str, fetch_all: bool) -> None:
+    """The session's start is read as a value first (PostgreSQL ran Rasa's subquery once per row):
+    the same events, in the same order, as Rasa's own query finds, for a conversation of two sessions."""
+    store = DatabaseUrlTrackerStore(domain=_slots_domain(), default_sqlite_path=database)
+    sender = f"sessions-{uuid.uuid4().hex}"
+    first, second = _long_conversation(turns=2), _long_conversation(turns=3)
+    for event in second:
+        event.timestamp += 3600  # the second session an hour later
+    await store.save(DialogueStateTracker.from_events(sender, first + second, _slots_domain().slots))
+
+    with store.session_scope() as session:
+        ours = [row.id for row in store._event_query(session, sender, fetch_all)]
+        rasas = [row.id for row in SQLTrackerStore._event_query(store, session, sender, fetch_all)]
+
+    assert ours == rasas
+    assert len(ours) == len(first + second) if fetch_all else len(second)
+
+
 async def test_a_short_conversation_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     store = DatabaseUrlTrackerStore(
