@@ -27,7 +27,8 @@ What the sender saw as sent:
 Lost: seen as sent but not stored (Rasa's ``events`` for the bot, the service's
 ``messages`` for live chats), or stored but never shown on the other side (the resident:
 received live or in the history replayed on resume; the agent: received live, or the desk
-socket connected again afterwards, when the desk reloads the conversation). Duplicated:
+socket connected again afterwards or the service asked it to catch up, when the desk reloads the
+conversation). Duplicated:
 stored twice, or received live twice by the same client. Reordered: an adjacent pair
 received or stored in the opposite order of sending. Without service: from the fault
 until each client's first message sent after it completed its round trip (a bot reply;
@@ -187,8 +188,9 @@ class ResidentClient:
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("session_confirm", self._on_confirm)
         self.sio.on("bot_uttered", self._on_uttered)
+        self.sio.on("resync", self._on_connect)  # catch up: the conversation again, as the widget does
 
-    async def _on_connect(self) -> None:
+    async def _on_connect(self, *_data: Any) -> None:
         await self.sio.emit("session_request", {"session_id": self.secret})
 
     def _on_disconnect(self, *_reason: Any) -> None:
@@ -281,6 +283,7 @@ class DeskClient:
         self.sio.on("connect", self._on_connect, namespace="/desk")
         self.sio.on("disconnect", self._on_disconnect, namespace="/desk")
         self.sio.on("message", self._on_message, namespace="/desk")
+        self.sio.on("resync", self._on_resync, namespace="/desk")
 
     def _on_connect(self) -> None:
         self.traffic.desk_connects[self.name].append(time.monotonic())
@@ -288,6 +291,9 @@ class DeskClient:
 
     def _on_disconnect(self, *_reason: Any) -> None:
         self.connected.clear()
+
+    def _on_resync(self, *_data: Any) -> None:
+        self.traffic.desk_connects[self.name].append(time.monotonic())  # the desk reloads, as on connect
 
     def _on_message(self, message: dict[str, Any]) -> None:
         if message.get("sender") == "resident":

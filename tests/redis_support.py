@@ -45,11 +45,19 @@ class RedisServer:
 
     url: str
     process: subprocess.Popen[bytes]
+    command: list[str]
+    port: int
 
     def kill(self) -> None:
         """Stop the server at once (SIGKILL), as a crash would."""
         self.process.kill()
         self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Kill the server and start it again on the same port, empty (as an orchestrator would)."""
+        self.kill()
+        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+        wait_until(lambda: _pings(self.port), [self.process], REDIS_START_SECONDS, what="redis-server")
 
 
 @contextmanager
@@ -59,8 +67,9 @@ def running_redis(directory: Path) -> Iterator[RedisServer]:
     command = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"]
     command += ["--dir", str(directory), "--logfile", str(directory / "redis.log")]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    server = RedisServer(f"redis://{LOOPBACK}:{port}/0", process, command, port)
     try:
-        wait_until(lambda: _pings(port), [process], REDIS_START_SECONDS, what="redis-server")
-        yield RedisServer(f"redis://{LOOPBACK}:{port}/0", process)
+        wait_until(lambda: _pings(port), [server.process], REDIS_START_SECONDS, what="redis-server")
+        yield server
     finally:
-        stop_processes([process], timeout_s=10)
+        stop_processes([server.process], timeout_s=10)

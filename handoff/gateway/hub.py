@@ -44,6 +44,7 @@ from handoff.gateway.identification import ChatIdentification
 from handoff.gateway.origins import socket_origins
 from handoff.gateway.positions import QueuePositions
 from handoff.gateway.presence import AgentPresence
+from handoff.gateway.pubsub import GapAwareRedisManager
 from handoff.gateway.rasa import RasaClient
 from handoff.gateway.residents import ResidentNamespace, Residents, detect_level
 from handoff.gateway.sessions import EmergencyDetector
@@ -51,6 +52,7 @@ from handoff.gateway.wire import (
     CHANNEL,
     DESK,
     RESIDENTS,
+    RESYNC,
     agent_room,
     resident_room,
     system_uttered,
@@ -84,7 +86,7 @@ class Gateway:
         settings = services.settings
         options: dict[str, Any] = {}
         if settings.redis_url:
-            options["client_manager"] = socketio.AsyncRedisManager(settings.redis_url)
+            options["client_manager"] = GapAwareRedisManager(settings.redis_url, self._queue_was_away)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             cors_allowed_origins=socket_origins(settings.allowed_origins),
@@ -128,6 +130,15 @@ class Gateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _queue_was_away(self) -> None:
+        """Socket.io's Redis queue is back after a gap: this replica's sockets may have missed events."""
+        self.spawn(self.resync_sockets())
+
+    async def resync_sockets(self) -> None:
+        """Ask every socket of this replica to catch up from the database, as after a reconnect."""
+        for namespace in (RESIDENTS, DESK):
+            await self.sio.emit(RESYNC, {}, namespace=namespace, ignore_queue=True)
 
     def lock(self, conversation_id: str) -> asyncio.Lock:
         """The lock under which everything for one conversation is stored and sent."""

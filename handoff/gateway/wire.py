@@ -10,6 +10,9 @@ RESIDENTS = "/"
 DESK = "/desk"
 # The channel name Rasa sees in each message's metadata.
 CHANNEL = "opastin-webchat"
+# Sent to a socket that may have missed events (socket.io's Redis queue was away): catch up from
+# the database. The widget requests its session again, the desk reloads what it shows.
+RESYNC = "resync"
 
 
 def resident_room(conversation_id: str) -> str:

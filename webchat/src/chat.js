@@ -344,6 +344,12 @@
     socket.emit("session_request", { session_id: sessionSecret });
   });
 
+  // The service may have missed events for this page (its replicas' queue was away): the
+  // conversation is requested again and redrawn from its history, as after a reconnect.
+  socket.on("resync", function () {
+    if (sessionSecret) socket.emit("session_request", { session_id: sessionSecret });
+  });
+
   socket.on("session_confirm", function (data) {
     var secret = typeof data === "string" ? data : data && data.session_id;
     var isNewConversation = secret !== sessionSecret;

@@ -744,6 +744,12 @@
       refreshOverview();
     }
   });
+  // The service may have missed events for this desk (its replicas' queue was away): reload
+  // what is shown, as after a reconnect.
+  socket.on("resync", function () {
+    refreshConversation();
+    refreshOverview();
+  });
   socket.on("disconnect", function () {
     document.body.removeAttribute("data-desk-live");
     wasDisconnected = true;
