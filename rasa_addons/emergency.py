@@ -42,6 +42,8 @@ from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
+    METADATA,
+    METADATA_INTENT,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
@@ -167,6 +169,8 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
         everyday: list[str] = []
         for example in training_data.intent_examples:
             text = example.get(TEXT) or ""
+            if not for_learned_detector(example):
+                continue
             if example.get(INTENT) == EMERGENCY_INTENT:
                 found = self.matcher.detect(text, tolerant=True)
                 emergencies.append((found.level if found else LEVEL_112, text))
@@ -196,6 +200,13 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
                     # Only the classifier saw danger, nothing else is likely: ask, never "not understood".
                     mark_emergency(message, SafetyVerdict(LEVEL_112, False, LAYER_CLASSIFIER))
         return messages
+
+
+def for_learned_detector(example: Message) -> bool:
+    """Whether an NLU example trains the learned detector: not when its intent's block says
+    ``metadata: {learned_detector: false}`` (the intent classifier still learns from it)."""
+    metadata = (example.get(METADATA) or {}).get(METADATA_INTENT) or {}
+    return metadata.get("learned_detector", True) is not False
 
 
 def set_intent(message: Message, intent_name: str) -> None:

@@ -41,6 +41,7 @@ LISTS = {
     "blind4": ("blind4_emergency.txt", "blind4_everyday.txt"),
     "blind5": ("blind5_emergency.txt", "blind5_everyday.txt"),
     "blind6": ("blind6_emergency.txt", "blind6_everyday.txt"),
+    "blind7": ("blind7_emergency.txt", "blind7_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

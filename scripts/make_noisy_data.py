@@ -7,6 +7,9 @@ for each example one seeded perturbation of :mod:`opastin.perturb` (``hurried``,
 ``drop``, ``double`` or ``spoken``), chosen by the example itself. Examples with
 entity annotations are left out (the noise could break ``[..](age)``).
 
+An intent's ``metadata`` (``learned_detector: false``: not for the safety net's
+learned detector) stays with its noisy copies.
+
 ``make train`` runs this before training; ``--check`` exits 1 when the file is
 not what the current training data would give (a test runs it).
 """
@@ -37,9 +40,12 @@ HEADER = """\
 """
 
 
-def examples_by_intent(nlu_dir: Path = NLU_DIR) -> dict[str, list[str]]:
-    """The plain examples (no entity annotations) of each intent, in file order."""
-    found: dict[str, list[str]] = {}
+Block = tuple[str, str]  # (intent, its metadata as YAML flow text, "" when none)
+
+
+def examples_by_intent(nlu_dir: Path = NLU_DIR) -> dict[Block, list[str]]:
+    """The plain examples (no entity annotations) of each intent and metadata, in file order."""
+    found: dict[Block, list[str]] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
         if path == OUTPUT:
             continue
@@ -48,11 +54,17 @@ def examples_by_intent(nlu_dir: Path = NLU_DIR) -> dict[str, list[str]]:
             intent = item.get("intent")
             if not intent or intent in SKIPPED_INTENTS:
                 continue
+            metadata = flow_yaml(item["metadata"]) if "metadata" in item else ""
             for line in (item.get("examples") or "").splitlines():
                 text = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
                 if text and "[" not in text:
-                    found.setdefault(intent, []).append(text)
+                    found.setdefault((intent, metadata), []).append(text)
     return found
+
+
+def flow_yaml(value: object) -> str:
+    """``value`` as one line of YAML (an intent's metadata in the generated file)."""
+    return yaml.safe_dump(value, default_flow_style=True).strip()
 
 
 def noisy(text: str) -> str:
@@ -61,18 +73,22 @@ def noisy(text: str) -> str:
     return perturb(text, NOISE[choice], seed=1)
 
 
-def render(by_intent: dict[str, list[str]]) -> str:
+def render(by_intent: dict[Block, list[str]]) -> str:
     """The YAML of the generated file (only variants that differ from every original)."""
     originals = {text.lower() for texts in by_intent.values() for text in texts}
     lines = [HEADER, 'version: "3.1"', "nlu:"]
-    for intent in sorted(by_intent):
+    taken: dict[str, set[str]] = {}  # each intent's variants, over its blocks
+    for intent, metadata in sorted(by_intent):
         variants = []
-        for text in by_intent[intent]:
+        for text in by_intent[(intent, metadata)]:
             variant = noisy(text)
-            if variant.lower() not in originals and variant not in variants:
+            if variant.lower() not in originals and variant not in taken.setdefault(intent, set()):
                 variants.append(variant)
+                taken[intent].add(variant)
         if variants:
-            lines += [f"- intent: {intent}", "  examples: |"]
+            lines.append(f"- intent: {intent}")
+            lines += [f"  metadata: {metadata}"] if metadata else []
+            lines.append("  examples: |")
             lines += [f"    - {variant}" for variant in variants]
     return "\n".join(lines) + "\n"
 

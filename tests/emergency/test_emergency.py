@@ -384,3 +384,19 @@ def test_component_config_points_to_a_broken_lexicon(tmp_path: Path) -> None:
             Resource("emergency_detector"),
             ExecutionContext(GraphSchema({}), "test"),
         )
+
+
+def test_examples_marked_so_do_not_train_the_learned_detector(component, tmp_path: Path) -> None:  # noqa: ANN001
+    """An intent block with ``metadata: {learned_detector: false}`` trains the intent classifier only."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    (tmp_path / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: emergency\n  examples: |\n    - rintaan sattuu kovasti\n'
+        "- intent: dental_care\n  metadata:\n    learned_detector: false\n  examples: |\n"
+        "    - poskeen sattuu kovasti\n- intent: dental_care\n  examples: |\n    - hammas on lohjennut\n",
+        encoding="utf-8",
+    )
+    emergencies, everyday = component._training_lists(load_data(str(tmp_path / "nlu.yml")))
+
+    assert [text for _, text in emergencies] == ["rintaan sattuu kovasti"]
+    assert everyday == ["hammas on lohjennut"]
