@@ -22,6 +22,7 @@ from actions.actions_escalation import EscalationAction, buttons, conversation_t
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
 from actions.context import (
     STAY_BELOW_CONFIDENCE,
+    UNSURE_OF_NEW_NEED,
     Need,
     previous_emergency,
     previous_need,
@@ -209,16 +210,19 @@ def intent_confidence(tracker: Tracker) -> float:
 def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str) -> bool:
     """Whether a message routed elsewhere is rather a follow-up on ``need``, that of the bot's previous turn.
 
-    Only when it points back ("entä jos hän…", "se ei…") and the classifier is not sure
-    of the new route; an emergency or a request for the form is never held back.
+    When it points back ("entä jos hän…", "se ei…") and the classifier is not sure of the
+    new route, or when the classifier is unsure of the new route in any case ("mä en tiedä
+    mitä tehdä"); an emergency or a request for the form is never held back.
     """
     if route is None or route.type in ("emergency", "form"):
         return False
-    same = route.type == need.type and route.target == str(need.route.get("target"))
-    if same or not refers_back(text):
+    if route.type == need.type and route.target == str(need.route.get("target")):
         return False
+    confidence = intent_confidence(tracker)
+    if not refers_back(text):
+        return confidence < UNSURE_OF_NEW_NEED
     # "mikä niiden numero on?": a page asked about the team just discussed is that team's matter.
-    return route.type == "webpage" or intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
+    return route.type == "webpage" or confidence < STAY_BELOW_CONFIDENCE
 
 
 class ActionRoute(EscalationAction):

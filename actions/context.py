@@ -22,6 +22,9 @@ NEED_TYPES = ("answer", "team", "omaolo", "webpage")
 # Below this confidence a different route does not override the need the previous turn was about
 # when the message refers back to it (see :func:`refers_back`).
 STAY_BELOW_CONFIDENCE = 0.8
+# Below this confidence a different route does not override that need even when the message does
+# not point back: "mä en tiedä mitä tehdä" after low mood is not a new need for the family centre.
+UNSURE_OF_NEW_NEED = 0.6
 # Words that point back to what was just discussed ("se", "hän", "entä", "tästä"), normalised.
 _BACK_REFERENCES = frozenset(
     {"se", "sen", "sita", "siita", "silla", "sille", "siihen", "han", "hanen", "hanta", "hanella", "hanelle",

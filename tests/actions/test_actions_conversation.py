@@ -49,6 +49,7 @@ def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
 
 
 PALVELUNEUVO = {"type": "team", "target": "palveluneuvo", "label": "Palveluneuvo"}
+MIELENTERVEYS = {"type": "team", "target": "mielenterveys_paihde", "label": "Mielenterveyspalvelut"}
 
 
 def test_a_question_gets_its_answer_and_the_team_that_helps_further(tracker_for, service):
@@ -116,6 +117,17 @@ def test_a_follow_up_pointing_back_is_not_taken_for_a_new_need(tracker_for, serv
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
 
     assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
+def test_a_vague_message_the_classifier_is_unsure_of_stays_with_the_need(tracker_for, service):
+    earlier = [user_event("mulla on ollut raskasta ja masentaa", "mental_health"), bot_route(MIELENTERVEYS)]
+    ranking = [{"name": "family_support", "confidence": 0.54}, {"name": "faq", "confidence": 0.2}]
+    tracker = tracker_for("mä en tiedä mitä tehdä", "family_support", ranking=ranking, earlier=earlier)
+    tracker.latest_message["intent"]["confidence"] = 0.54
+
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+
+    assert routes_of(messages)[0][:2] == ("team", "mielenterveys_paihde")
 
 
 def test_a_clear_new_need_is_recognised_as_new(tracker_for, service):
