@@ -79,12 +79,12 @@ def render(by_intent: dict[Block, list[str]]) -> str:
     lines = [HEADER, 'version: "3.1"', "nlu:"]
     taken: dict[str, set[str]] = {}  # each intent's variants, over its blocks
     for intent, metadata in sorted(by_intent):
-        variants = []
+        variants, seen = [], taken.setdefault(intent, set())
         for text in by_intent[(intent, metadata)]:
             variant = noisy(text)
-            if variant.lower() not in originals and variant not in taken.setdefault(intent, set()):
+            if variant.lower() not in originals and variant not in seen:
                 variants.append(variant)
-                taken[intent].add(variant)
+                seen.add(variant)
         if variants:
             lines.append(f"- intent: {intent}")
             lines += [f"  metadata: {metadata}"] if metadata else []

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -44,20 +44,24 @@ class RedisServer:
     """A running redis-server and its URL."""
 
     url: str
-    process: subprocess.Popen[bytes]
     command: list[str]
     port: int
+    process: subprocess.Popen[bytes] = field(init=False)
 
     def kill(self) -> None:
         """Stop the server at once (SIGKILL), as a crash would."""
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def start(self) -> None:
+        """Start the server with its command and wait until it answers PING."""
+        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+        wait_until(lambda: _pings(self.port), [self.process], REDIS_START_SECONDS, what="redis-server")
+
     def restart(self) -> None:
         """Kill the server and start it again on the same port, empty (as an orchestrator would)."""
         self.kill()
-        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
-        wait_until(lambda: _pings(self.port), [self.process], REDIS_START_SECONDS, what="redis-server")
+        self.start()
 
 
 @contextmanager
@@ -66,10 +70,9 @@ def running_redis(directory: Path) -> Iterator[RedisServer]:
     binary, port = _redis_binary(), free_port()
     command = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"]
     command += ["--dir", str(directory), "--logfile", str(directory / "redis.log")]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-    server = RedisServer(f"redis://{LOOPBACK}:{port}/0", process, command, port)
+    server = RedisServer(f"redis://{LOOPBACK}:{port}/0", command, port)
+    server.start()
     try:
-        wait_until(lambda: _pings(port), [server.process], REDIS_START_SECONDS, what="redis-server")
         yield server
     finally:
         stop_processes([server.process], timeout_s=10)

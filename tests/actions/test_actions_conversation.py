@@ -108,11 +108,19 @@ def test_a_follow_up_that_is_not_understood_stays_with_the_team(tracker_for, ser
     assert "utter_clarify" not in [m["response"] for m in messages]
 
 
+def unsure_follow_up(tracker_for, earlier, text: str, ranking: list[tuple[str, float]]):
+    """A message after ``earlier`` whose most likely intent (``ranking``'s first) is far from sure."""
+    (intent, confidence), *_ = ranking
+    ranked = [{"name": name, "confidence": value} for name, value in ranking]
+    tracker = tracker_for(text, intent, ranking=ranked, earlier=earlier)
+    tracker.latest_message["intent"]["confidence"] = confidence
+    return tracker
+
+
 def test_a_follow_up_pointing_back_is_not_taken_for_a_new_need(tracker_for, service):
     earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
-    ranking = [{"name": "debt_advice", "confidence": 0.55}, {"name": "elderly_services", "confidence": 0.3}]
-    tracker = tracker_for("entä jos hän ei pysty maksamaan", "debt_advice", ranking=ranking, earlier=earlier)
-    tracker.latest_message["intent"]["confidence"] = 0.55
+    ranking = [("debt_advice", 0.55), ("elderly_services", 0.3)]
+    tracker = unsure_follow_up(tracker_for, earlier, "entä jos hän ei pysty maksamaan", ranking)
 
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
 
@@ -121,9 +129,8 @@ def test_a_follow_up_pointing_back_is_not_taken_for_a_new_need(tracker_for, serv
 
 def test_a_vague_message_the_classifier_is_unsure_of_stays_with_the_need(tracker_for, service):
     earlier = [user_event("mulla on ollut raskasta ja masentaa", "mental_health"), bot_route(MIELENTERVEYS)]
-    ranking = [{"name": "family_support", "confidence": 0.54}, {"name": "faq", "confidence": 0.2}]
-    tracker = tracker_for("mä en tiedä mitä tehdä", "family_support", ranking=ranking, earlier=earlier)
-    tracker.latest_message["intent"]["confidence"] = 0.54
+    ranking = [("family_support", 0.54), ("faq", 0.2)]
+    tracker = unsure_follow_up(tracker_for, earlier, "mä en tiedä mitä tehdä", ranking)
 
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
 
