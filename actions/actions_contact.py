@@ -103,8 +103,14 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
             name = local_team(team).name
             team_slots = {"contact_team": team, "contact_topic": name}
             return Correction(team_slots, "utter_contact_corrected_team", {"team_name": name})
+        if team is not None and asking == "contact_message" and words <= MAX_TEAM_NAME_WORDS:
+            # "hammashoitoon" to "what is it about?": the team again, not the matter; ask once more.
+            return Correction({}, "utter_contact_team_confirmed", {"team_name": local_team(team).name})
     if filled.get("contact_message") and contact_form.wants_message_changed(text):
         return Correction({"contact_message": None}, "utter_contact_corrected_message")
+    if filled.get("contact_message") and (addition := contact_form.message_addition(text)) is not None:
+        added = f"{filled['contact_message']}\n{addition}"
+        return Correction({"contact_message": added}, "utter_contact_added_to_message")
     if filled.get("contact_method"):
         method = contact_form.other_method(text, filled["contact_method"])
         if method is not None:

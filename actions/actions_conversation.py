@@ -237,6 +237,27 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         return [SlotSet(RATING_DUE, False)]
 
 
+# "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
+_THANKS_STEMS = ("kiit", "thank", "tack")
+
+
+class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """Help was already called: acknowledged without repeating the instruction; thanks are answered
+    in the same breath ("Ole hyvä, ja hyvä, että soitit")."""
+
+    def name(self) -> str:
+        return "action_emergency_called"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        words = normalise(str((tracker.latest_message or {}).get("text") or "")).split()
+        thanks = any(word.startswith(_THANKS_STEMS) for word in words)
+        response = "utter_emergency_called_thanks" if thanks else "utter_emergency_called"
+        dispatcher.utter_message(response=response)
+        return []
+
+
 class ActionFeedbackOrComplaint(EscalationAction):
     """"Haluan antaa palautetta": a rating of the chat after a live chat or a route; otherwise (feedback
     on care, with no chat to rate) how to complain, with a button to rate the chat after all.

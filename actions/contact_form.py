@@ -41,6 +41,12 @@ _CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sitte
                     "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet", "ai niin", "ainiin",
                     "sori", "oho", "hups", "anteeks", "pitais", "pitaisi", "eika", "enka")  # fmt: skip
 _MESSAGE_WORDS = ("viesti", "asia")
+# Adding to the message at the read-back: "laita vielä viestiin, että lääkkeet loppuu perjantaina".
+_ADDING_STEMS = ("laita", "lisaa", "lisaisin", "lisata", "lisaatko", "lisaisitko", "kirjoita", "mainitse",
+                 "mainitsisitko")  # fmt: skip
+_MESSAGE_NAMED = re.compile(r"\bviesti\w*", re.IGNORECASE)
+_THAT = re.compile(r"\b(?:että|etta|et)\b", re.IGNORECASE)
+MIN_ADDITION_WORDS = 2
 # Stopping the form in the resident's own words ("anna olla", "unohda koko homma", "peru tää").
 _STOP_WORDS = frozenset({"peru", "peruuta", "peruutan", "perutaan", "unohda", "unohdetaan",
                          "keskeyta", "keskeytetaan", "lopeta", "lopetetaan"})  # fmt: skip
@@ -56,6 +62,8 @@ _EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "m
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 FINLAND = 358
 MIN_MOBILE_DIGITS = 9
+# "nyt oikein, lähetä": a yes that is not the first word counts in an answer this short.
+MAX_LATE_YES_WORDS = 6
 _LETTERS = re.compile(r"[a-zåäö]{2,}", re.IGNORECASE)
 
 
@@ -189,7 +197,14 @@ def yes_or_no(text: str) -> bool | None:
         return False
     if first in _YES_WORDS:
         return True
-    return None
+    return _yes_further_on(words)
+
+
+def _yes_further_on(words: list[str]) -> bool | None:
+    """A yes a few words in ("nyt on oikein, lähetä vaan") when no word of the answer says no."""
+    if len(words) > MAX_LATE_YES_WORDS or _NO_WORDS & set(words):
+        return None
+    return True if _YES_WORDS & set(words) else None
 
 
 def wants_correction(text: str) -> bool:
@@ -220,6 +235,23 @@ def wants_message_changed(text: str) -> bool:
     words = normalise(text).split()
     names_message = any(word.startswith(_MESSAGE_WORDS) for word in words)
     return names_message and wants_correction(text) and len(words) <= 8
+
+
+def message_addition(text: str) -> str | None:
+    """What the resident adds to the message ("laita vielä viestiin, että lääkkeet loppuu
+    perjantaina" gives "lääkkeet loppuu perjantaina"), or ``None`` when they do not add to it."""
+    words = normalise(text).split()
+    if not any(word.startswith(_ADDING_STEMS) for word in words):
+        return None
+    named = _MESSAGE_NAMED.search(text)
+    if named is None:
+        return None
+    rest = text[named.end() :]
+    that = _THAT.search(rest)
+    addition = (rest[that.end() :] if that else rest).strip(" ,.:;-")
+    if len(addition.split()) < MIN_ADDITION_WORDS:
+        return None
+    return clean_message(addition)
 
 
 def other_method(text: str, current: str | None) -> str | None:

@@ -46,7 +46,13 @@ CLOCKS = {
     "night": "2027-01-13T03:00:00+02:00",
     "weekend": "2027-01-16T11:00:00+02:00",
 }
-SMALLTALK = {"greet": "utter_greet", "thanks": "utter_you_are_welcome", "goodbye": "utter_goodbye"}
+# Thanks beside the news that help was called are answered with the acknowledgement ("Ole hyvä, ja hyvä,
+# että olet jo soittanut").
+SMALLTALK = {
+    "greet": ("utter_greet",),
+    "thanks": ("utter_you_are_welcome", "utter_emergency_called_thanks"),
+    "goodbye": ("utter_goodbye",),
+}
 # The form step a label means, as the slot the form asks for after the turn.
 FORM_ASKS = {
     "asks_team": ("contact_team",),
@@ -229,7 +235,7 @@ def judge(expect: Mapping[str, Any], observed: Observed, consent_asked_before: b
     if "clarify" in expect:
         return _has_name(observed, *ASKS_WHAT)
     if "smalltalk" in expect:
-        return _has_name(observed, SMALLTALK.get(str(expect["smalltalk"]), "?"))
+        return _has_name(observed, *SMALLTALK.get(str(expect["smalltalk"]), ("?",)))
     if "language" in expect:
         return _has_name(observed, "utter_other_language")
     raise ValueError(f"unknown expectation {dict(expect)}")

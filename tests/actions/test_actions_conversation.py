@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_conversation import (
     ActionAnswer,
+    ActionEmergencyCalled,
     ActionFeedbackOrComplaint,
     ActionGoodbye,
     ActionGreet,
@@ -186,6 +187,19 @@ def test_goodbye_after_a_route_asks_the_rating_once(tracker_for):
 def test_goodbye_without_a_route_asks_no_rating(tracker_for):
     messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye"))
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
+
+
+@pytest.mark.parametrize(
+    ("text", "response"),
+    [
+        ("soitin jo 112", "utter_emergency_called"),
+        ("soitin, ambulanssi on tulossa. kiitos", "utter_emergency_called_thanks"),
+        ("ambulanssi tulee, kiitti", "utter_emergency_called_thanks"),
+    ],
+)
+def test_help_already_called_is_acknowledged_and_thanks_answered(tracker_for, text, response):
+    messages, events = run(ActionEmergencyCalled(), tracker_for(text, "emergency_called"))
+    assert ([m["response"] for m in messages], events) == ([response], [])
 
 
 def test_feedback_on_care_is_answered_with_how_to_complain(tracker_for):

@@ -206,6 +206,29 @@ def test_a_message_naming_a_team_is_a_message_not_a_correction():
     assert said == []
 
 
+@pytest.mark.parametrize("text", ["hammashoitoon", "sinne hammaslääkärille"])
+def test_a_team_name_given_for_the_message_keeps_the_team_and_asks_the_message_again(text):
+    slots = {"contact_team": "suun_terveydenhuolto", "contact_topic": "Suun terveydenhuolto"}
+    result, said = answer("contact_message", text, slots)
+    assert result == {"contact_message": None}
+    assert said[0]["response"] == "utter_contact_team_confirmed"
+    assert said[0]["team_name"] == "Suun terveydenhuolto"
+
+
+def test_an_addition_at_the_confirmation_is_added_to_the_message_and_read_back_again():
+    text = "laita vielä viestiin, että lääkkeet loppuu perjantaina"
+    result, said = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
+    message = f"{FILLED['contact_message']}\nlääkkeet loppuu perjantaina"
+    assert result == {"contact_message": message, "contact_consent": None}
+    assert [m["response"] for m in said] == ["utter_contact_added_to_message"]
+
+
+@pytest.mark.parametrize("text", ["nyt oikein, lähetä", "nyt on oikein, lähetä vaan"])
+def test_a_yes_later_in_a_short_answer_sends(text):
+    result, _ = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
+    assert result == {"contact_consent": True}
+
+
 def test_the_message_can_be_rewritten_at_a_later_step():
     slots = {key: FILLED[key] for key in ("contact_team", "contact_message", "contact_method")}
     result, said = answer("contact_value", "haluun muuttaa viestiä", slots)

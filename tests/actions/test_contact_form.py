@@ -122,6 +122,9 @@ def test_a_number_or_an_address_typed_instead_of_the_method_is_taken_as_both():
         ("älä lähetä", False),
         ("ei kun anna olla", False),
         ("no", None),
+        ("nyt on oikein, lähetä vaan", True),
+        ("en tiedä, lähetä", False),
+        ("mitä jos lähetän myöhemmin uudestaan, ei", None),
     ],
 )
 def test_yes_or_no(answer, meaning):
@@ -223,3 +226,18 @@ def test_switching_the_contact_method(answer, current, switched):
 )  # fmt: skip
 def test_stopping_the_form_in_own_words(answer, stops):
     assert contact_form.wants_to_stop(answer) is stops
+
+
+@pytest.mark.parametrize(
+    ("answer", "addition"),
+    [
+        ("laita viel viestiin et lääkkeet loppuu perjantaina", "lääkkeet loppuu perjantaina"),
+        ("lisää viestiin: olen tavattavissa aamuisin", "olen tavattavissa aamuisin"),
+        ("Voisitko lisätä viestiin, että numero on työpuhelin", "numero on työpuhelin"),
+        ("lisää viestiin", None),
+        ("muuta viestiä", None),
+        ("laita menemään", None),
+    ],
+)
+def test_an_addition_to_the_message(answer, addition):
+    assert contact_form.message_addition(answer) == addition
