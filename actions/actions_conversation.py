@@ -16,7 +16,7 @@ from actions.actions_routing import ActionHandleFallback, start_contact_form
 from actions.availability import ACCEPTING
 from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
 from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
-from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route
+from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route, find_team
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
@@ -67,7 +67,8 @@ def selected_topic(tracker: Tracker) -> tuple[str | None, float]:
 
 
 class ActionAnswer(EscalationAction):
-    """Give the short factual answer the topic selector chose, and offer its team where one helps.
+    """Give the short factual answer the topic selector chose, and offer the team the question
+    names, or else the answer's own team, where one helps.
 
     An answer the selector is unsure of is not given: the message then adds to the need
     the conversation is about, or is handled as not understood.
@@ -104,7 +105,8 @@ class ActionAnswer(EscalationAction):
         other_topic = need is not None and need.type == ANSWER and need.target != topic
         if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text):
             return send_follow_up(dispatcher, tracker, need, routes, self)
-        return send_answer(dispatcher, tracker, topic, routes, self)
+        # "pääseekö fyssarille ilman lähetettä?": the answer, then the team the question names.
+        return send_answer(dispatcher, tracker, topic, routes, self, team=find_team(text, routes))
 
 
 def queue_offered_last(tracker: Tracker) -> bool:

@@ -337,7 +337,8 @@ class ActionSafetyAnswer(EscalationAction):
         entities = asked.get("entities") or []
         if intent != "deny":
             suspected = next(iter(entity_values(entities, "emergency_suspected")), "112")
-            route = emergency_route([{"entity": "emergency_level", "value": suspected}])
+            kept = [entity for entity in entities if entity.get("entity") in ("emergency_help", "language")]
+            route = emergency_route([{"entity": "emergency_level", "value": suspected}, *kept])
             return send_route(dispatcher, route, routes)
         text = asked.get("text") or ""
         ranking = [

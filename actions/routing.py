@@ -20,6 +20,8 @@ from opastin.routes import RouteTable, Symptom, normalise
 EMERGENCY_LEVELS = ("112", "crisis", "116117", "social", "confirm")
 DEFAULT_EMERGENCY_LEVEL = "112"
 CONFIRM_LEVEL = "confirm"
+# The safety net's ``emergency_help`` for danger from violence: the answer also names Nollalinja.
+VIOLENCE_HELP = "violence"
 # Emergencies written in these languages are answered in them (utter_emergency_<level>_<language>).
 OTHER_LANGUAGES = ("en", "sv")
 GENERAL_SYMPTOM = "general"
@@ -170,6 +172,9 @@ def emergency_route(entities: Sequence[Mapping[str, Any]]) -> Route:
         extra["suspected"] = next(
             iter(entity_values(entities, "emergency_suspected")), DEFAULT_EMERGENCY_LEVEL
         )
+    help_kind = next(iter(entity_values(entities, "emergency_help")), None)
+    if help_kind == VIOLENCE_HELP:
+        extra["help"] = help_kind
     return Route("emergency", level, extra)
 
 
@@ -206,6 +211,8 @@ def route_reply(route: Route, routes: RouteTable) -> Reply:
         language = route.extra.get("language")
         suffix = f"_{language}" if language in OTHER_LANGUAGES and route.target != CONFIRM_LEVEL else ""
         values = {"social_phone": routes.social_emergency} if route.target == "social" else {}
+        if route.target == "social" and not suffix and route.extra.get("help") == VIOLENCE_HELP:
+            return Reply("utter_emergency_social_violence", values)
         return Reply(f"utter_emergency_{route.target}{suffix}", values)
     if route.type == "form":
         return Reply(f"utter_route_form_{route.target}")

@@ -69,6 +69,7 @@ FALLBACK_INTENT = "nlu_fallback"
 EMERGENCY_LEVEL_ENTITY = "emergency_level"
 SUSPECTED_ENTITY = "emergency_suspected"
 LANGUAGE_ENTITY = "language"
+HELP_ENTITY = "emergency_help"
 # The key Rasa's own extractors (DIET, RegexEntityExtractor) use for entity confidence.
 ENTITY_CONFIDENCE_KEY = "confidence_entity"
 
@@ -256,8 +257,9 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
     Overrides any earlier intent (``nlu_fallback`` included) and puts
     ``emergency`` first in the ranking. Entities: ``emergency_level`` (the
     level, or ``confirm`` for a suspicion), ``emergency_suspected`` (a
-    suspicion's level) and ``language`` (``en``/``sv`` when the message was
-    in English or Swedish). Only rule ids and layers are logged, never words.
+    suspicion's level), ``language`` (``en``/``sv`` when the message was
+    in English or Swedish) and ``emergency_help`` (further help the answer
+    names, e.g. ``violence``). Only rule ids and layers are logged, never words.
     """
     text = message.get(TEXT) or ""
     set_intent(message, EMERGENCY_INTENT)
@@ -266,6 +268,8 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
         values[SUSPECTED_ENTITY] = verdict.level
     if verdict.language != "fi":
         values[LANGUAGE_ENTITY] = verdict.language
+    if verdict.help:
+        values[HELP_ENTITY] = verdict.help
     entities = [
         entity
         for entity in message.data.get(ENTITIES) or []

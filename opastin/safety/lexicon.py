@@ -73,8 +73,12 @@ _RULE_KEYS = frozenset(
         "language",
         "across_sentences",
         "always_now",
+        "overrides",
+        "help",
     }
 )
+# What a rule's ``help`` may add to the answer.
+HELP_KINDS = frozenset({"violence"})
 _TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called", "not_now"})
 # "eikä" after a match starts a clause of its own ("lähti eilen eikä oo palannu").
 _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
@@ -104,6 +108,8 @@ class EmergencyMatch:
         tempered: whether the sentence of the match also speaks of the past,
             asks for information or supposes (``not_now`` patterns: "vuosia
             sitten", "miten tunnistaa", "jos"); also a suspicion.
+        help: further help the answer names (``violence``: the helpline for
+            people facing violence), from the deciding rule; empty when none.
     """
 
     level: str
@@ -113,6 +119,7 @@ class EmergencyMatch:
     language: str = "fi"
     tolerant: bool = False
     tempered: bool = False
+    help: str = ""
 
     @property
     def certain(self) -> bool:
@@ -159,6 +166,8 @@ class _Rule:
     language: str = "fi"
     across_sentences: bool = False
     always_now: bool = False
+    overrides: frozenset[str] = frozenset()
+    help: str = ""
 
 
 @dataclass
@@ -245,6 +254,12 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         flags[key] = entry.get(key, default)
         if not isinstance(flags[key], bool):
             raise ValueError(f"{label}: '{key}' must be true or false")
+    help_kind = entry.get("help", "")
+    if help_kind and help_kind not in HELP_KINDS:
+        raise ValueError(f"{label}: 'help' must be one of {', '.join(sorted(HELP_KINDS))}")
+    overrides = _as_list(entry.get("overrides"), "overrides")
+    if not all(isinstance(other, str) for other in overrides):
+        raise ValueError(f"{label}: 'overrides' must list rule ids")
     numbers = {}
     for key, default_number, low, high in (("window", 6, 1, 30), ("max_gap", 2, 0, 10)):
         numbers[key] = entry.get(key, default_number)
@@ -264,6 +279,8 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         language=language,
         across_sentences=flags["across_sentences"],
         always_now=flags["always_now"],
+        overrides=frozenset(overrides),
+        help=help_kind,
     )
 
 
@@ -343,6 +360,12 @@ class EmergencyMatcher:
             for position, entry in enumerate(entries):
                 self._rules.append(_compile_rule(level, entry, position, seen))
         self._rules.sort(key=lambda rule: LEVEL_PRIORITY.index(rule.level))
+        known = {rule.id for rule in self._rules}
+        for rule in self._rules:
+            if rule.overrides - known:
+                unknown_ids = sorted(rule.overrides - known)
+                raise ValueError(f"{rule.id}: 'overrides' names unknown rule(s) {unknown_ids}")
+        self._overriding = [rule for rule in self._rules if rule.overrides]
         called = lexicon.get("already_called")
         self._already_called = (
             _compile_rule(LEVEL_112, {"id": "already_called", **called}, 0, seen) if called else None
@@ -409,9 +432,18 @@ class EmergencyMatcher:
                 ):
                     first, first_span, tempered = rule, span, False
                     break
+        # "mies löi … ei ole paikkaa mihin mennä tänään": a rule that overrides the first may win.
+        for rule in (rule for rule in self._overriding if first.id in rule.overrides):
+            span = self._match_rule(rule, tokens, sentences, positions, negation)
+            if span is None:
+                continue
+            rule_tempered = self._tempered(rule, span, text, tokens, positions, tolerant, negation)
+            if tempered or not rule_tempered:
+                first, first_span, tempered = rule, span, rule_tempered
+                break
         matched = " ".join(tokens[i].surface for i in first_span)
         return EmergencyMatch(
-            first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered
+            first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered, first.help
         )
 
     def _tempered(

@@ -82,6 +82,7 @@ class SafetyVerdict:
         rule: the lexicon rule's id (empty for the learned layer).
         levels: every level the lexicon matched, most urgent first.
         language: ``fi``, ``en`` or ``sv``, for the language of the answer.
+        help: further help the answer names (``violence``), from the lexicon rule.
     """
 
     level: str
@@ -90,6 +91,7 @@ class SafetyVerdict:
     rule: str = ""
     levels: tuple[str, ...] = ()
     language: str = "fi"
+    help: str = ""
 
     @property
     def target(self) -> str:
@@ -112,7 +114,13 @@ class SafetyNet:
         exact = self.matcher.detect(text)
         if exact is not None and (exact.certain or self.worth_asking(text, TEMPERED_FLOOR)):
             return SafetyVerdict(
-                exact.level, exact.certain, LAYER_LEXICON, exact.rule, exact.levels, exact.language
+                exact.level,
+                exact.certain,
+                LAYER_LEXICON,
+                exact.rule,
+                exact.levels,
+                exact.language,
+                exact.help,
             )
         if exact is not None:
             return None
@@ -133,7 +141,13 @@ class SafetyNet:
                 if tolerant.tempered and not self.worth_asking(text, TOLERANT_TEMPERED_FLOOR):
                     return None
                 return SafetyVerdict(
-                    tolerant.level, False, LAYER_TOLERANT, tolerant.rule, tolerant.levels, tolerant.language
+                    tolerant.level,
+                    False,
+                    LAYER_TOLERANT,
+                    tolerant.rule,
+                    tolerant.levels,
+                    tolerant.language,
+                    tolerant.help,
                 )
         found = self.learned.suspects(text) if self.learned is not None else None
         if found is None or (not foreign and self.negated(text)):

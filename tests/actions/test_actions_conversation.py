@@ -66,6 +66,16 @@ def test_a_question_gets_its_answer_and_the_team_that_helps_further(tracker_for,
     assert SlotSet("route_target", "terveysneuvo") in events
 
 
+def test_an_answer_offers_the_team_the_question_names(tracker_for, service):
+    tracker = tracker_for("pääseekö fysioterapeutille ilman lähetettä", "faq")
+    tracker.latest_message["response_selector"] = selected("referral")
+
+    messages, _ = run(ActionAnswer(service.factory, service.clock), tracker)
+
+    assert messages[0]["response"] == "utter_faq/referral"
+    assert routes_of(messages) == [("answer", "referral"), ("team", "fysioterapia")]
+
+
 def test_an_answer_without_a_team_stands_alone(tracker_for):
     tracker = tracker_for("mikä on maksukatto", "faq")
     tracker.latest_message["response_selector"] = selected("fees_ceiling")

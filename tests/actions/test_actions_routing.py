@@ -412,3 +412,39 @@ def test_a_social_emergency_names_the_social_emergency_service(tracker_for):
     messages, _ = run(ActionEmergency(), tracker_for("ei yöpaikkaa tänään", "emergency", social))
     assert messages[0]["response"] == "utter_emergency_social"
     assert "112" in messages[0]["social_phone"]
+
+
+VIOLENCE = {"entity": "emergency_help", "value": "violence"}
+SAFE_PLACE_AND_HELPLINE = ["utter_emergency_social_violence", "utter_emergency_violence_help"]
+
+
+def test_violence_at_home_gets_a_safe_place_and_the_violence_helpline(tracker_for):
+    social = [{"entity": "emergency_level", "value": "social"}, VIOLENCE]
+    messages, _ = run(ActionEmergency(), tracker_for("en uskalla mennä kotiin", "emergency", social))
+    assert [m["response"] for m in messages] == [
+        "utter_emergency_social_violence",
+        "utter_emergency_violence_help",
+    ]
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "social", "help": "violence"}
+
+
+def test_violence_now_gets_112_then_the_violence_helpline(tracker_for):
+    now = [{"entity": "emergency_level", "value": "112"}, VIOLENCE]
+    messages, _ = run(ActionEmergency(), tracker_for("mies hakkaa mua nyt", "emergency", now))
+    assert [m["response"] for m in messages] == ["utter_emergency_112", "utter_emergency_violence_help"]
+
+
+def test_yes_to_the_safety_question_about_violence_keeps_the_violence_helpline(tracker_for, service):
+    asked = user_event("pelottaa mennä kotiin", "emergency", [*_suspicion("social"), VIOLENCE])
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked]))
+    assert [m["response"] for m in messages] == [
+        "utter_emergency_social_violence",
+        "utter_emergency_violence_help",
+    ]
+
+
+def test_violence_in_english_is_answered_in_english_alone(tracker_for):
+    english = [{"entity": "emergency_level", "value": "112"}, {"entity": "language", "value": "en"}, VIOLENCE]
+    messages, _ = run(ActionEmergency(), tracker_for("he is hitting me", "emergency", english))
+    assert [m["response"] for m in messages] == ["utter_emergency_112_en"]

@@ -400,3 +400,47 @@ def test_examples_marked_so_do_not_train_the_learned_detector(component, tmp_pat
 
     assert [text for _, text in emergencies] == ["rintaan sattuu kovasti"]
     assert everyday == ["hammas on lohjennut"]
+
+
+def test_a_rule_that_overrides_a_more_urgent_one_wins_when_both_match() -> None:
+    lexicon = _lexicon(
+        **{
+            "112": [{"id": "hit", "patterns": ["löi"], "help": "violence"}],
+            "social": [
+                {"id": "shelter", "patterns": ["yöpaikka*"], "overrides": ["hit"], "help": "violence"}
+            ],
+        }
+    )
+    matcher = EmergencyMatcher(lexicon, use_voikko=False)
+    hit = matcher.detect("mies löi")
+    assert (hit.level, hit.rule, hit.help) == ("112", "hit", "violence")
+    both = matcher.detect("mies löi, nyt ilman yöpaikkaa")
+    assert (both.level, both.rule, both.levels) == ("social", "shelter", ("112", "social"))
+
+
+@pytest.mark.parametrize(
+    "rule,message",
+    [
+        ({"id": "a", "patterns": ["x"], "overrides": ["nope"]}, "names unknown rule(s) ['nope']"),
+        ({"id": "a", "patterns": ["x"], "overrides": "b"}, "'overrides' must be a list"),
+        ({"id": "a", "patterns": ["x"], "help": "money"}, "'help' must be one of violence"),
+    ],
+)
+def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
+    with pytest.raises(LexiconError) as error:
+        EmergencyMatcher(_lexicon(**{"112": [rule]}), use_voikko=False)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text,level,rule",
+    [
+        ("mies löi mua, oon nyt kaverin luona enkä uskalla mennä kotiin", "social", "afraid_to_go_home"),
+        ("mies hakkaa mua just nyt", "112", "violence_now"),
+        ("isä kaatui ja löi päänsä, nyt se oksentelee ja on tosi uninen", "112", "head_injury_worsening"),
+        ("isä löi päänsä eilen portaissa, kipeä kohta otsassa", "116117", "head_injury"),
+    ],
+)
+def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: str, rule: str) -> None:
+    found = matcher.detect(text)
+    assert found is not None and (found.level, found.rule) == (level, rule)
