@@ -42,6 +42,7 @@ LISTS = {
     "blind5": ("blind5_emergency.txt", "blind5_everyday.txt"),
     "blind6": ("blind6_emergency.txt", "blind6_everyday.txt"),
     "blind7": ("blind7_emergency.txt", "blind7_everyday.txt"),
+    "blind8": ("blind8_emergency.txt", "blind8_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 
