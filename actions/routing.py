@@ -337,14 +337,18 @@ _QUESTION_WORDS = (
 )  # fmt: skip
 
 
+# A wish is a question too when it names an answer's topic ("haluun tehdä valituksen").
+_WISH_WORDS = frozenset({"haluan", "haluun", "haluaisin", "haluisin", "haluamme", "aion", "aiomme"})
+
+
 def is_question(text: str) -> bool:
     """Whether a message asks something: a question mark or a question word."""
     return "?" in text or any(word.startswith(_QUESTION_WORDS) for word in normalise(text).split())
 
 
 def answer_asked(text: str, routes: RouteTable) -> str | None:
-    """The answer topic a question names by its keywords (routes.yml ``answers``), if any."""
-    if not is_question(text):
+    """The answer topic a question or a wish names by its keywords (routes.yml ``answers``), if any."""
+    if not is_question(text) and not _WISH_WORDS & set(normalise(text).split()):
         return None
     normalised = normalise(text)
     for topic, answer in routes.answers.items():

@@ -67,6 +67,8 @@ _ACKNOWLEDGEMENTS = frozenset(
     }
 )
 MAX_THANKS_WORDS = 6
+# "kiitos, mä soitan sinne": what the resident will do next, after thanks.
+_OWN_NEXT_STEP = frozenset({"soitan", "kokeilen", "kokeillaan", "katson", "katsotaan", "tutkin", "menen"})
 # "no okei, moi", "joo, heippa": an acknowledgement before a bye-word takes leave.
 _FAREWELL_OPENERS = _ACKNOWLEDGEMENTS | {"no", "joo", "juu", "niin", "jaa", "okei"}
 # Small talk is what a long message opens or ends with, not what it is about.
@@ -186,9 +188,14 @@ def _only_thanks_and_leave_taking(folded: list[str]) -> bool:
 
 
 def closing_thanks(text: str, tokens: list[str]) -> bool:
-    """Whether a short message closes with thanks ("okei soitan sinne, kiitos"), asking nothing new."""
+    """Whether a short message closes with thanks ("okei soitan sinne, kiitos") or thanks and says
+    what the resident does next ("kiitos, mä kokeilen sitä chattia"), asking nothing new."""
     folded = [normalise(token) for token in tokens]
-    if not folded or len(folded) > MAX_THANKS_WORDS or "?" in text or not folded[-1].startswith(_THANKS):
+    if not folded or len(folded) > MAX_THANKS_WORDS or "?" in text:
+        return False
+    if folded[0].startswith(_THANKS) and _OWN_NEXT_STEP & set(folded[1:]):
+        return True
+    if not folded[-1].startswith(_THANKS):
         return False
     return len(folded) == 1 or folded[0] in _ACKNOWLEDGEMENTS or folded[0].startswith(_THANKS)
 

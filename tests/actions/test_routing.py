@@ -303,6 +303,7 @@ def test_a_doubt_with_a_symptom_that_the_message_names_is_a_symptom():
      ("tarviinko siihen lähetteen lääkäriltä?", "referral"),
      ("oon maksanu jo paljon, eiks siinä oo joku katto?", "fees_ceiling"),
      ("miten teen muistutuksen", "complaint"),
+     ("haluun tehdä valituksen, kotihoitaja ei käyny eilen", "complaint"),
      ("mun pitää perua huomenna oleva hammaslääkäriaika", None),
      ("tarviin perustoimeentulotukea", None)],
 )  # fmt: skip

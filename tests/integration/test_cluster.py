@@ -200,7 +200,9 @@ def test_a_killed_rasa_server_is_routed_around_and_started_again(launched: Launc
 
     assert [status for status, _ in answers] == [200] * 4
     launched.read_until("Rasa server 1 stopped (status -9); starting it again", 30)
-    assert cluster_script.single.read_pid(cluster.state_dir / "run" / "rasa-1.pid") != first
+    # The launcher says so before it starts the new process, which then writes its pid file.
+    pid_file = cluster.state_dir / "run" / "rasa-1.pid"
+    wait_until(lambda: cluster_script.single.read_pid(pid_file) not in (None, first), [], 30, what="rasa-1")
 
 
 def test_a_killed_handoff_service_leaves_residents_a_way_in(launched: Launched) -> None:

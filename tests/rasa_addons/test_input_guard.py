@@ -109,8 +109,10 @@ def test_a_greeting_or_a_longer_message_is_left_to_the_classifier(text):
 
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("moi", "greet"), ("Hei!", "greet"), ("ok soitan sinne, kiitos", "thank"), ("ok kiitos", "thank")],
-)
+    [("moi", "greet"), ("Hei!", "greet"), ("ok soitan sinne, kiitos", "thank"), ("ok kiitos", "thank"),
+     ("kiitos, mä kokeilen sitä chattia", "thank"), ("kiitos. mä soitan sinne", "thank"),
+     ("kiitos, jätän viestin", None), ("kiitos, soitanko sinne?", None)],
+)  # fmt: skip
 def test_bare_greetings_and_closing_thanks(text, intent):
     assert classify_input(text) == intent
 
