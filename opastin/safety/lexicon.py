@@ -432,18 +432,21 @@ class EmergencyMatcher:
                 ):
                     first, first_span, tempered = rule, span, False
                     break
-        # "mies löi … ei ole paikkaa mihin mennä tänään": a rule that overrides the first may win.
+        help_kind = first.help
+        # "mies löi … ei ole paikkaa mihin mennä tänään": a rule that overrides the first may win,
+        # and the help the first names (violence) still comes with the answer.
         for rule in (rule for rule in self._overriding if first.id in rule.overrides):
             span = self._match_rule(rule, tokens, sentences, positions, negation)
             if span is None:
                 continue
             rule_tempered = self._tempered(rule, span, text, tokens, positions, tolerant, negation)
             if tempered or not rule_tempered:
+                help_kind = rule.help or first.help
                 first, first_span, tempered = rule, span, rule_tempered
                 break
         matched = " ".join(tokens[i].surface for i in first_span)
         return EmergencyMatch(
-            first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered, first.help
+            first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered, help_kind
         )
 
     def _tempered(

@@ -416,6 +416,7 @@ def test_a_rule_that_overrides_a_more_urgent_one_wins_when_both_match() -> None:
     assert (hit.level, hit.rule, hit.help) == ("112", "hit", "violence")
     both = matcher.detect("mies löi, nyt ilman yöpaikkaa")
     assert (both.level, both.rule, both.levels) == ("social", "shelter", ("112", "social"))
+    assert both.help == "violence"  # the outranked rule's help still comes with the answer
 
 
 @pytest.mark.parametrize(
