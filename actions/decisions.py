@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import EscalationAction, send_team_route
 from actions.context import Need, repeats_previous, turn_routes, turn_texts
-from actions.routing import VIOLENCE_HELP, Reply, Route, route_reply
+from actions.routing import Reply, Route, names_violence_help, route_reply
 from opastin import messages
 from opastin.routes import RouteTable
 
@@ -30,8 +30,7 @@ def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTabl
     """
     reply = route_reply(route, routes)
     dispatcher.utter_message(response=reply.response, json_message=route.payload(), **reply.values)
-    violence = route.extra.get("help") == VIOLENCE_HELP and "language" not in route.extra
-    if route.type == "emergency" and violence:
+    if route.type == "emergency" and names_violence_help(route):
         dispatcher.utter_message(response="utter_emergency_violence_help")
     return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
 

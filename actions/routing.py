@@ -178,6 +178,12 @@ def emergency_route(entities: Sequence[Mapping[str, Any]]) -> Route:
     return Route("emergency", level, extra)
 
 
+def names_violence_help(route: Route) -> bool:
+    """Whether an emergency answer names the help for people facing violence (answers in Finnish only:
+    one in English or Swedish stays in that language alone)."""
+    return route.extra.get("help") == VIOLENCE_HELP and "language" not in route.extra
+
+
 def decide_route(
     intent: str | None, text: str, entities: Sequence[Mapping[str, Any]], routes: RouteTable
 ) -> Route | None:
@@ -211,7 +217,7 @@ def route_reply(route: Route, routes: RouteTable) -> Reply:
         language = route.extra.get("language")
         suffix = f"_{language}" if language in OTHER_LANGUAGES and route.target != CONFIRM_LEVEL else ""
         values = {"social_phone": routes.social_emergency} if route.target == "social" else {}
-        if route.target == "social" and not suffix and route.extra.get("help") == VIOLENCE_HELP:
+        if route.target == "social" and names_violence_help(route):
             return Reply("utter_emergency_social_violence", values)
         return Reply(f"utter_emergency_{route.target}{suffix}", values)
     if route.type == "form":

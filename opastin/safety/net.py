@@ -26,7 +26,7 @@ from pathlib import Path
 
 from opastin.content import PROJECT_ROOT
 from opastin.safety.learned import LearnedDetector, load_from_model_archive
-from opastin.safety.lexicon import EmergencyMatcher, default_matcher
+from opastin.safety.lexicon import EmergencyMatch, EmergencyMatcher, default_matcher
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,12 @@ class SafetyVerdict:
     language: str = "fi"
     help: str = ""
 
+    @classmethod
+    def of_match(cls, match: EmergencyMatch, certain: bool, layer: str) -> SafetyVerdict:
+        """The verdict of a lexicon match (as written or tolerant): its level, rule, levels,
+        language and help."""
+        return cls(match.level, certain, layer, match.rule, match.levels, match.language, match.help)
+
     @property
     def target(self) -> str:
         """The route target: the level when certain, ``confirm`` for a suspicion."""
@@ -113,15 +119,7 @@ class SafetyNet:
             return None
         exact = self.matcher.detect(text)
         if exact is not None and (exact.certain or self.worth_asking(text, TEMPERED_FLOOR)):
-            return SafetyVerdict(
-                exact.level,
-                exact.certain,
-                LAYER_LEXICON,
-                exact.rule,
-                exact.levels,
-                exact.language,
-                exact.help,
-            )
+            return SafetyVerdict.of_match(exact, exact.certain, LAYER_LEXICON)
         if exact is not None:
             return None
         foreign = written_in_english_or_swedish(text)
@@ -140,15 +138,7 @@ class SafetyNet:
                 # detector not to find the message clearly everyday.
                 if tolerant.tempered and not self.worth_asking(text, TOLERANT_TEMPERED_FLOOR):
                     return None
-                return SafetyVerdict(
-                    tolerant.level,
-                    False,
-                    LAYER_TOLERANT,
-                    tolerant.rule,
-                    tolerant.levels,
-                    tolerant.language,
-                    tolerant.help,
-                )
+                return SafetyVerdict.of_match(tolerant, False, LAYER_TOLERANT)
         found = self.learned.suspects(text) if self.learned is not None else None
         if found is None or (not foreign and self.negated(text)):
             return None
