@@ -448,3 +448,12 @@ def test_violence_in_english_is_answered_in_english_alone(tracker_for):
     english = [{"entity": "emergency_level", "value": "112"}, {"entity": "language", "value": "en"}, VIOLENCE]
     messages, _ = run(ActionEmergency(), tracker_for("he is hitting me", "emergency", english))
     assert [m["response"] for m in messages] == ["utter_emergency_112_en"]
+
+
+def test_yes_to_the_safety_question_in_english_gives_the_english_guidance(tracker_for, service):
+    asked = user_event(
+        "my chest feels tight", "emergency", [*_suspicion("112"), {"entity": "language", "value": "en"}]
+    )
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, _ = run(action, tracker_for("yes", "affirm", earlier=[asked]))
+    assert [m["response"] for m in messages] == ["utter_emergency_112_en"]
