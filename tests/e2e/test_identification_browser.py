@@ -154,6 +154,9 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
             break
     assert resident.evaluate("document.activeElement.id") == "chat-attachment"
     resident.screenshot(path=str(RESULTS / "attachment-resident-360px.png"), full_page=True)
+    # A full-page screenshot resizes the page for a moment; keep the keyboard on the button.
+    resident.locator("#chat-attachment").focus()
+    assert resident.evaluate("document.activeElement.id") == "chat-attachment"
     with resident.expect_file_chooser() as choosing:
         resident.keyboard.press("Space")
     choosing.value.set_files(
