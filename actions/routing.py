@@ -6,6 +6,7 @@ the Rasa actions in :mod:`actions.actions_routing` only call them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from opastin import messages
+from opastin.finnish_text import clause_words
 from opastin.routes import RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
@@ -37,6 +39,16 @@ SAME_ROUTE_THRESHOLD = 0.5
 CLARIFY = "clarify"
 NOT_UNDERSTOOD = "fallback"
 
+# A symptom word the resident denies does not pick an assessment ("ripulia, ei kuumetta"):
+# negation words, the words that may stand between one and the symptom ("ei oo ollut kuumetta"),
+# "eikä" after a symptom (it starts a clause of its own: "kurkku kipeä eikä nielu"), and the words
+# that end a denial's clause after it ("kuumetta ei ole ja juon hyvin").
+_NEGATIONS = frozenset({"ei", "en", "eika", "enka", "ilman", "no", "not", "without", "inte", "ingen", "utan"})
+_COORDINATING_NEGATIONS = frozenset({"eika", "enka"})
+_NEGATION_FILLERS = frozenset(
+    {"ole", "oo", "ollut", "ollu", "ollenkaan", "mitaan", "yhtaan", "juuri", "kovin", "mulla", "minulla"}
+)
+_CLAUSE_JOINERS = frozenset({"ja", "eika", "enka", "mut", "mutta", "vaan", "eli", "tai"})
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_IN_MONTHS = re.compile(r"kk|kuuk|viik|vrk|paiva")
 # Longest first, so "kaksitoista" is read before "kaksi".
@@ -141,12 +153,59 @@ def _joined_from_each_word(text: str) -> tuple[str, ...]:
 
 
 def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
-    """The first symptom (in the editors' order) with a keyword in ``text``, or None (see ``mentions``)."""
-    normalised = normalise(text)
-    for symptom in symptoms:
-        if any(mentions(keyword, normalised) for keyword in symptom.keywords):
-            return symptom
+    """The first symptom (in the editors' order) that ``text`` affirms by a keyword; failing that,
+    the first it affirms by a weak keyword; else None. A keyword matches as :func:`mentions` says,
+    but not where the resident denies it ("ei kuumetta", "kuumetta ei ole")."""
+    clauses = clause_words(text)
+    for strength in ("keywords", "weak_keywords"):
+        for symptom in symptoms:
+            if any(affirmed(keyword, clauses) for keyword in getattr(symptom, strength)):
+                return symptom
     return None
+
+
+def affirmed(keyword: str, clauses: Sequence[Sequence[str]]) -> bool:
+    """Whether a normalised ``keyword`` occurs in ``clauses`` (:func:`clause_words`) without a denial."""
+    for words in clauses:
+        for start, end in _keyword_spans(keyword, words):
+            if not _denied(words, start, end):
+                return True
+    return False
+
+
+def _keyword_spans(keyword: str, words: Sequence[str]) -> Iterable[tuple[int, int]]:
+    """The first and last word of each match of ``keyword`` in one clause (as :func:`mentions`)."""
+    parts = keyword.split()
+    for start in range(len(words)):
+        if len(parts) > 1:
+            if " ".join(words[start : start + len(parts)]).startswith(keyword):
+                yield start, start + len(parts) - 1
+        elif keyword in words[start]:
+            yield start, start
+        else:
+            joined = words[start]
+            for end in range(start + 1, min(start + MAX_COMPOUND_PARTS, len(words))):
+                joined += words[end]
+                if joined.startswith(keyword):
+                    yield start, end
+                    break
+
+
+def _denied(words: Sequence[str], start: int, end: int) -> bool:
+    """A denial governs the match: a negation before it, with at most two fillers between ("ei oo
+    kuumetta"), or after it, then only fillers to the clause's end ("kuumetta ei ole (ollut)")."""
+    before = start - 1
+    while before >= 0 and start - before <= 3:
+        if words[before] in _NEGATIONS:
+            return True
+        if words[before] not in _NEGATION_FILLERS:
+            break
+        before -= 1
+    after = words[end + 1 :]
+    if not after or after[0] not in _NEGATIONS or after[0] in _COORDINATING_NEGATIONS:
+        return False
+    rest = list(itertools.takewhile(lambda word: word not in _CLAUSE_JOINERS, after[1:]))
+    return bool(rest) and all(word in _NEGATION_FILLERS for word in rest)
 
 
 def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: RouteTable) -> Route:

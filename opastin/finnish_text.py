@@ -59,6 +59,22 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())
 
 
+def clause_words(text: str) -> list[list[str]]:
+    """The folded words of ``text``, clause by clause (split where :func:`tokenize` splits clauses)."""
+    clauses: list[list[str]] = []
+    for sentence in _SENTENCE_END.split(text.lower()):
+        for part in _CLAUSE_MARK.split(sentence):
+            words: list[str] = []
+            for surface in (fold(raw) for raw in _WORD.findall(part)):
+                if surface in _CLAUSE_WORDS and words:
+                    clauses.append(words)
+                    words = []
+                words.append(surface)
+            if words:
+                clauses.append(words)
+    return clauses
+
+
 @dataclass(frozen=True)
 class Token:
     """One word of a message.

@@ -67,12 +67,17 @@ class Page:
 
 @dataclass(frozen=True)
 class Symptom:
-    """An Omaolo symptom assessment and the normalised keywords that point to it."""
+    """An Omaolo symptom assessment and the normalised keywords that point to it.
+
+    ``weak_keywords`` point to it only when no symptom's ``keywords`` match ("kuume" alone is a
+    respiratory infection; with a sore throat, a sore throat).
+    """
 
     id: str
     name: str
     url: str
     keywords: tuple[str, ...]
+    weak_keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,8 @@ class _Reader:
         return tuple(value)
 
 
-def _keywords(reader: _Reader, node: Mapping[str, Any], path: str) -> tuple[str, ...]:
-    keywords = node.get("keywords") if isinstance(node, Mapping) else None
+def _keywords(reader: _Reader, node: Mapping[str, Any], path: str, key: str = "keywords") -> tuple[str, ...]:
+    keywords = node.get(key) if isinstance(node, Mapping) else None
     if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) for k in keywords):
         raise reader.fail(path, "missing, or not a non-empty list of texts")
     normalised = tuple(normalise(k) for k in keywords)
@@ -171,12 +176,16 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     for symptom_id, item in reader.mapping(node, "symptoms", "omaolo.symptoms").items():
         path = f"omaolo.symptoms.{symptom_id}"
         normalised = _keywords(reader, item, f"{path}.keywords")
+        weak: tuple[str, ...] = ()
+        if "weak_keywords" in item:
+            weak = _keywords(reader, item, f"{path}.weak_keywords", "weak_keywords")
         symptoms.append(
             Symptom(
                 symptom_id,
                 reader.text(item, "name", f"{path}.name"),
                 reader.url(item, "url", f"{path}.url"),
                 normalised,
+                weak,
             )
         )
     return Omaolo(reader.url(node, "front_page", "omaolo.front_page"), min_age, child_team, tuple(symptoms))

@@ -112,7 +112,49 @@ def test_unrecognised_symptom_goes_to_the_omaolo_front_page():
 
 
 def test_first_listed_symptom_wins():
-    assert find_symptom("kurkku kipeä ja yskää", ROUTES.omaolo.symptoms).id == "sore_throat"
+    assert find_symptom("kurkku kipeä ja yskää", ROUTES.omaolo.symptoms).id == "cough"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ripulia eilisestä asti, vettä pystyy juomaan, ei kuumetta", "diarrhoea"),
+        ("Ripuli alkoi eilen, kuumetta ei ole ja juon paljon vettä.", "diarrhoea"),
+        ("pää kipeä monta päivää, ei oo ollu kuumetta", "headache"),
+        ("käsivarsissa kutiava ihottuma, kuumetta ei ole ollut", "rash"),
+        ("olkapää ei nouse ylös ilman kipua", "shoulder"),
+    ],
+)
+def test_a_denied_symptom_does_not_choose_the_assessment(text, expected):
+    assert find_symptom(text, ROUTES.omaolo.symptoms).id == expected
+
+
+def test_a_symptom_that_goes_on_is_not_denied():
+    assert find_symptom("kurkku ei ole parantunut viikossa", ROUTES.omaolo.symptoms).id == "sore_throat"
+
+
+def test_nothing_but_denials_is_the_general_questionnaire():
+    assert find_symptom("väsyttää, ei kuumetta eikä ripulia", ROUTES.omaolo.symptoms) is None
+
+
+def test_a_weak_keyword_counts_only_alone():
+    assert find_symptom("kuumetta kaksi päivää", ROUTES.omaolo.symptoms).id == "respiratory_infection"
+    assert find_symptom("kurkku kipee ja kuume 38", ROUTES.omaolo.symptoms).id == "sore_throat"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Syömisen jälkeen polttelee rintalastan alla ja hapanta nousee kurkkuun", "heartburn"),
+        ("Sukupuolielimissä on pieniä kutisevia rakkuloita", "sexually_transmitted_infection"),
+        ("kirvelee pissatessa ja valkosta vuotoo, uus tyyppi ilman kumia", "sexually_transmitted_infection"),
+        ("nenä vuotaa, kurkku karhea ja lämpöä 37,8", "respiratory_infection"),
+        ("yskä on jatkunut kolme viikkoa flunssan jälkeen", "cough"),
+        ("Päätä on jyskyttänyt aamusta asti ohimoilta", "headache"),
+    ],
+)
+def test_symptoms_residents_describe_without_naming_them(text, expected):
+    assert find_symptom(text, ROUTES.omaolo.symptoms).id == expected
 
 
 @pytest.mark.parametrize(

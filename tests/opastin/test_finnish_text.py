@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opastin.finnish_text import Lemmatizer
+from opastin.finnish_text import Lemmatizer, clause_words
 
 LEMMATIZER = Lemmatizer()
 pytestmark = pytest.mark.skipif(not LEMMATIZER.available, reason="libvoikko is not installed")
@@ -21,3 +21,12 @@ def test_spoken_past_forms_get_the_written_forms_base(spoken: str, base: str) ->
 def test_known_words_are_not_rewritten() -> None:
     assert LEMMATIZER.lemmas("loppu") == frozenset({"loppu"})
     assert LEMMATIZER.lemmas("mulla") == frozenset()
+
+
+def test_clause_words_split_at_sentence_ends_commas_and_but() -> None:
+    assert clause_words("Ripuli alkoi eilen, kuumetta EI ole. Pää särkee mutta vähän") == [
+        ["ripuli", "alkoi", "eilen"],
+        ["kuumetta", "ei", "ole"],
+        ["paa", "sarkee"],
+        ["mutta", "vahan"],
+    ]

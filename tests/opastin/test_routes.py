@@ -79,6 +79,10 @@ def test_project_file_loads_with_every_intent_and_symptom():
             lambda r: r["omaolo"]["symptoms"]["eye"].update(keywords=["!!"]),
             "omaolo.symptoms.eye.keywords: a keyword",
         ),
+        (
+            lambda r: r["omaolo"]["symptoms"]["eye"].update(weak_keywords="kuume"),
+            "omaolo.symptoms.eye.weak_keywords: missing",
+        ),
         (lambda r: r["omaolo"].update(min_age="15"), "omaolo.min_age: must be a whole number"),
         (lambda r: r["omaolo"].update(child_team="lastenlaakari"), "omaolo.child_team: unknown team"),
         (lambda r: r.update(general_teams=["nobody"]), "general_teams: unknown id 'nobody'"),
@@ -111,3 +115,9 @@ def test_keywords_are_normalised_like_messages():
     assert normalise("Nenä  TUKOSSA!") == "nena tukossa"
     assert normalise("Selkä-kipu, ÅÖ") == "selka kipu ao"
     assert normalise("Åland") == "aland"
+
+
+def test_weak_keywords_are_optional_and_normalised():
+    symptoms = {symptom.id: symptom for symptom in load_routes(ROUTES_FILE, CATALOGUE).omaolo.symptoms}
+    assert symptoms["respiratory_infection"].weak_keywords == ("kuume", "kuumet")
+    assert symptoms["eye"].weak_keywords == ()
