@@ -440,8 +440,29 @@ def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
         ("mies hakkaa mua just nyt", "112", "violence_now"),
         ("isä kaatui ja löi päänsä, nyt se oksentelee ja on tosi uninen", "112", "head_injury_worsening"),
         ("isä löi päänsä eilen portaissa, kipeä kohta otsassa", "116117", "head_injury"),
+        ("kiehuva kattila kaatui lapsen päälle, rinta ja käsivarsi rakkuloilla", "112", "large_scald"),
+        ("kamiina savuttaa ja kaikilla kova päänsärky, yksi pyörtyi", "112", "carbon_monoxide"),
+        ("verta tuloo niin paljo ettei tyrehdy", "112", "severe_bleeding"),
+        ("syön metotreksaattia ja nyt kuumetta 39", "116117", "fever_on_immunosuppressants"),
+        ("lapsella 39 kuumetta ja korvaan sattuu, on perjantai-ilta, mihin voi mennä", "116117",
+         "where_to_call_after_hours"),
+        ("mummolla ripulia kolme päivää ja nyt on tosi voimaton eikä juo", "116117", "diarrhoea_and_weak"),
     ],
 )
 def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: str, rule: str) -> None:
     found = matcher.detect(text)
     assert found is not None and (found.level, found.rule) == (level, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "puolisoni halvaantui onnettomuudessa ja tarvitsee kotiin luiskan, mistä haetaan",
+        "nyt ei ole rahaa lääkkeisiin ja lapsille pitäisi ostaa talvikengät",
+        "isä on nyt ihan voimaton eikä jaksa lähteä kauppaan",
+        "takka savuttaa vähän, miten nuohooja tilataan",
+        "syön metotreksaattia, saako ottaa influenssarokotteen",
+    ],
+)
+def test_service_needs_and_everyday_words_are_not_emergencies(matcher: EmergencyMatcher, text: str) -> None:
+    assert matcher.detect(text) is None
