@@ -43,6 +43,7 @@ LISTS = {
     "blind6": ("blind6_emergency.txt", "blind6_everyday.txt"),
     "blind7": ("blind7_emergency.txt", "blind7_everyday.txt"),
     "blind8": ("blind8_emergency.txt", "blind8_everyday.txt"),
+    "blind9": ("blind9_emergency.txt", "blind9_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

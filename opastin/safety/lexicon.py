@@ -463,7 +463,9 @@ class EmergencyMatcher:
         typed it (:meth:`_context_misspelt`)."""
         if not rule.always_now and self._about_another_time(span, tokens, positions):
             return True
-        return not tolerant and self._context_misspelt(rule, text, negation)
+        # Finnish spelling corrections read English or Swedish words as other words ("her" as "herää").
+        finnish = rule.language == "fi"
+        return finnish and not tolerant and self._context_misspelt(rule, text, negation)
 
     def _context_misspelt(self, rule: _Rule, text: str, negation: bool) -> bool:
         """Whether the match would be vetoed, negated or about another time had the resident's typos
@@ -643,7 +645,8 @@ class EmergencyMatcher:
                     break
                 skipped += 1
                 index -= 1
-        # "rintakipua ei ole (ollut)", "itsetuhoisia ajatuksia ei ole": one word may come between.
+        # "rintakipua ei ole (ollut)", "itsetuhoisia ajatuksia ei ole": one word may come between,
+        # and only fillers may follow to the clause's end ("viiltelin taas, ei oo syvä" is no denial).
         last = max(span)
         for after in (last + 1, last + 2):
             if after + 1 >= len(tokens) or after in inside:
@@ -655,9 +658,16 @@ class EmergencyMatcher:
                 word in self._negations
                 and word not in _COORDINATING
                 and tokens[after + 1].surface in self._fillers
+                and self._only_fillers_after(after + 1, tokens)
             ):
                 return True
         return False
+
+    def _only_fillers_after(self, position: int, tokens: list[Token]) -> bool:
+        """Whether every word from ``position`` to the end of its clause is a negation filler."""
+        clause = tokens[position].clause
+        rest = itertools.takewhile(lambda token: token.clause == clause, tokens[position:])
+        return all(not self._fillers.isdisjoint(token.keys) for token in rest)
 
 
 class _SlotIndex:

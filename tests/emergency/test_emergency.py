@@ -103,6 +103,7 @@ def test_negation_cancels_a_match(matcher: EmergencyMatcher, text: str) -> None:
         ("ei pysty hengittämään", "112"),  # the negation is part of the rule
         ("en saa henkeä", "112"),
         ("en jaksa elää", "crisis"),
+        ("viiltelin taas, ei oo syvä", "crisis"),  # "ei oo" with more after it is no denial
     ],
 )
 def test_negation_does_not_hide_real_emergencies(matcher: EmergencyMatcher, text: str, level: str) -> None:
@@ -447,6 +448,19 @@ def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
         ("lapsella 39 kuumetta ja korvaan sattuu, on perjantai-ilta, mihin voi mennä", "116117",
          "where_to_call_after_hours"),
         ("mummolla ripulia kolme päivää ja nyt on tosi voimaton eikä juo", "116117", "diarrhoea_and_weak"),
+        ("kaveri kaatu maahan ja nykii koko kropalla", "112", "seizure_signs"),
+        ("sydän hakkaa, kello näyttää yli 190 ja silmissä sumenee", "112", "racing_heart"),
+        ("sokerimittari näyttää HI ja henki haisee asetonilta", "112", "diabetic_ketoacidosis"),
+        ("mulla on ollu anafylaksia ennenkin ja nyt on taas sama olo", "112", "anaphylaxis_again"),
+        ("rv 8 ja kova kipu alavatsassa, olkapäähän sattuu ja pyörryttää", "112", "ectopic_pregnancy_signs"),
+        ("kaveri pyörtyi saunaan eikä tuu tajuihinsa", "112", "unconscious"),
+        ("en aio herätä huomenna, kaikki on jo sanottu", "crisis", "will_not_wake_up"),
+        ("Minulla on paniikkikohtaus enkä saa itseäni rauhoittumaan", "crisis", "panic_not_passing"),
+        ("äiti on niin kännissä ettei se pysty hoitaa vauvaa", "social", "carer_intoxicated"),
+        ("kehitysvammainen veli katos kauppakeskuksesta tunti sitten", "social", "vulnerable_person_missing"),
+        ("äiti 88v on tänään tavallista sekavampi", "116117", "more_confused_than_usual"),
+        ("insuliinikynä jäi mökille, seuraava pistos illalla", "116117", "vital_medicine_run_out"),
+        ("3v ei suostu käyttää kättään sen jälkeen kun sitä vedettiin kädestä", "116117", "will_not_use_arm"),
     ],
 )
 def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: str, rule: str) -> None:
@@ -462,7 +476,26 @@ def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: 
         "isä on nyt ihan voimaton eikä jaksa lähteä kauppaan",
         "takka savuttaa vähän, miten nuohooja tilataan",
         "syön metotreksaattia, saako ottaa influenssarokotteen",
+        "oikee olkapää on kipee kun nostaa kättä ylös, yöllä ei pysty nukkuu sen kyljen päällä",
+        "Kolesteroli oli koholla ja nyt pelottaa että saan sydänkohtauksen",
+        "Lapsi jää iltapäivisin yksin kotiin koulun jälkeen. Onko iltapäiväkerhoja?",
+        "allergia taas pahana keväällä, silmät kutiaa",
+        "meidän kani ei syö ja hengittää nopeesti",
+        "silmäluomi nykii koko ajan",
+        "syke nousi lenkillä 175:een",
     ],
 )
 def test_service_needs_and_everyday_words_are_not_emergencies(matcher: EmergencyMatcher, text: str) -> None:
     assert matcher.detect(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My grandmother fell down the stairs and she is not making sense, blood is coming from her ear",
+        "Min pappa kan inte lyfta höger arm och pratar konstigt",
+    ],
+)
+def test_english_and_swedish_are_not_read_as_finnish(matcher: EmergencyMatcher, text: str) -> None:
+    found = matcher.detect(text)
+    assert found is not None and found.level == "112" and not found.tempered
