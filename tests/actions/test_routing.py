@@ -360,3 +360,20 @@ def test_a_question_with_an_answers_keywords_asks_for_that_answer(text, topic):
 )  # fmt: skip
 def test_a_wish_to_be_contacted(text, asks):
     assert asks_to_be_contacted(text, default_routes()) is asks
+
+
+def _age_regexes() -> list[re.Pattern[str]]:
+    """The ``age`` regexes of the training data, as Rasa's RegexEntityExtractor reads them."""
+    data = yaml.safe_load((Path(__file__).parents[2] / "data" / "nlu" / "symptoms.yml").read_text("utf-8"))
+    entry = next(item for item in data["nlu"] if item.get("regex") == "age")
+    lines = [line[2:] for line in entry["examples"].splitlines() if line.startswith("- ")]
+    return [re.compile(line, re.IGNORECASE) for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [("Minun tytär on 12 vuotta ja mahakipua", 12), ("tyttäreni on 9 v", 9), ("poika 7v yskii", 7)],
+)
+def test_a_childs_age_is_found_where_residents_write_it(text, years):
+    found = [match.group() for pattern in _age_regexes() for match in pattern.finditer(text)]
+    assert found and min(age_in_years(value) for value in found) == years
