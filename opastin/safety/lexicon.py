@@ -82,6 +82,8 @@ HELP_KINDS = frozenset({"violence"})
 _TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called", "not_now"})
 # "eikä" after a match starts a clause of its own ("lähti eilen eikä oo palannu").
 _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
+# Words after which a denial's clause goes on about something else ("... ei oo, mut ...").
+_JOINERS = _COORDINATING | {"ja", "mut", "mutta", "vaan", "eli", "tai"}
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -664,9 +666,12 @@ class EmergencyMatcher:
         return False
 
     def _only_fillers_after(self, position: int, tokens: list[Token]) -> bool:
-        """Whether every word from ``position`` to the end of its clause is a negation filler."""
+        """Whether only negation fillers follow ``position`` in its clause, up to a word that joins
+        another ("rintakipua ei oo eikä hengenahdistusta": the denial ends at "eikä")."""
         clause = tokens[position].clause
-        rest = itertools.takewhile(lambda token: token.clause == clause, tokens[position:])
+        rest = itertools.takewhile(
+            lambda token: token.clause == clause and token.surface not in _JOINERS, tokens[position:]
+        )
         return all(not self._fillers.isdisjoint(token.keys) for token in rest)
 
 

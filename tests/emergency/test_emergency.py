@@ -461,6 +461,16 @@ def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
         ("äiti 88v on tänään tavallista sekavampi", "116117", "more_confused_than_usual"),
         ("insuliinikynä jäi mökille, seuraava pistos illalla", "116117", "vital_medicine_run_out"),
         ("3v ei suostu käyttää kättään sen jälkeen kun sitä vedettiin kädestä", "116117", "will_not_use_arm"),
+        ("mummon hymy on vino ja kuppi tippu kädestä", "112", "stroke_crooked_smile"),
+        ("kohtaus ei lopu ja toinen alkoi heti perään", "112", "seizure_not_stopping"),
+        ("synnytin viikko sitten ja nyt side täyttyy vartissa", "112", "pad_soaked_quickly"),
+        ("Onko normaalia, ettei 3 viikon vauva herää? Hän on kuuma ja veltto.", "112", "newborn_not_waking"),
+        ("Kiitos kaikesta. Voitte perua ajan, en tarvitse sitä enää.", "crisis", "farewell_cancelling"),
+        ("paljonko insuliinia pitää ottaa ettei enää herää", "crisis", "so_as_not_to_wake"),
+        ("Minut raiskattiin eilen enkä pysty lopettamaan tärisemistä", "crisis", "sexual_assault_recent"),
+        ("mieheni lukitsee minut asuntoon aina kun hän lähtee töihin", "social", "locked_in_by_partner"),
+        ("leikkaushaava aukesi ja siitä tihkuu kellertävää", "116117", "surgical_wound_opened"),
+        ("pysyvä etuhammas lähti irti jääkiekossa", "116117", "tooth_knocked_out"),
     ],
 )
 def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: str, rule: str) -> None:
@@ -483,6 +493,10 @@ def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: 
         "meidän kani ei syö ja hengittää nopeesti",
         "silmäluomi nykii koko ajan",
         "syke nousi lenkillä 175:een",
+        "rintakipua ei oo eikä hengenahdistusta mut verenpaine oli 150/95",
+        "raskausivikko 20 ja närästää",
+        "maitohammas lähti irti",
+        "vaimolla todettiin verenmyrkytys tammikuussa ja hän on yhä väsynyt",
     ],
 )
 def test_service_needs_and_everyday_words_are_not_emergencies(matcher: EmergencyMatcher, text: str) -> None:
