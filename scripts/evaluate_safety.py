@@ -44,6 +44,8 @@ LISTS = {
     "blind7": ("blind7_emergency.txt", "blind7_everyday.txt"),
     "blind8": ("blind8_emergency.txt", "blind8_everyday.txt"),
     "blind9": ("blind9_emergency.txt", "blind9_everyday.txt"),
+    "blind10": ("blind10_emergency.txt", "blind10_everyday.txt"),
+    "blind11": ("blind11_emergency.txt", "blind11_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -471,6 +471,12 @@ def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
         ("mieheni lukitsee minut asuntoon aina kun hän lähtee töihin", "social", "locked_in_by_partner"),
         ("leikkaushaava aukesi ja siitä tihkuu kellertävää", "116117", "surgical_wound_opened"),
         ("pysyvä etuhammas lähti irti jääkiekossa", "116117", "tooth_knocked_out"),
+        ("mummo kaatui ja ranne on turvonnut ja kipeä", "116117", "swollen_after_fall"),
+        ("lapsen astma pahentunut, avaavaa tarvitsee joka kolmas tunti", "116117", "asthma_worsening"),
+        ("selkään tuli vyöruusu, mistä saa lääkkeen viikonloppuna", "116117", "shingles"),
+        ("punkki puri viikko sitten ja ympärille tuli iso punainen rengas", "116117", "tick_bite_ring"),
+        ("oon juonu ja mulla on terä kädessä", "crisis", "blade_in_hand"),
+        ("äidin kuoleman jälkeen isä sanoi, että pian hän pääsee äidin luo", "crisis", "join_the_dead"),
     ],
 )
 def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: str, rule: str) -> None:
@@ -496,6 +502,9 @@ def test_shelter_and_injury_levels(matcher: EmergencyMatcher, text: str, level: 
         "rintakipua ei oo eikä hengenahdistusta mut verenpaine oli 150/95",
         "raskausivikko 20 ja närästää",
         "maitohammas lähti irti",
+        "melkein pyörryin kun kuulin et hammaslääkäri maksaa 200e",
+        "Mistä saan ohjeet palovamman hoitoon kotona? Kävin päivystyksessä eilen.",
+        "pian pääsen mummon luo kylään",
         "vaimolla todettiin verenmyrkytys tammikuussa ja hän on yhä väsynyt",
     ],
 )
@@ -508,6 +517,8 @@ def test_service_needs_and_everyday_words_are_not_emergencies(matcher: Emergency
     [
         "My grandmother fell down the stairs and she is not making sense, blood is coming from her ear",
         "Min pappa kan inte lyfta höger arm och pratar konstigt",
+        "Jag får ingen luft och det känns som att halsen stängs",
+        "My friend took a lot of paracetamol about two hours ago, she says she's fine",
     ],
 )
 def test_english_and_swedish_are_not_read_as_finnish(matcher: EmergencyMatcher, text: str) -> None:
