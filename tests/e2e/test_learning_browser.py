@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 UNCLEAR = "mitäs sitten tehdään kun Virtanen ei vastaa 0401234567"
 MASKED = "mitäs sitten tehdään kun [nimi] ei vastaa [numero]"
-AGAIN = "miten se edellinen asia meni"
+AGAIN = "no entäs se toinen juttu sitten"
 EXAMPLE = "mitä teen kun kukaan ei vastaa puhelimeen"
 
 
