@@ -12,6 +12,7 @@ classifier alone reads as thanks or a greeting.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,7 +29,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from opastin.finnish_text import normalise
+from opastin.finnish_text import Lemmatizer, normalise
 
 UNCLEAR_INPUT = "unclear_input"
 OTHER_LANGUAGE = "other_language"
@@ -153,14 +154,33 @@ def looks_random(word: str) -> bool:
 
 
 def foreign_language(tokens: list[str]) -> bool:
-    """Whether the words are English or Swedish rather than Finnish."""
+    """Whether the words are English or Swedish rather than Finnish.
+
+    A word counts as Finnish when it is one of :data:`FINNISH_WORDS`, or when it is no English or
+    Swedish word and Voikko knows it: "I need dentist aika, mun paikka tippui pois hampaasta" is
+    Finnish enough for the classifier, "how do I book an appointment" is not.
+    """
     if not tokens:
         return False
-    finnish = sum(1 for t in tokens if t in FINNISH_WORDS)
+    finnish = sum(1 for t in tokens if t in FINNISH_WORDS or _finnish_content_word(t))
     foreign = max(sum(1 for t in tokens if t in ENGLISH_WORDS), sum(1 for t in tokens if t in SWEDISH_WORDS))
     if len(tokens) <= 2 and finnish == 0:
         return foreign == len(tokens) or tokens[0] in FOREIGN_GREETINGS
     return foreign >= 2 and foreign > 2 * finnish
+
+
+def _finnish_content_word(token: str) -> bool:
+    """A word Voikko reads as Finnish that is none of the English or Swedish words (which Voikko
+    sometimes also knows: "my", "pain")."""
+    if token in ENGLISH_WORDS or token in SWEDISH_WORDS or len(token) < 3:
+        return False
+    return bool(_lemmatizer().lemmas(token))
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer() -> Lemmatizer:
+    """One Voikko lemmatizer for the guard (without Voikko no word is known: the word lists decide)."""
+    return Lemmatizer()
 
 
 def farewell(tokens: list[str]) -> bool:

@@ -37,10 +37,24 @@ def test_no_words_or_random_letters_are_unclear(text):
         "Hej",
         "Jag behöver hjälp med min tandläkare",
         "talar du svenska",
+        "Help me please my father has chest pain",
+        "I want to book an appointment with a doctor",
     ],
 )
 def test_english_and_swedish_are_other_language(text):
     assert classify_input(text) == "other_language"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need dentist aika, mun paikka tippui pois hampaasta",
+        "Need sairauslomatodistus for my work, olin kuumeessa koko viikon",
+        "I am a student and my money ran out, voinko saada toimeentulotuki sähkölaskuun?",
+    ],
+)
+def test_finnish_mixed_with_english_goes_to_the_classifier(text):
+    assert classify_input(text) is None
 
 
 @pytest.mark.parametrize(
