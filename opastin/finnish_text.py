@@ -15,10 +15,12 @@ nothing from Rasa so that it stays cheap to load in tests and scripts.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -60,19 +62,28 @@ def normalise(text: str) -> str:
 
 
 def clause_words(text: str) -> list[list[str]]:
-    """The folded words of ``text``, clause by clause (split where :func:`tokenize` splits clauses)."""
-    clauses: list[list[str]] = []
-    for sentence in _SENTENCE_END.split(text.lower()):
+    """The folded words of ``text``, clause by clause (the clauses of :func:`tokenize`)."""
+    return [
+        [surface for _, _, _, surface in words]
+        for _, words in itertools.groupby(_split_words(text), key=lambda word: word[1])
+    ]
+
+
+def _split_words(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """Each word of ``text`` as (sentence index, clause index, as typed in lower case, folded).
+
+    Sentence ends, clause marks and clause words ("mutta") each start a new clause.
+    """
+    clause = 0
+    for sentence_index, sentence in enumerate(_SENTENCE_END.split(text.lower())):
+        clause += 1
         for part in _CLAUSE_MARK.split(sentence):
-            words: list[str] = []
-            for surface in (fold(raw) for raw in _WORD.findall(part)):
-                if surface in _CLAUSE_WORDS and words:
-                    clauses.append(words)
-                    words = []
-                words.append(surface)
-            if words:
-                clauses.append(words)
-    return clauses
+            clause += 1
+            for raw in _WORD.findall(part):
+                surface = fold(raw)
+                if surface in _CLAUSE_WORDS:
+                    clause += 1
+                yield sentence_index, clause, raw, surface
 
 
 @dataclass(frozen=True)
@@ -241,15 +252,7 @@ def tokenize(text: str, lemmatizer: Lemmatizer, aliases: dict[str, frozenset[str
             common typos), e.g. ``{"kipee": {"kipea"}}``.
     """
     tokens: list[Token] = []
-    clause = 0
-    for sentence_index, sentence in enumerate(_SENTENCE_END.split(text.lower())):
-        clause += 1
-        for part in _CLAUSE_MARK.split(sentence):
-            clause += 1
-            for raw in _WORD.findall(part):
-                surface = fold(raw)
-                if surface in _CLAUSE_WORDS:
-                    clause += 1
-                lemmas = lemmatizer.lemmas(raw) | aliases.get(surface, frozenset())
-                tokens.append(Token(surface, frozenset(lemmas), sentence_index, clause))
+    for sentence_index, clause, raw, surface in _split_words(text):
+        lemmas = lemmatizer.lemmas(raw) | aliases.get(surface, frozenset())
+        tokens.append(Token(surface, frozenset(lemmas), sentence_index, clause))
     return tokens
