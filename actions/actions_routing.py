@@ -24,9 +24,11 @@ from actions.context import (
     STAY_BELOW_CONFIDENCE,
     UNSURE_OF_NEW_NEED,
     Need,
+    earlier_texts,
     previous_emergency,
     previous_need,
     refers_back,
+    turn_routes,
     turn_texts,
 )
 from actions.decisions import send_answer, send_decision, send_follow_up, send_route, team_route
@@ -36,18 +38,23 @@ from actions.routing import (
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
     FALLBACK_INTENT,
+    GENERAL_SYMPTOM,
     HUMAN_INTENT,
     NOT_UNDERSTOOD,
     Route,
     answer_asked,
+    asks_for_assessment,
     asks_to_be_contacted,
     clarify_options,
     consecutive_misses,
     decide_route,
+    denies_a_symptom,
     emergency_route,
     entity_values,
+    find_symptom,
     find_team,
     resolve_fallback,
+    symptom_route,
     talk_options,
     topic_options,
     topic_teams,
@@ -207,22 +214,85 @@ def intent_confidence(tracker: Tracker) -> float:
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
 
 
-def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str) -> bool:
+def stays_with_emergency(
+    tracker: Tracker, emergency: Mapping[str, Any], intent: str | None, text: str, routes: RouteTable
+) -> bool:
+    """Whether a message right after an emergency answer is still about that emergency.
+
+    A request for a person or a number, an intent the level's follow-ups name (routes.yml
+    ``emergency_follow_ups``: "en mä oo tekemässä mitään, mut ajatuksia tulee" after the crisis
+    answer), or a message the classifier is unsure of (less sure still when it points back).
+    """
+    follow_ups = routes.emergency_follow_ups.get(str(emergency.get("target")), ())
+    if intent in STAY_WITH_EMERGENCY or intent in follow_ups:
+        return True
+    confidence = intent_confidence(tracker)
+    return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text) else UNSURE_OF_NEW_NEED)
+
+
+def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable) -> bool:
     """Whether a message routed elsewhere is rather a follow-up on ``need``, that of the bot's previous turn.
 
-    When it points back ("entä jos hän…", "se ei…") and the classifier is not sure of the
-    new route, or when the classifier is unsure of the new route in any case ("mä en tiedä
-    mitä tehdä"); an emergency or a request for the form is never held back.
+    An emergency, a request for the form or a team the message names itself is never held back.
+    A page of a team's own matters (``of_team``) asked right after a team was offered, or the
+    page of the answer just given, stays; so does a symptom already talked about, or one only
+    denied ("ei oo kuumetta eikä turvotusta"). Otherwise it stays when it points back ("entä
+    jos hän…", "se ei…") and the classifier is not sure of the new route, or when the
+    classifier is unsure of the new route in any case ("mä en tiedä mitä tehdä").
     """
     if route is None or route.type in ("emergency", "form"):
         return False
     if route.type == need.type and route.target == str(need.route.get("target")):
         return False
+    if route.type == "team" and find_team(text, routes) == route.target:
+        return False
+    if route.type == "webpage":
+        return _page_of_need(need, str(route.extra.get("page")), tracker, routes) or (
+            refers_back(text) and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
+        )
+    if route.type == "omaolo" and _symptom_of_need(route, text, tracker, routes):
+        return True
     confidence = intent_confidence(tracker)
     if not refers_back(text):
         return confidence < UNSURE_OF_NEW_NEED
-    # "mikä niiden numero on?": a page asked about the team just discussed is that team's matter.
-    return route.type == "webpage" or confidence < STAY_BELOW_CONFIDENCE
+    return confidence < STAY_BELOW_CONFIDENCE
+
+
+def _page_of_need(need: Need, page_id: str, tracker: Tracker, routes: RouteTable) -> bool:
+    """Whether a page is about the need: a team's own page right after a team offer ("miten sinne
+    varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
+    page = routes.pages.get(page_id)
+    team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
+    if page is not None and page.of_team and team_offered:
+        return True
+    answer = routes.answers.get(need.target) if need.type == "answer" else None
+    return answer is not None and answer.page == page_id
+
+
+def _symptom_of_need(route: Route, text: str, tracker: Tracker, routes: RouteTable) -> bool:
+    """Whether a symptom message adds detail to the need rather than starting a new one: its
+    symptom was talked about earlier in the conversation, or it names symptoms only to deny them."""
+    if asks_for_assessment(text):
+        return False
+    symptom = str(route.extra.get("symptom"))
+    if symptom == GENERAL_SYMPTOM:
+        return refers_back(text) or denies_a_symptom(text, routes.omaolo.symptoms)
+    return symptom in discussed_symptoms(tracker, routes)
+
+
+def assessment_discussed(tracker: Tracker, routes: RouteTable) -> Route | None:
+    """The assessment of the symptom the resident wrote about last ("pitäiskö mun tehä se oirearvio")."""
+    for text in reversed(earlier_texts(tracker.events)):
+        symptom = find_symptom(text, routes.omaolo.symptoms)
+        if symptom is not None:
+            return symptom_route(symptom)
+    return None
+
+
+def discussed_symptoms(tracker: Tracker, routes: RouteTable) -> set[str]:
+    """The symptoms the resident wrote about before the latest message."""
+    found = (find_symptom(text, routes.omaolo.symptoms) for text in earlier_texts(tracker.events))
+    return {symptom.id for symptom in found if symptom is not None}
 
 
 class ActionRoute(EscalationAction):
@@ -247,18 +317,20 @@ class ActionRoute(EscalationAction):
             # "I want to talk to a person" after a team decision means that team.
             entities = [*entities, {"entity": "team", "value": team}]
         route = decide_route(intent, text, entities, routes)
+        if route is not None and route.extra.get("symptom") == GENERAL_SYMPTOM and asks_for_assessment(text):
+            route = assessment_discussed(tracker, routes) or route
         if intent not in (EMERGENCY_INTENT, FORM_INTENT) and asks_to_be_contacted(text, routes):
             return start_contact_form(dispatcher, tracker, text, routes)
         emergency = previous_emergency(tracker.events)
         if emergency is not None and (route is None or route.type != "emergency"):
-            if intent in STAY_WITH_EMERGENCY or refers_back(text):
+            if stays_with_emergency(tracker, emergency, intent, text, routes):
                 return send_route(dispatcher, emergency_again(emergency), routes)
         topic = answer_asked(text, routes)
         if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
             team = route.target if route is not None and route.type == "team" else None
             return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         need = previous_need(tracker.events)
-        if need is not None and stays_with_need(tracker, need, route, text):
+        if need is not None and stays_with_need(tracker, need, route, text, routes):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
             return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]
@@ -269,6 +341,16 @@ class ActionRoute(EscalationAction):
         else:
             dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
+
+
+def suspicion_answered(suspicion: Route, answered: Mapping[str, Any]) -> Route:
+    """The answer to a suspicion right after an emergency answer: that answer again when the
+    suspected level is the same, else the suspected level's guidance."""
+    suspected = str(suspicion.extra.get("suspected"))
+    if suspected == str(answered.get("target")):
+        return emergency_again(answered)
+    extra = {key: value for key, value in suspicion.extra.items() if key != "suspected"}
+    return Route("emergency", suspected, extra)
 
 
 def safety_buttons() -> list[dict[str, str]]:
@@ -295,6 +377,11 @@ class ActionEmergency(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         routes = default_routes()
         _, text, entities = _latest(tracker)
         route = emergency_route(entities)
+        answered = previous_emergency(tracker.events)
+        if route.target == CONFIRM_LEVEL and answered is not None:
+            # Right after an emergency answer a suspicion is not asked about: the resident is in
+            # that emergency still ("mihin me voidaan mennä" after the social emergency answer).
+            return send_route(dispatcher, suspicion_answered(route, answered), routes)
         if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(
                 response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()

@@ -130,6 +130,12 @@ def repeats_previous(events: Sequence[Mapping[str, Any]], kind: str, target: str
     )
 
 
+def earlier_texts(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the resident wrote before the latest message, oldest first."""
+    texts = [str(event.get("text") or "") for event in events if event.get("event") == "user"]
+    return texts[:-1]
+
+
 def refers_back(text: str) -> bool:
     """Whether a message opens by pointing back at what was discussed ("entä jos hän…", "se ei…")."""
     words = normalise(text).split()

@@ -164,6 +164,26 @@ def find_symptom(text: str, symptoms: Sequence[Symptom]) -> Symptom | None:
     return None
 
 
+def denies_a_symptom(text: str, symptoms: Sequence[Symptom]) -> bool:
+    """Whether ``text`` names a symptom only to deny it ("ei oo kuumetta eikä turvotusta")."""
+    normalised = normalise(text)
+    clauses = clause_words(text)
+    return any(
+        mentions(keyword, normalised) and not affirmed(keyword, clauses)
+        for symptom in symptoms
+        for keyword in (*symptom.keywords, *symptom.weak_keywords)
+    )
+
+
+# Stems that ask for the Omaolo assessment itself ("pitäiskö mun tehä se oirearvio"), normalised.
+_ASSESSMENT_STEMS = ("oirearvi", "omaolo")
+
+
+def asks_for_assessment(text: str) -> bool:
+    """Whether a message asks for the symptom assessment itself (not only describes a symptom)."""
+    return any(stem in normalise(text) for stem in _ASSESSMENT_STEMS)
+
+
 def affirmed(keyword: str, clauses: Sequence[Sequence[str]]) -> bool:
     """Whether a normalised ``keyword`` occurs in ``clauses`` (:func:`clause_words`) without a denial."""
     for words in clauses:
@@ -217,6 +237,11 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     symptom = find_symptom(text, omaolo.symptoms)
     if symptom is None:
         return Route("omaolo", omaolo.front_page, {"symptom": GENERAL_SYMPTOM, "label": "Omaolo"})
+    return symptom_route(symptom)
+
+
+def symptom_route(symptom: Symptom) -> Route:
+    """The route to a symptom's Omaolo assessment."""
     return Route("omaolo", symptom.url, {"symptom": symptom.id, "label": symptom.name})
 
 

@@ -27,7 +27,7 @@ FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
-     "form_phrases"}
+     "form_phrases", "emergency_follow_ups"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -63,6 +63,9 @@ class Page:
     id: str
     url: str
     label: str
+    # Asked right after a team was offered, this page's question is about that team
+    # ("miten sinne varataan aika?"): the team is offered again, with its own phone and page.
+    of_team: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class RouteTable:
     answers: Mapping[str, Answer] = field(default_factory=dict)
     customer_service: CustomerService | None = None
     form_phrases: tuple[str, ...] = ()
+    # Per emergency level, the intents whose messages right after that answer are still about it.
+    emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class _Reader:
@@ -160,7 +165,11 @@ def _pages(reader: _Reader, raw: Mapping[str, Any], base_url: str) -> dict[str, 
         url = reader.text(node, "url", f"{path}.url")
         if not url.startswith(("/", "https://")):
             raise reader.fail(f"{path}.url", f"'{url}' must be a path starting with / or an https:// URL")
-        pages[page_id] = Page(page_id, join_url(base_url, url), reader.text(node, "label", f"{path}.label"))
+        of_team = node.get("of_team", False)
+        if not isinstance(of_team, bool):
+            raise reader.fail(f"{path}.of_team", "must be true or false")
+        label = reader.text(node, "label", f"{path}.label")
+        pages[page_id] = Page(page_id, join_url(base_url, url), label, of_team)
     return pages
 
 
@@ -246,6 +255,24 @@ def _intents(
     return intents
 
 
+EMERGENCY_LEVELS = frozenset({"112", "116117", "crisis", "social"})
+
+
+def _emergency_follow_ups(
+    reader: _Reader, raw: Mapping[str, Any], intents: Mapping[str, IntentRoute]
+) -> dict[str, tuple[str, ...]]:
+    node = raw.get("emergency_follow_ups") or {}
+    if not isinstance(node, Mapping):
+        raise reader.fail("emergency_follow_ups", "must map emergency levels to lists of intents")
+    follow_ups = {}
+    for level in node:
+        if str(level) not in EMERGENCY_LEVELS:
+            known = ", ".join(sorted(EMERGENCY_LEVELS))
+            raise reader.fail(f"emergency_follow_ups.{level}", f"unknown level (one of {known})")
+        follow_ups[str(level)] = reader.ids(node, level, intents)
+    return follow_ups
+
+
 def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
     """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
@@ -271,6 +298,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         answers=answers,
         customer_service=catalogue.customer_service,
         form_phrases=_form_phrases(reader, raw),
+        emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
     )
 
 

@@ -155,6 +155,70 @@ def test_a_clear_new_need_is_recognised_as_new(tracker_for, service):
     assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
 
 
+FYSIOTERAPIA = {"type": "team", "target": "fysioterapia", "label": "Fysioterapia"}
+
+
+def test_a_symptom_already_talked_about_stays_with_the_team(tracker_for, service):
+    earlier = [
+        user_event("polvi kipeä portaissa, pääsiskö fysioterapiaan", "physiotherapy"),
+        bot_route(FYSIOTERAPIA),
+    ]
+    tracker = tracker_for("polvi ei oo turvonnu mut kyykkyyn ei pääse", "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "fysioterapia")
+
+
+def test_a_detail_that_only_denies_symptoms_stays_with_the_team(tracker_for, service):
+    hammas = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    earlier = [user_event("tytöllä reikä hampaassa", "dental_care"), bot_route(hammas)]
+    tracker = tracker_for(
+        "särkee iltasin mut ei oo turvotusta eikä kuumetta", "report_symptom", earlier=earlier
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+
+
+def test_a_new_symptom_after_a_team_is_a_new_need(tracker_for, service):
+    earlier = [user_event("polvi kipeä, pääsiskö fysioterapiaan", "physiotherapy"), bot_route(FYSIOTERAPIA)]
+    tracker = tracker_for("entä mä itte, mullaki on kurkku kipee", "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0][0] == "omaolo"
+    assert messages[0]["custom"]["route"]["symptom"] == "sore_throat"
+
+
+def test_asking_for_the_assessment_means_the_symptom_talked_about(tracker_for, service):
+    earlier = [user_event("polvi on kipeä portaissa", "physiotherapy"), bot_route(FYSIOTERAPIA)]
+    tracker = tracker_for("vai pitäiskö mun tehä se oirearvio ensin", "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["symptom"] == "knee"
+
+
+def test_how_to_book_right_after_a_team_is_about_that_team(tracker_for, service):
+    katilot = {"type": "team", "target": "katilot", "label": "Kätilöt"}
+    earlier = [user_event("oon raskaana, rv 8", "pregnancy"), bot_route(katilot)]
+    tracker = tracker_for(
+        "pitääks mun ite varata aika vai soittaako sieltä joku", "ask_how_to_book", earlier=earlier
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "katilot")
+
+
+def test_fees_right_after_a_team_are_the_fees_page(tracker_for, service):
+    earlier = [user_event("äiti tarvis kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("paljonko se kotihoito sit maksaa?", "ask_client_fees", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0][0] == "webpage"
+
+
+def test_a_team_named_in_a_follow_up_is_a_new_need(tracker_for, service):
+    vammais = {"type": "team", "target": "vammaispalvelut", "label": "Vammaispalvelut"}
+    earlier = [user_event("voiko saada kuljetuspalvelua", "disability_services"), bot_route(vammais)]
+    ranking = [("physiotherapy", 0.55), ("mental_health", 0.3)]
+    tracker = unsure_follow_up(tracker_for, earlier, "entäs fysioterapia, miten sais lisää", ranking)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "fysioterapia")
+
+
 def test_the_same_team_asked_again_is_offered_in_new_words(tracker_for, service):
     service.clock.now = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
     earlier = [user_event("isä ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]

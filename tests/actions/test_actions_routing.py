@@ -365,6 +365,49 @@ def test_a_suspicion_asks_one_safety_question(tracker_for):
     assert events == [SlotSet("route_type", "emergency"), SlotSet("route_target", "confirm")]
 
 
+def _answered(level: str) -> dict[str, Any]:
+    return {
+        "event": "bot",
+        "text": "…",
+        "data": {"custom": {"route": {"type": "emergency", "target": level}}},
+    }
+
+
+def test_a_suspicion_right_after_an_emergency_answer_is_answered_not_asked(tracker_for):
+    earlier = [user_event("ei oo paikkaa mihin mennä yöks", "emergency"), _answered("social")]
+    tracker = tracker_for(
+        "mihin me voidaan mennä, lapset on 2 ja 6", "emergency", _suspicion("social"), earlier=earlier
+    )
+    messages, _ = run(ActionEmergency(), tracker)
+    assert [m["custom"]["route"] for m in messages] == [{"type": "emergency", "target": "social"}]
+    assert messages[0]["response"] == "utter_emergency_social"
+
+
+def test_a_suspicion_of_another_level_after_an_emergency_answer_gets_that_guidance(tracker_for):
+    earlier = [user_event("lapsella kova kuume yöllä", "emergency"), _answered("116117")]
+    tracker = tracker_for(
+        "entä jos se alkaa olla veltto eikä herää", "emergency", _suspicion("112"), earlier=earlier
+    )
+    messages, _ = run(ActionEmergency(), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "112"}
+
+
+def test_a_follow_up_of_the_crisis_answer_stays_with_it(tracker_for, service):
+    earlier = [user_event("olis helpompi jos mua ei ois", "emergency"), _answered("crisis")]
+    tracker = tracker_for(
+        "en mä oo tekemässä mitään nyt, mut ajatuksia tulee iltasin", "mental_health", earlier=earlier
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "crisis"
+
+
+def test_a_clear_new_need_after_an_emergency_answer_is_routed(tracker_for, service):
+    earlier = [user_event("ei oo paikkaa mihin mennä yöks", "emergency"), _answered("social")]
+    tracker = tracker_for("ja maanantaina pitäis hakea toimeentulotukea", "income_support", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "answer", "target": "income_support_kela"}
+
+
 def test_yes_to_the_safety_question_gives_the_suspected_guidance(tracker_for, service):
     asked = user_event("en jaksa enää mitään", "emergency", _suspicion("crisis"))
     action = ActionSafetyAnswer(service.factory, service.clock)
