@@ -12,11 +12,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
-from actions.actions_routing import ActionHandleFallback, start_contact_form
+from actions.actions_routing import ActionHandleFallback, start_contact_form, stays_with_need
 from actions.availability import ACCEPTING
 from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
 from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
-from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route, find_team
+from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route, find_team, mentions
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
@@ -94,6 +94,8 @@ class ActionAnswer(EscalationAction):
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
             if runner_up is not None:
                 route = decide_route(runner_up, text, message.get("entities") or [], routes)
+                if need is not None and stays_with_need(tracker, need, route, text, routes):
+                    return send_follow_up(dispatcher, tracker, need, routes, self)
                 if route is not None:
                     return send_decision(dispatcher, tracker, route, routes, self, runner_up)
             if need is not None:
@@ -105,8 +107,23 @@ class ActionAnswer(EscalationAction):
         other_topic = need is not None and need.type == ANSWER and need.target != topic
         if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text):
             return send_follow_up(dispatcher, tracker, need, routes, self)
+        team_need = need is not None and need.type == "team"
+        if need is not None and team_need and another_teams_answer(topic, need.target, text, routes):
+            # "voiko hän hakea itse vai pitääkö minun?" after older people's services is about that
+            # team's matter, not the income support answer that the word "hakea" suggests.
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         # "pääseekö fyssarille ilman lähetettä?": the answer, then the team the question names.
         return send_answer(dispatcher, tracker, topic, routes, self, team=find_team(text, routes))
+
+
+def another_teams_answer(topic: str, team: str, text: str, routes: RouteTable) -> bool:
+    """Whether an answer belongs to another team than the one just offered, and the question names
+    neither that team nor the answer's own keywords."""
+    answer = routes.answers[topic]
+    if answer.team is None or answer.team == team or find_team(text, routes) == answer.team:
+        return False
+    normalised = normalise(text)
+    return not any(mentions(keyword, normalised) for keyword in answer.keywords)
 
 
 def queue_offered_last(tracker: Tracker) -> bool:
@@ -146,14 +163,15 @@ class ActionYesOrNo(EscalationAction):
 
 
 def conversation_had_a_route(tracker: Tracker) -> bool:
-    """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page)."""
+    """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page,
+    the form, an emergency number, or where to reach a person)."""
     routes = [
         ((event.get("data") or {}).get("custom") or {}).get("route") or {}
         for event in tracker.events
         if event.get("event") == "bot"
     ]
     return any(
-        route.get("type") in (*NEED_TYPES, "form", "emergency") and route.get("target") != "confirm"
+        route.get("type") in (*NEED_TYPES, "form", "emergency", "person") and route.get("target") != "confirm"
         for route in routes
     )
 
@@ -261,7 +279,7 @@ class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no 
 
 
 class ActionFeedbackOrComplaint(EscalationAction):
-    """"Haluan antaa palautetta": a rating of the chat after a live chat or a route; otherwise (feedback
+    """ "Haluan antaa palautetta": a rating of the chat after a live chat or a route; otherwise (feedback
     on care, with no chat to rate) how to complain, with a button to rate the chat after all.
     """
 
@@ -333,4 +351,3 @@ class ActionOtherLanguage(EscalationAction):
         said = phone_line_now(service, self.clock())
         dispatcher.utter_message(response="utter_other_language", **said)
         return []
-

@@ -31,7 +31,7 @@ from actions.context import (
     turn_routes,
     turn_texts,
 )
-from actions.decisions import send_answer, send_decision, send_follow_up, send_route, team_route
+from actions.decisions import send_answer, send_decision, send_follow_up, send_route, send_team, team_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
     CLARIFY,
@@ -230,6 +230,16 @@ def stays_with_emergency(
     return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text) else UNSURE_OF_NEW_NEED)
 
 
+def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | None:
+    """The team that helps on after an emergency answer (its level's first follow-up intent's team):
+    asked for a person after the crisis answer, the mental health team is offered after it."""
+    for intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
+        entry = routes.intents.get(intent)
+        if entry is not None and entry.type == "team":
+            return entry.target
+    return None
+
+
 def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable) -> bool:
     """Whether a message routed elsewhere is rather a follow-up on ``need``, that of the bot's previous turn.
 
@@ -244,8 +254,8 @@ def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str
         return False
     if route.type == need.type and route.target == str(need.route.get("target")):
         return False
-    if route.type == "team" and find_team(text, routes) == route.target:
-        return False
+    if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
+        return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), tracker, routes) or (
             refers_back(text) and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
@@ -324,7 +334,11 @@ class ActionRoute(EscalationAction):
         emergency = previous_emergency(tracker.events)
         if emergency is not None and (route is None or route.type != "emergency"):
             if stays_with_emergency(tracker, emergency, intent, text, routes):
-                return send_route(dispatcher, emergency_again(emergency), routes)
+                events = send_route(dispatcher, emergency_again(emergency), routes)
+                helping = follow_up_team(emergency, routes) if intent == HUMAN_INTENT else None
+                if helping is None:
+                    return events
+                return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
         topic = answer_asked(text, routes)
         if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
             team = route.target if route is not None and route.type == "team" else None
@@ -343,11 +357,15 @@ class ActionRoute(EscalationAction):
         return []
 
 
-def suspicion_answered(suspicion: Route, answered: Mapping[str, Any]) -> Route:
-    """The answer to a suspicion right after an emergency answer: that answer again when the
-    suspected level is the same, else the suspected level's guidance."""
+# Layers whose suspicion rests on the lexicon's own words (rather than a learned guess).
+WORDED_LAYERS = frozenset({"lexicon", "tolerant"})
+
+
+def suspicion_answered(suspicion: Route, answered: Mapping[str, Any], layer: str | None) -> Route:
+    """The answer to a suspicion right after an emergency answer: that answer again, unless the
+    lexicon's words suspect another level ("entä jos se alkaa olla veltto" after 116 117: 112)."""
     suspected = str(suspicion.extra.get("suspected"))
-    if suspected == str(answered.get("target")):
+    if suspected == str(answered.get("target")) or layer not in WORDED_LAYERS:
         return emergency_again(answered)
     extra = {key: value for key, value in suspicion.extra.items() if key != "suspected"}
     return Route("emergency", suspected, extra)
@@ -381,7 +399,8 @@ class ActionEmergency(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         if route.target == CONFIRM_LEVEL and answered is not None:
             # Right after an emergency answer a suspicion is not asked about: the resident is in
             # that emergency still ("mihin me voidaan mennä" after the social emergency answer).
-            return send_route(dispatcher, suspicion_answered(route, answered), routes)
+            layer = next(iter(entity_values(entities, "emergency_layer")), None)
+            return send_route(dispatcher, suspicion_answered(route, answered, layer), routes)
         if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(
                 response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import EscalationAction, send_team_route
-from actions.context import Need, repeats_previous, turn_routes, turn_texts
+from actions.context import Need, latest_team, repeats_previous, turn_routes, turn_texts
 from actions.routing import Reply, Route, names_violence_help, route_reply
 from opastin import messages
 from opastin.routes import RouteTable
@@ -117,8 +117,9 @@ def send_follow_up(
 ) -> list[EventType]:
     """Stay with the need of the previous turn: its answer's next step, its team offered anew, its page."""
     if need.type == ANSWER:
+        # The team offered with the answer, else the team the conversation was about before it.
         offered = [route for route in turn_routes(tracker.events) if route.get("type") == "team"]
-        team = str(offered[-1].get("target")) if offered else None
+        team = str(offered[-1].get("target")) if offered else latest_team(tracker.events)
         return send_answer(dispatcher, tracker, need.target, routes, action, team=team)
     if need.type == "team" and need.target in routes.teams:
         return send_team(dispatcher, tracker, team_route(need.target, routes), routes, action)

@@ -101,7 +101,6 @@ class ContactOutbox:
             logger.info("contact outbox: delivered %d request(s)", delivered)
         return delivered
 
-
     def give_back_stale_claims(self, older_than_s: float = STALE_CLAIM_S) -> None:
         """Return to the waiting requests those claimed longer than ``older_than_s`` ago (their
         courier's server died while sending): the service keeps one copy if both arrive."""

@@ -427,8 +427,12 @@ _QUESTION_WORDS = (
 )  # fmt: skip
 
 
-# A wish is a question too when it names an answer's topic ("haluun tehdä valituksen").
-_WISH_WORDS = frozenset({"haluan", "haluun", "haluaisin", "haluisin", "haluamme", "aion", "aiomme"})
+# A wish or a need is a question too when it names an answer's topic ("haluun tehdä valituksen",
+# "pitäis siirtää labra-aika").
+_WISH_WORDS = frozenset({"haluan", "haluun", "haluaisin", "haluisin", "haluamme", "aion", "aiomme", "pitais",
+                         "pitaisi", "pitas", "tarttis", "tarvis", "tarvitsisin", "tarviisin"})  # fmt: skip
+# Words from which a message is an account of what happened (``account_keywords``), not a mention.
+MIN_ACCOUNT_WORDS = 8
 
 
 def is_question(text: str) -> bool:
@@ -437,12 +441,15 @@ def is_question(text: str) -> bool:
 
 
 def answer_asked(text: str, routes: RouteTable) -> str | None:
-    """The answer topic a question or a wish names by its keywords (routes.yml ``answers``), if any."""
-    if not is_question(text) and not _WISH_WORDS & set(normalise(text).split()):
-        return None
+    """The answer topic a question or a wish names by its keywords (routes.yml ``answers``), or
+    that a longer account names by its ``account_keywords``, if any."""
     normalised = normalise(text)
+    words = normalised.split()
+    asked = is_question(text) or bool(_WISH_WORDS & set(words))
+    told = len(words) >= MIN_ACCOUNT_WORDS
     for topic, answer in routes.answers.items():
-        if any(mentions(keyword, normalised) for keyword in answer.keywords):
+        keywords = (*(answer.keywords if asked else ()), *(answer.account_keywords if told else ()))
+        if any(mentions(keyword, normalised) for keyword in keywords):
             return topic
     return None
 

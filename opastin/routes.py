@@ -54,6 +54,9 @@ class Answer:
     team: str | None = None
     keywords: tuple[str, ...] = ()
     page: str | None = None
+    # Stems that give the answer in a longer account of what happened, even without a question
+    # ("ja sit vielä palautetta: odotin päivystyksessä 7 tuntia…").
+    account_keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -221,10 +224,13 @@ def _answers(
         if team is not None and team not in teams:
             raise reader.fail(f"{path}.team", f"unknown team '{team}'")
         keywords = _keywords(reader, node, path) if node and node.get("keywords") else ()
+        told = node and node.get("account_keywords")
+        account_path = f"{path}.account_keywords"
+        account_keywords = _keywords(reader, node, account_path, "account_keywords") if told else ()
         page = (node or {}).get("page")
         if page is not None and page not in pages:
             raise reader.fail(f"{path}.page", f"unknown page '{page}'")
-        answers[topic] = Answer(topic, team, keywords, page)
+        answers[topic] = Answer(topic, team, keywords, page, account_keywords)
     return answers
 
 

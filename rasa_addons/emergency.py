@@ -70,6 +70,8 @@ EMERGENCY_LEVEL_ENTITY = "emergency_level"
 SUSPECTED_ENTITY = "emergency_suspected"
 LANGUAGE_ENTITY = "language"
 HELP_ENTITY = "emergency_help"
+# A suspicion's layer (lexicon, tolerant, learned, classifier): how sure the suspicion is.
+LAYER_ENTITY = "emergency_layer"
 # The key Rasa's own extractors (DIET, RegexEntityExtractor) use for entity confidence.
 ENTITY_CONFIDENCE_KEY = "confidence_entity"
 
@@ -256,16 +258,18 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
 
     Overrides any earlier intent (``nlu_fallback`` included) and puts
     ``emergency`` first in the ranking. Entities: ``emergency_level`` (the
-    level, or ``confirm`` for a suspicion), ``emergency_suspected`` (a
-    suspicion's level), ``language`` (``en``/``sv`` when the message was
-    in English or Swedish) and ``emergency_help`` (further help the answer
-    names, e.g. ``violence``). Only rule ids and layers are logged, never words.
+    level, or ``confirm`` for a suspicion), ``emergency_suspected`` and
+    ``emergency_layer`` (a suspicion's level and layer), ``language``
+    (``en``/``sv`` when the message was in English or Swedish) and
+    ``emergency_help`` (further help the answer names, e.g. ``violence``).
+    Only rule ids and layers are logged, never words.
     """
     text = message.get(TEXT) or ""
     set_intent(message, EMERGENCY_INTENT)
     values = {EMERGENCY_LEVEL_ENTITY: verdict.target}
     if not verdict.certain:
         values[SUSPECTED_ENTITY] = verdict.level
+        values[LAYER_ENTITY] = verdict.layer
     if verdict.language != "fi":
         values[LANGUAGE_ENTITY] = verdict.language
     if verdict.help:

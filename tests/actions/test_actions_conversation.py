@@ -258,6 +258,15 @@ def test_goodbye_after_a_route_asks_the_rating_once(tracker_for):
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
 
 
+def test_goodbye_after_being_told_where_to_reach_a_person_asks_the_rating(tracker_for):
+    told = [
+        user_event("voinko puhua hoitajan kanssa", "request_human"),
+        bot_route({"type": "person", "target": "none_open"}),
+    ]
+    messages, _ = run(ActionGoodbye(), tracker_for("kiitos, öitä", "goodbye", earlier=told))
+    assert [m["response"] for m in messages] == ["utter_goodbye_rating"]
+
+
 def test_goodbye_without_a_route_asks_no_rating(tracker_for):
     messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye"))
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
@@ -378,11 +387,21 @@ def test_a_wish_to_be_called_back_starts_the_form_for_the_team_of_the_matter(tra
     assert events[-1] == FollowupAction("contact_request_form")
 
 
-def test_asking_for_a_person_right_after_a_crisis_answer_gets_the_crisis_line_again(tracker_for, service):
+def test_asking_for_a_person_right_after_a_crisis_answer_gets_the_crisis_line_and_the_team(
+    tracker_for, service
+):
     earlier = [user_event("en jaksa elää", "emergency"), bot_route({"type": "emergency", "target": "crisis"})]
     tracker = tracker_for("onks siellä ketään oikeeta ihmistä", "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
-    assert routes_of(messages) == [("emergency", "crisis")]
+    assert routes_of(messages)[:2] == [("emergency", "crisis"), ("team", "mielenterveys_paihde")]
+    assert messages[0]["response"] == "utter_emergency_crisis"  # the second wording: rasa_addons.no_repeat
+
+
+def test_asking_for_a_person_right_after_a_112_answer_gets_112_again(tracker_for, service):
+    earlier = [user_event("isä ei hengitä", "emergency"), bot_route({"type": "emergency", "target": "112"})]
+    tracker = tracker_for("voinko puhua jonkun kanssa", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("emergency", "112")]
 
 
 def test_chat_hours_without_a_team_are_those_of_the_team_discussed(tracker_for, service):

@@ -383,13 +383,20 @@ def test_a_suspicion_right_after_an_emergency_answer_is_answered_not_asked(track
     assert messages[0]["response"] == "utter_emergency_social"
 
 
-def test_a_suspicion_of_another_level_after_an_emergency_answer_gets_that_guidance(tracker_for):
+def test_a_worded_suspicion_of_another_level_after_an_emergency_answer_gets_that_guidance(tracker_for):
     earlier = [user_event("lapsella kova kuume yöllä", "emergency"), _answered("116117")]
-    tracker = tracker_for(
-        "entä jos se alkaa olla veltto eikä herää", "emergency", _suspicion("112"), earlier=earlier
-    )
+    worded = [*_suspicion("112"), {"entity": "emergency_layer", "value": "lexicon"}]
+    tracker = tracker_for("entä jos se alkaa olla veltto eikä herää", "emergency", worded, earlier=earlier)
     messages, _ = run(ActionEmergency(), tracker)
     assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "112"}
+
+
+def test_a_learned_guess_of_another_level_after_an_emergency_answer_keeps_that_answer(tracker_for):
+    earlier = [user_event("ei oo paikkaa mihin mennä yöks", "emergency"), _answered("social")]
+    guess = [*_suspicion("112"), {"entity": "emergency_layer", "value": "learned"}]
+    tracker = tracker_for("on tosi kylmä ja akkua vähän", "emergency", guess, earlier=earlier)
+    messages, _ = run(ActionEmergency(), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "social"
 
 
 def test_a_follow_up_of_the_crisis_answer_stays_with_it(tracker_for, service):

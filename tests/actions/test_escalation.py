@@ -120,8 +120,7 @@ def test_closed_team_tells_the_next_opening_and_the_alternatives(service, tracke
 
     assert messages[0]["custom"]["route"]["open"] is False
     assert offer(messages) == (
-        f"Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran {next_opening}. "
-        f"{NEUVOLA_ALTERNATIVES}",
+        f"Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran {next_opening}. {NEUVOLA_ALTERNATIVES}",
         FORM,
     )
     assert events[-1] == SlotSet("team_availability", "closed")

@@ -346,6 +346,9 @@ def test_a_doubt_with_a_symptom_that_the_message_names_is_a_symptom():
      ("oon maksanu jo paljon, eiks siinä oo joku katto?", "fees_ceiling"),
      ("miten teen muistutuksen", "complaint"),
      ("haluun tehdä valituksen, kotihoitaja ei käyny eilen", "complaint"),
+     ("pitäis siirtää torstain labra-aika, en pääse sillon", "cancel_appointment"),
+     ("ja sit vielä palautetta: odotin päivystyksessä 7 tuntia eikä kukaan kertonu mitään", "complaint"),
+     ("haluan antaa palautetta", None),
      ("mun pitää perua huomenna oleva hammaslääkäriaika", None),
      ("tarviin perustoimeentulotukea", None)],
 )  # fmt: skip

@@ -339,7 +339,11 @@ def test_a_classifier_only_guess_with_nothing_else_likely_asks_the_safety_questi
     (result,) = component.process([message])
     assert result.data["intent"] == {"name": "emergency", "confidence": 1.0}  # never "did not understand"
     levels = {e["entity"]: e["value"] for e in result.data["entities"]}
-    assert levels == {"emergency_level": "confirm", "emergency_suspected": "112"}
+    assert levels == {
+        "emergency_level": "confirm",
+        "emergency_suspected": "112",
+        "emergency_layer": "classifier",
+    }
 
     confident = _message("Vastaus tuli nopeasti", "emergency", 0.4)
     confident.data["intent_ranking"] = [
@@ -445,8 +449,11 @@ def test_overrides_and_help_are_checked(rule: dict, message: str) -> None:
         ("kamiina savuttaa ja kaikilla kova päänsärky, yksi pyörtyi", "112", "carbon_monoxide"),
         ("verta tuloo niin paljo ettei tyrehdy", "112", "severe_bleeding"),
         ("syön metotreksaattia ja nyt kuumetta 39", "116117", "fever_on_immunosuppressants"),
-        ("lapsella 39 kuumetta ja korvaan sattuu, on perjantai-ilta, mihin voi mennä", "116117",
-         "where_to_call_after_hours"),
+        (
+            "lapsella 39 kuumetta ja korvaan sattuu, on perjantai-ilta, mihin voi mennä",
+            "116117",
+            "where_to_call_after_hours",
+        ),
         ("mummolla ripulia kolme päivää ja nyt on tosi voimaton eikä juo", "116117", "diarrhoea_and_weak"),
         ("kaveri kaatu maahan ja nykii koko kropalla", "112", "seizure_signs"),
         ("sydän hakkaa, kello näyttää yli 190 ja silmissä sumenee", "112", "racing_heart"),

@@ -107,8 +107,9 @@ def test_component_leaves_finnish_alone():
 
 @pytest.mark.parametrize(
     "text",
-    ["kiitos moi", "okei kiitti, moi", "kiitos paljon ja heippa", "ok kiitos, menen nukkumaan. hyvää yötä",
-     "hyvää illanjatkoa", "moi moi", "no niin, hei hei", "moi kiitos", "hei ja kiitos paljon"],
+    ["kiitos moi", "kiitos, öitä", "okei kiitti, moi", "kiitos paljon ja heippa",
+     "ok kiitos, menen nukkumaan. hyvää yötä", "hyvää illanjatkoa", "moi moi", "no niin, hei hei",
+     "moi kiitos", "hei ja kiitos paljon"],
 )  # fmt: skip
 def test_leave_taking_is_a_goodbye(text):
     assert classify_input(text) == "goodbye"
