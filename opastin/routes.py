@@ -224,9 +224,9 @@ def _answers(
         if team is not None and team not in teams:
             raise reader.fail(f"{path}.team", f"unknown team '{team}'")
         keywords = _keywords(reader, node, path) if node and node.get("keywords") else ()
-        told = node and node.get("account_keywords")
         account_path = f"{path}.account_keywords"
-        account_keywords = _keywords(reader, node, account_path, "account_keywords") if told else ()
+        told = node is not None and node.get("account_keywords")
+        account_keywords = _keywords(reader, node, account_path, "account_keywords") if node and told else ()
         page = (node or {}).get("page")
         if page is not None and page not in pages:
             raise reader.fail(f"{path}.page", f"unknown page '{page}'")
