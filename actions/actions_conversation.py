@@ -12,11 +12,19 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
-from actions.actions_routing import ActionHandleFallback, start_contact_form, stays_with_need
+from actions.actions_routing import ActionHandleFallback, ask_which_topic, start_contact_form, stays_with_need
 from actions.availability import ACCEPTING
 from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
 from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
-from actions.routing import OTHER_LANGUAGES, Route, asks_to_be_contacted, decide_route, find_team, mentions
+from actions.routing import (
+    OTHER_LANGUAGES,
+    Route,
+    asks_to_be_contacted,
+    asks_vaguely,
+    decide_route,
+    find_team,
+    mentions,
+)
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
@@ -253,6 +261,13 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         words = normalise(text).split()
         if conversation_had_a_route(tracker) and words and set(words) <= LEAVE_TAKING_GREETINGS:
             return say_goodbye(dispatcher, tracker)
+        routes = default_routes()
+        if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
+            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+            return [
+                *ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help"),
+                SlotSet(RATING_DUE, False),
+            ]
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
 

@@ -34,6 +34,7 @@ from actions.context import (
 from actions.decisions import send_answer, send_decision, send_follow_up, send_route, send_team, team_route
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
+    CHILD_SYMPTOM,
     CLARIFY,
     CONFIRM_LEVEL,
     EMERGENCY_INTENT,
@@ -45,6 +46,7 @@ from actions.routing import (
     answer_asked,
     asks_for_assessment,
     asks_to_be_contacted,
+    asks_vaguely,
     clarify_options,
     consecutive_misses,
     decide_route,
@@ -75,6 +77,17 @@ default_routes()
 def something_else() -> tuple[str, str]:
     """The button for "none of these topics"."""
     return messages.text("bot.buttons.something_else"), "/nlu_fallback"
+
+
+def ask_which_topic(
+    dispatcher: CollectingDispatcher, ranking: list[dict[str, Any]], routes: RouteTable, response: str
+) -> list[EventType]:
+    """Ask what the matter is about, with the likely topics as buttons (route payload: clarify)."""
+    options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
+    dispatcher.utter_message(
+        response=response, buttons=buttons([*options, something_else()]), json_message=understanding(CLARIFY)
+    )
+    return []
 
 
 def person_offer(target: str, teams: list[str] | None = None) -> dict[str, Any]:
@@ -254,6 +267,8 @@ def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str
         return False
     if route.type == need.type and route.target == str(need.route.get("target")):
         return False
+    if route.extra.get("reason") == CHILD_SYMPTOM and need.type == "omaolo":
+        return False  # "ja 5-vuotiaalla on ihan sama juttu": a child's symptom is not the adult's assessment
     if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
@@ -344,6 +359,9 @@ class ActionRoute(EscalationAction):
             team = route.target if route is not None and route.type == "team" else None
             return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         need = previous_need(tracker.events)
+        if need is None and asks_vaguely(text, routes):
+            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+            return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
         if need is not None and stays_with_need(tracker, need, route, text, routes):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
@@ -457,13 +475,7 @@ class ActionSafetyAnswer(EscalationAction):
         meant_route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
         if meant_route is not None and meant_route.type != "emergency":
             return send_decision(dispatcher, tracker, meant_route, routes, self, meant)
-        options = [(label, f"/{name}") for label, name in clarify_options(ranking, routes)]
-        dispatcher.utter_message(
-            response="utter_ask_how_can_help",
-            buttons=buttons([*options, something_else()]),
-            json_message=understanding(CLARIFY),
-        )
-        return []
+        return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
 
 
 class ActionHandleFallback(EscalationAction):
@@ -504,13 +516,9 @@ class ActionHandleFallback(EscalationAction):
             for event in tracker.events
             if event.get("event") == "user"
         ]
+        if asks_vaguely(text, routes):
+            return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
         if consecutive_misses(user_intents) >= 2:
             offer_a_person(dispatcher, tracker, routes, self, understood=False)
             return []
-        options = [(label, f"/{intent}") for label, intent in clarify_options(ranking, routes)]
-        dispatcher.utter_message(
-            response="utter_clarify",
-            buttons=buttons([*options, something_else()]),
-            json_message=understanding(CLARIFY),
-        )
-        return []
+        return ask_which_topic(dispatcher, ranking, routes, "utter_clarify")

@@ -27,6 +27,8 @@ VIOLENCE_HELP = "violence"
 # Emergencies written in these languages are answered in them (utter_emergency_<level>_<language>).
 OTHER_LANGUAGES = ("en", "sv")
 GENERAL_SYMPTOM = "general"
+# The reason of a team route for a child's symptom (Omaolo is for residents from min_age on).
+CHILD_SYMPTOM = "child_symptom"
 HUMAN_INTENT = "request_human"
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
@@ -233,7 +235,7 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     age = youngest_age(entities)
     if age is not None and age < omaolo.min_age:
         team = routes.teams[omaolo.child_team]
-        return Route("team", team.id, {"label": team.name, "reason": "child_symptom", "age": age})
+        return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM, "age": age})
     symptom = find_symptom(text, omaolo.symptoms)
     if symptom is None:
         return Route("omaolo", omaolo.front_page, {"symptom": GENERAL_SYMPTOM, "label": "Omaolo"})
@@ -319,7 +321,7 @@ def route_reply(route: Route, routes: RouteTable) -> Reply:
     team = routes.teams[route.target]
     helps = messages.text("bot.helps_many" if team.plural else "bot.helps_one")
     values = {"team_name": team.name, "hours": team.hours_text, "helps": helps}
-    if route.extra.get("reason") == "child_symptom":
+    if route.extra.get("reason") == CHILD_SYMPTOM:
         return Reply("utter_route_child_symptom", {**values, "min_age": routes.omaolo.min_age})
     return Reply("utter_route_team", values)
 
@@ -452,6 +454,13 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
         if any(mentions(keyword, normalised) for keyword in keywords):
             return topic
     return None
+
+
+def asks_vaguely(text: str, routes: RouteTable) -> bool:
+    """Whether a message names no matter yet: only ``vague_request`` words ("hakemus", "apua"),
+    greetings and fillers ("hei, mul ois kysymys hakemuksesta")."""
+    content = [word for word in normalise(text).split() if word not in routes.vague_fillers]
+    return bool(content) and all(word in routes.vague_words for word in content)
 
 
 def find_team(text: str, routes: RouteTable) -> str | None:

@@ -27,7 +27,7 @@ FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
-     "form_phrases", "emergency_follow_ups"}
+     "form_phrases", "emergency_follow_ups", "vague_request"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -112,6 +112,9 @@ class RouteTable:
     form_phrases: tuple[str, ...] = ()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Words that name no matter by themselves, and the words that may stand beside them.
+    vague_words: frozenset[str] = frozenset()
+    vague_fillers: frozenset[str] = frozenset()
 
 
 class _Reader:
@@ -279,6 +282,13 @@ def _emergency_follow_ups(
     return follow_ups
 
 
+def _word_set(reader: _Reader, raw: Mapping[str, Any], key: str) -> frozenset[str]:
+    node = raw.get("vague_request")
+    if node is None:
+        return frozenset()
+    return frozenset(word for word in _keywords(reader, node, f"vague_request.{key}", key) if " " not in word)
+
+
 def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
     """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
@@ -305,6 +315,8 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         customer_service=catalogue.customer_service,
         form_phrases=_form_phrases(reader, raw),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
+        vague_words=_word_set(reader, raw, "words"),
+        vague_fillers=_word_set(reader, raw, "fillers"),
     )
 
 

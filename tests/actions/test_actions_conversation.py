@@ -186,6 +186,17 @@ def test_a_new_symptom_after_a_team_is_a_new_need(tracker_for, service):
     assert messages[0]["custom"]["route"]["symptom"] == "sore_throat"
 
 
+def test_a_childs_symptom_after_an_adults_assessment_is_a_new_need(tracker_for, service):
+    eye = {"type": "omaolo", "target": "https://www.omaolo.fi/", "symptom": "eye"}
+    earlier = [user_event("silmä punoittaa ja rähmii", "report_symptom"), bot_route(eye)]
+    age = [{"entity": "age", "value": "5-vuotiaalla"}]
+    ranking = [("report_symptom", 0.78), ("family_support", 0.05)]
+    tracker = unsure_follow_up(tracker_for, earlier, "ja 5-vuotiaalla pojalla on ihan sama juttu", ranking)
+    tracker.latest_message["entities"] = age
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "terveysneuvo")
+
+
 def test_asking_for_the_assessment_means_the_symptom_talked_about(tracker_for, service):
     earlier = [user_event("polvi on kipeä portaissa", "physiotherapy"), bot_route(FYSIOTERAPIA)]
     tracker = tracker_for("vai pitäiskö mun tehä se oirearvio ensin", "report_symptom", earlier=earlier)
@@ -217,6 +228,25 @@ def test_a_team_named_in_a_follow_up_is_a_new_need(tracker_for, service):
     tracker = unsure_follow_up(tracker_for, earlier, "entäs fysioterapia, miten sais lisää", ranking)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "fysioterapia")
+
+
+def test_a_request_that_names_no_matter_is_asked_about_with_topics(tracker_for, service):
+    ranking = [
+        {"name": "disability_services", "confidence": 0.58},
+        {"name": "elderly_services", "confidence": 0.3},
+    ]
+    tracker = tracker_for("mun hakemus", "disability_services", ranking=ranking)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_ask_how_can_help"
+    assert messages[0]["custom"] == {"understanding": "clarify"}
+    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/disability_services", "/elderly_services"]
+
+
+def test_a_greeting_with_a_vague_request_asks_what_it_is_about(tracker_for):
+    messages, _ = run(ActionGreet(), tracker_for("hei tarviin apua", "greet"))
+    assert messages[0]["response"] == "utter_ask_how_can_help"
+    messages, _ = run(ActionGreet(), tracker_for("hei", "greet"))
+    assert messages[0]["response"] == "utter_greet"
 
 
 def test_the_same_team_asked_again_is_offered_in_new_words(tracker_for, service):

@@ -12,6 +12,7 @@ from actions.routing import (
     Route,
     age_in_years,
     answer_asked,
+    asks_vaguely,
     asks_to_be_contacted,
     clarify_options,
     consecutive_misses,
@@ -354,6 +355,16 @@ def test_a_doubt_with_a_symptom_that_the_message_names_is_a_symptom():
 )  # fmt: skip
 def test_a_question_with_an_answers_keywords_asks_for_that_answer(text, topic):
     assert answer_asked(text, default_routes()) == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "vague"),
+    [("hakemus", True), ("mun hakemus", True), ("hei tarviin apua", True),
+     ("moi mul ois kysymys hakemuksesta", True), ("sit tarvisin apua mummon asiassa", False),
+     ("kotihoito", False), ("hei", False), ("hakemus kotihoitoon", False)],
+)  # fmt: skip
+def test_a_message_that_names_no_matter_yet(text, vague):
+    assert asks_vaguely(text, default_routes()) is vague
 
 
 @pytest.mark.parametrize(
