@@ -237,6 +237,13 @@ class ActionChatHours(EscalationAction):
                 kind = "offered" if taking else "nobody_free" if any(t.open for t in teams) else "none_open"
                 payload = Route("person", kind, {"teams": taking}).payload()
                 dispatcher.utter_message(text=hours_overview(teams, self.clock()), json_message=payload)
+                page = routes.pages["chat_hours"]
+                dispatcher.utter_message(
+                    response="utter_chat_hours_page",
+                    json_message=Route("webpage", page.url, {"page": page.id, "label": page.label}).payload(),
+                    url=page.url,
+                    label=page.label,
+                )
                 return []
             status = client.team_status(team)
         except HandoffServiceError as error:

@@ -279,6 +279,8 @@ def test_hours_overview_without_a_team(service, tracker_for):
         "Nyt auki: Palveluneuvo (klo 15 asti), Vammaispalvelut (klo 15 asti)"
     )
     assert "Kätilöt (torstaina klo 12 alkaen)" in messages[0]["text"]
+    assert messages[1]["response"] == "utter_chat_hours_page"
+    assert messages[1]["custom"]["route"]["page"] == "chat_hours"
 
 
 def test_hours_when_the_service_is_down_point_to_the_page(tracker_for):
