@@ -158,6 +158,9 @@ class ActionYesOrNo(EscalationAction):
         need = previous_need(tracker.events)
         if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
             return send_follow_up(dispatcher, tracker, need, routes, self)
+        if not queue_offered_last(tracker) and thanks_in(text):
+            dispatcher.utter_message(response="utter_you_are_welcome")  # "joo kiitti"
+            return []
         if queue_offered_last(tracker):
             if intent == "affirm":
                 events: list[EventType] = ActionJoinQueue(self.client_factory, self.clock).run(
@@ -276,6 +279,11 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
 _THANKS_STEMS = ("kiit", "thank", "tack")
 
 
+def thanks_in(text: str) -> bool:
+    """Whether a message thanks ("joo kiitti", "kiitos, soitin jo")."""
+    return any(word.startswith(_THANKS_STEMS) for word in normalise(text).split())
+
+
 class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     """Help was already called: acknowledged without repeating the instruction; thanks are answered
     in the same breath ("Ole hyvä, ja hyvä, että soitit")."""
@@ -286,8 +294,7 @@ class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        words = normalise(str((tracker.latest_message or {}).get("text") or "")).split()
-        thanks = any(word.startswith(_THANKS_STEMS) for word in words)
+        thanks = thanks_in(str((tracker.latest_message or {}).get("text") or ""))
         response = "utter_emergency_called_thanks" if thanks else "utter_emergency_called"
         dispatcher.utter_message(response=response)
         return []

@@ -43,6 +43,7 @@ from actions.handoff_client import (
 from actions.routing import Reply, Route, find_team, route_reply
 from opastin import messages
 from opastin.clock import clock_from_environment
+from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI
 from opastin.routes import RouteTable, default_routes
 from opastin.teams import Team
@@ -212,6 +213,17 @@ class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no typ
         return []
 
 
+# Words that ask about the service's chats in general ("milloin teidän chatit ylipäätään on auki").
+_ALL_CHATS = frozenset(
+    {"chatit", "chatteja", "chattien", "teidan", "teian", "teijan", "ylipaataan", "yleensa"}
+)
+
+
+def asks_about_all_chats(text: str) -> bool:
+    """Whether a question about chat hours is about the service's chats rather than one team's."""
+    return bool(_ALL_CHATS & set(normalise(text).split()))
+
+
 class ActionChatHours(EscalationAction):
     """Answer "milloin neuvolan chat on auki?" from the team's live status, or list all chats.
 
@@ -228,7 +240,7 @@ class ActionChatHours(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         text = (tracker.latest_message or {}).get("text") or ""
-        team = find_team(text, routes) or conversation_team(tracker)
+        team = find_team(text, routes) or (None if asks_about_all_chats(text) else conversation_team(tracker))
         try:
             client = self.client()
             if team is None:

@@ -246,11 +246,9 @@ def stays_with_emergency(
 def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | None:
     """The team that helps on after an emergency answer (its level's first follow-up intent's team):
     asked for a person after the crisis answer, the mental health team is offered after it."""
-    for intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
-        entry = routes.intents.get(intent)
-        if entry is not None and entry.type == "team":
-            return entry.target
-    return None
+    first = next(iter(routes.emergency_follow_ups.get(str(emergency.get("target")), ())), None)
+    entry = routes.intents.get(first or "")
+    return entry.target if entry is not None and entry.type == "team" else None
 
 
 def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable) -> bool:
@@ -491,6 +489,10 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None:
+            # "pitääks sinne oikeesti soittaa keskellä yötä?" right after the 116 117 answer
+            return send_route(dispatcher, emergency_again(emergency), routes)
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
@@ -505,9 +507,6 @@ class ActionHandleFallback(EscalationAction):
         named = find_team(text, routes)
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
-        emergency = previous_emergency(tracker.events)
-        if emergency is not None:
-            return send_route(dispatcher, emergency_again(emergency), routes)
         need = previous_need(tracker.events)
         if need is not None:
             return send_follow_up(dispatcher, tracker, need, routes, self)

@@ -38,7 +38,8 @@ GOODBYE = "goodbye"
 _FAREWELL_PHRASES = ("hyvaa yota", "hyvaa illanjatkoa", "hyvaa paivanjatkoa", "hyvaa jatkoa",
                      "hyvaa viikonloppua", "nahdaan", "kuulemiin", "nakemiin")  # fmt: skip
 # "Heippa" and "moi" greet as well: they take leave at the end of a longer message.
-_FAREWELL_ENDINGS = ("hei hei", "moi moi", "moikka moikka", "heippa", "heipat", "bye", "oita", "tsau")
+_FAREWELL_ENDINGS = ("hei hei", "moi moi", "moikka moikka", "heippa", "heipat", "bye", "oita", "tsau",
+                     "hej da", "hejda")  # fmt: skip
 _THANKS = ("kiito", "kiitti", "kiits", "kiitokset")
 _BYE_AFTER_THANKS = frozenset({"moi", "moikka", "hei", "heippa", "moro", "morjens"})
 # Words that may stand beside thanks and leave-taking ("hei ja kiitos paljon").

@@ -260,6 +260,30 @@ def test_the_same_team_asked_again_is_offered_in_new_words(tracker_for, service)
     assert "Palveluneuvon chat on auki seuraavan kerran tänään klo 8–15." in messages[1]["text"]
 
 
+def test_yes_with_thanks_is_thanks_when_nothing_was_offered(tracker_for, service):
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("joo kiitti", "affirm", earlier=earlier)
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_you_are_welcome"]
+
+
+def test_not_understood_right_after_an_emergency_answer_gets_it_again(tracker_for, service):
+    earlier = [
+        user_event("lapsella kova kuume yöllä", "emergency"),
+        bot_route({"type": "emergency", "target": "116117"}),
+    ]
+    tracker = tracker_for("pitääks sinne oikeesti soittaa keskellä yötä", "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("emergency", "116117")]
+
+
+def test_chat_hours_of_the_service_are_every_chats_hours(tracker_for, service):
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("milloin teidän chatit ylipäätään on auki", "ask_chat_hours", earlier=earlier)
+    messages, _ = run(ActionChatHours(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0][0] == "person"
+
+
 def test_yes_after_a_queue_offer_joins_the_queue(tracker_for, service):
     service.agent("paivi", "palveluneuvo")
     earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]

@@ -109,7 +109,7 @@ def test_component_leaves_finnish_alone():
     "text",
     ["kiitos moi", "kiitos, öitä", "okei kiitti, moi", "kiitos paljon ja heippa",
      "ok kiitos, menen nukkumaan. hyvää yötä", "hyvää illanjatkoa", "moi moi", "no niin, hei hei",
-     "moi kiitos", "hei ja kiitos paljon"],
+     "moi kiitos", "hei ja kiitos paljon", "kiitos, hej då"],
 )  # fmt: skip
 def test_leave_taking_is_a_goodbye(text):
     assert classify_input(text) == "goodbye"
