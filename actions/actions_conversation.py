@@ -12,7 +12,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
-from actions.actions_routing import ActionHandleFallback, ask_which_topic, start_contact_form, stays_with_need
+from actions.actions_routing import (
+    ActionHandleFallback,
+    ask_which_topic,
+    emergency_again,
+    start_contact_form,
+    stays_with_need,
+)
 from actions.availability import ACCEPTING
 from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
 from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
@@ -24,6 +30,7 @@ from actions.routing import (
     decide_route,
     find_team,
     mentions,
+    turns_to_another_matter,
 )
 from opastin import messages
 from opastin.finnish_text import normalise
@@ -97,6 +104,10 @@ class ActionAnswer(EscalationAction):
         faq_confidence = float(intent.get("confidence") or 0.0)
         sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
         if topic is None or not sure:
+            emergency = previous_emergency(tracker.events)
+            if emergency is not None and not turns_to_another_matter(text):
+                # "pitääkö sinne soittaa ensin vai voiko vaan ajaa päivystykseen?" after 116 117
+                return send_route(dispatcher, emergency_again(emergency), routes)
             if need is not None and refers_back(text):
                 return send_follow_up(dispatcher, tracker, need, routes, self)
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)

@@ -40,7 +40,7 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routing import Reply, Route, find_team, route_reply
+from actions.routing import Reply, Route, addresses_the_service, find_team, route_reply
 from opastin import messages
 from opastin.clock import clock_from_environment
 from opastin.finnish_text import normalise
@@ -214,14 +214,12 @@ class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no typ
 
 
 # Words that ask about the service's chats in general ("milloin teidän chatit ylipäätään on auki").
-_ALL_CHATS = frozenset(
-    {"chatit", "chatteja", "chattien", "teidan", "teian", "teijan", "ylipaataan", "yleensa"}
-)
+_ALL_CHATS = frozenset({"chatit", "chatteja", "chattien", "ylipaataan", "yleensa"})
 
 
 def asks_about_all_chats(text: str) -> bool:
     """Whether a question about chat hours is about the service's chats rather than one team's."""
-    return bool(_ALL_CHATS & set(normalise(text).split()))
+    return addresses_the_service(text) or bool(_ALL_CHATS & set(normalise(text).split()))
 
 
 class ActionChatHours(EscalationAction):

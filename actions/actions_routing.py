@@ -43,6 +43,7 @@ from actions.routing import (
     HUMAN_INTENT,
     NOT_UNDERSTOOD,
     Route,
+    addresses_the_service,
     answer_asked,
     asks_for_assessment,
     asks_to_be_contacted,
@@ -60,6 +61,7 @@ from actions.routing import (
     talk_options,
     topic_options,
     topic_teams,
+    turns_to_another_matter,
     understanding,
 )
 from opastin import messages
@@ -286,8 +288,9 @@ def _page_of_need(need: Need, page_id: str, tracker: Tracker, routes: RouteTable
     varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
     page = routes.pages.get(page_id)
     team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
-    if page is not None and page.of_team and team_offered:
-        return True
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if page is not None and page.of_team and team_offered and not addresses_the_service(text):
+        return True  # "mihin numeroon?"; but "mikä on teiän puhelinnumero" asks for the county's
     answer = routes.answers.get(need.target) if need.type == "answer" else None
     return answer is not None and answer.page == page_id
 
@@ -490,7 +493,7 @@ class ActionHandleFallback(EscalationAction):
         routes = default_routes()
         _, text, entities = _latest(tracker)
         emergency = previous_emergency(tracker.events)
-        if emergency is not None:
+        if emergency is not None and not turns_to_another_matter(text):
             # "pitääks sinne oikeesti soittaa keskellä yötä?" right after the 116 117 answer
             return send_route(dispatcher, emergency_again(emergency), routes)
         remind_of_112(dispatcher, tracker)

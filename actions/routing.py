@@ -456,6 +456,22 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     return None
 
 
+# Words that address the county's service as a whole ("mikä teidän puhelinnumero on").
+_SERVICE_WORDS = frozenset({"teidan", "teian", "teijan", "teilla", "teil", "teille", "teiltä", "teilta"})
+# Words that turn to another matter ("entäs se muistitesti", "toinen juttu").
+_NEW_TOPIC_WORDS = frozenset({"enta", "entas", "toinen", "toisesta", "jatkossa", "muuten"})
+
+
+def addresses_the_service(text: str) -> bool:
+    """Whether a message speaks to the county's service as a whole ("teidän chatit", "teiän numero")."""
+    return bool(_SERVICE_WORDS & set(normalise(text).split()))
+
+
+def turns_to_another_matter(text: str) -> bool:
+    """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…")."""
+    return bool(_NEW_TOPIC_WORDS & set(normalise(text).split()))
+
+
 def asks_vaguely(text: str, routes: RouteTable) -> bool:
     """Whether a message names no matter yet: only ``vague_request`` words ("hakemus", "apua"),
     greetings and fillers ("hei, mul ois kysymys hakemuksesta")."""

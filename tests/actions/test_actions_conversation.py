@@ -277,6 +277,28 @@ def test_not_understood_right_after_an_emergency_answer_gets_it_again(tracker_fo
     assert routes_of(messages) == [("emergency", "116117")]
 
 
+def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, service):
+    earlier = [
+        user_event("mummo jäi yksin", "emergency"),
+        bot_route({"type": "emergency", "target": "social"}),
+    ]
+    ranking = [{"name": "elderly_services", "confidence": 0.35}]
+    text = "okei soitan. entäs sit jatkossa, saisko se kotihoitoa"
+    tracker = tracker_for(text, "nlu_fallback", ranking=ranking, earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert ("emergency", "social") not in routes_of(messages)
+
+
+def test_which_number_right_after_a_team_is_that_teams_but_yours_is_the_page(tracker_for, service):
+    earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("soitan huomenna sitten, mihin numeroon", "ask_contact_info", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
+    tracker = tracker_for("mikä on teiän puhelinnumero", "ask_contact_info", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0][0] == "webpage"
+
+
 def test_chat_hours_of_the_service_are_every_chats_hours(tracker_for, service):
     earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
     tracker = tracker_for("milloin teidän chatit ylipäätään on auki", "ask_chat_hours", earlier=earlier)
