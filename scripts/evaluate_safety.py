@@ -46,6 +46,7 @@ LISTS = {
     "blind9": ("blind9_emergency.txt", "blind9_everyday.txt"),
     "blind10": ("blind10_emergency.txt", "blind10_everyday.txt"),
     "blind11": ("blind11_emergency.txt", "blind11_everyday.txt"),
+    "blind12": ("blind12_emergency.txt", "blind12_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 
