@@ -25,10 +25,10 @@ from actions.actions_escalation import ClientFactory, EscalationAction, buttons,
 from actions.context import turn_texts
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
-from actions.routing import find_team
+from actions.routing import find_team, is_question
 from opastin import messages
 from opastin.finnish_time import reply_promise
-from opastin.routes import default_routes
+from opastin.routes import default_routes, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,31 @@ def intent_team(tracker: Tracker) -> str | None:
     route = default_routes().intents.get(str(intent.get("name")))
     sure = float(intent.get("confidence") or 0.0) >= MIN_INTENT_CONFIDENCE
     return route.target if route is not None and route.type == "team" and sure else None
+
+
+# Words that stand beside a team's name without saying what the matter is ("se on mummon asia,
+# ikäihmisten palvelut varmaan", "sinne vanhuspalveluihin, palveluneuvo vai mikä se oli").
+_TEAM_ANSWER_FILLERS = frozenset(
+    {"se", "on", "oli", "ois", "olis", "varmaan", "vissiin", "kai", "kait", "ehka", "sinne", "tanne",
+     "vai", "mika", "no", "sitten", "sit", "puoli", "puolelle", "puolen", "asia", "asiaa", "ja", "tai",
+     "niin", "joo", "ne", "ihan", "just", "luulen", "taitaa", "olla", "mun", "minun", "hanen", "sen",
+     "mummon", "aidin", "isan", "tiimi", "ryhma", "palvelut", "palveluun", "palveluihin", "palveluja",
+     "kanssa", "siis"}
+)  # fmt: skip
+MIN_MATTER_WORDS = 3
+
+
+def describes_the_matter(text: str) -> bool:
+    """Whether an answer to "which service?" also says what the matter is: enough words that
+    neither name a team nor only stand beside its name."""
+    keywords = [keyword for team in default_routes().teams.values() for keyword in team.keywords]
+    words = normalise(text).split()
+    content = [
+        word
+        for word in words
+        if word not in _TEAM_ANSWER_FILLERS and not any(keyword in word for keyword in keywords)
+    ]
+    return len(words) >= MIN_DESCRIPTION_WORDS and len(content) >= MIN_MATTER_WORDS
 
 
 def team_choice(text: str) -> str | None:
@@ -158,13 +183,15 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         if value is None:
             return {"contact_team": None}
         text = str(value)
-        team = team_choice(text) or intent_team(tracker)
+        named = team_choice(text)
+        # "En tiedä mikä ryhmä. Mitä niitä on?" chooses nothing: the question is asked again.
+        team = named or (None if is_question(text) else intent_team(tracker))
         if team is None:
             dispatcher.utter_message(response="utter_contact_team_unknown")
             return {"contact_team": None}
         chosen: dict[str, Any] = {"contact_team": team}
         message = contact_form.clean_message(text)
-        described = len(text.split()) >= MIN_DESCRIPTION_WORDS and not contact_form.message_problem(message)
+        described = describes_the_matter(text) and not contact_form.message_problem(message)
         if described and not tracker.get_slot("contact_message"):
             chosen["contact_message"] = message
         return chosen

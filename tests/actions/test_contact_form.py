@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions import contact_form
+from actions.actions_contact import describes_the_matter
 from opastin.privacy import HETU_MASK
 
 VALID_HETU = "131052-308T"
@@ -241,3 +242,14 @@ def test_stopping_the_form_in_own_words(answer, stops):
 )
 def test_an_addition_to_the_message(answer, addition):
     assert contact_form.message_addition(answer) == addition
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [("se on mummon asia, ikäihmisten palvelut varmaan", False),
+     ("sinne vanhuspalveluihin, palveluneuvo vai mikä se oli", False),
+     ("isä ei pärjää kotona yksin enää ollenkaan", True),
+     ("isällä muistisairaus, äiti omaishoitajana ja ihan loppu", True)],
+)  # fmt: skip
+def test_a_team_named_with_fillers_is_no_description_of_the_matter(text, described):
+    assert describes_the_matter(text) is described
