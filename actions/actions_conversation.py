@@ -15,7 +15,7 @@ from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, Esca
 from actions.actions_routing import (
     ActionHandleFallback,
     ask_which_topic,
-    emergency_again,
+    emergency_still_meant,
     start_contact_form,
     stays_with_need,
 )
@@ -30,7 +30,6 @@ from actions.routing import (
     decide_route,
     find_team,
     mentions,
-    turns_to_another_matter,
 )
 from opastin import messages
 from opastin.finnish_text import normalise
@@ -104,10 +103,9 @@ class ActionAnswer(EscalationAction):
         faq_confidence = float(intent.get("confidence") or 0.0)
         sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
         if topic is None or not sure:
-            emergency = previous_emergency(tracker.events)
-            if emergency is not None and not turns_to_another_matter(text):
-                # "pitääkö sinne soittaa ensin vai voiko vaan ajaa päivystykseen?" after 116 117
-                return send_route(dispatcher, emergency_again(emergency), routes)
+            unsure_after_emergency = emergency_still_meant(tracker, text)
+            if unsure_after_emergency is not None:
+                return send_route(dispatcher, unsure_after_emergency, routes)
             if need is not None and refers_back(text):
                 return send_follow_up(dispatcher, tracker, need, routes, self)
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)

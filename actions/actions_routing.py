@@ -224,6 +224,16 @@ def emergency_again(route: Mapping[str, Any]) -> Route:
     return Route("emergency", str(route.get("target")), extra)
 
 
+def emergency_still_meant(tracker: Tracker, text: str) -> Route | None:
+    """The emergency answer to give again when a message the assistant is unsure of comes right after
+    one ("pitääks sinne oikeesti soittaa keskellä yötä?" after 116 117), unless it turns to another
+    matter ("okei soitan. entäs sit jatkossa…")."""
+    emergency = previous_emergency(tracker.events)
+    if emergency is None or turns_to_another_matter(text):
+        return None
+    return emergency_again(emergency)
+
+
 def intent_confidence(tracker: Tracker) -> float:
     """The classifier's confidence in the latest message's intent."""
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
@@ -492,10 +502,9 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        emergency = previous_emergency(tracker.events)
-        if emergency is not None and not turns_to_another_matter(text):
-            # "pitääks sinne oikeesti soittaa keskellä yötä?" right after the 116 117 answer
-            return send_route(dispatcher, emergency_again(emergency), routes)
+        unsure_after_emergency = emergency_still_meant(tracker, text)
+        if unsure_after_emergency is not None:
+            return send_route(dispatcher, unsure_after_emergency, routes)
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
