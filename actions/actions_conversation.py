@@ -124,8 +124,11 @@ class ActionAnswer(EscalationAction):
         other_topic = need is not None and need.type == ANSWER and need.target != topic
         if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text):
             return send_follow_up(dispatcher, tracker, need, routes, self)
-        team_need = need is not None and need.type == "team"
-        if need is not None and team_need and another_teams_answer(topic, need.target, text, routes):
+        if (
+            need is not None
+            and need.type == "team"
+            and another_teams_answer(topic, need.target, text, routes)
+        ):
             # "voiko hän hakea itse vai pitääkö minun?" after older people's services is about that
             # team's matter, not the income support answer that the word "hakea" suggests.
             return send_follow_up(dispatcher, tracker, need, routes, self)
@@ -167,10 +170,11 @@ class ActionYesOrNo(EscalationAction):
         need = previous_need(tracker.events)
         if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
             return send_follow_up(dispatcher, tracker, need, routes, self)
-        if not queue_offered_last(tracker) and thanks_in(text):
+        queue_offered = queue_offered_last(tracker)
+        if not queue_offered and thanks_in(text):
             dispatcher.utter_message(response="utter_you_are_welcome")  # "joo kiitti"
             return []
-        if queue_offered_last(tracker):
+        if queue_offered:
             if intent == "affirm":
                 events: list[EventType] = ActionJoinQueue(self.client_factory, self.clock).run(
                     dispatcher, tracker, domain

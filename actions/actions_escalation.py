@@ -40,7 +40,7 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routing import Reply, Route, addresses_the_service, find_team, route_reply
+from actions.routing import Reply, Route, addresses_the_service, find_team, page_route, route_reply
 from opastin import messages
 from opastin.clock import clock_from_environment
 from opastin.finnish_text import normalise
@@ -250,7 +250,7 @@ class ActionChatHours(EscalationAction):
                 page = routes.pages["chat_hours"]
                 dispatcher.utter_message(
                     response="utter_chat_hours_page",
-                    json_message=Route("webpage", page.url, {"page": page.id, "label": page.label}).payload(),
+                    json_message=page_route(page).payload(),
                     url=page.url,
                     label=page.label,
                 )

@@ -65,7 +65,7 @@ from actions.routing import (
     understanding,
 )
 from opastin import messages
-from opastin.routes import RouteTable, default_routes
+from opastin.routes import RouteTable, Symptom, default_routes
 
 # The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a
 # reminder of 112 (the lexicon did not match, see rasa_addons.emergency.EmergencyDetector).
@@ -282,7 +282,7 @@ def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str
     if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
-        return _page_of_need(need, str(route.extra.get("page")), tracker, routes) or (
+        return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
             refers_back(text) and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
         )
     if route.type == "omaolo" and _symptom_of_need(route, text, tracker, routes):
@@ -293,12 +293,11 @@ def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str
     return confidence < STAY_BELOW_CONFIDENCE
 
 
-def _page_of_need(need: Need, page_id: str, tracker: Tracker, routes: RouteTable) -> bool:
+def _page_of_need(need: Need, page_id: str, text: str, tracker: Tracker, routes: RouteTable) -> bool:
     """Whether a page is about the need: a team's own page right after a team offer ("miten sinne
     varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
     page = routes.pages.get(page_id)
     team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
-    text = str((tracker.latest_message or {}).get("text") or "")
     if page is not None and page.of_team and team_offered and not addresses_the_service(text):
         return True  # "mihin numeroon?"; but "mikä on teiän puhelinnumero" asks for the county's
     answer = routes.answers.get(need.target) if need.type == "answer" else None
@@ -313,22 +312,19 @@ def _symptom_of_need(route: Route, text: str, tracker: Tracker, routes: RouteTab
     symptom = str(route.extra.get("symptom"))
     if symptom == GENERAL_SYMPTOM:
         return refers_back(text) or denies_a_symptom(text, routes.omaolo.symptoms)
-    return symptom in discussed_symptoms(tracker, routes)
+    return symptom in {discussed.id for discussed in symptoms_discussed(tracker, routes)}
 
 
 def assessment_discussed(tracker: Tracker, routes: RouteTable) -> Route | None:
     """The assessment of the symptom the resident wrote about last ("pitäiskö mun tehä se oirearvio")."""
-    for text in reversed(earlier_texts(tracker.events)):
-        symptom = find_symptom(text, routes.omaolo.symptoms)
-        if symptom is not None:
-            return symptom_route(symptom)
-    return None
+    discussed = symptoms_discussed(tracker, routes)
+    return symptom_route(discussed[-1]) if discussed else None
 
 
-def discussed_symptoms(tracker: Tracker, routes: RouteTable) -> set[str]:
-    """The symptoms the resident wrote about before the latest message."""
+def symptoms_discussed(tracker: Tracker, routes: RouteTable) -> list[Symptom]:
+    """The symptom of each earlier message of the resident that names one, oldest first."""
     found = (find_symptom(text, routes.omaolo.symptoms) for text in earlier_texts(tracker.events))
-    return {symptom.id for symptom in found if symptom is not None}
+    return [symptom for symptom in found if symptom is not None]
 
 
 class ActionRoute(EscalationAction):

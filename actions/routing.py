@@ -15,7 +15,7 @@ from typing import Any
 
 from opastin import messages
 from opastin.finnish_text import clause_words
-from opastin.routes import RouteTable, Symptom, normalise
+from opastin.routes import Page, RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
 # situation tonight; "confirm" is a suspicion, answered with one safety question.
@@ -242,6 +242,11 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     return symptom_route(symptom)
 
 
+def page_route(page: Page) -> Route:
+    """The route to a page of the county's site."""
+    return Route("webpage", page.url, {"page": page.id, "label": page.label})
+
+
 def symptom_route(symptom: Symptom) -> Route:
     """The route to a symptom's Omaolo assessment."""
     return Route("omaolo", symptom.url, {"symptom": symptom.id, "label": symptom.name})
@@ -290,8 +295,7 @@ def decide_route(
     if entry.type == "team":
         return Route("team", entry.target, {"label": routes.teams[entry.target].name})
     if entry.type == "webpage":
-        page = routes.pages[entry.target]
-        return Route("webpage", page.url, {"page": page.id, "label": page.label})
+        return page_route(routes.pages[entry.target])
     if entry.type == "form":
         return Route("form", entry.target)
     return _symptom_route(text, entities, routes)
