@@ -111,7 +111,7 @@ class ActionAnswer(EscalationAction):
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
             if runner_up is not None:
                 route = decide_route(runner_up, text, message.get("entities") or [], routes)
-                if need is not None and stays_with_need(tracker, need, route, text, routes):
+                if need is not None and stays_with_need(tracker, need, route, text, routes, faq_confidence):
                     return send_follow_up(dispatcher, tracker, need, routes, self)
                 if route is not None:
                     return send_decision(dispatcher, tracker, route, routes, self, runner_up)

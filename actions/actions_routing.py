@@ -10,10 +10,10 @@ and sets the slots ``route_type`` and ``route_target`` for the next step
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -214,6 +214,7 @@ def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
 FORM_INTENT = "contact_request"
 FORM_NAME = "contact_request"
 FORM = "contact_request_form"
+YES_OR_NO = "action_yes_or_no"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
 
@@ -240,7 +241,7 @@ def intent_confidence(tracker: Tracker) -> float:
 
 
 def stays_with_emergency(
-    tracker: Tracker, emergency: Mapping[str, Any], intent: str | None, text: str, routes: RouteTable
+    emergency: Mapping[str, Any], intent: str | None, confidence: float, text: str, routes: RouteTable
 ) -> bool:
     """Whether a message right after an emergency answer is still about that emergency.
 
@@ -251,7 +252,6 @@ def stays_with_emergency(
     follow_ups = routes.emergency_follow_ups.get(str(emergency.get("target")), ())
     if intent in STAY_WITH_EMERGENCY or intent in follow_ups:
         return True
-    confidence = intent_confidence(tracker)
     return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text) else UNSURE_OF_NEW_NEED)
 
 
@@ -263,8 +263,11 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
     return entry.target if entry is not None and entry.type == "team" else None
 
 
-def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable) -> bool:
-    """Whether a message routed elsewhere is rather a follow-up on ``need``, that of the bot's previous turn.
+def stays_with_need(
+    tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable, confidence: float
+) -> bool:
+    """Whether a message routed elsewhere (with the classifier's ``confidence``) is rather a follow-up
+    on ``need``, that of the bot's previous turn.
 
     An emergency, a request for the form or a team the message names itself is never held back.
     A page of a team's own matters (``of_team``) asked right after a team was offered, or the
@@ -283,11 +286,10 @@ def stays_with_need(tracker: Tracker, need: Need, route: Route | None, text: str
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
-            refers_back(text) and intent_confidence(tracker) < STAY_BELOW_CONFIDENCE
+            refers_back(text) and confidence < STAY_BELOW_CONFIDENCE
         )
     if route.type == "omaolo" and _symptom_of_need(route, text, tracker, routes):
         return True
-    confidence = intent_confidence(tracker)
     if not refers_back(text):
         return confidence < UNSURE_OF_NEW_NEED
     return confidence < STAY_BELOW_CONFIDENCE
@@ -341,9 +343,21 @@ class ActionRoute(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        routes = default_routes()
         intent, text, entities = _latest(tracker)
         remind_of_112(dispatcher, tracker)
+        return self.route(dispatcher, tracker, intent, intent_confidence(tracker), text, entities)
+
+    def route(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        intent: str | None,
+        confidence: float,
+        text: str,
+        entities: list[dict[str, Any]],
+    ) -> list[EventType]:
+        """Route ``text`` as a message of ``intent`` (classified with ``confidence``) in this conversation."""
+        routes = default_routes()
         team = conversation_team(tracker)
         if intent == HUMAN_INTENT and team is not None:
             # "I want to talk to a person" after a team decision means that team.
@@ -355,7 +369,7 @@ class ActionRoute(EscalationAction):
             return start_contact_form(dispatcher, tracker, text, routes)
         emergency = previous_emergency(tracker.events)
         if emergency is not None and (route is None or route.type != "emergency"):
-            if stays_with_emergency(tracker, emergency, intent, text, routes):
+            if stays_with_emergency(emergency, intent, confidence, text, routes):
                 events = send_route(dispatcher, emergency_again(emergency), routes)
                 helping = follow_up_team(emergency, routes) if intent == HUMAN_INTENT else None
                 if helping is None:
@@ -369,7 +383,7 @@ class ActionRoute(EscalationAction):
         if need is None and asks_vaguely(text, routes):
             ranking = (tracker.latest_message or {}).get("intent_ranking") or []
             return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
-        if need is not None and stays_with_need(tracker, need, route, text, routes):
+        if need is not None and stays_with_need(tracker, need, route, text, routes, confidence):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
             return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]
@@ -406,9 +420,39 @@ def safety_buttons() -> list[dict[str, str]]:
     ]
 
 
-class ActionEmergency(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+# The reminder that starts a follow-up a moderate guess suspected, by the suspected level.
+LEVEL_REMINDERS = {
+    "crisis": "utter_emergency_reminder_crisis",
+    "social": "utter_emergency_reminder_social",
+}
+
+
+# After a moderate guess, the intents that are routed as they are rather than as a detail of the need.
+ROUTED_ALONE = frozenset({"report_symptom", HUMAN_INTENT})
+
+
+def moderate_guess(entities: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a suspicion is only a moderate learned or classifier guess (no lexicon words)."""
+    return "moderate" in entity_values(entities, "emergency_strength")
+
+
+def best_other_intent(ranking: Sequence[Mapping[str, Any]]) -> tuple[str | None, float]:
+    """The classifier's own best intent and confidence, when the safety net's ``emergency`` is set aside."""
+    others = [item for item in ranking if item.get("name") not in (EMERGENCY_INTENT, FALLBACK_INTENT)]
+    if not others:
+        return None, 0.0
+    return others[0].get("name"), float(others[0].get("confidence") or 0.0)
+
+
+class ActionEmergency(EscalationAction):
     """Answer an emergency at once (112, 116 117, the crisis line, the social emergency service);
     a suspicion (route target ``confirm``) gets one direct safety question first.
+
+    Inside a conversation about an everyday need, a moderate guess (a learned probability below
+    ``FIRM_LEARNED``, no lexicon words) is not asked about: the message is answered as the
+    follow-up it most likely is ("se on 82 ja on kaatuillu useemman kerran" after a team offer),
+    after a reminder of the suspected level's number. The blind conversations showed the safety
+    question there mostly on details of the need itself (docs/safety.md).
     """
 
     def name(self) -> str:
@@ -426,12 +470,38 @@ class ActionEmergency(Action):  # type: ignore[misc]  # rasa-sdk ships no types
             # that emergency still ("mihin me voidaan mennä" after the social emergency answer).
             layer = next(iter(entity_values(entities, "emergency_layer")), None)
             return send_route(dispatcher, suspicion_answered(route, answered, layer), routes)
+        if route.target == CONFIRM_LEVEL and moderate_guess(entities) and previous_need(tracker.events):
+            return self.follow_up_with_reminder(dispatcher, tracker, text, entities, routes)
         if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(
                 response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()
             )
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
         return send_route(dispatcher, route, routes)
+
+    def follow_up_with_reminder(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        text: str,
+        entities: list[dict[str, Any]],
+        routes: RouteTable,
+    ) -> list[EventType]:
+        """The suspected level's reminder, then the message as a detail of the need, unless it is
+        a symptom, a request for a person, a question with an answer or names a team of its own:
+        those are routed by the classifier's own intent."""
+        suspected = next(iter(entity_values(entities, "emergency_suspected")), "112")
+        reminder = LEVEL_REMINDERS.get(suspected, "utter_emergency_reminder")
+        dispatcher.utter_message(response=reminder, social_phone=routes.social_emergency)
+        intent, confidence = best_other_intent((tracker.latest_message or {}).get("intent_ranking") or [])
+        need = previous_need(tracker.events)
+        routed_alone = intent in ROUTED_ALONE or find_team(text, routes) or answer_asked(text, routes)
+        if need is not None and not routed_alone:
+            return send_follow_up(dispatcher, tracker, need, routes, self)
+        kept = [entity for entity in entities if not str(entity.get("entity") or "").startswith("emergency_")]
+        return ActionRoute(self.client_factory, self.clock).route(
+            dispatcher, tracker, intent, confidence, text, kept
+        )
 
 
 def safety_question_asked(tracker: Tracker) -> dict[str, Any] | None:
@@ -459,6 +529,12 @@ class ActionSafetyAnswer(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if not any(
+            route.get("type") == "emergency" and route.get("target") == CONFIRM_LEVEL
+            for route in turn_routes(tracker.events)
+        ):
+            # A moderate guess answered as a follow-up asked nothing: the yes or no is about that reply.
+            return [FollowupAction(YES_OR_NO)]
         routes = default_routes()
         asked = safety_question_asked(tracker)
         intent, _, _ = _latest(tracker)

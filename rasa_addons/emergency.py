@@ -72,6 +72,9 @@ LANGUAGE_ENTITY = "language"
 HELP_ENTITY = "emergency_help"
 # A suspicion's layer (lexicon, tolerant, learned, classifier): how sure the suspicion is.
 LAYER_ENTITY = "emergency_layer"
+# A suspicion's strength: firm (the lexicon's words, a learned probability of at least FIRM_LEARNED)
+# or moderate (a weaker learned or classifier guess).
+STRENGTH_ENTITY = "emergency_strength"
 # The key Rasa's own extractors (DIET, RegexEntityExtractor) use for entity confidence.
 ENTITY_CONFIDENCE_KEY = "confidence_entity"
 
@@ -259,7 +262,8 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
     Overrides any earlier intent (``nlu_fallback`` included) and puts
     ``emergency`` first in the ranking. Entities: ``emergency_level`` (the
     level, or ``confirm`` for a suspicion), ``emergency_suspected`` and
-    ``emergency_layer`` (a suspicion's level and layer), ``language``
+    ``emergency_layer`` (a suspicion's level and layer), ``emergency_strength``
+    (``firm`` or ``moderate``, see :attr:`SafetyVerdict.firm`), ``language``
     (``en``/``sv`` when the message was in English or Swedish) and
     ``emergency_help`` (further help the answer names, e.g. ``violence``).
     Only rule ids and layers are logged, never words.
@@ -270,6 +274,7 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
     if not verdict.certain:
         values[SUSPECTED_ENTITY] = verdict.level
         values[LAYER_ENTITY] = verdict.layer
+        values[STRENGTH_ENTITY] = "firm" if verdict.firm else "moderate"
     if verdict.language != "fi":
         values[LANGUAGE_ENTITY] = verdict.language
     if verdict.help:

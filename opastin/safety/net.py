@@ -47,6 +47,10 @@ CLASSIFIER_FLOOR = 0.2
 # A tolerant (typo-corrected) match in a sentence about the past, information or supposition:
 # lower than TEMPERED_FLOOR, as a typo also lowers the learned detector's probability.
 TOLERANT_TEMPERED_FLOOR = 0.2
+# A learned suspicion at least this likely is firm: asked about even inside a conversation about an
+# everyday need. Below it (and for the intent classifier's guess) it is moderate: there the dialogue
+# may read the message as a follow-up on that need and remind of the numbers instead (docs/safety.md).
+FIRM_LEARNED = 0.95
 # Common English and Swedish words: a message made of them is not Finnish, and the Finnish
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
 _FOREIGN_WORDS = frozenset(
@@ -83,6 +87,7 @@ class SafetyVerdict:
         levels: every level the lexicon matched, most urgent first.
         language: ``fi``, ``en`` or ``sv``, for the language of the answer.
         help: further help the answer names (``violence``), from the lexicon rule.
+        probability: the learned detector's probability, for a suspicion of the learned layer.
     """
 
     level: str
@@ -92,6 +97,7 @@ class SafetyVerdict:
     levels: tuple[str, ...] = ()
     language: str = "fi"
     help: str = ""
+    probability: float = 0.0
 
     @classmethod
     def of_match(cls, match: EmergencyMatch, certain: bool, layer: str) -> SafetyVerdict:
@@ -103,6 +109,12 @@ class SafetyVerdict:
     def target(self) -> str:
         """The route target: the level when certain, ``confirm`` for a suspicion."""
         return self.level if self.certain else CONFIRM
+
+    @property
+    def firm(self) -> bool:
+        """Whether the verdict rests on the lexicon's words, or on a learned probability of at least
+        :data:`FIRM_LEARNED`; a weaker guess is moderate."""
+        return self.layer in (LAYER_LEXICON, LAYER_TOLERANT) or self.probability >= FIRM_LEARNED
 
 
 class SafetyNet:
@@ -144,7 +156,9 @@ class SafetyNet:
             return None
         if foreign and found.probability < FOREIGN_LEARNED_FLOOR:
             return None
-        return SafetyVerdict(found.level, False, LAYER_LEARNED, levels=(found.level,))
+        return SafetyVerdict(
+            found.level, False, LAYER_LEARNED, levels=(found.level,), probability=found.probability
+        )
 
     def worth_asking(self, text: str, floor: float) -> bool:
         """Whether a weak sign of danger (a tempered lexicon match, the intent classifier's guess)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
@@ -365,6 +365,13 @@ def test_a_suspicion_asks_one_safety_question(tracker_for):
     assert events == [SlotSet("route_type", "emergency"), SlotSet("route_target", "confirm")]
 
 
+QUESTION = {
+    "event": "bot",
+    "text": "Onko joku nyt hengenvaarassa tai vakavasti sairas?",
+    "data": {"custom": {"route": {"type": "emergency", "target": "confirm"}}},
+}
+
+
 def _answered(level: str) -> dict[str, Any]:
     return {
         "event": "bot",
@@ -418,7 +425,7 @@ def test_a_clear_new_need_after_an_emergency_answer_is_routed(tracker_for, servi
 def test_yes_to_the_safety_question_gives_the_suspected_guidance(tracker_for, service):
     asked = user_event("en jaksa enää mitään", "emergency", _suspicion("crisis"))
     action = ActionSafetyAnswer(service.factory, service.clock)
-    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked]))
+    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked, QUESTION]))
 
     assert messages == [
         message("utter_emergency_crisis", {"route": {"type": "emergency", "target": "crisis"}})
@@ -433,7 +440,7 @@ def test_no_to_the_safety_question_goes_on_with_the_message_itself(tracker_for, 
     ]
     asked = user_event("hammas vuotaa verta", "emergency", _suspicion("112"), ranking)
     action = ActionSafetyAnswer(service.factory, service.clock)
-    messages, events = run(action, tracker_for("ei", "deny", earlier=[asked]))
+    messages, events = run(action, tracker_for("ei", "deny", earlier=[asked, QUESTION]))
 
     assert messages[0]["response"] == "utter_route_team"
     assert messages[0]["custom"]["route"]["target"] == "suun_terveydenhuolto"
@@ -443,9 +450,24 @@ def test_no_to_the_safety_question_goes_on_with_the_message_itself(tracker_for, 
 def test_yes_after_a_certain_emergency_answer_asks_what_the_resident_needs(tracker_for, service):
     certain = user_event("rintakipu", "emergency", [{"entity": "emergency_level", "value": "112"}])
     action = ActionSafetyAnswer(service.factory, service.clock)
-    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[certain]))
+    messages, events = run(action, tracker_for("kyllä", "affirm", earlier=[certain, _answered("112")]))
 
-    assert [m["response"] for m in messages] == ["utter_ask_how_can_help"]
+    assert messages == []
+    assert events == [FollowupAction("action_yes_or_no")]  # the yes is about that answer, not a question
+
+
+def test_yes_after_a_moderate_guess_answered_as_a_follow_up_is_about_that_reply(tracker_for, service):
+    guessed = user_event("se kaatuili kaks kertaa", "emergency", _guess("112", "moderate"))
+    team = {
+        "event": "bot",
+        "text": "…",
+        "data": {"custom": {"route": {"type": "team", "target": "palveluneuvo"}}},
+    }
+    action = ActionSafetyAnswer(service.factory, service.clock)
+    messages, events = run(action, tracker_for("joo", "affirm", earlier=[guessed, team]))
+
+    assert messages == []
+    assert events == [FollowupAction("action_yes_or_no")]
 
 
 def test_emergencies_in_english_and_swedish_are_answered_in_that_language(tracker_for):
@@ -487,7 +509,7 @@ def test_violence_now_gets_112_then_the_violence_helpline(tracker_for):
 def test_yes_to_the_safety_question_about_violence_keeps_the_violence_helpline(tracker_for, service):
     asked = user_event("pelottaa mennä kotiin", "emergency", [*_suspicion("social"), VIOLENCE])
     action = ActionSafetyAnswer(service.factory, service.clock)
-    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked]))
+    messages, _ = run(action, tracker_for("kyllä", "affirm", earlier=[asked, QUESTION]))
     assert [m["response"] for m in messages] == [
         "utter_emergency_social_violence",
         "utter_emergency_violence_help",
@@ -505,5 +527,85 @@ def test_yes_to_the_safety_question_in_english_gives_the_english_guidance(tracke
         "my chest feels tight", "emergency", [*_suspicion("112"), {"entity": "language", "value": "en"}]
     )
     action = ActionSafetyAnswer(service.factory, service.clock)
-    messages, _ = run(action, tracker_for("yes", "affirm", earlier=[asked]))
+    messages, _ = run(action, tracker_for("yes", "affirm", earlier=[asked, QUESTION]))
     assert [m["response"] for m in messages] == ["utter_emergency_112_en"]
+
+
+def _guess(level: str, strength: str) -> list[dict[str, Any]]:
+    return [
+        *_suspicion(level),
+        {"entity": "emergency_layer", "value": "learned"},
+        {"entity": "emergency_strength", "value": strength},
+    ]
+
+
+def _after_team(team: str, label: str, first: str, intent: str) -> list[dict[str, Any]]:
+    route = {"type": "team", "target": team, "label": label}
+    return [user_event(first, intent), {"event": "bot", "text": "…", "data": {"custom": {"route": route}}}]
+
+
+def _ranked(*ranking: tuple[str, float]) -> list[dict[str, Any]]:
+    """The ranking the safety net leaves: emergency first, then the classifier's own intents."""
+    return [{"name": "emergency", "confidence": 1.0}, *({"name": n, "confidence": c} for n, c in ranking)]
+
+
+def test_a_moderate_guess_on_a_detail_of_the_need_reminds_and_stays_with_it(tracker_for, service):
+    earlier = _after_team("palveluneuvo", "Palveluneuvo", "äiti ei pärjää enää kotona", "elderly_services")
+    tracker = tracker_for(
+        "se kaatuili viime viikolla kaks kertaa, kylpyhuone on ahdas",
+        "emergency",
+        _guess("112", "moderate"),
+        ranking=_ranked(("elderly_services", 0.8), ("physiotherapy", 0.1)),
+        earlier=earlier,
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder"
+    assert messages[1]["custom"]["route"]["target"] == "palveluneuvo"
+    assert "utter_emergency_confirm" not in [m["response"] for m in messages]
+
+
+def test_a_moderate_crisis_guess_reminds_of_the_crisis_line(tracker_for, service):
+    earlier = _after_team("mielenterveys_paihde", "Mielenterveyspalvelut", "ahdistaa", "mental_health")
+    tracker = tracker_for(
+        "tää on jatkunu kuukauden eikä koulu kulje",
+        "emergency",
+        _guess("crisis", "moderate"),
+        ranking=_ranked(("mental_health", 0.7)),
+        earlier=earlier,
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder_crisis"
+    assert messages[1]["custom"]["route"]["target"] == "mielenterveys_paihde"
+
+
+def test_a_moderate_guess_the_classifier_cannot_place_stays_with_the_need(tracker_for, service):
+    earlier = _after_team("katilot", "Kätilöt", "oon raskaana", "pregnancy")
+    tracker = tracker_for(
+        "ja sit se toinen juttu", "emergency", _guess("112", "moderate"), ranking=_ranked(), earlier=earlier
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert [m["custom"]["route"]["target"] for m in messages if m.get("custom")] == ["katilot"]
+
+
+def test_a_firm_guess_in_a_conversation_still_asks_the_safety_question(tracker_for, service):
+    earlier = _after_team("katilot", "Kätilöt", "imetys ei suju", "pregnancy")
+    tracker = tracker_for(
+        "rinta on punainen ja kova ja 39 kuumetta",
+        "emergency",
+        _guess("112", "firm"),
+        ranking=_ranked(("pregnancy", 0.6)),
+        earlier=earlier,
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_confirm"]
+
+
+def test_a_moderate_guess_as_the_first_message_asks_the_safety_question(tracker_for, service):
+    tracker = tracker_for(
+        "en saa unta ja ahdistaa",
+        "emergency",
+        _guess("112", "moderate"),
+        ranking=_ranked(("mental_health", 0.9)),
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_confirm"]

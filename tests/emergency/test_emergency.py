@@ -343,6 +343,7 @@ def test_a_classifier_only_guess_with_nothing_else_likely_asks_the_safety_questi
         "emergency_level": "confirm",
         "emergency_suspected": "112",
         "emergency_layer": "classifier",
+        "emergency_strength": "moderate",
     }
 
     confident = _message("Vastaus tuli nopeasti", "emergency", 0.4)
