@@ -215,6 +215,9 @@ FORM_INTENT = "contact_request"
 FORM_NAME = "contact_request"
 FORM = "contact_request_form"
 YES_OR_NO = "action_yes_or_no"
+# The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
+# after it, the people who can chat now are offered too.
+URGENT_CARE_LEVEL = "116117"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
 
@@ -247,11 +250,14 @@ def stays_with_emergency(
 
     A request for a person or a number, an intent the level's follow-ups name (routes.yml
     ``emergency_follow_ups``: "en mä oo tekemässä mitään, mut ajatuksia tulee" after the crisis
-    answer), or a message the classifier is unsure of (less sure still when it points back).
+    answer), or a message the classifier is unsure of (less sure still when it points back) and
+    that does not turn to another matter ("muuten", "entä").
     """
     follow_ups = routes.emergency_follow_ups.get(str(emergency.get("target")), ())
     if intent in STAY_WITH_EMERGENCY or intent in follow_ups:
         return True
+    if turns_to_another_matter(text):
+        return False  # "no okei soitan. onks muuten joku yläraja näille maksuille"
     return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text) else UNSURE_OF_NEW_NEED)
 
 
@@ -282,6 +288,12 @@ def stays_with_need(
         return False
     if route.extra.get("reason") == CHILD_SYMPTOM and need.type == "omaolo":
         return False  # "ja 5-vuotiaalla on ihan sama juttu": a child's symptom is not the adult's assessment
+    if (
+        route.extra.get("reason") == CHILD_SYMPTOM
+        and need.type == "team"
+        and need.target in routes.omaolo.child_stays_with
+    ):
+        return True  # "sattuu vaan kun vauva imee" with the midwives: the mother's matter
     if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
@@ -371,10 +383,15 @@ class ActionRoute(EscalationAction):
         if emergency is not None and (route is None or route.type != "emergency"):
             if stays_with_emergency(emergency, intent, confidence, text, routes):
                 events = send_route(dispatcher, emergency_again(emergency), routes)
-                helping = follow_up_team(emergency, routes) if intent == HUMAN_INTENT else None
-                if helping is None:
+                if intent != HUMAN_INTENT:
                     return events
-                return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
+                helping = follow_up_team(emergency, routes)
+                if helping is not None:
+                    return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
+                if emergency.get("target") == URGENT_CARE_LEVEL:
+                    # "onks siellä ketään hoitajaa" after 116 117: who can chat now, honestly.
+                    offer_a_person(dispatcher, tracker, routes, self, understood=True)
+                return events
         topic = answer_asked(text, routes)
         if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
             team = route.target if route is not None and route.type == "team" else None

@@ -75,7 +75,7 @@ def send_answer(
     pointed on instead.
     """
     entry = routes.answers.get(topic)
-    team = team or (entry.team if entry else None)
+    team = team or _team_offered_with(tracker, topic) or (entry.team if entry else None)
     payload = Route(ANSWER, topic).payload()
     follow_up = messages.text("bot.followup.answer_team" if team else "bot.followup.answer")
     if repeats_previous(tracker.events, ANSWER, topic) and follow_up not in turn_texts(tracker.events):
@@ -86,6 +86,15 @@ def send_answer(
         return [SlotSet("route_type", ANSWER), SlotSet("route_target", topic)]
     lead = Reply("utter_answer_team", {"team_name": routes.teams[team].name, "helps": _helps(team, routes)})
     return send_team(dispatcher, tracker, team_route(team, routes), routes, action, lead)
+
+
+def _team_offered_with(tracker: Tracker, topic: str) -> str | None:
+    """The team the bot's previous turn offered with this very answer (the dentists after "perun
+    hammaslääkäriajan"): asked about again, the answer keeps that team."""
+    if not repeats_previous(tracker.events, ANSWER, topic):
+        return None
+    offered = [route for route in turn_routes(tracker.events) if route.get("type") == "team"]
+    return str(offered[-1].get("target")) if offered else None
 
 
 def send_decision(

@@ -472,8 +472,11 @@ def addresses_the_service(text: str) -> bool:
 
 
 def turns_to_another_matter(text: str) -> bool:
-    """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…")."""
-    return bool(_NEW_TOPIC_WORDS & set(normalise(text).split()))
+    """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
+    muuten…"); "entä jos…" supposes more of the same matter."""
+    words = normalise(text).split()
+    supposing = {word for word, following in zip(words, words[1:], strict=False) if following == "jos"}
+    return bool(_NEW_TOPIC_WORDS & (set(words) - supposing))
 
 
 def asks_vaguely(text: str, routes: RouteTable) -> bool:

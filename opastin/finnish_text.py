@@ -30,6 +30,7 @@ from rapidfuzz.distance import OSA
 logger = logging.getLogger(__name__)
 
 SUGGESTIONS = 5  # Voikko's spelling suggestions considered per unknown word
+MIN_SPELLED_LENGTH = 5  # shorter unknown words ("mä", "oo", "tiiä") are left as typed
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "æ": "a", "ø": "o"})
 _FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "A"})
 _WORD = re.compile(r"[0-9a-zäöåæøéü]+")
@@ -118,6 +119,7 @@ class Lemmatizer:
         self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
         self._suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
         self._classes = lru_cache(maxsize=cache_size)(self._classes_uncached)
+        self._spelled = lru_cache(maxsize=cache_size)(self._spelled_uncached)
 
     @property
     def available(self) -> bool:
@@ -140,6 +142,15 @@ class Lemmatizer:
             return frozenset()
         return self._suggestions(word)
 
+    def spelled(self, word: str) -> str:
+        """``word`` (lowercased) as Voikko would spell it: unchanged when Voikko knows it or it is
+        shorter than :data:`MIN_SPELLED_LENGTH`, else its first suggestion one edit away (a
+        swapped, dropped, doubled or wrong letter), if any."""
+        lowered = word.lower()
+        if self._voikko is None or len(lowered) < MIN_SPELLED_LENGTH or self.lemmas(lowered):
+            return lowered
+        return self._spelled(lowered)
+
     def word_classes(self, word: str) -> frozenset[str]:
         """Voikko's word classes of ``word`` as typed (``etunimi``, ``sukunimi``, ``nimisana`` …);
         empty when unknown or without Voikko."""
@@ -159,10 +170,20 @@ class Lemmatizer:
         self._lemmas.cache_clear()
         self._suggestions.cache_clear()
         self._classes.cache_clear()
+        self._spelled.cache_clear()
 
     def _classes_uncached(self, word: str) -> frozenset[str]:
         with self._lock:
             return frozenset(a["CLASS"] for a in self._voikko.analyze(word) if a.get("CLASS"))
+
+    def _spelled_uncached(self, word: str) -> str:
+        with self._lock:
+            suggestions = self._voikko.suggest(word)[:SUGGESTIONS]
+        for suggestion in suggestions:
+            lowered = str(suggestion).lower()
+            if " " not in lowered and OSA.distance(fold(lowered), fold(word)) <= 1:
+                return lowered
+        return word
 
     def _suggestions_uncached(self, word: str) -> frozenset[str]:
         with self._lock:

@@ -94,6 +94,7 @@ class Omaolo:
     min_age: int
     child_team: str
     symptoms: tuple[Symptom, ...]
+    child_stays_with: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,11 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
                 weak,
             )
         )
-    return Omaolo(reader.url(node, "front_page", "omaolo.front_page"), min_age, child_team, tuple(symptoms))
+    stays_with = node.get("child_stays_with") or []
+    if not isinstance(stays_with, list) or any(team not in teams for team in stays_with):
+        raise reader.fail("omaolo.child_stays_with", "must list team ids")
+    front_page = reader.url(node, "front_page", "omaolo.front_page")
+    return Omaolo(front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with))
 
 
 def _form_phrases(reader: _Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:

@@ -47,6 +47,7 @@ LISTS = {
     "blind10": ("blind10_emergency.txt", "blind10_everyday.txt"),
     "blind11": ("blind11_emergency.txt", "blind11_everyday.txt"),
     "blind12": ("blind12_emergency.txt", "blind12_everyday.txt"),
+    "blind13": ("blind13_emergency.txt", "blind13_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -43,6 +43,11 @@ from opastin.content import PROJECT_ROOT, ContentError, read_mapping
 from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 
 DEFAULT_LEXICON = "data/emergency_lexicon.yml"
+# Words of the English and Swedish rules' regular expressions (the vocabulary typos are read against),
+# and the words of a folded message.
+_REGEX_WORD = re.compile(r"[a-z]{5,}")
+_REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]")
+_FOREIGN_TEXT_WORD = re.compile(r"[a-z]+")
 
 LEVEL_112 = "112"
 LEVEL_CRISIS = "crisis"
@@ -306,6 +311,18 @@ class EmergencyMatcher:
         except ValueError as error:
             raise LexiconError(f"{source}: {error}") from error
         self.source = source
+        self._foreign_words = tuple(
+            sorted(
+                {
+                    word
+                    for rule in self._rules
+                    if rule.language != "fi"
+                    for regex in rule.regexes
+                    for word in _REGEX_WORD.findall(_REGEX_ESCAPE.sub(" ", regex.pattern))
+                }
+            )
+        )
+        self._foreign_word_set = frozenset(self._foreign_words)
         self.lemmatizer = Lemmatizer(use_voikko=use_voikko)
         self._correction_cache = lru_cache(maxsize=50_000)(self._find_corrections)
         self._token_cache = lru_cache(maxsize=16)(self._tokens_uncached)
@@ -489,6 +506,20 @@ class EmergencyMatcher:
                 if tokens[found[0]].sentence in sentences:
                     return True
         return False
+
+    def spelled_foreign(self, text: str) -> str:
+        """English or Swedish ``text`` folded, with each word of 5+ letters that the lexicon's English
+        and Swedish rules do not contain replaced by the one of their words within one edit of it
+        ("answeirng" → "answering"); a word with none or several such words is left as typed."""
+
+        def respell(found: re.Match[str]) -> str:
+            word = found.group(0)
+            if len(word) < TYPED_MIN_LENGTH or word in self._foreign_word_set:
+                return word
+            near = _within_one_edit(word, self._foreign_words)
+            return near[0] if len(near) == 1 else word
+
+        return _FOREIGN_TEXT_WORD.sub(respell, fold(text))
 
     def has_corrections(self, text: str) -> bool:
         """Whether any word of ``text`` has a spelling correction (else tolerant matching adds nothing)."""

@@ -8,7 +8,8 @@
 2. The lexicon again, tolerantly: one edit allowed in words of 5+ letters and
    Voikko's spelling suggestions. A match is a **suspicion**.
 3. The learned detector (:mod:`opastin.safety.learned`) over the whole
-   message. Above its threshold: a **suspicion**.
+   message, and when it stays below its threshold, over the message as
+   Voikko would spell it (Finnish only). Above its threshold: a **suspicion**.
 
 A suspicion is answered by one direct safety question, call button first
 (route target ``confirm``); its ``level`` says which guidance "yes" gives.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opastin.content import PROJECT_ROOT
+from opastin.finnish_text import fold
 from opastin.safety.learned import LearnedDetector, load_from_model_archive
 from opastin.safety.lexicon import EmergencyMatch, EmergencyMatcher, default_matcher
 
@@ -71,7 +73,11 @@ _FOREIGN_NOT_NOW = frozenset(
 # A learned suspicion on English or Swedish text needs at least this probability: the
 # detector learned Finnish, and reads foreign medical words as alarming whatever they say.
 FOREIGN_LEARNED_FLOOR = 0.9
+# Typos are read against the English and Swedish rules' words in a message at least this English or
+# Swedish ("Ett barn har gått egnom isen" is a third Swedish by the common words).
+PARTLY_FOREIGN = 0.25
 _WORD = re.compile(r"[^\W\d_]+")
+_SPELLED_WORD = re.compile(r"[a-zåäö]+")
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,9 @@ class SafetyNet:
         if exact is not None:
             return None
         foreign = written_in_english_or_swedish(text)
+        respelled = self.respelled_foreign(text)
+        if respelled is not None:
+            return respelled
         if foreign:
             # The Finnish vocabulary's spelling corrections would only mislead; a negation
             # ("no suicidal thoughts") keeps the learned layer out too.
@@ -152,6 +161,11 @@ class SafetyNet:
                     return None
                 return SafetyVerdict.of_match(tolerant, False, LAYER_TOLERANT)
         found = self.learned.suspects(text) if self.learned is not None else None
+        if found is None and not foreign:
+            # A second opinion on the message as Voikko would spell it: typing noise ("evrta",
+            # "lahaalta") hides words the detector knows.
+            text = self.spelled(text)
+            found = self.learned.suspects(text) if self.learned is not None else None
         if found is None or (not foreign and self.negated(text)):
             return None
         if foreign and found.probability < FOREIGN_LEARNED_FLOOR:
@@ -159,6 +173,21 @@ class SafetyNet:
         return SafetyVerdict(
             found.level, False, LAYER_LEARNED, levels=(found.level,), probability=found.probability
         )
+
+    def respelled_foreign(self, text: str) -> SafetyVerdict | None:
+        """A suspicion when the English and Swedish rules match once typos are read against their
+        own words ("my son swallwed a button battery", "min man ohtar mig")."""
+        if not written_in_english_or_swedish(text, PARTLY_FOREIGN):
+            return None
+        respelled = self.matcher.spelled_foreign(text)
+        found = self.matcher.detect(respelled) if respelled != fold(text) else None
+        if found is None or found.tempered or found.language == "fi":
+            return None
+        return SafetyVerdict.of_match(found, False, LAYER_TOLERANT)
+
+    def spelled(self, text: str) -> str:
+        """``text`` lowercased, with every word Voikko does not know spelled as it suggests."""
+        return _SPELLED_WORD.sub(lambda word: self.matcher.lemmatizer.spelled(word.group(0)), text.lower())
 
     def worth_asking(self, text: str, floor: float) -> bool:
         """Whether a weak sign of danger (a tempered lexicon match, the intent classifier's guess)
@@ -186,11 +215,11 @@ class SafetyNet:
         return self.matcher.already_called(text)
 
 
-def written_in_english_or_swedish(text: str) -> bool:
-    """Whether at least 40 % of the words (and two or more) are common English or Swedish words."""
+def written_in_english_or_swedish(text: str, share: float = 0.4) -> bool:
+    """Whether at least ``share`` of the words (and two or more) are common English or Swedish words."""
     words = _WORD.findall(text.lower())
     foreign = sum(word in _FOREIGN_WORDS for word in words)
-    return foreign >= 2 and foreign >= 0.4 * len(words)
+    return foreign >= 2 and foreign >= share * len(words)
 
 
 _DEFAULT_NET: SafetyNet | None = None

@@ -512,3 +512,30 @@ def test_a_longer_aside_after_a_need_adds_to_it(tracker_for, service):
         tracker_for(text, "ask_capabilities", earlier=earlier),
     )
     assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
+KATILOT = {"type": "team", "target": "katilot", "label": "Kätilöt"}
+
+
+def test_a_babys_mention_with_the_midwives_stays_with_them(tracker_for, service):
+    earlier = [user_event("vauva on 2 viikkoa ja imetys sattuu", "pregnancy"), bot_route(KATILOT)]
+    baby = [{"entity": "age", "value": 0}]
+    tracker = tracker_for(
+        "kuumetta ei oo, sattuu vaan kun vauva imee", "report_symptom", baby, earlier=earlier
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "katilot")
+
+
+def test_an_answer_asked_about_again_keeps_the_team_it_was_given_with(tracker_for, service):
+    hammas = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    earlier = [
+        user_event("pitää perua hammaslääkäriaika", "faq"),
+        bot_route({"type": "answer", "target": "cancel_appointment"}),
+        bot_route(hammas),
+    ]
+    tracker = tracker_for("tuleeko siitä maksu jos perun päivää ennen", "faq", earlier=earlier)
+    tracker.latest_message["response_selector"] = selected("cancel_appointment")
+    messages, _ = run(ActionAnswer(service.factory, service.clock), tracker)
+    assert ("team", "suun_terveydenhuolto") in routes_of(messages)
+    assert ("team", "terveysneuvo") not in routes_of(messages)

@@ -609,3 +609,34 @@ def test_a_moderate_guess_as_the_first_message_asks_the_safety_question(tracker_
     )
     messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
     assert [m["response"] for m in messages] == ["utter_emergency_confirm"]
+
+
+def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, service):
+    earlier = [user_event("kuumetta 39 ja kylkeen sattuu", "emergency"), _answered("116117")]
+    ranking = [{"name": "ask_client_fees", "confidence": 0.45}]
+    tracker = tracker_for(
+        "no okei soitan. onks muuten joku yläraja näille maksuille",
+        "ask_client_fees",
+        ranking=ranking,
+        earlier=earlier,
+    )
+    tracker.latest_message["intent"]["confidence"] = 0.45
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "answer", "target": "fees_ceiling"}
+
+
+def test_what_if_after_an_emergency_answer_stays_with_it(tracker_for, service):
+    earlier = [user_event("kuumetta 39 ja kylkeen sattuu", "emergency"), _answered("116117")]
+    tracker = tracker_for("entä jos kipu ei hellitä", "report_symptom", earlier=earlier)
+    tracker.latest_message["intent"]["confidence"] = 0.5
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "116117"
+
+
+def test_asking_for_a_nurse_after_the_urgent_care_answer_also_says_who_can_chat(tracker_for, service):
+    earlier = [user_event("lapsella 39 kuumetta ja korvaan sattuu", "emergency"), _answered("116117")]
+    tracker = tracker_for("onks siellä ketään hoitajaa jolle vois puhua", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
+    assert routes[0]["target"] == "116117"
+    assert routes[-1]["type"] == "person"

@@ -256,3 +256,47 @@ def test_a_typo_in_a_question_about_signs_needs_the_learned_detector_to_doubt(
     assert SafetyNet(matcher, Always(0.05)).check(text) is None  # clearly everyday
     verdict = SafetyNet(matcher, Always(0.3)).check(text)
     assert verdict is not None and verdict.layer == "tolerant" and not verdict.certain
+
+
+class KnowsOnly:
+    """A learned layer that sees danger only in texts containing ``word``."""
+
+    threshold = 0.7
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def score(self, text: str):
+        from opastin.safety.learned import LearnedScore
+
+        return LearnedScore(0.9 if self.word in text else 0.1, "112")
+
+    def suspects(self, text: str):
+        found = self.score(text)
+        return found if found.probability >= self.threshold else None
+
+
+def test_the_learned_layer_reads_a_typo_as_voikko_would_spell_it(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher, KnowsOnly("verta"))
+    assert net.check("yskin kirkasta verta") is not None
+    verdict = net.check("yskin kirkasta evrta")  # the learned layer alone knows "verta"
+    if not matcher.lemmatizer.available:
+        pytest.skip("spelling needs libvoikko")
+    assert verdict is not None and verdict.layer == "learned" and verdict.target == CONFIRM
+
+
+def test_english_and_swedish_typos_are_read_against_the_rules_own_words(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher, KnowsOnly("nothing like this"))
+    for typed in ("my son swallwed a button battery", "Ett barn har gått egnom isen på sjön"):
+        verdict = net.check(typed)
+        assert verdict is not None and verdict.layer == "tolerant" and verdict.target == CONFIRM
+    assert net.check("ompeleiden poisot") is None  # Finnish words are not read as English ("poison")
+
+
+def test_a_firm_and_a_moderate_learned_guess() -> None:
+    from opastin.safety.net import FIRM_LEARNED, SafetyVerdict
+
+    assert SafetyVerdict("112", False, "learned", probability=FIRM_LEARNED).firm
+    assert not SafetyVerdict("112", False, "learned", probability=FIRM_LEARNED - 0.01).firm
+    assert not SafetyVerdict("112", False, "classifier").firm
+    assert SafetyVerdict("112", False, "tolerant").firm
