@@ -28,6 +28,7 @@ from actions.context import (
     previous_emergency,
     previous_need,
     refers_back,
+    speaks_of_it,
     turn_routes,
     turn_texts,
 )
@@ -215,6 +216,7 @@ FORM_INTENT = "contact_request"
 FORM_NAME = "contact_request"
 FORM = "contact_request_form"
 YES_OR_NO = "action_yes_or_no"
+ANSWER_NEED = "answer"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
@@ -269,6 +271,14 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
     return entry.target if entry is not None and entry.type == "team" else None
 
 
+def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
+    """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
+    about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
+    if need.type != ANSWER_NEED or not speaks_of_it(text) or turns_to_another_matter(text):
+        return False
+    return answer_asked(text, routes) in (None, need.target)
+
+
 def stays_with_need(
     tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable, confidence: float
 ) -> bool:
@@ -294,6 +304,8 @@ def stays_with_need(
         and need.target in routes.omaolo.child_stays_with
     ):
         return True  # "sattuu vaan kun vauva imee" with the midwives: the mother's matter
+    if route.type in ("team", "webpage") and asks_about_the_answer(text, need, routes):
+        return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
     if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
     if route.type == "webpage":
@@ -598,6 +610,11 @@ class ActionHandleFallback(EscalationAction):
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
         decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
+        need = previous_need(tracker.events)
+        if need is not None and asks_about_the_answer(text, need, routes):
+            # "lasketaanko hammashoidon maksut siihen mukaan?" right after the payment ceiling
+            return send_follow_up(dispatcher, tracker, need, routes, self)
+        named = find_team(text, routes)
         if decided is not None:
             return send_decision(dispatcher, tracker, decided, routes, self, resolved)
         if asks_to_be_contacted(text, routes):
@@ -605,10 +622,8 @@ class ActionHandleFallback(EscalationAction):
         topic = answer_asked(text, routes)
         if topic is not None:
             return send_answer(dispatcher, tracker, topic, routes, self)
-        named = find_team(text, routes)
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
-        need = previous_need(tracker.events)
         if need is not None:
             return send_follow_up(dispatcher, tracker, need, routes, self)
         user_intents = [

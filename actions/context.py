@@ -136,6 +136,17 @@ def earlier_texts(events: Sequence[Mapping[str, Any]]) -> list[str]:
     return texts[:-1]
 
 
+# Pronouns that stand for a thing just talked about ("lasketaanko hammashoidon maksut siihen?").
+# ("se", "sen" and "ne" are left out: spoken Finnish uses them for people and as articles.)
+_IT = frozenset({"sita", "siita", "siihen", "sille", "niita", "niihin", "niista"})
+
+
+def speaks_of_it(text: str) -> bool:
+    """Whether a message speaks of a thing just talked about with a pronoun anywhere in it ("saako
+    opiskelija sitä ees?", "lasketaanko hammashoidon maksut siihen mukaan?")."""
+    return bool(_IT & set(normalise(text).split()))
+
+
 def refers_back(text: str) -> bool:
     """Whether a message opens by pointing back at what was discussed ("entä jos hän…", "se ei…")."""
     words = normalise(text).split()
