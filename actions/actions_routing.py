@@ -57,6 +57,7 @@ from actions.routing import (
     entity_values,
     find_symptom,
     find_team,
+    points_to_a_team,
     resolve_fallback,
     symptom_route,
     talk_options,
@@ -271,6 +272,33 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
     return entry.target if entry is not None and entry.type == "team" else None
 
 
+def team_pointed_at(tracker: Tracker, route: Route | None, text: str, routes: RouteTable) -> str | None:
+    """The team a question for one of a team's own pages points at ("mikä se numero sinne on?",
+    "miten mä saan sinne ajan"): the team talked about last, named by the resident or offered."""
+    if route is None or route.type != "webpage" or not points_to_a_team(text) or addresses_the_service(text):
+        return None
+    page = routes.pages.get(str(route.extra.get("page")))
+    if page is None or not page.of_team:
+        return None
+    return last_team_talked_about(tracker.events, routes)
+
+
+def last_team_talked_about(events: Sequence[Mapping[str, Any]], routes: RouteTable) -> str | None:
+    """The team named in the resident's earlier messages or offered by the bot, whichever came last."""
+    seen_latest = False
+    for event in reversed(events):
+        if event.get("event") == "user" and not seen_latest:
+            seen_latest = True  # the message being answered
+            continue
+        team = find_team(str(event.get("text") or ""), routes) if event.get("event") == "user" else None
+        route = ((event.get("data") or {}).get("custom") or {}).get("route") or {}
+        if event.get("event") == "bot" and route.get("type") == "team":
+            team = route.get("target")
+        if team in routes.teams:
+            return str(team)
+    return None
+
+
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
     about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
@@ -408,6 +436,9 @@ class ActionRoute(EscalationAction):
         if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
             team = route.target if route is not None and route.type == "team" else None
             return send_answer(dispatcher, tracker, topic, routes, self, team=team)
+        team_meant = team_pointed_at(tracker, route, text, routes)
+        if team_meant is not None:
+            return send_team(dispatcher, tracker, team_route(team_meant, routes), routes, self)
         need = previous_need(tracker.events)
         if need is None and asks_vaguely(text, routes):
             ranking = (tracker.latest_message or {}).get("intent_ranking") or []
@@ -460,6 +491,11 @@ LEVEL_REMINDERS = {
 ROUTED_ALONE = frozenset({"report_symptom", HUMAN_INTENT})
 
 
+def about_a_child(need: Need) -> bool:
+    """Whether the need is a young child's symptom: there a moderate guess is still asked about."""
+    return need.route.get("reason") == CHILD_SYMPTOM
+
+
 def moderate_guess(entities: Sequence[Mapping[str, Any]]) -> bool:
     """Whether a suspicion is only a moderate learned or classifier guess (no lexicon words)."""
     return "moderate" in entity_values(entities, "emergency_strength")
@@ -481,7 +517,8 @@ class ActionEmergency(EscalationAction):
     ``FIRM_LEARNED``, no lexicon words) is not asked about: the message is answered as the
     follow-up it most likely is ("se on 82 ja on kaatuillu useemman kerran" after a team offer),
     after a reminder of the suspected level's number. The blind conversations showed the safety
-    question there mostly on details of the need itself (docs/safety.md).
+    question there mostly on details of the need itself (docs/safety.md). A young child's symptom
+    is the exception: there the guess is asked about.
     """
 
     def name(self) -> str:
@@ -499,7 +536,8 @@ class ActionEmergency(EscalationAction):
             # that emergency still ("mihin me voidaan mennä" after the social emergency answer).
             layer = next(iter(entity_values(entities, "emergency_layer")), None)
             return send_route(dispatcher, suspicion_answered(route, answered, layer), routes)
-        if route.target == CONFIRM_LEVEL and moderate_guess(entities) and previous_need(tracker.events):
+        need = previous_need(tracker.events)
+        if route.target == CONFIRM_LEVEL and moderate_guess(entities) and need and not about_a_child(need):
             return self.follow_up_with_reminder(dispatcher, tracker, text, entities, routes)
         if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(

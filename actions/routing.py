@@ -471,6 +471,16 @@ def addresses_the_service(text: str) -> bool:
     return bool(_SERVICE_WORDS & set(normalise(text).split()))
 
 
+# Words that point at a place or a team talked about ("mikä se numero sinne on?", "miten niille soitetaan").
+_PLACE_WORDS = frozenset({"sinne", "sinnekin", "sinnepain", "sielta", "siella", "niille", "niilta", "niiden",
+                          "heille", "heilta", "heidan"})  # fmt: skip
+
+
+def points_to_a_team(text: str) -> bool:
+    """Whether a message points at a place or team talked about ("sinne", "niille")."""
+    return bool(_PLACE_WORDS & set(normalise(text).split()))
+
+
 def turns_to_another_matter(text: str) -> bool:
     """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
     muuten…"); "entä jos…" supposes more of the same matter."""

@@ -161,11 +161,13 @@ class SafetyNet:
                     return None
                 return SafetyVerdict.of_match(tolerant, False, LAYER_TOLERANT)
         found = self.learned.suspects(text) if self.learned is not None else None
-        if found is None and not foreign:
+        if found is None and not foreign and self.learned is not None:
             # A second opinion on the message as Voikko would spell it: typing noise ("evrta",
             # "lahaalta") hides words the detector knows.
-            text = self.spelled(text)
-            found = self.learned.suspects(text) if self.learned is not None else None
+            spelled = self.spelled(text)
+            if spelled != text.lower():
+                text = spelled
+                found = self.learned.suspects(text)
         if found is None or (not foreign and self.negated(text)):
             return None
         if foreign and found.probability < FOREIGN_LEARNED_FLOOR:

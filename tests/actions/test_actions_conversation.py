@@ -559,3 +559,39 @@ def test_a_team_asked_for_after_an_answer_without_pointing_back_is_that_team(tra
     tracker = tracker_for("entä hammashoito, pääseekö sinne nopeasti", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+
+
+def test_a_number_asked_for_there_is_the_team_talked_about(tracker_for, service):
+    vammais = {"type": "team", "target": "vammaispalvelut", "label": "Vammaispalvelut"}
+    earlier = [
+        user_event(
+            "poika on kehitysvammainen, haluan tietää henkilökohtaisesta avusta", "disability_services"
+        ),
+        bot_route(vammais),
+        user_event("peruuta", "cancel"),
+        {"event": "bot", "text": "Selvä, keskeytin viestin jättämisen."},
+    ]
+    tracker = tracker_for("mikä se numero sinne on?", "ask_contact_info", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "vammaispalvelut")
+
+
+def test_booking_there_after_an_answer_is_the_team_the_resident_named(tracker_for, service):
+    earlier = [
+        user_event("tarviiks fyssariin lähetteen vai pääseekö suoraan", "faq"),
+        bot_route({"type": "answer", "target": "referral"}),
+    ]
+    tracker = tracker_for("okei, miten mä saan sinne ajan", "ask_how_to_book", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "fysioterapia")
+
+
+def test_the_services_own_number_is_still_the_page(tracker_for, service):
+    earlier = [
+        user_event("hammas särkee", "dental_care"),
+        bot_route({"type": "team", "target": "suun_terveydenhuolto"}),
+    ]
+    tracker = tracker_for("mikä on teidän numero", "ask_contact_info", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["type"] == "webpage"
+    assert messages[0]["custom"]["route"]["page"] == "contact_info"

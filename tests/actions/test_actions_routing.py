@@ -640,3 +640,26 @@ def test_asking_for_a_nurse_after_the_urgent_care_answer_also_says_who_can_chat(
     routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
     assert routes[0]["target"] == "116117"
     assert routes[-1]["type"] == "person"
+
+
+def test_a_moderate_guess_about_a_young_childs_symptom_is_still_asked_about(tracker_for, service):
+    child = {
+        "type": "team",
+        "target": "terveysneuvo",
+        "label": "Terveysneuvo",
+        "reason": "child_symptom",
+        "age": 2,
+    }
+    earlier = [
+        user_event("2-vuotiaalla ihottumaa", "report_symptom"),
+        {"event": "bot", "text": "…", "data": {"custom": {"route": child}}},
+    ]
+    tracker = tracker_for(
+        "nyt mitattiin kuumetta 38,9 ja se on tosi väsyny",
+        "emergency",
+        _guess("116117", "moderate"),
+        ranking=_ranked(("report_symptom", 0.9)),
+        earlier=earlier,
+    )
+    messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_confirm"]
