@@ -48,6 +48,7 @@ LISTS = {
     "blind11": ("blind11_emergency.txt", "blind11_everyday.txt"),
     "blind12": ("blind12_emergency.txt", "blind12_everyday.txt"),
     "blind13": ("blind13_emergency.txt", "blind13_everyday.txt"),
+    "blind14": ("blind14_emergency.txt", "blind14_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

@@ -404,7 +404,9 @@ class EmergencyMatcher:
 
     # -- matching -----------------------------------------------------------------
 
-    def detect(self, text: str, *, tolerant: bool = False, negation: bool = True) -> EmergencyMatch | None:
+    def detect(
+        self, text: str, *, tolerant: bool = False, negation: bool = True, vetoes: bool = True
+    ) -> EmergencyMatch | None:
         """Return the most urgent emergency in ``text``, or ``None``.
 
         Args:
@@ -415,6 +417,9 @@ class EmergencyMatcher:
                 found only this way is marked ``tolerant`` (a suspicion).
             negation: drop matches governed by a negation word ("ei ole
                 rintakipua"); ``False`` finds what the resident negated.
+            vetoes: drop matches in a sentence a rule's ``unless`` vetoes; ``False``
+                also finds what the editors declared everyday ("olisi parempi jos
+                tätä palvelua ei olisi").
         """
         if not text or not text.strip():
             return None
@@ -430,7 +435,7 @@ class EmergencyMatcher:
         for rule, may_match in zip(self._rules, possible, strict=False):
             if rule.level in levels or not may_match:
                 continue
-            span = self._match_rule(rule, tokens, sentences, positions, negation)
+            span = self._match_rule(rule, tokens, sentences, positions, negation, vetoes)
             if span is None:
                 continue
             levels.append(rule.level)
@@ -586,9 +591,10 @@ class EmergencyMatcher:
         sentences: list[_Sentence],
         positions: _Positions,
         negation: bool = True,
+        vetoes: bool = True,
     ) -> tuple[int, ...] | None:
         """The first non-negated, non-vetoed span of ``rule`` in the message, if any."""
-        vetoed_cache: list[set[int]] = []
+        vetoed_cache: list[set[int]] = [] if vetoes else [set()]
 
         def vetoed() -> set[int]:
             # Computed only once a candidate match exists: most rules never get that far.

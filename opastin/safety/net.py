@@ -165,7 +165,7 @@ class SafetyNet:
             # A second opinion on the message as Voikko would spell it: typing noise ("evrta",
             # "lahaalta") hides words the detector knows.
             spelled = self.spelled(text)
-            if spelled != text.lower():
+            if spelled != text.lower() and not self.vetoed(spelled):
                 text = spelled
                 found = self.learned.suspects(text)
         if found is None or (not foreign and self.negated(text)):
@@ -211,6 +211,12 @@ class SafetyNet:
         Meaningful after a tolerant check found nothing: then any match here was negated.
         """
         return self.matcher.detect(text, tolerant=True, negation=False) is not None
+
+    def vetoed(self, text: str) -> bool:
+        """Whether a lexicon rule matches ``text`` only where its ``unless`` declares the sentence
+        everyday ("olisi parempi jos tätä palvelua ei olisi"): the spelled second opinion of the
+        learned detector does not overrule the editors there."""
+        return self.matcher.detect(text, vetoes=False) is not None and self.matcher.detect(text) is None
 
     def already_called(self, text: str) -> bool:
         """Whether the resident says 112 has been called or help is already on its way."""

@@ -300,3 +300,10 @@ def test_a_firm_and_a_moderate_learned_guess() -> None:
     assert not SafetyVerdict("112", False, "learned", probability=FIRM_LEARNED - 0.01).firm
     assert not SafetyVerdict("112", False, "classifier").firm
     assert SafetyVerdict("112", False, "tolerant").firm
+
+
+def test_the_spelled_second_opinion_does_not_overrule_the_editors_veto(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher, KnowsOnly("parempi"))
+    # "parmepi" spelled is "parempi", but the lexicon's rule says a service being gone is everyday
+    assert net.vetoed("olisi parempi jos tätä palvelua ei olisi olemassa ollenkaan")
+    assert net.check("olisi parmepi jos tätä palvelua ei olisi olemassa ollenkaan") is None
