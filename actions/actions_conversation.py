@@ -375,6 +375,11 @@ class ActionOtherLanguage(EscalationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         emergency = previous_emergency(tracker.events)
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if emergency is not None and emergency.get("language") in OTHER_LANGUAGES and thanks_in(text):
+            # "ok calling now, thanks": acknowledged in that language, without the whole guidance.
+            dispatcher.utter_message(response=f"utter_emergency_thanks_{emergency['language']}")
+            return []
         if emergency is not None and emergency.get("language") in OTHER_LANGUAGES:
             # More words in the language the emergency was answered in: the guidance again, in it.
             route = Route("emergency", str(emergency.get("target")), {"language": emergency["language"]})

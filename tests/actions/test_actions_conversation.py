@@ -411,6 +411,15 @@ def test_more_english_after_an_english_emergency_gets_the_guidance_again_in_engl
     assert messages[0]["custom"]["route"] == route
 
 
+def test_thanks_after_an_english_emergency_are_answered_in_english_without_the_whole_guidance(tracker_for):
+    route = {"type": "emergency", "target": "112", "language": "en"}
+    earlier = [user_event("chest pain and numb arm", "emergency"),
+               {"event": "bot", "text": "Call 112", "data": {"custom": {"route": route}}}]  # fmt: skip
+    action = ActionOtherLanguage(down, lambda: datetime(2027, 1, 13, 3, 0, tzinfo=HELSINKI))
+    messages, _ = run(action, tracker_for("ok calling now, thanks", "other_language", earlier=earlier))
+    assert [m["response"] for m in messages] == ["utter_emergency_thanks_en"]
+
+
 def test_asking_for_a_person_again_at_night_moves_on_in_new_words(tracker_for, service):
     service.clock.now = datetime(2026, 3, 11, 3, 0, tzinfo=HELSINKI)
     first, _ = run(
