@@ -32,7 +32,15 @@ from actions.context import (
     turn_routes,
     turn_texts,
 )
-from actions.decisions import send_answer, send_decision, send_follow_up, send_route, send_team, team_route
+from actions.decisions import (
+    ANSWER,
+    send_answer,
+    send_decision,
+    send_follow_up,
+    send_route,
+    send_team,
+    team_route,
+)
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
     CHILD_SYMPTOM,
@@ -217,7 +225,6 @@ FORM_INTENT = "contact_request"
 FORM_NAME = "contact_request"
 FORM = "contact_request_form"
 YES_OR_NO = "action_yes_or_no"
-ANSWER_NEED = "answer"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
@@ -302,7 +309,7 @@ def last_team_talked_about(events: Sequence[Mapping[str, Any]], routes: RouteTab
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
     about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
-    if need.type != ANSWER_NEED or not speaks_of_it(text) or turns_to_another_matter(text):
+    if need.type != ANSWER or not speaks_of_it(text) or turns_to_another_matter(text):
         return False
     return answer_asked(text, routes) in (None, need.target)
 
@@ -538,7 +545,7 @@ class ActionEmergency(EscalationAction):
             return send_route(dispatcher, suspicion_answered(route, answered, layer), routes)
         need = previous_need(tracker.events)
         if route.target == CONFIRM_LEVEL and moderate_guess(entities) and need and not about_a_child(need):
-            return self.follow_up_with_reminder(dispatcher, tracker, text, entities, routes)
+            return self.follow_up_with_reminder(dispatcher, tracker, need, text, entities, routes)
         if route.target == CONFIRM_LEVEL:
             dispatcher.utter_message(
                 response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()
@@ -550,20 +557,20 @@ class ActionEmergency(EscalationAction):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
+        need: Need,
         text: str,
         entities: list[dict[str, Any]],
         routes: RouteTable,
     ) -> list[EventType]:
-        """The suspected level's reminder, then the message as a detail of the need, unless it is
+        """The suspected level's reminder, then the message as a detail of ``need``, unless it is
         a symptom, a request for a person, a question with an answer or names a team of its own:
         those are routed by the classifier's own intent."""
         suspected = next(iter(entity_values(entities, "emergency_suspected")), "112")
         reminder = LEVEL_REMINDERS.get(suspected, "utter_emergency_reminder")
         dispatcher.utter_message(response=reminder, social_phone=routes.social_emergency)
         intent, confidence = best_other_intent((tracker.latest_message or {}).get("intent_ranking") or [])
-        need = previous_need(tracker.events)
         routed_alone = intent in ROUTED_ALONE or find_team(text, routes) or answer_asked(text, routes)
-        if need is not None and not routed_alone:
+        if not routed_alone:
             return send_follow_up(dispatcher, tracker, need, routes, self)
         kept = [entity for entity in entities if not str(entity.get("entity") or "").startswith("emergency_")]
         return ActionRoute(self.client_factory, self.clock).route(
@@ -652,7 +659,6 @@ class ActionHandleFallback(EscalationAction):
         if need is not None and asks_about_the_answer(text, need, routes):
             # "lasketaanko hammashoidon maksut siihen mukaan?" right after the payment ceiling
             return send_follow_up(dispatcher, tracker, need, routes, self)
-        named = find_team(text, routes)
         if decided is not None:
             return send_decision(dispatcher, tracker, decided, routes, self, resolved)
         if asks_to_be_contacted(text, routes):
@@ -660,6 +666,7 @@ class ActionHandleFallback(EscalationAction):
         topic = answer_asked(text, routes)
         if topic is not None:
             return send_answer(dispatcher, tracker, topic, routes, self)
+        named = find_team(text, routes)
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
         if need is not None:

@@ -91,8 +91,11 @@ def send_answer(
 def _team_offered_with(tracker: Tracker, topic: str) -> str | None:
     """The team the bot's previous turn offered with this very answer (the dentists after "perun
     hammaslääkäriajan"): asked about again, the answer keeps that team."""
-    if not repeats_previous(tracker.events, ANSWER, topic):
-        return None
+    return _team_offered_last_turn(tracker) if repeats_previous(tracker.events, ANSWER, topic) else None
+
+
+def _team_offered_last_turn(tracker: Tracker) -> str | None:
+    """The last team the bot's previous turn offered, if it offered one."""
     offered = [route for route in turn_routes(tracker.events) if route.get("type") == "team"]
     return str(offered[-1].get("target")) if offered else None
 
@@ -127,8 +130,7 @@ def send_follow_up(
     """Stay with the need of the previous turn: its answer's next step, its team offered anew, its page."""
     if need.type == ANSWER:
         # The team offered with the answer, else the team the conversation was about before it.
-        offered = [route for route in turn_routes(tracker.events) if route.get("type") == "team"]
-        team = str(offered[-1].get("target")) if offered else latest_team(tracker.events)
+        team = _team_offered_last_turn(tracker) or latest_team(tracker.events)
         return send_answer(dispatcher, tracker, need.target, routes, action, team=team)
     if need.type == "team" and need.target in routes.teams:
         return send_team(dispatcher, tracker, team_route(need.target, routes), routes, action)

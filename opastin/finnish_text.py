@@ -119,7 +119,7 @@ class Lemmatizer:
         self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
         self._suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
         self._classes = lru_cache(maxsize=cache_size)(self._classes_uncached)
-        self._spelled = lru_cache(maxsize=cache_size)(self._spelled_uncached)
+        self._near = lru_cache(maxsize=cache_size)(self._near_uncached)
 
     @property
     def available(self) -> bool:
@@ -149,7 +149,7 @@ class Lemmatizer:
         lowered = word.lower()
         if self._voikko is None or len(lowered) < MIN_SPELLED_LENGTH or self.lemmas(lowered):
             return lowered
-        return self._spelled(lowered)
+        return next(iter(self._near(lowered)), lowered)
 
     def word_classes(self, word: str) -> frozenset[str]:
         """Voikko's word classes of ``word`` as typed (``etunimi``, ``sukunimi``, ``nimisana`` …);
@@ -170,31 +170,25 @@ class Lemmatizer:
         self._lemmas.cache_clear()
         self._suggestions.cache_clear()
         self._classes.cache_clear()
-        self._spelled.cache_clear()
+        self._near.cache_clear()
 
     def _classes_uncached(self, word: str) -> frozenset[str]:
         with self._lock:
             return frozenset(a["CLASS"] for a in self._voikko.analyze(word) if a.get("CLASS"))
 
-    def _spelled_uncached(self, word: str) -> str:
+    def _near_uncached(self, word: str) -> tuple[str, ...]:
+        """Voikko's suggestions for ``word`` one edit away, lowercased, in Voikko's order (asked once
+        per word: spelling and the tolerant lexicon's corrections both read them)."""
         with self._lock:
             suggestions = self._voikko.suggest(word)[:SUGGESTIONS]
-        for suggestion in suggestions:
-            lowered = str(suggestion).lower()
-            if " " not in lowered and OSA.distance(fold(lowered), fold(word)) <= 1:
-                return lowered
-        return word
+        lowered = (str(suggestion).lower() for suggestion in suggestions)
+        return tuple(s for s in lowered if " " not in s and OSA.distance(fold(s), fold(word)) <= 1)
 
     def _suggestions_uncached(self, word: str) -> frozenset[str]:
-        with self._lock:
-            suggestions = self._voikko.suggest(word)[:SUGGESTIONS]
         found: set[str] = set()
-        for suggestion in suggestions:
-            folded = fold(suggestion)
-            if " " in folded or OSA.distance(folded, fold(word)) > 1:
-                continue
-            found.add(folded)
-            found |= self._lemmas(suggestion.lower())
+        for suggestion in self._near(word):
+            found.add(fold(suggestion))
+            found |= self._lemmas(suggestion)
         return frozenset(found)
 
     def _lemmas_uncached(self, word: str) -> frozenset[str]:

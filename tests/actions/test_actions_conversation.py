@@ -550,21 +550,23 @@ def test_an_answer_asked_about_again_keeps_the_team_it_was_given_with(tracker_fo
     assert ("team", "terveysneuvo") not in routes_of(messages)
 
 
-def test_a_question_about_the_answer_just_given_stays_with_it(tracker_for, service):
-    earlier = [
+def after_the_payment_ceiling() -> list[dict[str, Any]]:
+    """A conversation whose bot turn so far answered the payment ceiling, without a team."""
+    return [
         user_event("miten maksukatto toimii", "faq"),
         bot_route({"type": "answer", "target": "fees_ceiling"}),
     ]
+
+
+def test_a_question_about_the_answer_just_given_stays_with_it(tracker_for, service):
+    earlier = after_the_payment_ceiling()
     tracker = tracker_for("lasketaanko hammashoidon maksut siihen mukaan?", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("answer", "fees_ceiling")
 
 
 def test_a_team_asked_for_after_an_answer_without_pointing_back_is_that_team(tracker_for, service):
-    earlier = [
-        user_event("miten maksukatto toimii", "faq"),
-        bot_route({"type": "answer", "target": "fees_ceiling"}),
-    ]
+    earlier = after_the_payment_ceiling()
     tracker = tracker_for("entä hammashoito, pääseekö sinne nopeasti", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
