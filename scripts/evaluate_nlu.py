@@ -503,15 +503,15 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
 def errors_markdown(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> str:
     """Every message whose intent or route was wrong."""
     lines = [
-        "| set | text | expected intent | predicted | expected route | predicted route |",
-        "|---|---|---|---|---|---|",
+        "| set | text | expected intent | predicted | expected route | predicted route | route counted right |",
+        "|---|---|---|---|---|---|---|",
     ]
     for sample, prediction in zip(samples, predictions, strict=True):
         if sample.intent != prediction.intent or sample.route != prediction.route:
             text = sample.text.replace("|", "\\|").replace("\n", " ")[:120]
             cells = [
                 sample.source, text, sample.intent, f"{prediction.intent} ({prediction.confidence:.2f})",
-                sample.route, prediction.route,
+                sample.route, prediction.route, "yes" if route_right(sample, prediction) else "**no**",
             ]  # fmt: skip
             lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
