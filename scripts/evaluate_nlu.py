@@ -503,7 +503,7 @@ def markdown(name: str, report: Mapping[str, Any]) -> str:
 def errors_markdown(samples: Sequence[Sample], predictions: Sequence[Prediction]) -> str:
     """Every message whose intent or route was wrong."""
     lines = [
-        "| set | text | expected intent | predicted | expected route | predicted route | route counted right |",
+        "| set | text | expected intent | predicted | expected route | predicted route | route right |",
         "|---|---|---|---|---|---|---|",
     ]
     for sample, prediction in zip(samples, predictions, strict=True):
