@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -25,7 +25,7 @@ from actions.actions_escalation import ClientFactory, EscalationAction, buttons,
 from actions.context import turn_texts
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
-from actions.routing import find_team, is_question
+from actions.routing import answer_asked, find_team, is_question
 from opastin import messages
 from opastin.finnish_time import reply_promise
 from opastin.routes import default_routes, normalise
@@ -42,6 +42,13 @@ MAX_TEAM_NAME_WORDS = 2
 # An answer to "which team?" this long describes the matter: it is the message too.
 MIN_DESCRIPTION_WORDS = 6
 MIN_INTENT_CONFIDENCE = 0.5
+# A message this sure of another matter, where the form wants a contact detail or a yes, is a new
+# matter rather than an answer ("pelaan liikaa rahapelejä" to "puhelimitse vai sähköpostitse?").
+MIN_NEW_MATTER_CONFIDENCE = 0.8
+MIN_NEW_MATTER_WORDS = 3
+# The steps after the message: their answers are short and of a known shape.
+DETAIL_STEPS = ("contact_method", "contact_value", "contact_consent")
+ANSWER_INTENT = "faq"
 
 
 def cancel_button() -> tuple[str, str]:
@@ -95,6 +102,44 @@ def team_choice(text: str) -> str | None:
         if stripped.casefold() in (team_id.casefold(), team.name.casefold()):
             return team_id
     return find_team(text, routes)
+
+
+def matter_of(text: str, tracker: Tracker, step: str) -> tuple[bool, str | None]:
+    """Whether an answer at a detail step (after the message) is rather about a matter, and that
+    matter's team if it has one: a factual question by its keywords ("miten sen ajan saa peruttua?"
+    to "puhelimitse vai sähköpostitse?"), or a message the classifier routes with confidence. At the
+    team and message steps a description of the matter is the answer itself."""
+    if step not in DETAIL_STEPS or len(text.split()) < MIN_NEW_MATTER_WORDS:
+        return False, None
+    if contact_form.looks_like_an_answer(text):
+        return False, None
+    routes = default_routes()
+    topic = answer_asked(text, routes)
+    if topic is not None:
+        return True, routes.answers[topic].team
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    name = str(intent.get("name"))
+    route = routes.intents.get(name)
+    sure = float(intent.get("confidence") or 0.0) >= MIN_NEW_MATTER_CONFIDENCE
+    if not sure or (name != ANSWER_INTENT and (route is None or route.type == "form")):
+        return False, None
+    return True, route.target if route is not None and route.type == "team" else None
+
+
+def more_on_the_message(text: str, tracker: Tracker) -> str | None:
+    """The message with ``text`` added, for a further description of the form's own matter typed
+    where a contact detail was asked ("tyttö ei saanut rokotetta…"), if it still fits."""
+    if len(text.split()) < MIN_DESCRIPTION_WORDS or not tracker.get_slot("contact_message"):
+        return None
+    added = contact_form.clean_message(f"{tracker.get_slot('contact_message')}\n{text}")
+    return None if contact_form.message_problem(added) else added
+
+
+def set_aside_for(tracker: Tracker) -> list[EventType]:
+    """End the form unsent and hand the latest message to the action its intent goes to."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    follow = "action_answer" if intent == ANSWER_INTENT else "action_route"
+    return [*reset_form_slots(), SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction(follow)]
 
 
 @dataclass(frozen=True)
@@ -172,6 +217,15 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
                 if correction is not None:
                     dispatcher.utter_message(response=correction.response, **correction.values)
                     return [SlotSet(name, new) for name, new in {**correction.slots, slot: None}.items()]
+                is_matter, team = matter_of(str(value), tracker, slot)
+                if is_matter and team == tracker.get_slot("contact_team"):
+                    added = more_on_the_message(str(value), tracker)
+                    if added is not None:
+                        dispatcher.utter_message(response="utter_contact_added_to_message")
+                        return [SlotSet("contact_message", added), SlotSet(slot, None)]
+                elif is_matter:
+                    dispatcher.utter_message(response="utter_contact_set_aside")
+                    return set_aside_for(tracker)
         events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
         return events
 

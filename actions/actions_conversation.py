@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
@@ -20,8 +20,23 @@ from actions.actions_routing import (
     stays_with_need,
 )
 from actions.availability import ACCEPTING
-from actions.context import NEED_TYPES, previous_emergency, previous_need, refers_back, turn_routes
-from actions.decisions import ANSWER, send_answer, send_decision, send_follow_up, send_route
+from actions.context import (
+    NEED_TYPES,
+    form_ended_this_turn,
+    previous_emergency,
+    previous_need,
+    refers_back,
+    turn_routes,
+)
+from actions.decisions import (
+    ANSWER,
+    LISTEN,
+    followed_up,
+    send_answer,
+    send_decision,
+    send_follow_up,
+    send_route,
+)
 from actions.routing import (
     OTHER_LANGUAGES,
     Route,
@@ -94,6 +109,15 @@ class ActionAnswer(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        events = self.answer(dispatcher, tracker, domain)
+        if followed_up(events) or not form_ended_this_turn(tracker.events):
+            return events
+        return [*events, FollowupAction(LISTEN)]  # after the form set aside for this question
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Answer, or decide what the message is when the answer is not sure."""
         routes = default_routes()
         topic, confidence = selected_topic(tracker)
         message = tracker.latest_message or {}

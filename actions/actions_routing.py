@@ -25,6 +25,7 @@ from actions.context import (
     UNSURE_OF_NEW_NEED,
     Need,
     earlier_texts,
+    form_ended_this_turn,
     previous_emergency,
     previous_need,
     refers_back,
@@ -34,6 +35,8 @@ from actions.context import (
 )
 from actions.decisions import (
     ANSWER,
+    LISTEN,
+    followed_up,
     send_answer,
     send_decision,
     send_follow_up,
@@ -404,7 +407,12 @@ class ActionRoute(EscalationAction):
     ) -> list[EventType]:
         intent, text, entities = _latest(tracker)
         remind_of_112(dispatcher, tracker)
-        return self.route(dispatcher, tracker, intent, intent_confidence(tracker), text, entities)
+        events = self.route(dispatcher, tracker, intent, intent_confidence(tracker), text, entities)
+        if followed_up(events) or not (intent == FORM_INTENT or form_ended_this_turn(tracker.events)):
+            return events
+        # The rule of a request for the form would start it next, but the route decided otherwise
+        # ("äidin asia" is asked about first); or the form was just set aside for this matter.
+        return [*events, FollowupAction(LISTEN)]
 
     def route(
         self,
@@ -453,7 +461,7 @@ class ActionRoute(EscalationAction):
         if need is not None and stays_with_need(tracker, need, route, text, routes, confidence):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
-            return [*send_route(dispatcher, route, routes), *contact_form_start(tracker, text, routes)]
+            return start_contact_form(dispatcher, tracker, text, routes)
         if route is not None:
             return send_decision(dispatcher, tracker, route, routes, self, intent)
         if intent == HUMAN_INTENT:

@@ -224,6 +224,19 @@ def wants_to_stop(text: str) -> bool:
     return contact_method(text) is None and any(f" {p} " in padded for p in _MAYBE_STOP_PHRASES)
 
 
+def looks_like_an_answer(text: str) -> bool:
+    """Whether ``text`` answers one of the form's detail steps in some way: a method, a number or an
+    address (also one too short), a yes or a no, a correction, or stopping."""
+    return (
+        contact_method(text) is not None
+        or direct_contact(text) is not None
+        or phone_too_short(text)
+        or yes_or_no(text) is not None
+        or wants_correction(text)
+        or wants_to_stop(text)
+    )
+
+
 def takes_back(text: str) -> bool:
     """Whether the resident takes back an earlier answer ("ei kun neuvola", "tarkoitin sähköpostia")."""
     normalised = f" {normalise(text)}"

@@ -64,6 +64,16 @@ def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> lis
     return list(reversed(found))
 
 
+def form_ended_this_turn(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a form was deactivated after the latest message (set aside for another matter)."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") is None:
+            return True
+    return False
+
+
 def turn_texts(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
     """The texts the bot sent in the turn ``turns_back`` turns before the latest message."""
     users_seen = 0

@@ -8,6 +8,8 @@ by ``rasa_addons.no_repeat``), so a follow-up never gets the same reply twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,8 +21,14 @@ from opastin import messages
 from opastin.routes import RouteTable
 
 ANSWER = "answer"
+LISTEN = "action_listen"
 # The keys of a team route payload that describe the team's live availability, not the route.
 _LIVE_KEYS = ("open", "accepting", "queue_length", "estimated_wait_s")
+
+
+def followed_up(events: Sequence[EventType]) -> bool:
+    """Whether ``events`` already say which action runs next (a ``FollowupAction``)."""
+    return any(event.get("event") == "followup" for event in events)
 
 
 def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:

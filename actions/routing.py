@@ -429,7 +429,8 @@ _QUESTION_WORDS = (
     "miten", "mista", "mihin", "minne", "mita", "milloin", "kauanko", "kuinka", "tarviiko", "tarviik",
     "tarvitseeko", "tarvitsenko", "tarviinko", "tarvinko", "tarvitaanko", "tarvitaanks", "pitaako",
     "pitaaks", "voiko", "voiks", "voinko", "voinks", "onko", "onks", "saako", "saaks", "lasketaanko",
-    "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko",
+    "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko", "missa", "mitka", "miksi", "miks",
+    "kehen", "keneen", "paljonko",
 )  # fmt: skip
 
 

@@ -146,9 +146,28 @@ def test_contact_request_goes_to_the_form(tracker_for):
 
     payload = {"route": {"type": "form", "target": "contact_request"}}
     assert messages == [message("utter_route_form_contact_request", payload)]
-    # The route slots, then the contact form emptied for a fresh start (no team named yet).
+    # The route slots, then the contact form emptied for a fresh start (no team named yet), and it runs next.
     assert events[:2] == [SlotSet("route_type", "form"), SlotSet("route_target", "contact_request")]
-    assert events[2:] == reset_form_slots()
+    assert events[2:] == [*reset_form_slots(), FollowupAction("contact_request_form")]
+
+
+def test_a_vague_matter_classified_as_a_request_for_the_form_is_asked_about_first(tracker_for):
+    messages, events = run(ActionRoute(), tracker_for("äidin asia", "contact_request"))
+
+    assert messages[0]["response"] == "utter_ask_how_can_help"
+    assert events[-1] == FollowupAction("action_listen")  # not the form the intent's rule would start
+
+
+def test_a_matter_routed_after_the_form_was_set_aside_ends_the_turn(tracker_for):
+    form_on = {"event": "active_loop", "name": "contact_request_form"}
+    earlier = [user_event("jätän viestin", "contact_request"), form_on]
+    tracker = tracker_for("pelaan liikaa rahapelejä", "substance_use", earlier=earlier)
+    tracker.events.append({"event": "active_loop", "name": None})
+
+    messages, events = run(ActionRoute(), tracker)
+
+    assert any(m.get("custom", {}).get("route", {}).get("target") == "mielenterveys_paihde" for m in messages)
+    assert events[-1] == FollowupAction("action_listen")
 
 
 LEAVE_MESSAGE = {"title": "Jätä viesti tai soittopyyntö", "payload": "/contact_request"}

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -68,22 +68,27 @@ def test_a_request_after_a_team_decision_is_for_that_team(tracker_for):
     tracker = tracker_for("Jätä yhteydenottopyyntö", "contact_request", earlier=earlier)
     messages, events = run(ActionRoute(down), tracker)
     assert messages[0]["custom"]["route"] == {"type": "form", "target": "contact_request"}
-    assert events[-2:] == [SlotSet("contact_team", "neuvola"), SlotSet("contact_topic", "Lastenneuvola")]
+    assert events[-3:] == [
+        SlotSet("contact_team", "neuvola"),
+        SlotSet("contact_topic", "Lastenneuvola"),
+        FollowupAction("contact_request_form"),
+    ]
     assert all(event in events for event in CLEARED)
 
 
 def test_a_team_named_in_the_request_is_taken(tracker_for):
     tracker = tracker_for("haluan jättää soittopyynnön hammashoitolaan", "contact_request")
     _, events = run(ActionRoute(down), tracker)
-    assert events[-2:] == [
+    assert events[-3:] == [
         SlotSet("contact_team", "suun_terveydenhuolto"),
         SlotSet("contact_topic", "Suun terveydenhuolto"),
+        FollowupAction("contact_request_form"),
     ]
 
 
 def test_without_a_team_the_form_asks_for_one(tracker_for):
     _, events = run(ActionRoute(down), tracker_for("voiko teille jättää viestin", "contact_request"))
-    assert events[-len(CLEARED) :] == CLEARED
+    assert events[-len(CLEARED) - 1 :] == [*CLEARED, FollowupAction("contact_request_form")]
 
 
 # --- each answer is validated -------------------------------------------------------------------
@@ -242,6 +247,57 @@ def test_the_contact_method_can_be_switched_before_the_detail():
     assert result == {"contact_method": "email", "contact_value": None}
     assert said[0]["response"] == "utter_contact_corrected_method"
     assert said[0]["how"] == "sähköpostitse"
+
+
+def events_of(slot: str, text: str, intent: str, slots: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """Validate ``text`` (classified ``intent``) at the step ``slot``: the events and the responses."""
+    dispatcher = CollectingDispatcher()
+    events = [user_event(text, intent), {"event": "slot", "name": slot, "value": text}]
+    tracker = make_tracker(*events, slots={**slots, slot: text})
+    result = asyncio.run(ValidateContactRequestForm().get_validation_events(dispatcher, tracker, FORM_DOMAIN))
+    return result, [message["response"] for message in dispatcher.messages]
+
+
+UP_TO_METHOD = {key: FILLED[key] for key in ("contact_team", "contact_topic", "contact_message")}
+
+
+def test_another_matter_where_the_method_is_asked_sets_the_form_aside_and_is_routed():
+    text = "pelaan liikaa rahapelejä enkä saa lopetettua vaikka oon yrittäny"
+    events, said = events_of("contact_method", text, "substance_use", UP_TO_METHOD)
+    assert said == ["utter_contact_set_aside"]
+    assert events[-3:] == [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_route")]
+    assert all(event in events for event in CLEARED)
+
+
+def test_a_factual_question_at_the_confirmation_is_answered_instead():
+    text = "miten sen lääkäriajan saa peruttua ettei tule maksua"
+    events, said = events_of("contact_consent", text, "faq", {**FILLED_UP_TO_CONSENT})
+    assert said == ["utter_contact_set_aside"]
+    assert events[-1] == FollowupAction("action_answer")
+
+
+def test_more_on_the_form_s_own_matter_is_added_to_the_message():
+    text = "tyttö ei saanut rokotetta neuvolassa kun oli kuumeessa, tarvittais uus aika"
+    events, said = events_of("contact_method", text, "child_health_clinic", UP_TO_METHOD)
+    assert said == ["utter_contact_added_to_message"]
+    assert events == [
+        SlotSet("contact_message", f"{FILLED['contact_message']}\n{text}"),
+        SlotSet("contact_method", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("040 1234567 on mun numero", "lab_results"),  # a number, however it was classified
+        ("soittakaa vaan iltapäivällä", "contact_request"),
+        ("en tiedä mitä tähän laitan", "mental_health"),  # an answer of no known shape, still the form's
+    ],
+)
+def test_answers_of_the_step_are_not_another_matter(text, intent):
+    events, said = events_of("contact_method", text, intent, UP_TO_METHOD)
+    assert "utter_contact_set_aside" not in said
+    assert not any(event.get("event") == "followup" for event in events)
 
 
 def test_slots_emptied_when_the_form_starts_are_not_judged():

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from actions.context import need_of, previous_need, refers_back, repeats_previous, turn_routes
+from actions.context import (
+    form_ended_this_turn,
+    need_of,
+    previous_need,
+    refers_back,
+    repeats_previous,
+    turn_routes,
+)
 
 
 def user(text: str) -> dict[str, Any]:
@@ -60,3 +67,11 @@ def test_a_route_of_the_previous_turn_is_a_repeat():
 )  # fmt: skip
 def test_a_message_that_points_back(text, back):
     assert refers_back(text) is back
+
+
+def test_a_form_ended_after_the_latest_message_is_seen_once():
+    ended = {"event": "active_loop", "name": None}
+    started = {"event": "active_loop", "name": "contact_request_form"}
+    assert form_ended_this_turn([user("a"), started, user("b"), ended])
+    assert not form_ended_this_turn([user("a"), ended, user("b")])
+    assert not form_ended_this_turn([user("a"), started])
