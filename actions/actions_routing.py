@@ -68,6 +68,7 @@ from actions.routing import (
     entity_values,
     find_symptom,
     find_team,
+    opens_another_matter,
     points_to_a_team,
     resolve_fallback,
     symptom_route,
@@ -346,6 +347,8 @@ def stays_with_need(
         return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
     if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
         return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
+    if opens_another_matter(text):
+        return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
             refers_back(text) and confidence < STAY_BELOW_CONFIDENCE

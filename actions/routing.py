@@ -482,6 +482,22 @@ def points_to_a_team(text: str) -> bool:
     return bool(_PLACE_WORDS & set(normalise(text).split()))
 
 
+# Word pairs that open another matter outright ("ja sit toinen juttu", "sitten kysyisin vielä").
+_ANOTHER_MATTER_PAIRS = frozenset(
+    {("toinen", "asia"), ("toinen", "juttu"), ("toinen", "kysymys"), ("toisesta", "asiasta"),
+     ("toiseen", "asiaan"), ("kysyisin", "viela"), ("kysyn", "viela"), ("viela", "kysyisin"),
+     ("viela", "kysya"), ("viela", "yks"), ("viela", "yksi"), ("viela", "toinen"), ("viela", "yhta"),
+     ("kysyisin", "myos"), ("myos", "kysya"), ("haluaisin", "myos"), ("aivan", "eri"), ("ihan", "eri")}
+)  # fmt: skip
+
+
+def opens_another_matter(text: str) -> bool:
+    """Whether a message says outright that another matter follows ("ja sit toinen juttu, mulla on
+    viisaudenhammas kipee", "sitten kysyisin vielä verikokeista")."""
+    words = normalise(text).split()
+    return bool(_ANOTHER_MATTER_PAIRS & set(zip(words, words[1:], strict=False)))
+
+
 def turns_to_another_matter(text: str) -> bool:
     """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
     muuten…"); "entä jos…" supposes more of the same matter."""

@@ -20,6 +20,7 @@ from actions.routing import (
     emergency_level,
     find_symptom,
     mentions,
+    opens_another_matter,
     resolve_fallback,
     route_reply,
 )
@@ -392,3 +393,15 @@ def _age_regexes() -> list[re.Pattern[str]]:
 def test_a_childs_age_is_found_where_residents_write_it(text, years):
     found = [match.group() for pattern in _age_regexes() for match in pattern.finditer(text)]
     assert found and min(age_in_years(value) for value in found) == years
+
+
+@pytest.mark.parametrize(
+    ("text", "another"),
+    [("ja sit toinen juttu, mulla on viisaudenhammas kipee", True),
+     ("sitten kysyisin vielä että mistä näen verikokeet", True),
+     ("ok. toinen juttu, voiko neuvola-aikoja varata netistä?", True),
+     ("toinen lapsi on terve", False), ("entä jos hän ei suostu?", False),
+     ("muuten kaikki ok, vauva liikkuu normaalisti", False)],
+)  # fmt: skip
+def test_a_message_that_opens_another_matter_outright(text, another):
+    assert opens_another_matter(text) is another
