@@ -56,6 +56,7 @@ from actions.routing import (
     NOT_UNDERSTOOD,
     Route,
     addresses_the_service,
+    announces_a_new_need,
     answer_asked,
     asks_for_assessment,
     asks_to_be_contacted,
@@ -345,9 +346,11 @@ def stays_with_need(
         return True  # "sattuu vaan kun vauva imee" with the midwives: the mother's matter
     if route.type in ("team", "webpage") and asks_about_the_answer(text, need, routes):
         return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
-    if route.type == "team" and need.type == "team" and find_team(text, routes) == route.target:
-        return False  # "entäs fysioterapia, …" after another team; "entä hammashoito?" after an answer stays
-    if opens_another_matter(text):
+    if route.type == "team" and need.type == "team":
+        # "se on myös alkanu juomaan" about the teenager the family centre was offered for stays;
+        # "entäs fysioterapia", "mistä saa uuden pyörätuolin" are new needs.
+        return not announces_a_new_need(text, route, routes)
+    if opens_another_matter(text, routes):
         return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (

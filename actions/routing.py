@@ -482,20 +482,24 @@ def points_to_a_team(text: str) -> bool:
     return bool(_PLACE_WORDS & set(normalise(text).split()))
 
 
-# Word pairs that open another matter outright ("ja sit toinen juttu", "sitten kysyisin vielä").
-_ANOTHER_MATTER_PAIRS = frozenset(
-    {("toinen", "asia"), ("toinen", "juttu"), ("toinen", "kysymys"), ("toisesta", "asiasta"),
-     ("toiseen", "asiaan"), ("kysyisin", "viela"), ("kysyn", "viela"), ("viela", "kysyisin"),
-     ("viela", "kysya"), ("viela", "yks"), ("viela", "yksi"), ("viela", "toinen"), ("viela", "yhta"),
-     ("kysyisin", "myos"), ("myos", "kysya"), ("haluaisin", "myos"), ("aivan", "eri"), ("ihan", "eri")}
-)  # fmt: skip
+def opens_another_matter(text: str, routes: RouteTable) -> bool:
+    """Whether a message says outright that another matter follows (routes.yml
+    ``another_matter_phrases``: "ja sit toinen juttu", "sitten kysyisin vielä")."""
+    normalised = normalise(text)
+    return any(mentions(phrase, normalised) for phrase in routes.another_matter_phrases)
 
 
-def opens_another_matter(text: str) -> bool:
-    """Whether a message says outright that another matter follows ("ja sit toinen juttu, mulla on
-    viisaudenhammas kipee", "sitten kysyisin vielä verikokeista")."""
-    words = normalise(text).split()
-    return bool(_ANOTHER_MATTER_PAIRS & set(zip(words, words[1:], strict=False)))
+def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
+    """Whether a message routed to another team than the one talked about is a new need: it opens
+    another matter, turns to one ("entäs…"), names that team, or asks where to get help or speaks of
+    the writer's own need (routes.yml ``new_need_phrases``)."""
+    normalised = normalise(text)
+    return (
+        opens_another_matter(text, routes)
+        or turns_to_another_matter(text)
+        or find_team(text, routes) == route.target
+        or any(mentions(phrase, normalised) for phrase in routes.new_need_phrases)
+    )
 
 
 def turns_to_another_matter(text: str) -> bool:

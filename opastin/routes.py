@@ -27,7 +27,7 @@ FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
-     "form_phrases", "emergency_follow_ups", "vague_request"}
+     "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -111,6 +111,10 @@ class RouteTable:
     answers: Mapping[str, Answer] = field(default_factory=dict)
     customer_service: CustomerService | None = None
     form_phrases: tuple[str, ...] = ()
+    # Phrases that open another matter outright ("toinen juttu"), and after a team was talked about,
+    # phrases that ask where to get help for something else or turn to the writer's own need.
+    another_matter_phrases: tuple[str, ...] = ()
+    new_need_phrases: tuple[str, ...] = ()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Words that name no matter by themselves, and the words that may stand beside them.
@@ -211,10 +215,10 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     return Omaolo(front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with))
 
 
-def _form_phrases(reader: _Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:
-    value = raw.get("form_phrases") or []
+def _phrases(reader: _Reader, raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(item, str) and normalise(item) for item in value):
-        raise reader.fail("form_phrases", "must be a list of phrases with letters")
+        raise reader.fail(key, "must be a list of phrases with letters")
     return tuple(normalise(item) for item in value)
 
 
@@ -318,7 +322,9 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         social_emergency=reader.text(raw, "social_emergency", "social_emergency"),
         answers=answers,
         customer_service=catalogue.customer_service,
-        form_phrases=_form_phrases(reader, raw),
+        form_phrases=_phrases(reader, raw, "form_phrases"),
+        another_matter_phrases=_phrases(reader, raw, "another_matter_phrases"),
+        new_need_phrases=_phrases(reader, raw, "new_need_phrases"),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),

@@ -11,6 +11,7 @@ import yaml
 from actions.routing import (
     Route,
     age_in_years,
+    announces_a_new_need,
     answer_asked,
     asks_to_be_contacted,
     asks_vaguely,
@@ -404,4 +405,20 @@ def test_a_childs_age_is_found_where_residents_write_it(text, years):
      ("muuten kaikki ok, vauva liikkuu normaalisti", False)],
 )  # fmt: skip
 def test_a_message_that_opens_another_matter_outright(text, another):
-    assert opens_another_matter(text) is another
+    assert opens_another_matter(text, ROUTES) is another
+
+
+MENTAL_HEALTH = Route("team", "mielenterveys_paihde")
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [("se on myös alkanu juomaan viikonloppuisin kavereiden kanssa", False),
+     ("en oo nukkunu kunnolla viikkoihin, mies on töissä koko ajan", False),
+     ("ja mä tarttisin itellekin apua jaksamiseen, itken joka päivä", True),
+     ("mistä saa apua kun juon liikaa", True),
+     ("entäs päihdepalvelut, voiko sinne mennä nimettömänä", True),
+     ("oonks mä oikeessa paikassa, mä juon liikaa", True)],
+)  # fmt: skip
+def test_another_team_s_words_after_a_team_are_a_new_need_only_when_the_message_says_so(text, new):
+    assert announces_a_new_need(text, MENTAL_HEALTH, ROUTES) is new
