@@ -59,7 +59,14 @@ _FOREIGN_WORDS = frozenset(
     "i have has my me the and is are a an to can you he she it not no of in for with was do "
     "t s m don doesn didn any only just want but so at on be this that what there who how why when from or "
     "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med "
-    "vad ska man om vill veta hur när nar varför varfor eller men till från fran av för for".split()
+    "vad ska man om vill veta hur när nar varför varfor eller men till från fran av för for "
+    "hi hello hey sorry please thanks thank does did anyone someone here we our your his her they their "
+    "them really since last year week weeks day days like feel feels need needs help get got should would "
+    "could will ask asking question questions about all over morning yesterday today tonight speak "
+    "english swedish finnish son daughter wife husband mother father mom dad who where which been very "
+    "much some "
+    "hej tack vår var vi behöver behover går gar bra skriva svenska finska flyttade hit dotter fru make "
+    "också ocksa någon nagon nu här hjälp hjalp sin sitt nej vara blir får far ont mycket sedan".split()
 )
 # "don't" is left out on purpose: "I don't want to be alive" is negation-worded danger.
 _FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
@@ -68,7 +75,7 @@ _FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte ald
 # suspicion (the English and Swedish lexicon rules still apply).
 _FOREIGN_NOT_NOW = frozenset(
     "previously history signs symptoms warning asking advance year years month months "
-    "förra forra tecken symtom förväg forvag månader manader".split()
+    "förra forra tecken symtom förväg forvag månader manader hade often ofta usually brukar".split()
 )
 # A learned suspicion on English or Swedish text needs at least this probability: the
 # detector learned Finnish, and reads foreign medical words as alarming whatever they say.

@@ -20,7 +20,7 @@ from opastin.safety.learned import (
     with_noise,
 )
 from opastin.safety.lexicon import EmergencyMatcher
-from opastin.safety.net import CONFIRM, SafetyNet
+from opastin.safety.net import CONFIRM, SafetyNet, written_in_english_or_swedish
 
 EMERGENCIES = [
     ("112", "isällä kova rintakipu"),
@@ -228,6 +228,20 @@ def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> 
     assert SafetyNet(matcher, Always(0.8)).check(text) is None  # the Finnish model reads English badly
     verdict = SafetyNet(matcher, Always(0.95)).check(text)
     assert verdict is not None and verdict.target == CONFIRM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, do you speak english? i have really bad sore throat and fever",
+        "Hello, sorry I don't speak Finnish. My wife is 35 weeks pregnant. Can we ask questions here?",
+        "Hej! Vi flyttade hit förra månaden. Vår dotter är fyra månader och vi behöver en tid.",
+    ],
+)
+def test_everyday_english_and_swedish_is_read_as_foreign(matcher: EmergencyMatcher, text: str) -> None:
+    """Not read with the Finnish layers ("all over" is no Finnish "överit", "Hello" no "helo")."""
+    assert written_in_english_or_swedish(text)
+    assert SafetyNet(matcher, Always(0.8)).check(text) is None
 
 
 def test_a_negation_worded_english_crisis_is_still_caught(matcher: EmergencyMatcher) -> None:
