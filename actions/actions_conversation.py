@@ -45,6 +45,7 @@ from actions.routing import (
     decide_route,
     find_team,
     mentions,
+    thanks_in,
 )
 from opastin import messages
 from opastin.finnish_text import normalise
@@ -272,8 +273,12 @@ class ActionSmallTalk(EscalationAction):
         intent = message.get("intent") or {}
         need = previous_need(tracker.events)
         unsure = float(intent.get("confidence") or 0.0) < SURE_SMALL_TALK
+        routes = default_routes()
         if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or unsure):
-            return send_follow_up(dispatcher, tracker, need, default_routes(), self)
+            return send_follow_up(dispatcher, tracker, need, routes, self)
+        if need is None and asks_vaguely(text, routes):  # "tarviis apua", "hei kysyisin äidistä"
+            ranking = message.get("intent_ranking") or []
+            return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
         response = SMALL_TALK_RESPONSES.get(str(intent.get("name")), "utter_ask_how_can_help")
         dispatcher.utter_message(response=response)
         return []
@@ -310,15 +315,6 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
             ]
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
-
-
-# "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
-_THANKS_STEMS = ("kiit", "thank", "tack")
-
-
-def thanks_in(text: str) -> bool:
-    """Whether a message thanks ("joo kiitti", "kiitos, soitin jo")."""
-    return any(word.startswith(_THANKS_STEMS) for word in normalise(text).split())
 
 
 class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no types

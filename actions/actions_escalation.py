@@ -40,7 +40,7 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routing import Reply, Route, addresses_the_service, find_team, page_route, route_reply
+from actions.routing import Reply, Route, addresses_the_service, find_team, page_route, route_reply, thanks_in
 from opastin import messages
 from opastin.clock import clock_from_environment
 from opastin.finnish_text import normalise
@@ -189,6 +189,8 @@ class ActionJoinQueue(EscalationAction):
             return [SlotSet("handoff_status", "unavailable")]
         queued = Route("team", team, {"label": routes.teams[team].name, "queued": True}).payload()
         said = queued_text(ticket.position, ticket.estimated_wait_s)
+        if thanks_in(str((tracker.latest_message or {}).get("text") or "")):
+            dispatcher.utter_message(response="utter_you_are_welcome_short")  # "kiitos, jään jonoon"
         dispatcher.utter_message(text=said, json_message=queued)
         return [SlotSet("handoff_status", "queued")]
 

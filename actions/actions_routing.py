@@ -233,6 +233,7 @@ YES_OR_NO = "action_yes_or_no"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
+SOCIAL_LEVEL = "social"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
 
@@ -449,8 +450,9 @@ class ActionRoute(EscalationAction):
                 helping = follow_up_team(emergency, routes)
                 if helping is not None:
                     return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
-                if emergency.get("target") == URGENT_CARE_LEVEL:
-                    # "onks siellä ketään hoitajaa" after 116 117: who can chat now, honestly.
+                if emergency.get("target") in (URGENT_CARE_LEVEL, SOCIAL_LEVEL):
+                    # "onks siellä ketään hoitajaa" after 116 117, "voinko puhua jonkun kanssa" after the
+                    # social emergency service: who can chat now, honestly.
                     offer_a_person(dispatcher, tracker, routes, self, understood=True)
                 return events
         topic = answer_asked(text, routes)

@@ -482,6 +482,15 @@ def points_to_a_team(text: str) -> bool:
     return bool(_PLACE_WORDS & set(normalise(text).split()))
 
 
+# "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
+_THANKS_STEMS = ("kiit", "thank", "tack")
+
+
+def thanks_in(text: str) -> bool:
+    """Whether a message thanks ("joo kiitti", "kiitos, soitin jo", "kiitos, jään jonoon")."""
+    return any(word.startswith(_THANKS_STEMS) for word in normalise(text).split())
+
+
 def opens_another_matter(text: str, routes: RouteTable) -> bool:
     """Whether a message says outright that another matter follows (routes.yml
     ``another_matter_phrases``: "ja sit toinen juttu", "sitten kysyisin vielä")."""

@@ -661,6 +661,15 @@ def test_asking_for_a_nurse_after_the_urgent_care_answer_also_says_who_can_chat(
     assert routes[-1]["type"] == "person"
 
 
+def test_asking_for_a_person_after_the_social_emergency_answer_also_says_who_can_chat(tracker_for, service):
+    earlier = [user_event("mies löi ja en voi mennä kotiin tänä yönä", "emergency"), _answered("social")]
+    tracker = tracker_for("voinko puhua jonkun ihmisen kanssa nyt", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
+    assert routes[0]["target"] == "social"
+    assert routes[-1]["type"] == "person"
+
+
 def test_a_moderate_guess_about_a_young_childs_symptom_is_still_asked_about(tracker_for, service):
     child = {
         "type": "team",
