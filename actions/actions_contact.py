@@ -81,17 +81,20 @@ _TEAM_ANSWER_FILLERS = frozenset(
 MIN_MATTER_WORDS = 3
 
 
+def matter_words(text: str) -> list[str]:
+    """The words of an answer that neither name a team nor only stand beside its name."""
+    keywords = [keyword for team in default_routes().teams.values() for keyword in team.keywords]
+    return [
+        word
+        for word in normalise(text).split()
+        if word not in _TEAM_ANSWER_FILLERS and not any(keyword in word for keyword in keywords)
+    ]
+
+
 def describes_the_matter(text: str) -> bool:
     """Whether an answer to "which service?" also says what the matter is: enough words that
     neither name a team nor only stand beside its name."""
-    keywords = [keyword for team in default_routes().teams.values() for keyword in team.keywords]
-    words = normalise(text).split()
-    content = [
-        word
-        for word in words
-        if word not in _TEAM_ANSWER_FILLERS and not any(keyword in word for keyword in keywords)
-    ]
-    return len(words) >= MIN_DESCRIPTION_WORDS and len(content) >= MIN_MATTER_WORDS
+    return len(text.split()) >= MIN_DESCRIPTION_WORDS and len(matter_words(text)) >= MIN_MATTER_WORDS
 
 
 def team_choice(text: str) -> str | None:
@@ -167,13 +170,16 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     filled = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS[: FORM_SLOTS.index(asking)]}
     words = len(text.split())
     correcting = contact_form.takes_back(text) and words <= MAX_CORRECTION_WORDS
-    if filled.get("contact_team") and (correcting or words <= MAX_TEAM_NAME_WORDS):
+    # "terveysneuvoon kai, tai sinne terveyskeskukseen" to "what is it about?" names a team, no matter.
+    only_a_team = asking == "contact_message" and len(matter_words(text)) < MIN_MATTER_WORDS
+    team_answer = words <= MAX_TEAM_NAME_WORDS or only_a_team
+    if filled.get("contact_team") and (correcting or team_answer):
         team = find_team(text, default_routes())
         if team is not None and team != filled["contact_team"]:
             name = local_team(team).name
             team_slots = {"contact_team": team, "contact_topic": name}
             return Correction(team_slots, "utter_contact_corrected_team", {"team_name": name})
-        if team is not None and asking == "contact_message" and words <= MAX_TEAM_NAME_WORDS:
+        if team is not None and asking == "contact_message" and team_answer:
             # "hammashoitoon" to "what is it about?": the team again, not the matter; ask once more.
             return Correction({}, "utter_contact_team_confirmed", {"team_name": local_team(team).name})
     if filled.get("contact_message") and contact_form.wants_message_changed(text):
@@ -210,7 +216,10 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         """Validate the answers given; a correction of an earlier one wins over the step's own check."""
         for slot, value in tracker.slots_to_validate().items():
             if slot in FORM_SLOTS and value is not None and not isinstance(value, bool):
-                if contact_form.wants_to_stop(str(value)):
+                about_an_appointment = slot == "contact_message" and contact_form.names_an_appointment(
+                    str(value)
+                )
+                if contact_form.wants_to_stop(str(value)) and not about_an_appointment:
                     # Ends the form without consent: action_submit_contact_request then stores nothing.
                     return [SlotSet(slot, None), SlotSet("requested_slot", None)]
                 correction = earlier_correction(str(value), tracker, slot)

@@ -55,6 +55,8 @@ _STOP_PHRASES = ("anna olla", "antaa olla", "anna ola")
 _MAYBE_STOP_PHRASES = ("ei sittenkaan", "en sittenkaan", "en ma sittenkaan", "en mina sittenkaan",
                        "en halua jattaa", "en halua lahettaa", "en haluu jattaa", "en haluu lahettaa",
                        "ei kiitos")  # fmt: skip
+# An appointment named in the message ("peruutan keskiviikon laboratorioajan"): cancelling it is the matter.
+_APPOINTMENT_STEMS = ("aika", "ajan", "aikaa", "varau", "varaam", "kaynti", "kaynni", "vastaanot", "labra")
 # A longer answer is a message that may well contain such words.
 MAX_STOP_WORDS = 12
 _PHONE_WORDS = ("puhel", "soit", "numero")
@@ -235,6 +237,12 @@ def looks_like_an_answer(text: str) -> bool:
         or wants_correction(text)
         or wants_to_stop(text)
     )
+
+
+def names_an_appointment(text: str) -> bool:
+    """Whether a message speaks of an appointment ("peruutan keskiviikon laboratorioajan"): as the
+    form's message, cancelling it is the matter, not stopping the form."""
+    return any(word.startswith(_APPOINTMENT_STEMS) or "ajan" in word for word in normalise(text).split())
 
 
 def takes_back(text: str) -> bool:

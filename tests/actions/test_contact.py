@@ -300,6 +300,30 @@ def test_answers_of_the_step_are_not_another_matter(text, intent):
     assert not any(event.get("event") == "followup" for event in events)
 
 
+def test_a_team_named_where_the_message_is_asked_is_no_message():
+    slots = {key: FILLED[key] for key in ("contact_team", "contact_topic")}
+    events, said = events_of(
+        "contact_message", "neuvolaan kai, tai sinne lastenneuvolaan", "nlu_fallback", slots
+    )
+    assert said == ["utter_contact_team_confirmed"]
+    assert events == [SlotSet("contact_message", None)]
+
+
+def test_a_team_with_the_matter_where_the_message_is_asked_is_the_message():
+    slots = {key: FILLED[key] for key in ("contact_team", "contact_topic")}
+    text = "Neuvolaan. Pyydän uutta aikaa rokotukseen"
+    events, said = events_of("contact_message", text, "child_health_clinic", slots)
+    assert said == []
+    assert events == [SlotSet("contact_message", text)]
+
+
+def test_cancelling_an_appointment_as_the_message_does_not_stop_the_form():
+    slots = {key: FILLED[key] for key in ("contact_team", "contact_topic")}
+    text = "peruutan keskiviikon klo 8.30 laboratorioajan, matti virtanen"
+    events, said = events_of("contact_message", text, "cancel", slots)
+    assert events == [SlotSet("contact_message", text)]
+
+
 def test_slots_emptied_when_the_form_starts_are_not_judged():
     """The opening message is not an answer to every step (four error messages before the first question)."""
     dispatcher = CollectingDispatcher()
