@@ -686,11 +686,14 @@ class EmergencyMatcher:
                 index -= 1
         # "rintakipua ei ole (ollut)", "itsetuhoisia ajatuksia ei ole": one word may come between,
         # and only fillers may follow to the clause's end ("viiltelin taas, ei oo syvä" is no denial).
-        last = max(span)
-        for after in (last + 1, last + 2):
+        # Any word of the span may be denied so ("kuumetta ei oo eikä rinta punota, … kun vauva imee").
+        return any(self._denied_after(position, inside, tokens) for position in span)
+
+    def _denied_after(self, position: int, inside: set[int], tokens: list[Token]) -> bool:
+        for after in (position + 1, position + 2):
             if after + 1 >= len(tokens) or after in inside:
                 break
-            if tokens[after].clause != tokens[last].clause:
+            if tokens[after].clause != tokens[position].clause:
                 break
             word = tokens[after].surface
             if (
