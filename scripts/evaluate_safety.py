@@ -49,6 +49,7 @@ LISTS = {
     "blind12": ("blind12_emergency.txt", "blind12_everyday.txt"),
     "blind13": ("blind13_emergency.txt", "blind13_everyday.txt"),
     "blind14": ("blind14_emergency.txt", "blind14_everyday.txt"),
+    "blind15": ("blind15_emergency.txt", "blind15_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 
