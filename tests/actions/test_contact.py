@@ -286,6 +286,13 @@ def test_more_on_the_form_s_own_matter_is_added_to_the_message():
     ]
 
 
+def test_an_identity_code_in_more_on_the_message_is_masked():
+    text = "tytön rokotus jäi väliin, hänen henkilötunnus on 131052-308T, tarvitaan uusi aika"
+    events, said = events_of("contact_method", text, "child_health_clinic", UP_TO_METHOD)
+    assert said == ["utter_contact_added_to_message"]
+    assert "131052-308T" not in events[0]["value"] and HETU_MASK in events[0]["value"]
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
