@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -652,21 +653,21 @@ def test_what_if_after_an_emergency_answer_stays_with_it(tracker_for, service):
     assert messages[0]["custom"]["route"]["target"] == "116117"
 
 
-def test_asking_for_a_nurse_after_the_urgent_care_answer_also_says_who_can_chat(tracker_for, service):
-    earlier = [user_event("lapsella 39 kuumetta ja korvaan sattuu", "emergency"), _answered("116117")]
-    tracker = tracker_for("onks siellä ketään hoitajaa jolle vois puhua", "request_human", earlier=earlier)
+@pytest.mark.parametrize(
+    ("first", "level", "asked"),
+    [
+        ("lapsella 39 kuumetta ja korvaan sattuu", "116117", "onks siellä ketään hoitajaa jolle vois puhua"),
+        ("mies löi ja en voi mennä kotiin tänä yönä", "social", "voinko puhua jonkun ihmisen kanssa nyt"),
+    ],
+)
+def test_asking_for_a_person_after_urgent_care_or_the_social_emergency_also_says_who_can_chat(
+    tracker_for, service, first, level, asked
+):
+    earlier = [user_event(first, "emergency"), _answered(level)]
+    tracker = tracker_for(asked, "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
-    assert routes[0]["target"] == "116117"
-    assert routes[-1]["type"] == "person"
-
-
-def test_asking_for_a_person_after_the_social_emergency_answer_also_says_who_can_chat(tracker_for, service):
-    earlier = [user_event("mies löi ja en voi mennä kotiin tänä yönä", "emergency"), _answered("social")]
-    tracker = tracker_for("voinko puhua jonkun ihmisen kanssa nyt", "request_human", earlier=earlier)
-    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
-    routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
-    assert routes[0]["target"] == "social"
+    assert routes[0]["target"] == level
     assert routes[-1]["type"] == "person"
 
 
