@@ -131,7 +131,7 @@ class ActionAnswer(EscalationAction):
             unsure_after_emergency = emergency_still_meant(tracker, text)
             if unsure_after_emergency is not None:
                 return send_route(dispatcher, unsure_after_emergency, routes)
-            if need is not None and refers_back(text):
+            if need is not None and refers_back(text, routes):
                 return send_follow_up(dispatcher, tracker, need, routes, self)
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
             if runner_up is not None:
@@ -147,7 +147,7 @@ class ActionAnswer(EscalationAction):
             )
             return fallback
         other_topic = need is not None and need.type == ANSWER and need.target != topic
-        if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text):
+        if need is not None and other_topic and confidence < SURE_ANSWER and refers_back(text, routes):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if (
             need is not None

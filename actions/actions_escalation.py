@@ -221,7 +221,7 @@ _ALL_CHATS = frozenset({"chatit", "chatteja", "chattien", "ylipaataan", "yleensa
 
 def asks_about_all_chats(text: str) -> bool:
     """Whether a question about chat hours is about the service's chats rather than one team's."""
-    return addresses_the_service(text) or bool(_ALL_CHATS & set(normalise(text).split()))
+    return addresses_the_service(text, default_routes()) or bool(_ALL_CHATS & set(normalise(text).split()))
 
 
 class ActionChatHours(EscalationAction):

@@ -249,7 +249,7 @@ def emergency_still_meant(tracker: Tracker, text: str) -> Route | None:
     one ("pitääks sinne oikeesti soittaa keskellä yötä?" after 116 117), unless it turns to another
     matter ("okei soitan. entäs sit jatkossa…")."""
     emergency = previous_emergency(tracker.events)
-    if emergency is None or turns_to_another_matter(text):
+    if emergency is None or turns_to_another_matter(text, default_routes()):
         return None
     return emergency_again(emergency)
 
@@ -272,9 +272,9 @@ def stays_with_emergency(
     follow_ups = routes.emergency_follow_ups.get(str(emergency.get("target")), ())
     if intent in STAY_WITH_EMERGENCY or intent in follow_ups:
         return True
-    if turns_to_another_matter(text):
+    if turns_to_another_matter(text, routes):
         return False  # "no okei soitan. onks muuten joku yläraja näille maksuille"
-    return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text) else UNSURE_OF_NEW_NEED)
+    return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text, routes) else UNSURE_OF_NEW_NEED)
 
 
 def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | None:
@@ -288,7 +288,12 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
 def team_pointed_at(tracker: Tracker, route: Route | None, text: str, routes: RouteTable) -> str | None:
     """The team a question for one of a team's own pages points at ("mikä se numero sinne on?",
     "miten mä saan sinne ajan"): the team talked about last, named by the resident or offered."""
-    if route is None or route.type != "webpage" or not points_to_a_team(text) or addresses_the_service(text):
+    if (
+        route is None
+        or route.type != "webpage"
+        or not points_to_a_team(text, routes)
+        or addresses_the_service(text, routes)
+    ):
         return None
     page = routes.pages.get(str(route.extra.get("page")))
     if page is None or not page.of_team:
@@ -315,7 +320,7 @@ def last_team_talked_about(events: Sequence[Mapping[str, Any]], routes: RouteTab
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
     about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
-    if need.type != ANSWER or not speaks_of_it(text) or turns_to_another_matter(text):
+    if need.type != ANSWER or not speaks_of_it(text, routes) or turns_to_another_matter(text, routes):
         return False
     return answer_asked(text, routes) in (None, need.target)
 
@@ -355,11 +360,11 @@ def stays_with_need(
         return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
-            refers_back(text) and confidence < STAY_BELOW_CONFIDENCE
+            refers_back(text, routes) and confidence < STAY_BELOW_CONFIDENCE
         )
     if route.type == "omaolo" and _symptom_of_need(route, text, tracker, routes):
         return True
-    if not refers_back(text):
+    if not refers_back(text, routes):
         return confidence < UNSURE_OF_NEW_NEED
     return confidence < STAY_BELOW_CONFIDENCE
 
@@ -369,7 +374,7 @@ def _page_of_need(need: Need, page_id: str, text: str, tracker: Tracker, routes:
     varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
     page = routes.pages.get(page_id)
     team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
-    if page is not None and page.of_team and team_offered and not addresses_the_service(text):
+    if page is not None and page.of_team and team_offered and not addresses_the_service(text, routes):
         return True  # "mihin numeroon?"; but "mikä on teiän puhelinnumero" asks for the county's
     answer = routes.answers.get(need.target) if need.type == "answer" else None
     return answer is not None and answer.page == page_id
@@ -382,7 +387,7 @@ def _symptom_of_need(route: Route, text: str, tracker: Tracker, routes: RouteTab
         return False
     symptom = str(route.extra.get("symptom"))
     if symptom == GENERAL_SYMPTOM:
-        return refers_back(text) or denies_a_symptom(text, routes.omaolo.symptoms)
+        return refers_back(text, routes) or denies_a_symptom(text, routes.omaolo.symptoms)
     return symptom in {discussed.id for discussed in symptoms_discussed(tracker, routes)}
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opastin.finnish_text import normalise
+from opastin.routes import RouteTable
 
 # Routes a follow-up can stay with (an emergency or the form are not a "need" to refine), the
 # one a turn is about first: an answer offers its team after it, and is what the turn was about.
@@ -25,14 +26,7 @@ STAY_BELOW_CONFIDENCE = 0.8
 # Below this confidence a different route does not override that need even when the message does
 # not point back: "mä en tiedä mitä tehdä" after low mood is not a new need for the family centre.
 UNSURE_OF_NEW_NEED = 0.6
-# Words that point back to what was just discussed ("se", "hän", "entä", "tästä"), normalised.
-_BACK_REFERENCES = frozenset(
-    {"se", "sen", "sita", "siita", "silla", "sille", "siihen", "han", "hanen", "hanta", "hanella", "hanelle",
-     "hanesta", "ne", "niita", "niilla", "enta", "entas", "mut", "mutta", "siis", "lisaksi", "lisaks", "myos",
-     "viela", "tasta", "tuosta", "tahan", "tuohon", "taa", "tama", "toi", "tuo", "sama", "samaan", "samasta",
-     "ja", "eli", "kun", "ku", "nii", "niin", "no", "ai", "tossa", "tassa", "talla", "sil", "sit", "sitten",
-     "ok", "okei", "joo", "juu", "siina", "niissa", "niilta", "niiden", "sinne", "siella"}
-)  # fmt: skip
+# A message points back when one of its first words is a back reference (routes.yml).
 _FIRST_WORDS = 3
 
 
@@ -147,17 +141,13 @@ def earlier_texts(events: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 # Pronouns that stand for a thing just talked about ("lasketaanko hammashoidon maksut siihen?").
-# ("se", "sen" and "ne" are left out: spoken Finnish uses them for people and as articles.)
-_IT = frozenset({"sita", "siita", "siihen", "sille", "niita", "niihin", "niista"})
-
-
-def speaks_of_it(text: str) -> bool:
+def speaks_of_it(text: str, routes: RouteTable) -> bool:
     """Whether a message speaks of a thing just talked about with a pronoun anywhere in it ("saako
     opiskelija sitä ees?", "lasketaanko hammashoidon maksut siihen mukaan?")."""
-    return bool(_IT & set(normalise(text).split()))
+    return bool(routes.it_words & set(normalise(text).split()))
 
 
-def refers_back(text: str) -> bool:
+def refers_back(text: str, routes: RouteTable) -> bool:
     """Whether a message opens by pointing back at what was discussed ("entä jos hän…", "se ei…")."""
     words = normalise(text).split()
-    return any(word in _BACK_REFERENCES for word in words[:_FIRST_WORDS])
+    return any(word in routes.back_references for word in words[:_FIRST_WORDS])

@@ -461,25 +461,14 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     return None
 
 
-# Words that address the county's service as a whole ("mikä teidän puhelinnumero on").
-_SERVICE_WORDS = frozenset({"teidan", "teian", "teijan", "teilla", "teil", "teille", "teiltä", "teilta"})
-# Words that turn to another matter ("entäs se muistitesti", "toinen juttu").
-_NEW_TOPIC_WORDS = frozenset({"enta", "entas", "toinen", "toisesta", "jatkossa", "muuten"})
-
-
-def addresses_the_service(text: str) -> bool:
+def addresses_the_service(text: str, routes: RouteTable) -> bool:
     """Whether a message speaks to the county's service as a whole ("teidän chatit", "teiän numero")."""
-    return bool(_SERVICE_WORDS & set(normalise(text).split()))
+    return bool(routes.service_words & set(normalise(text).split()))
 
 
-# Words that point at a place or a team talked about ("mikä se numero sinne on?", "miten niille soitetaan").
-_PLACE_WORDS = frozenset({"sinne", "sinnekin", "sinnepain", "sielta", "siella", "niille", "niilta", "niiden",
-                          "heille", "heilta", "heidan"})  # fmt: skip
-
-
-def points_to_a_team(text: str) -> bool:
+def points_to_a_team(text: str, routes: RouteTable) -> bool:
     """Whether a message points at a place or team talked about ("sinne", "niille")."""
-    return bool(_PLACE_WORDS & set(normalise(text).split()))
+    return bool(routes.place_words & set(normalise(text).split()))
 
 
 # "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
@@ -505,18 +494,18 @@ def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
     normalised = normalise(text)
     return (
         opens_another_matter(text, routes)
-        or turns_to_another_matter(text)
+        or turns_to_another_matter(text, routes)
         or find_team(text, routes) == route.target
         or any(mentions(phrase, normalised) for phrase in routes.new_need_phrases)
     )
 
 
-def turns_to_another_matter(text: str) -> bool:
+def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
     muuten…"); "entä jos…" supposes more of the same matter."""
     words = normalise(text).split()
     supposing = {word for word, following in zip(words, words[1:], strict=False) if following == "jos"}
-    return bool(_NEW_TOPIC_WORDS & (set(words) - supposing))
+    return bool(routes.new_topic_words & (set(words) - supposing))
 
 
 def asks_vaguely(text: str, routes: RouteTable) -> bool:

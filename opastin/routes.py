@@ -27,7 +27,8 @@ FORMS = frozenset({"contact_request"})
 OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
-     "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases"}
+     "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
+     "follow_up_words"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -115,6 +116,12 @@ class RouteTable:
     # phrases that ask where to get help for something else or turn to the writer's own need.
     another_matter_phrases: tuple[str, ...] = ()
     new_need_phrases: tuple[str, ...] = ()
+    # Words that shape how a follow-up is read (``follow_up_words``; see the file's comments).
+    back_references: frozenset[str] = frozenset()
+    it_words: frozenset[str] = frozenset()
+    place_words: frozenset[str] = frozenset()
+    service_words: frozenset[str] = frozenset()
+    new_topic_words: frozenset[str] = frozenset()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Words that name no matter by themselves, and the words that may stand beside them.
@@ -298,6 +305,16 @@ def _word_set(reader: _Reader, raw: Mapping[str, Any], key: str) -> frozenset[st
     return frozenset(word for word in _keywords(reader, node, f"vague_request.{key}", key) if " " not in word)
 
 
+def _follow_up_words(reader: _Reader, raw: Mapping[str, Any], key: str) -> frozenset[str]:
+    node = raw.get("follow_up_words")
+    if node is None:
+        return frozenset()
+    words = _keywords(reader, node, f"follow_up_words.{key}", key)
+    if any(" " in word for word in words):
+        raise reader.fail(f"follow_up_words.{key}", "must list single words")
+    return frozenset(words)
+
+
 def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
     """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
@@ -325,6 +342,11 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         form_phrases=_phrases(reader, raw, "form_phrases"),
         another_matter_phrases=_phrases(reader, raw, "another_matter_phrases"),
         new_need_phrases=_phrases(reader, raw, "new_need_phrases"),
+        back_references=_follow_up_words(reader, raw, "back_references"),
+        it_words=_follow_up_words(reader, raw, "it"),
+        place_words=_follow_up_words(reader, raw, "place"),
+        service_words=_follow_up_words(reader, raw, "service"),
+        new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),

@@ -14,6 +14,7 @@ from actions.context import (
     repeats_previous,
     turn_routes,
 )
+from opastin.routes import default_routes
 
 
 def user(text: str) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def test_a_route_of_the_previous_turn_is_a_repeat():
      ("Tästä laskusta vielä", True), ("mun hammasta särkee", False), ("tarviin kotihoitoa isälle", False)],
 )  # fmt: skip
 def test_a_message_that_points_back(text, back):
-    assert refers_back(text) is back
+    assert refers_back(text, default_routes()) is back
 
 
 def test_a_form_ended_after_the_latest_message_is_seen_once():

@@ -87,6 +87,11 @@ def test_project_file_loads_with_every_intent_and_symptom():
         (lambda r: r["omaolo"].update(child_team="lastenlaakari"), "omaolo.child_team: unknown team"),
         (lambda r: r.update(general_teams=["nobody"]), "general_teams: unknown id 'nobody'"),
         (lambda r: r.pop("pages"), "pages: missing"),
+        (
+            lambda r: r["follow_up_words"].update(place=["sinne päin"]),
+            "follow_up_words.place: must list single words",
+        ),
+        (lambda r: r.update(new_need_phrases="mista saa"), "new_need_phrases: must be a list"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(change, message):
