@@ -50,6 +50,7 @@ LISTS = {
     "blind13": ("blind13_emergency.txt", "blind13_everyday.txt"),
     "blind14": ("blind14_emergency.txt", "blind14_everyday.txt"),
     "blind15": ("blind15_emergency.txt", "blind15_everyday.txt"),
+    "blind16": ("blind16_emergency.txt", "blind16_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 
