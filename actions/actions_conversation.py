@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
@@ -30,12 +30,11 @@ from actions.context import (
 )
 from actions.decisions import (
     ANSWER,
-    LISTEN,
-    followed_up,
     send_answer,
     send_decision,
     send_follow_up,
     send_route,
+    then_listen,
 )
 from actions.routing import (
     OTHER_LANGUAGES,
@@ -44,7 +43,7 @@ from actions.routing import (
     asks_vaguely,
     decide_route,
     find_team,
-    mentions,
+    mentions_any,
     thanks_in,
 )
 from opastin import messages
@@ -111,9 +110,8 @@ class ActionAnswer(EscalationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events = self.answer(dispatcher, tracker, domain)
-        if followed_up(events) or not form_ended_this_turn(tracker.events):
-            return events
-        return [*events, FollowupAction(LISTEN)]  # after the form set aside for this question
+        # After the form was set aside for this question, the turn ends here.
+        return then_listen(events) if form_ended_this_turn(tracker.events) else events
 
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -168,7 +166,7 @@ def another_teams_answer(topic: str, team: str, text: str, routes: RouteTable) -
     if answer.team is None or answer.team == team or find_team(text, routes) == answer.team:
         return False
     normalised = normalise(text)
-    return not any(mentions(keyword, normalised) for keyword in answer.keywords)
+    return not mentions_any(answer.keywords, normalised)
 
 
 def queue_offered_last(tracker: Tracker) -> bool:

@@ -35,14 +35,13 @@ from actions.context import (
 )
 from actions.decisions import (
     ANSWER,
-    LISTEN,
-    followed_up,
     send_answer,
     send_decision,
     send_follow_up,
     send_route,
     send_team,
     team_route,
+    then_listen,
 )
 from actions.handoff_client import HandoffServiceError, PublicTeam
 from actions.routing import (
@@ -420,11 +419,11 @@ class ActionRoute(EscalationAction):
         intent, text, entities = _latest(tracker)
         remind_of_112(dispatcher, tracker)
         events = self.route(dispatcher, tracker, intent, intent_confidence(tracker), text, entities)
-        if followed_up(events) or not (intent == FORM_INTENT or form_ended_this_turn(tracker.events)):
-            return events
-        # The rule of a request for the form would start it next, but the route decided otherwise
-        # ("äidin asia" is asked about first); or the form was just set aside for this matter.
-        return [*events, FollowupAction(LISTEN)]
+        if intent == FORM_INTENT or form_ended_this_turn(tracker.events):
+            # The rule of a request for the form would start it next, but the route decided otherwise
+            # ("äidin asia" is asked about first); or the form was just set aside for this matter.
+            return then_listen(events)
+        return events
 
     def route(
         self,

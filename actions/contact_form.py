@@ -56,7 +56,7 @@ _MAYBE_STOP_PHRASES = ("ei sittenkaan", "en sittenkaan", "en ma sittenkaan", "en
                        "en halua jattaa", "en halua lahettaa", "en haluu jattaa", "en haluu lahettaa",
                        "ei kiitos")  # fmt: skip
 # An appointment named in the message ("peruutan keskiviikon laboratorioajan"): cancelling it is the matter.
-_APPOINTMENT_STEMS = ("aika", "ajan", "aikaa", "varau", "varaam", "kaynti", "kaynni", "vastaanot", "labra")
+_APPOINTMENT_STEMS = ("aika", "varau", "varaam", "kaynti", "kaynni", "vastaanot", "labra")
 # A longer answer is a message that may well contain such words.
 MAX_STOP_WORDS = 12
 _PHONE_WORDS = ("puhel", "soit", "numero")

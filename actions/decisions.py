@@ -8,10 +8,8 @@ by ``rasa_addons.no_repeat``), so a follow-up never gets the same reply twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import EscalationAction, send_team_route
@@ -26,9 +24,11 @@ LISTEN = "action_listen"
 _LIVE_KEYS = ("open", "accepting", "queue_length", "estimated_wait_s")
 
 
-def followed_up(events: Sequence[EventType]) -> bool:
-    """Whether ``events`` already say which action runs next (a ``FollowupAction``)."""
-    return any(event.get("event") == "followup" for event in events)
+def then_listen(events: list[EventType]) -> list[EventType]:
+    """``events`` with the bot listening next, unless they already say which action runs next."""
+    if any(event.get("event") == "followup" for event in events):
+        return events
+    return [*events, FollowupAction(LISTEN)]
 
 
 def send_route(dispatcher: CollectingDispatcher, route: Route, routes: RouteTable) -> list[EventType]:

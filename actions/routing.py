@@ -147,6 +147,11 @@ def mentions(keyword: str, text: str) -> bool:
     return any(joined.startswith(keyword) for joined in _joined_from_each_word(text))
 
 
+def mentions_any(keywords: Iterable[str], text: str) -> bool:
+    """Whether the normalised ``text`` mentions any of ``keywords`` (see :func:`mentions`)."""
+    return any(mentions(keyword, text) for keyword in keywords)
+
+
 @lru_cache(maxsize=16)
 def _joined_from_each_word(text: str) -> tuple[str, ...]:
     """From each word on, the next MAX_COMPOUND_PARTS words written together (computed once per text)."""
@@ -421,7 +426,7 @@ def topic_teams(routes: RouteTable) -> list[str]:
 def asks_to_be_contacted(text: str, routes: RouteTable) -> bool:
     """Whether a message asks for a call back or to leave a message (routes.yml ``form_phrases``)."""
     normalised = normalise(text)
-    return any(mentions(phrase, normalised) for phrase in routes.form_phrases)
+    return mentions_any(routes.form_phrases, normalised)
 
 
 # Words that make a message a question ("miten", "tarviiko", "voiko"), normalised, at a word's start.
@@ -456,7 +461,7 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     told = len(words) >= MIN_ACCOUNT_WORDS
     for topic, answer in routes.answers.items():
         keywords = (*(answer.keywords if asked else ()), *(answer.account_keywords if told else ()))
-        if any(mentions(keyword, normalised) for keyword in keywords):
+        if mentions_any(keywords, normalised):
             return topic
     return None
 
@@ -483,20 +488,18 @@ def thanks_in(text: str) -> bool:
 def opens_another_matter(text: str, routes: RouteTable) -> bool:
     """Whether a message says outright that another matter follows (routes.yml
     ``another_matter_phrases``: "ja sit toinen juttu", "sitten kysyisin vielä")."""
-    normalised = normalise(text)
-    return any(mentions(phrase, normalised) for phrase in routes.another_matter_phrases)
+    return mentions_any(routes.another_matter_phrases, normalise(text))
 
 
 def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
     """Whether a message routed to another team than the one talked about is a new need: it opens
     another matter, turns to one ("entäs…"), names that team, or asks where to get help or speaks of
     the writer's own need (routes.yml ``new_need_phrases``)."""
-    normalised = normalise(text)
     return (
         opens_another_matter(text, routes)
         or turns_to_another_matter(text, routes)
         or find_team(text, routes) == route.target
-        or any(mentions(phrase, normalised) for phrase in routes.new_need_phrases)
+        or mentions_any(routes.new_need_phrases, normalise(text))
     )
 
 
