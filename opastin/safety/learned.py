@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 EVERYDAY = "none"
 DEFAULT_THRESHOLD = 0.6
 # Typing noise added to every training message (each once, seeded).
-TRAINING_NOISE = ("hurried", "spoken", "drop", "double", "fold")
+TRAINING_NOISE = ("hurried", "spoken", "drop", "double", "fold", "swap")
 FILE_NAME = "learned_emergency_detector.zip"
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
