@@ -16,8 +16,10 @@ from actions.actions_routing import (
     ActionHandleFallback,
     ask_which_topic,
     emergency_still_meant,
+    offer_a_person,
     start_contact_form,
     stays_with_need,
+    urgency_doubted,
 )
 from actions.availability import ACCEPTING
 from actions.context import (
@@ -26,6 +28,7 @@ from actions.context import (
     previous_emergency,
     previous_need,
     refers_back,
+    turn_responses,
     turn_routes,
 )
 from actions.decisions import (
@@ -39,6 +42,7 @@ from actions.decisions import (
 from actions.routing import (
     OTHER_LANGUAGES,
     Route,
+    answer_asked,
     asks_to_be_contacted,
     asks_vaguely,
     decide_route,
@@ -69,8 +73,12 @@ MIN_ANSWER_CONFIDENCE = 0.8
 MIN_RUNNER_UP = 0.05
 # An answer chosen this surely is a new question even right after another answer.
 SURE_ANSWER = 0.9
-# Greetings that also take leave in Finnish ("moi" at the end of a chat); "hei" only greets.
+# Greetings that also take leave in Finnish ("moi" at the end of a chat); "hei" only greets, except
+# right after the bot answered thanks ("kiitos" → "Ole hyvä!" → "hei").
 LEAVE_TAKING_GREETINGS = frozenset({"moi", "moikka", "moro", "heippa", "heido", "moimoi"})
+GREETINGS = LEAVE_TAKING_GREETINGS | {"hei", "heii", "terve"}
+# Words of a greeting that asks whether anybody is there ("onks siel ketään nyt").
+ANYBODY = frozenset({"ketaan", "ketaa", "kukaan", "joku", "ihminen", "ihmista"})
 
 
 def next_routed_intent(ranking: list[dict[str, Any]], routes: RouteTable) -> str | None:
@@ -125,10 +133,16 @@ class ActionAnswer(EscalationAction):
         need = previous_need(tracker.events)
         faq_confidence = float(intent.get("confidence") or 0.0)
         sure = faq_confidence >= MIN_FAQ_CONFIDENCE and confidence >= MIN_ANSWER_CONFIDENCE
+        doubted = urgency_doubted(tracker, text, routes)
+        if doubted is not None:
+            return send_route(dispatcher, doubted, routes)
         if topic is None or not sure:
             unsure_after_emergency = emergency_still_meant(tracker, text)
             if unsure_after_emergency is not None:
                 return send_route(dispatcher, unsure_after_emergency, routes)
+            named = answer_asked(text, routes)
+            if named is not None:  # "voin kirjottaa suomeks. miten mä uusin reseptin": its keywords
+                return send_answer(dispatcher, tracker, named, routes, self, team=find_team(text, routes))
             if need is not None and refers_back(text, routes):
                 return send_follow_up(dispatcher, tracker, need, routes, self)
             runner_up = next_routed_intent(message.get("intent_ranking") or [], routes)
@@ -240,6 +254,12 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        first = not any(event.get("event") == "user" for event in tracker.events[:-1])
+        if first and set(normalise(text).split()) <= GREETINGS:
+            # "heippa" as the first message greets: nobody takes leave before saying anything.
+            dispatcher.utter_message(response="utter_greet")
+            return [SlotSet(RATING_DUE, False)]
         return say_goodbye(dispatcher, tracker)
 
 
@@ -291,8 +311,9 @@ def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     return [SlotSet(RATING_DUE, False)]
 
 
-class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
-    """A greeting; a bare "moi" after the resident was already directed somewhere takes leave."""
+class ActionGreet(EscalationAction):
+    """A greeting; a bare "moi" after the resident was already directed somewhere (or "hei" right after
+    thanks were answered) takes leave, and "onks siel ketään" there asks for a person."""
 
     def name(self) -> str:
         return "action_greet"
@@ -302,9 +323,15 @@ class ActionGreet(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     ) -> list[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
         words = normalise(text).split()
-        if conversation_had_a_route(tracker) and words and set(words) <= LEAVE_TAKING_GREETINGS:
+        thanked = any(name.startswith("utter_you_are_welcome") for name in turn_responses(tracker.events))
+        leaving = LEAVE_TAKING_GREETINGS | {"hei"} if thanked else LEAVE_TAKING_GREETINGS
+        routed = conversation_had_a_route(tracker)
+        if routed and words and set(words) <= leaving:
             return say_goodbye(dispatcher, tracker)
         routes = default_routes()
+        if routed and ANYBODY & set(words):
+            offer_a_person(dispatcher, tracker, routes, self, understood=True)
+            return [SlotSet(RATING_DUE, False)]
         if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
             ranking = (tracker.latest_message or {}).get("intent_ranking") or []
             return [
@@ -394,6 +421,9 @@ class ActionOtherLanguage(EscalationAction):
     ) -> list[EventType]:
         emergency = previous_emergency(tracker.events)
         text = str((tracker.latest_message or {}).get("text") or "")
+        doubted = urgency_doubted(tracker, text, default_routes())
+        if doubted is not None:  # "should we drive her to the hospital ourselves?"
+            return send_route(dispatcher, doubted, default_routes())
         if emergency is not None and emergency.get("language") in OTHER_LANGUAGES and thanks_in(text):
             # "ok calling now, thanks": acknowledged in that language, without the whole guidance.
             dispatcher.utter_message(response=f"utter_emergency_thanks_{emergency['language']}")

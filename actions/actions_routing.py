@@ -26,6 +26,7 @@ from actions.context import (
     Need,
     earlier_texts,
     form_ended_this_turn,
+    latest_team,
     previous_emergency,
     previous_need,
     refers_back,
@@ -48,11 +49,13 @@ from actions.routing import (
     CHILD_SYMPTOM,
     CLARIFY,
     CONFIRM_LEVEL,
+    DEFAULT_EMERGENCY_LEVEL,
     EMERGENCY_INTENT,
     FALLBACK_INTENT,
     GENERAL_SYMPTOM,
     HUMAN_INTENT,
     NOT_UNDERSTOOD,
+    OTHER_LANGUAGES,
     Route,
     addresses_the_service,
     announces_a_new_need,
@@ -64,6 +67,7 @@ from actions.routing import (
     consecutive_misses,
     decide_route,
     denies_a_symptom,
+    doubts_urgency,
     emergency_route,
     entity_values,
     find_symptom,
@@ -167,15 +171,24 @@ def offer_a_person(
 
 
 def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
-    """``(team id, topic label)`` of the latest message in this conversation that was routed to a team."""
+    """``(team id, topic label)`` the contact form is for: the team of the latest message's own intent
+    ("soittakaa mulle isän omaishoidosta"), else the team the bot offered last in this conversation,
+    with the topic of the latest message that led to it. What the bot said counts, not what an
+    earlier follow-up's intent alone would lead to (a question about a medical statement for a
+    disability services application stays with disability services)."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    route = routes.intents.get(intent or "")
+    if route is not None and route.type == "team":
+        return route.target, route.label
+    team = latest_team(tracker.events)
+    if team is None or team not in routes.teams:
+        return None
     for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        route = routes.intents.get(intent or "")
-        if route is not None and route.type == "team":
-            return route.target, route.label
-    return None
+        route = routes.intents.get(intent or "") if event.get("event") == "user" else None
+        if route is not None and route.type == "team" and route.target == team:
+            return team, route.label
+    return team, routes.teams[team].name
 
 
 def contact_form_start(tracker: Tracker, text: str, routes: RouteTable) -> list[EventType]:
@@ -251,6 +264,22 @@ def emergency_still_meant(tracker: Tracker, text: str) -> Route | None:
     if emergency is None or turns_to_another_matter(text, default_routes()):
         return None
     return emergency_again(emergency)
+
+
+def urgency_doubted(tracker: Tracker, text: str, routes: RouteTable) -> Route | None:
+    """The guidance to give when a message right after an emergency answer or the safety question
+    asks whether one could wait or go by oneself ("voiko oottaa aamuun?" after 116 117): that answer
+    again, or after the question the suspected level's guidance; waiting is not for the bot to allow."""
+    if not doubts_urgency(text, routes):
+        return None
+    for route in turn_routes(tracker.events):
+        if route.get("type") != "emergency":
+            continue
+        if route.get("target") != CONFIRM_LEVEL:
+            return emergency_again(route)
+        extra = {key: value for key, value in route.items() if key not in ("type", "target", "suspected")}
+        return Route("emergency", str(route.get("suspected") or DEFAULT_EMERGENCY_LEVEL), extra)
+    return None
 
 
 def intent_confidence(tracker: Tracker) -> float:
@@ -436,6 +465,9 @@ class ActionRoute(EscalationAction):
     ) -> list[EventType]:
         """Route ``text`` as a message of ``intent`` (classified with ``confidence``) in this conversation."""
         routes = default_routes()
+        doubted = urgency_doubted(tracker, text, routes)
+        if doubted is not None:
+            return send_route(dispatcher, doubted, routes)
         team = conversation_team(tracker)
         if intent == HUMAN_INTENT and team is not None:
             # "I want to talk to a person" after a team decision means that team.
@@ -497,13 +529,15 @@ def suspicion_answered(suspicion: Route, answered: Mapping[str, Any], layer: str
     return Route("emergency", suspected, extra)
 
 
-def safety_buttons() -> list[dict[str, str]]:
-    """The safety question's answers. The call button comes before them: the chat page shows one
-    for every emergency route payload (``webchat/src/chat.js``), and the text says 112 as well.
+def safety_buttons(language: str | None = None) -> list[dict[str, str]]:
+    """The safety question's answers (in English or Swedish for a message in that ``language``). The
+    call button comes before them: the chat page shows one for every emergency route payload
+    (``webchat/src/chat.js``), and the text says 112 as well.
     """
+    suffix = f"_{language}" if language in OTHER_LANGUAGES else ""
     return [
-        {"title": messages.text("bot.buttons.urgent_yes"), "payload": "/affirm"},
-        {"title": messages.text("bot.buttons.urgent_no"), "payload": "/deny"},
+        {"title": messages.text(f"bot.buttons.urgent_yes{suffix}"), "payload": "/affirm"},
+        {"title": messages.text(f"bot.buttons.urgent_no{suffix}"), "payload": "/deny"},
     ]
 
 
@@ -567,8 +601,12 @@ class ActionEmergency(EscalationAction):
         if route.target == CONFIRM_LEVEL and moderate_guess(entities) and need and not about_a_child(need):
             return self.follow_up_with_reminder(dispatcher, tracker, need, text, entities, routes)
         if route.target == CONFIRM_LEVEL:
+            language = route.extra.get("language")
+            suffix = f"_{language}" if language in OTHER_LANGUAGES else ""
             dispatcher.utter_message(
-                response="utter_emergency_confirm", buttons=safety_buttons(), json_message=route.payload()
+                response=f"utter_emergency_confirm{suffix}",
+                buttons=safety_buttons(language),
+                json_message=route.payload(),
             )
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
         return send_route(dispatcher, route, routes)
@@ -668,9 +706,9 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        unsure_after_emergency = emergency_still_meant(tracker, text)
-        if unsure_after_emergency is not None:
-            return send_route(dispatcher, unsure_after_emergency, routes)
+        still_meant = urgency_doubted(tracker, text, routes) or emergency_still_meant(tracker, text)
+        if still_meant is not None:
+            return send_route(dispatcher, still_meant, routes)
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)

@@ -82,6 +82,21 @@ def turn_texts(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> froz
     return frozenset(texts)
 
 
+def turn_responses(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
+    """The names of the responses the bot sent in the turn ``turns_back`` turns before the latest message."""
+    users_seen = 0
+    names = set()
+    for event in reversed(events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen > turns_back:
+                break
+        elif event.get("event") == "bot" and users_seen == turns_back:
+            names.add(str((event.get("metadata") or {}).get("utter_action") or ""))
+    names.discard("")
+    return frozenset(names)
+
+
 def need_of(routes: Iterable[Mapping[str, Any]]) -> Need | None:
     """The need a turn's route payloads were about: its answer first, else its team, else a page or Omaolo."""
     kinds = {str(route.get("type")): route for route in routes if route.get("type") in NEED_TYPES}

@@ -503,6 +503,12 @@ def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
     )
 
 
+def doubts_urgency(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks whether one could wait, manage or go by oneself (routes.yml
+    ``urgency_doubt_phrases``: "voiko oottaa aamuun?", "should we drive her ourselves?")."""
+    return mentions_any(routes.urgency_doubt_phrases, normalise(text))
+
+
 def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
     muuten…"); "entä jos…" supposes more of the same matter."""

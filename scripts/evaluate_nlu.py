@@ -83,6 +83,7 @@ SAFETY_LISTS = (
     (SAFETY_DIR / "blind14_emergency.txt", SAFETY_DIR / "blind14_everyday.txt"),
     (SAFETY_DIR / "blind15_emergency.txt", SAFETY_DIR / "blind15_everyday.txt"),
     (SAFETY_DIR / "blind16_emergency.txt", SAFETY_DIR / "blind16_everyday.txt"),
+    (SAFETY_DIR / "blind17_emergency.txt", SAFETY_DIR / "blind17_everyday.txt"),
 )
 MAX_FALSE_ALARM_RATE = 0.01  # certain emergency answers on everyday messages
 MAX_QUESTION_RATE = 0.05  # safety questions on everyday messages

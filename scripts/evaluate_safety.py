@@ -51,6 +51,7 @@ LISTS = {
     "blind14": ("blind14_emergency.txt", "blind14_everyday.txt"),
     "blind15": ("blind15_emergency.txt", "blind15_everyday.txt"),
     "blind16": ("blind16_emergency.txt", "blind16_everyday.txt"),
+    "blind17": ("blind17_emergency.txt", "blind17_everyday.txt"),
 }
 Outcome = str  # "certain", "question" or "none"
 

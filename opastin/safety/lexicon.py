@@ -576,6 +576,10 @@ class EmergencyMatcher:
         corrections by a swap of neighbours or a doubled or undoubled letter only, and no
         spelling suggestions.
         """
+        if fold(surface) in self._vocabulary.word_set:
+            # A word the editors wrote ("lahtee") is meant as written, not as a typo of another
+            # ("lahete*", a referral, in an ``unless``).
+            return frozenset()
         known = bool(lemmas) and self.lemmatizer.available
         found = set(self._vocabulary.near(surface, substitution=not known))
         if not known and self.lemmatizer.available:
@@ -817,6 +821,7 @@ class _Vocabulary:
     words: tuple[str, ...]
     prefixes: dict[int, tuple[str, ...]]
     suffixes: dict[int, tuple[str, ...]]
+    word_set: frozenset[str] = frozenset()  # ``words`` as a set, asked per typed word
 
     @classmethod
     def of(
@@ -832,10 +837,12 @@ class _Vocabulary:
             for stem in slot.suffixes:
                 suffixes.setdefault(len(stem), set()).add(stem)
         long_enough = TOLERANT_MIN_LENGTH
+        kept = tuple(sorted(w for w in words if len(w) >= long_enough))
         return cls(
-            tuple(sorted(w for w in words if len(w) >= long_enough)),
+            kept,
             {n: tuple(sorted(s)) for n, s in prefixes.items() if n >= long_enough + 1},
             {n: tuple(sorted(s)) for n, s in suffixes.items() if n >= long_enough},
+            frozenset(kept),
         )
 
     def near(self, word: str, substitution: bool = True) -> set[str]:

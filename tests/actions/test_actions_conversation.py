@@ -344,7 +344,7 @@ def test_goodbye_after_being_told_where_to_reach_a_person_asks_the_rating(tracke
 
 
 def test_goodbye_without_a_route_asks_no_rating(tracker_for):
-    messages, events = run(ActionGoodbye(), tracker_for("moikka", "goodbye"))
+    messages, events = run(ActionGoodbye(), tracker_for("näkemiin", "goodbye"))
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
 
 
@@ -508,6 +508,30 @@ def test_a_bare_greeting_after_a_route_takes_leave(tracker_for):
     assert ([m["response"] for m in messages], events) == (["utter_greet"], [SlotSet("rating_due", False)])
 
 
+def test_a_bare_hei_takes_leave_right_after_thanks_were_answered(tracker_for):
+    thanked = {"event": "bot", "text": "Ole hyvä!", "metadata": {"utter_action": "utter_you_are_welcome"}}
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    thanks = [user_event("kiitos", "thank"), thanked]
+    messages, _ = run(ActionGreet(down), tracker_for("hei", "greet", earlier=[*routed, *thanks]))
+    assert [m["response"] for m in messages] == ["utter_goodbye_rating"]
+    messages, _ = run(ActionGreet(down), tracker_for("hei", "greet", earlier=routed))
+    assert [m["response"] for m in messages] == ["utter_greet"]
+
+
+def test_heippa_as_the_first_message_greets(tracker_for):
+    messages, events = run(ActionGoodbye(), tracker_for("heippa", "goodbye"))
+    assert ([m["response"] for m in messages], events) == (["utter_greet"], [SlotSet("rating_due", False)])
+
+
+def test_is_anybody_there_after_a_route_asks_for_a_person(tracker_for, service):
+    routed = [user_event("äiti ei pärjää kotona", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("onks siel ketään nyt", "greet", earlier=routed)
+    messages, _ = run(ActionGreet(service.factory, service.clock), tracker)
+    assert [kind for kind, _ in routes_of(messages)] == ["person"]
+    messages, _ = run(ActionGreet(down), tracker_for("onks siel ketään", "greet"))
+    assert [m["response"] for m in messages] == ["utter_greet"]
+
+
 def test_small_talk_gets_its_own_answer(tracker_for):
     messages, _ = run(ActionSmallTalk(down), tracker_for("mikä on huomisen sää", "out_of_scope"))
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
@@ -606,3 +630,25 @@ def test_the_services_own_number_is_still_the_page(tracker_for, service):
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert messages[0]["custom"]["route"]["type"] == "webpage"
     assert messages[0]["custom"]["route"]["page"] == "contact_info"
+
+
+def test_a_wish_to_be_called_back_goes_to_the_team_the_bot_offered_not_to_a_follow_ups_intent(
+    tracker_for, service
+):
+    earlier = [
+        user_event("poika tarttis kuljetuspalvelua, miten sitä haetaan", "disability_services"),
+        bot_route({"type": "team", "target": "vammaispalvelut"}),
+        user_event("tarviiko hakemukseen jonkun lääkärinlausunnon", "sick_note"),
+        bot_route({"type": "team", "target": "vammaispalvelut"}),
+    ]
+    tracker = tracker_for("voinko jättää yhteydenottopyynnön", "contact_request", earlier=earlier)
+    messages, events = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("form", "contact_request")]
+    assert SlotSet("contact_team", "vammaispalvelut") in events
+
+
+def test_an_unsure_answer_whose_question_names_another_answers_keywords_gives_that_answer(tracker_for):
+    tracker = tracker_for("no okei voin kirjottaa suomeks. miten mä uusin reseptin", "faq")
+    tracker.latest_message["response_selector"] = selected("referral", confidence=0.3)
+    messages, _ = run(ActionAnswer(down), tracker)
+    assert routes_of(messages)[0] == ("answer", "omakanta_prescription")

@@ -10,6 +10,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import reset_form_slots
+from actions.actions_conversation import ActionOtherLanguage
 from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute, ActionSafetyAnswer
 from opastin.finnish_time import HELSINKI
 from tests.actions.conftest import down, user_event
@@ -692,3 +693,50 @@ def test_a_moderate_guess_about_a_young_childs_symptom_is_still_asked_about(trac
     )
     messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
     assert [m["response"] for m in messages] == ["utter_emergency_confirm"]
+
+
+def test_a_suspicion_in_english_asks_the_safety_question_in_english(tracker_for):
+    english = [*_suspicion("112"), {"entity": "language", "value": "en"}]
+    messages, _ = run(ActionEmergency(), tracker_for("my chest feels tight", "emergency", english))
+    (asked,) = messages
+    assert asked["response"] == "utter_emergency_confirm_en"
+    assert [b["title"] for b in asked["buttons"]] == ["Yes", "No, it is not urgent"]
+
+
+def _suspected(level: str, language: str | None = None) -> dict[str, Any]:
+    route = {"type": "emergency", "target": "confirm", "suspected": level}
+    if language:
+        route["language"] = language
+    return {"event": "bot", "text": "…", "data": {"custom": {"route": route}}}
+
+
+@pytest.mark.parametrize(
+    ("earlier_route", "text", "intent", "expected"),
+    [
+        (_answered("116117"), "voisko vaa ottaa buranan ja kattoo aamulla?", "report_symptom", "116117"),
+        (_answered("112"), "pitäiskö vaan oottaa maanantaihin", "health_centre_appointment", "112"),
+        (_suspected("116117"), "annoin jo panadolia, voiko oottaa aamuun?", "report_symptom", "116117"),
+    ],
+)  # fmt: skip
+def test_asking_whether_one_could_wait_after_emergency_guidance_gets_that_guidance(
+    tracker_for, service, earlier_route, text, intent, expected
+):
+    earlier = [user_event("lapsella 39,6 kuumetta ja oksentaa", "emergency"), earlier_route]
+    tracker = tracker_for(text, intent, earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert [m["custom"]["route"] for m in messages] == [{"type": "emergency", "target": expected}]
+
+
+def test_asking_whether_to_drive_oneself_after_an_english_question_gets_the_english_guidance(
+    tracker_for, service
+):
+    earlier = [user_event("her arm is weak", "emergency"), _suspected("112", "en")]
+    tracker = tracker_for("should we drive her to the hospital ourselves?", "other_language", earlier=earlier)
+    messages, _ = run(ActionOtherLanguage(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_112_en"]
+
+
+def test_waiting_without_emergency_guidance_before_is_routed_as_usual(tracker_for, service):
+    tracker = tracker_for("voiko oottaa aamuun hammaslääkärin kanssa", "dental_care")
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "suun_terveydenhuolto"

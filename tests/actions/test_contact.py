@@ -64,7 +64,8 @@ def stored_requests(service: Any) -> list[ContactRequest]:
 
 
 def test_a_request_after_a_team_decision_is_for_that_team(tracker_for):
-    earlier = [user_event("lapsen rokotukset", "child_health_clinic")]
+    neuvola = {"custom": {"route": {"type": "team", "target": "neuvola"}}}
+    earlier = [user_event("lapsen rokotukset", "child_health_clinic"), {"event": "bot", "data": neuvola}]
     tracker = tracker_for("Jätä yhteydenottopyyntö", "contact_request", earlier=earlier)
     messages, events = run(ActionRoute(down), tracker)
     assert messages[0]["custom"]["route"] == {"type": "form", "target": "contact_request"}
