@@ -55,6 +55,7 @@ from actions.routing import (  # noqa: E402
     find_team,
     resolve_fallback,
 )
+from devtools.safety_lists import list_pairs  # noqa: E402
 from devtools.stack import child_environment  # noqa: E402
 from opastin.perturb import PERTURBATIONS, perturb  # noqa: E402
 from opastin.routes import RouteTable, default_routes  # noqa: E402
@@ -64,27 +65,8 @@ HELDOUT_SETS = sorted((ROOT / "tests" / "heldout").glob("set*.yml"))
 RECORDED = ROOT / "tests" / "heldout" / "recorded.json"
 # Processes that parse at once (each loads the model: about 1 GB of memory).
 PARSE_WORKERS = min(os.cpu_count() or 1, 2)
-SAFETY_DIR = ROOT / "tests" / "emergency"
-# (emergency list, everyday list) pairs: the project's own lists and the blind ones.
-SAFETY_LISTS = (
-    (SAFETY_DIR / "emergency.txt", SAFETY_DIR / "non_emergency.txt"),
-    (SAFETY_DIR / "blind_emergency.txt", SAFETY_DIR / "blind_everyday.txt"),
-    (SAFETY_DIR / "blind2_emergency.txt", SAFETY_DIR / "blind2_everyday.txt"),
-    (SAFETY_DIR / "blind3_emergency.txt", SAFETY_DIR / "blind3_everyday.txt"),
-    (SAFETY_DIR / "blind4_emergency.txt", SAFETY_DIR / "blind4_everyday.txt"),
-    (SAFETY_DIR / "blind6_emergency.txt", SAFETY_DIR / "blind6_everyday.txt"),
-    (SAFETY_DIR / "blind7_emergency.txt", SAFETY_DIR / "blind7_everyday.txt"),
-    (SAFETY_DIR / "blind8_emergency.txt", SAFETY_DIR / "blind8_everyday.txt"),
-    (SAFETY_DIR / "blind9_emergency.txt", SAFETY_DIR / "blind9_everyday.txt"),
-    (SAFETY_DIR / "blind10_emergency.txt", SAFETY_DIR / "blind10_everyday.txt"),
-    (SAFETY_DIR / "blind11_emergency.txt", SAFETY_DIR / "blind11_everyday.txt"),
-    (SAFETY_DIR / "blind12_emergency.txt", SAFETY_DIR / "blind12_everyday.txt"),
-    (SAFETY_DIR / "blind13_emergency.txt", SAFETY_DIR / "blind13_everyday.txt"),
-    (SAFETY_DIR / "blind14_emergency.txt", SAFETY_DIR / "blind14_everyday.txt"),
-    (SAFETY_DIR / "blind15_emergency.txt", SAFETY_DIR / "blind15_everyday.txt"),
-    (SAFETY_DIR / "blind16_emergency.txt", SAFETY_DIR / "blind16_everyday.txt"),
-    (SAFETY_DIR / "blind17_emergency.txt", SAFETY_DIR / "blind17_everyday.txt"),
-)
+# (emergency list, everyday list) pairs: the project's own lists and the blind ones (devtools.safety_lists).
+SAFETY_LISTS = tuple((pair.emergencies, pair.everyday) for pair in list_pairs(gate=True))
 MAX_FALSE_ALARM_RATE = 0.01  # certain emergency answers on everyday messages
 MAX_QUESTION_RATE = 0.05  # safety questions on everyday messages
 MAX_REGRESSION = 0.02  # route accuracy may not fall more than this below the recorded figures

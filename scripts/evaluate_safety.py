@@ -27,32 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.safety_lists import list_pairs  # noqa: E402
 from opastin.perturb import PERTURBATIONS, perturb  # noqa: E402
 from opastin.safety.learned import load_from_model_archive  # noqa: E402
 from opastin.safety.lexicon import EmergencyMatcher, read_emergency_list, read_message_list  # noqa: E402
 from opastin.safety.net import DEFAULT_MODEL, SafetyNet  # noqa: E402
 
-SAFETY_DIR = ROOT / "tests" / "emergency"
-LISTS = {
-    "own": ("emergency.txt", "non_emergency.txt"),
-    "blind": ("blind_emergency.txt", "blind_everyday.txt"),
-    "blind2": ("blind2_emergency.txt", "blind2_everyday.txt"),
-    "blind3": ("blind3_emergency.txt", "blind3_everyday.txt"),
-    "blind4": ("blind4_emergency.txt", "blind4_everyday.txt"),
-    "blind5": ("blind5_emergency.txt", "blind5_everyday.txt"),
-    "blind6": ("blind6_emergency.txt", "blind6_everyday.txt"),
-    "blind7": ("blind7_emergency.txt", "blind7_everyday.txt"),
-    "blind8": ("blind8_emergency.txt", "blind8_everyday.txt"),
-    "blind9": ("blind9_emergency.txt", "blind9_everyday.txt"),
-    "blind10": ("blind10_emergency.txt", "blind10_everyday.txt"),
-    "blind11": ("blind11_emergency.txt", "blind11_everyday.txt"),
-    "blind12": ("blind12_emergency.txt", "blind12_everyday.txt"),
-    "blind13": ("blind13_emergency.txt", "blind13_everyday.txt"),
-    "blind14": ("blind14_emergency.txt", "blind14_everyday.txt"),
-    "blind15": ("blind15_emergency.txt", "blind15_everyday.txt"),
-    "blind16": ("blind16_emergency.txt", "blind16_everyday.txt"),
-    "blind17": ("blind17_emergency.txt", "blind17_everyday.txt"),
-}
+LISTS = {pair.name: (pair.emergencies, pair.everyday) for pair in list_pairs()}
 Outcome = str  # "certain", "question" or "none"
 
 
@@ -97,9 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     net = SafetyNet(matcher, load_from_model_archive(args.model))
     names = ["clean", *PERTURBATIONS]
     for list_name in args.lists:
-        emergency_file, everyday_file = (SAFETY_DIR / name for name in LISTS[list_name])
-        if not emergency_file.exists():
-            continue
+        emergency_file, everyday_file = LISTS[list_name]
         emergencies = [text for _, text in read_emergency_list(emergency_file)]
         everyday = read_message_list(everyday_file)
         print(f"\n## {list_name}: {len(emergencies)} emergencies, {len(everyday)} everyday messages")
