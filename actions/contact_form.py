@@ -20,7 +20,7 @@ import phonenumbers
 
 from opastin import messages
 from opastin.privacy import mask_hetu
-from opastin.routes import normalise
+from opastin.routes import ContactFormWords, default_routes, normalise
 
 PHONE = "phone"
 EMAIL = "email"
@@ -28,45 +28,22 @@ MIN_MESSAGE_CHARS = 10
 MAX_MESSAGE_CHARS = 4000
 MAX_TOPIC_CHARS = 200
 
-# The first word that decides a yes or a no, after fillers ("no kyllä", "niin joo").
-_YES_WORDS = frozenset(
-    {"kylla", "kyl", "joo", "juu", "jep", "jees", "ok", "okei", "saa", "sopii", "toki", "hyvaksyn",
-     "annan", "laita", "laitetaan", "laheta", "lahetetaan", "kay", "selva", "yes"}
-)  # fmt: skip
-_NO_WORDS = frozenset({"ei", "en", "ala", "emma", "eiku", "no"})
-_FILLERS = frozenset({"no", "niin", "noh", "siis", "ja", "okei", "ihan", "juu"})
-_CORRECTION_STEMS = ("vaarin", "vaara", "korja", "muuta", "muutt", "vaihd", "vaihta", "virhe")
-# Words that take back an earlier answer: "ei kun neuvola", "tarkoitin sähköpostia".
-_CORRECTION_CUES = ("ei kun", "eiku", "eikun", "tarkoitin", "oikeastaan", "sittenkin", "mieluummin",
-                    "korja", "vaihda", "vaihdet", "vaara", "vaarin", "muuta", "muutet", "ai niin", "ainiin",
-                    "sori", "oho", "hups", "anteeks", "pitais", "pitaisi", "eika", "enka")  # fmt: skip
-_MESSAGE_WORDS = ("viesti", "asia")
-# Adding to the message at the read-back: "laita vielä viestiin, että lääkkeet loppuu perjantaina".
-_ADDING_STEMS = ("laita", "lisaa", "lisaisin", "lisata", "lisaatko", "lisaisitko", "kirjoita", "mainitse",
-                 "mainitsisitko")  # fmt: skip
 _MESSAGE_NAMED = re.compile(r"\bviesti\w*", re.IGNORECASE)
 _THAT = re.compile(r"\b(?:että|etta|et)\b", re.IGNORECASE)
 MIN_ADDITION_WORDS = 2
-# Stopping the form in the resident's own words ("anna olla", "unohda koko homma", "peru tää").
-_STOP_WORDS = frozenset({"peru", "peruuta", "peruutan", "perutaan", "unohda", "unohdetaan",
-                         "keskeyta", "keskeytetaan", "lopeta", "lopetetaan"})  # fmt: skip
-_STOP_PHRASES = ("anna olla", "antaa olla", "anna ola")
-# Weaker: "en mä sittenkään, laita sähköpostiin" changes the contact method instead.
-_MAYBE_STOP_PHRASES = ("ei sittenkaan", "en sittenkaan", "en ma sittenkaan", "en mina sittenkaan",
-                       "en halua jattaa", "en halua lahettaa", "en haluu jattaa", "en haluu lahettaa",
-                       "ei kiitos")  # fmt: skip
-# An appointment named in the message ("peruutan keskiviikon laboratorioajan"): cancelling it is the matter.
-_APPOINTMENT_STEMS = ("aika", "varau", "varaam", "kaynti", "kaynni", "vastaanot", "labra")
-# A longer answer is a message that may well contain such words.
+# An answer longer than this is a message, which may well contain the stop words.
 MAX_STOP_WORDS = 12
-_PHONE_WORDS = ("puhel", "soit", "numero")
-_EMAIL_WORDS = ("sahkopost", "sposti", "s posti", "email", "e mail", "meili", "maili")
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 FINLAND = 358
 MIN_MOBILE_DIGITS = 9
 # "nyt oikein, lähetä": a yes that is not the first word counts in an answer this short.
 MAX_LATE_YES_WORDS = 6
 _LETTERS = re.compile(r"[a-zåäö]{2,}", re.IGNORECASE)
+
+
+def _words() -> ContactFormWords:
+    """The words the form reads answers by (``contact_form_words`` in ``data/routes.yml``)."""
+    return default_routes().form_words
 
 
 def clean_message(text: str) -> str:
@@ -161,9 +138,9 @@ def normalise_email(text: str) -> str | None:
 def contact_method(text: str) -> str | None:
     """``phone`` or ``email`` from an answer like "soittakaa minulle" or "sähköpostilla"."""
     words = normalise(text)
-    if any(word in words for word in _EMAIL_WORDS):
+    if any(word in words for word in _words().email_words):
         return EMAIL
-    if any(word in words for word in _PHONE_WORDS):
+    if any(word in words for word in _words().phone_words):
         return PHONE
     return None
 
@@ -190,28 +167,28 @@ def yes_or_no(text: str) -> bool | None:
     A lone "no" is Finnish for "well", not a refusal: it is unclear.
     """
     words = normalise(text).split()
-    while len(words) > 1 and words[0] in _FILLERS:
+    while len(words) > 1 and words[0] in _words().fillers:
         words = words[1:]
     if not words:
         return None
     first = words[0]
-    if first in _NO_WORDS and first != "no":
+    if first in _words().no and first != "no":
         return False
-    if first in _YES_WORDS:
+    if first in _words().yes:
         return True
     return _yes_further_on(words)
 
 
 def _yes_further_on(words: list[str]) -> bool | None:
     """A yes a few words in ("nyt on oikein, lähetä vaan") when no word of the answer says no."""
-    if len(words) > MAX_LATE_YES_WORDS or _NO_WORDS & set(words):
+    if len(words) > MAX_LATE_YES_WORDS or _words().no & set(words):
         return None
-    return True if _YES_WORDS & set(words) else None
+    return True if _words().yes & set(words) else None
 
 
 def wants_correction(text: str) -> bool:
     """Whether the resident says something was wrong ("numero meni väärin", "korjaa osoite")."""
-    return any(stem in word for word in normalise(text).split() for stem in _CORRECTION_STEMS)
+    return any(stem in word for word in normalise(text).split() for stem in _words().correction_stems)
 
 
 def wants_to_stop(text: str) -> bool:
@@ -221,9 +198,11 @@ def wants_to_stop(text: str) -> bool:
     if len(normalised.split()) > MAX_STOP_WORDS or direct_contact(text) is not None:
         return False
     padded = f" {normalised} "
-    if _STOP_WORDS & set(normalised.split()) or any(f" {p} " in padded for p in _STOP_PHRASES):
+    if _words().stop_words & set(normalised.split()) or any(
+        f" {p} " in padded for p in _words().stop_phrases
+    ):
         return True
-    return contact_method(text) is None and any(f" {p} " in padded for p in _MAYBE_STOP_PHRASES)
+    return contact_method(text) is None and any(f" {p} " in padded for p in _words().maybe_stop_phrases)
 
 
 def looks_like_an_answer(text: str) -> bool:
@@ -242,19 +221,21 @@ def looks_like_an_answer(text: str) -> bool:
 def names_an_appointment(text: str) -> bool:
     """Whether a message speaks of an appointment ("peruutan keskiviikon laboratorioajan"): as the
     form's message, cancelling it is the matter, not stopping the form."""
-    return any(word.startswith(_APPOINTMENT_STEMS) or "ajan" in word for word in normalise(text).split())
+    return any(
+        word.startswith(_words().appointment_stems) or "ajan" in word for word in normalise(text).split()
+    )
 
 
 def takes_back(text: str) -> bool:
     """Whether the resident takes back an earlier answer ("ei kun neuvola", "tarkoitin sähköpostia")."""
     normalised = f" {normalise(text)}"
-    return any(f" {cue}" in normalised for cue in _CORRECTION_CUES)
+    return any(f" {cue}" in normalised for cue in _words().correction_cues)
 
 
 def wants_message_changed(text: str) -> bool:
     """Whether the resident wants to rewrite the message ("muuta viestiä", "viesti meni väärin")."""
     words = normalise(text).split()
-    names_message = any(word.startswith(_MESSAGE_WORDS) for word in words)
+    names_message = any(word.startswith(_words().message_words) for word in words)
     return names_message and wants_correction(text) and len(words) <= 8
 
 
@@ -262,7 +243,7 @@ def message_addition(text: str) -> str | None:
     """What the resident adds to the message ("laita vielä viestiin, että lääkkeet loppuu
     perjantaina" gives "lääkkeet loppuu perjantaina"), or ``None`` when they do not add to it."""
     words = normalise(text).split()
-    if not any(word.startswith(_ADDING_STEMS) for word in words):
+    if not any(word.startswith(_words().adding_stems) for word in words):
         return None
     named = _MESSAGE_NAMED.search(text)
     if named is None:

@@ -28,7 +28,7 @@ OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
-     "follow_up_words", "urgency_doubt_phrases"}
+     "follow_up_words", "urgency_doubt_phrases", "contact_form_words"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -99,6 +99,40 @@ class Omaolo:
 
 
 @dataclass(frozen=True)
+class ContactFormWords:
+    """The words the contact form reads answers by (``contact_form_words``; see the file's comments)."""
+
+    yes: frozenset[str] = frozenset()
+    no: frozenset[str] = frozenset()
+    fillers: frozenset[str] = frozenset()
+    correction_stems: tuple[str, ...] = ()
+    correction_cues: tuple[str, ...] = ()
+    message_words: tuple[str, ...] = ()
+    adding_stems: tuple[str, ...] = ()
+    stop_words: frozenset[str] = frozenset()
+    stop_phrases: tuple[str, ...] = ()
+    maybe_stop_phrases: tuple[str, ...] = ()
+    appointment_stems: tuple[str, ...] = ()
+    phone_words: tuple[str, ...] = ()
+    email_words: tuple[str, ...] = ()
+
+
+# ``contact_form_words`` keys whose entries are single words (looked up as whole words or stems).
+_FORM_SINGLE_WORDS = frozenset(
+    {
+        "yes",
+        "no",
+        "fillers",
+        "correction_stems",
+        "message_words",
+        "adding_stems",
+        "stop_words",
+        "appointment_stems",
+    }
+)
+
+
+@dataclass(frozen=True)
 class RouteTable:
     """Everything in ``data/routes.yml``, validated, with the catalogue's teams it points to."""
 
@@ -129,6 +163,7 @@ class RouteTable:
     # Words that name no matter by themselves, and the words that may stand beside them.
     vague_words: frozenset[str] = frozenset()
     vague_fillers: frozenset[str] = frozenset()
+    form_words: ContactFormWords = field(default_factory=ContactFormWords)
 
 
 class _Reader:
@@ -317,6 +352,25 @@ def _follow_up_words(reader: _Reader, raw: Mapping[str, Any], key: str) -> froze
     return frozenset(words)
 
 
+def _contact_form_words(reader: _Reader, raw: Mapping[str, Any]) -> ContactFormWords:
+    node = raw.get("contact_form_words")
+    if node is None:
+        return ContactFormWords()
+    if not isinstance(node, Mapping):
+        raise reader.fail("contact_form_words", "must be a mapping of word lists")
+    fields = ContactFormWords.__dataclass_fields__
+    unknown = sorted(set(node) - set(fields))
+    if unknown:
+        raise reader.fail(f"contact_form_words.{unknown[0]}", f"unknown key (one of {', '.join(fields)})")
+    found: dict[str, Any] = {}
+    for key in node:
+        words = _keywords(reader, node, f"contact_form_words.{key}", key)
+        if key in _FORM_SINGLE_WORDS and any(" " in word for word in words):
+            raise reader.fail(f"contact_form_words.{key}", "must list single words")
+        found[key] = frozenset(words) if isinstance(fields[key].default, frozenset) else words
+    return ContactFormWords(**found)
+
+
 def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
     """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
@@ -353,6 +407,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),
+        form_words=_contact_form_words(reader, raw),
     )
 
 

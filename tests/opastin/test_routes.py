@@ -92,6 +92,12 @@ def test_project_file_loads_with_every_intent_and_symptom():
             "follow_up_words.place: must list single words",
         ),
         (lambda r: r.update(new_need_phrases="mista saa"), "new_need_phrases: must be a list"),
+        (
+            lambda r: r["contact_form_words"].update(stop_words=["anna olla"]),
+            "contact_form_words.stop_words: must list single words",
+        ),
+        (lambda r: r["contact_form_words"].update(maybe=["ehkä"]), "contact_form_words.maybe: unknown key"),
+        (lambda r: r["contact_form_words"].update(yes=[]), "contact_form_words.yes: missing"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(change, message):
