@@ -32,6 +32,7 @@ from opastin.routes import default_routes, normalise
 
 logger = logging.getLogger(__name__)
 
+FORM = "contact_request_form"
 FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_value", "contact_consent")
 
 OutboxFactory = Callable[[], ContactOutbox]
@@ -466,6 +467,14 @@ class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ship
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         leaving = (tracker.latest_message.get("intent") or {}).get("name") == "goodbye"
+        text = str(tracker.latest_message.get("text") or "")
+        if (
+            not leaving
+            and tracker.get_slot("requested_slot") == "contact_message"
+            and contact_form.names_an_appointment(text)
+        ):
+            # "peruutan keskiviikon laboratorioajan" asked for the message: cancelling it is the matter.
+            return [SlotSet("contact_message", contact_form.clean_message(text)), FollowupAction(FORM)]
         response = "utter_contact_left_unsent" if leaving else "utter_contact_cancelled"
         dispatcher.utter_message(response=response)
         return reset_form_slots()

@@ -19,6 +19,7 @@ from actions.actions_routing import (
     offer_a_person,
     start_contact_form,
     stays_with_need,
+    thanked_after_foreign_emergency,
     urgency_doubted,
 )
 from actions.availability import ACCEPTING
@@ -255,11 +256,20 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
-        first = not any(event.get("event") == "user" for event in tracker.events[:-1])
+        first = sum(event.get("event") == "user" for event in tracker.events) <= 1
         if first and set(normalise(text).split()) <= GREETINGS:
             # "heippa" as the first message greets: nobody takes leave before saying anything.
             dispatcher.utter_message(response="utter_greet")
             return [SlotSet(RATING_DUE, False)]
+        routes = default_routes()
+        if not conversation_had_a_route(tracker) and asks_vaguely(
+            text, routes
+        ):  # "moi, kysyisin vaimon puolesta"
+            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+            return [
+                *ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help"),
+                SlotSet(RATING_DUE, False),
+            ]
         return say_goodbye(dispatcher, tracker)
 
 
@@ -424,9 +434,7 @@ class ActionOtherLanguage(EscalationAction):
         doubted = urgency_doubted(tracker, text, default_routes())
         if doubted is not None:  # "should we drive her to the hospital ourselves?"
             return send_route(dispatcher, doubted, default_routes())
-        if emergency is not None and emergency.get("language") in OTHER_LANGUAGES and thanks_in(text):
-            # "ok calling now, thanks": acknowledged in that language, without the whole guidance.
-            dispatcher.utter_message(response=f"utter_emergency_thanks_{emergency['language']}")
+        if thanked_after_foreign_emergency(dispatcher, tracker, text):
             return []
         if emergency is not None and emergency.get("language") in OTHER_LANGUAGES:
             # More words in the language the emergency was answered in: the guidance again, in it.

@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions_contact import reset_form_slots
+from actions.actions_contact import FORM, reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, conversation_team, local_contacts
 from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
 from actions.context import (
@@ -77,6 +77,7 @@ from actions.routing import (
     resolve_fallback,
     symptom_route,
     talk_options,
+    thanks_in,
     topic_options,
     topic_teams,
     turns_to_another_matter,
@@ -240,7 +241,6 @@ def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
 
 FORM_INTENT = "contact_request"
 FORM_NAME = "contact_request"
-FORM = "contact_request_form"
 YES_OR_NO = "action_yes_or_no"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
@@ -280,6 +280,16 @@ def urgency_doubted(tracker: Tracker, text: str, routes: RouteTable) -> Route | 
         extra = {key: value for key, value in route.items() if key not in ("type", "target", "suspected")}
         return Route("emergency", str(route.get("suspected") or DEFAULT_EMERGENCY_LEVEL), extra)
     return None
+
+
+def thanked_after_foreign_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+    """Thanks right after an emergency answer in English or Swedish ("ok calling now, thanks"),
+    acknowledged in that language without the whole guidance; whether it was."""
+    answered = previous_emergency(tracker.events)
+    if answered is None or answered.get("language") not in OTHER_LANGUAGES or not thanks_in(text):
+        return False
+    dispatcher.utter_message(response=f"utter_emergency_thanks_{answered['language']}")
+    return True
 
 
 def intent_confidence(tracker: Tracker) -> float:
@@ -706,6 +716,8 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
+        if thanked_after_foreign_emergency(dispatcher, tracker, text):
+            return []
         still_meant = urgency_doubted(tracker, text, routes) or emergency_still_meant(tracker, text)
         if still_meant is not None:
             return send_route(dispatcher, still_meant, routes)

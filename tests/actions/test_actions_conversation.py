@@ -652,3 +652,8 @@ def test_an_unsure_answer_whose_question_names_another_answers_keywords_gives_th
     tracker.latest_message["response_selector"] = selected("referral", confidence=0.3)
     messages, _ = run(ActionAnswer(down), tracker)
     assert routes_of(messages)[0] == ("answer", "omakanta_prescription")
+
+
+def test_a_vague_first_message_taken_for_goodbye_asks_what_it_is_about(tracker_for):
+    messages, _ = run(ActionGoodbye(), tracker_for("moi, kysyisin vaimon puolesta", "goodbye"))
+    assert [m["response"] for m in messages] == ["utter_ask_how_can_help"]

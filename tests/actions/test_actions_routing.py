@@ -740,3 +740,17 @@ def test_waiting_without_emergency_guidance_before_is_routed_as_usual(tracker_fo
     tracker = tracker_for("voiko oottaa aamuun hammaslääkärin kanssa", "dental_care")
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert messages[0]["custom"]["route"]["target"] == "suun_terveydenhuolto"
+
+
+def test_thanks_not_understood_after_an_english_emergency_answer_are_acknowledged_in_english(
+    tracker_for, service
+):
+    english = {
+        "event": "bot",
+        "text": "…",
+        "data": {"custom": {"route": {"type": "emergency", "target": "112", "language": "en"}}},
+    }
+    earlier = [user_event("my father is not breathing", "emergency"), english]
+    tracker = tracker_for("ok calling now, thanks", "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_thanks_en"]

@@ -485,3 +485,14 @@ def test_a_description_at_the_team_question_gives_the_team_and_the_message():
     tracker = make_tracker(user_event(text, "elderly_services"), slots={})
     result = ValidateContactRequestForm().validate_contact_team(text, dispatcher, tracker, {})
     assert result == {"contact_team": "palveluneuvo", "contact_message": text}
+
+
+def test_cancelling_an_appointment_as_the_message_is_the_message_not_stopping(tracker_for):
+    slots = {"requested_slot": "contact_message", "contact_team": "terveysneuvo"}
+    tracker = tracker_for("peruutan keskiviikon klo 8.30 laboratorioajan", "cancel", slots=slots)
+    messages, events = run(ActionCancelContactRequest(), tracker)
+    message = SlotSet("contact_message", "peruutan keskiviikon klo 8.30 laboratorioajan")
+    assert (messages, events) == ([], [message, FollowupAction("contact_request_form")])
+    tracker = tracker_for("peruuta koko juttu", "cancel", slots=slots)
+    messages, _ = run(ActionCancelContactRequest(), tracker)
+    assert [m["response"] for m in messages] == ["utter_contact_cancelled"]
