@@ -39,8 +39,8 @@ class Need:
     route: Mapping[str, Any]
 
 
-def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
-    """The route payloads the bot sent in the turn ``turns_back`` turns before the latest message.
+def turn_bot_events(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
+    """The bot's events of the turn ``turns_back`` turns before the latest message, oldest first.
 
     ``turns_back=0`` is the turn being answered now (what earlier actions of this turn sent).
     """
@@ -49,13 +49,20 @@ def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> lis
     for event in reversed(events):
         if event.get("event") == "user":
             users_seen += 1
-            if users_seen > turns_back + 1:
+            if users_seen > turns_back:
                 break
         elif event.get("event") == "bot" and users_seen == turns_back:
-            route = ((event.get("data") or {}).get("custom") or {}).get("route")
-            if isinstance(route, dict):
-                found.append(route)
+            found.append(event)
     return list(reversed(found))
+
+
+def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
+    """The route payloads the bot sent in the turn ``turns_back`` turns before the latest message."""
+    routes = (
+        ((event.get("data") or {}).get("custom") or {}).get("route")
+        for event in turn_bot_events(events, turns_back)
+    )
+    return [route for route in routes if isinstance(route, dict)]
 
 
 def form_ended_this_turn(events: Sequence[Mapping[str, Any]]) -> bool:
@@ -70,31 +77,16 @@ def form_ended_this_turn(events: Sequence[Mapping[str, Any]]) -> bool:
 
 def turn_texts(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
     """The texts the bot sent in the turn ``turns_back`` turns before the latest message."""
-    users_seen = 0
-    texts = set()
-    for event in reversed(events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen > turns_back:
-                break
-        elif event.get("event") == "bot" and users_seen == turns_back and event.get("text"):
-            texts.add(str(event["text"]))
-    return frozenset(texts)
+    return frozenset(str(event["text"]) for event in turn_bot_events(events, turns_back) if event.get("text"))
 
 
 def turn_responses(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
     """The names of the responses the bot sent in the turn ``turns_back`` turns before the latest message."""
-    users_seen = 0
-    names = set()
-    for event in reversed(events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen > turns_back:
-                break
-        elif event.get("event") == "bot" and users_seen == turns_back:
-            names.add(str((event.get("metadata") or {}).get("utter_action") or ""))
-    names.discard("")
-    return frozenset(names)
+    names = (
+        str((event.get("metadata") or {}).get("utter_action") or "")
+        for event in turn_bot_events(events, turns_back)
+    )
+    return frozenset(name for name in names if name)
 
 
 def need_of(routes: Iterable[Mapping[str, Any]]) -> Need | None:
