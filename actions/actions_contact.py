@@ -217,10 +217,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         """Validate the answers given; a correction of an earlier one wins over the step's own check."""
         for slot, value in tracker.slots_to_validate().items():
             if slot in FORM_SLOTS and value is not None and not isinstance(value, bool):
-                about_an_appointment = slot == "contact_message" and contact_form.names_an_appointment(
-                    str(value)
-                )
-                if contact_form.wants_to_stop(str(value)) and not about_an_appointment:
+                if contact_form.wants_to_stop(str(value)) and not contact_form.cancels_an_appointment(
+                    str(value), slot
+                ):
                     # Ends the form without consent: action_submit_contact_request then stores nothing.
                     return [SlotSet(slot, None), SlotSet("requested_slot", None)]
                 correction = earlier_correction(str(value), tracker, slot)
@@ -468,12 +467,7 @@ class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ship
     ) -> list[EventType]:
         leaving = (tracker.latest_message.get("intent") or {}).get("name") == "goodbye"
         text = str(tracker.latest_message.get("text") or "")
-        if (
-            not leaving
-            and tracker.get_slot("requested_slot") == "contact_message"
-            and contact_form.names_an_appointment(text)
-        ):
-            # "peruutan keskiviikon laboratorioajan" asked for the message: cancelling it is the matter.
+        if not leaving and contact_form.cancels_an_appointment(text, tracker.get_slot("requested_slot")):
             return [SlotSet("contact_message", contact_form.clean_message(text)), FollowupAction(FORM)]
         response = "utter_contact_left_unsent" if leaving else "utter_contact_cancelled"
         dispatcher.utter_message(response=response)

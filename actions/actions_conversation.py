@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
 from actions.actions_routing import (
     ActionHandleFallback,
-    ask_which_topic,
+    ask_about_vague_matter,
     emergency_still_meant,
     offer_a_person,
     start_contact_form,
@@ -265,11 +265,7 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         if not conversation_had_a_route(tracker) and asks_vaguely(
             text, routes
         ):  # "moi, kysyisin vaimon puolesta"
-            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-            return [
-                *ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help"),
-                SlotSet(RATING_DUE, False),
-            ]
+            return [*ask_about_vague_matter(dispatcher, tracker, routes), SlotSet(RATING_DUE, False)]
         return say_goodbye(dispatcher, tracker)
 
 
@@ -305,8 +301,7 @@ class ActionSmallTalk(EscalationAction):
         if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or unsure):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if need is None and asks_vaguely(text, routes):  # "tarviis apua", "hei kysyisin äidistä"
-            ranking = message.get("intent_ranking") or []
-            return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
+            return ask_about_vague_matter(dispatcher, tracker, routes)
         response = SMALL_TALK_RESPONSES.get(str(intent.get("name")), "utter_ask_how_can_help")
         dispatcher.utter_message(response=response)
         return []
@@ -343,11 +338,7 @@ class ActionGreet(EscalationAction):
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
             return [SlotSet(RATING_DUE, False)]
         if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
-            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-            return [
-                *ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help"),
-                SlotSet(RATING_DUE, False),
-            ]
+            return [*ask_about_vague_matter(dispatcher, tracker, routes), SlotSet(RATING_DUE, False)]
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
 
@@ -431,16 +422,17 @@ class ActionOtherLanguage(EscalationAction):
     ) -> list[EventType]:
         emergency = previous_emergency(tracker.events)
         text = str((tracker.latest_message or {}).get("text") or "")
-        doubted = urgency_doubted(tracker, text, default_routes())
+        routes = default_routes()
+        doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:  # "should we drive her to the hospital ourselves?"
-            return send_route(dispatcher, doubted, default_routes())
+            return send_route(dispatcher, doubted, routes)
         if thanked_after_foreign_emergency(dispatcher, tracker, text):
             return []
         if emergency is not None and emergency.get("language") in OTHER_LANGUAGES:
             # More words in the language the emergency was answered in: the guidance again, in it.
             route = Route("emergency", str(emergency.get("target")), {"language": emergency["language"]})
-            return send_route(dispatcher, route, default_routes())
-        service = default_routes().customer_service
+            return send_route(dispatcher, route, routes)
+        service = routes.customer_service
         if service is None:
             dispatcher.utter_message(response="utter_other_language_no_phone")
             return []

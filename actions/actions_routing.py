@@ -72,9 +72,11 @@ from actions.routing import (
     entity_values,
     find_symptom,
     find_team,
+    language_suffix,
     opens_another_matter,
     points_to_a_team,
     resolve_fallback,
+    route_reply,
     symptom_route,
     talk_options,
     thanks_in,
@@ -109,6 +111,15 @@ def ask_which_topic(
         response=response, buttons=buttons([*options, something_else()]), json_message=understanding(CLARIFY)
     )
     return []
+
+
+def ask_about_vague_matter(
+    dispatcher: CollectingDispatcher, tracker: Tracker, routes: RouteTable
+) -> list[EventType]:
+    """A message that names no matter yet ("hei, mul ois kysymys hakemuksesta"): ask what it is about,
+    with the classifier's likely topics as buttons."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
 
 
 def person_offer(target: str, teams: list[str] | None = None) -> dict[str, Any]:
@@ -510,8 +521,7 @@ class ActionRoute(EscalationAction):
             return send_team(dispatcher, tracker, team_route(team_meant, routes), routes, self)
         need = previous_need(tracker.events)
         if need is None and asks_vaguely(text, routes):
-            ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-            return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
+            return ask_about_vague_matter(dispatcher, tracker, routes)
         if need is not None and stays_with_need(tracker, need, route, text, routes, confidence):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if route is not None and route.type == "form":
@@ -544,7 +554,7 @@ def safety_buttons(language: str | None = None) -> list[dict[str, str]]:
     call button comes before them: the chat page shows one for every emergency route payload
     (``webchat/src/chat.js``), and the text says 112 as well.
     """
-    suffix = f"_{language}" if language in OTHER_LANGUAGES else ""
+    suffix = language_suffix(language)
     return [
         {"title": messages.text(f"bot.buttons.urgent_yes{suffix}"), "payload": "/affirm"},
         {"title": messages.text(f"bot.buttons.urgent_no{suffix}"), "payload": "/deny"},
@@ -611,11 +621,9 @@ class ActionEmergency(EscalationAction):
         if route.target == CONFIRM_LEVEL and moderate_guess(entities) and need and not about_a_child(need):
             return self.follow_up_with_reminder(dispatcher, tracker, need, text, entities, routes)
         if route.target == CONFIRM_LEVEL:
-            language = route.extra.get("language")
-            suffix = f"_{language}" if language in OTHER_LANGUAGES else ""
             dispatcher.utter_message(
-                response=f"utter_emergency_confirm{suffix}",
-                buttons=safety_buttons(language),
+                response=route_reply(route, routes).response,
+                buttons=safety_buttons(route.extra.get("language")),
                 json_message=route.payload(),
             )
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]

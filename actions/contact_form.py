@@ -226,6 +226,12 @@ def names_an_appointment(text: str) -> bool:
     )
 
 
+def cancels_an_appointment(text: str, step: str | None) -> bool:
+    """Whether an answer to the form's ``step`` is a message about cancelling an appointment
+    ("peruutan keskiviikon laboratorioajan" asked for the message), not a wish to stop the form."""
+    return step == "contact_message" and names_an_appointment(text)
+
+
 def takes_back(text: str) -> bool:
     """Whether the resident takes back an earlier answer ("ei kun neuvola", "tarkoitin sähköpostia")."""
     normalised = f" {normalise(text)}"

@@ -306,11 +306,17 @@ def decide_route(
     return _symptom_route(text, entities, routes)
 
 
+def language_suffix(language: Any) -> str:
+    """``_en`` or ``_sv`` for a message in English or Swedish (the response and button names of that
+    language end so), else nothing."""
+    return f"_{language}" if language in OTHER_LANGUAGES else ""
+
+
 def route_reply(route: Route, routes: RouteTable) -> Reply:
     """The response that tells the resident the next step of ``route``."""
     if route.type == "emergency":
         language = route.extra.get("language")
-        suffix = f"_{language}" if language in OTHER_LANGUAGES and route.target != CONFIRM_LEVEL else ""
+        suffix = language_suffix(language)
         values = {"social_phone": routes.social_emergency} if route.target == "social" else {}
         if route.target == "social" and names_violence_help(route):
             return Reply("utter_emergency_social_violence", values)
