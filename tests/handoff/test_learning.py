@@ -195,7 +195,11 @@ def test_the_export_writes_only_approved_new_examples_as_rasa_nlu(
         conversation(db, clock, ("a", clarify()), ("b", clarify()), ("c", clarify()), ("d", clarify())),
     )
     first, second, third, fourth = item_ids(db)
-    known = next(iter(learning.training_examples()["dental_care"]))
+    known = next(  # a trained example the redactor lets through ("ulla" reads as a name)
+        example
+        for example in sorted(learning.training_examples()["dental_care"])
+        if not learning.redactor().findings(example)
+    )
     with db.writing() as session:
         learning.approve(
             session, first, "dental_care", "hammasta särkee kovasti yöllä", "ella", clock(), INTENTS
