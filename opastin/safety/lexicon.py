@@ -45,8 +45,13 @@ from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 DEFAULT_LEXICON = "data/emergency_lexicon.yml"
 # Words of the English and Swedish rules' regular expressions (the vocabulary typos are read against),
 # and the words of a folded message.
-_REGEX_WORD = re.compile(r"[a-z]{5,}")
 _REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]")
+# In a Finnish rule's regular expression: ``\w*`` or ``\w+`` after a word makes it a stem, and a
+# word (with the mark of a stem) once the other escapes are gone.
+_REGEX_OPEN_END = re.compile(r"\\w[*+]")
+# A group of plain alternatives with an open end ("(parasetamol|panadol)\w*"): each is a stem.
+_REGEX_OPEN_GROUP = re.compile(r"\((?:\?:)?([a-z |]+)\)\\w[*+]")
+_REGEX_TERM = re.compile(r"([a-z]+)(~?)")
 _FOREIGN_TEXT_WORD = re.compile(r"[a-z]+")
 
 LEVEL_112 = "112"
@@ -64,6 +69,10 @@ LANGUAGES = ("fi", "en", "sv")
 # may be a letter shorter (a dropped letter).
 TOLERANT_MIN_LENGTH = 5
 TYPED_MIN_LENGTH = TOLERANT_MIN_LENGTH - 1
+# An English or Swedish message is read in at most this many ways when its typos are ambiguous.
+MAX_FOREIGN_READINGS = 4
+# A Finnish sentence is read in at most this many ways by the regular expressions (ambiguous typos).
+MAX_READINGS = 4
 
 _RULE_KEYS = frozenset(
     {
@@ -181,6 +190,7 @@ class _Rule:
 class _Sentence:
     """Tokens of one sentence with their character offsets in ``text``."""
 
+    index: int = 0  # the sentence's number in the message
     tokens: list[int] = field(default_factory=list)  # indexes into the message's token list
     starts: list[int] = field(default_factory=list)
     text: str = ""
@@ -311,20 +321,12 @@ class EmergencyMatcher:
         except ValueError as error:
             raise LexiconError(f"{source}: {error}") from error
         self.source = source
-        self._foreign_words = tuple(
-            sorted(
-                {
-                    word
-                    for rule in self._rules
-                    if rule.language != "fi"
-                    for regex in rule.regexes
-                    for word in _REGEX_WORD.findall(_REGEX_ESCAPE.sub(" ", regex.pattern))
-                }
-            )
+        self._foreign_vocabulary = _Vocabulary.of_regexes(
+            [regex for rule in self._rules if rule.language != "fi" for regex in rule.regexes]
         )
-        self._foreign_word_set = frozenset(self._foreign_words)
         self.lemmatizer = Lemmatizer(use_voikko=use_voikko)
         self._correction_cache = lru_cache(maxsize=50_000)(self._find_corrections)
+        self._respellings_cache = lru_cache(maxsize=50_000)(self._find_respellings)
         self._token_cache = lru_cache(maxsize=16)(self._tokens_uncached)
 
     @classmethod
@@ -341,6 +343,7 @@ class EmergencyMatcher:
         """Forget cached word analyses, corrections and tokens (to measure cold-start cost)."""
         self.lemmatizer.clear_cache()
         self._correction_cache.cache_clear()
+        self._respellings_cache.cache_clear()
         self._token_cache.cache_clear()
 
     @property
@@ -397,6 +400,9 @@ class EmergencyMatcher:
         self._vocabulary = _Vocabulary.of(
             [*self._rules, *context], self._aliases, self._fillers | self._negations
         )
+        self._regex_vocabulary = _Vocabulary.of_regexes(
+            [regex for rule in self._rules if rule.language == "fi" for regex in rule.regexes]
+        )
         # The rules in their order of trying first: ``possible`` answers for them by position.
         self._index = _SlotIndex(
             [*self._rules, *context, *([self._already_called] if self._already_called else [])]
@@ -427,7 +433,7 @@ class EmergencyMatcher:
         if not tokens:
             return None
         positions = self._index.position_finder(tokens)
-        sentences = _sentences(tokens)
+        sentences = self._respelled_sentences(text) if tolerant else _sentences(tokens)
         first: _Rule | None = None
         first_span: tuple[int, ...] = ()
         levels: list[str] = []
@@ -498,7 +504,7 @@ class EmergencyMatcher:
         """
         tokens = self._tokens(text, tolerant=True)
         positions = self._index.position_finder(tokens)
-        span = self._match_rule(rule, tokens, _sentences(tokens), positions, negation)
+        span = self._match_rule(rule, tokens, self._respelled_sentences(text), positions, negation)
         return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
 
     def _about_another_time(self, span: tuple[int, ...], tokens: list[Token], positions: _Positions) -> bool:
@@ -512,25 +518,36 @@ class EmergencyMatcher:
                     return True
         return False
 
-    def spelled_foreign(self, text: str) -> str:
-        """English or Swedish ``text`` folded, with each word of 5+ letters that the lexicon's English
-        and Swedish rules do not contain replaced by the one of their words within one edit of it
-        ("answeirng" → "answering"); a word with none or several such words is left as typed."""
+    def spelled_foreign(self, text: str) -> list[str]:
+        """English or Swedish ``text`` folded, each typo read against the words and stems of the
+        lexicon's English and Swedish rules ("answeirng" → "answering", "breeathing" → "breathing"):
+        a few readings when a typo is near several of them ("feberr": "feber", "febern")."""
+        folded = fold(text)
+        words = list(_FOREIGN_TEXT_WORD.finditer(folded))
+        choices = [self._foreign_readings(found.group(0)) for found in words]
+        readings = []
+        for chosen in itertools.islice(itertools.product(*choices), MAX_FOREIGN_READINGS):
+            reading, end = [], 0
+            for found, word in zip(words, chosen, strict=True):
+                reading += [folded[end : found.start()], word]
+                end = found.end()
+            readings.append("".join([*reading, folded[end:]]))
+        return readings
 
-        def respell(found: re.Match[str]) -> str:
-            word = found.group(0)
-            if len(word) < TYPED_MIN_LENGTH or word in self._foreign_word_set:
-                return word
-            near = _within_one_edit(word, self._foreign_words)
-            return near[0] if len(near) == 1 else word
-
-        return _FOREIGN_TEXT_WORD.sub(respell, fold(text))
+    def _foreign_readings(self, word: str) -> list[str]:
+        """The word respelled by each English or Swedish rule word or stem within one edit of it."""
+        if self._foreign_vocabulary.contains(word):
+            return [word]
+        return sorted({form for _, form in self._foreign_vocabulary.respellings(word)}) or [word]
 
     def has_corrections(self, text: str) -> bool:
         """Whether any word of ``text`` has a spelling correction (else tolerant matching adds nothing)."""
         plain = self._tokens(text, tolerant=False)
         corrected = self._tokens(text, tolerant=True)
-        return any(a.lemmas != b.lemmas for a, b in zip(plain, corrected, strict=True))
+        return any(
+            a.lemmas != b.lemmas or self._respellings_cache(a.surface, a.lemmas) != (a.surface,)
+            for a, b in zip(plain, corrected, strict=True)
+        )
 
     def already_called(self, text: str) -> bool:
         """Whether the resident says that 112 has been called or help is on its way."""
@@ -588,6 +605,36 @@ class EmergencyMatcher:
             found |= self._aliases.get(word, frozenset())
         return frozenset(found)
 
+    def _respelled_sentences(self, text: str) -> list[_Sentence]:
+        """The sentences of ``text`` as the Finnish rules' regular expressions would read them: each
+        typo as a word or stem of theirs within one edit of it ("kkuaan" is "kukaan", "parasetmaolia"
+        "parasetamolia"). A typo near several ("kuum": "kuume", "kuuma") gives a sentence for each, up
+        to :data:`MAX_READINGS` per sentence."""
+        tokens = self._tokens(text, tolerant=False)
+        readings = [self._respellings_cache(token.surface, token.lemmas) for token in tokens]
+        sentences = []
+        for sentence in _sentences(tokens):
+            choices = [readings[index] for index in sentence.tokens]
+            for chosen in itertools.islice(itertools.product(*choices), MAX_READINGS):
+                words = dict(zip(sentence.tokens, chosen, strict=True))
+                sentences.append(_sentence_of(tokens, sentence, words))
+        return sentences
+
+    def _find_respellings(self, surface: str, lemmas: frozenset[str]) -> tuple[str, ...]:
+        """The word as typed, or respelled by each regular-expression word or stem within one edit."""
+        vocabulary = self._regex_vocabulary
+        if surface in self._vocabulary.word_set or vocabulary.contains(surface):
+            return (surface,)
+        known = bool(lemmas) and self.lemmatizer.available
+        by_term: dict[str, list[str]] = defaultdict(list)
+        for term, form in vocabulary.respellings(surface, known):
+            by_term[term].append(form)
+        # One stem read at several cuts ("huomaiis": "huomais", "huomaiss"): the form nearest in length.
+        forms = {
+            min(found, key=lambda form: (abs(len(form) - len(surface)), form)) for found in by_term.values()
+        }
+        return tuple(sorted(forms)) or (surface,)
+
     def _match_rule(
         self,
         rule: _Rule,
@@ -631,8 +678,8 @@ class EmergencyMatcher:
                     continue
                 return span
         for regex in rule.regexes:
-            for sentence_index, sentence in enumerate(sentences):
-                if sentence_index in vetoed():
+            for sentence in sentences:
+                if sentence.index in vetoed():
                     continue
                 for found in regex.finditer(sentence.text):
                     span = _regex_span(sentence, found.start(), found.end())
@@ -845,6 +892,49 @@ class _Vocabulary:
             frozenset(kept),
         )
 
+    @classmethod
+    def of_regexes(cls, regexes: Sequence[re.Pattern[str]]) -> _Vocabulary:
+        """The words and stems (a word followed by ``\\w*``) of regular expressions."""
+        words: set[str] = set()
+        prefixes: dict[int, set[str]] = {}
+        for regex in regexes:
+            source = _REGEX_OPEN_GROUP.sub(lambda group: group[1].replace("|", "~|") + "~", regex.pattern)
+            source = _REGEX_ESCAPE.sub(" ", _REGEX_OPEN_END.sub("~", source))
+            for word, open_end in _REGEX_TERM.findall(source):
+                if len(word) < TOLERANT_MIN_LENGTH:
+                    continue
+                if open_end:
+                    prefixes.setdefault(len(word), set()).add(word)
+                else:
+                    words.add(word)
+        kept = tuple(sorted(words))
+        return cls(kept, {n: tuple(sorted(s)) for n, s in prefixes.items()}, {}, frozenset(kept))
+
+    def contains(self, word: str) -> bool:
+        """Whether ``word`` is one of the words or begins with one of the stems."""
+        return word in self.word_set or any(word[:length] in stems for length, stems in self.prefixes.items())
+
+    def respellings(self, word: str, known: bool = False) -> set[tuple[str, str]]:
+        """Each word within one edit of ``word``, and each stem within one edit of its start, with
+        ``word`` respelled by it: ``("parasetamol", "parasetamolia")`` for "parasetmaolia". For a
+        ``known`` word only a swapped, doubled or undoubled letter, or a letter left out ("miss" for
+        "missä"), as a changed or added letter turns one real word into another."""
+        if len(word) < TYPED_MIN_LENGTH:
+            return set()
+
+        def near(typed: str, choices: Sequence[str]) -> list[str]:
+            found = _within_one_edit(typed, choices)
+            if not known:
+                return found
+            return [c for c in found if _swapped_or_doubled(typed, c) or _letter_left_out(typed, c)]
+
+        found = {(term, term) for term in near(word, self.words)}
+        for length, stems in self.prefixes.items():
+            for cut in (length - 1, length, length + 1):
+                if TYPED_MIN_LENGTH <= cut <= len(word):
+                    found.update((stem, stem + word[cut:]) for stem in near(word[:cut], stems))
+        return found
+
     def near(self, word: str, substitution: bool = True) -> set[str]:
         """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end).
 
@@ -873,6 +963,13 @@ def _within_one_edit(word: str, choices: Sequence[str], substitution: bool = Tru
     if substitution:
         return near
     return [choice for choice in near if _swapped_or_doubled(word, choice)]
+
+
+def _letter_left_out(typed: str, choice: str) -> bool:
+    """Whether ``typed`` is ``choice`` with one letter left out."""
+    return len(choice) == len(typed) + 1 and any(
+        choice[:i] + choice[i + 1 :] == typed for i in range(len(choice))
+    )
 
 
 def _swapped_or_doubled(typed: str, choice: str) -> bool:
@@ -911,15 +1008,22 @@ def _ordered_spans(
 
 
 def _sentences(tokens: list[Token]) -> list[_Sentence]:
-    sentences: dict[int, _Sentence] = {}
+    """The message's sentences, their words as typed."""
+    indexes: dict[int, list[int]] = {}
     for index, token in enumerate(tokens):
-        sentence = sentences.setdefault(token.sentence, _Sentence())
-        if sentence.text:
-            sentence.text += " "
-        sentence.tokens.append(index)
-        sentence.starts.append(len(sentence.text))
-        sentence.text += token.surface
-    return list(sentences.values())
+        indexes.setdefault(token.sentence, []).append(index)
+    return [_sentence_of(tokens, _Sentence(number, members), {}) for number, members in indexes.items()]
+
+
+def _sentence_of(tokens: list[Token], sentence: _Sentence, words: dict[int, str]) -> _Sentence:
+    """``sentence`` with its text and offsets, each token written as in ``words`` or as typed."""
+    built = _Sentence(sentence.index, list(sentence.tokens))
+    for index in sentence.tokens:
+        if built.text:
+            built.text += " "
+        built.starts.append(len(built.text))
+        built.text += words.get(index, tokens[index].surface)
+    return built
 
 
 def _regex_span(sentence: _Sentence, start: int, end: int) -> tuple[int, ...]:

@@ -146,7 +146,7 @@ class SafetyNet:
         if exact is not None and (exact.certain or self.worth_asking(text, TEMPERED_FLOOR)):
             return SafetyVerdict.of_match(exact, exact.certain, LAYER_LEXICON)
         if exact is not None:
-            return None
+            return self.read_otherwise(text, exact)
         foreign = written_in_english_or_swedish(text)
         respelled = self.respelled_foreign(text)
         if respelled is not None:
@@ -183,16 +183,27 @@ class SafetyNet:
             found.level, False, LAYER_LEARNED, levels=(found.level,), probability=found.probability
         )
 
+    def read_otherwise(self, text: str, doubted: EmergencyMatch) -> SafetyVerdict | None:
+        """A suspicion when the message with its typos corrected matches another rule, not in doubt
+        ("toivon että nukahttaisin enkä heräisi": someone not waking, as typed; the writer's wish not
+        to wake, as meant); else ``None``, as the doubted match was found everyday."""
+        if written_in_english_or_swedish(text):
+            return None
+        found = self.matcher.detect(text, tolerant=True)
+        if found is None or found.tempered or found.rule == doubted.rule:
+            return None
+        return SafetyVerdict.of_match(found, False, LAYER_TOLERANT)
+
     def respelled_foreign(self, text: str) -> SafetyVerdict | None:
         """A suspicion when the English and Swedish rules match once typos are read against their
         own words ("my son swallwed a button battery", "min man ohtar mig")."""
         if not written_in_english_or_swedish(text, PARTLY_FOREIGN):
             return None
-        respelled = self.matcher.spelled_foreign(text)
-        found = self.matcher.detect(respelled) if respelled != fold(text) else None
-        if found is None or found.tempered or found.language == "fi":
-            return None
-        return SafetyVerdict.of_match(found, False, LAYER_TOLERANT)
+        for reading in self.matcher.spelled_foreign(text):
+            found = self.matcher.detect(reading) if reading != fold(text) else None
+            if found is not None and not found.tempered and found.language != "fi":
+                return SafetyVerdict.of_match(found, False, LAYER_TOLERANT)
+        return None
 
     def spelled(self, text: str) -> str:
         """``text`` lowercased, with every word Voikko does not know spelled as it suggests."""
@@ -210,7 +221,9 @@ class SafetyNet:
             if set(_WORD.findall(text.lower())) & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW):
                 return False
             floor = max(floor, FOREIGN_LEARNED_FLOOR)
-        return self.learned.score(text).probability >= floor
+            return self.learned.score(text).probability >= floor
+        # As for a learned suspicion, the message as Voikko would spell it is a second opinion.
+        return any(self.learned.score(variant).probability >= floor for variant in (text, self.spelled(text)))
 
     def negated(self, text: str) -> bool:
         """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa").

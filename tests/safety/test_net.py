@@ -321,3 +321,69 @@ def test_the_spelled_second_opinion_does_not_overrule_the_editors_veto(matcher: 
     # "parmepi" spelled is "parempi", but the lexicon's rule says a service being gone is everyday
     assert net.vetoed("olisi parempi jos tätä palvelua ei olisi olemassa ollenkaan")
     assert net.check("olisi parmepi jos tätä palvelua ei olisi olemassa ollenkaan") is None
+
+
+@pytest.mark.parametrize(
+    "typo",
+    [
+        "jos mua ei ois niin ei kkuaan edes kaipais",  # "kukaan", a word of a rule's regular expression
+        "otin eilen varmaan 30 parasetmaolia, nyt kaduttaa",  # "parasetamol\w*", a stem in a group
+        "jos mua ei olis ei kukaan ees huomaiis",  # "huomais\w*", read at several cuts
+        "lapsella kuum 40,2",  # "kuume\w*" with a number
+    ],
+)
+def test_the_regular_expressions_read_a_typo_as_their_own_word(matcher: EmergencyMatcher, typo: str) -> None:
+    assert matcher.detect(typo) is None
+    found = matcher.detect(typo, tolerant=True)
+    assert found is not None and found.tolerant
+    verdict = SafetyNet(matcher).check(typo)
+    assert verdict is not None and verdict.layer == "tolerant" and verdict.target == CONFIRM
+
+
+def test_a_known_word_is_not_respelled_into_a_rule_by_a_changed_letter(matcher: EmergencyMatcher) -> None:
+    # "kuuma" (hot) is a word: only a swapped or doubled letter would make it a typo of "kuume".
+    assert matcher.detect("lapsella kuuma 40,2 sauna", tolerant=True) is None
+
+
+def test_an_ambiguous_english_or_swedish_typo_is_read_each_way(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher, KnowsOnly("nothing like this"))
+    # "feberr" is one edit from both "feber" and "febern"; "breeathing" from the stem "breath".
+    for typed in (
+        "Min son har ont i örat och feberr, vart ska vi ringa på natten?",
+        "Found my neighbour on the floor, she's not breeathing",
+    ):
+        verdict = net.check(typed)
+        assert verdict is not None and verdict.layer == "tolerant" and verdict.target == CONFIRM
+
+
+def test_a_typo_in_a_doubted_match_is_read_as_voikko_would_spell_it(matcher: EmergencyMatcher) -> None:
+    # "pareempi": the tolerant match is a supposition ("jos"), so the learned detector decides,
+    # and it knows the word only as spelled.
+    text = "pareempi olisi jos olisin kuollut"
+    found = matcher.detect(text, tolerant=True)
+    assert found is not None and found.tempered
+    if not matcher.lemmatizer.available:
+        pytest.skip("spelling needs libvoikko")
+    assert SafetyNet(matcher, KnowsOnly("parempi")).check(text) is not None
+    assert SafetyNet(matcher, KnowsOnly("nothing like this")).check(text) is None
+
+
+def test_a_letter_left_out_of_a_known_word_is_read_by_the_regular_expressions(
+    matcher: EmergencyMatcher,
+) -> None:
+    # "miss" is a word to Voikko ("missi"), but here "missä" with its last letter left out.
+    text = "mummolla kuumetta ja se ei tiedä miss se on"
+    assert matcher.detect(text) is None
+    found = matcher.detect(text, tolerant=True)
+    assert found is not None and found.level == "116117"
+
+
+def test_a_doubted_match_gives_way_to_what_the_corrected_message_says(matcher: EmergencyMatcher) -> None:
+    # As typed, someone "does not wake" (112); corrected, the writer wishes not to wake (crisis).
+    text = "toivon että nukahttaisin enkä heräisi"
+    exact = matcher.detect(text)
+    assert exact is not None and exact.tempered and exact.level == "112"
+    verdict = SafetyNet(matcher, Always(0.05)).check(text)
+    assert verdict is not None and verdict.level == "crisis" and verdict.target == CONFIRM
+    # The same rule doubted as typed and as corrected stays quiet when the detector finds it everyday.
+    assert SafetyNet(matcher, Always(0.05)).check("kävin eilen päivystyksessä rintakivun takia") is None
