@@ -421,11 +421,15 @@ def stays_with_need(
 def _page_of_need(need: Need, page_id: str, text: str, tracker: Tracker, routes: RouteTable) -> bool:
     """Whether a page is about the need: a team's own page right after a team offer ("miten sinne
     varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
+    answer = routes.answers.get(need.target) if need.type == ANSWER else None
+    named = find_team(text, routes)
+    discussed = {answer.team if answer is not None else need.target, latest_team(tracker.events)}
+    if named is not None and named not in discussed:
+        return False  # "miten mä varaan ajan labraan?" after physiotherapy: another team's matter
     page = routes.pages.get(page_id)
     team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
     if page is not None and page.of_team and team_offered and not addresses_the_service(text, routes):
         return True  # "mihin numeroon?"; but "mikä on teiän puhelinnumero" asks for the county's
-    answer = routes.answers.get(need.target) if need.type == "answer" else None
     return answer is not None and answer.page == page_id
 
 

@@ -523,10 +523,18 @@ def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     return bool(routes.new_topic_words & (set(words) - supposing))
 
 
+# An age alone ("tytär 15v", "poika 9"): who the matter is about, not what it is.
+_AGE = re.compile(r"\d+(v|vee|vuotias|vuotta|kk)?")
+
+
 def asks_vaguely(text: str, routes: RouteTable) -> bool:
     """Whether a message names no matter yet: only ``vague_request`` words ("hakemus", "apua"),
     greetings and fillers ("hei, mul ois kysymys hakemuksesta")."""
-    content = [word for word in normalise(text).split() if word not in routes.vague_fillers]
+    content = [
+        word
+        for word in normalise(text).split()
+        if word not in routes.vague_fillers and not _AGE.fullmatch(word)
+    ]
     return bool(content) and all(word in routes.vague_words for word in content)
 
 

@@ -35,7 +35,8 @@ _FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "æ": "a", "ø": "o"})
 _FOLD_UPPER = str.maketrans({"Ä": "A", "Ö": "O", "Å": "A"})
 _WORD = re.compile(r"[0-9a-zäöåæøéü]+")
 # Sentence ends stop multi-word rules; clause marks only stop negation scope.
-_SENTENCE_END = re.compile(r"[.!?\n]+")
+# A full stop ends a sentence, but not inside a number ("39.5", "klo 12.30").
+_SENTENCE_END = re.compile(r"[!?\n]+|(?<!\d)\.+|\.+(?!\d)")
 _CLAUSE_MARK = re.compile(r"[,;:()\"]+|\s[-–]\s")
 _CLAUSE_WORDS = frozenset({"mutta", "mut", "vaan", "kuitenkin", "silti"})
 

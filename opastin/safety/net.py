@@ -53,6 +53,9 @@ TOLERANT_TEMPERED_FLOOR = 0.2
 # everyday need. Below it (and for the intent classifier's guess) it is moderate: there the dialogue
 # may read the message as a follow-up on that need and remind of the numbers instead (docs/safety.md).
 FIRM_LEARNED = 0.95
+# The learned detector judges messages of at least this many words: one word ("äiti") gives it
+# too little to go on, and the lexicon alone judges it (exactly and tolerantly).
+LEARNED_MIN_WORDS = 2
 # Common English and Swedish words: a message made of them is not Finnish, and the Finnish
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
 _FOREIGN_WORDS = frozenset(
@@ -84,6 +87,9 @@ FOREIGN_LEARNED_FLOOR = 0.9
 # Swedish ("Ett barn har gått egnom isen" is a third Swedish by the common words).
 PARTLY_FOREIGN = 0.25
 _WORD = re.compile(r"[^\W\d_]+")
+_AGE = re.compile(
+    r"\b\d+\s*(years?|months?|weeks?|år|ar|månader|manader|veckor)\s*(old|gammal|gammalt|gamla)\b"
+)
 _SPELLED_WORD = re.compile(r"[a-zåäö]+")
 
 
@@ -154,8 +160,7 @@ class SafetyNet:
         if foreign:
             # The Finnish vocabulary's spelling corrections would only mislead; a negation
             # ("no suicidal thoughts") keeps the learned layer out too.
-            words = set(_WORD.findall(text.lower()))
-            if words & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW):
+            if negates_or_looks_back(text):
                 return None
         else:
             tolerant = (
@@ -167,6 +172,8 @@ class SafetyNet:
                 if tolerant.tempered and not self.worth_asking(text, TOLERANT_TEMPERED_FLOOR):
                     return None
                 return SafetyVerdict.of_match(tolerant, False, LAYER_TOLERANT)
+        if len([word for word in _WORD.findall(text) if len(word) > 1]) < LEARNED_MIN_WORDS:
+            return None  # "äiti", "isä": whom the matter is about, for the lexicon alone to judge
         found = self.learned.suspects(text) if self.learned is not None else None
         if found is None and not foreign and self.learned is not None:
             # A second opinion on the message as Voikko would spell it: typing noise ("evrta",
@@ -218,7 +225,7 @@ class SafetyNet:
         if self.learned is None:
             return True
         if written_in_english_or_swedish(text):
-            if set(_WORD.findall(text.lower())) & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW):
+            if negates_or_looks_back(text):
                 return False
             floor = max(floor, FOREIGN_LEARNED_FLOOR)
             return self.learned.score(text).probability >= floor
@@ -241,6 +248,13 @@ class SafetyNet:
     def already_called(self, text: str) -> bool:
         """Whether the resident says 112 has been called or help is already on its way."""
         return self.matcher.already_called(text)
+
+
+def negates_or_looks_back(text: str) -> bool:
+    """Whether English or Swedish text negates, asks for information or speaks of history
+    (an age, "2 years old", "två år gammal", is not history)."""
+    words = set(_WORD.findall(_AGE.sub(" ", text.lower())))
+    return bool(words & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW))
 
 
 def written_in_english_or_swedish(text: str, share: float = 0.4) -> bool:

@@ -364,7 +364,9 @@ def test_a_question_with_an_answers_keywords_asks_for_that_answer(text, topic):
     [("hakemus", True), ("mun hakemus", True), ("hei tarviin apua", True),
      ("moi mul ois kysymys hakemuksesta", True), ("sit tarvisin apua mummon asiassa", True),
      ("äidin asia", True), ("mul on vähän semmonen asia et en tiiä kehen ottaa yhteyttä", True),
-     ("mummon kotihoito", False), ("kotihoito", False), ("hei", False), ("hakemus kotihoitoon", False)],
+     ("isä", True), ("tytär 15v", True), ("poika 9", True),
+     ("mummon kotihoito", False), ("kotihoito", False), ("hei", False), ("hakemus kotihoitoon", False),
+     ("isä 80v kaatui", False)],
 )  # fmt: skip
 def test_a_message_that_names_no_matter_yet(text, vague):
     assert asks_vaguely(text, default_routes()) is vague

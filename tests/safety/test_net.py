@@ -387,3 +387,20 @@ def test_a_doubted_match_gives_way_to_what_the_corrected_message_says(matcher: E
     assert verdict is not None and verdict.level == "crisis" and verdict.target == CONFIRM
     # The same rule doubted as typed and as corrected stays quiet when the detector finds it everyday.
     assert SafetyNet(matcher, Always(0.05)).check("kävin eilen päivystyksessä rintakivun takia") is None
+
+
+def test_one_word_is_left_to_the_lexicon(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher, Always(0.99))
+    assert net.check("äiti") is None  # whom the matter is about: the learned layer stays out
+    verdict = net.check("rintakipu")
+    assert verdict is not None and verdict.certain
+    assert net.check("äiti kaatui") is not None  # two words: the learned layer judges
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my son is 2 years old and has a temperature", "min son är 3 år gammal och har ont"],
+)
+def test_an_age_is_not_history_in_english_or_swedish(matcher: EmergencyMatcher, text: str) -> None:
+    verdict = SafetyNet(matcher, Always(0.99)).check(text)
+    assert verdict is not None and verdict.layer == "learned"
