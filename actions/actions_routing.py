@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import FORM, reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, conversation_team, local_contacts
-from actions.availability import accepting, nobody_to_talk_to, unavailable_people_text
+from actions.availability import ACCEPTING, accepting, nobody_to_talk_to, unavailable_people_text
 from actions.context import (
     STAY_BELOW_CONFIDENCE,
     UNSURE_OF_NEW_NEED,
@@ -180,6 +180,35 @@ def offer_a_person(
     dispatcher.utter_message(
         text=said, buttons=buttons([leave]), json_message={**person_offer(target), **marked}
     )
+
+
+def offer_open_teams_instead(
+    dispatcher: CollectingDispatcher,
+    routes: RouteTable,
+    action: EscalationAction,
+    events: Sequence[EventType],
+) -> None:
+    """After a person was asked for and the team talked about cannot take the resident now (closed,
+    queue full, nobody there): the topics of the teams whose chat does, if any. Nothing more when
+    none does: the team's own answer already gave the next opening, the form and the phone."""
+    availability = next(
+        (event.get("value") for event in events if event.get("name") == "team_availability"), ACCEPTING
+    )
+    if availability == ACCEPTING:
+        return
+    try:
+        statuses = action.client().public_teams()
+    except HandoffServiceError as error:
+        logger.warning("team status for other open teams failed: %s", error)
+        return
+    taking = accepting(statuses, topic_teams(routes))
+    options = topic_options(routes, taking)
+    if options:
+        dispatcher.utter_message(
+            text=messages.text("bot.human.others_open"),
+            buttons=buttons(options),
+            json_message=person_offer("offered", taking),
+        )
 
 
 def latest_team_topic(tracker: Tracker, routes: RouteTable) -> tuple[str, str] | None:
@@ -526,17 +555,22 @@ class ActionRoute(EscalationAction):
         need = previous_need(tracker.events)
         if need is None and asks_vaguely(text, routes):
             return ask_about_vague_matter(dispatcher, tracker, routes)
-        if need is not None and stays_with_need(tracker, need, route, text, routes, confidence):
-            return send_follow_up(dispatcher, tracker, need, routes, self)
-        if route is not None and route.type == "form":
+        staying = need is not None and stays_with_need(tracker, need, route, text, routes, confidence)
+        if not staying and route is not None and route.type == "form":
             return start_contact_form(dispatcher, tracker, text, routes)
-        if route is not None:
-            return send_decision(dispatcher, tracker, route, routes, self, intent)
-        if intent == HUMAN_INTENT:
+        if need is not None and staying:
+            events = send_follow_up(dispatcher, tracker, need, routes, self)
+        elif route is not None:
+            events = send_decision(dispatcher, tracker, route, routes, self, intent)
+        elif intent == HUMAN_INTENT:
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
+            return []
         else:
             dispatcher.utter_message(response="utter_ask_how_can_help")
-        return []
+            return []
+        if intent == HUMAN_INTENT:
+            offer_open_teams_instead(dispatcher, routes, self, events)
+        return events
 
 
 # Layers whose suspicion rests on the lexicon's own words (rather than a learned guess).

@@ -657,3 +657,23 @@ def test_an_unsure_answer_whose_question_names_another_answers_keywords_gives_th
 def test_a_vague_first_message_taken_for_goodbye_asks_what_it_is_about(tracker_for):
     messages, _ = run(ActionGoodbye(), tracker_for("moi, kysyisin vaimon puolesta", "goodbye"))
     assert [m["response"] for m in messages] == ["utter_ask_how_can_help"]
+
+
+def test_a_person_asked_for_while_the_team_is_closed_gets_the_open_teams(tracker_for, service):
+    # Tuesday 12:30: the midwives' chat is closed (Monday and Thursday), the health centre's open.
+    service.agent("terttu", "terveysneuvo")
+    earlier = [user_event("oon raskaana ja haluun kysyä liikunnasta", "pregnancy"), bot_route(KATILOT)]
+    tracker = tracker_for("voinko puhua jonkun ihmisen kanssa nyt", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", "katilot"), ("person", "offered")]
+    offer = messages[-1]
+    assert offer["custom"]["route"]["teams"] == ["terveysneuvo"]
+    assert "chat on nyt auki" in offer["text"]
+
+
+def test_no_other_team_offered_when_the_team_takes_the_resident(tracker_for, service):
+    service.agent("paivi", "palveluneuvo")
+    earlier = [user_event("äiti tarvii kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("voinko puhua ihmisen kanssa", "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", "palveluneuvo")]
