@@ -43,15 +43,15 @@ from opastin.content import PROJECT_ROOT, ContentError, read_mapping
 from opastin.finnish_text import Lemmatizer, Token, fold, fold_letters, tokenize
 
 DEFAULT_LEXICON = "data/emergency_lexicon.yml"
-# Words of the English and Swedish rules' regular expressions (the vocabulary typos are read against),
-# and the words of a folded message.
+# An escape in a rule's regular expression (left out when reading its words).
 _REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]")
-# In a Finnish rule's regular expression: ``\w*`` or ``\w+`` after a word makes it a stem, and a
+# In a rule's regular expression: ``\w*`` or ``\w+`` after a word makes it a stem, and a
 # word (with the mark of a stem) once the other escapes are gone.
 _REGEX_OPEN_END = re.compile(r"\\w[*+]")
 # A group of plain alternatives with an open end ("(parasetamol|panadol)\w*"): each is a stem.
 _REGEX_OPEN_GROUP = re.compile(r"\((?:\?:)?([a-z |]+)\)\\w[*+]")
 _REGEX_TERM = re.compile(r"([a-z]+)(~?)")
+# The words of a folded English or Swedish message.
 _FOREIGN_TEXT_WORD = re.compile(r"[a-z]+")
 
 LEVEL_112 = "112"
