@@ -198,6 +198,10 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
         if detail is not None and detail != (filled.get("contact_method"), filled["contact_value"]):
             detail_slots = {"contact_method": detail[0], "contact_value": detail[1]}
             return Correction(detail_slots, "utter_contact_corrected_contact")
+    if asking == "contact_consent" and (note := contact_form.correction_note(text)) is not None:
+        return Correction(
+            {"contact_message": f"{filled['contact_message']}\n{note}"}, "utter_contact_added_to_message"
+        )
     return None
 
 
@@ -467,8 +471,12 @@ class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ship
     ) -> list[EventType]:
         leaving = (tracker.latest_message.get("intent") or {}).get("name") == "goodbye"
         text = str(tracker.latest_message.get("text") or "")
-        if not leaving and contact_form.cancels_an_appointment(text, tracker.get_slot("requested_slot")):
+        step = tracker.get_slot("requested_slot")
+        if not leaving and contact_form.cancels_an_appointment(text, step):
             return [SlotSet("contact_message", contact_form.clean_message(text)), FollowupAction(FORM)]
+        if not leaving and step == "contact_consent" and contact_form.yes_or_no(text) is True:
+            # "lähetä" alone reads to the classifier like "älä lähetä": the words say yes.
+            return [SlotSet("contact_consent", True), FollowupAction(FORM)]
         response = "utter_contact_left_unsent" if leaving else "utter_contact_cancelled"
         dispatcher.utter_message(response=response)
         return reset_form_slots()

@@ -270,8 +270,9 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
 
 
 # Small talk answered by its own response, unless it is a longer message after a need (then it adds to it).
+CHITCHAT_INTENT = "chitchat"
 SMALL_TALK_RESPONSES = {
-    "chitchat": "utter_chitchat",
+    CHITCHAT_INTENT: "utter_chitchat",
     "out_of_scope": "utter_out_of_scope",
     "ask_capabilities": "utter_capabilities",
 }
@@ -298,6 +299,11 @@ class ActionSmallTalk(EscalationAction):
         need = previous_need(tracker.events)
         unsure = float(intent.get("confidence") or 0.0) < SURE_SMALL_TALK
         routes = default_routes()
+        # "se on kyl hereillä ja juttelee, mut tosi väsyny" right after an emergency answer reads to the
+        # classifier like chatting with the bot: it is about the emergency.
+        again = emergency_still_meant(tracker, text) if intent.get("name") == CHITCHAT_INTENT else None
+        if again is not None:
+            return send_route(dispatcher, again, routes)
         if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or unsure):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if need is None and asks_vaguely(text, routes):  # "tarviis apua", "hei kysyisin äidistä"

@@ -77,6 +77,8 @@ from actions.routing import (
     points_to_a_team,
     resolve_fallback,
     route_reply,
+    speaks_of_later,
+    speaks_of_oneself,
     symptom_route,
     talk_options,
     thanks_in,
@@ -342,16 +344,18 @@ def stays_with_emergency(
 ) -> bool:
     """Whether a message right after an emergency answer is still about that emergency.
 
-    A request for a person or a number, an intent the level's follow-ups name (routes.yml
+    A request for a person or a number; unless it turns to another matter ("muuten", "entä") or
+    another day ("maanantaina"), an intent the level's follow-ups name (routes.yml
     ``emergency_follow_ups``: "en mä oo tekemässä mitään, mut ajatuksia tulee" after the crisis
-    answer), or a message the classifier is unsure of (less sure still when it points back) and
-    that does not turn to another matter ("muuten", "entä").
+    answer) or a message the classifier is unsure of (less sure still when it points back).
     """
-    follow_ups = routes.emergency_follow_ups.get(str(emergency.get("target")), ())
-    if intent in STAY_WITH_EMERGENCY or intent in follow_ups:
+    if intent in STAY_WITH_EMERGENCY:
         return True
-    if turns_to_another_matter(text, routes):
-        return False  # "no okei soitan. onks muuten joku yläraja näille maksuille"
+    if turns_to_another_matter(text, routes) or speaks_of_later(text, routes):
+        # "no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina pitäis hakea…"
+        return False
+    if intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
+        return True
     return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text, routes) else UNSURE_OF_NEW_NEED)
 
 
@@ -436,6 +440,10 @@ def stays_with_need(
         return not announces_a_new_need(text, route, routes)
     if opens_another_matter(text, routes):
         return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
+    if route.type == "omaolo" and speaks_of_oneself(text, routes):
+        return False  # "ja mulla itellä on sama yskä": the writer's own symptom, a new need
+    if route.type == "omaolo" and need.route.get("reason") == CHILD_SYMPTOM:
+        return True  # "ei oo hengenahdistusta, syö ja leikkii" after the child's cough: about the child
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
             refers_back(text, routes) and confidence < STAY_BELOW_CONFIDENCE
@@ -537,13 +545,14 @@ class ActionRoute(EscalationAction):
                 events = send_route(dispatcher, emergency_again(emergency), routes)
                 if intent != HUMAN_INTENT:
                     return events
-                helping = follow_up_team(emergency, routes)
-                if helping is not None:
-                    return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
                 if emergency.get("target") in (URGENT_CARE_LEVEL, SOCIAL_LEVEL):
                     # "onks siellä ketään hoitajaa" after 116 117, "voinko puhua jonkun kanssa" after the
                     # social emergency service: who can chat now, honestly.
                     offer_a_person(dispatcher, tracker, routes, self, understood=True)
+                    return events
+                helping = follow_up_team(emergency, routes)
+                if helping is not None:
+                    return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
                 return events
         topic = answer_asked(text, routes)
         if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):

@@ -31,6 +31,8 @@ MAX_TOPIC_CHARS = 200
 _MESSAGE_NAMED = re.compile(r"\bviesti\w*", re.IGNORECASE)
 _THAT = re.compile(r"\b(?:että|etta|et)\b", re.IGNORECASE)
 MIN_ADDITION_WORDS = 2
+# "ei hitto, lääke on lamictal eikä keppra": a correction at the read-back long enough to be content.
+MIN_NOTE_WORDS = 4
 # An answer longer than this is a message, which may well contain the stop words.
 MAX_STOP_WORDS = 12
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
@@ -260,6 +262,18 @@ def message_addition(text: str) -> str | None:
     if len(addition.split()) < MIN_ADDITION_WORDS:
         return None
     return clean_message(addition)
+
+
+def correction_note(text: str) -> str | None:
+    """A correction of the message's content said at the read-back ("ei hitto, lääke on lamictal eikä
+    keppra"), to be added to the message as the resident wrote it; ``None`` for anything else: a plain
+    yes or no, a few words, or words about the sending itself ("ei, älä tallenna tietojani")."""
+    words = normalise(text).split()
+    if len(words) < MIN_NOTE_WORDS or not takes_back(text) or wants_to_stop(text):
+        return None
+    if any(word.startswith(_words().consent_stems) for word in words):
+        return None
+    return clean_message(text)
 
 
 def other_method(text: str, current: str | None) -> str | None:

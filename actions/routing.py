@@ -64,12 +64,20 @@ _AGE_WORDS = {
     "yhdeksan": 9,
     "kahdeksan": 8,
     "seitseman": 7,
+    "seitteman": 7,
+    "kaheksan": 8,
+    "yheksan": 9,
     "kuusi": 6,
     "viisi": 5,
     "nelja": 4,
     "kolme": 3,
     "kaksi": 2,
     "yksi": 1,
+    # Spoken forms ("kaksvuotias", "viisvuotiaalla"), after the written ones they begin.
+    "kuus": 6,
+    "viis": 5,
+    "kaks": 2,
+    "yks": 1,
     "vastasyntyn": 0,
     "vauva": 0,
     "taapero": 1,
@@ -509,6 +517,12 @@ def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
     )
 
 
+def speaks_of_oneself(text: str, routes: RouteTable) -> bool:
+    """Whether a message turns to the writer's own matter ("ja mulla itellä on sama yskä"):
+    routes.yml ``follow_up_words.self``, whole words."""
+    return bool(routes.self_words & set(normalise(text).split()))
+
+
 def doubts_urgency(text: str, routes: RouteTable) -> bool:
     """Whether a message asks whether one could wait, manage or go by oneself (routes.yml
     ``urgency_doubt_phrases``: "voiko oottaa aamuun?", "should we drive her ourselves?")."""
@@ -521,6 +535,12 @@ def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     words = normalise(text).split()
     supposing = {word for word, following in zip(words, words[1:], strict=False) if following == "jos"}
     return bool(routes.new_topic_words & (set(words) - supposing))
+
+
+def speaks_of_later(text: str, routes: RouteTable) -> bool:
+    """Whether a message is about another day ("ja maanantaina pitäis hakea toimeentulotukea"):
+    routes.yml ``follow_up_words.later``."""
+    return bool(routes.later_words & set(normalise(text).split()))
 
 
 # An age alone ("tytär 15v", "poika 9"): who the matter is about, not what it is.

@@ -109,6 +109,7 @@ class ContactFormWords:
     correction_cues: tuple[str, ...] = ()
     message_words: tuple[str, ...] = ()
     adding_stems: tuple[str, ...] = ()
+    consent_stems: tuple[str, ...] = ()
     stop_words: frozenset[str] = frozenset()
     stop_phrases: tuple[str, ...] = ()
     maybe_stop_phrases: tuple[str, ...] = ()
@@ -126,6 +127,7 @@ _FORM_SINGLE_WORDS = frozenset(
         "correction_stems",
         "message_words",
         "adding_stems",
+        "consent_stems",
         "stop_words",
         "appointment_stems",
     }
@@ -158,6 +160,8 @@ class RouteTable:
     place_words: frozenset[str] = frozenset()
     service_words: frozenset[str] = frozenset()
     new_topic_words: frozenset[str] = frozenset()
+    later_words: frozenset[str] = frozenset()
+    self_words: frozenset[str] = frozenset()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Words that name no matter by themselves, and the words that may stand beside them.
@@ -404,6 +408,8 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         place_words=_follow_up_words(reader, raw, "place"),
         service_words=_follow_up_words(reader, raw, "service"),
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
+        later_words=_follow_up_words(reader, raw, "later"),
+        self_words=_follow_up_words(reader, raw, "self"),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),

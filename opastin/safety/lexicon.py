@@ -921,18 +921,10 @@ class _Vocabulary:
         "missä"), as a changed or added letter turns one real word into another."""
         if len(word) < TYPED_MIN_LENGTH:
             return set()
-
-        def near(typed: str, choices: Sequence[str]) -> list[str]:
-            found = _within_one_edit(typed, choices)
-            if not known:
-                return found
-            return [c for c in found if _swapped_or_doubled(typed, c) or _letter_left_out(typed, c)]
-
-        found = {(term, term) for term in near(word, self.words)}
-        for length, stems in self.prefixes.items():
-            for cut in (length - 1, length, length + 1):
-                if TYPED_MIN_LENGTH <= cut <= len(word):
-                    found.update((stem, stem + word[cut:]) for stem in near(word[:cut], stems))
+        keep = _typo_of_known_word if known else None
+        found = {(term, term) for term in _within_one_edit(word, self.words, keep)}
+        for cut, stems in _cuts(word, self.prefixes):
+            found.update((stem, stem + word[cut:]) for stem in _within_one_edit(word[:cut], stems, keep))
         return found
 
     def near(self, word: str, substitution: bool = True) -> set[str]:
@@ -942,27 +934,40 @@ class _Vocabulary:
         """
         if len(word) < TYPED_MIN_LENGTH:
             return set()
-        found = set(_within_one_edit(word, self.words, substitution))
-        for length, stems in self.prefixes.items():
-            for cut in (length - 1, length, length + 1):
-                if TYPED_MIN_LENGTH <= cut <= len(word):
-                    found.update(_within_one_edit(word[:cut], stems, substitution))
-        for length, stems in self.suffixes.items():
-            for cut in (length - 1, length, length + 1):
-                if TYPED_MIN_LENGTH <= cut <= len(word):
-                    found.update(_within_one_edit(word[-cut:], stems, substitution))
+        keep = None if substitution else _swapped_or_doubled
+        found = set(_within_one_edit(word, self.words, keep))
+        for cut, stems in _cuts(word, self.prefixes):
+            found.update(_within_one_edit(word[:cut], stems, keep))
+        for cut, stems in _cuts(word, self.suffixes):
+            found.update(_within_one_edit(word[-cut:], stems, keep))
         return found
 
 
-def _within_one_edit(word: str, choices: Sequence[str], substitution: bool = True) -> list[str]:
-    """The choices at most one insertion, deletion, substitution or swap of neighbours from ``word``."""
+def _cuts(word: str, stems_by_length: dict[int, tuple[str, ...]]) -> Iterable[tuple[int, tuple[str, ...]]]:
+    """Each length at which ``word``'s start or end is compared with stems of a length: the stems'
+    own length and one letter more or less (a typo adds or drops one), never shorter than a typed word."""
+    for length, stems in stems_by_length.items():
+        for cut in (length - 1, length, length + 1):
+            if TYPED_MIN_LENGTH <= cut <= len(word):
+                yield cut, stems
+
+
+def _within_one_edit(
+    word: str, choices: Sequence[str], keep: Callable[[str, str], bool] | None = None
+) -> list[str]:
+    """The choices at most one insertion, deletion, substitution or swap of neighbours from ``word``;
+    with ``keep``, only those for which ``keep(word, choice)`` holds."""
     near = [
         choice
         for choice, _, _ in process.extract(word, choices, scorer=OSA.distance, score_cutoff=1, limit=None)
     ]
-    if substitution:
-        return near
-    return [choice for choice in near if _swapped_or_doubled(word, choice)]
+    return near if keep is None else [choice for choice in near if keep(word, choice)]
+
+
+def _typo_of_known_word(typed: str, choice: str) -> bool:
+    """Whether a word the speller knows may still be a typo of ``choice``: two neighbours swapped, a
+    letter doubled or undoubled, or one left out; a changed or added letter makes another real word."""
+    return _swapped_or_doubled(typed, choice) or _letter_left_out(typed, choice)
 
 
 def _letter_left_out(typed: str, choice: str) -> bool:

@@ -537,6 +537,16 @@ def test_small_talk_gets_its_own_answer(tracker_for):
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
+def test_small_talk_right_after_an_emergency_answer_is_about_the_emergency(tracker_for):
+    earlier = [
+        user_event("4v oksentaa ja kuumetta 39,8", "emergency"),
+        bot_route({"type": "emergency", "target": "116117"}),
+    ]
+    tracker = tracker_for("se on kyl hereillä ja juttelee, mut tosi väsyny", "chitchat", earlier=earlier)
+    messages, _ = run(ActionSmallTalk(down), tracker)
+    assert routes_of(messages) == [("emergency", "116117")]
+
+
 def test_a_longer_aside_after_a_need_adds_to_it(tracker_for, service):
     earlier = [user_event("äiti tarvii kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
     text = "ja mä asun itse toisella paikkakunnalla enkä pääse käymään usein"

@@ -393,6 +393,10 @@ QUESTION = {
 }
 
 
+def _routed(route: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "bot", "text": "…", "data": {"custom": {"route": route}}}
+
+
 def _answered(level: str) -> dict[str, Any]:
     return {
         "event": "bot",
@@ -434,6 +438,35 @@ def test_a_follow_up_of_the_crisis_answer_stays_with_it(tracker_for, service):
     )
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert messages[0]["custom"]["route"]["target"] == "crisis"
+
+
+def test_no_money_after_the_social_emergency_answer_stays_with_it(tracker_for, service):
+    earlier = [user_event("mies heitti mut ulos, missä mä voin olla yöllä", "emergency"), _answered("social")]
+    tracker = tracker_for("mul on vaan puhelin ja takki, ei rahaa yhtään", "income_support", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "social"
+
+
+def test_not_daring_to_call_after_the_112_answer_gets_it_again(tracker_for, service):
+    earlier = [user_event("kaveri otti pillereitä ja viinaa", "emergency"), _answered("112")]
+    text = "en uskalla soittaa ku se suuttuu mulle jos tulee poliisit"
+    tracker = tracker_for(text, "contact_request", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "112"}
+
+
+CHILD_COUGH = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo", "reason": "child_symptom"}
+
+
+def test_a_symptom_detail_after_a_childs_symptom_stays_with_the_child(tracker_for, service):
+    earlier = [user_event("8-vuotiaalla ollu yskää viikon", "report_symptom"), _routed(CHILD_COUGH)]
+    detail = "ei oo hengenahdistusta, syö ja leikkii ihan normaalisti"
+    tracker = tracker_for(detail, "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "terveysneuvo"
+    tracker = tracker_for("ja mulla itellä on sama yskä, oon 41", "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["type"] == "omaolo"
 
 
 def test_a_clear_new_need_after_an_emergency_answer_is_routed(tracker_for, service):

@@ -229,6 +229,20 @@ def test_an_addition_at_the_confirmation_is_added_to_the_message_and_read_back_a
     assert [m["response"] for m in said] == ["utter_contact_added_to_message"]
 
 
+def test_a_correction_of_the_message_at_the_confirmation_is_added_to_it_and_read_back_again():
+    text = "ei hitto, lääke on lamictal eikä keppra, sekotin miehen lääkkeeseen"
+    result, said = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
+    assert result == {"contact_message": f"{FILLED['contact_message']}\n{text}", "contact_consent": None}
+    assert [m["response"] for m in said] == ["utter_contact_added_to_message"]
+
+
+@pytest.mark.parametrize("text", ["ei, älä tallenna tietojani", "ei kiitos, en halua lähettää"])
+def test_a_refusal_at_the_confirmation_is_not_a_correction(text):
+    result, _ = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
+    assert result.get("contact_message") is None
+    assert result.get("contact_consent") in (False, None)
+
+
 @pytest.mark.parametrize("text", ["nyt oikein, lähetä", "nyt on oikein, lähetä vaan"])
 def test_a_yes_later_in_a_short_answer_sends(text):
     result, _ = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
@@ -494,5 +508,16 @@ def test_cancelling_an_appointment_as_the_message_is_the_message_not_stopping(tr
     message = SlotSet("contact_message", "peruutan keskiviikon klo 8.30 laboratorioajan")
     assert (messages, events) == ([], [message, FollowupAction("contact_request_form")])
     tracker = tracker_for("peruuta koko juttu", "cancel", slots=slots)
+    messages, _ = run(ActionCancelContactRequest(), tracker)
+    assert [m["response"] for m in messages] == ["utter_contact_cancelled"]
+
+
+def test_send_alone_at_the_confirmation_sends_though_the_classifier_read_stopping(tracker_for):
+    slots = {**FILLED_UP_TO_CONSENT, "requested_slot": "contact_consent"}
+    tracker = tracker_for("lähetä", "cancel", slots=slots)
+    messages, events = run(ActionCancelContactRequest(), tracker)
+    sent = [SlotSet("contact_consent", True), FollowupAction("contact_request_form")]
+    assert (messages, events) == ([], sent)
+    tracker = tracker_for("älä lähetä", "cancel", slots=slots)
     messages, _ = run(ActionCancelContactRequest(), tracker)
     assert [m["response"] for m in messages] == ["utter_contact_cancelled"]

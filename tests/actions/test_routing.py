@@ -193,6 +193,8 @@ def test_words_run_together_only_from_a_word_start():
         ("6 kk ikäinen", 0),
         ("kuusivuotiaalla", 6),
         ("kaksitoistavuotias", 12),
+        ("kaksvuotiaalla", 2),
+        ("viisvuotias", 5),
         ("vauvalla", 0),
         ("jotain", None),
     ],
