@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
 from actions.actions_routing import (
     ActionHandleFallback,
+    answer_about_anonymity,
     ask_about_vague_matter,
     emergency_still_meant,
     offer_a_person,
@@ -137,6 +138,9 @@ class ActionAnswer(EscalationAction):
         doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:
             return send_route(dispatcher, doubted, routes)
+        anonymity = answer_about_anonymity(dispatcher, tracker, text, routes, self)
+        if anonymity is not None:
+            return anonymity
         if topic is None or not sure:
             unsure_after_emergency = emergency_still_meant(tracker, text)
             if unsure_after_emergency is not None:
@@ -304,6 +308,9 @@ class ActionSmallTalk(EscalationAction):
         again = emergency_still_meant(tracker, text) if intent.get("name") == CHITCHAT_INTENT else None
         if again is not None:
             return send_route(dispatcher, again, routes)
+        anonymity = answer_about_anonymity(dispatcher, tracker, text, routes, self)
+        if anonymity is not None:
+            return anonymity
         if need is not None and (len(text.split()) >= MIN_FOLLOW_UP_WORDS or unsure):
             return send_follow_up(dispatcher, tracker, need, routes, self)
         if need is None and asks_vaguely(text, routes):  # "tarviis apua", "hei kysyisin äidistä"

@@ -60,6 +60,7 @@ from actions.routing import (
     addresses_the_service,
     announces_a_new_need,
     answer_asked,
+    asks_about_anonymity,
     asks_for_assessment,
     asks_to_be_contacted,
     asks_vaguely,
@@ -399,6 +400,30 @@ def last_team_talked_about(events: Sequence[Mapping[str, Any]], routes: RouteTab
     return None
 
 
+def answer_about_anonymity(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    text: str,
+    routes: RouteTable,
+    action: EscalationAction,
+) -> list[EventType] | None:
+    """Whether one can stay anonymous with the team named or talked about ("voiko sinne soittaa
+    nimettömänä?"): the catalogue's identification policy said, and the team offered again; ``None``
+    when the message does not ask it, no team is in view, or it follows an answer (a complaint made
+    anonymously is the answer's matter, not the team's chat)."""
+    if not asks_about_anonymity(text, routes):
+        return None
+    need = previous_need(tracker.events)
+    if need is not None and need.type == ANSWER:
+        return None
+    team_id = find_team(text, routes) or last_team_talked_about(tracker.events, routes)
+    if team_id is None:
+        return None
+    team = routes.teams[team_id]
+    dispatcher.utter_message(text=messages.text(f"bot.anonymity.{team.identification}", team_name=team.name))
+    return send_team(dispatcher, tracker, team_route(team_id, routes), routes, action)
+
+
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
     about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
@@ -530,6 +555,9 @@ class ActionRoute(EscalationAction):
         doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:
             return send_route(dispatcher, doubted, routes)
+        anonymity = answer_about_anonymity(dispatcher, tracker, text, routes, self)
+        if anonymity is not None:
+            return anonymity
         team = conversation_team(tracker)
         if intent == HUMAN_INTENT and team is not None:
             # "I want to talk to a person" after a team decision means that team.

@@ -537,6 +537,11 @@ def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     return bool(routes.new_topic_words & (set(words) - supposing))
 
 
+def asks_about_anonymity(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks whether one can stay anonymous (routes.yml ``anonymity_phrases``)."""
+    return mentions_any(routes.anonymity_phrases, normalise(text))
+
+
 def speaks_of_later(text: str, routes: RouteTable) -> bool:
     """Whether a message is about another day ("ja maanantaina pitäis hakea toimeentulotukea"):
     routes.yml ``follow_up_words.later``."""

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
@@ -57,14 +57,22 @@ def configured_recent_turns() -> int:
 def always_open_teams(path: Path) -> None:
     """Write a copy of the team catalogue in which every team is open 00–24 every day."""
     document = yaml.safe_load(DEFAULT_TEAMS_FILE.read_text(encoding="utf-8"))
-    today = datetime.now(HELSINKI).date()
     for team in document["teams"].values():
-        team["hours"] = {day: ALL_DAY for day in WEEKDAYS}
-        team["exceptions"] = [
-            {"date": today + timedelta(days=offset), "hours": ALL_DAY, "note": "benchmark"}
-            for offset in (-1, 0, 1)
-        ]
+        team.update(always_open_hours())
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def always_open_hours() -> dict[str, Any]:
+    """A catalogue entry's ``hours`` and ``exceptions`` for a team open 00–24 every day, also on a
+    public holiday around today (closed by default: Independence Day on 6 December)."""
+    today = datetime.now(HELSINKI).date()
+    return {
+        "hours": {day: ALL_DAY for day in WEEKDAYS},
+        "exceptions": [
+            {"date": today + timedelta(days=offset), "hours": ALL_DAY, "note": "always open"}
+            for offset in (-1, 0, 1)
+        ],
+    }
 
 
 def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

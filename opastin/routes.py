@@ -28,7 +28,7 @@ OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
-     "follow_up_words", "urgency_doubt_phrases", "contact_form_words"}
+     "follow_up_words", "urgency_doubt_phrases", "contact_form_words", "anonymity_phrases"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -154,6 +154,8 @@ class RouteTable:
     new_need_phrases: tuple[str, ...] = ()
     # Asking whether one could wait, manage or go by oneself, right after an emergency answer.
     urgency_doubt_phrases: tuple[str, ...] = ()
+    # Asking whether one can stay anonymous ("voiko sinne soittaa nimettömänä?").
+    anonymity_phrases: tuple[str, ...] = ()
     # Words that shape how a follow-up is read (``follow_up_words``; see the file's comments).
     back_references: frozenset[str] = frozenset()
     it_words: frozenset[str] = frozenset()
@@ -403,6 +405,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         another_matter_phrases=_phrases(reader, raw, "another_matter_phrases"),
         new_need_phrases=_phrases(reader, raw, "new_need_phrases"),
         urgency_doubt_phrases=_phrases(reader, raw, "urgency_doubt_phrases"),
+        anonymity_phrases=_phrases(reader, raw, "anonymity_phrases"),
         back_references=_follow_up_words(reader, raw, "back_references"),
         it_words=_follow_up_words(reader, raw, "it"),
         place_words=_follow_up_words(reader, raw, "place"),

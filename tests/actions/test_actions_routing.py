@@ -469,6 +469,37 @@ def test_a_symptom_detail_after_a_childs_symptom_stays_with_the_child(tracker_fo
     assert messages[0]["custom"]["route"]["type"] == "omaolo"
 
 
+MIELENTERVEYS = {"type": "team", "target": "mielenterveys_paihde", "label": "Mielenterveyspalvelut"}
+TERVEYSNEUVO = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo"}
+
+
+@pytest.mark.parametrize(
+    ("team", "said"),
+    [(MIELENTERVEYS, "voit asioida nimettömästi"), (TERVEYSNEUVO, "vahvan tunnistautumisen")],
+)
+def test_asking_to_stay_anonymous_is_answered_by_the_teams_policy_and_the_team_offered(
+    tracker_for, service, team, said
+):
+    earlier = [user_event("juon liikaa viikonloppuisin", "substance_use"), _routed(team)]
+    text = "voiko sinne ottaa yhteyttä niin ettei tarvi kertoa nimeä"
+    tracker = tracker_for(text, "contact_request", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert said in messages[0]["text"]
+    assert messages[1]["custom"]["route"]["target"] == team["target"]
+
+
+def test_asking_to_stay_anonymous_after_an_answer_is_about_the_answers_matter(tracker_for, service):
+    earlier = [
+        user_event("miten teen valituksen neuvolan terkasta", "faq"),
+        _routed({"type": "answer", "target": "complaint"}),
+        _routed({"type": "team", "target": "neuvola", "label": "Neuvola"}),
+    ]
+    tracker = tracker_for("voiko sen tehdä nimettömänä", "child_health_clinic", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    said = " ".join(m.get("text") or "" for m in messages)
+    assert "tunnistautumisen" not in said and "nimettömästi" not in said
+
+
 def test_a_clear_new_need_after_an_emergency_answer_is_routed(tracker_for, service):
     earlier = [user_event("ei oo paikkaa mihin mennä yöks", "emergency"), _answered("social")]
     tracker = tracker_for("ja maanantaina pitäis hakea toimeentulotukea", "income_support", earlier=earlier)

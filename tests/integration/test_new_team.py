@@ -21,12 +21,11 @@ import httpx
 import pytest
 import yaml
 
-from devtools.stack import ALL_DAY, child_environment, handoff_server
+from devtools.stack import always_open_hours, child_environment, handoff_server
 from handoff import agents
 from handoff.db import Database, migrate
 from opastin.places import DEFAULT_ROUTES_FILE, DEFAULT_TEAMS_FILE
 from opastin.processes import free_port, wait_until_answering
-from opastin.teams import WEEKDAYS
 from opastin.validate import validate
 from tests.handoff.live_support import Agent
 
@@ -45,8 +44,7 @@ def catalogue_with_a_new_team(path: Path) -> None:
         "chat": "Päivystysavun chat",
         "keywords": ["paivystysapu", "paivystysavu"],
         "description": "Neuvoo kiireellisissä terveysasioissa ympäri vuorokauden.",
-        "hours": {day: ALL_DAY for day in WEEKDAYS},
-        "exceptions": [],
+        **always_open_hours(),
         "phone": "116 117",
         "web_page": "/paivystysapu",
     }
