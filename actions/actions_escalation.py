@@ -40,10 +40,18 @@ from actions.handoff_client import (
     ServiceUnavailable,
     shared_client,
 )
-from actions.routing import Reply, Route, addresses_the_service, find_team, page_route, route_reply, thanks_in
+from actions.routing import (
+    Reply,
+    Route,
+    addresses_the_service,
+    find_team,
+    has_any_word,
+    page_route,
+    route_reply,
+    thanks_in,
+)
 from opastin import messages
 from opastin.clock import clock_from_environment
-from opastin.finnish_text import normalise
 from opastin.finnish_time import HELSINKI
 from opastin.routes import RouteTable, default_routes
 from opastin.teams import Team
@@ -221,7 +229,7 @@ _ALL_CHATS = frozenset({"chatit", "chatteja", "chattien", "ylipaataan", "yleensa
 
 def asks_about_all_chats(text: str) -> bool:
     """Whether a question about chat hours is about the service's chats rather than one team's."""
-    return addresses_the_service(text, default_routes()) or bool(_ALL_CHATS & set(normalise(text).split()))
+    return addresses_the_service(text, default_routes()) or has_any_word(_ALL_CHATS, text)
 
 
 class ActionChatHours(EscalationAction):

@@ -480,14 +480,19 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     return None
 
 
+def has_any_word(words: frozenset[str], text: str) -> bool:
+    """Whether the normalised ``text`` has one of ``words`` as a whole word."""
+    return not words.isdisjoint(normalise(text).split())
+
+
 def addresses_the_service(text: str, routes: RouteTable) -> bool:
     """Whether a message speaks to the county's service as a whole ("teidän chatit", "teiän numero")."""
-    return bool(routes.service_words & set(normalise(text).split()))
+    return has_any_word(routes.service_words, text)
 
 
 def points_to_a_team(text: str, routes: RouteTable) -> bool:
     """Whether a message points at a place or team talked about ("sinne", "niille")."""
-    return bool(routes.place_words & set(normalise(text).split()))
+    return has_any_word(routes.place_words, text)
 
 
 # "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
@@ -520,7 +525,7 @@ def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
 def speaks_of_oneself(text: str, routes: RouteTable) -> bool:
     """Whether a message turns to the writer's own matter ("ja mulla itellä on sama yskä"):
     routes.yml ``follow_up_words.self``, whole words."""
-    return bool(routes.self_words & set(normalise(text).split()))
+    return has_any_word(routes.self_words, text)
 
 
 def doubts_urgency(text: str, routes: RouteTable) -> bool:
@@ -545,7 +550,7 @@ def asks_about_anonymity(text: str, routes: RouteTable) -> bool:
 def speaks_of_later(text: str, routes: RouteTable) -> bool:
     """Whether a message is about another day ("ja maanantaina pitäis hakea toimeentulotukea"):
     routes.yml ``follow_up_words.later``."""
-    return bool(routes.later_words & set(normalise(text).split()))
+    return has_any_word(routes.later_words, text)
 
 
 # An age alone ("tytär 15v", "poika 9"): who the matter is about, not what it is.
