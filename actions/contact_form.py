@@ -166,8 +166,11 @@ def yes_or_no(text: str) -> bool | None:
 
     Leading fillers are skipped ("no kyllä", "niin joo"); the first word that
     remains decides ("en mä sittenkään", "älä lähetä", "ei kiitos" are no).
-    A lone "no" is Finnish for "well", not a refusal: it is unclear.
+    A lone "no" is Finnish for "well", not a refusal: it is unclear. Stopping in
+    the same breath takes a yes back ("lähetä... ei kun peru koko juttu" is no).
     """
+    if wants_to_stop(text):
+        return False
     words = normalise(text).split()
     while len(words) > 1 and words[0] in _words().fillers:
         words = words[1:]

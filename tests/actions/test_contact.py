@@ -518,6 +518,7 @@ def test_send_alone_at_the_confirmation_sends_though_the_classifier_read_stoppin
     messages, events = run(ActionCancelContactRequest(), tracker)
     sent = [SlotSet("contact_consent", True), FollowupAction("contact_request_form")]
     assert (messages, events) == ([], sent)
-    tracker = tracker_for("älä lähetä", "cancel", slots=slots)
-    messages, _ = run(ActionCancelContactRequest(), tracker)
-    assert [m["response"] for m in messages] == ["utter_contact_cancelled"]
+    for taken_back in ("älä lähetä", "lähetä... ei kun peru koko juttu"):
+        tracker = tracker_for(taken_back, "cancel", slots=slots)
+        messages, _ = run(ActionCancelContactRequest(), tracker)
+        assert [m["response"] for m in messages] == ["utter_contact_cancelled"]

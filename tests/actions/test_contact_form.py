@@ -126,6 +126,8 @@ def test_a_number_or_an_address_typed_instead_of_the_method_is_taken_as_both():
         ("nyt on oikein, lähetä vaan", True),
         ("en tiedä, lähetä", False),
         ("mitä jos lähetän myöhemmin uudestaan, ei", None),
+        ("lähetä... ei kun peru koko juttu", False),
+        ("kyllä, anna mennä", True),
     ],
 )
 def test_yes_or_no(answer, meaning):
