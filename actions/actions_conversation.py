@@ -20,7 +20,7 @@ from actions.actions_routing import (
     offer_a_person,
     start_contact_form,
     stays_with_need,
-    thanked_after_foreign_emergency,
+    thanked_after_emergency,
     urgency_doubted,
 )
 from actions.availability import ACCEPTING
@@ -439,7 +439,7 @@ class ActionOtherLanguage(EscalationAction):
         doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:  # "should we drive her to the hospital ourselves?"
             return send_route(dispatcher, doubted, routes)
-        if thanked_after_foreign_emergency(dispatcher, tracker, text):
+        if thanked_after_emergency(dispatcher, tracker, text):
             return []
         if emergency is not None and emergency.get("language") in OTHER_LANGUAGES:
             # More words in the language the emergency was answered in: the guidance again, in it.

@@ -26,6 +26,7 @@ from actions.context import (
     Need,
     earlier_texts,
     form_ended_this_turn,
+    form_offered_last,
     latest_team,
     previous_emergency,
     previous_need,
@@ -74,6 +75,7 @@ from actions.routing import (
     find_symptom,
     find_team,
     language_suffix,
+    names_no_matter,
     opens_another_matter,
     points_to_a_team,
     resolve_fallback,
@@ -87,6 +89,7 @@ from actions.routing import (
     topic_teams,
     turns_to_another_matter,
     understanding,
+    without_anonymity_words,
 )
 from opastin import messages
 from opastin.routes import RouteTable, Symptom, default_routes
@@ -325,13 +328,21 @@ def urgency_doubted(tracker: Tracker, text: str, routes: RouteTable) -> Route | 
     return None
 
 
-def thanked_after_foreign_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
-    """Thanks right after an emergency answer in English or Swedish ("ok calling now, thanks"),
-    acknowledged in that language without the whole guidance; whether it was."""
+def thanked_after_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+    """Thanks right after an emergency answer ("ok calling now, thanks", "en mä oo tekemässä mitään.
+    mut kiitos et laitoit noi numerot"), acknowledged in the answer's language with its numbers once
+    more rather than the whole guidance again; whether it was. A Finnish thanks that also asks
+    something ("kiitos, mut pitääkö soittaa?") is left to the guidance."""
     answered = previous_emergency(tracker.events)
-    if answered is None or answered.get("language") not in OTHER_LANGUAGES or not thanks_in(text):
+    if answered is None or not thanks_in(text):
         return False
-    dispatcher.utter_message(response=f"utter_emergency_thanks_{answered['language']}")
+    language = answered.get("language")
+    if language in OTHER_LANGUAGES:
+        dispatcher.utter_message(response=f"utter_emergency_thanks_{language}")
+        return True
+    if "?" in text:
+        return False
+    dispatcher.utter_message(response=f"utter_emergency_thanks_{answered.get('target')}")
     return True
 
 
@@ -410,13 +421,18 @@ def answer_about_anonymity(
     """Whether one can stay anonymous with the team named or talked about ("voiko sinne soittaa
     nimettömänä?"): the catalogue's identification policy said, and the team offered again; ``None``
     when the message does not ask it, no team is in view, or it follows an answer (a complaint made
-    anonymously is the answer's matter, not the team's chat)."""
+    anonymously is the answer's matter, not the team's chat). Asked before any matter ("voiko täällä
+    kysyä jotain nimettömänä?"): the assistant needs no name, and the matter is asked."""
     if not asks_about_anonymity(text, routes):
         return None
     need = previous_need(tracker.events)
     if need is not None and need.type == ANSWER:
         return None
     team_id = find_team(text, routes) or last_team_talked_about(tracker.events, routes)
+    if team_id is None and names_no_matter(without_anonymity_words(text, routes), routes):
+        dispatcher.utter_message(text=messages.text("bot.anonymity.general"))
+        dispatcher.utter_message(response="utter_ask_how_can_help")
+        return []
     if team_id is None:
         return None
     team = routes.teams[team_id]
@@ -590,7 +606,8 @@ class ActionRoute(EscalationAction):
         if team_meant is not None:
             return send_team(dispatcher, tracker, team_route(team_meant, routes), routes, self)
         need = previous_need(tracker.events)
-        if need is None and asks_vaguely(text, routes):
+        form_taken = route is not None and route.type == "form" and form_offered_last(tracker.events)
+        if need is None and asks_vaguely(text, routes) and not form_taken:  # but "no sit se lomake"
             return ask_about_vague_matter(dispatcher, tracker, routes)
         staying = need is not None and stays_with_need(tracker, need, route, text, routes, confidence)
         if not staying and route is not None and route.type == "form":
@@ -799,9 +816,12 @@ class ActionHandleFallback(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         _, text, entities = _latest(tracker)
-        if thanked_after_foreign_emergency(dispatcher, tracker, text):
+        doubted = urgency_doubted(tracker, text, routes)
+        if doubted is not None:
+            return send_route(dispatcher, doubted, routes)
+        if thanked_after_emergency(dispatcher, tracker, text):
             return []
-        still_meant = urgency_doubted(tracker, text, routes) or emergency_still_meant(tracker, text)
+        still_meant = emergency_still_meant(tracker, text)
         if still_meant is not None:
             return send_route(dispatcher, still_meant, routes)
         remind_of_112(dispatcher, tracker)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from actions.availability import FORM_PAYLOAD
 from opastin.finnish_text import normalise
 from opastin.routes import RouteTable
 
@@ -78,6 +79,15 @@ def form_ended_this_turn(events: Sequence[Mapping[str, Any]]) -> bool:
 def turn_texts(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
     """The texts the bot sent in the turn ``turns_back`` turns before the latest message."""
     return frozenset(str(event["text"]) for event in turn_bot_events(events, turns_back) if event.get("text"))
+
+
+def form_offered_last(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the bot's previous turn offered the contact form (its "/contact_request" button)."""
+    return any(
+        button.get("payload") == FORM_PAYLOAD
+        for event in turn_bot_events(events)
+        for button in (event.get("data") or {}).get("buttons") or []
+    )
 
 
 def turn_responses(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:

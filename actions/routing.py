@@ -51,6 +51,8 @@ _NEGATION_FILLERS = frozenset(
     {"ole", "oo", "ollut", "ollu", "ollenkaan", "mitaan", "yhtaan", "juuri", "kovin", "mulla", "minulla"}
 )
 _CLAUSE_JOINERS = frozenset({"ja", "eika", "enka", "mut", "mutta", "vaan", "eli", "tai"})
+# "päänsärkyä tai näköhäiriöitä ei oo": a word joined by these shares the denial after it.
+_LIST_JOINERS = frozenset({"tai", "taikka", "eika", "ja"})
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_IN_MONTHS = re.compile(r"kk|kuuk|viik|vrk|paiva")
 # Longest first, so "kaksitoista" is read before "kaksi".
@@ -228,7 +230,8 @@ def _keyword_spans(keyword: str, words: Sequence[str]) -> Iterable[tuple[int, in
 
 def _denied(words: Sequence[str], start: int, end: int) -> bool:
     """A denial governs the match: a negation before it, with at most two fillers between ("ei oo
-    kuumetta"), or after it, then only fillers to the clause's end ("kuumetta ei ole (ollut)")."""
+    kuumetta"), or after it, then only fillers to the clause's end ("kuumetta ei ole (ollut)"), also
+    after other words listed with it ("päänsärkyä tai näköhäiriöitä ei oo")."""
     before = start - 1
     while before >= 0 and start - before <= 3:
         if words[before] in _NEGATIONS:
@@ -237,6 +240,8 @@ def _denied(words: Sequence[str], start: int, end: int) -> bool:
             break
         before -= 1
     after = words[end + 1 :]
+    while len(after) > 2 and after[0] in _LIST_JOINERS:
+        after = after[2:]
     if not after or after[0] not in _NEGATIONS or after[0] in _COORDINATING_NEGATIONS:
         return False
     rest = list(itertools.takewhile(lambda word: word not in _CLAUSE_JOINERS, after[1:]))
@@ -547,6 +552,13 @@ def asks_about_anonymity(text: str, routes: RouteTable) -> bool:
     return mentions_any(routes.anonymity_phrases, normalise(text))
 
 
+def without_anonymity_words(text: str, routes: RouteTable) -> str:
+    """``text`` normalised, without the words of ``anonymity_phrases`` ("voiko täällä kysyä jotain
+    nimettömänä" → "voiko täällä kysyä jotain"): what else the message says."""
+    stems = tuple({stem for phrase in routes.anonymity_phrases for stem in phrase.split()})
+    return " ".join(word for word in normalise(text).split() if not word.startswith(stems))
+
+
 def speaks_of_later(text: str, routes: RouteTable) -> bool:
     """Whether a message is about another day ("ja maanantaina pitäis hakea toimeentulotukea"):
     routes.yml ``follow_up_words.later``."""
@@ -560,12 +572,21 @@ _AGE = re.compile(r"\d+(v|vee|vuotias|vuotta|kk)?")
 def asks_vaguely(text: str, routes: RouteTable) -> bool:
     """Whether a message names no matter yet: only ``vague_request`` words ("hakemus", "apua"),
     greetings and fillers ("hei, mul ois kysymys hakemuksesta")."""
-    content = [
+    return bool(_content_words(text, routes)) and names_no_matter(text, routes)
+
+
+def names_no_matter(text: str, routes: RouteTable) -> bool:
+    """Whether a message holds nothing but ``vague_request`` words, greetings and fillers (also
+    when it holds no such word at all: "voiko täällä kysyä jotain")."""
+    return all(word in routes.vague_words for word in _content_words(text, routes))
+
+
+def _content_words(text: str, routes: RouteTable) -> list[str]:
+    return [
         word
         for word in normalise(text).split()
         if word not in routes.vague_fillers and not _AGE.fullmatch(word)
     ]
-    return bool(content) and all(word in routes.vague_words for word in content)
 
 
 def find_team(text: str, routes: RouteTable) -> str | None:

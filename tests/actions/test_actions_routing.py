@@ -160,6 +160,19 @@ def test_a_vague_matter_classified_as_a_request_for_the_form_is_asked_about_firs
     assert events[-1] == FollowupAction("action_listen")  # not the form the intent's rule would start
 
 
+def test_the_form_taken_up_right_after_it_was_offered_starts_it(tracker_for):
+    offer = {
+        "event": "bot",
+        "text": "Ammattilaisten chat ei ole juuri nyt auki.",
+        "data": {"buttons": [{"title": "Jätä viesti tai soittopyyntö", "payload": "/contact_request"}]},
+    }
+    earlier = [user_event("haluun puhua ihmisen kaa", "request_human"), offer]
+    messages, events = run(ActionRoute(), tracker_for("no sit se lomake", "contact_request", earlier=earlier))
+
+    assert messages[0]["response"] == "utter_route_form_contact_request"
+    assert events[-1] == FollowupAction("contact_request_form")
+
+
 def test_a_matter_routed_after_the_form_was_set_aside_ends_the_turn(tracker_for):
     form_on = {"event": "active_loop", "name": "contact_request_form"}
     earlier = [user_event("jätän viestin", "contact_request"), form_on]
@@ -486,6 +499,18 @@ def test_asking_to_stay_anonymous_is_answered_by_the_teams_policy_and_the_team_o
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert said in messages[0]["text"]
     assert messages[1]["custom"]["route"]["target"] == team["target"]
+
+
+@pytest.mark.parametrize(
+    "text", ["voiko täällä kysyä jotain nimettömänä", "voiks tänne kirjottaa nimettömänä"]
+)
+def test_asking_to_stay_anonymous_before_any_matter_is_answered_and_the_matter_asked(
+    tracker_for, service, text
+):
+    tracker = tracker_for(text, "mental_health")
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert "ei tarvitse kertoa nimeäsi" in messages[0]["text"]
+    assert messages[1]["response"] == "utter_ask_how_can_help"
 
 
 def test_asking_to_stay_anonymous_after_an_answer_is_about_the_answers_matter(tracker_for, service):
@@ -818,3 +843,25 @@ def test_thanks_not_understood_after_an_english_emergency_answer_are_acknowledge
     tracker = tracker_for("ok calling now, thanks", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert [m["response"] for m in messages] == ["utter_emergency_thanks_en"]
+
+
+def _crisis_answer() -> dict:
+    route = {"type": "emergency", "target": "crisis"}
+    return {"event": "bot", "text": "…", "data": {"custom": {"route": route}}}
+
+
+def test_thanks_not_understood_after_a_finnish_emergency_answer_give_its_numbers_briefly(
+    tracker_for, service
+):
+    earlier = [user_event("olis helpompaa jos en heräis", "emergency"), _crisis_answer()]
+    text = "en mä oo tekemässä mitään tänään. mut kiitos et laitoit noi numerot"
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_thanks_crisis"]
+
+
+def test_thanks_with_a_question_after_a_finnish_emergency_answer_get_the_guidance_again(tracker_for, service):
+    earlier = [user_event("olis helpompaa jos en heräis", "emergency"), _crisis_answer()]
+    tracker = tracker_for("kiitos, mut mitä mä sit sanon siellä?", "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "crisis"}

@@ -136,8 +136,12 @@ def test_a_symptom_that_goes_on_is_not_denied():
     assert find_symptom("kurkku ei ole parantunut viikossa", ROUTES.omaolo.symptoms).id == "sore_throat"
 
 
-def test_nothing_but_denials_is_the_general_questionnaire():
-    assert find_symptom("väsyttää, ei kuumetta eikä ripulia", ROUTES.omaolo.symptoms) is None
+@pytest.mark.parametrize(
+    "text",
+    ["väsyttää, ei kuumetta eikä ripulia", "päänsärkyä tai näköhäiriöitä ei oo, ihan vaan turvotusta"],
+)
+def test_nothing_but_denials_is_the_general_questionnaire(text):
+    assert find_symptom(text, ROUTES.omaolo.symptoms) is None
 
 
 def test_a_weak_keyword_counts_only_alone():
