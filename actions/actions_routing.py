@@ -92,6 +92,7 @@ from actions.routing import (
     without_anonymity_words,
 )
 from opastin import messages
+from opastin.finnish_text import normalise
 from opastin.routes import RouteTable, Symptom, default_routes
 
 # The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a
@@ -581,6 +582,11 @@ class ActionRoute(EscalationAction):
         route = decide_route(intent, text, entities, routes)
         if route is not None and route.extra.get("symptom") == GENERAL_SYMPTOM and asks_for_assessment(text):
             route = assessment_discussed(tracker, routes) or route
+        detail = (
+            detail_after_safety_question(tracker, text, route, routes) if intent != EMERGENCY_INTENT else None
+        )
+        if detail is not None:
+            return send_decision(dispatcher, tracker, detail[1], routes, self, detail[0])
         if intent not in (EMERGENCY_INTENT, FORM_INTENT) and asks_to_be_contacted(text, routes):
             return start_contact_form(dispatcher, tracker, text, routes)
         emergency = previous_emergency(tracker.events)
@@ -789,18 +795,57 @@ class ActionSafetyAnswer(EscalationAction):
             kept = [entity for entity in entities if entity.get("entity") in ("emergency_help", "language")]
             route = emergency_route([{"entity": "emergency_level", "value": suspected}, *kept])
             return send_route(dispatcher, route, routes)
-        text = asked.get("text") or ""
-        ranking = [
-            item
-            for item in asked.get("intent_ranking") or []
-            if item.get("name") not in (EMERGENCY_INTENT, FALLBACK_INTENT)
-        ]
-        meant = ranking[0]["name"] if ranking and (ranking[0].get("confidence") or 0) >= 0.5 else None
-        meant = meant or resolve_fallback(FALLBACK_INTENT, ranking, routes, text)
-        meant_route = decide_route(meant, text, entities, routes) if meant != FALLBACK_INTENT else None
-        if meant_route is not None and meant_route.type != "emergency":
-            return send_decision(dispatcher, tracker, meant_route, routes, self, meant)
-        return ask_which_topic(dispatcher, ranking, routes, "utter_ask_how_can_help")
+        meant = meaning_of(asked, routes)
+        if meant is not None:
+            return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
+        return ask_which_topic(dispatcher, other_intents(asked), routes, "utter_ask_how_can_help")
+
+
+def other_intents(parse: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A message's intent ranking without ``emergency`` and ``nlu_fallback``."""
+    return [
+        item
+        for item in parse.get("intent_ranking") or []
+        if item.get("name") not in (EMERGENCY_INTENT, FALLBACK_INTENT)
+    ]
+
+
+def meaning_of(parse: Mapping[str, Any], routes: RouteTable) -> tuple[str, Route] | None:
+    """What a message the safety net suspected was about apart from danger: its best other intent
+    (or the one its doubt resolves to) and that intent's route, unless it has none or an emergency one."""
+    text = str(parse.get("text") or "")
+    ranking = other_intents(parse)
+    best = str(ranking[0]["name"]) if ranking and (ranking[0].get("confidence") or 0) >= 0.5 else None
+    meant = best or resolve_fallback(FALLBACK_INTENT, ranking, routes, text)
+    if meant is None or meant == FALLBACK_INTENT:
+        return None
+    route = decide_route(meant, text, parse.get("entities") or [], routes)
+    return (meant, route) if route is not None and route.type != "emergency" else None
+
+
+# A detail after the safety question has at least this many words; shorter replies answer it.
+MIN_DETAIL_WORDS = 4
+_UNSURE_WORDS = frozenset({"tieda", "tiia", "tia", "varma", "osaa", "ehka", "kai", "voi"})
+
+
+def detail_after_safety_question(
+    tracker: Tracker, text: str, route: Route | None, routes: RouteTable
+) -> tuple[str, Route] | None:
+    """Right after the safety question, a message that is neither an answer nor a need of its own
+    ("särkylääke auttaa vähän mut yöllä ei saa nukuttua" after a toothache with a swollen cheek):
+    no danger was confirmed, so the asked message's own meaning and route, as after "ei"."""
+    if route is not None and route.extra.get("symptom") != GENERAL_SYMPTOM:
+        return None
+    words = normalise(text).split()
+    if len(words) < MIN_DETAIL_WORDS or _UNSURE_WORDS & set(words):
+        return None  # "en tiedä", "en oo varma": not a no; the question stands
+    if not any(
+        asked.get("type") == "emergency" and asked.get("target") == CONFIRM_LEVEL
+        for asked in turn_routes(tracker.events)
+    ):
+        return None
+    asked = safety_question_asked(tracker)
+    return meaning_of(asked, routes) if asked is not None else None
 
 
 class ActionHandleFallback(EscalationAction):
@@ -832,6 +877,9 @@ class ActionHandleFallback(EscalationAction):
         if need is not None and asks_about_the_answer(text, need, routes):
             # "lasketaanko hammashoidon maksut siihen mukaan?" right after the payment ceiling
             return send_follow_up(dispatcher, tracker, need, routes, self)
+        detail = detail_after_safety_question(tracker, text, decided, routes)
+        if detail is not None:
+            return send_decision(dispatcher, tracker, detail[1], routes, self, detail[0])
         if decided is not None:
             return send_decision(dispatcher, tracker, decided, routes, self, resolved)
         if asks_to_be_contacted(text, routes):

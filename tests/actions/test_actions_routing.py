@@ -865,3 +865,29 @@ def test_thanks_with_a_question_after_a_finnish_emergency_answer_get_the_guidanc
     tracker = tracker_for("kiitos, mut mitä mä sit sanon siellä?", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "crisis"}
+
+
+def _asked_about_a_toothache() -> list[dict[str, Any]]:
+    entities = [{"entity": "emergency_level", "value": "confirm"}]
+    ranking = [{"name": "emergency", "confidence": 1.0}, {"name": "dental_care", "confidence": 0.93}]
+    text = "hammas on särkeny kolme päivää ja poski vähän turvonnu"
+    asked = user_event(text, "emergency", entities, ranking)
+    return [asked, _suspected("116117")]
+
+
+def test_a_detail_right_after_the_safety_question_goes_on_with_the_asked_messages_meaning(
+    tracker_for, service
+):
+    text = "särkylääke auttaa vähän mut yöllä ei saa nukuttua yhtään"
+    tracker = tracker_for(text, "report_symptom", earlier=_asked_about_a_toothache())
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "suun_terveydenhuolto"
+
+
+@pytest.mark.parametrize("text", ["en tiedä", "en oo ihan varma onko se vakavaa"])
+def test_unsure_after_the_safety_question_is_not_taken_for_a_no(tracker_for, service, text):
+    tracker = tracker_for(text, "nlu_fallback", earlier=_asked_about_a_toothache())
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert all(
+        (m.get("custom") or {}).get("route", {}).get("target") != "suun_terveydenhuolto" for m in messages
+    )
