@@ -4,7 +4,6 @@ and the notice for residents writing in English or Swedish.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,6 +19,7 @@ from actions.actions_routing import (
     offer_a_person,
     start_contact_form,
     stays_with_need,
+    tell_the_chat_is_finnish,
     thanked_after_emergency,
     urgency_doubted,
 )
@@ -54,17 +54,13 @@ from actions.routing import (
 )
 from opastin import messages
 from opastin.finnish_text import normalise
-from opastin.finnish_time import HELSINKI, clock_time, opening_phrase
-from opastin.hours import opening_status
 from opastin.routes import RouteTable, default_routes
-from opastin.teams import CustomerService
 
 FEEDBACK_FORM = "feedback_form"
 # Set by the goodbye and the feedback request: the rules start the rating form when it is true.
 RATING_DUE = "rating_due"
 LIVE_CHAT_ENDED = "/give_feedback"
 COMPLAINT_TOPIC = "complaint"
-_LANGUAGES = ("fi", "en", "sv")
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
 MAX_PLAIN_ANSWER_WORDS = 3
 # Below these, an answer is not given: the intent faq, and the answer topic the selector chose.
@@ -394,36 +390,6 @@ class ActionFeedbackOrComplaint(EscalationAction):
         return [*events, SlotSet(RATING_DUE, False)]
 
 
-def _when(moment: datetime, now: datetime, language: str) -> str:
-    if language == "fi":
-        return opening_phrase(moment, None, now)
-    day = moment.astimezone(HELSINKI).date()
-    today = now.astimezone(HELSINKI).date()
-    if day == today:
-        said = messages.text(f"bot.language.today_{language}")
-    elif (day - today).days == 1:
-        said = messages.text(f"bot.language.tomorrow_{language}")
-    else:
-        said = messages.text(f"bot.language.weekdays_{language}").split("|")[day.weekday()]
-    return f"{said} {moment.astimezone(HELSINKI):%H:%M}"
-
-
-def phone_line_now(service: CustomerService, now: datetime) -> dict[str, str]:
-    """The customer service line's state now, one sentence per language (``fi``, ``en``, ``sv``)."""
-    status = opening_status(service.schedule, now)
-    said = {}
-    for language in _LANGUAGES:
-        if status.open and status.closes_at is not None:
-            until = clock_time(status.closes_at) if language == "fi" else f"{status.closes_at:%H:%M}"
-            said[language] = messages.text(f"bot.language.open_{language}", phone=service.phone, until=until)
-        elif status.opens_at is not None:
-            when = _when(status.opens_at, now, language)
-            said[language] = messages.text(f"bot.language.closed_{language}", phone=service.phone, when=when)
-        else:
-            said[language] = messages.text(f"bot.language.phone_{language}", phone=service.phone)
-    return said
-
-
 class ActionOtherLanguage(EscalationAction):
     """The notice that the chat serves in Finnish, with whether the phone line is open right now."""
 
@@ -445,10 +411,5 @@ class ActionOtherLanguage(EscalationAction):
             # More words in the language the emergency was answered in: the guidance again, in it.
             route = Route("emergency", str(emergency.get("target")), {"language": emergency["language"]})
             return send_route(dispatcher, route, routes)
-        service = routes.customer_service
-        if service is None:
-            dispatcher.utter_message(response="utter_other_language_no_phone")
-            return []
-        said = phone_line_now(service, self.clock())
-        dispatcher.utter_message(response="utter_other_language", **said)
+        tell_the_chat_is_finnish(dispatcher, routes, self.clock())
         return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -19,7 +20,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_contact import FORM, reset_form_slots
 from actions.actions_escalation import EscalationAction, buttons, conversation_team, local_contacts
-from actions.availability import ACCEPTING, accepting, nobody_to_talk_to, unavailable_people_text
+from actions.availability import (
+    ACCEPTING,
+    accepting,
+    nobody_to_talk_to,
+    phone_line_now,
+    unavailable_people_text,
+)
 from actions.context import (
     STAY_BELOW_CONFIDENCE,
     UNSURE_OF_NEW_NEED,
@@ -688,6 +695,24 @@ def best_other_intent(ranking: Sequence[Mapping[str, Any]]) -> tuple[str | None,
     return others[0].get("name"), float(others[0].get("confidence") or 0.0)
 
 
+def tell_the_chat_is_finnish(dispatcher: CollectingDispatcher, routes: RouteTable, now: datetime) -> None:
+    """The notice that the chat serves in Finnish, with the customer service line's state now."""
+    service = routes.customer_service
+    if service is None:
+        dispatcher.utter_message(response="utter_other_language_no_phone")
+        return
+    dispatcher.utter_message(response="utter_other_language", **phone_line_now(service, now))
+
+
+def told_the_chat_is_finnish(tracker: Tracker) -> bool:
+    """Whether the other-language notice was already given in this conversation."""
+    return any(
+        (event.get("metadata") or {}).get("utter_action") == "utter_other_language"
+        for event in tracker.events
+        if event.get("event") == "bot"
+    )
+
+
 class ActionEmergency(EscalationAction):
     """Answer an emergency at once (112, 116 117, the crisis line, the social emergency service);
     a suspicion (route target ``confirm``) gets one direct safety question first.
@@ -724,6 +749,9 @@ class ActionEmergency(EscalationAction):
                 buttons=safety_buttons(route.extra.get("language")),
                 json_message=route.payload(),
             )
+            if route.extra.get("language") in OTHER_LANGUAGES and not told_the_chat_is_finnish(tracker):
+                # Whatever the answer, the writer needs to know this chat serves in Finnish.
+                tell_the_chat_is_finnish(dispatcher, routes, self.clock())
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
         return send_route(dispatcher, route, routes)
 

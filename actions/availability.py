@@ -15,8 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from actions.handoff_client import PublicTeam, TeamStatus
-from opastin.finnish_time import opening_phrase, queue_phrase, until_phrase, wait_phrase
+from opastin.finnish_time import HELSINKI, clock_time, opening_phrase, queue_phrase, until_phrase, wait_phrase
+from opastin.hours import opening_status
 from opastin.messages import text
+from opastin.teams import CustomerService
 
 ACCEPTING = "accepting"
 CLOSED = "closed"
@@ -239,3 +241,37 @@ def unavailable_people_text(contacts: Contacts) -> str:
         text("bot.human.emergency"),
     ]
     return " ".join(parts)
+
+
+# The languages the other-language notice speaks, one sentence each.
+LANGUAGES = ("fi", "en", "sv")
+
+
+def _when(moment: datetime, now: datetime, language: str) -> str:
+    if language == "fi":
+        return opening_phrase(moment, None, now)
+    day = moment.astimezone(HELSINKI).date()
+    today = now.astimezone(HELSINKI).date()
+    if day == today:
+        said = text(f"bot.language.today_{language}")
+    elif (day - today).days == 1:
+        said = text(f"bot.language.tomorrow_{language}")
+    else:
+        said = text(f"bot.language.weekdays_{language}").split("|")[day.weekday()]
+    return f"{said} {moment.astimezone(HELSINKI):%H:%M}"
+
+
+def phone_line_now(service: CustomerService, now: datetime) -> dict[str, str]:
+    """The customer service line's state now, one sentence per language (``fi``, ``en``, ``sv``)."""
+    status = opening_status(service.schedule, now)
+    said = {}
+    for language in LANGUAGES:
+        if status.open and status.closes_at is not None:
+            until = clock_time(status.closes_at) if language == "fi" else f"{status.closes_at:%H:%M}"
+            said[language] = text(f"bot.language.open_{language}", phone=service.phone, until=until)
+        elif status.opens_at is not None:
+            when = _when(status.opens_at, now, language)
+            said[language] = text(f"bot.language.closed_{language}", phone=service.phone, when=when)
+        else:
+            said[language] = text(f"bot.language.phone_{language}", phone=service.phone)
+    return said

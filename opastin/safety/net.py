@@ -58,19 +58,22 @@ FIRM_LEARNED = 0.95
 LEARNED_MIN_WORDS = 2
 # Common English and Swedish words: a message made of them is not Finnish, and the Finnish
 # suspicion layers (tolerant matching, the learned detector) stay out of it.
-_FOREIGN_WORDS = frozenset(
+_ENGLISH_WORDS = frozenset(
     "i have has my me the and is are a an to can you he she it not no of in for with was do "
     "t s m don doesn didn any only just want but so at on be this that what there who how why when from or "
-    "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med "
-    "vad ska man om vill veta hur när nar varför varfor eller men till från fran av för for "
     "hi hello hey sorry please thanks thank does did anyone someone here we our your his her they their "
     "them really since last year week weeks day days like feel feels need needs help get got should would "
     "could will ask asking question questions about all over morning yesterday today tonight speak "
     "english swedish finnish son daughter wife husband mother father mom dad who where which been very "
-    "much some "
+    "much some for".split()
+)
+_SWEDISH_WORDS = frozenset(
+    "jag har min mitt mig och är ar inte det en ett att kan han hon vi ni de som på pa med "
+    "vad ska man om vill veta hur när nar varför varfor eller men till från fran av för for "
     "hej tack vår var vi behöver behover går gar bra skriva svenska finska flyttade hit dotter fru make "
     "också ocksa någon nagon nu här hjälp hjalp sin sitt nej vara blir får far ont mycket sedan".split()
 )
+_FOREIGN_WORDS = _ENGLISH_WORDS | _SWEDISH_WORDS
 # "don't" is left out on purpose: "I don't want to be alive" is negation-worded danger.
 _FOREIGN_NEGATIONS = frozenset("no not never without nothing inga ingen inte aldrig utan".split())
 # Information questions and history in English or Swedish ("warning signs", "i förväg"): the
@@ -187,7 +190,12 @@ class SafetyNet:
         if foreign and found.probability < FOREIGN_LEARNED_FLOOR:
             return None
         return SafetyVerdict(
-            found.level, False, LAYER_LEARNED, levels=(found.level,), probability=found.probability
+            found.level,
+            False,
+            LAYER_LEARNED,
+            levels=(found.level,),
+            language=foreign_language(text) if foreign else "fi",
+            probability=found.probability,
         )
 
     def read_otherwise(self, text: str, doubted: EmergencyMatch) -> SafetyVerdict | None:
@@ -255,6 +263,14 @@ def negates_or_looks_back(text: str) -> bool:
     (an age, "2 years old", "två år gammal", is not history)."""
     words = set(_WORD.findall(_AGE.sub(" ", text.lower())))
     return bool(words & (_FOREIGN_NEGATIONS | _FOREIGN_NOT_NOW))
+
+
+def foreign_language(text: str) -> str:
+    """``en`` or ``sv`` for text :func:`written_in_english_or_swedish`, by which has more common words."""
+    words = _WORD.findall(text.lower())
+    english = sum(word in _ENGLISH_WORDS for word in words)
+    swedish = sum(word in _SWEDISH_WORDS for word in words)
+    return "sv" if swedish > english else "en"
 
 
 def written_in_english_or_swedish(text: str, share: float = 0.4) -> bool:

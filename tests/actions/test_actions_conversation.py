@@ -18,10 +18,10 @@ from actions.actions_conversation import (
     ActionOtherLanguage,
     ActionSmallTalk,
     ActionYesOrNo,
-    phone_line_now,
 )
 from actions.actions_escalation import ActionChatHours
 from actions.actions_routing import ActionHandleFallback, ActionRoute
+from actions.availability import phone_line_now
 from opastin.finnish_time import HELSINKI
 from opastin.routes import default_routes
 from tests.actions.conftest import down, user_event

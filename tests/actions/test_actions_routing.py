@@ -787,9 +787,21 @@ def test_a_moderate_guess_about_a_young_childs_symptom_is_still_asked_about(trac
 def test_a_suspicion_in_english_asks_the_safety_question_in_english(tracker_for):
     english = [*_suspicion("112"), {"entity": "language", "value": "en"}]
     messages, _ = run(ActionEmergency(), tracker_for("my chest feels tight", "emergency", english))
-    (asked,) = messages
+    asked, notice = messages
     assert asked["response"] == "utter_emergency_confirm_en"
     assert [b["title"] for b in asked["buttons"]] == ["Yes", "No, it is not urgent"]
+    # Whatever the answer, the writer learns that the chat serves in Finnish, and about the phone line.
+    assert notice["response"] == "utter_other_language"
+    assert notice["en"]
+
+
+def test_the_language_notice_after_an_english_safety_question_is_given_once(tracker_for):
+    english = [*_suspicion("112"), {"entity": "language", "value": "en"}]
+    told = {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_other_language"}}
+    earlier = [user_event("hello", "other_language"), told]
+    tracker = tracker_for("my chest feels tight", "emergency", english, earlier=earlier)
+    messages, _ = run(ActionEmergency(), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_confirm_en"]
 
 
 def _suspected(level: str, language: str | None = None) -> dict[str, Any]:

@@ -231,6 +231,21 @@ def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> 
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("my grandfather looks strange and grey and is breathing oddly", "en"),
+        ("min man är så konstig och blek och han svarar knappt", "sv"),
+        ("pappa näyttää oudolta ja harmaalta ja hengittää oudosti", "fi"),
+    ],
+)
+def test_a_learned_suspicion_is_asked_in_the_writers_language(
+    matcher: EmergencyMatcher, text: str, language: str
+) -> None:
+    verdict = SafetyNet(matcher, Always(0.95)).check(text)
+    assert verdict is not None and verdict.layer == "learned" and verdict.language == language
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "hi, do you speak english? i have really bad sore throat and fever",
