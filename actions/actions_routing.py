@@ -38,6 +38,7 @@ from actions.context import (
     previous_emergency,
     previous_need,
     refers_back,
+    response_sent,
     speaks_of_it,
     turn_routes,
     turn_texts,
@@ -704,15 +705,6 @@ def tell_the_chat_is_finnish(dispatcher: CollectingDispatcher, routes: RouteTabl
     dispatcher.utter_message(response="utter_other_language", **phone_line_now(service, now))
 
 
-def told_the_chat_is_finnish(tracker: Tracker) -> bool:
-    """Whether the other-language notice was already given in this conversation."""
-    return any(
-        (event.get("metadata") or {}).get("utter_action") == "utter_other_language"
-        for event in tracker.events
-        if event.get("event") == "bot"
-    )
-
-
 class ActionEmergency(EscalationAction):
     """Answer an emergency at once (112, 116 117, the crisis line, the social emergency service);
     a suspicion (route target ``confirm``) gets one direct safety question first.
@@ -749,7 +741,8 @@ class ActionEmergency(EscalationAction):
                 buttons=safety_buttons(route.extra.get("language")),
                 json_message=route.payload(),
             )
-            if route.extra.get("language") in OTHER_LANGUAGES and not told_the_chat_is_finnish(tracker):
+            told = response_sent(tracker.events, "utter_other_language")
+            if route.extra.get("language") in OTHER_LANGUAGES and not told:
                 # Whatever the answer, the writer needs to know this chat serves in Finnish.
                 tell_the_chat_is_finnish(dispatcher, routes, self.clock())
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
@@ -794,6 +787,14 @@ def safety_question_asked(tracker: Tracker) -> dict[str, Any] | None:
     return None
 
 
+def safety_question_last(tracker: Tracker) -> bool:
+    """Whether the bot's previous turn asked the safety question."""
+    return any(
+        route.get("type") == "emergency" and route.get("target") == CONFIRM_LEVEL
+        for route in turn_routes(tracker.events)
+    )
+
+
 class ActionSafetyAnswer(EscalationAction):
     """The resident's answer to the safety question: "yes" gives the full guidance of the suspected
     level; "no" goes on with what the message itself was about.
@@ -805,10 +806,7 @@ class ActionSafetyAnswer(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if not any(
-            route.get("type") == "emergency" and route.get("target") == CONFIRM_LEVEL
-            for route in turn_routes(tracker.events)
-        ):
+        if not safety_question_last(tracker):
             # A moderate guess answered as a follow-up asked nothing: the yes or no is about that reply.
             return [FollowupAction(YES_OR_NO)]
         routes = default_routes()
@@ -867,10 +865,7 @@ def detail_after_safety_question(
     words = normalise(text).split()
     if len(words) < MIN_DETAIL_WORDS or _UNSURE_WORDS & set(words):
         return None  # "en tiedä", "en oo varma": not a no; the question stands
-    if not any(
-        asked.get("type") == "emergency" and asked.get("target") == CONFIRM_LEVEL
-        for asked in turn_routes(tracker.events)
-    ):
+    if not safety_question_last(tracker):
         return None
     asked = safety_question_asked(tracker)
     return meaning_of(asked, routes) if asked is not None else None

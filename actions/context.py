@@ -92,11 +92,17 @@ def form_offered_last(events: Sequence[Mapping[str, Any]]) -> bool:
 
 def turn_responses(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> frozenset[str]:
     """The names of the responses the bot sent in the turn ``turns_back`` turns before the latest message."""
-    names = (
-        str((event.get("metadata") or {}).get("utter_action") or "")
-        for event in turn_bot_events(events, turns_back)
-    )
+    names = (_response_name(event) for event in turn_bot_events(events, turns_back))
     return frozenset(name for name in names if name)
+
+
+def response_sent(events: Sequence[Mapping[str, Any]], name: str) -> bool:
+    """Whether the bot sent the response ``name`` at any point in the conversation."""
+    return any(event.get("event") == "bot" and _response_name(event) == name for event in events)
+
+
+def _response_name(event: Mapping[str, Any]) -> str:
+    return str((event.get("metadata") or {}).get("utter_action") or "")
 
 
 def need_of(routes: Iterable[Mapping[str, Any]]) -> Need | None:
