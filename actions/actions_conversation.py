@@ -16,6 +16,7 @@ from actions.actions_routing import (
     answer_about_anonymity,
     ask_about_vague_matter,
     emergency_still_meant,
+    meaning_of,
     offer_a_person,
     start_contact_form,
     stays_with_need,
@@ -51,12 +52,14 @@ from actions.routing import (
     find_team,
     mentions_any,
     thanks_in,
+    turns_to_another_matter,
 )
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.routes import RouteTable, default_routes
 
 FEEDBACK_FORM = "feedback_form"
+CALLED_INTENT = "emergency_called"
 # Set by the goodbye and the feedback request: the rules start the rating form when it is true.
 RATING_DUE = "rating_due"
 LIVE_CHAT_ENDED = "/give_feedback"
@@ -352,9 +355,29 @@ class ActionGreet(EscalationAction):
         return [SlotSet(RATING_DUE, False)]
 
 
-class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+class ActionThank(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """Thanks answered; thanks that also take leave after the resident was directed somewhere
+    ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua": routes.yml ``leave_taking_phrases``)
+    say goodbye and ask once how the chat went, as a goodbye does."""
+
+    def name(self) -> str:
+        return "action_thank"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = normalise(str((tracker.latest_message or {}).get("text") or ""))
+        if conversation_had_a_route(tracker) and mentions_any(default_routes().leave_taking_phrases, text):
+            return say_goodbye(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_you_are_welcome")
+        return [SlotSet(RATING_DUE, False)]
+
+
+class ActionEmergencyCalled(EscalationAction):
     """Help was already called: acknowledged without repeating the instruction; thanks are answered
-    in the same breath ("Ole hyvä, ja hyvä, että soitit")."""
+    in the same breath ("Ole hyvä, ja hyvä, että soitit"). A message that then turns to another
+    matter ("ok ambulanssi tulossa. kysyisin vielä, miten äidille sais kotihoitoa jatkossa") has
+    that matter routed after the acknowledgement."""
 
     def name(self) -> str:
         return "action_emergency_called"
@@ -362,10 +385,22 @@ class ActionEmergencyCalled(Action):  # type: ignore[misc]  # rasa-sdk ships no 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        thanks = thanks_in(str((tracker.latest_message or {}).get("text") or ""))
-        response = "utter_emergency_called_thanks" if thanks else "utter_emergency_called"
+        text = str((tracker.latest_message or {}).get("text") or "")
+        response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
         dispatcher.utter_message(response=response)
-        return []
+        routes = default_routes()
+        if not turns_to_another_matter(text, routes):
+            return []
+        meant = meaning_of(other_than_called(tracker.latest_message or {}), routes)
+        if meant is None:
+            return []
+        return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
+
+
+def other_than_called(parse: dict[str, Any]) -> dict[str, Any]:
+    """``parse`` without ``emergency_called`` in its intent ranking: what else the message said."""
+    ranking = [item for item in parse.get("intent_ranking") or [] if item.get("name") != CALLED_INTENT]
+    return {**parse, "intent_ranking": ranking}
 
 
 class ActionFeedbackOrComplaint(EscalationAction):

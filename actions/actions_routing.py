@@ -300,6 +300,8 @@ YES_OR_NO = "action_yes_or_no"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
+# The page of addresses and phone numbers.
+CONTACT_PAGE = "contact_info"
 SOCIAL_LEVEL = "social"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
@@ -372,7 +374,11 @@ def stays_with_emergency(
     """
     if intent in STAY_WITH_EMERGENCY:
         return True
-    if turns_to_another_matter(text, routes) or speaks_of_later(text, routes):
+    if (
+        turns_to_another_matter(text, routes)
+        or speaks_of_later(text, routes)
+        or opens_another_matter(text, routes)
+    ):
         # "no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina pitäis hakea…"
         return False
     if intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
@@ -506,18 +512,22 @@ def stays_with_need(
 
 
 def _page_of_need(need: Need, page_id: str, text: str, tracker: Tracker, routes: RouteTable) -> bool:
-    """Whether a page is about the need: a team's own page right after a team offer ("miten sinne
-    varataan aika?", "mikä niiden numero on?"), or the page of the answer just given."""
+    """Whether a page is about the need: the page of the answer just given, or a team's own page
+    right after a team offer ("miten sinne varataan aika?", "mikä niiden numero on?"). Contact
+    details asked right after an answer are not the answer again ("mikä on terveysaseman
+    puhelinnumero" after the prescription answer): their page answers them."""
     answer = routes.answers.get(need.target) if need.type == ANSWER else None
+    if answer is not None and answer.page == page_id:
+        return True
+    if need.type == ANSWER and page_id == CONTACT_PAGE:
+        return False
     named = find_team(text, routes)
     discussed = {answer.team if answer is not None else need.target, latest_team(tracker.events)}
     if named is not None and named not in discussed:
         return False  # "miten mä varaan ajan labraan?" after physiotherapy: another team's matter
     page = routes.pages.get(page_id)
     team_offered = any(route.get("type") == "team" for route in turn_routes(tracker.events))
-    if page is not None and page.of_team and team_offered and not addresses_the_service(text, routes):
-        return True  # "mihin numeroon?"; but "mikä on teiän puhelinnumero" asks for the county's
-    return answer is not None and answer.page == page_id
+    return page is not None and page.of_team and team_offered and not addresses_the_service(text, routes)
 
 
 def _symptom_of_need(route: Route, text: str, tracker: Tracker, routes: RouteTable) -> bool:

@@ -17,6 +17,7 @@ from actions.actions_conversation import (
     ActionGreet,
     ActionOtherLanguage,
     ActionSmallTalk,
+    ActionThank,
     ActionYesOrNo,
 )
 from actions.actions_escalation import ActionChatHours
@@ -24,7 +25,7 @@ from actions.actions_routing import ActionHandleFallback, ActionRoute
 from actions.availability import phone_line_now
 from opastin.finnish_time import HELSINKI
 from opastin.routes import default_routes
-from tests.actions.conftest import down, user_event
+from tests.actions.conftest import down, make_tracker, user_event
 
 
 def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -289,6 +290,18 @@ def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, 
     assert ("emergency", "social") not in routes_of(messages)
 
 
+def test_a_matter_announced_after_an_emergency_answer_is_not_held_back(service):
+    earlier = [
+        user_event("korva kipee ja kuumetta 39", "emergency"),
+        bot_route({"type": "emergency", "target": "116117"}),
+    ]
+    text = "ok soitan. kysyisin vielä, milloin teidän chatit on auki"
+    unsure = user_event(text, "ask_chat_hours", ranking=[{"name": "ask_chat_hours", "confidence": 0.4}])
+    unsure["parse_data"]["intent"]["confidence"] = 0.4
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*earlier, unsure))
+    assert ("emergency", "116117") not in routes_of(messages)
+
+
 def test_which_number_right_after_a_team_is_that_teams_but_yours_is_the_page(tracker_for, service):
     earlier = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
     tracker = tracker_for("soitan huomenna sitten, mihin numeroon", "ask_contact_info", earlier=earlier)
@@ -343,6 +356,24 @@ def test_goodbye_after_being_told_where_to_reach_a_person_asks_the_rating(tracke
     assert [m["response"] for m in messages] == ["utter_goodbye_rating"]
 
 
+@pytest.mark.parametrize("text", ["ok palaan huomenna. kiitti", "kiitti, yritetään nukkua"])
+def test_thanks_that_take_leave_after_a_route_say_goodbye_with_the_rating(tracker_for, text):
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    messages, events = run(ActionThank(), tracker_for(text, "thank", earlier=routed))
+    assert [m["response"] for m in messages] == ["utter_goodbye_rating"]
+    assert events == [SlotSet("rating_due", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier"), [("okei soitan sinne, kiitos", True), ("kiitti, yritetään nukkua", False)]
+)
+def test_plain_thanks_or_thanks_before_any_route_are_answered(tracker_for, text, earlier):
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)] if earlier else []
+    messages, events = run(ActionThank(), tracker_for(text, "thank", earlier=routed))
+    assert [m["response"] for m in messages] == ["utter_you_are_welcome"]
+    assert events == [SlotSet("rating_due", False)]
+
+
 def test_goodbye_without_a_route_asks_no_rating(tracker_for):
     messages, events = run(ActionGoodbye(), tracker_for("näkemiin", "goodbye"))
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])
@@ -359,6 +390,39 @@ def test_goodbye_without_a_route_asks_no_rating(tracker_for):
 def test_help_already_called_is_acknowledged_and_thanks_answered(tracker_for, text, response):
     messages, events = run(ActionEmergencyCalled(), tracker_for(text, "emergency_called"))
     assert ([m["response"] for m in messages], events) == ([response], [])
+
+
+CALLED_THEN_ELDERLY_SERVICES = [
+    {"name": "emergency_called", "confidence": 1.0},
+    {"name": "elderly_services", "confidence": 0.8},
+]
+
+
+def test_another_matter_after_help_was_called_is_routed_after_the_acknowledgement(tracker_for, service):
+    ranking = CALLED_THEN_ELDERLY_SERVICES
+    text = "ok ambulanssi tulossa. kysyisin vielä, miten äidille sais kotihoitoa jatkossa"
+    tracker = tracker_for(text, "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert ("team", "palveluneuvo") in routes_of(messages)
+
+
+def test_help_called_with_no_other_matter_routes_nothing(tracker_for, service):
+    ranking = CALLED_THEN_ELDERLY_SERVICES
+    tracker = tracker_for("ambulanssi on jo tulossa", "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert routes_of(messages) == []
+
+
+def test_a_number_asked_after_an_answer_is_not_the_answer_again(tracker_for, service):
+    earlier = [
+        user_event("tarttisin uusinnan verenpainelääkkeelle", "prescription_renewal"),
+        bot_route({"type": "answer", "target": "omakanta_prescription"}),
+        bot_route({"type": "team", "target": "terveysneuvo"}),
+    ]
+    tracker = tracker_for("mikä on terveysaseman puhelinnumero", "ask_contact_info", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert ("answer", "omakanta_prescription") not in routes_of(messages)
 
 
 def test_feedback_on_care_is_answered_with_how_to_complain(tracker_for):

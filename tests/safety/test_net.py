@@ -107,9 +107,21 @@ def test_learned_scores_rank_danger_above_everyday(learned: LearnedDetector) -> 
 
 def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
     net = SafetyNet(matcher)
-    for text in ("soitin jo 112", "ambulanssi on jo tulossa", "soitettiin hätänumeroon, mitä nyt teen"):
+    called = (
+        "soitin jo 112",
+        "ambulanssi on jo tulossa",
+        "soitettiin hätänumeroon, mitä nyt teen",
+        "soitin, käskivät lähteä päivystykseen. kiitos",
+    )
+    for text in called:
         assert net.already_called(text), text
-    for text in ("pitäisikö soittaa 112", "en ole soittanut hätänumeroon", "rintakipu"):
+    not_called = (
+        "pitäisikö soittaa 112",
+        "en ole soittanut hätänumeroon",
+        "rintakipu",
+        "soitin terveysasemalle ja sanoivat että aika varataan netistä",
+    )
+    for text in not_called:
         assert not net.already_called(text), text
 
 
