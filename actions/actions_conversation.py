@@ -43,6 +43,7 @@ from actions.decisions import (
     then_listen,
 )
 from actions.routing import (
+    CALLED_INTENT,
     OTHER_LANGUAGES,
     Route,
     answer_asked,
@@ -59,7 +60,6 @@ from opastin.finnish_text import normalise
 from opastin.routes import RouteTable, default_routes
 
 FEEDBACK_FORM = "feedback_form"
-CALLED_INTENT = "emergency_called"
 # Set by the goodbye and the feedback request: the rules start the rating form when it is true.
 RATING_DUE = "rating_due"
 LIVE_CHAT_ENDED = "/give_feedback"

@@ -295,13 +295,13 @@ def _latest(tracker: Tracker) -> tuple[str | None, str, list[dict[str, Any]]]:
 
 
 FORM_INTENT = "contact_request"
+# The page of addresses and phone numbers: asked for right after an answer, it is not the answer again.
+CONTACT_PAGE = "contact_info"
 FORM_NAME = "contact_request"
 YES_OR_NO = "action_yes_or_no"
 # The emergency level whose guidance is a nurse on the phone, not danger now: asked for a person
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
-# The page of addresses and phone numbers.
-CONTACT_PAGE = "contact_info"
 SOCIAL_LEVEL = "social"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})

@@ -32,6 +32,7 @@ CHILD_SYMPTOM = "child_symptom"
 HUMAN_INTENT = "request_human"
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
+CALLED_INTENT = "emergency_called"
 MAX_CLARIFY_OPTIONS = 3
 MAX_COMPOUND_PARTS = 3  # "pään särky", "ala selkä kipu": a compound written apart
 SAME_ROUTE_THRESHOLD = 0.5
