@@ -40,6 +40,7 @@ from actions.decisions import (
     send_decision,
     send_follow_up,
     send_route,
+    team_route,
     then_listen,
 )
 from actions.routing import (
@@ -206,8 +207,14 @@ class ActionYesOrNo(EscalationAction):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         text = str((tracker.latest_message or {}).get("text") or "")
         routes = default_routes()
+        doubted = urgency_doubted(tracker, text, routes)
+        if doubted is not None:  # "no se meni jo ohi, ei varmaan tarvi" right after the 112 answer
+            return send_route(dispatcher, doubted, routes)
         if asks_to_be_contacted(text, routes):
             return start_contact_form(dispatcher, tracker, text, routes)
+        named = find_team(text, routes)
+        if named is not None:  # "joo palveluneuvo kuulostaa oikealta" after the topics of a person offer
+            return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
         need = previous_need(tracker.events)
         if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
             return send_follow_up(dispatcher, tracker, need, routes, self)
@@ -328,6 +335,11 @@ def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     return [SlotSet(RATING_DUE, False)]
 
 
+# A greeting is short ("hei taas", "moikka moi, täällä ollaan"); a longer message classified as one
+# right after a need is rather about that need.
+MAX_GREETING_WORDS = 4
+
+
 class ActionGreet(EscalationAction):
     """A greeting; a bare "moi" after the resident was already directed somewhere (or "hei" right after
     thanks were answered) takes leave, and "onks siel ketään" there asks for a person."""
@@ -351,6 +363,10 @@ class ActionGreet(EscalationAction):
             return [SlotSet(RATING_DUE, False)]
         if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
             return [*ask_about_vague_matter(dispatcher, tracker, routes), SlotSet(RATING_DUE, False)]
+        need = previous_need(tracker.events)
+        if need is not None and len(words) > MAX_GREETING_WORDS:
+            # "se on 8kk ja nyt ihan terve taas" ("terve" is also a greeting): a detail of the need
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
 

@@ -76,6 +76,7 @@ from actions.routing import (
     clarify_options,
     consecutive_misses,
     decide_route,
+    declines_the_assessment,
     denies_a_symptom,
     doubts_urgency,
     emergency_route,
@@ -318,7 +319,8 @@ def emergency_still_meant(tracker: Tracker, text: str) -> Route | None:
     one ("pitääks sinne oikeesti soittaa keskellä yötä?" after 116 117), unless it turns to another
     matter ("okei soitan. entäs sit jatkossa…")."""
     emergency = previous_emergency(tracker.events)
-    if emergency is None or turns_to_another_matter(text, default_routes()):
+    routes = default_routes()
+    if emergency is None or leaves_the_emergency(text, routes):
         return None
     return emergency_again(emergency)
 
@@ -362,6 +364,17 @@ def intent_confidence(tracker: Tracker) -> float:
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
 
 
+def leaves_the_emergency(text: str, routes: RouteTable) -> bool:
+    """Whether a message right after an emergency answer turns to another matter or another day
+    ("no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina pitäis hakea…",
+    "voiko joskus myöhemmin jutella jonkun kanssa tästä")."""
+    return (
+        turns_to_another_matter(text, routes)
+        or speaks_of_later(text, routes)
+        or opens_another_matter(text, routes)
+    )
+
+
 def stays_with_emergency(
     emergency: Mapping[str, Any], intent: str | None, confidence: float, text: str, routes: RouteTable
 ) -> bool:
@@ -374,12 +387,7 @@ def stays_with_emergency(
     """
     if intent in STAY_WITH_EMERGENCY:
         return True
-    if (
-        turns_to_another_matter(text, routes)
-        or speaks_of_later(text, routes)
-        or opens_another_matter(text, routes)
-    ):
-        # "no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina pitäis hakea…"
+    if leaves_the_emergency(text, routes):
         return False
     if intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
         return True
@@ -392,6 +400,15 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
     first = next(iter(routes.emergency_follow_ups.get(str(emergency.get("target")), ())), None)
     entry = routes.intents.get(first or "")
     return entry.target if entry is not None and entry.type == "team" else None
+
+
+def team_for_later(tracker: Tracker, text: str, routes: RouteTable) -> str | None:
+    """The team that helps on after an emergency answer, when the resident asks about a later time
+    ("voiko joskus myöhemmin jutella jonkun kanssa tästä, ei kiireellisesti" after the crisis answer)."""
+    emergency = previous_emergency(tracker.events)
+    if emergency is None or not speaks_of_later(text, routes):
+        return None
+    return follow_up_team(emergency, routes)
 
 
 def team_pointed_at(tracker: Tracker, route: Route | None, text: str, routes: RouteTable) -> str | None:
@@ -463,6 +480,15 @@ def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     return answer_asked(text, routes) in (None, need.target)
 
 
+def person_instead_of_assessment(need: Need | None, text: str, routes: RouteTable) -> Route | None:
+    """The team to offer when, right after an Omaolo assessment, the resident would rather call or
+    write to a person ("entä jos en halua tehdä sitä testiä, voinko soittaa jonnekin")."""
+    team = routes.omaolo.person_team
+    if need is None or need.type != "omaolo" or team is None or not declines_the_assessment(text, routes):
+        return None
+    return team_route(team, routes)
+
+
 def stays_with_need(
     tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable, confidence: float
 ) -> bool:
@@ -506,6 +532,12 @@ def stays_with_need(
         )
     if route.type == "omaolo" and _symptom_of_need(route, text, tracker, routes):
         return True
+    if (
+        route.type == "omaolo"
+        and route.extra.get("symptom") == GENERAL_SYMPTOM
+        and need.type in ("team", "omaolo")
+    ):
+        return True  # "alaleuassa takana, särkee öisin" after the dental team: a detail of that matter
     if not refers_back(text, routes):
         return confidence < UNSURE_OF_NEW_NEED
     return confidence < STAY_BELOW_CONFIDENCE
@@ -630,6 +662,9 @@ class ActionRoute(EscalationAction):
         if team_meant is not None:
             return send_team(dispatcher, tracker, team_route(team_meant, routes), routes, self)
         need = previous_need(tracker.events)
+        instead = person_instead_of_assessment(need, text, routes)
+        if instead is not None:
+            return send_team(dispatcher, tracker, instead, routes, self)
         form_taken = route is not None and route.type == "form" and form_offered_last(tracker.events)
         if need is None and asks_vaguely(text, routes) and not form_taken:  # but "no sit se lomake"
             return ask_about_vague_matter(dispatcher, tracker, routes)
@@ -902,11 +937,17 @@ class ActionHandleFallback(EscalationAction):
         still_meant = emergency_still_meant(tracker, text)
         if still_meant is not None:
             return send_route(dispatcher, still_meant, routes)
+        helping_later = team_for_later(tracker, text, routes)
+        if helping_later is not None:
+            return send_team(dispatcher, tracker, team_route(helping_later, routes), routes, self)
         remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
         decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
         need = previous_need(tracker.events)
+        instead = person_instead_of_assessment(need, text, routes)
+        if instead is not None:
+            return send_team(dispatcher, tracker, instead, routes, self)
         if need is not None and asks_about_the_answer(text, need, routes):
             # "lasketaanko hammashoidon maksut siihen mukaan?" right after the payment ceiling
             return send_follow_up(dispatcher, tracker, need, routes, self)

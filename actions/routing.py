@@ -455,7 +455,7 @@ _QUESTION_WORDS = (
     "tarvitseeko", "tarvitsenko", "tarviinko", "tarvinko", "tarvitaanko", "tarvitaanks", "pitaako",
     "pitaaks", "voiko", "voiks", "voinko", "voinks", "onko", "onks", "saako", "saaks", "lasketaanko",
     "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko", "missa", "mitka", "miksi", "miks",
-    "kehen", "keneen", "paljonko",
+    "kehen", "keneen", "paljonko", "mika", "maksaako", "maksaaks", "tuleeko", "tuleeks", "kannattaako",
 )  # fmt: skip
 
 
@@ -546,6 +546,12 @@ def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     words = normalise(text).split()
     supposing = {word for word, following in zip(words, words[1:], strict=False) if following == "jos"}
     return bool(routes.new_topic_words & (set(words) - supposing))
+
+
+def declines_the_assessment(text: str, routes: RouteTable) -> bool:
+    """Whether a message would rather reach a person than do the Omaolo assessment just offered
+    (routes.yml ``omaolo.instead_phrases``: "en halua tehdä sitä testiä, voinko soittaa jonnekin")."""
+    return mentions_any(routes.omaolo.instead_phrases, normalise(text))
 
 
 def asks_about_anonymity(text: str, routes: RouteTable) -> bool:

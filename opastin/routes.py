@@ -97,6 +97,8 @@ class Omaolo:
     child_team: str
     symptoms: tuple[Symptom, ...]
     child_stays_with: frozenset[str] = frozenset()
+    person_team: str | None = None
+    instead_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,13 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     if not isinstance(stays_with, list) or any(team not in teams for team in stays_with):
         raise reader.fail("omaolo.child_stays_with", "must list team ids")
     front_page = reader.url(node, "front_page", "omaolo.front_page")
-    return Omaolo(front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with))
+    person_team = node.get("person_team")
+    if person_team is not None and person_team not in teams:
+        raise reader.fail("omaolo.person_team", f"unknown team '{person_team}'")
+    instead = _phrases(reader, node, "instead_phrases") if "instead_phrases" in node else ()
+    return Omaolo(
+        front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with), person_team, instead
+    )
 
 
 def _phrases(reader: _Reader, raw: Mapping[str, Any], key: str) -> tuple[str, ...]:

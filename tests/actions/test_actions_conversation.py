@@ -751,3 +751,60 @@ def test_no_other_team_offered_when_the_team_takes_the_resident(tracker_for, ser
     tracker = tracker_for("voinko puhua ihmisen kanssa", "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("team", "palveluneuvo")]
+
+
+NEUVOLA = {"type": "team", "target": "neuvola", "label": "Neuvola"}
+
+
+def test_a_longer_message_read_as_a_greeting_after_a_need_adds_to_it(tracker_for, service):
+    routed = [
+        user_event("vauvan rokotus jäi väliin, miten saa uuden ajan", "child_health_clinic"),
+        bot_route(NEUVOLA),
+    ]
+    tracker = tracker_for("se on 8kk ja nyt ihan terve taas", "greet", earlier=routed)
+    messages, _ = run(ActionGreet(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "neuvola")
+
+
+def test_playing_down_after_a_112_answer_gets_it_again(tracker_for, service):
+    earlier = [
+        user_event("rintaa puristaa ja vasen käsi tuntuu oudolta", "emergency"),
+        bot_route({"type": "emergency", "target": "112"}),
+    ]
+    tracker = tracker_for("no se meni jo vähän ohi ei varmaan tarvi", "deny", earlier=earlier)
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("emergency", "112")]
+
+
+def test_a_talk_later_after_the_crisis_answer_gets_the_team_that_helps_on(tracker_for, service):
+    earlier = [
+        user_event("ois helpompaa jos mua ei ois", "emergency"),
+        bot_route({"type": "emergency", "target": "crisis"}),
+    ]
+    text = "voiko joskus myöhemmin jutella jonkun kanssa tästä, ei mitenkään kiireellisesti"
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "mielenterveys_paihde")
+
+
+def test_not_wanting_the_assessment_offers_a_person_instead(tracker_for, service):
+    earlier = [
+        user_event("virtsatessa kirvelee", "report_symptom"),
+        bot_route(
+            {"type": "omaolo", "target": "https://www.omaolo.fi/", "symptom": "urinary_tract_infection"}
+        ),
+    ]
+    text = "entä jos en halua tehdä sitä testiä, voinko soittaa tai kirjottaa jonnekin"
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "terveysneuvo")
+
+
+def test_yes_naming_a_team_after_a_person_offer_is_that_team(tracker_for, service):
+    offered = [
+        user_event("haluisin jutella ihmisen kanssa", "request_human"),
+        bot_route({"type": "person", "target": "offered"}),
+    ]
+    tracker = tracker_for("joo palveluneuvo kuulostaa oikealta", "affirm", earlier=offered)
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")

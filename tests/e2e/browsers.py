@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from devtools.stack import always_open_teams, create_agents, handoff_cli, handoff_server
 from opastin.processes import free_port
 from tests.e2e.stack import conversation_id_of
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Frame, Page, Route
+    from playwright.sync_api import Browser, BrowserContext, FileChooser, Frame, Page, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-results"
@@ -98,6 +99,24 @@ def tab_to_id(page: Page, element_id: str, limit: int = 40) -> None:
         if page.evaluate("document.activeElement.id") == element_id:
             return
     pytest.fail(f"Tab never reaches #{element_id}")
+
+
+def choose_by_keyboard(page: Page, attempts: int = 3) -> FileChooser:
+    """Press Space on the focused file input and return the file chooser it opens.
+
+    Headless Chromium now and then loses the keystroke that asks for the chooser; a chooser
+    that is coming opens within a second, so each attempt waits a few seconds and then presses
+    again, within the time one 30 s wait would take. The focus stays on the same input.
+    """
+    focused = page.evaluate("document.activeElement.id")
+    for _ in range(attempts):
+        try:
+            with page.expect_file_chooser(timeout=8_000) as choosing:
+                page.keyboard.press("Space")
+            return choosing.value
+        except PlaywrightTimeoutError:
+            page.locator(f"#{focused}").focus()
+    pytest.fail(f"Space on #{focused} never opened a file chooser")
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from handoff.identification.keys import ensure_dev_key_file
 from opastin.processes import free_port
 from tests.e2e.browsers import (
     RESULTS,
+    choose_by_keyboard,
     frame_axe_violations,
     logged_in_desk,
     queued_resident,
@@ -157,9 +158,7 @@ def test_the_professional_asks_and_both_see_the_name(browser, service_stack, des
     # A full-page screenshot resizes the page for a moment; keep the keyboard on the button.
     resident.locator("#chat-attachment").focus()
     assert resident.evaluate("document.activeElement.id") == "chat-attachment"
-    with resident.expect_file_chooser() as choosing:
-        resident.keyboard.press("Space")
-    choosing.value.set_files(
+    choose_by_keyboard(resident).set_files(
         files=[{"name": "IMG_2041.jpeg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
     )
     resident.locator(".message--system").filter(has_text="Liite: IMG_2041.jpg (1 kt)").wait_for()

@@ -236,16 +236,18 @@ def test_foreign_negations_and_information_questions_get_no_learned_suspicion(
 
 
 def test_a_foreign_learned_suspicion_must_be_sure(matcher: EmergencyMatcher) -> None:
-    text = "my grandfather looks strange and grey and is breathing oddly"
+    text = "my grandfather looks strange and grey and sits there quietly"
     assert SafetyNet(matcher, Always(0.8)).check(text) is None  # the Finnish model reads English badly
     verdict = SafetyNet(matcher, Always(0.95)).check(text)
     assert verdict is not None and verdict.target == CONFIRM
+    # Breathing oddly is in the lexicon's English words: a certain answer, no learned guess needed.
+    assert SafetyNet(matcher, Always(0.0)).check("he is grey and breathing oddly").certain
 
 
 @pytest.mark.parametrize(
     ("text", "language"),
     [
-        ("my grandfather looks strange and grey and is breathing oddly", "en"),
+        ("my grandfather looks strange and grey and sits there quietly", "en"),
         ("min man är så konstig och blek och han svarar knappt", "sv"),
         ("pappa näyttää oudolta ja harmaalta ja hengittää oudosti", "fi"),
     ],
