@@ -433,3 +433,15 @@ def test_one_word_is_left_to_the_lexicon(matcher: EmergencyMatcher) -> None:
 def test_an_age_is_not_history_in_english_or_swedish(matcher: EmergencyMatcher, text: str) -> None:
     verdict = SafetyNet(matcher, Always(0.99)).check(text)
     assert verdict is not None and verdict.layer == "learned"
+
+
+def test_a_typo_read_as_a_veto_word_does_not_silence_a_match(matcher: EmergencyMatcher) -> None:
+    # "lähteeä" has the base form "lähete" (a referral) among its readings; the referral veto names
+    # its written forms, so the question about going to urgent care keeps its answer.
+    for typo in ("pitäisikö lähteeä päivystykseen", "pitääkö lähteää päivystykseen"):
+        verdict = SafetyNet(matcher, Always(0.0)).check(typo)
+        assert verdict is not None and verdict.certain and verdict.target == "116117"
+    assert matcher.detect("pitäisikö lähetteen kanssa lähteä päivystykseen") is None
+    # A matched word whose reading is a veto word stays in doubt: "ruokmyrkytyksen" may be food poisoning.
+    found = matcher.detect("sain ruokmyrkytyksen")
+    assert found is not None and found.tempered
