@@ -52,6 +52,7 @@ def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
 
 PALVELUNEUVO = {"type": "team", "target": "palveluneuvo", "label": "Palveluneuvo"}
 MIELENTERVEYS = {"type": "team", "target": "mielenterveys_paihde", "label": "Mielenterveyspalvelut"}
+NEUVOLA = {"type": "team", "target": "neuvola", "label": "Neuvola"}
 
 
 def test_a_question_gets_its_answer_and_the_team_that_helps_further(tracker_for, service):
@@ -751,9 +752,6 @@ def test_no_other_team_offered_when_the_team_takes_the_resident(tracker_for, ser
     tracker = tracker_for("voinko puhua ihmisen kanssa", "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("team", "palveluneuvo")]
-
-
-NEUVOLA = {"type": "team", "target": "neuvola", "label": "Neuvola"}
 
 
 def test_a_longer_message_read_as_a_greeting_after_a_need_adds_to_it(tracker_for, service):
