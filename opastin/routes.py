@@ -270,16 +270,16 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
     person_team = node.get("person_team")
     if person_team is not None and person_team not in teams:
         raise reader.fail("omaolo.person_team", f"unknown team '{person_team}'")
-    instead = _phrases(reader, node, "instead_phrases") if "instead_phrases" in node else ()
+    instead = _phrases(reader, node, "instead_phrases", "omaolo.instead_phrases")
     return Omaolo(
         front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with), person_team, instead
     )
 
 
-def _phrases(reader: _Reader, raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def _phrases(reader: _Reader, raw: Mapping[str, Any], key: str, path: str = "") -> tuple[str, ...]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(item, str) and normalise(item) for item in value):
-        raise reader.fail(key, "must be a list of phrases with letters")
+        raise reader.fail(path or key, "must be a list of phrases with letters")
     return tuple(normalise(item) for item in value)
 
 

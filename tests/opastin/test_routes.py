@@ -86,6 +86,7 @@ def test_project_file_loads_with_every_intent_and_symptom():
         (lambda r: r["omaolo"].update(min_age="15"), "omaolo.min_age: must be a whole number"),
         (lambda r: r["omaolo"].update(child_team="lastenlaakari"), "omaolo.child_team: unknown team"),
         (lambda r: r["omaolo"].update(person_team="hoitaja"), "omaolo.person_team: unknown team"),
+        (lambda r: r["omaolo"].update(instead_phrases="ei"), "omaolo.instead_phrases: must be a list"),
         (lambda r: r.update(general_teams=["nobody"]), "general_teams: unknown id 'nobody'"),
         (lambda r: r.pop("pages"), "pages: missing"),
         (
