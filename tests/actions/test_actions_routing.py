@@ -13,7 +13,7 @@ from actions.actions_contact import reset_form_slots
 from actions.actions_conversation import ActionOtherLanguage
 from actions.actions_routing import ActionEmergency, ActionHandleFallback, ActionRoute, ActionSafetyAnswer
 from opastin.finnish_time import HELSINKI
-from tests.actions.conftest import down, make_tracker, user_event
+from tests.actions.conftest import down, user_event
 
 
 def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -905,13 +905,14 @@ def test_unsure_after_the_safety_question_is_not_taken_for_a_no(tracker_for, ser
     )
 
 
-def test_a_general_symptom_after_a_team_is_a_detail_of_that_matter(service):
-    dental = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
-    earlier = [
-        user_event("hammas on ollu kipee viikon, saisko ajan", "dental_care"),
-        {"event": "bot", "text": "…", "data": {"custom": {"route": dental}}},
-    ]
-    detail = user_event("alaleuassa takana, särkee varsinki öisin", "report_symptom")
-    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*earlier, detail))
-    routes = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
-    assert (routes[0]["type"], routes[0]["target"]) == ("team", "suun_terveydenhuolto")
+def test_a_general_symptom_after_a_team_is_a_detail_of_that_matter(tracker_for, service):
+    earlier = _after_team(
+        "suun_terveydenhuolto",
+        "Suun terveydenhuolto",
+        "hammas on ollu kipee viikon, saisko ajan",
+        "dental_care",
+    )
+    tracker = tracker_for("alaleuassa takana, särkee varsinki öisin", "report_symptom", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    route = next(m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {}))
+    assert (route["type"], route["target"]) == ("team", "suun_terveydenhuolto")
