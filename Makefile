@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install install-test train run run-cluster faults stop test check validate lint check-deploy static-checks pytest model-checks test-cluster test-stories test-nlu report-nlu crossval clean
+.PHONY: help install install-test train run run-cluster faults stop test check validate lint check-deploy static-checks pytest model-checks test-cluster test-conversations test-stories test-nlu report-nlu crossval clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -60,9 +60,10 @@ static-checks:
 	@$(MAKE) --no-print-directory -j1 install-test validate lint check-deploy
 
 # The model checks are CPU-bound and pytest mostly waits on servers and browsers:
-# run side by side, they take about the time of the longer one (README.md).
+# run side by side, they take about the time of the longer one (README.md). The
+# conversation replay runs in this lane so that the two take about as long.
 model-checks:
-	@$(MAKE) --no-print-directory -j1 test-stories test-nlu test-cluster
+	@$(MAKE) --no-print-directory -j1 test-stories test-nlu test-conversations test-cluster
 
 validate:  ## Check the content: teams, routes, domain, lexicon and messages together, then Rasa's data
 	@echo "==> content files (python -m opastin.validate)"
@@ -85,9 +86,13 @@ check: install lint  ## The fast tier: lint, layers and the tests that need no t
 	@echo "==> pytest (fast tier)"
 	@$(BIN)/pytest
 
-pytest:  ## Every Python test but the cluster's: fast and end-to-end (SQLite and a throw-away PostgreSQL)
+pytest:  ## Every Python test but the cluster's and the conversation replay: fast and end-to-end (SQLite and a throw-away PostgreSQL)
 	@echo "==> pytest"
-	@scripts/with_postgres.sh $(BIN)/pytest -m "not cluster"
+	@scripts/with_postgres.sh $(BIN)/pytest -m "not cluster and not conversations"
+
+test-conversations:  ## Every conversation set replayed against the real stack at five clock times (docs/conversations.md)
+	@echo "==> pytest: the conversations"
+	@$(BIN)/pytest -m conversations
 
 test-cluster:  ## The cluster's tests: make run-cluster's topology, and the fault suite's short run
 	@echo "==> pytest: the cluster"

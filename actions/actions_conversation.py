@@ -51,8 +51,11 @@ from actions.routing import (
     asks_to_be_contacted,
     asks_vaguely,
     decide_route,
+    emergency_route,
+    entity_values,
     find_team,
     mentions_any,
+    speaks_of_oneself,
     thanks_in,
     turns_to_another_matter,
 )
@@ -75,12 +78,6 @@ MIN_ANSWER_CONFIDENCE = 0.8
 MIN_RUNNER_UP = 0.05
 # An answer chosen this surely is a new question even right after another answer.
 SURE_ANSWER = 0.9
-# Greetings that also take leave in Finnish ("moi" at the end of a chat); "hei" only greets, except
-# right after the bot answered thanks ("kiitos" → "Ole hyvä!" → "hei").
-LEAVE_TAKING_GREETINGS = frozenset({"moi", "moikka", "moro", "heippa", "heido", "moimoi"})
-GREETINGS = LEAVE_TAKING_GREETINGS | {"hei", "heii", "terve"}
-# Words of a greeting that asks whether anybody is there ("onks siel ketään nyt").
-ANYBODY = frozenset({"ketaan", "ketaa", "kukaan", "joku", "ihminen", "ihmista"})
 
 
 def next_routed_intent(ranking: list[dict[str, Any]], routes: RouteTable) -> str | None:
@@ -267,11 +264,11 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     ) -> list[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
         first = sum(event.get("event") == "user" for event in tracker.events) <= 1
-        if first and set(normalise(text).split()) <= GREETINGS:
+        routes = default_routes()
+        if first and set(normalise(text).split()) <= routes.greeting_words | routes.leave_taking_greetings:
             # "heippa" as the first message greets: nobody takes leave before saying anything.
             dispatcher.utter_message(response="utter_greet")
             return [SlotSet(RATING_DUE, False)]
-        routes = default_routes()
         if not conversation_had_a_route(tracker) and asks_vaguely(
             text, routes
         ):  # "moi, kysyisin vaimon puolesta"
@@ -342,7 +339,8 @@ MAX_GREETING_WORDS = 4
 
 class ActionGreet(EscalationAction):
     """A greeting; a bare "moi" after the resident was already directed somewhere (or "hei" right after
-    thanks were answered) takes leave, and "onks siel ketään" there asks for a person."""
+    thanks were answered) takes leave, and "onks siel ketään" there asks for a person (routes.yml
+    ``follow_up_words``: ``greeting``, ``leave_taking``, ``anybody``)."""
 
     def name(self) -> str:
         return "action_greet"
@@ -352,13 +350,13 @@ class ActionGreet(EscalationAction):
     ) -> list[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
         words = normalise(text).split()
+        routes = default_routes()
         thanked = any(name.startswith("utter_you_are_welcome") for name in turn_responses(tracker.events))
-        leaving = LEAVE_TAKING_GREETINGS | {"hei"} if thanked else LEAVE_TAKING_GREETINGS
+        leaving = routes.leave_taking_greetings | (routes.greeting_words if thanked else frozenset())
         routed = conversation_had_a_route(tracker)
         if routed and words and set(words) <= leaving:
             return say_goodbye(dispatcher, tracker)
-        routes = default_routes()
-        if routed and ANYBODY & set(words):
+        if routed and routes.anybody_words & set(words):
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
             return [SlotSet(RATING_DUE, False)]
         if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
@@ -393,7 +391,9 @@ class ActionEmergencyCalled(EscalationAction):
     """Help was already called: acknowledged without repeating the instruction; thanks are answered
     in the same breath ("Ole hyvä, ja hyvä, että soitit"). A message that then turns to another
     matter ("ok ambulanssi tulossa. kysyisin vielä, miten äidille sais kotihoitoa jatkossa") has
-    that matter routed after the acknowledgement."""
+    that matter routed after the acknowledgement, and a need the call does not meet (the safety
+    net's social or crisis level beside it: "ambulanssi tulee, mut pappa on muistisairas eikä voi
+    jäädä yksin") gets its guidance."""
 
     def name(self) -> str:
         return "action_emergency_called"
@@ -401,16 +401,24 @@ class ActionEmergencyCalled(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = str((tracker.latest_message or {}).get("text") or "")
+        latest = tracker.latest_message or {}
+        text = str(latest.get("text") or "")
         response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
         dispatcher.utter_message(response=response)
         routes = default_routes()
-        if not turns_to_another_matter(text, routes):
+        entities = latest.get("entities") or []
+        if entity_values(entities, "emergency_level"):
+            return send_route(dispatcher, emergency_route(entities), routes)
+        named = find_team(text, routes)  # "ambulanssi on matkalla. mut kuka hoitaa sen kotihoitoasian"
+        another = turns_to_another_matter(text, routes) or speaks_of_oneself(text, routes)
+        if not another and named is None:
             return []
-        meant = meaning_of(other_than_called(tracker.latest_message or {}), routes)
-        if meant is None:
-            return []
-        return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
+        meant = meaning_of(other_than_called(latest), routes)
+        if meant is not None:
+            return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
+        if named is not None:
+            return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
+        return []
 
 
 def other_than_called(parse: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,7 @@ from actions.routing import (
     language_suffix,
     names_no_matter,
     opens_another_matter,
+    opens_with_a_new_topic,
     points_to_a_team,
     resolve_fallback,
     route_reply,
@@ -304,6 +305,7 @@ YES_OR_NO = "action_yes_or_no"
 # after it, the people who can chat now are offered too.
 URGENT_CARE_LEVEL = "116117"
 SOCIAL_LEVEL = "social"
+CRISIS_LEVEL = "crisis"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
 
@@ -402,6 +404,29 @@ def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | No
     return entry.target if entry is not None and entry.type == "team" else None
 
 
+def denies_the_danger(emergency: Mapping[str, Any], entities: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether, right after the crisis answer, the resident negates that danger (the safety net's
+    ``emergency_denied`` entity: "en mä oo tekemässä itelleni mitään"). Playing down the other
+    levels ("ei se oo tajuton") gets their guidance again (``urgency_doubted``)."""
+    level = str(emergency.get("target"))
+    return level == CRISIS_LEVEL and level in entity_values(entities, "emergency_denied")
+
+
+def help_on_after_denial(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    emergency: Mapping[str, Any],
+    routes: RouteTable,
+    action: EscalationAction,
+) -> list[EventType]:
+    """The crisis line in one line, then the team that helps on (routes.yml ``emergency_follow_ups``)."""
+    dispatcher.utter_message(response=LEVEL_REMINDERS[CRISIS_LEVEL])
+    helping = follow_up_team(emergency, routes)
+    if helping is None:
+        return []
+    return send_team(dispatcher, tracker, team_route(helping, routes), routes, action)
+
+
 def team_for_later(tracker: Tracker, text: str, routes: RouteTable) -> str | None:
     """The team that helps on after an emergency answer, when the resident asks about a later time
     ("voiko joskus myöhemmin jutella jonkun kanssa tästä, ei kiireellisesti" after the crisis answer)."""
@@ -489,6 +514,13 @@ def person_instead_of_assessment(need: Need | None, text: str, routes: RouteTabl
     return team_route(team, routes)
 
 
+def answer_without_team(need: Need, routes: RouteTable) -> bool:
+    """Whether ``need`` is an answer that offered no team ("entä voiks samalla varata uuden ajan"
+    after an answer with the dental team offered is that team's matter)."""
+    answer = routes.answers.get(need.target) if need.type == ANSWER else None
+    return answer is not None and answer.team is None
+
+
 def stays_with_need(
     tracker: Tracker, need: Need, route: Route | None, text: str, routes: RouteTable, confidence: float
 ) -> bool:
@@ -526,6 +558,8 @@ def stays_with_need(
         return False  # "ja mulla itellä on sama yskä": the writer's own symptom, a new need
     if route.type == "omaolo" and need.route.get("reason") == CHILD_SYMPTOM:
         return True  # "ei oo hengenahdistusta, syö ja leikkii" after the child's cough: about the child
+    if route.type == "webpage" and answer_without_team(need, routes) and opens_with_a_new_topic(text, routes):
+        return False  # "entä paljonko yks lääkärikäynti maksaa" after the payment ceiling: the fee page
     if route.type == "webpage":
         return _page_of_need(need, str(route.extra.get("page")), text, tracker, routes) or (
             refers_back(text, routes) and confidence < STAY_BELOW_CONFIDENCE
@@ -642,6 +676,10 @@ class ActionRoute(EscalationAction):
         emergency = previous_emergency(tracker.events)
         if emergency is not None and (route is None or route.type != "emergency"):
             if stays_with_emergency(emergency, intent, confidence, text, routes):
+                if denies_the_danger(emergency, entities):
+                    # "en mä oo tekemässä itelleni mitään, mut haluisin puhua jollekin": the number once
+                    # more in a line, and the team that helps on.
+                    return help_on_after_denial(dispatcher, tracker, emergency, routes, self)
                 events = send_route(dispatcher, emergency_again(emergency), routes)
                 if intent != HUMAN_INTENT:
                     return events
@@ -714,7 +752,7 @@ def safety_buttons(language: str | None = None) -> list[dict[str, str]]:
 
 # The reminder that starts a follow-up a moderate guess suspected, by the suspected level.
 LEVEL_REMINDERS = {
-    "crisis": "utter_emergency_reminder_crisis",
+    CRISIS_LEVEL: "utter_emergency_reminder_crisis",
     "social": "utter_emergency_reminder_social",
 }
 

@@ -540,6 +540,12 @@ def doubts_urgency(text: str, routes: RouteTable) -> bool:
     return mentions_any(routes.urgency_doubt_phrases, normalise(text))
 
 
+def opens_with_a_new_topic(text: str, routes: RouteTable) -> bool:
+    """Whether a message opens by turning to another matter ("entä paljonko…"), not "entä jos…"."""
+    words = normalise(text).split()
+    return bool(words) and words[0] in routes.new_topic_words and words[1:2] != ["jos"]
+
+
 def turns_to_another_matter(text: str, routes: RouteTable) -> bool:
     """Whether a message turns to another matter ("okei soitan. entäs se muistitesti…", "onks
     muuten…"); "entä jos…" supposes more of the same matter."""

@@ -169,6 +169,9 @@ class RouteTable:
     new_topic_words: frozenset[str] = frozenset()
     later_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
+    greeting_words: frozenset[str] = frozenset()
+    leave_taking_greetings: frozenset[str] = frozenset()
+    anybody_words: frozenset[str] = frozenset()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Words that name no matter by themselves, and the words that may stand beside them.
@@ -425,6 +428,9 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         later_words=_follow_up_words(reader, raw, "later"),
         self_words=_follow_up_words(reader, raw, "self"),
+        greeting_words=_follow_up_words(reader, raw, "greeting"),
+        leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),
+        anybody_words=_follow_up_words(reader, raw, "anybody"),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),

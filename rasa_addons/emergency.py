@@ -54,6 +54,8 @@ from opastin.safety.learned import FILE_NAME, LearnedDetector
 from opastin.safety.lexicon import (
     DEFAULT_LEXICON,
     LEVEL_112,
+    LEVEL_CRISIS,
+    LEVEL_SOCIAL,
     EmergencyMatcher,
     read_emergency_list,
     read_message_list,
@@ -70,6 +72,7 @@ EMERGENCY_LEVEL_ENTITY = "emergency_level"
 SUSPECTED_ENTITY = "emergency_suspected"
 LANGUAGE_ENTITY = "language"
 HELP_ENTITY = "emergency_help"
+DENIED_ENTITY = "emergency_denied"
 # A suspicion's layer (lexicon, tolerant, learned, classifier): how sure the suspicion is.
 LAYER_ENTITY = "emergency_layer"
 # A suspicion's strength: firm (the lexicon's words, a learned probability of at least FIRM_LEARNED)
@@ -195,8 +198,12 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
             text = message.get(TEXT) or ""
             if self.net.already_called(text):
                 set_intent(message, CALLED_INTENT)
+                mark_further_need(message, self.net.check(text))
                 continue
             verdict = self.net.check(text)
+            denied = self.net.denied_level(text) if verdict is None else None
+            if denied is not None:  # "en mä oo tekemässä itelleni mitään": read on after a crisis answer
+                set_safety_entities(message, {DENIED_ENTITY: denied})
             if verdict is not None:
                 mark_emergency(message, verdict)
             elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == EMERGENCY_INTENT:
@@ -206,6 +213,23 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
                     # Only the classifier saw danger, nothing else is likely: ask, never "not understood".
                     mark_emergency(message, SafetyVerdict(LEVEL_112, False, LAYER_CLASSIFIER))
         return messages
+
+
+# Needs that a call to 112 does not meet: the social emergency service, the crisis line.
+NOT_MET_BY_THE_CALL = (LEVEL_SOCIAL, LEVEL_CRISIS)
+
+
+def mark_further_need(message: Message, verdict: SafetyVerdict | None) -> None:
+    """On a message saying help was called, an ``emergency_level`` entity for a certain social or
+    crisis match beside it ("ambulanssi tulee, mut pappa on muistisairas eikä voi jäädä yksin"):
+    the acknowledgement is followed by that guidance."""
+    if verdict is None or not verdict.certain or verdict.level not in NOT_MET_BY_THE_CALL:
+        return
+    values = {EMERGENCY_LEVEL_ENTITY: verdict.level, **({HELP_ENTITY: verdict.help} if verdict.help else {})}
+    set_safety_entities(message, values)
+    logger.info(
+        "Safety net: help already called, and a %s need beside it (rule %r)", verdict.level, verdict.rule
+    )
 
 
 def for_learned_detector(example: Message) -> bool:
@@ -256,6 +280,31 @@ def demote_guess(message: Message, threshold: float) -> None:
         message.data[INTENT] = best
 
 
+def set_safety_entities(message: Message, values: dict[str, str]) -> None:
+    """Put the safety net's ``values`` on ``message`` as entities spanning its text, replacing
+    entities of the same types."""
+    text = message.get(TEXT) or ""
+    kept = [
+        entity
+        for entity in message.data.get(ENTITIES) or []
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) not in values
+    ]
+    message.data[ENTITIES] = [
+        *kept,
+        *(
+            {
+                ENTITY_ATTRIBUTE_TYPE: entity_type,
+                ENTITY_ATTRIBUTE_VALUE: value,
+                ENTITY_ATTRIBUTE_START: 0,
+                ENTITY_ATTRIBUTE_END: len(text),
+                EXTRACTOR: EmergencyDetector.__name__,
+                ENTITY_CONFIDENCE_KEY: 1.0,
+            }
+            for entity_type, value in values.items()
+        ),
+    ]
+
+
 def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
     """Rewrite ``message``'s prediction to intent ``emergency`` with the verdict as entities.
 
@@ -268,7 +317,6 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
     ``emergency_help`` (further help the answer names, e.g. ``violence``).
     Only rule ids and layers are logged, never words.
     """
-    text = message.get(TEXT) or ""
     set_intent(message, EMERGENCY_INTENT)
     values = {EMERGENCY_LEVEL_ENTITY: verdict.target}
     if not verdict.certain:
@@ -279,23 +327,7 @@ def mark_emergency(message: Message, verdict: SafetyVerdict) -> None:
         values[LANGUAGE_ENTITY] = verdict.language
     if verdict.help:
         values[HELP_ENTITY] = verdict.help
-    entities = [
-        entity
-        for entity in message.data.get(ENTITIES) or []
-        if entity.get(ENTITY_ATTRIBUTE_TYPE) not in values
-    ]
-    for entity_type, value in values.items():
-        entities.append(
-            {
-                ENTITY_ATTRIBUTE_TYPE: entity_type,
-                ENTITY_ATTRIBUTE_VALUE: value,
-                ENTITY_ATTRIBUTE_START: 0,
-                ENTITY_ATTRIBUTE_END: len(text),
-                EXTRACTOR: EmergencyDetector.__name__,
-                ENTITY_CONFIDENCE_KEY: 1.0,
-            }
-        )
-    message.data[ENTITIES] = entities
+    set_safety_entities(message, values)
     logger.info(
         "Safety net: %s layer, rule %r, level %s, %s",
         verdict.layer,

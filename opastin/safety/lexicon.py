@@ -93,7 +93,9 @@ _RULE_KEYS = frozenset(
 )
 # What a rule's ``help`` may add to the answer.
 HELP_KINDS = frozenset({"violence"})
-_TOP_KEYS = frozenset({"aliases", "negations", "negation_fillers", "levels", "already_called", "not_now"})
+_TOP_KEYS = frozenset(
+    {"aliases", "negations", "foreign_negations", "negation_fillers", "levels", "already_called", "not_now"}
+)
 # "eikä" after a match starts a clause of its own ("lähti eilen eikä oo palannu").
 _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
 # Words after which a denial's clause goes on about something else ("... ei oo, mut ...").
@@ -229,6 +231,20 @@ def _word_list(value: Any, what: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ValueError(f"'{what}' must be a list of words")
     return frozenset(fold(item.strip()) for item in value)
+
+
+def _negations_by_language(finnish: frozenset[str], foreign: Any) -> dict[str, frozenset[str]]:
+    """The negation words that govern a rule of each language: an English or Swedish rule only
+    its own language's ("en" is a Swedish article), a Finnish rule every one of them."""
+    if not isinstance(foreign, dict) or set(foreign) - (set(LANGUAGES) - {"fi"}):
+        raise ValueError("'foreign_negations' must map 'en' and/or 'sv' to a list of words")
+    by_language = {
+        str(language): _word_list(words, f"foreign_negations.{language}")
+        for language, words in foreign.items()
+    }
+    every = finnish.union(*by_language.values())
+    foreign_rules = {language: by_language.get(language, every) for language in LANGUAGES if language != "fi"}
+    return {"fi": every, **foreign_rules}
 
 
 def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rule:
@@ -367,6 +383,7 @@ class EmergencyMatcher:
                 raise ValueError(f"aliases.{spoken}: must map a word to a word or a list of words")
             self._aliases[fold(spoken)] = frozenset(fold(b) for b in base_list)
         self._negations = _word_list(lexicon.get("negations", []), "negations")
+        self._negations_for = _negations_by_language(self._negations, lexicon.get("foreign_negations") or {})
         self._fillers = _word_list(lexicon.get("negation_fillers", []), "negation_fillers")
         levels = lexicon.get("levels")
         if not isinstance(levels, dict) or not levels:
@@ -674,7 +691,7 @@ class EmergencyMatcher:
             ):
                 if any(tokens[i].sentence in vetoed() for i in span):
                     continue
-                if negation and rule.negatable and self._negated(span, tokens):
+                if negation and rule.negatable and self._negated(span, tokens, rule.language):
                     continue
                 return span
         for regex in rule.regexes:
@@ -685,7 +702,7 @@ class EmergencyMatcher:
                     span = _regex_span(sentence, found.start(), found.end())
                     if not span:
                         continue
-                    if negation and rule.negatable and self._negated(span, tokens):
+                    if negation and rule.negatable and self._negated(span, tokens, rule.language):
                         continue
                     return span
         return None
@@ -720,8 +737,9 @@ class EmergencyMatcher:
                 continue
             yield tuple(sorted(combination))
 
-    def _negated(self, span: tuple[int, ...], tokens: list[Token]) -> bool:
-        """Whether a negation outside ``span`` governs one of its words."""
+    def _negated(self, span: tuple[int, ...], tokens: list[Token], language: str) -> bool:
+        """Whether a negation (of a rule in ``language``) outside ``span`` governs one of its words."""
+        negations = self._negations_for[language]
         inside = set(span)
         for position in span:
             index = position - 1
@@ -729,7 +747,7 @@ class EmergencyMatcher:
             while index >= 0 and index not in inside and tokens[index].clause == tokens[position].clause:
                 # The negation word as typed ("et" is "että", though Voikko reads "ei"); fillers by any key,
                 # so that a misspelt filler still counts ("jatellut" is "ajatellut").
-                if tokens[index].surface in self._negations:
+                if tokens[index].surface in negations:
                     return True
                 if self._fillers.isdisjoint(tokens[index].keys) or skipped >= 3:
                     break
@@ -738,9 +756,11 @@ class EmergencyMatcher:
         # "rintakipua ei ole (ollut)", "itsetuhoisia ajatuksia ei ole": one word may come between,
         # and only fillers may follow to the clause's end ("viiltelin taas, ei oo syvä" is no denial).
         # Any word of the span may be denied so ("kuumetta ei oo eikä rinta punota, … kun vauva imee").
-        return any(self._denied_after(position, inside, tokens) for position in span)
+        return any(self._denied_after(position, inside, tokens, negations) for position in span)
 
-    def _denied_after(self, position: int, inside: set[int], tokens: list[Token]) -> bool:
+    def _denied_after(
+        self, position: int, inside: set[int], tokens: list[Token], negations: frozenset[str]
+    ) -> bool:
         for after in (position + 1, position + 2):
             if after + 1 >= len(tokens) or after in inside:
                 break
@@ -748,7 +768,7 @@ class EmergencyMatcher:
                 break
             word = tokens[after].surface
             if (
-                word in self._negations
+                word in negations
                 and word not in _COORDINATING
                 and tokens[after + 1].surface in self._fillers
                 and self._only_fillers_after(after + 1, tokens)

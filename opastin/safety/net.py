@@ -245,7 +245,13 @@ class SafetyNet:
 
         Meaningful after a tolerant check found nothing: then any match here was negated.
         """
-        return self.matcher.detect(text, tolerant=True, negation=False) is not None
+        return self.denied_level(text) is not None
+
+    def denied_level(self, text: str) -> str | None:
+        """The level of the lexicon's words when they are there but negated ("en mä oo tekemässä
+        itelleni mitään": crisis); meaningful, as :meth:`negated`, after a check found nothing."""
+        found = self.matcher.detect(text, tolerant=True, negation=False)
+        return found.level if found is not None else None
 
     def vetoed(self, text: str) -> bool:
         """Whether a lexicon rule matches ``text`` only where its ``unless`` declares the sentence

@@ -415,6 +415,46 @@ def test_help_called_with_no_other_matter_routes_nothing(tracker_for, service):
     assert routes_of(messages) == []
 
 
+def test_a_need_the_call_does_not_meet_gets_its_guidance_after_the_acknowledgement(tracker_for, service):
+    text = "soitettiin, ambulanssi tulee. mut pappa on muistisairas eikä voi jäädä yksin kotiin"
+    social = [{"entity": "emergency_level", "value": "social"}]
+    tracker = tracker_for(text, "emergency_called", entities=social, ranking=CALLED_THEN_ELDERLY_SERVICES)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert routes_of(messages) == [("emergency", "social")]
+
+
+@pytest.mark.parametrize(
+    ("text", "runner_up", "team"),
+    [
+        # a team's matter named
+        ("soitin 112, ambulanssi on matkalla. mut kuka hoitaa sen kotihoitoasian", "greet", "palveluneuvo"),
+        # the writer's own matter
+        (
+            "ambulanssi tulossa. mulla itellä on ollu liikaa juomista, haluisin jutella joskus",
+            "substance_use",
+            "mielenterveys_paihde",
+        ),
+    ],
+)
+def test_a_further_matter_after_help_was_called_is_routed(tracker_for, service, text, runner_up, team):
+    ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": runner_up, "confidence": 0.6}]
+    tracker = tracker_for(text, "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", team)]
+
+
+def test_the_fee_page_asked_with_entä_after_the_ceiling_answer_is_given(tracker_for, service):
+    earlier = [
+        user_event("paljonko pitää maksaa ennen kuin maksukatto täyttyy", "faq"),
+        bot_route({"type": "answer", "target": "fees_ceiling"}),
+    ]
+    text = "entä paljonko yks lääkärikäynti maksaa, onko ne hinnat jossain"
+    tracker = tracker_for(text, "ask_client_fees", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("webpage", "https://etelasavonha.fi/asiakasmaksut")]
+
+
 def test_a_number_asked_after_an_answer_is_not_the_answer_again(tracker_for, service):
     earlier = [
         user_event("tarttisin uusinnan verenpainelääkkeelle", "prescription_renewal"),

@@ -453,6 +453,28 @@ def test_a_follow_up_of_the_crisis_answer_stays_with_it(tracker_for, service):
     assert messages[0]["custom"]["route"]["target"] == "crisis"
 
 
+def test_danger_denied_after_the_crisis_answer_gets_the_line_in_a_line_and_the_team(tracker_for, service):
+    earlier = [
+        user_event("välillä tulee ajatus et kaikilla ois parempi ilman mua", "emergency"),
+        _answered("crisis"),
+    ]
+    denied = [{"entity": "emergency_denied", "value": "crisis"}]
+    text = "en mä oo tekemässä itelleni mitään, mut haluisin puhua jollekin näistä ajatuksista"
+    tracker = tracker_for(text, "mental_health", denied, earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder_crisis"
+    route = messages[1]["custom"]["route"]
+    assert (route["type"], route["target"]) == ("team", "mielenterveys_paihde")
+
+
+def test_playing_down_after_the_112_answer_is_no_denial(tracker_for, service):
+    earlier = [user_event("isä ei herää", "emergency"), _answered("112")]
+    denied = [{"entity": "emergency_denied", "value": "112"}]
+    tracker = tracker_for("ei se oo tajuton, se hengittää", "report_symptom", denied, earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "112"
+
+
 def test_no_money_after_the_social_emergency_answer_stays_with_it(tracker_for, service):
     earlier = [user_event("mies heitti mut ulos, missä mä voin olla yöllä", "emergency"), _answered("social")]
     tracker = tracker_for("mul on vaan puhelin ja takki, ei rahaa yhtään", "income_support", earlier=earlier)

@@ -16,7 +16,7 @@ import pytest
 from devtools.conversations import ConversationResult, describe, run_sets
 from devtools.stack import Rasa
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.conversations]
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = sorted((ROOT / "tests" / "conversations").glob("*.yml"))

@@ -200,6 +200,25 @@ def _lexicon(**levels: object) -> dict:
     return {"negations": ["ei"], "levels": levels or {"112": [{"id": "x", "patterns": ["rintakipu*"]}]}}
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Far har fått en plötslig svår huvudvärk", True),  # "en" is an article in Swedish
+        ("Jag har inte ont i bröstet", False),
+        ("ei ole rintakipua", False),
+        ("not rintakipua", False),  # a Finnish rule heeds every language's negations, as before
+    ],
+)
+def test_negations_are_read_in_the_rules_language(matcher: EmergencyMatcher, text: str, found: bool) -> None:
+    assert (matcher.detect(text) is not None) is found
+
+
+def test_foreign_negations_must_name_a_language() -> None:
+    lexicon = {**_lexicon(), "foreign_negations": {"de": ["nicht"]}}
+    with pytest.raises(LexiconError, match="'foreign_negations' must map"):
+        EmergencyMatcher(lexicon, use_voikko=False)
+
+
 def test_minimal_lexicon_works() -> None:
     matcher = EmergencyMatcher(_lexicon(), use_voikko=False)
     assert matcher.detect("rintakipua").rule == "x"
@@ -319,6 +338,26 @@ def test_component_overrides_nlu_fallback_and_keeps_other_entities(component) ->
     assert result.data["intent"]["name"] == "emergency"
     assert result.data["entities"][0] == other
     assert result.data["entities"][1]["value"] == "crisis"
+
+
+def test_help_called_with_a_need_the_call_does_not_meet_carries_that_level(component) -> None:  # noqa: ANN001
+    text = "soitettiin, ambulanssi tulee. mut pappa on muistisairas eikä voi jäädä yksin kotiin"
+    (result,) = component.process([_message(text, "elderly_services", 0.6)])
+    assert result.data["intent"]["name"] == "emergency_called"
+    assert [(e["entity"], e["value"]) for e in result.data["entities"]] == [("emergency_level", "social")]
+
+
+def test_negated_danger_words_are_marked_with_their_level(component) -> None:  # noqa: ANN001
+    text = "en mä oo tekemässä itelleni mitään, mut haluisin puhua jollekin"
+    (result,) = component.process([_message(text, "mental_health", 0.8)])
+    assert result.data["intent"]["name"] == "mental_health"
+    assert [(e["entity"], e["value"]) for e in result.data["entities"]] == [("emergency_denied", "crisis")]
+
+
+def test_help_called_for_a_112_matter_carries_no_further_level(component) -> None:  # noqa: ANN001
+    (result,) = component.process([_message("soitin 112, isä ei herää", "emergency", 0.9)])
+    assert result.data["intent"]["name"] == "emergency_called"
+    assert result.data["entities"] == []
 
 
 def test_component_leaves_other_messages_alone(component) -> None:  # noqa: ANN001
