@@ -50,7 +50,7 @@ stop:  ## Stop processes left running by `make run` or `make run-cluster`
 test: install  ## Run every check
 	@echo "==> training beside the static checks (test packages, content, lint, deploy); each one's output when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target train static-checks
-	@echo "==> pytest beside the model checks (test-stories, test-nlu, then the cluster's tests); each one's output when it ends"
+	@echo "==> pytest beside the model checks (test-stories, test-nlu, the conversations, then the cluster's tests); each one's output when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest model-checks
 	@echo "==> All checks passed"
 

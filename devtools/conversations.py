@@ -21,7 +21,8 @@ import functools
 import json
 import re
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -354,9 +355,20 @@ def stack_at(rasa: Rasa, clock: str, tmp: Path) -> Iterator[None]:
 
 
 def run_sets(
-    rasa: Rasa, sets: Iterable[Path], tmp: Path, progress: Callable[[str], None] = lambda _: None
+    rasa: Rasa,
+    sets: Iterable[Path],
+    tmp: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    workers: int = 1,
+    alone: Collection[Path] = (),
 ) -> dict[Path, list[ConversationResult]]:
-    """Replay every conversation of ``sets``, grouped by clock; the results in file order."""
+    """Replay every conversation of ``sets``, grouped by clock; the results in file order.
+
+    With ``workers`` above one, conversations are replayed that many at a time, each with its own
+    sender: Rasa, the action server and the service then work side by side. A turn's answer can
+    then depend on what the others did (a queue filled meanwhile), so the sets ``alone`` are
+    replayed first in each clock, one conversation at a time, as a measurement is.
+    """
     from opastin.routes import default_routes
 
     routes = default_routes()
@@ -364,6 +376,13 @@ def run_sets(
     catalogue = load_teams(DEFAULT_TEAMS_FILE)
     loaded = {path: load_conversations(path) for path in sets}
     results: dict[tuple[Path, str], ConversationResult] = {}
+
+    def run_one(clock: str, check: Callable[[Observed], list[str]], item: tuple[Path, Conversation]) -> None:
+        path, conversation = item
+        result = replay(conversation, rasa.url, f"{path.stem}-{conversation.id}-{clock}", check)
+        results[(path, conversation.id)] = result
+        progress(f"{conversation.id} {'ok' if result.right else 'MISS'}")
+
     for clock, start in CLOCKS.items():
         todo = [
             (path, c) for path, conversations in loaded.items() for c in conversations if c.clock == clock
@@ -371,14 +390,13 @@ def run_sets(
         if not todo:
             continue
         now = datetime.fromisoformat(start)
+        check = functools.partial(closed_offers, catalogue=catalogue, now=now, routes_teams=routes_teams)
+        replay_one = functools.partial(run_one, clock, check)
         with stack_at(rasa, clock, tmp):
-            for path, conversation in todo:
-                sender = f"{path.stem}-{conversation.id}-{clock}"
-                check = functools.partial(
-                    closed_offers, catalogue=catalogue, now=now, routes_teams=routes_teams
-                )
-                results[(path, conversation.id)] = replay(conversation, rasa.url, sender, check)
-                progress(f"{conversation.id} {'ok' if results[(path, conversation.id)].right else 'MISS'}")
+            for item in [item for item in todo if item[0] in alone]:
+                replay_one(item)
+            with ThreadPoolExecutor(max(1, workers)) as pool:
+                list(pool.map(replay_one, [item for item in todo if item[0] not in alone]))
     return {path: [results[(path, c.id)] for c in conversations] for path, conversations in loaded.items()}
 
 

@@ -181,7 +181,6 @@ def _walk_the_paths(chat: Transcripts, stack: dict[str, str]) -> None:
     assert stored == (4, "Vastaus tuli nopeasti")
 
 
-
 def _without_the_service(chat: Transcripts, stack: dict[str, str]) -> None:
     chat.start("The handoff service is down: no promise of a human; the form's message is kept")
     _stop_service(stack)
