@@ -753,7 +753,7 @@ def safety_buttons(language: str | None = None) -> list[dict[str, str]]:
 # The reminder that starts a follow-up a moderate guess suspected, by the suspected level.
 LEVEL_REMINDERS = {
     CRISIS_LEVEL: "utter_emergency_reminder_crisis",
-    "social": "utter_emergency_reminder_social",
+    SOCIAL_LEVEL: "utter_emergency_reminder_social",
 }
 
 

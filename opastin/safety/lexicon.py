@@ -382,8 +382,8 @@ class EmergencyMatcher:
             if not isinstance(spoken, str) or not all(isinstance(b, str) and b for b in base_list):
                 raise ValueError(f"aliases.{spoken}: must map a word to a word or a list of words")
             self._aliases[fold(spoken)] = frozenset(fold(b) for b in base_list)
-        self._negations = _word_list(lexicon.get("negations", []), "negations")
-        self._negations_for = _negations_by_language(self._negations, lexicon.get("foreign_negations") or {})
+        negations = _word_list(lexicon.get("negations", []), "negations")
+        self._negations_for = _negations_by_language(negations, lexicon.get("foreign_negations") or {})
         self._fillers = _word_list(lexicon.get("negation_fillers", []), "negation_fillers")
         levels = lexicon.get("levels")
         if not isinstance(levels, dict) or not levels:
@@ -415,7 +415,7 @@ class EmergencyMatcher:
         )
         context = [self._not_now] if self._not_now else []
         self._vocabulary = _Vocabulary.of(
-            [*self._rules, *context], self._aliases, self._fillers | self._negations
+            [*self._rules, *context], self._aliases, self._fillers | self._negations_for["fi"]
         )
         self._regex_vocabulary = _Vocabulary.of_regexes(
             [regex for rule in self._rules if rule.language == "fi" for regex in rule.regexes]
