@@ -77,14 +77,19 @@ _TEAM_ANSWER_FILLERS = frozenset(
      "vai", "mika", "no", "sitten", "sit", "puoli", "puolelle", "puolen", "asia", "asiaa", "ja", "tai",
      "niin", "joo", "ne", "ihan", "just", "luulen", "taitaa", "olla", "mun", "minun", "hanen", "sen",
      "mummon", "aidin", "isan", "tiimi", "ryhma", "palvelut", "palveluun", "palveluihin", "palveluja",
-     "kanssa", "siis"}
+     "kanssa", "siis", "koskee", "koskien", "liittyy", "liittyen", "asiassa"}
 )  # fmt: skip
 MIN_MATTER_WORDS = 3
+# Beside a team's name, fewer words describe the matter: "palveluneuvoon, isän omaishoidon tuki".
+MIN_MATTER_WORDS_BESIDE_A_NAME = 2
 
 
-def matter_words(text: str) -> list[str]:
-    """The words of an answer that neither name a team nor only stand beside its name."""
-    keywords = [keyword for team in default_routes().teams.values() for keyword in team.keywords]
+def matter_words(text: str, keywords_count: bool = False) -> list[str]:
+    """The words of an answer that neither name a team nor only stand beside its name. With
+    ``keywords_count``, a team's keyword other than its name is a word of the matter ("isän
+    kotihoito, äiti on ihan väsyny"), as the name is what names the team."""
+    teams = default_routes().teams.values()
+    keywords = _team_names() if keywords_count else [keyword for team in teams for keyword in team.keywords]
     return [
         word
         for word in normalise(text).split()
@@ -92,10 +97,24 @@ def matter_words(text: str) -> list[str]:
     ]
 
 
+def _team_names() -> list[str]:
+    """The first word of each team's name, normalised ("palveluneuvo", "mielenterveys")."""
+    return [normalise(team.name).split()[0] for team in default_routes().teams.values()]
+
+
+def names_a_team(text: str) -> bool:
+    """Whether ``text`` names a team by its name ("palveluneuvoon"), not only by a matter."""
+    return any(name in word for word in normalise(text).split() for name in _team_names())
+
+
 def describes_the_matter(text: str) -> bool:
     """Whether an answer to "which service?" also says what the matter is: enough words that
-    neither name a team nor only stand beside its name."""
-    return len(text.split()) >= MIN_DESCRIPTION_WORDS and len(matter_words(text)) >= MIN_MATTER_WORDS
+    neither name a team nor only stand beside its name ("palveluneuvoon, isän omaishoidon tuki")."""
+    if len(text.split()) >= MIN_DESCRIPTION_WORDS and len(matter_words(text)) >= MIN_MATTER_WORDS:
+        return True
+    return (
+        names_a_team(text) and len(matter_words(text, keywords_count=True)) >= MIN_MATTER_WORDS_BESIDE_A_NAME
+    )
 
 
 def team_choice(text: str) -> str | None:
@@ -172,7 +191,9 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     words = len(text.split())
     correcting = contact_form.takes_back(text) and words <= MAX_CORRECTION_WORDS
     # "terveysneuvoon kai, tai sinne terveyskeskukseen" to "what is it about?" names a team, no matter.
-    only_a_team = asking == "contact_message" and len(matter_words(text)) < MIN_MATTER_WORDS
+    # Beside a team's name fewer words say what the matter is ("palveluneuvoon, isän omaishoidon tuki").
+    enough = MIN_MATTER_WORDS_BESIDE_A_NAME if names_a_team(text) else MIN_MATTER_WORDS
+    only_a_team = asking == "contact_message" and len(matter_words(text, keywords_count=True)) < enough
     team_answer = words <= MAX_TEAM_NAME_WORDS or only_a_team
     if filled.get("contact_team") and (correcting or team_answer):
         team = find_team(text, default_routes())

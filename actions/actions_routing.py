@@ -84,6 +84,7 @@ from actions.routing import (
     find_symptom,
     find_team,
     language_suffix,
+    mentions_any,
     names_no_matter,
     opens_another_matter,
     opens_with_a_new_topic,
@@ -412,16 +413,28 @@ def denies_the_danger(emergency: Mapping[str, Any], entities: Sequence[Mapping[s
     return level == CRISIS_LEVEL and level in entity_values(entities, "emergency_denied")
 
 
+def declines_the_service(emergency: Mapping[str, Any], text: str, routes: RouteTable) -> bool:
+    """Whether, right after the urgent care or crisis answer, the resident turns down the service it
+    named ("en mä halua mihinkään päivystykseen"): routes.yml ``declining_phrases``. After 112 the
+    guidance stands."""
+    if str(emergency.get("target")) not in (URGENT_CARE_LEVEL, CRISIS_LEVEL):
+        return False
+    return mentions_any(routes.declining_phrases, normalise(text))
+
+
 def help_on_after_denial(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     emergency: Mapping[str, Any],
     routes: RouteTable,
     action: EscalationAction,
+    team: str | None = None,
 ) -> list[EventType]:
-    """The crisis line in one line, then the team that helps on (routes.yml ``emergency_follow_ups``)."""
-    dispatcher.utter_message(response=LEVEL_REMINDERS[CRISIS_LEVEL])
-    helping = follow_up_team(emergency, routes)
+    """The answered level's number in one line, then ``team`` or the team that helps on after that
+    level (routes.yml ``emergency_follow_ups``)."""
+    level = str(emergency.get("target"))
+    dispatcher.utter_message(response=LEVEL_REMINDERS.get(level, GENERAL_REMINDER))
+    helping = team or follow_up_team(emergency, routes)
     if helping is None:
         return []
     return send_team(dispatcher, tracker, team_route(helping, routes), routes, action)
@@ -676,10 +689,17 @@ class ActionRoute(EscalationAction):
         emergency = previous_emergency(tracker.events)
         if emergency is not None and (route is None or route.type != "emergency"):
             if stays_with_emergency(emergency, intent, confidence, text, routes):
-                if denies_the_danger(emergency, entities):
-                    # "en mä oo tekemässä itelleni mitään, mut haluisin puhua jollekin": the number once
-                    # more in a line, and the team that helps on.
-                    return help_on_after_denial(dispatcher, tracker, emergency, routes, self)
+                if thanked_after_emergency(dispatcher, tracker, text):
+                    # "kiitos, mä meen sen luo ja soitetaan yhdessä kriisipuhelimeen"
+                    return []
+                named = route.target if route is not None and route.type == "team" else None
+                if denies_the_danger(emergency, entities) or (
+                    named and declines_the_service(emergency, text, routes)
+                ):
+                    # "en mä oo tekemässä itelleni mitään, mut haluisin puhua jollekin", "en halua
+                    # päivystykseen, haluun jutella juomisesta": the number once more in a line, and
+                    # the team that helps on.
+                    return help_on_after_denial(dispatcher, tracker, emergency, routes, self, named)
                 events = send_route(dispatcher, emergency_again(emergency), routes)
                 if intent != HUMAN_INTENT:
                     return events
@@ -755,6 +775,8 @@ LEVEL_REMINDERS = {
     CRISIS_LEVEL: "utter_emergency_reminder_crisis",
     SOCIAL_LEVEL: "utter_emergency_reminder_social",
 }
+# The reminder of 112 and 116 117 in one line, for the other levels.
+GENERAL_REMINDER = "utter_emergency_reminder"
 
 
 # After a moderate guess, the intents that are routed as they are rather than as a detail of the need.

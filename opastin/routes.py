@@ -29,7 +29,7 @@ KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
      "follow_up_words", "urgency_doubt_phrases", "contact_form_words", "anonymity_phrases",
-     "leave_taking_phrases"}
+     "leave_taking_phrases", "declining_phrases"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -161,6 +161,8 @@ class RouteTable:
     anonymity_phrases: tuple[str, ...] = ()
     # Thanks that also take leave ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua").
     leave_taking_phrases: tuple[str, ...] = ()
+    # Turning down the service an emergency answer named ("en mä halua mihinkään päivystykseen").
+    declining_phrases: tuple[str, ...] = ()
     # Words that shape how a follow-up is read (``follow_up_words``; see the file's comments).
     back_references: frozenset[str] = frozenset()
     it_words: frozenset[str] = frozenset()
@@ -421,6 +423,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         urgency_doubt_phrases=_phrases(reader, raw, "urgency_doubt_phrases"),
         anonymity_phrases=_phrases(reader, raw, "anonymity_phrases"),
         leave_taking_phrases=_phrases(reader, raw, "leave_taking_phrases"),
+        declining_phrases=_phrases(reader, raw, "declining_phrases"),
         back_references=_follow_up_words(reader, raw, "back_references"),
         it_words=_follow_up_words(reader, raw, "it"),
         place_words=_follow_up_words(reader, raw, "place"),

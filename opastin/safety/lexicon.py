@@ -100,6 +100,8 @@ _TOP_KEYS = frozenset(
 _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
 # Words after which a denial's clause goes on about something else ("... ei oo, mut ...").
 _JOINERS = _COORDINATING | {"ja", "mut", "mutta", "vaan", "eli", "tai"}
+# Words that list what one negation denies ("kuumetta tai selkäkipua ei ole").
+_LISTING = frozenset({"tai", "ja"})
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -761,9 +763,10 @@ class EmergencyMatcher:
     def _denied_after(
         self, position: int, inside: set[int], tokens: list[Token], negations: frozenset[str]
     ) -> bool:
-        for after in (position + 1, position + 2):
-            if after + 1 >= len(tokens) or after in inside:
-                break
+        """Whether a negation after ``position`` denies its word: one word may come between, and
+        words listed with "tai" or "ja" ("kuumetta tai selkäkipua ei ole")."""
+        after, free = position + 1, 1
+        while after + 1 < len(tokens) and after not in inside:
             if tokens[after].clause != tokens[position].clause:
                 break
             word = tokens[after].surface
@@ -774,6 +777,13 @@ class EmergencyMatcher:
                 and self._only_fillers_after(after + 1, tokens)
             ):
                 return True
+            if word in _LISTING and after + 2 < len(tokens):
+                after += 2
+                continue
+            if free == 0:
+                break
+            free -= 1
+            after += 1
         return False
 
     def _only_fillers_after(self, position: int, tokens: list[Token]) -> bool:

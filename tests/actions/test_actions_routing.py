@@ -373,7 +373,9 @@ def test_a_classifier_only_emergency_guess_starts_the_answer_with_a_reminder_of_
     ranking = [{"name": "emergency", "confidence": 0.9}, {"name": "physiotherapy", "confidence": 0.6}]
     tracker = tracker_for("polvi on ihan jumissa", "physiotherapy", ranking=ranking)
     messages, _ = run(ActionRoute(down), tracker)
-    assert messages[0]["response"] == "utter_emergency_reminder"
+    assert messages[0]["response"] == "utter_emergency_reminder", [
+        (m.get("response"), m.get("text"), m.get("custom")) for m in messages
+    ]
     assert messages[1]["custom"]["route"]["target"] == "fysioterapia"
 
 
@@ -465,6 +467,36 @@ def test_danger_denied_after_the_crisis_answer_gets_the_line_in_a_line_and_the_t
     assert messages[0]["response"] == "utter_emergency_reminder_crisis"
     route = messages[1]["custom"]["route"]
     assert (route["type"], route["target"]) == ("team", "mielenterveys_paihde")
+
+
+def test_turning_down_urgent_care_for_a_team_gets_the_number_in_a_line_and_the_team(tracker_for, service):
+    earlier = [
+        user_event("kädet tärisee ja hikoiluttaa, yritän lopettaa juomisen", "emergency"),
+        _answered("116117"),
+    ]
+    text = "en mä halua mihinkään päivystykseen. haluun vaan jonkun juttelemaan, onks päihdepuolella chattia"
+    tracker = tracker_for(text, "request_human", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder"
+    route = messages[1]["custom"]["route"]
+    assert (route["type"], route["target"]) == ("team", "mielenterveys_paihde")
+
+
+def test_turning_down_112_gets_its_guidance_again(tracker_for, service):
+    earlier = [user_event("kaveri otti pillereitä ja viinaa", "emergency"), _answered("112")]
+    tracker = tracker_for(
+        "en halua soittaa, haluun jutella päihdepuolen kanssa", "substance_use", earlier=earlier
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "112"}
+
+
+def test_thanks_after_the_crisis_answer_is_acknowledged_not_answered_again(tracker_for, service):
+    earlier = [user_event("poika kirjoitti ettei haluis enää elää", "emergency"), _answered("crisis")]
+    text = "kiitos, mä meen nyt sen luo ja soitetaan yhdessä siihen kriisipuhelimeen"
+    tracker = tracker_for(text, "mental_health", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert [m.get("response") for m in messages] == ["utter_emergency_thanks_crisis"]
 
 
 def test_playing_down_after_the_112_answer_is_no_denial(tracker_for, service):
@@ -691,7 +723,9 @@ def test_a_moderate_guess_on_a_detail_of_the_need_reminds_and_stays_with_it(trac
         earlier=earlier,
     )
     messages, _ = run(ActionEmergency(service.factory, service.clock), tracker)
-    assert messages[0]["response"] == "utter_emergency_reminder"
+    assert messages[0]["response"] == "utter_emergency_reminder", [
+        (m.get("response"), m.get("text"), m.get("custom")) for m in messages
+    ]
     assert messages[1]["custom"]["route"]["target"] == "palveluneuvo"
     assert "utter_emergency_confirm" not in [m["response"] for m in messages]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions import contact_form
-from actions.actions_contact import describes_the_matter
+from actions.actions_contact import describes_the_matter, matter_words
 from opastin.privacy import HETU_MASK
 
 VALID_HETU = "131052-308T"
@@ -251,7 +251,21 @@ def test_an_addition_to_the_message(answer, addition):
     [("se on mummon asia, ikäihmisten palvelut varmaan", False),
      ("sinne vanhuspalveluihin, palveluneuvo vai mikä se oli", False),
      ("isä ei pärjää kotona yksin enää ollenkaan", True),
-     ("isällä muistisairaus, äiti omaishoitajana ja ihan loppu", True)],
+     ("isällä muistisairaus, äiti omaishoitajana ja ihan loppu", True),
+     ("palveluneuvoon, isän omaishoidon tuki", True),
+     ("palveluneuvolle kai, koskee isän palveluasumista", False),
+     ("terveysneuvoon kai, tai sinne terveyskeskukseen", False),
+     ("lapsen rokotus", False)],
 )  # fmt: skip
 def test_a_team_named_with_fillers_is_no_description_of_the_matter(text, described):
     assert describes_the_matter(text) is described
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("isän kotihoito, äiti on ihan väsyny", ["kotihoito", "aiti", "vasyny"]),
+     ("hammashoitoon", ["hammashoitoon"]),
+     ("palveluneuvoon", [])],
+)  # fmt: skip
+def test_beside_a_team_name_its_keywords_describe_the_matter(text, words):
+    assert matter_words(text, keywords_count=True) == words

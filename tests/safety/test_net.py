@@ -81,6 +81,7 @@ def test_words_shorter_than_five_letters_are_not_corrected(matcher: EmergencyMat
         "mulla ei oo itsetuhoisia ajatuksia, haluun vaan ajan",
         "ei ole rintakipua, kysyn vain lääkkeistä",
         "ei mulla mitään itsetuhosia ajatuksia oo",
+        "en mä oo tekemäs mitään itelleni nyt, haluisin vaan jutella",
     ],
 )
 def test_negated_danger_words_silence_every_layer(
@@ -120,6 +121,7 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         "en ole soittanut hätänumeroon",
         "rintakipu",
         "soitin terveysasemalle ja sanoivat että aika varataan netistä",
+        "apua nyt tuli tosi paljon vuotoa",
     )
     for text in not_called:
         assert not net.already_called(text), text
@@ -445,3 +447,10 @@ def test_a_typo_read_as_a_veto_word_does_not_silence_a_match(matcher: EmergencyM
     # A matched word whose reading is a veto word stays in doubt: "ruokmyrkytyksen" may be food poisoning.
     found = matcher.detect("sain ruokmyrkytyksen")
     assert found is not None and found.tempered
+
+
+def test_one_negation_denies_the_words_listed_before_it(matcher: EmergencyMatcher) -> None:
+    assert matcher.detect("äidillä kirvelee pissatessa. kuumetta tai selkäkipua ei ole") is None
+    assert matcher.detect("äidillä kirvelee pissatessa ja kuumetta") is not None
+    assert matcher.detect("rintakipua ja hengenahdistusta ei oo") is None
+    assert matcher.detect("rintakipua ja käsi ei liiku") is not None
