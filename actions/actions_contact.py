@@ -107,14 +107,19 @@ def names_a_team(text: str) -> bool:
     return any(name in word for word in normalise(text).split() for name in _team_names())
 
 
+def says_the_matter(text: str) -> bool:
+    """Whether an answer says what the matter is, a team's keywords counting as its words: three
+    of them, or two beside the team's name ("palveluneuvoon, isän omaishoidon tuki")."""
+    enough = MIN_MATTER_WORDS_BESIDE_A_NAME if names_a_team(text) else MIN_MATTER_WORDS
+    return len(matter_words(text, keywords_count=True)) >= enough
+
+
 def describes_the_matter(text: str) -> bool:
     """Whether an answer to "which service?" also says what the matter is: enough words that
-    neither name a team nor only stand beside its name ("palveluneuvoon, isän omaishoidon tuki")."""
+    neither name a team nor only stand beside its name, or a team's name and the matter beside it."""
     if len(text.split()) >= MIN_DESCRIPTION_WORDS and len(matter_words(text)) >= MIN_MATTER_WORDS:
         return True
-    return (
-        names_a_team(text) and len(matter_words(text, keywords_count=True)) >= MIN_MATTER_WORDS_BESIDE_A_NAME
-    )
+    return names_a_team(text) and says_the_matter(text)
 
 
 def team_choice(text: str) -> str | None:
@@ -191,9 +196,7 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     words = len(text.split())
     correcting = contact_form.takes_back(text) and words <= MAX_CORRECTION_WORDS
     # "terveysneuvoon kai, tai sinne terveyskeskukseen" to "what is it about?" names a team, no matter.
-    # Beside a team's name fewer words say what the matter is ("palveluneuvoon, isän omaishoidon tuki").
-    enough = MIN_MATTER_WORDS_BESIDE_A_NAME if names_a_team(text) else MIN_MATTER_WORDS
-    only_a_team = asking == "contact_message" and len(matter_words(text, keywords_count=True)) < enough
+    only_a_team = asking == "contact_message" and not says_the_matter(text)
     team_answer = words <= MAX_TEAM_NAME_WORDS or only_a_team
     if filled.get("contact_team") and (correcting or team_answer):
         team = find_team(text, default_routes())
