@@ -25,7 +25,7 @@ from actions.actions_escalation import ClientFactory, EscalationAction, buttons,
 from actions.context import turn_texts
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
-from actions.routing import answer_asked, find_team, is_question
+from actions.routing import answer_asked, find_team, is_question, only_thanks
 from opastin import messages
 from opastin.finnish_time import reply_promise
 from opastin.routes import default_routes, normalise
@@ -292,6 +292,10 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
     ) -> dict[str, Any]:
         """The message with identity codes masked; too short or too long is asked again."""
         if value is None:
+            return {"contact_message": None}
+        if only_thanks(str(value)):
+            # "kiitos" after the form's first question thanks for the help so far; the question stands.
+            dispatcher.utter_message(response="utter_you_are_welcome_short")
             return {"contact_message": None}
         cleaned = contact_form.clean_message(str(value))
         problem = contact_form.message_problem(cleaned)

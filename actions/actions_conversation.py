@@ -54,6 +54,7 @@ from actions.routing import (
     emergency_route,
     entity_values,
     find_team,
+    language_suffix,
     mentions_any,
     speaks_of_oneself,
     thanks_in,
@@ -403,12 +404,22 @@ class ActionEmergencyCalled(EscalationAction):
     ) -> list[EventType]:
         latest = tracker.latest_message or {}
         text = str(latest.get("text") or "")
-        response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
-        dispatcher.utter_message(response=response)
         routes = default_routes()
         entities = latest.get("entities") or []
+        language = language_suffix(next(iter(entity_values(entities, "language")), None))
+        if language and thanked_after_emergency(dispatcher, tracker, text):
+            return []  # "ok, the ambulance is coming. thank you"
+        if language:
+            response = f"utter_emergency_called{language}"
+        else:
+            response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
+        dispatcher.utter_message(response=response)
         if entity_values(entities, "emergency_level"):
             return send_route(dispatcher, emergency_route(entities), routes)
+        if language:
+            # "ambulansen är på väg nu. kan jag senare få hjälp med hemvård?": how to be served in it.
+            tell_the_chat_is_finnish(dispatcher, routes, self.clock())
+            return []
         named = find_team(text, routes)  # "ambulanssi on matkalla. mut kuka hoitaa sen kotihoitoasian"
         another = turns_to_another_matter(text, routes) or speaks_of_oneself(text, routes)
         if not another and named is None:

@@ -225,11 +225,26 @@ class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no typ
 
 # Words that ask about the service's chats in general ("milloin teidän chatit ylipäätään on auki").
 _ALL_CHATS = frozenset({"chatit", "chatteja", "chattien", "ylipaataan", "yleensa"})
+# One chat ("milloin se teidän chatti on auki" after a team was offered): that team's.
+_ONE_CHAT = frozenset({"chat", "chatti", "chatin", "chattia", "chatissa", "chattiin"})
 
 
 def asks_about_all_chats(text: str) -> bool:
     """Whether a question about chat hours is about the service's chats rather than one team's."""
-    return addresses_the_service(text, default_routes()) or has_any_word(_ALL_CHATS, text)
+    if has_any_word(_ALL_CHATS, text):
+        return True
+    return addresses_the_service(text, default_routes()) and not has_any_word(_ONE_CHAT, text)
+
+
+def send_chat_hours_page(dispatcher: CollectingDispatcher, routes: RouteTable) -> None:
+    """The page of every chat's hours and exceptions such as public holidays, after the hours given."""
+    page = routes.pages["chat_hours"]
+    dispatcher.utter_message(
+        response="utter_chat_hours_page",
+        json_message=page_route(page).payload(),
+        url=page.url,
+        label=page.label,
+    )
 
 
 class ActionChatHours(EscalationAction):
@@ -257,13 +272,7 @@ class ActionChatHours(EscalationAction):
                 kind = "offered" if taking else "nobody_free" if any(t.open for t in teams) else "none_open"
                 payload = Route("person", kind, {"teams": taking}).payload()
                 dispatcher.utter_message(text=hours_overview(teams, self.clock()), json_message=payload)
-                page = routes.pages["chat_hours"]
-                dispatcher.utter_message(
-                    response="utter_chat_hours_page",
-                    json_message=page_route(page).payload(),
-                    url=page.url,
-                    label=page.label,
-                )
+                send_chat_hours_page(dispatcher, routes)
                 return []
             status = client.team_status(team)
         except HandoffServiceError as error:
@@ -274,4 +283,7 @@ class ActionChatHours(EscalationAction):
         payload = Route("team", team, {"label": routes.teams[team].name, **route_extra(status)}).payload()
         said = hours_answer(routes.teams[team].chat, status, self.clock())
         dispatcher.utter_message(text=said, json_message=payload)
+        if addresses_the_service(text, routes):
+            # "milloin teiän chatti aukee" after a team: that team's hours, and where all are listed.
+            send_chat_hours_page(dispatcher, routes)
         return []

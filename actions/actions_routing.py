@@ -71,6 +71,7 @@ from actions.routing import (
     answer_asked,
     asks_about_anonymity,
     asks_for_assessment,
+    asks_or_wishes,
     asks_to_be_contacted,
     asks_vaguely,
     clarify_options,
@@ -551,6 +552,18 @@ def stays_with_need(
         return False
     if route.type == need.type and route.target == str(need.route.get("target")):
         return False
+    if (
+        route.type == "team"
+        and need.type != ANSWER
+        and find_team(text, routes) == route.target
+        and asks_or_wishes(text)
+    ):
+        # "pääsisinkö sinne hammashoitoon juttelemaan" after the fee page asks for the team it names;
+        # not an account ("se oli terveyskeskuksessa…") nor a question on an answer ("entä hammashoito?"
+        # after the payment ceiling).
+        return False
+    if need.type == "omaolo" and asks_for_assessment(text):
+        return True  # "oon 16, voinks mä käyttää sitä oirearviota ite": about the assessment just offered
     if route.extra.get("reason") == CHILD_SYMPTOM and need.type == "omaolo":
         return False  # "ja 5-vuotiaalla on ihan sama juttu": a child's symptom is not the adult's assessment
     if (

@@ -456,6 +456,8 @@ _QUESTION_WORDS = (
     "pitaaks", "voiko", "voiks", "voinko", "voinks", "onko", "onks", "saako", "saaks", "lasketaanko",
     "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko", "missa", "mitka", "miksi", "miks",
     "kehen", "keneen", "paljonko", "mika", "maksaako", "maksaaks", "tuleeko", "tuleeks", "kannattaako",
+    "pystynko", "pystynks", "pystyyko", "pystyyks", "paasenko", "paasenks", "paasisinko", "paasisinks",
+    "paasisko", "paasiskohan", "saanko", "saanks",
 )  # fmt: skip
 
 
@@ -470,6 +472,14 @@ MIN_ACCOUNT_WORDS = 8
 def is_question(text: str) -> bool:
     """Whether a message asks something: a question mark or a question word."""
     return "?" in text or any(word.startswith(_QUESTION_WORDS) for word in normalise(text).split())
+
+
+def asks_or_wishes(text: str) -> bool:
+    """Whether a message asks or wishes something ("pääsisinkö sinne…", "voisko jollekin…", "haluaisin…")."""
+    words = normalise(text).split()
+    return (
+        is_question(text) or bool(_WISH_WORDS & set(words)) or any(word.startswith("vois") for word in words)
+    )
 
 
 def answer_asked(text: str, routes: RouteTable) -> str | None:
@@ -508,6 +518,20 @@ _THANKS_STEMS = ("kiit", "thank", "tack")
 def thanks_in(text: str) -> bool:
     """Whether a message thanks ("joo kiitti", "kiitos, soitin jo", "kiitos, jään jonoon")."""
     return any(word.startswith(_THANKS_STEMS) for word in normalise(text).split())
+
+
+# Words beside thanks that leave a message only thanks ("kiitos tosi paljon").
+_THANKS_FILLERS = frozenset(
+    {"paljon", "tosi", "kovasti", "ok", "okei", "joo", "juu", "no", "hei", "vaan", "vain"}
+)
+
+
+def only_thanks(text: str) -> bool:
+    """Whether a message does nothing but thank ("kiitos", "okei kiitti paljon")."""
+    words = normalise(text).split()
+    return thanks_in(text) and all(
+        word.startswith(_THANKS_STEMS) or word in _THANKS_FILLERS for word in words
+    )
 
 
 def opens_another_matter(text: str, routes: RouteTable) -> bool:

@@ -51,7 +51,12 @@ CLOCKS = {
 # että olet jo soittanut").
 SMALLTALK = {
     "greet": ("utter_greet",),
-    "thanks": ("utter_you_are_welcome", "utter_emergency_called_thanks", "utter_emergency_thanks"),
+    "thanks": (
+        "utter_you_are_welcome",
+        "utter_you_are_welcome_short",
+        "utter_emergency_called_thanks",
+        "utter_emergency_thanks",
+    ),
     "goodbye": ("utter_goodbye",),
 }
 # The form step a label means, as the slot the form asks for after the turn.

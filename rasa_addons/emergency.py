@@ -61,7 +61,15 @@ from opastin.safety.lexicon import (
     read_message_list,
     resolve_lexicon_path,
 )
-from opastin.safety.net import CLASSIFIER_FLOOR, CONFIRM, LAYER_CLASSIFIER, SafetyNet, SafetyVerdict
+from opastin.safety.net import (
+    CLASSIFIER_FLOOR,
+    CONFIRM,
+    LAYER_CLASSIFIER,
+    SafetyNet,
+    SafetyVerdict,
+    foreign_language,
+    written_in_english_or_swedish,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +206,8 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
             text = message.get(TEXT) or ""
             if self.net.already_called(text):
                 set_intent(message, CALLED_INTENT)
+                if written_in_english_or_swedish(text):  # "ambulansen är på väg": answered in Swedish
+                    set_safety_entities(message, {LANGUAGE_ENTITY: foreign_language(text)})
                 mark_further_need(message, self.net.check(text))
                 continue
             verdict = self.net.check(text)

@@ -8,7 +8,9 @@ perturbation of :mod:`opastin.perturb` it prints, per layer:
 * ``lexicon``: certain matches as written;
 * ``+tolerant``: the lexicon with one edit allowed (a suspicion);
 * ``learned``: the learned detector alone, at its threshold;
-* ``net``: all layers together as the bot uses them (certain or suspicion).
+* ``+left out``: the lexicon also reading a known word as one with a letter left out;
+* ``net``: all layers together as the bot uses them (certain or suspicion);
+* ``net − left out``: the same without that reading (what it adds, side by side).
 
 Emergencies: how many are caught (any layer); everyday: how many get a
 certain answer (alarm) and how many the safety question. Whole-model figures
@@ -47,14 +49,25 @@ def layers(net: SafetyNet) -> dict[str, Callable[[str], Outcome]]:
     def tolerant(text: str) -> Outcome:
         return "question" if net.matcher.detect(text, tolerant=True) else "none"
 
+    def left_out(text: str) -> Outcome:
+        return "question" if net.matcher.detect(text, tolerant=True, left_out=True) else "none"
+
     def learned(text: str) -> Outcome:
         return "question" if net.learned is not None and net.learned.suspects(text) else "none"
 
-    def together(text: str) -> Outcome:
-        verdict = net.check(text)
+    def together(text: str, within: SafetyNet = net) -> Outcome:
+        verdict = within.check(text)
         return "none" if verdict is None else ("certain" if verdict.certain else "question")
 
-    return {"lexicon": lexicon, "+tolerant": tolerant, "learned": learned, "net": together}
+    without = SafetyNet(net.matcher, net.learned, left_out=False)
+    return {
+        "lexicon": lexicon,
+        "+tolerant": tolerant,
+        "+left out": left_out,
+        "learned": learned,
+        "net": together,
+        "net − left out": lambda text: together(text, without),
+    }
 
 
 def measure(

@@ -363,6 +363,7 @@ class EmergencyMatcher:
         self._correction_cache.cache_clear()
         self._respellings_cache.cache_clear()
         self._token_cache.cache_clear()
+        self._vocabulary.clear_cache()
 
     @property
     def rule_count(self) -> int:
@@ -430,7 +431,13 @@ class EmergencyMatcher:
     # -- matching -----------------------------------------------------------------
 
     def detect(
-        self, text: str, *, tolerant: bool = False, negation: bool = True, vetoes: bool = True
+        self,
+        text: str,
+        *,
+        tolerant: bool = False,
+        negation: bool = True,
+        vetoes: bool = True,
+        left_out: bool = False,
     ) -> EmergencyMatch | None:
         """Return the most urgent emergency in ``text``, or ``None``.
 
@@ -445,10 +452,14 @@ class EmergencyMatcher:
             vetoes: drop matches in a sentence a rule's ``unless`` vetoes; ``False``
                 also finds what the editors declared everyday ("olisi parempi jos
                 tätä palvelua ei olisi").
+            left_out: with ``tolerant``, also read a word the speller knows as a lexicon
+                word with one letter left out ("vasaa" for "vatsaa", "pukin" for
+                "purkin"). Real words one letter apart are often different words, so
+                the safety net weighs such a match with the learned detector.
         """
         if not text or not text.strip():
             return None
-        tokens = self._tokens(text, tolerant)
+        tokens = self._tokens(text, tolerant, left_out and tolerant)
         if not tokens:
             return None
         positions = self._index.position_finder(tokens)
@@ -568,6 +579,13 @@ class EmergencyMatcher:
             for a, b in zip(plain, corrected, strict=True)
         )
 
+    def has_left_out_readings(self, text: str) -> bool:
+        """Whether a word of ``text`` the speller knows reads as a lexicon word with a letter left out
+        (else ``detect(..., left_out=True)`` finds nothing new)."""
+        corrected = self._tokens(text, tolerant=True)
+        left_out = self._tokens(text, tolerant=True, left_out=True)
+        return any(a.lemmas != b.lemmas for a, b in zip(corrected, left_out, strict=True))
+
     def already_called(self, text: str) -> bool:
         """Whether the resident says that 112 has been called or help is on its way."""
         if self._already_called is None or not text or not text.strip():
@@ -580,44 +598,48 @@ class EmergencyMatcher:
         )
         return span is not None
 
-    def _tokens(self, text: str, tolerant: bool) -> list[Token]:
+    def _tokens(self, text: str, tolerant: bool, left_out: bool = False) -> list[Token]:
         """The message's tokens; with ``tolerant``, each also carries its spelling corrections.
 
         The last few messages' tokens are kept: the safety net asks about the same
         message several times (as written, tolerantly, negations ignored).
         """
-        return self._token_cache(text, tolerant)
+        return self._token_cache(text, tolerant, left_out)
 
-    def _tokens_uncached(self, text: str, tolerant: bool) -> list[Token]:
+    def _tokens_uncached(self, text: str, tolerant: bool, left_out: bool) -> list[Token]:
         tokens = tokenize(text, self.lemmatizer, self._aliases)
         if not tolerant:
             return tokens
         return [
-            Token(t.surface, t.lemmas | self._corrections(t.surface, t.lemmas), t.sentence, t.clause)
+            Token(
+                t.surface, t.lemmas | self._corrections(t.surface, t.lemmas, left_out), t.sentence, t.clause
+            )
             if len(t.surface) >= TYPED_MIN_LENGTH
             else t
             for t in tokens
         ]
 
-    def _corrections(self, surface: str, lemmas: frozenset[str]) -> frozenset[str]:
+    def _corrections(self, surface: str, lemmas: frozenset[str], left_out: bool = False) -> frozenset[str]:
         """Cached :meth:`_find_corrections` (the vocabulary never changes)."""
-        return self._correction_cache(surface, lemmas)
+        return self._correction_cache(surface, lemmas, left_out)
 
-    def _find_corrections(self, surface: str, lemmas: frozenset[str]) -> frozenset[str]:
+    def _find_corrections(
+        self, surface: str, lemmas: frozenset[str], left_out: bool = False
+    ) -> frozenset[str]:
         """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions.
 
         A word that Voikko knows may still be a typo of another ("tapaa" for "tappaa"), but
         rarely by a changed, added or lost letter: real words one letter apart ("tulehtunut",
         "tukehtunut"; "kämppää", "kramppaa") are different words. Such a word gets
-        corrections by a swap of neighbours or a doubled or undoubled letter only, and no
-        spelling suggestions.
+        corrections by a swap of neighbours or a doubled or undoubled letter only (with
+        ``left_out``, also a letter left out: "pukin" for "purkin"), and no spelling suggestions.
         """
         if fold(surface) in self._vocabulary.word_set:
             # A word the editors wrote ("lahtee") is meant as written, not as a typo of another
             # ("lahete*", a referral, in an ``unless``).
             return frozenset()
         known = bool(lemmas) and self.lemmatizer.available
-        found = set(self._vocabulary.near(surface, substitution=not known))
+        found = set(self._vocabulary.near(surface, substitution=not known, left_out=left_out))
         if not known and self.lemmatizer.available:
             found |= self.lemmatizer.suggested_lemmas(surface)
         for word in list(found):
@@ -899,6 +921,7 @@ class _Vocabulary:
     prefixes: dict[int, tuple[str, ...]]
     suffixes: dict[int, tuple[str, ...]]
     word_set: frozenset[str] = frozenset()  # ``words`` as a set, asked per typed word
+    _candidates: Callable[[str], tuple[tuple[str, str], ...]] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -957,20 +980,34 @@ class _Vocabulary:
             found.update((stem, stem + word[cut:]) for stem in _within_one_edit(word[:cut], stems, keep))
         return found
 
-    def near(self, word: str, substitution: bool = True) -> set[str]:
+    def __post_init__(self) -> None:
+        # A word is looked up again for each reading of it (as typed, with a letter left out).
+        object.__setattr__(self, "_candidates", lru_cache(maxsize=50_000)(self._find_candidates))
+
+    def clear_cache(self) -> None:
+        """Forget the words looked up."""
+        self._candidates.cache_clear()  # type: ignore[attr-defined]
+
+    def near(self, word: str, substitution: bool = True, left_out: bool = False) -> set[str]:
         """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end).
 
-        ``substitution=False`` leaves out choices that differ by one changed letter.
+        ``substitution=False`` leaves out choices that differ by one changed letter, and by one added
+        letter too unless ``left_out``.
         """
+        keep = None if substitution else _typo_of_known_word if left_out else _swapped_or_doubled
+        return {choice for typed, choice in self._candidates(word) if keep is None or keep(typed, choice)}
+
+    def _find_candidates(self, word: str) -> tuple[tuple[str, str], ...]:
+        """Each word, prefix and suffix within one edit of ``word`` (or of its start or end), with the
+        part of ``word`` it was compared with."""
         if len(word) < TYPED_MIN_LENGTH:
-            return set()
-        keep = None if substitution else _swapped_or_doubled
-        found = set(_within_one_edit(word, self.words, keep))
+            return ()
+        found = [(word, choice) for choice in _within_one_edit(word, self.words)]
         for cut, stems in _cuts(word, self.prefixes):
-            found.update(_within_one_edit(word[:cut], stems, keep))
+            found += [(word[:cut], choice) for choice in _within_one_edit(word[:cut], stems)]
         for cut, stems in _cuts(word, self.suffixes):
-            found.update(_within_one_edit(word[-cut:], stems, keep))
-        return found
+            found += [(word[-cut:], choice) for choice in _within_one_edit(word[-cut:], stems)]
+        return tuple(found)
 
 
 def _cuts(word: str, stems_by_length: dict[int, tuple[str, ...]]) -> Iterable[tuple[int, tuple[str, ...]]]:

@@ -846,3 +846,70 @@ def test_yes_naming_a_team_after_a_person_offer_is_that_team(tracker_for, servic
     tracker = tracker_for("joo palveluneuvo kuulostaa oikealta", "affirm", earlier=offered)
     messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
+def test_a_team_named_after_a_page_is_that_team_even_pointing_back(tracker_for, service):
+    hammas = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    earlier = [
+        user_event("hammas lohkes eilen", "dental_care"),
+        bot_route(hammas),
+        user_event("paljonko hammaslääkärissä käynti maksaa", "ask_client_fees"),
+        bot_route({"type": "webpage", "target": "https://example.org/asiakasmaksut", "page": "client_fees"}),
+    ]
+    ranking = [("request_human", 0.58), ("dental_care", 0.11)]
+    text = "selvä. pääsisinkö sinne hammashoitoon juttelemaan nyt"
+    tracker = unsure_follow_up(tracker_for, earlier, text, ranking)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+
+
+def test_a_question_about_the_assessment_just_offered_stays_with_it(tracker_for, service):
+    uti = {
+        "type": "omaolo",
+        "target": "https://www.omaolo.fi/",
+        "symptom": "urinary_tract_infection",
+        "label": "virtsatietulehdus",
+    }
+    earlier = [user_event("pissatessa kirvelee tosi paljon", "report_symptom"), bot_route(uti)]
+    ranking = [("substance_use", 0.79), ("report_symptom", 0.14)]
+    tracker = unsure_follow_up(
+        tracker_for, earlier, "oon 16, voinks mä käyttää sitä oirearviota ite", ranking
+    )
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0][0] == "omaolo"
+    assert messages[-1]["custom"]["route"]["symptom"] == "urinary_tract_infection"
+
+
+def test_help_at_home_asked_after_physiotherapy_is_a_new_need(tracker_for, service):
+    earlier = [user_event("tarvitsisin rollaattorin lainaksi", "physiotherapy"), bot_route(FYSIOTERAPIA)]
+    text = "Entäs jos tarvitsisin apua kotiin siivoukseen ja kaupassa käyntiin"
+    tracker = tracker_for(text, "elderly_services", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
+def test_the_services_one_chat_after_a_team_is_that_teams_chat(tracker_for, service):
+    earlier = [user_event("omaishoidon tuesta", "caregiver_support"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("milloin se teidän chatti on auki", "ask_chat_hours", earlier=earlier)
+    messages, _ = run(ActionChatHours(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", "palveluneuvo"), ("webpage", "https://etelasavonha.fi/chat")]
+
+
+def test_another_persons_prescriptions_after_their_team_get_the_on_behalf_answer(tracker_for, service):
+    earlier = [user_event("isä tarvii apua kotiin", "elderly_services"), bot_route(PALVELUNEUVO)]
+    text = (
+        "ai niin viel yks juttu, miten mä pääsen näkee isän reseptit omakannassa? hän ei osaa käyttää nettiä"
+    )
+    tracker = tracker_for(text, "faq", earlier=earlier)
+    tracker.latest_message["response_selector"] = {
+        "faq": {"response": {"intent_response_key": "faq/omakanta_on_behalf", "confidence": 0.97}}
+    }
+    messages, _ = run(ActionAnswer(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("answer", "omakanta_on_behalf")
+
+
+def test_help_called_in_swedish_is_acknowledged_in_swedish_with_the_language_notice(tracker_for):
+    text = "ambulansen är på väg nu. kan jag senare få hjälp med hemvård för henne?"
+    tracker = tracker_for(text, "emergency_called", entities=[{"entity": "language", "value": "sv"}])
+    messages, _ = run(ActionEmergencyCalled(), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_called_sv", "utter_other_language"]

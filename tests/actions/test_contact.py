@@ -522,3 +522,14 @@ def test_send_alone_at_the_confirmation_sends_though_the_classifier_read_stoppin
         tracker = tracker_for(taken_back, "cancel", slots=slots)
         messages, _ = run(ActionCancelContactRequest(), tracker)
         assert [m["response"] for m in messages] == ["utter_contact_cancelled"]
+
+
+@pytest.mark.parametrize("text", ["kiitos", "okei kiitti paljon", "kiitos tosi paljon"])
+def test_thanks_for_the_message_are_answered_and_the_question_stands(text):
+    result, responses = validate("contact_message", text)
+    assert (result, responses) == ({"contact_message": None}, ["utter_you_are_welcome_short"])
+
+
+def test_a_message_that_thanks_and_tells_the_matter_is_kept():
+    text = "kiitos, haluaisin kysyä isän kotihoidosta"
+    assert validate("contact_message", text) == ({"contact_message": text}, [])

@@ -430,3 +430,25 @@ MENTAL_HEALTH = Route("team", "mielenterveys_paihde")
 )  # fmt: skip
 def test_another_team_s_words_after_a_team_are_a_new_need_only_when_the_message_says_so(text, new):
     assert announces_a_new_need(text, MENTAL_HEALTH, ROUTES) is new
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "entä sen reseptit, pystynkö mä uusimaan niitä sen puolesta jotenki netissä",
+        "ai niin, ja hänen reseptit. voinko mä hoitaa niitä omakannassa vaikka hän on täysi-ikäinen",
+        "miten hoidan mummon reseptit kun hän ei pääse itse koneelle",
+    ],
+)
+def test_another_persons_prescriptions_ask_the_on_behalf_answer(text):
+    assert answer_asked(text, default_routes()) == "omakanta_on_behalf"
+
+
+def test_a_complaint_made_for_a_parent_is_not_the_on_behalf_answer():
+    text = "voinko tehdä sen äidin puolesta, hänellä on muistisairaus"
+    assert answer_asked(text, default_routes()) is None
+
+
+def test_applying_for_another_who_cannot_use_the_net_is_not_the_omakanta_answer():
+    text = "voinko mä tehdä sen hakemuksen vai pitääkö äidin ite? se ei osaa käyttää nettiä yhtään"
+    assert answer_asked(text, default_routes()) is None

@@ -572,3 +572,9 @@ def test_service_needs_and_everyday_words_are_not_emergencies(matcher: Emergency
 def test_english_and_swedish_are_not_read_as_finnish(matcher: EmergencyMatcher, text: str) -> None:
     found = matcher.detect(text)
     assert found is not None and found.level == "112" and not found.tempered
+
+
+def test_help_called_in_swedish_carries_the_language(component) -> None:  # noqa: ANN001
+    (result,) = component.process([_message("ambulansen är på väg nu, tack", "other_language", 0.9)])
+    assert result.data["intent"]["name"] == "emergency_called"
+    assert [(e["entity"], e["value"]) for e in result.data["entities"]] == [("language", "sv")]

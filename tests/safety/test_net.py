@@ -113,6 +113,9 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         "ambulanssi on jo tulossa",
         "soitettiin hätänumeroon, mitä nyt teen",
         "soitin, käskivät lähteä päivystykseen. kiitos",
+        "ambulansen är på väg nu",
+        "the ambulance is on its way",
+        "I already called 112",
     )
     for text in called:
         assert net.already_called(text), text
@@ -122,6 +125,8 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         "rintakipu",
         "soitin terveysasemalle ja sanoivat että aika varataan netistä",
         "apua nyt tuli tosi paljon vuotoa",
+        "how long until the ambulance is coming",
+        "Hur snabbt kommer ambulansen om jag ringer?",
     )
     for text in not_called:
         assert not net.already_called(text), text
@@ -454,3 +459,35 @@ def test_one_negation_denies_the_words_listed_before_it(matcher: EmergencyMatche
     assert matcher.detect("äidillä kirvelee pissatessa ja kuumetta") is not None
     assert matcher.detect("rintakipua ja hengenahdistusta ei oo") is None
     assert matcher.detect("rintakipua ja käsi ei liiku") is not None
+
+
+class Scores:
+    """A learned layer that gives every text one probability and never suspects on its own."""
+
+    threshold = 0.7
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def score(self, text: str):
+        from opastin.safety.learned import LearnedScore
+
+        return LearnedScore(self.probability, "116117")
+
+    def suspects(self, text: str) -> None:
+        return None
+
+
+def test_a_known_word_with_a_letter_left_out_is_asked_about_unless_clearly_everyday(
+    matcher: EmergencyMatcher,
+) -> None:
+    # "vasaa" is a word to Voikko (a calf), but here "vatsaa" with a letter left out.
+    if not matcher.lemmatizer.available:
+        pytest.skip("known words need libvoikko")
+    text = "olen raskaana ja kaaduin portaissa, nyt vasaa jomottaa"
+    assert matcher.detect(text, tolerant=True) is None
+    found = matcher.detect(text, tolerant=True, left_out=True)
+    assert found is not None and found.level == "116117"
+    verdict = SafetyNet(matcher, Scores(0.3)).check(text)
+    assert verdict is not None and verdict.layer == "tolerant" and verdict.target == CONFIRM
+    assert SafetyNet(matcher, Scores(0.05)).check(text) is None
