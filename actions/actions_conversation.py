@@ -406,17 +406,17 @@ class ActionEmergencyCalled(EscalationAction):
         text = str(latest.get("text") or "")
         routes = default_routes()
         entities = latest.get("entities") or []
-        language = language_suffix(next(iter(entity_values(entities, "language")), None))
-        if language and thanked_after_emergency(dispatcher, tracker, text):
+        foreign = language_suffix(next(iter(entity_values(entities, "language")), None))  # "_en", "_sv"
+        if foreign and thanked_after_emergency(dispatcher, tracker, text):
             return []  # "ok, the ambulance is coming. thank you"
-        if language:
-            response = f"utter_emergency_called{language}"
+        if foreign:
+            response = f"utter_emergency_called{foreign}"
         else:
             response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
         dispatcher.utter_message(response=response)
         if entity_values(entities, "emergency_level"):
             return send_route(dispatcher, emergency_route(entities), routes)
-        if language:
+        if foreign:
             # "ambulansen är på väg nu. kan jag senare få hjälp med hemvård?": how to be served in it.
             tell_the_chat_is_finnish(dispatcher, routes, self.clock())
             return []

@@ -913,3 +913,16 @@ def test_help_called_in_swedish_is_acknowledged_in_swedish_with_the_language_not
     tracker = tracker_for(text, "emergency_called", entities=[{"entity": "language", "value": "sv"}])
     messages, _ = run(ActionEmergencyCalled(), tracker)
     assert [m["response"] for m in messages] == ["utter_emergency_called_sv", "utter_other_language"]
+
+
+def test_thanks_with_help_called_in_english_after_an_english_emergency_are_answered_in_english(tracker_for):
+    earlier = [
+        user_event("my grandma can't move her arm", "emergency"),
+        bot_route({"type": "emergency", "target": "112", "language": "en"}),
+    ]
+    language = [{"entity": "language", "value": "en"}]
+    tracker = tracker_for(
+        "ok, the ambulance is coming. thank you", "emergency_called", language, earlier=earlier
+    )
+    messages, _ = run(ActionEmergencyCalled(), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_thanks_en"]
