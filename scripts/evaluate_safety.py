@@ -7,8 +7,8 @@ perturbation of :mod:`opastin.perturb` it prints, per layer:
 
 * ``lexicon``: certain matches as written;
 * ``+tolerant``: the lexicon with one edit allowed (a suspicion);
-* ``learned``: the learned detector alone, at its threshold;
 * ``+left out``: the lexicon also reading a known word as one with a letter left out;
+* ``learned``: the learned detector alone, at its threshold;
 * ``net``: all layers together as the bot uses them (certain or suspicion);
 * ``net − left out``: the same without that reading (what it adds, side by side).
 
