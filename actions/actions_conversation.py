@@ -10,7 +10,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions_escalation import ActionDeclineQueue, ActionJoinQueue, EscalationAction, buttons
+from actions.actions_escalation import (
+    ActionDeclineQueue,
+    ActionJoinQueue,
+    EscalationAction,
+    buttons,
+    helsinki_now,
+)
 from actions.actions_routing import (
     ActionHandleFallback,
     answer_about_anonymity,
@@ -325,11 +331,13 @@ class ActionSmallTalk(EscalationAction):
 
 
 def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Goodbye; after the resident was directed somewhere, the rating is due once."""
+    """Goodbye with the wish for the time of day; after the resident was directed somewhere, the
+    rating is due once."""
+    farewell = default_routes().farewell(helsinki_now().hour)
     if conversation_had_a_route(tracker) and not rating_asked(tracker):
-        dispatcher.utter_message(response="utter_goodbye_rating")
+        dispatcher.utter_message(response="utter_goodbye_rating", farewell=farewell)
         return [SlotSet(RATING_DUE, True)]
-    dispatcher.utter_message(response="utter_goodbye")
+    dispatcher.utter_message(response="utter_goodbye", farewell=farewell)
     return [SlotSet(RATING_DUE, False)]
 
 

@@ -29,7 +29,7 @@ KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
      "follow_up_words", "urgency_doubt_phrases", "contact_form_words", "anonymity_phrases",
-     "leave_taking_phrases", "declining_phrases"}
+     "leave_taking_phrases", "declining_phrases", "farewells"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -180,6 +180,14 @@ class RouteTable:
     vague_words: frozenset[str] = frozenset()
     vague_fillers: frozenset[str] = frozenset()
     form_words: ContactFormWords = field(default_factory=ContactFormWords)
+    # The wish a goodbye ends with, from each hour of the day on (``farewells``), sorted by hour.
+    farewells: tuple[tuple[int, str], ...] = ((0, "Hyvää päivänjatkoa!"),)
+
+    def farewell(self, hour: int) -> str:
+        """The goodbye's wish at ``hour`` (0–23): the last one that starts at or before it, or
+        the day's last one before the first start ("Hyvää yötä!" at 3 a.m.)."""
+        started = [text for start, text in self.farewells if start <= hour]
+        return started[-1] if started else self.farewells[-1][1]
 
 
 class _Reader:
@@ -393,6 +401,16 @@ def _contact_form_words(reader: _Reader, raw: Mapping[str, Any]) -> ContactFormW
     return ContactFormWords(**found)
 
 
+def _farewells(reader: _Reader, raw: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
+    node = reader.mapping(raw, "farewells", "farewells")
+    found: list[tuple[int, str]] = []
+    for hour in node:
+        if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+            raise reader.fail(f"farewells.{hour}", "must be an hour from 0 to 23")
+        found.append((hour, reader.text(node, hour, f"farewells.{hour}")))
+    return tuple(sorted(found))
+
+
 def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
     """Validate the parsed YAML of a route table against ``catalogue``; ``source`` names it in errors."""
     reader = _Reader(source)
@@ -438,6 +456,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),
         form_words=_contact_form_words(reader, raw),
+        farewells=_farewells(reader, raw),
     )
 
 

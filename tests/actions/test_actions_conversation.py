@@ -375,6 +375,15 @@ def test_plain_thanks_or_thanks_before_any_route_are_answered(tracker_for, text,
     assert events == [SlotSet("rating_due", False)]
 
 
+def test_goodbye_wishes_a_good_night_at_night(tracker_for, monkeypatch):
+    monkeypatch.setattr(
+        "actions.actions_conversation.helsinki_now", lambda: datetime(2027, 1, 13, 2, 40, tzinfo=HELSINKI)
+    )
+    routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
+    messages, _ = run(ActionGoodbye(), tracker_for("kiitos, hyvää yötä", "goodbye", earlier=routed))
+    assert [(m["response"], m.get("farewell")) for m in messages] == [("utter_goodbye_rating", "Hyvää yötä!")]
+
+
 def test_goodbye_without_a_route_asks_no_rating(tracker_for):
     messages, events = run(ActionGoodbye(), tracker_for("näkemiin", "goodbye"))
     assert ([m["response"] for m in messages], events) == (["utter_goodbye"], [SlotSet("rating_due", False)])

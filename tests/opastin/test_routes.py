@@ -100,12 +100,23 @@ def test_project_file_loads_with_every_intent_and_symptom():
         ),
         (lambda r: r["contact_form_words"].update(maybe=["ehkä"]), "contact_form_words.maybe: unknown key"),
         (lambda r: r["contact_form_words"].update(yes=[]), "contact_form_words.yes: missing"),
+        (lambda r: r["farewells"].update({24: "Hyvää yötä!"}), "farewells.24: must be an hour"),
+        (lambda r: r["farewells"].update({5: " "}), "farewells.5: missing"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(change, message):
     with pytest.raises(RoutesConfigError) as error:
         parse_routes(broken(change), "data/routes.yml", CATALOGUE)
     assert str(error.value).startswith(f"data/routes.yml: {message}")
+
+
+@pytest.mark.parametrize(
+    ("hour", "wish"),
+    [(3, "Hyvää yötä!"), (5, "Hyvää päivänjatkoa!"), (16, "Hyvää päivänjatkoa!"), (17, "Hyvää illanjatkoa!"),
+     (23, "Hyvää yötä!")],
+)  # fmt: skip
+def test_the_goodbye_wish_follows_the_time_of_day(hour, wish):
+    assert load_routes(ROUTES_FILE).farewell(hour) == wish
 
 
 def test_unreadable_and_invalid_files_are_reported(tmp_path):
