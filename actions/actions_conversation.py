@@ -19,6 +19,7 @@ from actions.actions_escalation import (
 )
 from actions.actions_routing import (
     ActionHandleFallback,
+    acknowledge_after_emergency,
     answer_about_anonymity,
     ask_about_vague_matter,
     emergency_still_meant,
@@ -175,6 +176,11 @@ class ActionAnswer(EscalationAction):
             and need.type == "team"
             and another_teams_answer(topic, need.target, text, routes)
         ):
+            named = answer_asked(text, routes)
+            if named is not None:
+                # "voinko mä edelleen katsoa hänen reseptit omakannasta" after disability services:
+                # the answer its own keywords name.
+                return send_answer(dispatcher, tracker, named, routes, self, team=find_team(text, routes))
             # "voiko hän hakea itse vai pitääkö minun?" after older people's services is about that
             # team's matter, not the income support answer that the word "hakea" suggests.
             return send_follow_up(dispatcher, tracker, need, routes, self)
@@ -379,9 +385,10 @@ class ActionGreet(EscalationAction):
 
 
 class ActionThank(Action):  # type: ignore[misc]  # rasa-sdk ships no types
-    """Thanks answered; thanks that also take leave after the resident was directed somewhere
-    ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua": routes.yml ``leave_taking_phrases``)
-    say goodbye and ask once how the chat went, as a goodbye does."""
+    """Thanks answered; right after an emergency answer, thanks or "ok soitan nyt" get its number
+    once more with the call button; thanks that also take leave after the resident was directed
+    somewhere ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua": routes.yml
+    ``leave_taking_phrases``) say goodbye and ask once how the chat went, as a goodbye does."""
 
     def name(self) -> str:
         return "action_thank"
@@ -389,7 +396,11 @@ class ActionThank(Action):  # type: ignore[misc]  # rasa-sdk ships no types
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = normalise(str((tracker.latest_message or {}).get("text") or ""))
+        written = str((tracker.latest_message or {}).get("text") or "")
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None:  # "ok soitan nyt, kiitos" after 112: its number once more
+            return [*acknowledge_after_emergency(dispatcher, emergency, written), SlotSet(RATING_DUE, False)]
+        text = normalise(written)
         if conversation_had_a_route(tracker) and mentions_any(default_routes().leave_taking_phrases, text):
             return say_goodbye(dispatcher, tracker)
         dispatcher.utter_message(response="utter_you_are_welcome")

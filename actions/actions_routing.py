@@ -84,6 +84,7 @@ from actions.routing import (
     entity_values,
     find_symptom,
     find_team,
+    has_any_word,
     language_suffix,
     mentions_any,
     names_no_matter,
@@ -353,19 +354,37 @@ def thanked_after_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, 
     answered = previous_emergency(tracker.events)
     if answered is None or not thanks_in(text):
         return False
+    if answered.get("language") not in OTHER_LANGUAGES and "?" in text:
+        return False
+    acknowledge_after_emergency(dispatcher, answered, text)
+    return True
+
+
+def acknowledge_after_emergency(
+    dispatcher: CollectingDispatcher, answered: Mapping[str, Any], text: str
+) -> list[EventType]:
+    """Thanks or "ok soitan nyt" right after an emergency answer: its numbers once more in a line,
+    in the answer's language, with the same route payload (the call button stays at hand)."""
     language = answered.get("language")
     if language in OTHER_LANGUAGES:
-        dispatcher.utter_message(response=f"utter_emergency_thanks_{language}")
-        return True
-    if "?" in text:
-        return False
-    dispatcher.utter_message(response=f"utter_emergency_thanks_{answered.get('target')}")
-    return True
+        response = f"utter_emergency_thanks_{language}"
+    else:
+        kind = "thanks" if thanks_in(text) else "calling"
+        response = f"utter_emergency_{kind}_{answered.get('target')}"
+    route = emergency_again(answered)
+    dispatcher.utter_message(response=response, json_message=route.payload())
+    return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
 
 
 def intent_confidence(tracker: Tracker) -> float:
     """The classifier's confidence in the latest message's intent."""
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
+
+
+def asks_for_a_later_call(text: str, routes: RouteTable) -> bool:
+    """Whether a request to be contacted names a later time ("voisko joku soittaa mulle aamulla",
+    "maanantaina"): routes.yml ``follow_up_words.later`` and ``later_today``."""
+    return speaks_of_later(text, routes) or has_any_word(routes.later_today_words, text)
 
 
 def leaves_the_emergency(text: str, routes: RouteTable) -> bool:
@@ -562,6 +581,8 @@ def stays_with_need(
         # not an account ("se oli terveyskeskuksessa…") nor a question on an answer ("entä hammashoito?"
         # after the payment ceiling).
         return False
+    if opens_another_matter(text, routes):
+        return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
     if need.type == "omaolo" and asks_for_assessment(text):
         return True  # "oon 16, voinks mä käyttää sitä oirearviota ite": about the assessment just offered
     if route.extra.get("reason") == CHILD_SYMPTOM and need.type == "omaolo":
@@ -578,8 +599,6 @@ def stays_with_need(
         # "se on myös alkanu juomaan" about the teenager the family centre was offered for stays;
         # "entäs fysioterapia", "mistä saa uuden pyörätuolin" are new needs.
         return not announces_a_new_need(text, route, routes)
-    if opens_another_matter(text, routes):
-        return False  # "ja sit toinen juttu, …", "sitten kysyisin vielä …"
     if route.type == "omaolo" and speaks_of_oneself(text, routes):
         return False  # "ja mulla itellä on sama yskä": the writer's own symptom, a new need
     if route.type == "omaolo" and need.route.get("reason") == CHILD_SYMPTOM:
@@ -697,9 +716,15 @@ class ActionRoute(EscalationAction):
         )
         if detail is not None:
             return send_decision(dispatcher, tracker, detail[1], routes, self, detail[0])
-        if intent not in (EMERGENCY_INTENT, FORM_INTENT) and asks_to_be_contacted(text, routes):
-            return start_contact_form(dispatcher, tracker, text, routes)
+        contact = intent == FORM_INTENT or asks_to_be_contacted(text, routes)
+        asks_contact = intent != EMERGENCY_INTENT and contact
         emergency = previous_emergency(tracker.events)
+        if asks_contact and emergency is not None and not asks_for_a_later_call(text, routes):
+            # "voiko joku soittaa mulle, en tiiä mitä tehdä" right after the social emergency answer:
+            # the non-urgent form is not for now; that answer again.
+            return send_route(dispatcher, emergency_again(emergency), routes)
+        if asks_contact and intent != FORM_INTENT:
+            return start_contact_form(dispatcher, tracker, text, routes)
         if emergency is not None and (route is None or route.type != "emergency"):
             if stays_with_emergency(emergency, intent, confidence, text, routes):
                 if thanked_after_emergency(dispatcher, tracker, text):

@@ -170,6 +170,7 @@ class RouteTable:
     service_words: frozenset[str] = frozenset()
     new_topic_words: frozenset[str] = frozenset()
     later_words: frozenset[str] = frozenset()
+    later_today_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
@@ -448,6 +449,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         service_words=_follow_up_words(reader, raw, "service"),
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         later_words=_follow_up_words(reader, raw, "later"),
+        later_today_words=_follow_up_words(reader, raw, "later_today"),
         self_words=_follow_up_words(reader, raw, "self"),
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),

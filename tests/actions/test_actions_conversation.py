@@ -375,6 +375,21 @@ def test_plain_thanks_or_thanks_before_any_route_are_answered(tracker_for, text,
     assert events == [SlotSet("rating_due", False)]
 
 
+@pytest.mark.parametrize(
+    ("text", "response"),
+    [
+        ("ok soitan nyt, kiitos", "utter_emergency_thanks_112"),
+        ("ok soitan nyt", "utter_emergency_calling_112"),
+    ],
+)
+def test_thanks_or_calling_right_after_112_give_the_number_with_the_call_button(tracker_for, text, response):
+    route = {"type": "emergency", "target": "112"}
+    earlier = [user_event("rintaa puristaa ja hikoiluttaa", "emergency"), bot_route(route)]
+    messages, events = run(ActionThank(), tracker_for(text, "thank", earlier=earlier))
+    assert [(m["response"], m["custom"]["route"]) for m in messages] == [(response, route)]
+    assert SlotSet("rating_due", False) in events
+
+
 def test_goodbye_wishes_a_good_night_at_night(tracker_for, monkeypatch):
     monkeypatch.setattr(
         "actions.actions_conversation.helsinki_now", lambda: datetime(2027, 1, 13, 2, 40, tzinfo=HELSINKI)

@@ -497,6 +497,21 @@ def test_thanks_after_the_crisis_answer_is_acknowledged_not_answered_again(track
     assert [m.get("response") for m in messages] == ["utter_emergency_thanks_crisis"]
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "kind"),
+    [
+        ("voiko joku soittaa mulle, en tiiä mitä tehdä", "contact_request", "emergency"),
+        ("voisko joku sosiaalityöntekijä soittaa mulle aamulla", "contact_request", "form"),
+    ],
+)
+def test_a_callback_asked_right_after_the_social_answer_is_for_now_unless_it_names_a_later_time(
+    tracker_for, service, text, intent, kind
+):
+    earlier = [user_event("lähdin lasten kanssa kotoa, ei paikkaa yöksi", "emergency"), _answered("social")]
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker_for(text, intent, earlier=earlier))
+    assert messages[0]["custom"]["route"]["type"] == kind
+
+
 def test_playing_down_after_the_112_answer_is_no_denial(tracker_for, service):
     earlier = [user_event("isä ei herää", "emergency"), _answered("112")]
     denied = [{"entity": "emergency_denied", "value": "112"}]
