@@ -289,6 +289,9 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         return say_goodbye(dispatcher, tracker)
 
 
+# The replies to thanks (after which a bare "hei" takes leave).
+THANKS_RESPONSES = ("utter_you_are_welcome", "utter_emergency_thanks", "utter_emergency_called_thanks")
+
 # Small talk answered by its own response, unless it is a longer message after a need (then it adds to it).
 CHITCHAT_INTENT = "chitchat"
 SMALL_TALK_RESPONSES = {
@@ -366,7 +369,7 @@ class ActionGreet(EscalationAction):
         text = str((tracker.latest_message or {}).get("text") or "")
         words = normalise(text).split()
         routes = default_routes()
-        thanked = any(name.startswith("utter_you_are_welcome") for name in turn_responses(tracker.events))
+        thanked = any(name.startswith(THANKS_RESPONSES) for name in turn_responses(tracker.events))
         leaving = routes.leave_taking_greetings | (routes.greeting_words if thanked else frozenset())
         routed = conversation_had_a_route(tracker)
         if routed and words and set(words) <= leaving:

@@ -381,10 +381,17 @@ def intent_confidence(tracker: Tracker) -> float:
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
 
 
-def asks_for_a_later_call(text: str, routes: RouteTable) -> bool:
-    """Whether a request to be contacted names a later time ("voisko joku soittaa mulle aamulla",
-    "maanantaina"): routes.yml ``follow_up_words.later`` and ``later_today``."""
-    return speaks_of_later(text, routes) or has_any_word(routes.later_today_words, text)
+def asks_for_the_form(text: str, routes: RouteTable) -> bool:
+    """Whether a request to be contacted right after an emergency answer is for the form rather than
+    for now: it names a later time ("voisko joku soittaa mulle aamulla", "maanantaina": routes.yml
+    ``follow_up_words.later`` and ``later_today``), a team or a message to leave ("haluun jättää
+    vammaispalveluille viestin tästä avustaja-asiasta")."""
+    return (
+        speaks_of_later(text, routes)
+        or has_any_word(routes.later_today_words, text)
+        or find_team(text, routes) is not None
+        or has_any_word(routes.message_words, text)
+    )
 
 
 def leaves_the_emergency(text: str, routes: RouteTable) -> bool:
@@ -719,7 +726,7 @@ class ActionRoute(EscalationAction):
         contact = intent == FORM_INTENT or asks_to_be_contacted(text, routes)
         asks_contact = intent != EMERGENCY_INTENT and contact
         emergency = previous_emergency(tracker.events)
-        if asks_contact and emergency is not None and not asks_for_a_later_call(text, routes):
+        if asks_contact and emergency is not None and not asks_for_the_form(text, routes):
             # "voiko joku soittaa mulle, en tiiä mitä tehdä" right after the social emergency answer:
             # the non-urgent form is not for now; that answer again.
             return send_route(dispatcher, emergency_again(emergency), routes)

@@ -171,6 +171,7 @@ class RouteTable:
     new_topic_words: frozenset[str] = frozenset()
     later_words: frozenset[str] = frozenset()
     later_today_words: frozenset[str] = frozenset()
+    message_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
@@ -450,6 +451,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         later_words=_follow_up_words(reader, raw, "later"),
         later_today_words=_follow_up_words(reader, raw, "later_today"),
+        message_words=_follow_up_words(reader, raw, "message"),
         self_words=_follow_up_words(reader, raw, "self"),
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),

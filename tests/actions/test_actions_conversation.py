@@ -637,8 +637,9 @@ def test_a_bare_greeting_after_a_route_takes_leave(tracker_for):
     assert ([m["response"] for m in messages], events) == (["utter_greet"], [SlotSet("rating_due", False)])
 
 
-def test_a_bare_hei_takes_leave_right_after_thanks_were_answered(tracker_for):
-    thanked = {"event": "bot", "text": "Ole hyvä!", "metadata": {"utter_action": "utter_you_are_welcome"}}
+@pytest.mark.parametrize("response", ["utter_you_are_welcome", "utter_emergency_thanks_crisis"])
+def test_a_bare_hei_takes_leave_right_after_thanks_were_answered(tracker_for, response):
+    thanked = {"event": "bot", "text": "Ole hyvä!", "metadata": {"utter_action": response}}
     routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
     thanks = [user_event("kiitos", "thank"), thanked]
     messages, _ = run(ActionGreet(down), tracker_for("hei", "greet", earlier=[*routed, *thanks]))

@@ -502,9 +502,10 @@ def test_thanks_after_the_crisis_answer_is_acknowledged_not_answered_again(track
     [
         ("voiko joku soittaa mulle, en tiiä mitä tehdä", "contact_request", "emergency"),
         ("voisko joku sosiaalityöntekijä soittaa mulle aamulla", "contact_request", "form"),
+        ("ok soitan sinne. mut haluun jättää vammaispalveluille viestin tästä", "contact_request", "form"),
     ],
 )
-def test_a_callback_asked_right_after_the_social_answer_is_for_now_unless_it_names_a_later_time(
+def test_a_callback_right_after_the_social_answer_is_for_now_unless_it_names_a_time_team_or_message(
     tracker_for, service, text, intent, kind
 ):
     earlier = [user_event("lähdin lasten kanssa kotoa, ei paikkaa yöksi", "emergency"), _answered("social")]
