@@ -106,6 +106,9 @@ _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
 _Positions = Callable[["_Slot"], list[int]]  # a _TokenPositions
+# Marks a correction that is only the start (``stem~``) or end (``~stem``) of a lexicon word: it
+# matches ``stem*`` or ``*stem`` slots and no whole word.
+STEM_MARK = "~"
 
 
 class LexiconError(ContentError):
@@ -921,7 +924,9 @@ class _Vocabulary:
     prefixes: dict[int, tuple[str, ...]]
     suffixes: dict[int, tuple[str, ...]]
     word_set: frozenset[str] = frozenset()  # ``words`` as a set, asked per typed word
-    _candidates: Callable[[str], tuple[tuple[str, str], ...]] = field(init=False, repr=False, compare=False)
+    _candidates: Callable[[str], tuple[tuple[str, str, str], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(
@@ -991,22 +996,27 @@ class _Vocabulary:
     def near(self, word: str, substitution: bool = True, left_out: bool = False) -> set[str]:
         """Words, prefixes and suffixes of the lexicon within one edit of ``word`` (or of its start/end).
 
+        A prefix comes back as ``stem~`` and a suffix as ``~stem`` (:data:`STEM_MARK`): they match
+        the slots ``stem*`` and ``*stem``, never the whole word ``stem`` ("muisitsairaus" begins
+        like "muisti*" but is no "muisti", a word an ``unless`` names).
         ``substitution=False`` leaves out choices that differ by one changed letter, and by one added
         letter too unless ``left_out``.
         """
         keep = None if substitution else _typo_of_known_word if left_out else _swapped_or_doubled
-        return {choice for typed, choice in self._candidates(word) if keep is None or keep(typed, choice)}
+        return {
+            marked for typed, choice, marked in self._candidates(word) if keep is None or keep(typed, choice)
+        }
 
-    def _find_candidates(self, word: str) -> tuple[tuple[str, str], ...]:
+    def _find_candidates(self, word: str) -> tuple[tuple[str, str, str], ...]:
         """Each word, prefix and suffix within one edit of ``word`` (or of its start or end), with the
-        part of ``word`` it was compared with."""
+        part of ``word`` it was compared with, and as :meth:`near` gives it."""
         if len(word) < TYPED_MIN_LENGTH:
             return ()
-        found = [(word, choice) for choice in _within_one_edit(word, self.words)]
+        found = [(word, choice, choice) for choice in _within_one_edit(word, self.words)]
         for cut, stems in _cuts(word, self.prefixes):
-            found += [(word[:cut], choice) for choice in _within_one_edit(word[:cut], stems)]
+            found += [(word[:cut], stem, stem + STEM_MARK) for stem in _within_one_edit(word[:cut], stems)]
         for cut, stems in _cuts(word, self.suffixes):
-            found += [(word[-cut:], choice) for choice in _within_one_edit(word[-cut:], stems)]
+            found += [(word[-cut:], stem, STEM_MARK + stem) for stem in _within_one_edit(word[-cut:], stems)]
         return tuple(found)
 
 

@@ -297,12 +297,13 @@ def test_spoken_verb_forms_are_matched_as_written(matcher: EmergencyMatcher, tex
     assert verdict is not None and verdict.certain and verdict.level == "112"
 
 
-def test_a_typo_in_a_question_about_signs_needs_the_learned_detector_to_doubt(
+def test_a_typo_in_an_account_of_the_past_needs_the_learned_detector_to_doubt(
     matcher: EmergencyMatcher,
 ) -> None:
-    # "aivoinfraktin": a swapped pair of letters in a question about a stroke's signs.
-    text = "mitkä on aivoinfraktin merkit, haluan oppia tunnistamaan ne"
-    assert matcher.detect(text, tolerant=True) is not None
+    # "rintakivnu": a swapped pair of letters in an account of a visit about chest pain yesterday.
+    text = "kävin eilen päivystyksessä rintakivnu takia"
+    found = matcher.detect(text, tolerant=True)
+    assert found is not None and found.tempered
     assert SafetyNet(matcher, Always(0.05)).check(text) is None  # clearly everyday
     verdict = SafetyNet(matcher, Always(0.3)).check(text)
     assert verdict is not None and verdict.layer == "tolerant" and not verdict.certain
@@ -452,6 +453,14 @@ def test_a_typo_read_as_a_veto_word_does_not_silence_a_match(matcher: EmergencyM
     # A matched word whose reading is a veto word stays in doubt: "ruokmyrkytyksen" may be food poisoning.
     found = matcher.detect("sain ruokmyrkytyksen")
     assert found is not None and found.tempered
+
+
+def test_a_typo_that_begins_like_a_veto_word_is_not_that_word(matcher: EmergencyMatcher) -> None:
+    # "muisitsairaus" begins like "muisti*" (one swap), but it is no "muisti" (a lost memory stick
+    # or wallet vetoes a missing person); it is the dementia the rule names.
+    found = matcher.detect("isa karkas hoitokodista sil on muisitsairaus ja ulkona pakkasta", tolerant=True)
+    assert found is not None and found.rule == "vulnerable_person_missing"
+    assert matcher.detect("isä hukkas muistitikun ja lompakon kaupassa", tolerant=True) is None
 
 
 def test_one_negation_denies_the_words_listed_before_it(matcher: EmergencyMatcher) -> None:
