@@ -115,8 +115,7 @@ class Lemmatizer:
 
     def __init__(self, use_voikko: bool = True, cache_size: int = 50_000) -> None:
         """Load Voikko (once per process) unless ``use_voikko`` is false or it is missing."""
-        self._voikko: Any = _shared_voikko() if use_voikko else None
-        self._lock = threading.Lock()
+        self._voikko = _shared_voikko() if use_voikko else None
         self._lemmas = lru_cache(maxsize=cache_size)(self._lemmas_uncached)
         self._suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
         self._classes = lru_cache(maxsize=cache_size)(self._classes_uncached)
@@ -163,26 +162,26 @@ class Lemmatizer:
         """Voikko's base forms of ``word`` as typed, unfolded (``Niemisen`` → ``Nieminen``)."""
         if self._voikko is None:
             return frozenset()
-        with self._lock:
-            return frozenset(a["BASEFORM"] for a in self._voikko.analyze(word) if a.get("BASEFORM"))
+        return frozenset(base for base, _ in self._voikko.analyses(word) if base)
 
     def clear_cache(self) -> None:
-        """Forget cached analyses (used when measuring cold-start cost)."""
+        """Forget cached analyses, Voikko's own answers too (used when measuring cold-start cost)."""
         self._lemmas.cache_clear()
         self._suggestions.cache_clear()
         self._classes.cache_clear()
         self._near.cache_clear()
+        if self._voikko is not None:
+            self._voikko.clear_cache()
 
     def _classes_uncached(self, word: str) -> frozenset[str]:
-        with self._lock:
-            return frozenset(a["CLASS"] for a in self._voikko.analyze(word) if a.get("CLASS"))
+        assert self._voikko is not None
+        return frozenset(word_class for _, word_class in self._voikko.analyses(word) if word_class)
 
     def _near_uncached(self, word: str) -> tuple[str, ...]:
         """Voikko's suggestions for ``word`` one edit away, lowercased, in Voikko's order (asked once
         per word: spelling and the tolerant lexicon's corrections both read them)."""
-        with self._lock:
-            suggestions = self._voikko.suggest(word)[:SUGGESTIONS]
-        lowered = (str(suggestion).lower() for suggestion in suggestions)
+        assert self._voikko is not None
+        lowered = (suggestion.lower() for suggestion in self._voikko.suggestions(word))
         return tuple(s for s in lowered if " " not in s and OSA.distance(fold(s), fold(word)) <= 1)
 
     def _suggestions_uncached(self, word: str) -> frozenset[str]:
@@ -208,14 +207,10 @@ class Lemmatizer:
         return frozenset(found)
 
     def _analysed(self, candidates: list[str]) -> set[str]:
-        found: set[str] = set()
-        with self._lock:  # libvoikko handles are not thread-safe
-            for candidate in candidates:
-                for analysis in self._voikko.analyze(candidate):
-                    base = analysis.get("BASEFORM")
-                    if base:
-                        found.add(fold(base))
-        return found
+        assert self._voikko is not None
+        return {
+            fold(base) for candidate in candidates for base, _ in self._voikko.analyses(candidate) if base
+        }
 
 
 _SPOKEN_PARTICIPLE = re.compile(r"[nlrs][uy]$")
@@ -237,13 +232,41 @@ def _written_forms(spoken: list[str]) -> list[str]:
     return forms
 
 
+class _SharedVoikko:
+    """The process-wide Voikko handle behind one lock (libvoikko handles are not thread-safe), its
+    answers cached for every :class:`Lemmatizer`: the intent classifier and the safety net read the
+    same words, and a spelling suggestion costs milliseconds."""
+
+    def __init__(self, handle: Any, cache_size: int = 100_000) -> None:
+        self._handle = handle
+        self._lock = threading.Lock()
+        self.analyses = lru_cache(maxsize=cache_size)(self._analyses_uncached)
+        self.suggestions = lru_cache(maxsize=cache_size)(self._suggestions_uncached)
+
+    def clear_cache(self) -> None:
+        """Forget every answer."""
+        self.analyses.cache_clear()
+        self.suggestions.cache_clear()
+
+    def _analyses_uncached(self, word: str) -> tuple[tuple[str, str], ...]:
+        """(base form, word class) of each of Voikko's analyses of ``word`` ("" when not given)."""
+        with self._lock:
+            found = self._handle.analyze(word)
+        return tuple((a.get("BASEFORM") or "", a.get("CLASS") or "") for a in found)
+
+    def _suggestions_uncached(self, word: str) -> tuple[str, ...]:
+        """Voikko's first :data:`SUGGESTIONS` spelling suggestions for ``word``."""
+        with self._lock:
+            return tuple(str(suggestion) for suggestion in self._handle.suggest(word)[:SUGGESTIONS])
+
+
 _VOIKKO_LOCK = threading.Lock()
-_VOIKKO: Any = None
+_VOIKKO: _SharedVoikko | None = None
 _VOIKKO_TRIED = False
 
 
-def _shared_voikko() -> Any:
-    """The process-wide Voikko handle, or ``None`` when libvoikko is unavailable."""
+def _shared_voikko() -> _SharedVoikko | None:
+    """The process-wide Voikko, or ``None`` when libvoikko is unavailable."""
     global _VOIKKO, _VOIKKO_TRIED
     with _VOIKKO_LOCK:
         if not _VOIKKO_TRIED:
@@ -251,7 +274,7 @@ def _shared_voikko() -> Any:
             try:
                 import libvoikko
 
-                _VOIKKO = libvoikko.Voikko("fi")
+                _VOIKKO = _SharedVoikko(libvoikko.Voikko("fi"))
             except Exception as error:  # noqa: BLE001 - any failure means "no Voikko"
                 logger.warning("libvoikko is not available (%s); matching on word stems only", error)
                 _VOIKKO = None

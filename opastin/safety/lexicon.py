@@ -36,7 +36,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from opastin.content import PROJECT_ROOT, ContentError, read_mapping
@@ -927,6 +926,9 @@ class _Vocabulary:
     _candidates: Callable[[str], tuple[tuple[str, str, str], ...]] = field(
         init=False, repr=False, compare=False
     )
+    _word_index: _OneEditIndex = field(init=False, repr=False, compare=False)
+    _prefix_index: dict[int, _OneEditIndex] = field(init=False, repr=False, compare=False)
+    _suffix_index: dict[int, _OneEditIndex] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -980,14 +982,17 @@ class _Vocabulary:
         if len(word) < TYPED_MIN_LENGTH:
             return set()
         keep = _typo_of_known_word if known else None
-        found = {(term, term) for term in _within_one_edit(word, self.words, keep)}
-        for cut, stems in _cuts(word, self.prefixes):
-            found.update((stem, stem + word[cut:]) for stem in _within_one_edit(word[:cut], stems, keep))
+        found = {(term, term) for term in self._word_index.near(word, keep)}
+        for cut, stems in _cuts(word, self._prefix_index):
+            found.update((stem, stem + word[cut:]) for stem in stems.near(word[:cut], keep))
         return found
 
     def __post_init__(self) -> None:
         # A word is looked up again for each reading of it (as typed, with a letter left out).
         object.__setattr__(self, "_candidates", lru_cache(maxsize=50_000)(self._find_candidates))
+        object.__setattr__(self, "_word_index", _OneEditIndex(self.words))
+        object.__setattr__(self, "_prefix_index", {n: _OneEditIndex(s) for n, s in self.prefixes.items()})
+        object.__setattr__(self, "_suffix_index", {n: _OneEditIndex(s) for n, s in self.suffixes.items()})
 
     def clear_cache(self) -> None:
         """Forget the words looked up."""
@@ -1012,15 +1017,15 @@ class _Vocabulary:
         part of ``word`` it was compared with, and as :meth:`near` gives it."""
         if len(word) < TYPED_MIN_LENGTH:
             return ()
-        found = [(word, choice, choice) for choice in _within_one_edit(word, self.words)]
-        for cut, stems in _cuts(word, self.prefixes):
-            found += [(word[:cut], stem, stem + STEM_MARK) for stem in _within_one_edit(word[:cut], stems)]
-        for cut, stems in _cuts(word, self.suffixes):
-            found += [(word[-cut:], stem, STEM_MARK + stem) for stem in _within_one_edit(word[-cut:], stems)]
+        found = [(word, choice, choice) for choice in self._word_index.near(word)]
+        for cut, stems in _cuts(word, self._prefix_index):
+            found += [(word[:cut], stem, stem + STEM_MARK) for stem in stems.near(word[:cut])]
+        for cut, stems in _cuts(word, self._suffix_index):
+            found += [(word[-cut:], stem, STEM_MARK + stem) for stem in stems.near(word[-cut:])]
         return tuple(found)
 
 
-def _cuts(word: str, stems_by_length: dict[int, tuple[str, ...]]) -> Iterable[tuple[int, tuple[str, ...]]]:
+def _cuts(word: str, stems_by_length: dict[int, _OneEditIndex]) -> Iterable[tuple[int, _OneEditIndex]]:
     """Each length at which ``word``'s start or end is compared with stems of a length: the stems'
     own length and one letter more or less (a typo adds or drops one), never shorter than a typed word."""
     for length, stems in stems_by_length.items():
@@ -1029,16 +1034,33 @@ def _cuts(word: str, stems_by_length: dict[int, tuple[str, ...]]) -> Iterable[tu
                 yield cut, stems
 
 
-def _within_one_edit(
-    word: str, choices: Sequence[str], keep: Callable[[str, str], bool] | None = None
-) -> list[str]:
-    """The choices at most one insertion, deletion, substitution or swap of neighbours from ``word``;
-    with ``keep``, only those for which ``keep(word, choice)`` holds."""
-    near = [
-        choice
-        for choice, _, _ in process.extract(word, choices, scorer=OSA.distance, score_cutoff=1, limit=None)
-    ]
-    return near if keep is None else [choice for choice in near if keep(word, choice)]
+class _OneEditIndex:
+    """Strings by their one-letter deletions (a symmetric-deletion index): the strings one edit from a
+    word are found in a few lookups instead of a comparison with each."""
+
+    __slots__ = ("_by_deletion",)
+
+    def __init__(self, choices: Iterable[str]) -> None:
+        by_deletion: dict[str, set[str]] = defaultdict(set)
+        for choice in choices:
+            for variant in _deletions(choice):
+                by_deletion[variant].add(choice)
+        self._by_deletion = {variant: tuple(found) for variant, found in by_deletion.items()}
+
+    def near(self, word: str, keep: Callable[[str, str], bool] | None = None) -> list[str]:
+        """The choices at most one insertion, deletion, substitution or swap of neighbours from
+        ``word``, sorted; with ``keep``, only those for which ``keep(word, choice)`` holds.
+
+        Two strings one edit apart share a one-letter deletion (or one is the other's), so only the
+        strings filed under ``word``'s deletions are compared with it."""
+        shared = {choice for variant in _deletions(word) for choice in self._by_deletion.get(variant, ())}
+        near = sorted(choice for choice in shared if OSA.distance(word, choice, score_cutoff=1) <= 1)
+        return near if keep is None else [choice for choice in near if keep(word, choice)]
+
+
+def _deletions(word: str) -> set[str]:
+    """``word`` and each string made by leaving out one of its letters."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def _typo_of_known_word(typed: str, choice: str) -> bool:

@@ -30,3 +30,12 @@ def test_clause_words_split_at_sentence_ends_commas_and_but() -> None:
         ["paa", "sarkee"],
         ["mutta", "vahan"],
     ]
+
+
+def test_every_lemmatizer_shares_voikkos_answers():
+    other = Lemmatizer()
+    LEMMATIZER.clear_cache()
+    assert other.suggested_lemmas("rintakiup") == LEMMATIZER.suggested_lemmas("rintakiup")
+    shared = other._voikko
+    assert shared is LEMMATIZER._voikko
+    assert shared.suggestions.cache_info().misses == 1  # asked of Voikko once for both
