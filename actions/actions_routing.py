@@ -311,6 +311,8 @@ SOCIAL_LEVEL = "social"
 CRISIS_LEVEL = "crisis"
 # After an emergency answer, asking for a person or a number is still about the emergency.
 STAY_WITH_EMERGENCY = frozenset({HUMAN_INTENT, "ask_contact_info"})
+# Routes that a question's own answer goes before (the answer offers their team after it).
+ANSWERED_FIRST = frozenset({"team", "webpage", "omaolo"})
 
 
 def emergency_again(route: Mapping[str, Any]) -> Route:
@@ -758,7 +760,7 @@ class ActionRoute(EscalationAction):
                     return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
                 return events
         topic = answer_asked(text, routes)
-        if topic is not None and (route is None or route.type in ("team", "webpage", "omaolo")):
+        if topic is not None and (route is None or route.type in ANSWERED_FIRST):
             team = route.target if route is not None and route.type == "team" else None
             return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         team_meant = team_pointed_at(tracker, route, text, routes)
@@ -1059,11 +1061,16 @@ class ActionHandleFallback(EscalationAction):
         detail = detail_after_safety_question(tracker, text, decided, routes)
         if detail is not None:
             return send_decision(dispatcher, tracker, detail[1], routes, self, detail[0])
+        topic = answer_asked(text, routes)
+        if topic is not None and decided is not None and decided.type in ANSWERED_FIRST:
+            # "haluun tehdä valituksen. vein pojan lääkäriin … todettiin korvatulehdus": the complaint
+            # asked for, with the team the account's words name, as an understood message is answered.
+            team = decided.target if decided.type == "team" else None
+            return send_answer(dispatcher, tracker, topic, routes, self, team=team)
         if decided is not None:
             return send_decision(dispatcher, tracker, decided, routes, self, resolved)
         if asks_to_be_contacted(text, routes):
             return start_contact_form(dispatcher, tracker, text, routes)
-        topic = answer_asked(text, routes)
         if topic is not None:
             return send_answer(dispatcher, tracker, topic, routes, self)
         named = find_team(text, routes)

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions_escalation import EscalationAction, send_team_route
 from actions.context import Need, latest_team, repeats_previous, turn_routes, turn_texts
-from actions.routing import Reply, Route, names_violence_help, route_reply
+from actions.routing import Reply, Route, answer_for, names_violence_help, route_reply
 from opastin import messages
 from opastin.routes import RouteTable
 
@@ -82,6 +82,7 @@ def send_answer(
     Asked again right after the answer, the answer is not repeated: the resident is
     pointed on instead.
     """
+    topic = answer_for(topic, str((tracker.latest_message or {}).get("text") or ""), routes)
     entry = routes.answers.get(topic)
     team = team or _team_offered_with(tracker, topic) or (entry.team if entry else None)
     payload = Route(ANSWER, topic).payload()

@@ -15,7 +15,7 @@ from typing import Any
 
 from opastin import messages
 from opastin.finnish_text import clause_words
-from opastin.routes import Page, RouteTable, Symptom, normalise
+from opastin.routes import Answer, Page, RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
 # situation tonight; "confirm" is a suspicion, answered with one safety question.
@@ -489,11 +489,34 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     words = normalised.split()
     asked = is_question(text) or bool(_WISH_WORDS & set(words))
     told = len(words) >= MIN_ACCOUNT_WORDS
+    if asked:
+        for_another = next(
+            (t for t, a in routes.answers.items() if _asked_for_another(a, normalised, routes)), None
+        )
+        if for_another is not None:
+            return for_another
     for topic, answer in routes.answers.items():
         keywords = (*(answer.keywords if asked else ()), *(answer.account_keywords if told else ()))
         if mentions_any(keywords, normalised):
             return topic
     return None
+
+
+def answer_for(topic: str, text: str, routes: RouteTable) -> str:
+    """``topic``, or the answer about another person's matter given instead of it ("entä iskän
+    reseptit, se ei osaa nettiä" reads like the prescription answer's question)."""
+    normalised = normalise(text)
+    for other, answer in routes.answers.items():
+        if topic in answer.instead_of and _asked_for_another(answer, normalised, routes):
+            return other
+    return topic
+
+
+def _asked_for_another(answer: Answer, normalised: str, routes: RouteTable) -> bool:
+    """Whether a message names another person and one of ``answer``'s ``for_another`` stems."""
+    return has_any_word(routes.another_person_words, normalised) and mentions_any(
+        answer.for_another, normalised
+    )
 
 
 def has_any_word(words: frozenset[str], text: str) -> bool:

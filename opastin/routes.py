@@ -59,6 +59,10 @@ class Answer:
     # Stems that give the answer in a longer account of what happened, even without a question
     # ("ja sit vielä palautetta: odotin päivystyksessä 7 tuntia…").
     account_keywords: tuple[str, ...] = ()
+    # Stems that give this answer when the message also names another person (``follow_up_words``
+    # ``another_person``: "entä iskän reseptit"), given instead of the answers in ``instead_of``.
+    for_another: tuple[str, ...] = ()
+    instead_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,7 @@ class RouteTable:
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
     anybody_words: frozenset[str] = frozenset()
+    another_person_words: frozenset[str] = frozenset()
     # Per emergency level, the intents whose messages right after that answer are still about it.
     emergency_follow_ups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Words that name no matter by themselves, and the words that may stand beside them.
@@ -237,6 +242,13 @@ def _keywords(reader: _Reader, node: Mapping[str, Any], path: str, key: str = "k
     if not all(normalised):
         raise reader.fail(path, "a keyword has no letters")
     return normalised
+
+
+def _optional_keywords(
+    reader: _Reader, node: Mapping[str, Any] | None, path: str, key: str
+) -> tuple[str, ...]:
+    """The keywords under ``key`` of an optional mapping, or none."""
+    return _keywords(reader, node, path, key) if node and node.get(key) else ()
 
 
 def _pages(reader: _Reader, raw: Mapping[str, Any], base_url: str) -> dict[str, Page]:
@@ -311,14 +323,20 @@ def _answers(
         team = (node or {}).get("team")
         if team is not None and team not in teams:
             raise reader.fail(f"{path}.team", f"unknown team '{team}'")
-        keywords = _keywords(reader, node, path) if node and node.get("keywords") else ()
-        account_path = f"{path}.account_keywords"
-        told = node is not None and node.get("account_keywords")
-        account_keywords = _keywords(reader, node, account_path, "account_keywords") if node and told else ()
+        keywords = _optional_keywords(reader, node, path, "keywords")
+        account_keywords = _optional_keywords(reader, node, f"{path}.account_keywords", "account_keywords")
         page = (node or {}).get("page")
         if page is not None and page not in pages:
             raise reader.fail(f"{path}.page", f"unknown page '{page}'")
-        answers[topic] = Answer(topic, team, keywords, page, account_keywords)
+        for_another = _optional_keywords(reader, node, f"{path}.for_another", "for_another")
+        instead_of = tuple((node or {}).get("instead_of") or ())
+        answers[topic] = Answer(topic, team, keywords, page, account_keywords, for_another, instead_of)
+    for topic, answer in answers.items():
+        unknown = [str(other) for other in answer.instead_of if other not in answers or other == topic]
+        if unknown:
+            raise reader.fail(
+                f"answers.{topic}.instead_of", f"unknown or own topic: {', '.join(map(str, unknown))}"
+            )
     return answers
 
 
@@ -456,6 +474,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),
         anybody_words=_follow_up_words(reader, raw, "anybody"),
+        another_person_words=_follow_up_words(reader, raw, "another_person"),
         emergency_follow_ups=_emergency_follow_ups(reader, raw, intents),
         vague_words=_word_set(reader, raw, "words"),
         vague_fillers=_word_set(reader, raw, "fillers"),

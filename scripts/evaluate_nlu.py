@@ -49,6 +49,7 @@ from actions.routing import (  # noqa: E402
     FALLBACK_INTENT,
     Route,
     answer_asked,
+    answer_for,
     asks_to_be_contacted,
     clarify_options,
     decide_route,
@@ -296,7 +297,7 @@ def bot_route(text: str, parse: Mapping[str, Any], routes: RouteTable) -> tuple[
         topic = str(selected.get("intent_response_key") or "").partition("/")[2]
         selector_sure = float(selected.get("confidence") or 0.0) >= MIN_ANSWER_CONFIDENCE
         if topic in routes.answers and confidence >= MIN_FAQ_CONFIDENCE and selector_sure:
-            route_id_, also = answer_routes(topic, routes, find_team(text, routes))
+            route_id_, also = answer_routes(answer_for(topic, text, routes), routes, find_team(text, routes))
             return route_id_, also, intent
         runner_up = next_routed_intent(ranking, routes)
         if runner_up is None:

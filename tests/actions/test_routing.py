@@ -13,6 +13,7 @@ from actions.routing import (
     age_in_years,
     announces_a_new_need,
     answer_asked,
+    answer_for,
     asks_to_be_contacted,
     asks_vaguely,
     clarify_options,
@@ -442,6 +443,33 @@ def test_another_team_s_words_after_a_team_are_a_new_need_only_when_the_message_
 )
 def test_another_persons_prescriptions_ask_the_on_behalf_answer(text):
     assert answer_asked(text, default_routes()) == "omakanta_on_behalf"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "miten mä pääsen jälkikäteen näkee äidin hoitotiedot kun mä hoidan sen asioita",
+        "voinko samalla uusia mieheni reseptin, ei se osaa näitä nettijuttuja",
+        "voinko mä mummona nähdä sen rokotustiedot omakannasta",
+        "miten mä nään mun 6v tytön verikokeiden tulokset, ne otettiin eilen",
+    ],
+)
+def test_a_question_about_another_persons_records_asks_the_on_behalf_answer(text):
+    assert answer_asked(text, default_routes()) == "omakanta_on_behalf"
+
+
+@pytest.mark.parametrize(
+    ("topic", "text", "given"),
+    [("omakanta_prescription", "entä iskän reseptit, se ei osaa nettiä", "omakanta_on_behalf"),
+     ("omakanta_results", "näkyykö lapsen labratulokset mulle", "omakanta_on_behalf"),
+     ("omakanta_prescription", "miten uusin reseptin omakannassa", "omakanta_prescription"),
+     # Another person named, but no record of theirs: the answer chosen stands.
+     ("omakanta_results", "äiti sanoi että tulokset näkyy netissä, mistä mä ne löydän", "omakanta_results"),
+     # Only the answers listed under ``instead_of`` give way.
+     ("fees_ceiling", "paljonko äidin maksukatto on ja näkyykö se omakannassa", "fees_ceiling")],
+)  # fmt: skip
+def test_the_answer_about_another_persons_records_is_given_instead_of_ones_own(topic, text, given):
+    assert answer_for(topic, text, default_routes()) == given
 
 
 def test_a_complaint_made_for_a_parent_is_not_the_on_behalf_answer():

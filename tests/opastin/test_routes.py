@@ -145,3 +145,20 @@ def test_weak_keywords_are_optional_and_normalised():
     symptoms = {symptom.id: symptom for symptom in load_routes(ROUTES_FILE, CATALOGUE).omaolo.symptoms}
     assert symptoms["respiratory_infection"].weak_keywords == ("kuume", "kuumet")
     assert symptoms["eye"].weak_keywords == ()
+
+
+@pytest.mark.parametrize("other", ["no_such_answer", "omakanta_on_behalf"])
+def test_an_answer_given_instead_of_an_unknown_or_itself_is_refused(other):
+    def change(raw):
+        raw["answers"]["omakanta_on_behalf"]["instead_of"] = [other]
+
+    with pytest.raises(RoutesConfigError, match="answers.omakanta_on_behalf.instead_of"):
+        parse_routes(broken(change), "data/routes.yml", CATALOGUE)
+
+
+def test_another_persons_words_and_stems_are_read_normalised():
+    routes = load_routes(ROUTES_FILE)
+    assert {"aidin", "iskan", "mummona", "puolesta"} <= routes.another_person_words
+    on_behalf = routes.answers["omakanta_on_behalf"]
+    assert "resept" in on_behalf.for_another
+    assert on_behalf.instead_of == ("omakanta_prescription", "omakanta_results")
