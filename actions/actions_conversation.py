@@ -25,6 +25,7 @@ from actions.actions_routing import (
     emergency_still_meant,
     meaning_of,
     offer_a_person,
+    person_instead_of_assessment,
     start_contact_form,
     stays_with_need,
     tell_the_chat_is_finnish,
@@ -47,6 +48,7 @@ from actions.decisions import (
     send_decision,
     send_follow_up,
     send_route,
+    send_team,
     team_route,
     then_listen,
 )
@@ -226,6 +228,9 @@ class ActionYesOrNo(EscalationAction):
         if named is not None:  # "joo palveluneuvo kuulostaa oikealta" after the topics of a person offer
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
         need = previous_need(tracker.events)
+        instead = person_instead_of_assessment(need, text, routes)
+        if instead is not None:  # "en mä osaa noita nettikyselyitä tehä" right after an assessment
+            return send_team(dispatcher, tracker, instead, routes, self)
         if need is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
             return send_follow_up(dispatcher, tracker, need, routes, self)
         queue_offered = queue_offered_last(tracker)
@@ -380,8 +385,10 @@ class ActionGreet(EscalationAction):
         if asks_vaguely(text, routes):  # "hei, mul ois kysymys hakemuksesta"
             return [*ask_about_vague_matter(dispatcher, tracker, routes), SlotSet(RATING_DUE, False)]
         need = previous_need(tracker.events)
-        if need is not None and len(words) > MAX_GREETING_WORDS:
-            # "se on 8kk ja nyt ihan terve taas" ("terve" is also a greeting): a detail of the need
+        greeted = bool((routes.greeting_words | routes.leave_taking_greetings) & set(words))
+        if need is not None and (len(words) > MAX_GREETING_WORDS or not greeted):
+            # "se on 8kk ja nyt ihan terve taas" ("terve" is also a greeting), "onks siel paljo jonoo"
+            # (no greeting at all): a detail of the need
             return send_follow_up(dispatcher, tracker, need, routes, self)
         dispatcher.utter_message(response="utter_greet")
         return [SlotSet(RATING_DUE, False)]
@@ -414,7 +421,8 @@ class ActionEmergencyCalled(EscalationAction):
     """Help was already called: acknowledged without repeating the instruction; thanks are answered
     in the same breath ("Ole hyvä, ja hyvä, että soitit"). A message that then turns to another
     matter ("ok ambulanssi tulossa. kysyisin vielä, miten äidille sais kotihoitoa jatkossa") has
-    that matter routed after the acknowledgement, and a need the call does not meet (the safety
+    that matter routed after the acknowledgement (also one asked about: "mut mistä saa apua sen
+    juomiseen?"), and a need the call does not meet (the safety
     net's social or crisis level beside it: "ambulanssi tulee, mut pappa on muistisairas eikä voi
     jäädä yksin") gets its guidance."""
 
@@ -443,7 +451,11 @@ class ActionEmergencyCalled(EscalationAction):
             tell_the_chat_is_finnish(dispatcher, routes, self.clock())
             return []
         named = find_team(text, routes)  # "ambulanssi on matkalla. mut kuka hoitaa sen kotihoitoasian"
-        another = turns_to_another_matter(text, routes) or speaks_of_oneself(text, routes)
+        another = (
+            turns_to_another_matter(text, routes)
+            or speaks_of_oneself(text, routes)
+            or mentions_any(routes.new_need_phrases, normalise(text))  # "mistä saa apua sen juomiseen?"
+        )
         if not another and named is None:
             return []
         meant = meaning_of(other_than_called(latest), routes)

@@ -1042,7 +1042,8 @@ class ActionHandleFallback(EscalationAction):
         if thanked_after_emergency(dispatcher, tracker, text):
             return []
         still_meant = emergency_still_meant(tracker, text)
-        if still_meant is not None:
+        if still_meant is not None and answer_asked(text, routes) is None:
+            # But "mihin tästä voi valittaa" after 116 117 asks its own answer (below).
             return send_route(dispatcher, still_meant, routes)
         helping_later = team_for_later(tracker, text, routes)
         if helping_later is not None:

@@ -53,6 +53,7 @@ def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
 PALVELUNEUVO = {"type": "team", "target": "palveluneuvo", "label": "Palveluneuvo"}
 MIELENTERVEYS = {"type": "team", "target": "mielenterveys_paihde", "label": "Mielenterveyspalvelut"}
 NEUVOLA = {"type": "team", "target": "neuvola", "label": "Neuvola"}
+TERVEYSNEUVO = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo"}
 
 
 def test_a_question_gets_its_answer_and_the_team_that_helps_further(tracker_for, service):
@@ -951,3 +952,38 @@ def test_thanks_with_help_called_in_english_after_an_english_emergency_are_answe
     )
     messages, _ = run(ActionEmergencyCalled(), tracker)
     assert [m["response"] for m in messages] == ["utter_emergency_thanks_en"]
+
+
+def test_a_short_message_read_as_a_greeting_without_a_greeting_word_adds_to_the_need(tracker_for, service):
+    routed = [user_event("tarviin ajan lääkärille", "health_centre_appointment"), bot_route(TERVEYSNEUVO)]
+    tracker = tracker_for("onks siel paljo jonoo", "greet", earlier=routed)
+    messages, _ = run(ActionGreet(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "terveysneuvo")
+
+
+def test_a_question_about_help_after_help_was_called_is_routed(tracker_for, service):
+    text = "ok ambulanssi on tulossa. mut mistä saa apua sen juomiseen?"
+    ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": "substance_use", "confidence": 0.7}]
+    tracker = tracker_for(text, "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert routes_of(messages) == [("team", "mielenterveys_paihde")]
+
+
+def test_a_complaint_asked_right_after_116117_gets_the_complaint_answer(tracker_for, service):
+    earlier = [
+        user_event("tyttö ei oo juonu koko päivänä ja pissaa tullu kerran", "emergency"),
+        bot_route({"type": "emergency", "target": "116117"}),
+    ]
+    text = "ja kyl ärsyttää et kukaan ei vastannu terveysasemalla koko viikkona. mihin tästä voi valittaa"
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert ("answer", "complaint") in routes_of(messages)
+
+
+def test_not_managing_the_online_assessment_offers_a_person(tracker_for, service):
+    back = {"type": "omaolo", "target": "https://www.omaolo.fi/", "symptom": "back_pain"}
+    earlier = [user_event("selkä on ollu kipee viikon", "report_symptom"), bot_route(back)]
+    tracker = tracker_for("en mä osaa noita nettikyselyitä tehä", "deny", earlier=earlier)
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "terveysneuvo")
