@@ -532,9 +532,10 @@ class EmergencyMatcher:
     def _context_misspelt(self, rule: _Rule, text: str, negation: bool) -> bool:
         """Whether the match would be vetoed, negated or about another time had the resident's typos
         been corrected ("ruokmyrkytystä" is "ruokamyrkytystä", "elvytskurssi" a course): then it is a
-        suspicion rather than a certainty.
+        suspicion rather than a certainty. Only typos that keep the letters (swapped, doubled, one
+        left out) are read here: a changed letter would read "koulunu" as "koulutu*", a course.
         """
-        tokens = self._tokens(text, tolerant=True)
+        tokens = self._tokens(text, tolerant=True, strict=True)
         positions = self._index.position_finder(tokens)
         span = self._match_rule(rule, tokens, self._respelled_sentences(text), positions, negation)
         return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
@@ -600,33 +601,39 @@ class EmergencyMatcher:
         )
         return span is not None
 
-    def _tokens(self, text: str, tolerant: bool, left_out: bool = False) -> list[Token]:
-        """The message's tokens; with ``tolerant``, each also carries its spelling corrections.
+    def _tokens(self, text: str, tolerant: bool, left_out: bool = False, strict: bool = False) -> list[Token]:
+        """The message's tokens; with ``tolerant``, each also carries its spelling corrections (with
+        ``strict``, of an unknown word only those with its letters swapped, doubled or one left out).
 
         The last few messages' tokens are kept: the safety net asks about the same
         message several times (as written, tolerantly, negations ignored).
         """
-        return self._token_cache(text, tolerant, left_out)
+        return self._token_cache(text, tolerant, left_out, strict)
 
-    def _tokens_uncached(self, text: str, tolerant: bool, left_out: bool) -> list[Token]:
+    def _tokens_uncached(self, text: str, tolerant: bool, left_out: bool, strict: bool) -> list[Token]:
         tokens = tokenize(text, self.lemmatizer, self._aliases)
         if not tolerant:
             return tokens
         return [
             Token(
-                t.surface, t.lemmas | self._corrections(t.surface, t.lemmas, left_out), t.sentence, t.clause
+                t.surface,
+                t.lemmas | self._corrections(t.surface, t.lemmas, left_out, strict),
+                t.sentence,
+                t.clause,
             )
             if len(t.surface) >= TYPED_MIN_LENGTH
             else t
             for t in tokens
         ]
 
-    def _corrections(self, surface: str, lemmas: frozenset[str], left_out: bool = False) -> frozenset[str]:
+    def _corrections(
+        self, surface: str, lemmas: frozenset[str], left_out: bool = False, strict: bool = False
+    ) -> frozenset[str]:
         """Cached :meth:`_find_corrections` (the vocabulary never changes)."""
-        return self._correction_cache(surface, lemmas, left_out)
+        return self._correction_cache(surface, lemmas, left_out, strict)
 
     def _find_corrections(
-        self, surface: str, lemmas: frozenset[str], left_out: bool = False
+        self, surface: str, lemmas: frozenset[str], left_out: bool = False, strict: bool = False
     ) -> frozenset[str]:
         """Lexicon words and stems one edit away from the word, and base forms of Voikko's suggestions.
 
@@ -641,7 +648,9 @@ class EmergencyMatcher:
             # ("lahete*", a referral, in an ``unless``).
             return frozenset()
         known = bool(lemmas) and self.lemmatizer.available
-        found = set(self._vocabulary.near(surface, substitution=not known, left_out=left_out))
+        substitution = not known and not strict
+        left_out = left_out or (strict and not known)
+        found = set(self._vocabulary.near(surface, substitution=substitution, left_out=left_out))
         if not known and self.lemmatizer.available:
             found |= self.lemmatizer.suggested_lemmas(surface)
         for word in list(found):

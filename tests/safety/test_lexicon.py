@@ -33,3 +33,13 @@ def test_a_swap_a_drop_an_addition_and_a_change_are_one_edit():
 def test_the_lexicon_reads_typos_of_its_words_and_stems():
     matcher = EmergencyMatcher.from_file("data/emergency_lexicon.yml", use_voikko=False)
     assert matcher.detect("ei hegnitä", tolerant=True) is not None
+
+
+def test_a_typo_is_not_read_as_another_time_through_a_changed_letter():
+    # "koulunu" (for "kouluun") is one changed letter from "koulutu*", a course: not a reason to doubt.
+    matcher = EmergencyMatcher.from_file("data/emergency_lexicon.yml")
+    found = matcher.detect("aiti on ollut monta paivaa juomassa ja ma hoidan pikkusiskoja en paase koulunu")
+    assert found is not None and found.certain
+    # A letter left out still reads as the word meant: "elvytyskurssi" typed without a letter is a course.
+    course = matcher.detect("olin elvytskurssilla ja siellä puhuttiin sydänkohtauksesta")
+    assert course is None or not course.certain
