@@ -509,17 +509,25 @@ def perturbation_table(
     predict_all: Any,
     names: Sequence[str],
     heldout_names: Collection[str] | None = None,
+    everyday_names: Collection[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """For each perturbation: route accuracy per held-out set and the safety figures per list.
 
     The held-out sets are measured under ``heldout_names`` only (default: every one of
-    ``names``; the clean text always); the safety lists under every one of ``names``.
+    ``names``; the clean text always); the safety lists' emergencies under every one of
+    ``names``, their everyday messages under ``everyday_names`` (default: every one; the clean
+    text always).
     """
     table: dict[str, dict[str, Any]] = {}
     measured = set(names if heldout_names is None else [CLEAN, *heldout_names])
+    everyday_measured = set(names if everyday_names is None else [CLEAN, *everyday_names])
+
+    def safety_batch(name: str) -> list[Sample]:
+        kept = [s for s in safety_samples if name in everyday_measured or s.intent == "emergency"]
+        return perturbed(kept, name)
+
     batches = {
-        name: (perturbed(samples, name) if name in measured else [], perturbed(safety_samples, name))
-        for name in names
+        name: (perturbed(samples, name) if name in measured else [], safety_batch(name)) for name in names
     }
     flat = [s for held, safety in batches.values() for s in (*held, *safety)]
     predictions = iter(predict_all(flat))
@@ -577,10 +585,12 @@ def perturbation_markdown(table: Mapping[str, Mapping[str, Any]]) -> str:
             if f is None:  # the held-out sets were not measured under this perturbation
                 cells.append(NOT_MEASURED)
                 continue
-            cells.append(
-                f"{f['emergencies'] - len(f['missed'])}/{f['emergencies']} · "
+            everyday = (
                 f"{f['false_alarms']}/{f['everyday_messages']} · {f['questions']}"
+                if f["everyday_messages"]
+                else f"{NOT_MEASURED} · {NOT_MEASURED}"
             )
+            cells.append(f"{f['emergencies'] - len(f['missed'])}/{f['emergencies']} · {everyday}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -664,6 +674,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "every one of --perturb",
     )
     parser.add_argument(
+        "--everyday-perturb",
+        nargs="+",
+        metavar="NAME",
+        help="typing noise for the safety lists' everyday messages (default: as --perturb; the "
+        "emergencies always get every one of --perturb)",
+    )
+    parser.add_argument(
         "--check-safety",
         action="store_true",
         help="exit 1 unless every safety phrasing is caught as written and no fewer than recorded "
@@ -696,7 +713,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     safety_samples = load_safety_lists()
     names = [CLEAN, *(args.perturb or PERTURBATIONS)] if args.perturb is not None else [CLEAN]
     table = perturbation_table(
-        samples, safety_samples, lambda batch: predict(model, batch, routes), names, args.heldout_perturb
+        samples,
+        safety_samples,
+        lambda batch: predict(model, batch, routes),
+        names,
+        args.heldout_perturb,
+        args.everyday_perturb,
     )
     clean_predictions = table[CLEAN]["predictions"]
     for row in table.values():
