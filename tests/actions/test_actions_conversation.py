@@ -50,6 +50,11 @@ def bot_route(route: dict[str, Any], text: str = "…") -> dict[str, Any]:
     return {"event": "bot", "text": text, "data": {"custom": {"route": route}}}
 
 
+def after_emergency(text: str, level: str) -> list[dict[str, Any]]:
+    """The events of a first message ``text`` answered with the emergency guidance of ``level``."""
+    return [user_event(text, "emergency"), bot_route({"type": "emergency", "target": level})]
+
+
 PALVELUNEUVO = {"type": "team", "target": "palveluneuvo", "label": "Palveluneuvo"}
 MIELENTERVEYS = {"type": "team", "target": "mielenterveys_paihde", "label": "Mielenterveyspalvelut"}
 NEUVOLA = {"type": "team", "target": "neuvola", "label": "Neuvola"}
@@ -271,20 +276,14 @@ def test_yes_with_thanks_is_thanks_when_nothing_was_offered(tracker_for, service
 
 
 def test_not_understood_right_after_an_emergency_answer_gets_it_again(tracker_for, service):
-    earlier = [
-        user_event("lapsella kova kuume yöllä", "emergency"),
-        bot_route({"type": "emergency", "target": "116117"}),
-    ]
+    earlier = after_emergency("lapsella kova kuume yöllä", "116117")
     tracker = tracker_for("pitääks sinne oikeesti soittaa keskellä yötä", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("emergency", "116117")]
 
 
 def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, service):
-    earlier = [
-        user_event("mummo jäi yksin", "emergency"),
-        bot_route({"type": "emergency", "target": "social"}),
-    ]
+    earlier = after_emergency("mummo jäi yksin", "social")
     ranking = [{"name": "elderly_services", "confidence": 0.35}]
     text = "okei soitan. entäs sit jatkossa, saisko se kotihoitoa"
     tracker = tracker_for(text, "nlu_fallback", ranking=ranking, earlier=earlier)
@@ -293,10 +292,7 @@ def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, 
 
 
 def test_a_matter_announced_after_an_emergency_answer_is_not_held_back(service):
-    earlier = [
-        user_event("korva kipee ja kuumetta 39", "emergency"),
-        bot_route({"type": "emergency", "target": "116117"}),
-    ]
+    earlier = after_emergency("korva kipee ja kuumetta 39", "116117")
     text = "ok soitan. kysyisin vielä, milloin teidän chatit on auki"
     unsure = user_event(text, "ask_chat_hours", ranking=[{"name": "ask_chat_hours", "confidence": 0.4}])
     unsure["parse_data"]["intent"]["confidence"] = 0.4
@@ -605,7 +601,7 @@ def test_a_wish_to_be_called_back_starts_the_form_for_the_team_of_the_matter(tra
 def test_asking_for_a_person_right_after_a_crisis_answer_gets_the_crisis_line_and_the_team(
     tracker_for, service
 ):
-    earlier = [user_event("en jaksa elää", "emergency"), bot_route({"type": "emergency", "target": "crisis"})]
+    earlier = after_emergency("en jaksa elää", "crisis")
     tracker = tracker_for("onks siellä ketään oikeeta ihmistä", "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages)[:2] == [("emergency", "crisis"), ("team", "mielenterveys_paihde")]
@@ -613,7 +609,7 @@ def test_asking_for_a_person_right_after_a_crisis_answer_gets_the_crisis_line_an
 
 
 def test_asking_for_a_person_right_after_a_112_answer_gets_112_again(tracker_for, service):
-    earlier = [user_event("isä ei hengitä", "emergency"), bot_route({"type": "emergency", "target": "112"})]
+    earlier = after_emergency("isä ei hengitä", "112")
     tracker = tracker_for("voinko puhua jonkun kanssa", "request_human", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("emergency", "112")]
@@ -669,10 +665,7 @@ def test_small_talk_gets_its_own_answer(tracker_for):
 
 
 def test_small_talk_right_after_an_emergency_answer_is_about_the_emergency(tracker_for):
-    earlier = [
-        user_event("4v oksentaa ja kuumetta 39,8", "emergency"),
-        bot_route({"type": "emergency", "target": "116117"}),
-    ]
+    earlier = after_emergency("4v oksentaa ja kuumetta 39,8", "116117")
     tracker = tracker_for("se on kyl hereillä ja juttelee, mut tosi väsyny", "chitchat", earlier=earlier)
     messages, _ = run(ActionSmallTalk(down), tracker)
     assert routes_of(messages) == [("emergency", "116117")]
@@ -831,20 +824,14 @@ def test_a_longer_message_read_as_a_greeting_after_a_need_adds_to_it(tracker_for
 
 
 def test_playing_down_after_a_112_answer_gets_it_again(tracker_for, service):
-    earlier = [
-        user_event("rintaa puristaa ja vasen käsi tuntuu oudolta", "emergency"),
-        bot_route({"type": "emergency", "target": "112"}),
-    ]
+    earlier = after_emergency("rintaa puristaa ja vasen käsi tuntuu oudolta", "112")
     tracker = tracker_for("no se meni jo vähän ohi ei varmaan tarvi", "deny", earlier=earlier)
     messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("emergency", "112")]
 
 
 def test_a_talk_later_after_the_crisis_answer_gets_the_team_that_helps_on(tracker_for, service):
-    earlier = [
-        user_event("ois helpompaa jos mua ei ois", "emergency"),
-        bot_route({"type": "emergency", "target": "crisis"}),
-    ]
+    earlier = after_emergency("ois helpompaa jos mua ei ois", "crisis")
     text = "voiko joskus myöhemmin jutella jonkun kanssa tästä, ei mitenkään kiireellisesti"
     tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
@@ -971,10 +958,7 @@ def test_a_question_about_help_after_help_was_called_is_routed(tracker_for, serv
 
 
 def test_a_complaint_asked_right_after_116117_gets_the_complaint_answer(tracker_for, service):
-    earlier = [
-        user_event("tyttö ei oo juonu koko päivänä ja pissaa tullu kerran", "emergency"),
-        bot_route({"type": "emergency", "target": "116117"}),
-    ]
+    earlier = after_emergency("tyttö ei oo juonu koko päivänä ja pissaa tullu kerran", "116117")
     text = "ja kyl ärsyttää et kukaan ei vastannu terveysasemalla koko viikkona. mihin tästä voi valittaa"
     tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
