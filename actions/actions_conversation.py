@@ -57,6 +57,7 @@ from actions.routing import (
     OTHER_LANGUAGES,
     Route,
     answer_asked,
+    asks_for_new_help,
     asks_to_be_contacted,
     asks_vaguely,
     decide_route,
@@ -454,7 +455,7 @@ class ActionEmergencyCalled(EscalationAction):
         another = (
             turns_to_another_matter(text, routes)
             or speaks_of_oneself(text, routes)
-            or mentions_any(routes.new_need_phrases, normalise(text))  # "mistä saa apua sen juomiseen?"
+            or asks_for_new_help(text, routes)  # "mistä saa apua sen juomiseen?"
         )
         if not another and named is None:
             return []

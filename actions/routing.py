@@ -571,8 +571,14 @@ def announces_a_new_need(text: str, route: Route, routes: RouteTable) -> bool:
         opens_another_matter(text, routes)
         or turns_to_another_matter(text, routes)
         or find_team(text, routes) == route.target
-        or mentions_any(routes.new_need_phrases, normalise(text))
+        or asks_for_new_help(text, routes)
     )
+
+
+def asks_for_new_help(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks where to get help or speaks of the writer's own need (routes.yml
+    ``new_need_phrases``: "mistä saa apua", "mä tarttisin itellekin apua")."""
+    return mentions_any(routes.new_need_phrases, normalise(text))
 
 
 def speaks_of_oneself(text: str, routes: RouteTable) -> bool:

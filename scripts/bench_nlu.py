@@ -57,7 +57,6 @@ MESSAGES = (
 )
 
 
-
 @dataclass(frozen=True)
 class Result:
     """Latencies of one run at one concurrency."""

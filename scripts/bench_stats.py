@@ -267,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                 timings += bench(postgres_url, "postgresql", args)
     print("\n".join(table(timings)))
     slow = [t for t in timings if t.step in ("report total", f"GET {STATISTICS_PAGE}", "GET its CSV")]
-    print(f"target: {TARGET_S:.0f} s for the year's page and CSV; slowest measured: "
-          f"{max(t.slowest for t in slow):.3f} s")
+    print(
+        f"target: {TARGET_S:.0f} s for the year's page and CSV; slowest measured: "
+        f"{max(t.slowest for t in slow):.3f} s"
+    )
     return 0
 
 

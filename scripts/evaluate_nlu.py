@@ -670,8 +670,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--heldout-perturb",
         nargs="+",
         metavar="NAME",
-        help="typing noise for the held-out sets only (default: as --perturb); the safety lists get "
-        "every one of --perturb",
+        help="typing noise for the held-out sets only (default: as --perturb); the safety lists' "
+        "emergencies get every one of --perturb",
     )
     parser.add_argument(
         "--everyday-perturb",

@@ -108,9 +108,18 @@ def services() -> list[Service]:
         Service(
             "rasa",
             (
-                rasa, "run", "--port", "5005", "--interface", os.environ.get("RASA_HOST", "127.0.0.1"),
-                "--model", str(MODEL),
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                rasa,
+                "run",
+                "--port",
+                "5005",
+                "--interface",
+                os.environ.get("RASA_HOST", "127.0.0.1"),
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ),
             5005,
             "/",
@@ -306,7 +315,7 @@ def print_banner() -> None:
         f"{identity}"
         "    REST channel:   curl -s -XPOST localhost:5005/webhooks/rest/webhook \\\n"
         "                      -H 'Content-Type: application/json' \\\n"
-        "                      -d '{\"sender\":\"t1\",\"message\":\"hei\"}'\n"
+        '                      -d \'{"sender":"t1","message":"hei"}\'\n'
         f"Logs are in {LOG_DIR.relative_to(ROOT)}/. Press Ctrl-C to stop everything.\n",
         flush=True,
     )

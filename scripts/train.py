@@ -72,8 +72,14 @@ def train() -> int:
     # cost over a gigabyte of disk writes per training.
     env.setdefault("RASA_MAX_CACHE_SIZE", "0")
     command = [
-        str(ROOT / ".venv" / "bin" / "rasa"), "train", "--fixed-model-name", "opastin",
-        "--out", "models", "--force", "--quiet",
+        str(ROOT / ".venv" / "bin" / "rasa"),
+        "train",
+        "--fixed-model-name",
+        "opastin",
+        "--out",
+        "models",
+        "--force",
+        "--quiet",
     ]
     log = ROOT / "var" / "log" / "train.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -649,8 +649,8 @@ class EmergencyMatcher:
             return frozenset()
         known = bool(lemmas) and self.lemmatizer.available
         substitution = not known and not strict
-        left_out = left_out or (strict and not known)
-        found = set(self._vocabulary.near(surface, substitution=substitution, left_out=left_out))
+        letter_left_out = left_out or (strict and not known)
+        found = set(self._vocabulary.near(surface, substitution=substitution, left_out=letter_left_out))
         if not known and self.lemmatizer.available:
             found |= self.lemmatizer.suggested_lemmas(surface)
         for word in list(found):
