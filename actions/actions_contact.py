@@ -37,7 +37,7 @@ FORM_SLOTS = ("contact_team", "contact_message", "contact_method", "contact_valu
 
 OutboxFactory = Callable[[], ContactOutbox]
 # A team named in a longer answer is part of the message, not a correction of the team.
-MAX_CORRECTION_WORDS = 12
+MAX_CORRECTION_WORDS = 16
 # A team's name alone ("hammashoitoon") at a later step changes the team.
 MAX_TEAM_NAME_WORDS = 2
 # An answer to "which team?" this long describes the matter: it is the message too.

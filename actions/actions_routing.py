@@ -549,11 +549,13 @@ def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
 
 def person_instead_of_assessment(need: Need | None, text: str, routes: RouteTable) -> Route | None:
     """The team to offer when, right after an Omaolo assessment, the resident would rather call or
-    write to a person ("entä jos en halua tehdä sitä testiä, voinko soittaa jonnekin")."""
+    write to a person ("entä jos en halua tehdä sitä testiä, voinko soittaa jonnekin"), or did the
+    assessment and was told to contact one: the team the message names ("tein sen jo ja se sano et
+    ota yhteys fysioterapiaan"), else the assessment's person team."""
     team = routes.omaolo.person_team
     if need is None or need.type != "omaolo" or team is None or not declines_the_assessment(text, routes):
         return None
-    return team_route(team, routes)
+    return team_route(find_team(text, routes) or team, routes)
 
 
 def answer_without_team(need: Need, routes: RouteTable) -> bool:
@@ -898,6 +900,13 @@ class ActionEmergency(EscalationAction):
                 # Whatever the answer, the writer needs to know this chat serves in Finnish.
                 tell_the_chat_is_finnish(dispatcher, routes, self.clock())
             return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
+        if (
+            answered is not None
+            and answered.get("target") == DEFAULT_EMERGENCY_LEVEL
+            and route.target == URGENT_CARE_LEVEL
+        ):
+            # "eiks se voi vaan viedä mut autolla päivystykseen" right after 112: that answer stands.
+            return send_route(dispatcher, emergency_again(answered), routes)
         return send_route(dispatcher, route, routes)
 
     def follow_up_with_reminder(

@@ -851,6 +851,17 @@ def test_not_wanting_the_assessment_offers_a_person_instead(tracker_for, service
     assert routes_of(messages)[0] == ("team", "terveysneuvo")
 
 
+def test_told_by_the_assessment_to_contact_a_team_offers_that_team(tracker_for, service):
+    earlier = [
+        user_event("polvi on ollut kipeä kuukausia", "report_symptom"),
+        bot_route({"type": "omaolo", "target": "https://www.omaolo.fi/", "symptom": "knee"}),
+    ]
+    text = "tein sen jo eilen ja se sano et ota yhteys fysioterapiaan"
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "fysioterapia")
+
+
 def test_yes_naming_a_team_after_a_person_offer_is_that_team(tracker_for, service):
     offered = [
         user_event("haluisin jutella ihmisen kanssa", "request_human"),

@@ -984,3 +984,22 @@ def test_a_general_symptom_after_a_team_is_a_detail_of_that_matter(tracker_for, 
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     route = next(m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {}))
     assert (route["type"], route["target"]) == ("team", "suun_terveydenhuolto")
+
+
+def test_urgent_care_asked_about_right_after_112_keeps_112(tracker_for):
+    earlier = [user_event("rintaan sattuu ja hengenahdistusta", "emergency"), _answered("112")]
+    urgent = [{"entity": "emergency_level", "value": "116117"}]
+    tracker = tracker_for(
+        "eiks se voi vaan viedä mut autolla päivystykseen", "emergency", urgent, earlier=earlier
+    )
+    messages, _ = run(ActionEmergency(), tracker)
+    assert [m["custom"]["route"] for m in messages] == [{"type": "emergency", "target": "112"}]
+    assert messages[0]["response"] == "utter_emergency_112"
+
+
+def test_urgent_care_after_another_emergency_answer_is_given(tracker_for):
+    earlier = [user_event("ei oo paikkaa mihin mennä yöks", "emergency"), _answered("social")]
+    urgent = [{"entity": "emergency_level", "value": "116117"}]
+    tracker = tracker_for("lapsella nousi kuume 40 asteeseen", "emergency", urgent, earlier=earlier)
+    messages, _ = run(ActionEmergency(), tracker)
+    assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "116117"}

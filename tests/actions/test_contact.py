@@ -204,6 +204,16 @@ def test_the_team_can_be_changed_at_a_later_step():
     assert said[0]["team_name"] == "Neuvola"
 
 
+def test_a_team_changed_at_the_confirmation_with_a_reason_is_a_correction():
+    text = (
+        "hetkinen, laitetaanko se sittenki mielenterveys- ja päihdepalveluihin, "
+        "se pelaaminen on kuitenki se juurisyy"
+    )
+    result, said = answer("contact_consent", text, FILLED_UP_TO_CONSENT)
+    assert result["contact_team"] == "mielenterveys_paihde"
+    assert said[0]["response"] == "utter_contact_corrected_team"
+
+
 def test_a_message_naming_a_team_is_a_message_not_a_correction():
     slots = {"contact_team": "suun_terveydenhuolto"}
     text = "Haluaisin kysyä, voiko neuvolan kautta saada ajan hammastarkastukseen lapselle"
