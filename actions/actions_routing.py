@@ -70,7 +70,9 @@ from actions.routing import (
     announces_a_new_need,
     answer_asked,
     asks_about_anonymity,
+    asks_for_a_page,
     asks_for_assessment,
+    asks_for_new_help,
     asks_or_wishes,
     asks_to_be_contacted,
     asks_vaguely,
@@ -540,9 +542,20 @@ def answer_about_anonymity(
 
 
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
-    """Whether a message right after an answer asks about it ("pitääks mun ite seurata sitä"), not
-    about another matter ("entä…", "toinen juttu…") or another answer's topic ("valitus siitä")."""
-    if need.type != ANSWER or not speaks_of_it(text, routes) or turns_to_another_matter(text, routes):
+    """Whether a message right after an answer asks about it: names its matter ("entä hammashoito,
+    kuuluuks se siihen kattoon" after the payment ceiling) or points back at it ("pitääks mun ite
+    seurata sitä"), not to another matter ("entä…", "toinen juttu…"), a need for help of its own
+    ("rahat on ihan loppu, mistä saa apua") or another answer's topic ("valitus siitä")."""
+    if need.type != ANSWER:
+        return False
+    answer = routes.answers.get(need.target)
+    if answer is not None and mentions_any(answer.keywords, normalise(text)):
+        return True
+    if (
+        not speaks_of_it(text, routes)
+        or turns_to_another_matter(text, routes)
+        or asks_for_new_help(text, routes)
+    ):
         return False
     return answer_asked(text, routes) in (None, need.target)
 
@@ -604,6 +617,8 @@ def stays_with_need(
         and need.target in routes.omaolo.child_stays_with
     ):
         return True  # "sattuu vaan kun vauva imee" with the midwives: the mother's matter
+    if route.type == "webpage" and need.type == ANSWER and asks_for_a_page(text, routes):
+        return False  # "mistä näkee sen hinnaston" after the payment ceiling: the page itself
     if route.type in ("team", "webpage") and asks_about_the_answer(text, need, routes):
         return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
     if route.type == "team" and need.type == "team":

@@ -54,10 +54,13 @@ def clean_message(text: str) -> str:
 
 
 def message_problem(text: str) -> str | None:
-    """Why a message cannot be sent (``too_short``, ``too_long``), or ``None`` when it is fine."""
+    """Why a message cannot be sent (``too_short``, ``too_long``), or ``None`` when it is fine.
+    A message that only announces one ("no jätän sit viestin") says too little."""
     if len(text) > MAX_MESSAGE_CHARS:
         return "too_long"
     if len(text) < MIN_MESSAGE_CHARS or not _LETTERS.search(text):
+        return "too_short"
+    if set(normalise(text).split()) <= _words().announcing_words:
         return "too_short"
     return None
 

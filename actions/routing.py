@@ -587,6 +587,12 @@ def speaks_of_oneself(text: str, routes: RouteTable) -> bool:
     return has_any_word(routes.self_words, text)
 
 
+def asks_for_a_page(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks where to see or find something (routes.yml ``page_request_phrases``:
+    "mistä näkee sen hinnaston"): the page itself, not the answer again."""
+    return mentions_any(routes.page_request_phrases, normalise(text))
+
+
 def doubts_urgency(text: str, routes: RouteTable) -> bool:
     """Whether a message asks whether one could wait, manage or go by oneself (routes.yml
     ``urgency_doubt_phrases``: "voiko oottaa aamuun?", "should we drive her ourselves?")."""

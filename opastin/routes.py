@@ -28,8 +28,8 @@ OMAOLO_TARGET = "symptom"
 KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
-     "follow_up_words", "urgency_doubt_phrases", "contact_form_words", "anonymity_phrases",
-     "leave_taking_phrases", "declining_phrases", "farewells"}
+     "follow_up_words", "urgency_doubt_phrases", "page_request_phrases", "contact_form_words",
+     "anonymity_phrases", "leave_taking_phrases", "declining_phrases", "farewells"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -123,6 +123,7 @@ class ContactFormWords:
     appointment_stems: tuple[str, ...] = ()
     phone_words: tuple[str, ...] = ()
     email_words: tuple[str, ...] = ()
+    announcing_words: frozenset[str] = frozenset()
 
 
 # ``contact_form_words`` keys whose entries are single words (looked up as whole words or stems).
@@ -137,6 +138,7 @@ _FORM_SINGLE_WORDS = frozenset(
         "consent_stems",
         "stop_words",
         "appointment_stems",
+        "announcing_words",
     }
 )
 
@@ -161,6 +163,7 @@ class RouteTable:
     new_need_phrases: tuple[str, ...] = ()
     # Asking whether one could wait, manage or go by oneself, right after an emergency answer.
     urgency_doubt_phrases: tuple[str, ...] = ()
+    page_request_phrases: tuple[str, ...] = ()
     # Asking whether one can stay anonymous ("voiko sinne soittaa nimettömänä?").
     anonymity_phrases: tuple[str, ...] = ()
     # Thanks that also take leave ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua").
@@ -459,6 +462,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         another_matter_phrases=_phrases(reader, raw, "another_matter_phrases"),
         new_need_phrases=_phrases(reader, raw, "new_need_phrases"),
         urgency_doubt_phrases=_phrases(reader, raw, "urgency_doubt_phrases"),
+        page_request_phrases=_phrases(reader, raw, "page_request_phrases"),
         anonymity_phrases=_phrases(reader, raw, "anonymity_phrases"),
         leave_taking_phrases=_phrases(reader, raw, "leave_taking_phrases"),
         declining_phrases=_phrases(reader, raw, "declining_phrases"),

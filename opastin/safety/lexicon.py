@@ -101,6 +101,8 @@ _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
 _JOINERS = _COORDINATING | {"ja", "mut", "mutta", "vaan", "eli", "tai"}
 # Words that list what one negation denies ("kuumetta tai selkäkipua ei ole").
 _LISTING = frozenset({"tai", "ja"})
+# A partitive ending (folded): a word so ending before a negation is what it denies ("kuumetta ei ole").
+_PARTITIVE_ENDINGS = ("a", "ä")
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -813,11 +815,16 @@ class EmergencyMatcher:
             if word in _LISTING and after + 2 < len(tokens):
                 after += 2
                 continue
-            if free == 0:
+            if free == 0 or self._owns_the_denial(tokens[after]):
                 break
             free -= 1
             after += 1
         return False
+
+    def _owns_the_denial(self, token: Token) -> bool:
+        """Whether a word between a match and a negation is the thing denied itself: a partitive
+        that is no filler ("sekavampi, kuumetta ei ole" denies the fever, not the confusion)."""
+        return token.surface.endswith(_PARTITIVE_ENDINGS) and self._fillers.isdisjoint(token.keys)
 
     def _only_fillers_after(self, position: int, tokens: list[Token]) -> bool:
         """Whether only negation fillers follow ``position`` in its clause, up to a word that joins

@@ -14,7 +14,7 @@
 A suspicion is answered by one direct safety question, call button first
 (route target ``confirm``); its ``level`` says which guidance "yes" gives.
 When the resident negated the very words the lexicon knows ("ei ole
-itsetuhoisia ajatuksia"), the suspicion layers stay quiet.
+itsetuhoisia ajatuksia"), the learned layer's suspicion of that level stays quiet.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ class SafetyNet:
             if spelled != text.lower() and not self.vetoed(spelled):
                 text = spelled
                 found = self.learned.suspects(text)
-        if found is None or (not foreign and self.negated(text)):
+        if found is None or (not foreign and self.denies(text, found.level)):
             return None
         if foreign and found.probability < FOREIGN_LEARNED_FLOOR:
             return None
@@ -260,16 +260,20 @@ class SafetyNet:
         # As for a learned suspicion, the message as Voikko would spell it is a second opinion.
         return any(self.learned.score(variant).probability >= floor for variant in (text, self.spelled(text)))
 
-    def negated(self, text: str) -> bool:
-        """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa").
+    def denies(self, text: str, level: str) -> bool:
+        """Whether the lexicon's words are there but negated ("en ole ajatellut itsetuhoa"); a
+        denial found only by reading a typo as a lexicon word must be of ``level`` too ("en oo
+        ukkunu" read as "hukkunut" denies an accident, not the crisis the rest of it suggests).
 
         Meaningful after a tolerant check found nothing: then any match here was negated.
         """
-        return self.denied_level(text) is not None
+        if self.matcher.detect(text, negation=False) is not None:
+            return True
+        return self.denied_level(text) == level
 
     def denied_level(self, text: str) -> str | None:
         """The level of the lexicon's words when they are there but negated ("en mä oo tekemässä
-        itelleni mitään": crisis); meaningful, as :meth:`negated`, after a check found nothing."""
+        itelleni mitään": crisis); meaningful, as :meth:`denies`, after a check found nothing."""
         found = self.matcher.detect(text, tolerant=True, negation=False)
         return found.level if found is not None else None
 

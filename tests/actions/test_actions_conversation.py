@@ -476,6 +476,40 @@ def test_the_fee_page_asked_with_entä_after_the_ceiling_answer_is_given(tracker
     assert routes_of(messages) == [("webpage", "https://etelasavonha.fi/asiakasmaksut")]
 
 
+def test_another_service_asked_about_under_the_ceiling_stays_with_the_answer(tracker_for, service):
+    earlier = [
+        user_event("onko terveyskeskusmaksuille joku katto", "faq"),
+        bot_route({"type": "answer", "target": "fees_ceiling"}),
+    ]
+    tracker = tracker_for("entä hammashoito, kuuluuks se siihen kattoon", "dental_care", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert ("team", "suun_terveydenhuolto") not in routes_of(messages)
+    assert routes_of(messages)[0][0] == "answer"
+
+
+def test_where_to_see_the_price_list_after_the_ceiling_answer_gets_the_page(tracker_for, service):
+    earlier = [
+        user_event("onko terveyskeskusmaksuille joku katto", "faq"),
+        bot_route({"type": "answer", "target": "fees_ceiling"}),
+    ]
+    tracker = tracker_for("mistä näkee sen hinnaston", "ask_client_fees", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("webpage", "https://etelasavonha.fi/asiakasmaksut")]
+
+
+def test_money_running_out_after_an_answer_is_a_need_of_its_own(tracker_for, service):
+    earlier = [
+        user_event("tuleeko maksu jos unohdin hammaslääkäriajan", "faq"),
+        bot_route({"type": "answer", "target": "cancel_appointment"}),
+        bot_route({"type": "team", "target": "suun_terveydenhuolto"}),
+    ]
+    text = "ei me pystytä maksaa sitä, rahat on ihan loppu. mistä saa apua"
+    tracker = tracker_for(text, "income_support", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert ("team", "suun_terveydenhuolto") not in routes_of(messages)
+    assert ("team", "tyoikaisten_sosiaalityo") in routes_of(messages)
+
+
 def test_a_number_asked_after_an_answer_is_not_the_answer_again(tracker_for, service):
     earlier = [
         user_event("tarttisin uusinnan verenpainelääkkeelle", "prescription_renewal"),

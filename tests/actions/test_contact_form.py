@@ -164,6 +164,8 @@ def test_a_date_or_phone_number_is_not_taken_for_an_identity_code():
         ("ok", "too_short"),
         ("1234567890123", "too_short"),
         ("a" * 4001, "too_long"),
+        ("no jätän sit viestin", "too_short"),
+        ("haluan jättää viestin neuvolaan", None),
     ],
 )
 def test_message_length_and_content(message, problem):

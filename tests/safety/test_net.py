@@ -91,6 +91,15 @@ def test_negated_danger_words_silence_every_layer(
     assert SafetyNet(matcher, eager).check(text) is None
 
 
+def test_a_denial_read_only_through_a_typo_denies_only_its_own_kind(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher)
+    typo = "en oo ukkunu neljään päivään, pelkään et teen jotain tyhmää"  # "ukkunu" read as "hukkunut"
+    assert net.denied_level(typo) == "112"
+    assert net.denies(typo, "112") and not net.denies(typo, "crisis")
+    written = "mulla ei oo itsetuhoisia ajatuksia, haluun vaan ajan"
+    assert net.denies(written, "crisis") and net.denies(written, "112")
+
+
 def test_the_learned_layer_catches_what_no_rule_names(
     matcher: EmergencyMatcher, learned: LearnedDetector
 ) -> None:
