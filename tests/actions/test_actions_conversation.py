@@ -466,10 +466,7 @@ def test_a_further_matter_after_help_was_called_is_routed(tracker_for, service, 
 
 
 def test_the_fee_page_asked_with_entä_after_the_ceiling_answer_is_given(tracker_for, service):
-    earlier = [
-        user_event("paljonko pitää maksaa ennen kuin maksukatto täyttyy", "faq"),
-        bot_route({"type": "answer", "target": "fees_ceiling"}),
-    ]
+    earlier = after_the_payment_ceiling()
     text = "entä paljonko yks lääkärikäynti maksaa, onko ne hinnat jossain"
     tracker = tracker_for(text, "ask_client_fees", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
@@ -477,10 +474,7 @@ def test_the_fee_page_asked_with_entä_after_the_ceiling_answer_is_given(tracker
 
 
 def test_another_service_asked_about_under_the_ceiling_stays_with_the_answer(tracker_for, service):
-    earlier = [
-        user_event("onko terveyskeskusmaksuille joku katto", "faq"),
-        bot_route({"type": "answer", "target": "fees_ceiling"}),
-    ]
+    earlier = after_the_payment_ceiling()
     tracker = tracker_for("entä hammashoito, kuuluuks se siihen kattoon", "dental_care", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert ("team", "suun_terveydenhuolto") not in routes_of(messages)
@@ -488,10 +482,7 @@ def test_another_service_asked_about_under_the_ceiling_stays_with_the_answer(tra
 
 
 def test_where_to_see_the_price_list_after_the_ceiling_answer_gets_the_page(tracker_for, service):
-    earlier = [
-        user_event("onko terveyskeskusmaksuille joku katto", "faq"),
-        bot_route({"type": "answer", "target": "fees_ceiling"}),
-    ]
+    earlier = after_the_payment_ceiling()
     tracker = tracker_for("mistä näkee sen hinnaston", "ask_client_fees", earlier=earlier)
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("webpage", "https://etelasavonha.fi/asiakasmaksut")]
