@@ -229,6 +229,12 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     return None
 
 
+def foreign_number_told(tracker: Tracker) -> str:
+    """That the teams call Finnish numbers only, in other words when the previous turn said so."""
+    told = messages.text("bot.contact.phone_foreign")
+    return messages.text("bot.contact.phone_foreign_again") if told in turn_texts(tracker.events) else told
+
+
 class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  # rasa-sdk ships no types
     """Check each answer of ``contact_request_form`` and say what is wrong, in Finnish.
 
@@ -314,6 +320,9 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         direct = contact_form.direct_contact(text)
         if direct is not None:
             return {"contact_method": direct[0], "contact_value": direct[1]}
+        if contact_form.foreign_phone(text):  # "+46 70 123 4567": a Finnish number or an address instead
+            dispatcher.utter_message(text=foreign_number_told(tracker))
+            return {"contact_method": contact_form.PHONE}
         method = contact_form.contact_method(text)
         if method is None:
             dispatcher.utter_message(response="utter_contact_method_unknown")
@@ -335,6 +344,8 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
             return {"contact_method": direct[0], "contact_value": direct[1]}
         if method == contact_form.PHONE and contact_form.phone_too_short(text):
             dispatcher.utter_message(text=messages.text("bot.contact.phone_too_short"))
+        elif contact_form.foreign_phone(text):
+            dispatcher.utter_message(text=foreign_number_told(tracker))
         else:
             dispatcher.utter_message(response=f"utter_contact_value_invalid_{method}")
         return {"contact_value": None}

@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import contact_form
 from actions.actions_escalation import (
     ActionDeclineQueue,
     ActionJoinQueue,
@@ -22,6 +23,7 @@ from actions.actions_routing import (
     acknowledge_after_emergency,
     answer_about_anonymity,
     ask_about_vague_matter,
+    best_other_intent,
     emergency_still_meant,
     meaning_of,
     offer_a_person,
@@ -54,6 +56,7 @@ from actions.decisions import (
 )
 from actions.routing import (
     CALLED_INTENT,
+    HUMAN_INTENT,
     OTHER_LANGUAGES,
     Route,
     answer_asked,
@@ -418,6 +421,25 @@ class ActionThank(Action):  # type: ignore[misc]  # rasa-sdk ships no types
         return [SlotSet(RATING_DUE, False)]
 
 
+class ActionNothingToCancel(Action):  # type: ignore[misc]  # rasa-sdk ships no types
+    """A cancel outside the contact form: nothing to cancel. Right after an emergency answer, a
+    message read as cancelling that is no plain stop ("soitanko itse vai soittaako joku teiltä")
+    is still about the emergency: its guidance again."""
+
+    def name(self) -> str:
+        return "action_nothing_to_cancel"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        still_meant = None if contact_form.wants_to_stop(text) else emergency_still_meant(tracker, text)
+        if still_meant is not None:
+            return send_route(dispatcher, still_meant, default_routes())
+        dispatcher.utter_message(response="utter_nothing_to_cancel")
+        return []
+
+
 class ActionEmergencyCalled(EscalationAction):
     """Help was already called: acknowledged without repeating the instruction; thanks are answered
     in the same breath ("Ole hyvä, ja hyvä, että soitit"). A message that then turns to another
@@ -457,13 +479,16 @@ class ActionEmergencyCalled(EscalationAction):
             or speaks_of_oneself(text, routes)
             or asks_for_new_help(text, routes)  # "mistä saa apua sen juomiseen?"
         )
-        if not another and named is None:
-            return []
-        meant = meaning_of(other_than_called(latest), routes)
+        wants_a_person = (
+            best_other_intent(other_than_called(latest).get("intent_ranking") or [])[0] == HUMAN_INTENT
+        )
+        meant = meaning_of(other_than_called(latest), routes) if another or named is not None else None
         if meant is not None:
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
+        if wants_a_person:  # "ambulanssi vei sen. mä tärisen. onks siellä ketään kenen kaa vois puhua"
+            offer_a_person(dispatcher, tracker, routes, self, understood=True)
         return []
 
 

@@ -164,7 +164,8 @@ def conversation_team(tracker: Tracker) -> str | None:
 
 
 class ActionJoinQueue(EscalationAction):
-    """Queue the resident for the team of the latest route, with a summary and the bot transcript."""
+    """Queue the resident for the team the answer names ("joo sinne sosiaalityöhön jonoon"), else the
+    team of the latest route, with a summary and the bot transcript."""
 
     def name(self) -> str:
         return "action_join_queue"
@@ -172,11 +173,12 @@ class ActionJoinQueue(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        team = conversation_team(tracker)
+        routes = default_routes()
+        text = str((tracker.latest_message or {}).get("text") or "")
+        team = find_team(text, routes) or conversation_team(tracker)
         if team is None:
             dispatcher.utter_message(response="utter_ask_how_can_help")
             return []
-        routes = default_routes()
         chat = routes.teams[team].chat
         try:
             ticket = self.client().create_handoff(
@@ -197,7 +199,7 @@ class ActionJoinQueue(EscalationAction):
             return [SlotSet("handoff_status", "unavailable")]
         queued = Route("team", team, {"label": routes.teams[team].name, "queued": True}).payload()
         said = queued_text(ticket.position, ticket.estimated_wait_s)
-        if thanks_in(str((tracker.latest_message or {}).get("text") or "")):
+        if thanks_in(text):
             dispatcher.utter_message(response="utter_you_are_welcome_short")  # "kiitos, jään jonoon"
         dispatcher.utter_message(text=said, json_message=queued)
         return [SlotSet("handoff_status", "queued")]

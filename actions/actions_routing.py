@@ -31,6 +31,7 @@ from actions.context import (
     STAY_BELOW_CONFIDENCE,
     UNSURE_OF_NEW_NEED,
     Need,
+    earlier_ages,
     earlier_texts,
     form_ended_this_turn,
     form_offered_last,
@@ -76,6 +77,7 @@ from actions.routing import (
     asks_or_wishes,
     asks_to_be_contacted,
     asks_vaguely,
+    child_symptom_in_context,
     clarify_options,
     consecutive_misses,
     decide_route,
@@ -99,12 +101,14 @@ from actions.routing import (
     speaks_of_oneself,
     symptom_route,
     talk_options,
+    tells_its_own_matter,
     thanks_in,
     topic_options,
     topic_teams,
     turns_to_another_matter,
     understanding,
     without_anonymity_words,
+    youngest_age,
 )
 from opastin import messages
 from opastin.finnish_text import normalise
@@ -399,13 +403,14 @@ def asks_for_the_form(text: str, routes: RouteTable) -> bool:
 
 
 def leaves_the_emergency(text: str, routes: RouteTable) -> bool:
-    """Whether a message right after an emergency answer turns to another matter or another day
-    ("no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina pitäis hakea…",
-    "voiko joskus myöhemmin jutella jonkun kanssa tästä")."""
+    """Whether a message right after an emergency answer turns to another matter, another day or the
+    writer's own matter ("no okei soitan. onks muuten joku yläraja näille maksuille", "maanantaina
+    pitäis hakea…", "voiko joskus myöhemmin jutella jonkun kanssa tästä", "mullakin alko ripuli")."""
     return (
         turns_to_another_matter(text, routes)
         or speaks_of_later(text, routes)
         or opens_another_matter(text, routes)
+        or speaks_of_oneself(text, routes)  # "mullakin alko nyt ripuli" after a child's 116 117
     )
 
 
@@ -611,6 +616,9 @@ def stays_with_need(
         return True  # "oon 16, voinks mä käyttää sitä oirearviota ite": about the assessment just offered
     if route.extra.get("reason") == CHILD_SYMPTOM and need.type == "omaolo":
         return False  # "ja 5-vuotiaalla on ihan sama juttu": a child's symptom is not the adult's assessment
+    told_of_the_child = route.extra.get("age_told") and need.type == "team"
+    if told_of_the_child and need.target not in routes.omaolo.child_health_teams:
+        return False  # "ja nyt hänellä on korva kipeä" after the child's disability services: a symptom
     if (
         route.extra.get("reason") == CHILD_SYMPTOM
         and need.type == "team"
@@ -623,12 +631,17 @@ def stays_with_need(
         return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
     if route.type == "team" and need.type == "team":
         # "se on myös alkanu juomaan" about the teenager the family centre was offered for stays;
-        # "entäs fysioterapia", "mistä saa uuden pyörätuolin" are new needs.
-        return not announces_a_new_need(text, route, routes)
+        # "entäs fysioterapia", "mistä saa uuden pyörätuolin", "ero tuli ja pitäis sopia lasten
+        # asumisesta" are new needs.
+        return not (
+            announces_a_new_need(text, route, routes) or tells_its_own_matter(text, route, confidence, routes)
+        )
     if route.type == "omaolo" and speaks_of_oneself(text, routes):
         return False  # "ja mulla itellä on sama yskä": the writer's own symptom, a new need
     if route.type == "omaolo" and need.route.get("reason") == CHILD_SYMPTOM:
-        return True  # "ei oo hengenahdistusta, syö ja leikkii" after the child's cough: about the child
+        # "ei oo hengenahdistusta, syö ja leikkii" after the child's cough: about the child; but
+        # "entä mun selkä…" turns to the writer's own.
+        return not (turns_to_another_matter(text, routes) and has_any_word(routes.first_person_words, text))
     if route.type == "webpage" and answer_without_team(need, routes) and opens_with_a_new_topic(text, routes):
         return False  # "entä paljonko yks lääkärikäynti maksaa" after the payment ceiling: the fee page
     if route.type == "webpage":
@@ -737,6 +750,8 @@ class ActionRoute(EscalationAction):
         route = decide_route(intent, text, entities, routes)
         if route is not None and route.extra.get("symptom") == GENERAL_SYMPTOM and asks_for_assessment(text):
             route = assessment_discussed(tracker, routes) or route
+        if youngest_age(entities) is None:
+            route = child_symptom_in_context(route, text, earlier_ages(tracker.events), routes) or route
         detail = (
             detail_after_safety_question(tracker, text, route, routes) if intent != EMERGENCY_INTENT else None
         )

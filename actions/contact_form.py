@@ -85,6 +85,12 @@ def _finnish_number(text: str) -> phonenumbers.PhoneNumber | None:
     return match.number if match.number.country_code == FINLAND else None
 
 
+def foreign_phone(text: str) -> bool:
+    """Whether ``text`` gives one valid phone number of another country (``+46 70 123 4567``)."""
+    found = list(phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID))
+    return len(found) == 1 and found[0].number.country_code != FINLAND
+
+
 def _national(number: phonenumbers.PhoneNumber) -> str:
     return re.sub(r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
 
@@ -220,6 +226,7 @@ def looks_like_an_answer(text: str) -> bool:
         contact_method(text) is not None
         or direct_contact(text) is not None
         or phone_too_short(text)
+        or foreign_phone(text)
         or yes_or_no(text) is not None
         or wants_correction(text)
         or wants_to_stop(text)

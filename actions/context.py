@@ -145,6 +145,17 @@ def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]
     )
 
 
+def earlier_ages(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The ``age`` entities of the resident's earlier messages ("6v", "kuusivuotiaalla")."""
+    user_events = [event for event in events if event.get("event") == "user"][:-1]
+    return [
+        str(entity.get("value"))
+        for event in user_events
+        for entity in (event.get("parse_data") or {}).get("entities") or []
+        if entity.get("entity") == "age"
+    ]
+
+
 def previous_need(events: Sequence[Mapping[str, Any]]) -> Need | None:
     """The need of the bot's previous turn, if that turn was about one."""
     return need_of(turn_routes(events, turns_back=1))

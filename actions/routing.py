@@ -261,6 +261,25 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     return symptom_route(symptom)
 
 
+def child_symptom_in_context(
+    route: Route | None, text: str, earlier_ages: Sequence[str], routes: RouteTable
+) -> Route | None:
+    """A symptom told of "se" or "hän" with no age of its own, after the conversation gave a child's
+    age ("ja sit tänään se on valittanu korvaa" after "meidän 6v tytöllä…"): the child's symptom, for
+    the team that sees children, unless the writer speaks of themself ("mulla on sama")."""
+    if route is None or route.type != "omaolo":
+        return None
+    ages = [age for age in map(age_in_years, earlier_ages) if age is not None]
+    if not ages or min(ages) >= routes.omaolo.min_age:
+        return None
+    words = normalise(text).split()
+    if not set(words[:5]) & routes.third_person_words or set(words) & routes.first_person_words:
+        return None
+    team = routes.teams[routes.omaolo.child_team]
+    extra = {"label": team.name, "reason": CHILD_SYMPTOM, "age": min(ages), "age_told": "earlier"}
+    return Route("team", team.id, extra)
+
+
 def page_route(page: Page) -> Route:
     """The route to a page of the county's site."""
     return Route("webpage", page.url, {"page": page.id, "label": page.label})
@@ -474,6 +493,29 @@ def is_question(text: str) -> bool:
     return "?" in text or any(word.startswith(_QUESTION_WORDS) for word in normalise(text).split())
 
 
+# A message of at least this many words, opening with neither a pronoun nor a question word, in which
+# the classifier is at least this sure of another team, tells a matter of its own.
+OWN_MATTER_WORDS = 7
+OWN_MATTER_CONFIDENCE = 0.97
+# The first words where a pronoun points back at the matter talked about ("no rehellisesti se…").
+_OPENING_WORDS = 3
+
+
+def tells_its_own_matter(text: str, route: Route, confidence: float, routes: RouteTable) -> bool:
+    """Whether a message routed to another team with ``confidence`` tells a matter of its own rather
+    than more of the one talked about ("ero tuli ja pitäis sopia lasten asumisesta" after a health
+    centre offer): long enough, sure, not a child's symptom by an age it gives ("vauva on 3kk, erkauma
+    on…" names whom, not what), and opening with neither a pronoun for that matter ("se on myös alkanu
+    juomaan") nor a question about it ("pitääkö hakemus tehdä ennen…")."""
+    words = normalise(text).split()
+    if len(words) < OWN_MATTER_WORDS or confidence < OWN_MATTER_CONFIDENCE:
+        return False
+    aged_here = route.extra.get("reason") == CHILD_SYMPTOM and "age_told" not in route.extra
+    if aged_here or words[0].startswith(_QUESTION_WORDS):
+        return False
+    return not any(word in routes.pronouns for word in words[:_OPENING_WORDS])
+
+
 def asks_or_wishes(text: str) -> bool:
     """Whether a message asks or wishes something ("pääsisinkö sinne…", "voisko jollekin…", "haluaisin…")."""
     words = normalise(text).split()
@@ -489,17 +531,25 @@ def answer_asked(text: str, routes: RouteTable) -> str | None:
     words = normalised.split()
     asked = is_question(text) or bool(_WISH_WORDS & set(words))
     told = len(words) >= MIN_ACCOUNT_WORDS
+    named = next(
+        (
+            topic
+            for topic, answer in routes.answers.items()
+            if mentions_any(
+                (*(answer.keywords if asked else ()), *(answer.account_keywords if told else ())), normalised
+            )
+        ),
+        None,
+    )
     if asked:
         for_another = next(
             (t for t, a in routes.answers.items() if _asked_for_another(a, normalised, routes)), None
         )
-        if for_another is not None:
+        # Another's matter wins over the answers it stands in for, not over a topic of its own
+        # ("äidin iltalääkkeet jäi ottamatta… haluan tehdä tästä valituksen": the complaint).
+        if for_another is not None and (named is None or named in routes.answers[for_another].instead_of):
             return for_another
-    for topic, answer in routes.answers.items():
-        keywords = (*(answer.keywords if asked else ()), *(answer.account_keywords if told else ()))
-        if mentions_any(keywords, normalised):
-            return topic
-    return None
+    return named
 
 
 def answer_for(topic: str, text: str, routes: RouteTable) -> str:

@@ -103,6 +103,7 @@ class Omaolo:
     child_stays_with: frozenset[str] = frozenset()
     person_team: str | None = None
     instead_phrases: tuple[str, ...] = ()
+    child_health_teams: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class RouteTable:
     declining_phrases: tuple[str, ...] = ()
     # Words that shape how a follow-up is read (``follow_up_words``; see the file's comments).
     back_references: frozenset[str] = frozenset()
+    pronouns: frozenset[str] = frozenset()
     it_words: frozenset[str] = frozenset()
     place_words: frozenset[str] = frozenset()
     service_words: frozenset[str] = frozenset()
@@ -180,6 +182,8 @@ class RouteTable:
     later_today_words: frozenset[str] = frozenset()
     message_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
+    third_person_words: frozenset[str] = frozenset()
+    first_person_words: frozenset[str] = frozenset()
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
     anybody_words: frozenset[str] = frozenset()
@@ -293,17 +297,23 @@ def _omaolo(reader: _Reader, raw: Mapping[str, Any], teams: Mapping[str, Team]) 
                 weak,
             )
         )
-    stays_with = node.get("child_stays_with") or []
-    if not isinstance(stays_with, list) or any(team not in teams for team in stays_with):
-        raise reader.fail("omaolo.child_stays_with", "must list team ids")
+    stays_with = _team_ids(reader, node, "child_stays_with", teams)
+    health_teams = _team_ids(reader, node, "child_health_teams", teams)
     front_page = reader.url(node, "front_page", "omaolo.front_page")
     person_team = node.get("person_team")
     if person_team is not None and person_team not in teams:
         raise reader.fail("omaolo.person_team", f"unknown team '{person_team}'")
     instead = _phrases(reader, node, "instead_phrases", "omaolo.instead_phrases")
     return Omaolo(
-        front_page, min_age, child_team, tuple(symptoms), frozenset(stays_with), person_team, instead
+        front_page, min_age, child_team, tuple(symptoms), stays_with, person_team, instead, health_teams
     )
+
+
+def _team_ids(reader: _Reader, node: Mapping[str, Any], key: str, teams: Mapping[str, Any]) -> frozenset[str]:
+    value = node.get(key) or []
+    if not isinstance(value, list) or any(team not in teams for team in value):
+        raise reader.fail(f"omaolo.{key}", "must list team ids")
+    return frozenset(value)
 
 
 def _phrases(reader: _Reader, raw: Mapping[str, Any], key: str, path: str = "") -> tuple[str, ...]:
@@ -467,6 +477,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         leave_taking_phrases=_phrases(reader, raw, "leave_taking_phrases"),
         declining_phrases=_phrases(reader, raw, "declining_phrases"),
         back_references=_follow_up_words(reader, raw, "back_references"),
+        pronouns=_follow_up_words(reader, raw, "pronouns"),
         it_words=_follow_up_words(reader, raw, "it"),
         place_words=_follow_up_words(reader, raw, "place"),
         service_words=_follow_up_words(reader, raw, "service"),
@@ -475,6 +486,8 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         later_today_words=_follow_up_words(reader, raw, "later_today"),
         message_words=_follow_up_words(reader, raw, "message"),
         self_words=_follow_up_words(reader, raw, "self"),
+        third_person_words=_follow_up_words(reader, raw, "third_person"),
+        first_person_words=_follow_up_words(reader, raw, "first_person"),
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),
         anybody_words=_follow_up_words(reader, raw, "anybody"),

@@ -70,12 +70,17 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("sets", nargs="*", type=Path, default=DEFAULT_SETS)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="conversations replayed at once (each with its own sender)"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="opastin-conversations-") as tmp,
         rasa_server(tracker_api=True) as rasa,
     ):
-        results = run_sets(rasa, args.sets, Path(tmp), progress=lambda line: print(line, flush=True))
+        results = run_sets(
+            rasa, args.sets, Path(tmp), progress=lambda line: print(line, flush=True), workers=args.workers
+        )
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(report(results), encoding="utf-8")
     everything = [result for found in results.values() for result in found]

@@ -27,6 +27,7 @@ occur in.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 from collections import defaultdict
@@ -103,6 +104,9 @@ _JOINERS = _COORDINATING | {"ja", "mut", "mutta", "vaan", "eli", "tai"}
 _LISTING = frozenset({"tai", "ja"})
 # A partitive ending (folded): a word so ending before a negation is what it denies ("kuumetta ei ole").
 _PARTITIVE_ENDINGS = ("a", "ä")
+# A rule's match that itself names the present ("veli jäi nyt yksin kotiin") is about now, whatever
+# else its sentence says of the past ("äiti vietiin sairaalaan").
+_NOW_WORDS = frozenset({"nyt", "tanaan", "parhaillaan"})
 _SLOT_ALTERNATIVE = re.compile(r"^\*?[0-9a-z]+\*?$")
 
 
@@ -543,10 +547,13 @@ class EmergencyMatcher:
         return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
 
     def _about_another_time(self, span: tuple[int, ...], tokens: list[Token], positions: _Positions) -> bool:
-        """Whether a ``not_now`` pattern is in a sentence of ``span`` (past, question, supposition)."""
-        if self._not_now is None:
+        """Whether a ``not_now`` pattern is in a sentence of ``span`` (past, question, supposition)
+        and the match itself does not name the present."""
+        if self._not_now is None or any(tokens[i].surface in _NOW_WORDS for i in span):
             return False
         sentences = {tokens[i].sentence for i in span}
+        if any(token.sentence in sentences and _past_year(token.surface) for token in tokens):
+            return True
         for pattern in self._not_now.patterns:
             for found in self._spans(pattern, tokens, positions, ordered=True, window=0, max_gap=1):
                 if tokens[found[0]].sentence in sentences:
@@ -1039,6 +1046,11 @@ class _Vocabulary:
         for cut, stems in _cuts(word, self._suffix_index):
             found += [(word[-cut:], stem, STEM_MARK + stem) for stem in stems.near(word[-cut:])]
         return tuple(found)
+
+
+def _past_year(word: str) -> bool:
+    """Whether ``word`` is a year before this one ("sain anafylaksian 2020")."""
+    return len(word) == 4 and word.isdigit() and 1900 <= int(word) < datetime.date.today().year
 
 
 def _cuts(word: str, stems_by_length: dict[int, _OneEditIndex]) -> Iterable[tuple[int, _OneEditIndex]]:

@@ -15,6 +15,7 @@ from actions.actions_conversation import (
     ActionFeedbackOrComplaint,
     ActionGoodbye,
     ActionGreet,
+    ActionNothingToCancel,
     ActionOtherLanguage,
     ActionSmallTalk,
     ActionThank,
@@ -205,6 +206,49 @@ def test_a_childs_symptom_after_an_adults_assessment_is_a_new_need(tracker_for, 
     assert routes_of(messages)[0] == ("team", "terveysneuvo")
 
 
+def _after_a_childs_matter(text: str) -> list[dict[str, Any]]:
+    age = [{"entity": "age", "value": "6v"}]
+    vammais = {"type": "team", "target": "vammaispalvelut", "label": "Vammaispalvelut"}
+    first = user_event("6v tytöllä on downin oireyhtymä, saako tilapäishoitoa", "disability_services", age)
+    return [first, bot_route(vammais), user_event(text, "report_symptom")]
+
+
+def test_a_symptom_of_se_after_a_childs_age_is_the_childs(service):
+    events = _after_a_childs_matter("ja sit tänään se on valittanu korvaa, kuumetta 38")
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
+    assert routes_of(messages)[0] == ("team", "terveysneuvo")
+
+
+def test_a_symptom_of_se_with_a_team_that_sees_children_stays_with_it(service):
+    dental = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    age = [{"entity": "age", "value": "6v"}]
+    events = [
+        user_event("6v pojalla on hammas kipeä", "dental_care", age),
+        bot_route(dental),
+        user_event("sitä särkee iltasin mut ei oo turvotusta eikä kuumetta", "report_symptom"),
+    ]
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
+    assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+
+
+def test_the_writers_own_symptom_after_a_childs_age_is_their_own(service):
+    events = _after_a_childs_matter("ja sit mulla on itellä korva kipee, se alkoi eilen")
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
+    assert routes_of(messages)[0][0] == "omaolo"
+
+
+def test_the_writers_own_symptom_after_a_childs_symptom_is_a_new_need(service):
+    child = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo", "reason": "child_symptom"}
+    age = [{"entity": "age", "value": "14v"}]
+    events = [
+        user_event("14v tytöllä kurkku kipee ja kuumetta", "report_symptom", age),
+        bot_route(child),
+        user_event("entä mun selkä, nostin eilen pyykkikorin ja nyt on ihan jumissa", "report_symptom"),
+    ]
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
+    assert routes_of(messages)[0] == ("omaolo", "https://www.omaolo.fi/palvelut/oirearviot/alaselkakipu")
+
+
 def test_asking_for_the_assessment_means_the_symptom_talked_about(tracker_for, service):
     earlier = [user_event("polvi on kipeä portaissa", "physiotherapy"), bot_route(FYSIOTERAPIA)]
     tracker = tracker_for("vai pitäiskö mun tehä se oirearvio ensin", "report_symptom", earlier=earlier)
@@ -280,6 +324,19 @@ def test_not_understood_right_after_an_emergency_answer_gets_it_again(tracker_fo
     tracker = tracker_for("pitääks sinne oikeesti soittaa keskellä yötä", "nlu_fallback", earlier=earlier)
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     assert routes_of(messages) == [("emergency", "116117")]
+
+
+def test_a_question_read_as_cancel_right_after_an_emergency_answer_gets_it_again(tracker_for):
+    earlier = after_emergency("isän käsi ei nouse ja puhe sammaltaa", "112")
+    tracker = tracker_for("soitanko itse vai soitatteko te", "cancel", earlier=earlier)
+    messages, _ = run(ActionNothingToCancel(), tracker)
+    assert routes_of(messages) == [("emergency", "112")]
+
+
+def test_a_plain_cancel_after_an_emergency_answer_has_nothing_to_cancel(tracker_for):
+    earlier = after_emergency("isän käsi ei nouse ja puhe sammaltaa", "112")
+    messages, _ = run(ActionNothingToCancel(), tracker_for("peruuta", "cancel", earlier=earlier))
+    assert [m["response"] for m in messages] == ["utter_nothing_to_cancel"]
 
 
 def test_another_matter_after_an_emergency_answer_is_not_held_back(tracker_for, service):

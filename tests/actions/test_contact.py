@@ -143,6 +143,23 @@ def test_a_mobile_number_missing_digits_is_told_kindly():
     assert dispatcher.messages[0]["text"].startswith("Numerosta näyttää puuttuvan numeroita")
 
 
+def test_a_foreign_number_asks_for_a_finnish_one_or_an_address():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"contact_method": "phone"})
+    result = ValidateContactRequestForm().validate_contact_value("+46 70 123 4567", dispatcher, tracker, {})
+    assert result == {"contact_value": None}
+    assert dispatcher.messages[0]["text"].startswith("Ammattilaiset voivat soittaa vain suomalaiseen")
+
+
+def test_a_foreign_number_for_the_method_asks_for_a_finnish_one():
+    dispatcher = CollectingDispatcher()
+    result = ValidateContactRequestForm().validate_contact_method(
+        "+46 70 123 4567, asun tukholmassa", dispatcher, make_tracker(), {}
+    )
+    assert result == {"contact_method": "phone"}
+    assert dispatcher.messages[0]["text"].startswith("Ammattilaiset voivat soittaa vain suomalaiseen")
+
+
 def test_a_number_in_a_sentence_is_taken():
     result, responses = validate("contact_value", "sori, 040 1234567", {"contact_method": "phone"})
     assert (result, responses) == ({"contact_value": "0401234567"}, [])
@@ -322,6 +339,7 @@ def test_an_identity_code_in_more_on_the_message_is_masked():
     ("text", "intent"),
     [
         ("040 1234567 on mun numero", "lab_results"),  # a number, however it was classified
+        ("+46 70 123 4567, asun tukholmassa", "income_support"),  # a foreign number is an answer too
         ("soittakaa vaan iltapäivällä", "contact_request"),
         ("en tiedä mitä tähän laitan", "mental_health"),  # an answer of no known shape, still the form's
     ],

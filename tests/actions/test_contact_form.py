@@ -55,6 +55,12 @@ def test_a_mobile_number_missing_digits_is_told_apart():
     assert not contact_form.phone_too_short("soita minulle")
 
 
+def test_a_foreign_number_is_told_apart():
+    assert contact_form.foreign_phone("+46 70 123 4567, asun tukholmassa")
+    assert not contact_form.foreign_phone("040 1234567")
+    assert not contact_form.foreign_phone("soita minulle")
+
+
 def test_numbers_are_read_back_grouped():
     assert contact_form.format_phone("0401234567") == "040 123 4567"
     assert contact_form.format_phone("0507654321") == "050 765 4321"

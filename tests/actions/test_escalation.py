@@ -217,6 +217,18 @@ def test_join_creates_the_handoff_with_a_masked_summary_and_tells_the_position(s
         assert conversation.summary == "lapsen rokotukset neuvolassa, hetu ******-****"
 
 
+def test_join_goes_to_the_team_the_answer_names(service):
+    service.agent("maija", "terveysneuvo")
+    events = [*_conversation()[:-1], user_event("no laita mut sit sinne terveysneuvon jonoon", "join_queue")]
+
+    tracker = make_tracker(*events, slots=TEAM_SLOTS)
+    messages, _ = run(ActionJoinQueue(service.factory, service.clock), tracker)
+
+    assert messages[-1]["custom"]["route"]["target"] == "terveysneuvo"
+    with service.db.reading() as session:
+        assert session.get(Conversation, "test").team_id == "terveysneuvo"
+
+
 def test_join_refused_when_the_team_closed_meanwhile(service):
     service.agent("maija", "neuvola")
     service.clock.now = datetime(2026, 3, 10, 14, 0, tzinfo=HELSINKI)

@@ -25,6 +25,7 @@ from actions.routing import (
     opens_another_matter,
     resolve_fallback,
     route_reply,
+    tells_its_own_matter,
 )
 from opastin.routes import default_routes
 
@@ -472,6 +473,11 @@ def test_the_answer_about_another_persons_records_is_given_instead_of_ones_own(t
     assert answer_for(topic, text, default_routes()) == given
 
 
+def test_a_complaint_about_a_parents_missed_medicines_is_the_complaint():
+    text = "kotihoito ei käynyt ja äidin iltalääkkeet jäi ottamatta. haluan tehdä tästä valituksen"
+    assert answer_asked(text, default_routes()) == "complaint"
+
+
 def test_a_complaint_made_for_a_parent_is_not_the_on_behalf_answer():
     text = "voinko tehdä sen äidin puolesta, hänellä on muistisairaus"
     assert answer_asked(text, default_routes()) is None
@@ -480,3 +486,26 @@ def test_a_complaint_made_for_a_parent_is_not_the_on_behalf_answer():
 def test_applying_for_another_who_cannot_use_the_net_is_not_the_omakanta_answer():
     text = "voinko mä tehdä sen hakemuksen vai pitääkö äidin ite? se ei osaa käyttää nettiä yhtään"
     assert answer_asked(text, default_routes()) is None
+
+
+FAMILY = Route("team", "perhekeskus", {"label": "Perhekeskus"})
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "own"),
+    [
+        ("ero tuli ja pitäis sopia lasten asumisesta ja tapaamisista", 0.99, True),
+        ("se on myös alkanu riitelemään meidän kanssa joka ilta", 0.99, False),  # a pronoun points back
+        ("pitääkö hakemus tehdä ennen vai vasta kun asunto on löytyny", 0.99, False),  # a question on it
+        ("ero tuli ja pitäis sopia lasten asumisesta ja tapaamisista", 0.8, False),  # not sure enough
+        ("ero tuli, mitä nyt", 0.99, False),  # too short to tell a matter
+    ],
+)
+def test_a_matter_of_its_own_is_told_apart_from_more_of_the_same(text, confidence, own):
+    assert tells_its_own_matter(text, FAMILY, confidence, ROUTES) is own
+
+
+def test_a_childs_symptom_by_an_age_in_the_message_is_not_a_matter_of_its_own():
+    child = Route("team", "terveysneuvo", {"reason": "child_symptom", "age": 0})
+    text = "vauva on 3kk, erkauma on semmonen 3 sormen levyinen ja selkääki särkee"
+    assert not tells_its_own_matter(text, child, 0.99, ROUTES)

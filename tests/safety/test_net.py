@@ -122,6 +122,8 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         "ambulanssi on jo tulossa",
         "soitettiin hätänumeroon, mitä nyt teen",
         "soitin, käskivät lähteä päivystykseen. kiitos",
+        "soitettiin. käskivät tulla päivystykseen heti",
+        "ensihoito vei äidin just",
         "ambulansen är på väg nu",
         "the ambulance is on its way",
         "I already called 112",
@@ -136,6 +138,7 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         "apua nyt tuli tosi paljon vuotoa",
         "how long until the ambulance is coming",
         "Hur snabbt kommer ambulansen om jag ringer?",
+        "soitanko 112 vai kriisipuhelimeen, en halua että poliisi tulee",
     )
     for text in not_called:
         assert not net.already_called(text), text
