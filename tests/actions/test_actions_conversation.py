@@ -206,47 +206,49 @@ def test_a_childs_symptom_after_an_adults_assessment_is_a_new_need(tracker_for, 
     assert routes_of(messages)[0] == ("team", "terveysneuvo")
 
 
-def _after_a_childs_matter(text: str) -> list[dict[str, Any]]:
-    age = [{"entity": "age", "value": "6v"}]
-    vammais = {"type": "team", "target": "vammaispalvelut", "label": "Vammaispalvelut"}
-    first = user_event("6v tytöllä on downin oireyhtymä, saako tilapäishoitoa", "disability_services", age)
-    return [first, bot_route(vammais), user_event(text, "report_symptom")]
+def _first_route_after_a_child(first: str, intent: str, age: str, team: dict[str, Any], text: str, service):
+    """The first route of ``text`` (a symptom) after ``first`` (with a child's ``age``) got ``team``."""
+    events = [
+        user_event(first, intent, [{"entity": "age", "value": age}]),
+        bot_route(team),
+        user_event(text, "report_symptom"),
+    ]
+    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
+    return routes_of(messages)[0]
+
+
+VAMMAIS = {"type": "team", "target": "vammaispalvelut", "label": "Vammaispalvelut"}
+DOWN = "6v tytöllä on downin oireyhtymä, saako tilapäishoitoa"
 
 
 def test_a_symptom_of_se_after_a_childs_age_is_the_childs(service):
-    events = _after_a_childs_matter("ja sit tänään se on valittanu korvaa, kuumetta 38")
-    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
-    assert routes_of(messages)[0] == ("team", "terveysneuvo")
+    text = "ja sit tänään se on valittanu korvaa, kuumetta 38"
+    route = _first_route_after_a_child(DOWN, "disability_services", "6v", VAMMAIS, text, service)
+    assert route == ("team", "terveysneuvo")
 
 
 def test_a_symptom_of_se_with_a_team_that_sees_children_stays_with_it(service):
     dental = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
-    age = [{"entity": "age", "value": "6v"}]
-    events = [
-        user_event("6v pojalla on hammas kipeä", "dental_care", age),
-        bot_route(dental),
-        user_event("sitä särkee iltasin mut ei oo turvotusta eikä kuumetta", "report_symptom"),
-    ]
-    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
-    assert routes_of(messages)[0] == ("team", "suun_terveydenhuolto")
+    text = "sitä särkee iltasin mut ei oo turvotusta eikä kuumetta"
+    route = _first_route_after_a_child(
+        "6v pojalla on hammas kipeä", "dental_care", "6v", dental, text, service
+    )
+    assert route == ("team", "suun_terveydenhuolto")
 
 
 def test_the_writers_own_symptom_after_a_childs_age_is_their_own(service):
-    events = _after_a_childs_matter("ja sit mulla on itellä korva kipee, se alkoi eilen")
-    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
-    assert routes_of(messages)[0][0] == "omaolo"
+    text = "ja sit mulla on itellä korva kipee, se alkoi eilen"
+    route = _first_route_after_a_child(DOWN, "disability_services", "6v", VAMMAIS, text, service)
+    assert route[0] == "omaolo"
 
 
 def test_the_writers_own_symptom_after_a_childs_symptom_is_a_new_need(service):
     child = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo", "reason": "child_symptom"}
-    age = [{"entity": "age", "value": "14v"}]
-    events = [
-        user_event("14v tytöllä kurkku kipee ja kuumetta", "report_symptom", age),
-        bot_route(child),
-        user_event("entä mun selkä, nostin eilen pyykkikorin ja nyt on ihan jumissa", "report_symptom"),
-    ]
-    messages, _ = run(ActionRoute(service.factory, service.clock), make_tracker(*events))
-    assert routes_of(messages)[0] == ("omaolo", "https://www.omaolo.fi/palvelut/oirearviot/alaselkakipu")
+    text = "entä mun selkä, nostin eilen pyykkikorin ja nyt on ihan jumissa"
+    route = _first_route_after_a_child(
+        "14v tytöllä kurkku kipee ja kuumetta", "report_symptom", "14v", child, text, service
+    )
+    assert route == ("omaolo", "https://www.omaolo.fi/palvelut/oirearviot/alaselkakipu")
 
 
 def test_asking_for_the_assessment_means_the_symptom_talked_about(tracker_for, service):
