@@ -229,10 +229,10 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
     return None
 
 
-def foreign_number_told(tracker: Tracker) -> str:
-    """That the teams call Finnish numbers only, in other words when the previous turn said so."""
-    told = messages.text("bot.contact.phone_foreign")
-    return messages.text("bot.contact.phone_foreign_again") if told in turn_texts(tracker.events) else told
+def said_anew(tracker: Tracker, key: str) -> str:
+    """The message ``key``, or its ``_again`` wording when the bot's previous turn said it already."""
+    said = messages.text(key)
+    return messages.text(f"{key}_again") if said in turn_texts(tracker.events) else said
 
 
 class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  # rasa-sdk ships no types
@@ -321,7 +321,7 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         if direct is not None:
             return {"contact_method": direct[0], "contact_value": direct[1]}
         if contact_form.foreign_phone(text):  # "+46 70 123 4567": a Finnish number or an address instead
-            dispatcher.utter_message(text=foreign_number_told(tracker))
+            dispatcher.utter_message(text=said_anew(tracker, "bot.contact.phone_foreign"))
             return {"contact_method": contact_form.PHONE}
         method = contact_form.contact_method(text)
         if method is None:
@@ -345,7 +345,7 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         if method == contact_form.PHONE and contact_form.phone_too_short(text):
             dispatcher.utter_message(text=messages.text("bot.contact.phone_too_short"))
         elif contact_form.foreign_phone(text):
-            dispatcher.utter_message(text=foreign_number_told(tracker))
+            dispatcher.utter_message(text=said_anew(tracker, "bot.contact.phone_foreign"))
         else:
             dispatcher.utter_message(response=f"utter_contact_value_invalid_{method}")
         return {"contact_value": None}
@@ -381,9 +381,7 @@ class ActionAskContactTeam(Action):  # type: ignore[misc]  # rasa-sdk ships no t
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         choices = [(team.name, team.name) for team in default_routes().teams.values()]
-        question = messages.text("bot.contact.ask_team")
-        if question in turn_texts(tracker.events):
-            question = messages.text("bot.contact.ask_team_again")
+        question = said_anew(tracker, "bot.contact.ask_team")
         dispatcher.utter_message(text=question, buttons=buttons([*choices, cancel_button()]))
         return []
 

@@ -479,10 +479,9 @@ class ActionEmergencyCalled(EscalationAction):
             or speaks_of_oneself(text, routes)
             or asks_for_new_help(text, routes)  # "mistä saa apua sen juomiseen?"
         )
-        wants_a_person = (
-            best_other_intent(other_than_called(latest).get("intent_ranking") or [])[0] == HUMAN_INTENT
-        )
-        meant = meaning_of(other_than_called(latest), routes) if another or named is not None else None
+        besides = other_than_called(latest)
+        wants_a_person = best_other_intent(besides.get("intent_ranking") or [])[0] == HUMAN_INTENT
+        meant = meaning_of(besides, routes) if another or named is not None else None
         if meant is not None:
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:

@@ -73,7 +73,7 @@ def _finnish_number(text: str) -> phonenumbers.PhoneNumber | None:
     Finnish numbers only. A number must be written as Finns write them, starting
     with 0 or the country code (+358, 00358).
     """
-    found = list(phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID))
+    found = _valid_numbers(text)
     if len(found) != 1:
         return None
     match = found[0]
@@ -87,8 +87,13 @@ def _finnish_number(text: str) -> phonenumbers.PhoneNumber | None:
 
 def foreign_phone(text: str) -> bool:
     """Whether ``text`` gives one valid phone number of another country (``+46 70 123 4567``)."""
-    found = list(phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID))
+    found = _valid_numbers(text)
     return len(found) == 1 and found[0].number.country_code != FINLAND
+
+
+def _valid_numbers(text: str) -> list[phonenumbers.PhoneNumberMatch]:
+    """Every valid phone number in ``text``, read as a Finn writes them (national ones are Finnish)."""
+    return list(phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID))
 
 
 def _national(number: phonenumbers.PhoneNumber) -> str:

@@ -147,10 +147,9 @@ def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]
 
 def earlier_ages(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """The ``age`` entities of the resident's earlier messages ("6v", "kuusivuotiaalla")."""
-    user_events = [event for event in events if event.get("event") == "user"][:-1]
     return [
         str(entity.get("value"))
-        for event in user_events
+        for event in _earlier_messages(events)
         for entity in (event.get("parse_data") or {}).get("entities") or []
         if entity.get("entity") == "age"
     ]
@@ -170,8 +169,12 @@ def repeats_previous(events: Sequence[Mapping[str, Any]], kind: str, target: str
 
 def earlier_texts(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """What the resident wrote before the latest message, oldest first."""
-    texts = [str(event.get("text") or "") for event in events if event.get("event") == "user"]
-    return texts[:-1]
+    return [str(event.get("text") or "") for event in _earlier_messages(events)]
+
+
+def _earlier_messages(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The resident's ``user`` events before the latest one, oldest first."""
+    return [event for event in events if event.get("event") == "user"][:-1]
 
 
 # Pronouns that stand for a thing just talked about ("lasketaanko hammashoidon maksut siihen?").

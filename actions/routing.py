@@ -261,6 +261,10 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     return symptom_route(symptom)
 
 
+# The first words where "se" or "hän" names whose symptom a message tells ("ja sit tänään se on…").
+_SUBJECT_WORDS = 5
+
+
 def child_symptom_in_context(
     route: Route | None, text: str, earlier_ages: Sequence[str], routes: RouteTable
 ) -> Route | None:
@@ -273,7 +277,7 @@ def child_symptom_in_context(
     if not ages or min(ages) >= routes.omaolo.min_age:
         return None
     words = normalise(text).split()
-    if not set(words[:5]) & routes.third_person_words or set(words) & routes.first_person_words:
+    if not set(words[:_SUBJECT_WORDS]) & routes.third_person_words or set(words) & routes.first_person_words:
         return None
     team = routes.teams[routes.omaolo.child_team]
     extra = {"label": team.name, "reason": CHILD_SYMPTOM, "age": min(ages), "age_told": "earlier"}

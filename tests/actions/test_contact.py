@@ -26,6 +26,7 @@ from actions.actions_feedback import ActionSubmitFeedback, ValidateFeedbackForm
 from actions.actions_routing import ActionRoute
 from actions.outbox import ContactOutbox
 from handoff.models import ContactRequest, Feedback
+from opastin import messages
 from opastin.privacy import HETU_MASK
 from opastin.routes import default_routes
 from tests.actions.conftest import down, make_tracker, user_event
@@ -158,6 +159,19 @@ def test_a_foreign_number_for_the_method_asks_for_a_finnish_one():
     )
     assert result == {"contact_method": "phone"}
     assert dispatcher.messages[0]["text"].startswith("Ammattilaiset voivat soittaa vain suomalaiseen")
+
+
+def test_a_second_foreign_number_is_answered_in_other_words():
+    told = messages.text("bot.contact.phone_foreign")
+    events = [
+        user_event("+46 70 123 4567", "contact_request"),
+        {"event": "bot", "text": told},
+        user_event("+46 70 123 4576", "contact_request"),
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(*events, slots={"contact_method": "phone"})
+    ValidateContactRequestForm().validate_contact_value("+46 70 123 4576", dispatcher, tracker, {})
+    assert dispatcher.messages[0]["text"].startswith("Tämäkin on ulkomainen numero")
 
 
 def test_a_number_in_a_sentence_is_taken():
