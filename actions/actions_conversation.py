@@ -482,13 +482,30 @@ class ActionEmergencyCalled(EscalationAction):
         besides = other_than_called(latest)
         wants_a_person = best_other_intent(besides.get("intent_ranking") or [])[0] == HUMAN_INTENT
         meant = meaning_of(besides, routes) if another or named is not None else None
+        if meant is None and another:
+            meant = team_leaned_to(besides, routes)  # "mistä se saa apua tähän käyttöön"
         if meant is not None:
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
-        if wants_a_person:  # "ambulanssi vei sen. mä tärisen. onks siellä ketään kenen kaa vois puhua"
+        if wants_a_person or another:  # "ambulanssi vei sen. mä tärisen. onks siellä ketään kenen kaa puhua"
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
         return []
+
+
+# Asked where to get help after help was called, the team of an intent the classifier gives at least
+# this is offered: a guess with a team is better than no answer to the question.
+TEAM_LEANED_TO = 0.25
+
+
+def team_leaned_to(parse: dict[str, Any], routes: RouteTable) -> tuple[str, Route] | None:
+    """The classifier's best intent in ``parse`` (emergency and fallback set aside) with its team route,
+    when it gives it at least :data:`TEAM_LEANED_TO` and the intent leads to a team."""
+    name, confidence = best_other_intent(parse.get("intent_ranking") or [])
+    if name is None or confidence < TEAM_LEANED_TO:
+        return None
+    route = decide_route(name, str(parse.get("text") or ""), parse.get("entities") or [], routes)
+    return (name, route) if route is not None and route.type == "team" else None
 
 
 def other_than_called(parse: dict[str, Any]) -> dict[str, Any]:

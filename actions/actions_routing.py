@@ -107,6 +107,7 @@ from actions.routing import (
     topic_teams,
     turns_to_another_matter,
     understanding,
+    wants_a_call_today,
     without_anonymity_words,
     youngest_age,
 )
@@ -292,6 +293,16 @@ def possible_emergency(tracker: Tracker) -> bool:
         item.get("name") == EMERGENCY_INTENT and (item.get("confidence") or 0.0) >= REMINDER_CONFIDENCE
         for item in message.get("intent_ranking") or []
     )
+
+
+def someone_chats_now(action: EscalationAction, routes: RouteTable) -> bool:
+    """Whether a team of the person topics takes residents in its chat now; ``True`` when the handoff
+    service does not answer (the form asked for is then started)."""
+    try:
+        return bool(accepting(action.client().public_teams(), topic_teams(routes)))
+    except HandoffServiceError as error:
+        logger.warning("team status for a call today failed: %s", error)
+        return True
 
 
 def remind_of_112(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -764,6 +775,10 @@ class ActionRoute(EscalationAction):
             # "voiko joku soittaa mulle, en tiiä mitä tehdä" right after the social emergency answer:
             # the non-urgent form is not for now; that answer again.
             return send_route(dispatcher, emergency_again(emergency), routes)
+        if asks_contact and wants_a_call_today(text, routes) and not someone_chats_now(self, routes):
+            # "voiko joku soittaa mulle viel tänään" in the evening: nobody can; say so and what instead.
+            offer_a_person(dispatcher, tracker, routes, self, understood=True)
+            return []
         if asks_contact and intent != FORM_INTENT:
             return start_contact_form(dispatcher, tracker, text, routes)
         if emergency is not None and (route is None or route.type != "emergency"):

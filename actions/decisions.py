@@ -22,6 +22,8 @@ ANSWER = "answer"
 LISTEN = "action_listen"
 # The keys of a team route payload that describe the team's live availability, not the route.
 _LIVE_KEYS = ("open", "accepting", "queue_length", "estimated_wait_s")
+# What a team need says of itself beyond the team, kept when the need is followed up.
+_KEPT_KEYS = ("reason", "age")
 
 
 def then_listen(events: list[EventType]) -> list[EventType]:
@@ -142,6 +144,11 @@ def send_follow_up(
         team = _team_offered_last_turn(tracker) or latest_team(tracker.events)
         return send_answer(dispatcher, tracker, need.target, routes, action, team=team)
     if need.type == "team" and need.target in routes.teams:
-        return send_team(dispatcher, tracker, team_route(need.target, routes), routes, action)
+        route = team_route(need.target, routes)
+        # A child's symptom stays one ("siis se on 3v" after "mun lapsi on valittanu korvaa").
+        kept = {key: need.route[key] for key in _KEPT_KEYS if key in need.route}
+        return send_team(
+            dispatcher, tracker, Route("team", route.target, {**route.extra, **kept}), routes, action
+        )
     extra = {key: value for key, value in need.route.items() if key not in ("type", "target", *_LIVE_KEYS)}
     return send_route(dispatcher, Route(need.type, str(need.route.get("target")), extra), routes)

@@ -255,6 +255,10 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     if age is not None and age < omaolo.min_age:
         team = routes.teams[omaolo.child_team]
         return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM, "age": age})
+    if age is None and has_any_word(routes.child_words, text):
+        # "mun lapsi on valittanu korvaa": a child with no age is taken to be under Omaolo's limit.
+        team = routes.teams[omaolo.child_team]
+        return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM})
     symptom = find_symptom(text, omaolo.symptoms)
     if symptom is None:
         return Route("omaolo", omaolo.front_page, {"symptom": GENERAL_SYMPTOM, "label": "Omaolo"})
@@ -470,6 +474,18 @@ def asks_to_be_contacted(text: str, routes: RouteTable) -> bool:
     """Whether a message asks for a call back or to leave a message (routes.yml ``form_phrases``)."""
     normalised = normalise(text)
     return mentions_any(routes.form_phrases, normalised)
+
+
+# How a call is asked for ("soittaa", "soittais", "soitto"), normalised, at a word's start.
+_CALL_STEMS = ("soitta", "soitto", "soitett")
+
+
+def wants_a_call_today(text: str, routes: RouteTable) -> bool:
+    """Whether a request to be contacted asks for a call today or now ("voiko joku soittaa mulle viel
+    tänään": routes.yml ``follow_up_words.today``), not a message to be answered later."""
+    words = normalise(text).split()
+    calls = any(word.startswith(_CALL_STEMS) for word in words)
+    return calls and has_any_word(routes.today_words, text) and not speaks_of_later(text, routes)
 
 
 # Words that make a message a question ("miten", "tarviiko", "voiko"), normalised, at a word's start.

@@ -180,10 +180,12 @@ class RouteTable:
     new_topic_words: frozenset[str] = frozenset()
     later_words: frozenset[str] = frozenset()
     later_today_words: frozenset[str] = frozenset()
+    today_words: frozenset[str] = frozenset()
     message_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
     third_person_words: frozenset[str] = frozenset()
     first_person_words: frozenset[str] = frozenset()
+    child_words: frozenset[str] = frozenset()
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
     anybody_words: frozenset[str] = frozenset()
@@ -484,10 +486,12 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         later_words=_follow_up_words(reader, raw, "later"),
         later_today_words=_follow_up_words(reader, raw, "later_today"),
+        today_words=_follow_up_words(reader, raw, "today"),
         message_words=_follow_up_words(reader, raw, "message"),
         self_words=_follow_up_words(reader, raw, "self"),
         third_person_words=_follow_up_words(reader, raw, "third_person"),
         first_person_words=_follow_up_words(reader, raw, "first_person"),
+        child_words=_follow_up_words(reader, raw, "child"),
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),
         anybody_words=_follow_up_words(reader, raw, "anybody"),

@@ -1052,6 +1052,28 @@ def test_a_question_about_help_after_help_was_called_is_routed(tracker_for, serv
     assert routes_of(messages) == [("team", "mielenterveys_paihde")]
 
 
+def test_an_unsure_question_about_help_after_help_was_called_gets_the_team_leaned_to(tracker_for, service):
+    text = "ambulanssi vei sen. mistä se saa apua tähän käyttöön kun se pääsee sairaalasta"
+    ranking = [
+        {"name": "emergency_called", "confidence": 1.0},
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "substance_use", "confidence": 0.32},
+    ]
+    tracker = tracker_for(text, "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert routes_of(messages) == [("team", "mielenterveys_paihde")]
+
+
+def test_a_question_about_help_after_help_was_called_with_no_guess_offers_a_person(tracker_for, service):
+    text = "ambulanssi vei sen. mistä saa apua tähän"
+    ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": "nlu_fallback", "confidence": 0.4}]
+    tracker = tracker_for(text, "emergency_called", ranking=ranking)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert [kind for kind, _ in routes_of(messages)] == ["person"]
+
+
 def test_a_complaint_asked_right_after_116117_gets_the_complaint_answer(tracker_for, service):
     earlier = after_emergency("tyttö ei oo juonu koko päivänä ja pissaa tullu kerran", "116117")
     text = "ja kyl ärsyttää et kukaan ei vastannu terveysasemalla koko viikkona. mihin tästä voi valittaa"
@@ -1066,3 +1088,12 @@ def test_not_managing_the_online_assessment_offers_a_person(tracker_for, service
     tracker = tracker_for("en mä osaa noita nettikyselyitä tehä", "deny", earlier=earlier)
     messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
     assert routes_of(messages)[0] == ("team", "terveysneuvo")
+
+
+def test_a_follow_up_to_a_childs_symptom_keeps_it_the_childs(tracker_for, service):
+    child = {"type": "team", "target": "terveysneuvo", "reason": "child_symptom"}
+    earlier = [user_event("mun lapsi on valittanu korvaa eilisestä asti", "report_symptom"), bot_route(child)]
+    tracker = tracker_for("siis se on 3v. yöllä heräs monta kertaa itkee", "nlu_fallback", earlier=earlier)
+    messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    routed = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
+    assert [(route["target"], route.get("reason")) for route in routed] == [("terveysneuvo", "child_symptom")]

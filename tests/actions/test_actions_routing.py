@@ -235,6 +235,25 @@ def test_at_night_a_request_for_a_person_gets_the_next_opening_and_116_117(track
     assert messages[0]["buttons"] == [LEAVE_MESSAGE]
 
 
+def test_at_night_a_call_asked_for_today_gets_the_next_opening_not_the_form(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")
+    service.clock.now = WEDNESDAY_3AM
+    tracker = tracker_for("voiko joku soittaa mulle viel tänään", "contact_request")
+    messages, events = run(ActionRoute(service.factory, service.clock), tracker)
+
+    assert messages[0]["text"].startswith("Ammattilaisten chat ei ole juuri nyt auki.")
+    assert messages[0]["buttons"] == [LEAVE_MESSAGE]
+    assert FollowupAction("contact_request_form") not in events
+
+
+def test_a_call_asked_for_tomorrow_at_night_starts_the_form(tracker_for, service):
+    service.clock.now = WEDNESDAY_3AM
+    tracker = tracker_for("voiko joku soittaa mulle huomenna", "contact_request")
+    _, events = run(ActionRoute(service.factory, service.clock), tracker)
+
+    assert events[-1] == FollowupAction("contact_request_form")
+
+
 def test_without_the_service_no_person_is_promised(tracker_for):
     messages, _ = run(ActionRoute(down), tracker_for("haluan ihmisen", "request_human"))
 

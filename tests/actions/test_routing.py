@@ -26,6 +26,7 @@ from actions.routing import (
     resolve_fallback,
     route_reply,
     tells_its_own_matter,
+    wants_a_call_today,
 )
 from opastin.routes import default_routes
 
@@ -213,6 +214,35 @@ def test_child_under_omaolo_age_goes_to_a_team():
     route = route_of("report_symptom", "vauvalla kuumetta", [{"entity": "age", "value": "vauvalla"}])
     assert (route.type, route.target) == ("team", "terveysneuvo")
     assert route_reply(route, ROUTES).response == "utter_route_child_symptom"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["moi, mun lapsi on valittanu korvaa eilisestä asti", "lapsenlapset on hoidossa ja toinen oksentaa"],
+)
+def test_a_childs_symptom_with_no_age_goes_to_the_child_team(text):
+    route = route_of("report_symptom", text)
+    assert (route.type, route.target) == ("team", "terveysneuvo")
+    assert route_reply(route, ROUTES).response == "utter_route_child_symptom"
+
+
+def test_an_adults_symptom_with_no_child_goes_to_omaolo():
+    route = route_of("report_symptom", "mulla on ollu korva kipeä eilisestä asti")
+    assert route.type == "omaolo"
+
+
+@pytest.mark.parametrize(
+    ("text", "today"),
+    [
+        ("voiko joku ihminen soittaa mulle viel tänään", True),
+        ("soittakaa mulle heti", True),
+        ("voisko joku soittaa mulle huomenna", False),
+        ("haluun jättää soittopyynnön", False),
+        ("voinko jättää viestin nyt", False),
+    ],
+)
+def test_a_call_today_is_told_from_a_call_back_later(text, today):
+    assert wants_a_call_today(text, ROUTES) is today
 
 
 def test_teenager_of_omaolo_age_goes_to_omaolo():
