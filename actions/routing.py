@@ -476,16 +476,21 @@ def asks_to_be_contacted(text: str, routes: RouteTable) -> bool:
     return mentions_any(routes.form_phrases, normalised)
 
 
-# How a call is asked for ("soittaa", "soittais", "soitto"), normalised, at a word's start.
-_CALL_STEMS = ("soitta", "soitto", "soitett")
+# How a call is asked for ("soittaa", "soittais", "soitettais"), normalised, at a word's start; not the
+# call-back request itself ("soittopyyntö"), which is the form's.
+_CALL_STEMS = ("soitta", "soitett")
 
 
 def wants_a_call_today(text: str, routes: RouteTable) -> bool:
     """Whether a request to be contacted asks for a call today or now ("voiko joku soittaa mulle viel
-    tänään": routes.yml ``follow_up_words.today``), not a message to be answered later."""
+    tänään": routes.yml ``follow_up_words.today``), not a message or a call-back request to leave
+    ("voinko jättää soittopyynnön nyt") nor a call later."""
     words = normalise(text).split()
     calls = any(word.startswith(_CALL_STEMS) for word in words)
-    return calls and has_any_word(routes.today_words, text) and not speaks_of_later(text, routes)
+    leaves = has_any_word(routes.message_words, text)
+    return (
+        calls and not leaves and has_any_word(routes.today_words, text) and not speaks_of_later(text, routes)
+    )
 
 
 # Words that make a message a question ("miten", "tarviiko", "voiko"), normalised, at a word's start.

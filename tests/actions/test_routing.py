@@ -239,6 +239,7 @@ def test_an_adults_symptom_with_no_child_goes_to_omaolo():
         ("voisko joku soittaa mulle huomenna", False),
         ("haluun jättää soittopyynnön", False),
         ("voinko jättää viestin nyt", False),
+        ("chatti on kai kiinni nyt, voinko jättää soittopyynnön", False),
     ],
 )
 def test_a_call_today_is_told_from_a_call_back_later(text, today):
