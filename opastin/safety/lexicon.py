@@ -472,6 +472,7 @@ class EmergencyMatcher:
             return None
         positions = self._index.position_finder(tokens)
         sentences = self._respelled_sentences(text) if tolerant else _sentences(tokens)
+        as_typed = self._as_typed(text, tokens) if tolerant else None
         first: _Rule | None = None
         first_span: tuple[int, ...] = ()
         levels: list[str] = []
@@ -479,7 +480,7 @@ class EmergencyMatcher:
         for rule, may_match in zip(self._rules, possible, strict=False):
             if rule.level in levels or not may_match:
                 continue
-            span = self._match_rule(rule, tokens, sentences, positions, negation, vetoes)
+            span = self._match_rule(rule, tokens, sentences, positions, negation, vetoes, as_typed)
             if span is None:
                 continue
             levels.append(rule.level)
@@ -491,7 +492,7 @@ class EmergencyMatcher:
         if tempered:  # another rule of the same level may be about now ("... pitäiskö lähteä päivystykseen")
             for rule in self._rules[self._rules.index(first) + 1 :]:
                 span = (
-                    self._match_rule(rule, tokens, sentences, positions, negation)
+                    self._match_rule(rule, tokens, sentences, positions, negation, as_typed=as_typed)
                     if rule.level == first.level
                     else None
                 )
@@ -504,7 +505,7 @@ class EmergencyMatcher:
         # "mies löi … ei ole paikkaa mihin mennä tänään": a rule that overrides the first may win,
         # and the help the first names (violence) still comes with the answer.
         for rule in (rule for rule in self._overriding if first.id in rule.overrides):
-            span = self._match_rule(rule, tokens, sentences, positions, negation)
+            span = self._match_rule(rule, tokens, sentences, positions, negation, as_typed=as_typed)
             if span is None:
                 continue
             rule_tempered = self._tempered(rule, span, text, tokens, positions, tolerant, negation)
@@ -516,6 +517,15 @@ class EmergencyMatcher:
         return EmergencyMatch(
             first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered, help_kind
         )
+
+    def _as_typed(self, text: str, corrected: list[Token]) -> tuple[list[Token], _Positions] | None:
+        """The tokens of ``text`` with only the typos that keep the letters corrected (swapped, doubled,
+        one left out: "nukahttaisin" is "nukahtaisin") and their positions, when they line up with the
+        ``corrected`` ones (they always should)."""
+        typed = self._tokens(text, tolerant=True, strict=True)
+        if len(typed) != len(corrected):
+            return None
+        return typed, self._index.position_finder(typed)
 
     def _tempered(
         self,
@@ -704,19 +714,26 @@ class EmergencyMatcher:
         positions: _Positions,
         negation: bool = True,
         vetoes: bool = True,
+        as_typed: tuple[list[Token], _Positions] | None = None,
     ) -> tuple[int, ...] | None:
-        """The first non-negated, non-vetoed span of ``rule`` in the message, if any."""
+        """The first non-negated, non-vetoed span of ``rule`` in the message, if any.
+
+        ``as_typed``: the message's tokens with only the typos that keep the letters corrected, for
+        the vetoes: a changed letter may correct a word to match a rule, not to veto one ("lähit" is
+        "lähti", not "lasit").
+        """
         vetoed_cache: list[set[int]] = [] if vetoes else [set()]
+        veto_tokens, veto_positions = as_typed or (tokens, positions)
 
         def vetoed() -> set[int]:
             # Computed only once a candidate match exists: most rules never get that far.
             if not vetoed_cache:
                 vetoed_cache.append(
                     {
-                        tokens[span[0]].sentence
+                        veto_tokens[span[0]].sentence
                         for pattern in rule.unless
                         for span in self._spans(
-                            pattern, tokens, positions, ordered=True, window=0, max_gap=rule.max_gap
+                            pattern, veto_tokens, veto_positions, ordered=True, window=0, max_gap=rule.max_gap
                         )
                     }
                 )

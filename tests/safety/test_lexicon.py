@@ -43,3 +43,14 @@ def test_a_typo_is_not_read_as_another_time_through_a_changed_letter():
     # A letter left out still reads as the word meant: "elvytyskurssi" typed without a letter is a course.
     course = matcher.detect("olin elvytskurssilla ja siellä puhuttiin sydänkohtauksesta")
     assert course is None or not course.certain
+
+
+def test_a_changed_letter_corrects_a_word_to_match_a_rule_not_to_veto_it():
+    # "lähit" is "lähti" (the sight went) as well as one changed letter from "lasit" (glasses), a veto.
+    matcher = EmergencyMatcher.from_file("data/emergency_lexicon.yml")
+    text = "Näkö lähit vasemmasta silmästä kokonaan noin vartti sitten"
+    found = matcher.detect(text, tolerant=True)
+    assert found is not None and found.rule == "sudden_sight_loss_in_one_eye"
+    # A letter doubled still vetoes: the writer's wish not to wake is no one unconscious.
+    wish = matcher.detect("toivon että nukahttaisin enkä heräisi", tolerant=True)
+    assert wish is not None and wish.levels == ("crisis",)
