@@ -354,6 +354,7 @@ class EmergencyMatcher:
         self._correction_cache = lru_cache(maxsize=50_000)(self._find_corrections)
         self._respellings_cache = lru_cache(maxsize=50_000)(self._find_respellings)
         self._token_cache = lru_cache(maxsize=16)(self._tokens_uncached)
+        self._letters_kept = lru_cache(maxsize=16)(self._letters_kept_uncached)
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_LEXICON, *, use_voikko: bool = True) -> EmergencyMatcher:
@@ -371,6 +372,7 @@ class EmergencyMatcher:
         self._correction_cache.cache_clear()
         self._respellings_cache.cache_clear()
         self._token_cache.cache_clear()
+        self._letters_kept.cache_clear()
         self._vocabulary.clear_cache()
 
     @property
@@ -472,7 +474,8 @@ class EmergencyMatcher:
             return None
         positions = self._index.position_finder(tokens)
         sentences = self._respelled_sentences(text) if tolerant else _sentences(tokens)
-        as_typed = self._as_typed(text, tokens) if tolerant else None
+        # Vetoes read only the typos that keep the letters, and only once a rule has a candidate.
+        as_typed = (lambda: self._letters_kept(text)) if tolerant else None
         first: _Rule | None = None
         first_span: tuple[int, ...] = ()
         levels: list[str] = []
@@ -518,14 +521,11 @@ class EmergencyMatcher:
             first.level, first.id, matched, tuple(levels), first.language, tolerant, tempered, help_kind
         )
 
-    def _as_typed(self, text: str, corrected: list[Token]) -> tuple[list[Token], _Positions] | None:
+    def _letters_kept_uncached(self, text: str) -> tuple[list[Token], _Positions]:
         """The tokens of ``text`` with only the typos that keep the letters corrected (swapped, doubled,
-        one left out: "nukahttaisin" is "nukahtaisin") and their positions, when they line up with the
-        ``corrected`` ones (they always should)."""
-        typed = self._tokens(text, tolerant=True, strict=True)
-        if len(typed) != len(corrected):
-            return None
-        return typed, self._index.position_finder(typed)
+        one left out: "nukahttaisin" is "nukahtaisin"), and their positions."""
+        tokens = self._tokens(text, tolerant=True, strict=True)
+        return tokens, self._index.position_finder(tokens)
 
     def _tempered(
         self,
@@ -551,8 +551,7 @@ class EmergencyMatcher:
         suspicion rather than a certainty. Only typos that keep the letters (swapped, doubled, one
         left out) are read here: a changed letter would read "koulunu" as "koulutu*", a course.
         """
-        tokens = self._tokens(text, tolerant=True, strict=True)
-        positions = self._index.position_finder(tokens)
+        tokens, positions = self._letters_kept(text)
         span = self._match_rule(rule, tokens, self._respelled_sentences(text), positions, negation)
         return span is None or (not rule.always_now and self._about_another_time(span, tokens, positions))
 
@@ -714,20 +713,20 @@ class EmergencyMatcher:
         positions: _Positions,
         negation: bool = True,
         vetoes: bool = True,
-        as_typed: tuple[list[Token], _Positions] | None = None,
+        as_typed: Callable[[], tuple[list[Token], _Positions]] | None = None,
     ) -> tuple[int, ...] | None:
         """The first non-negated, non-vetoed span of ``rule`` in the message, if any.
 
-        ``as_typed``: the message's tokens with only the typos that keep the letters corrected, for
-        the vetoes: a changed letter may correct a word to match a rule, not to veto one ("lähit" is
-        "lähti", not "lasit").
+        ``as_typed``: gives the message's tokens with only the typos that keep the letters corrected
+        (:meth:`_letters_kept`), for the vetoes: a changed letter may correct a word to match a rule,
+        not to veto one ("lähit" is "lähti", not "lasit").
         """
         vetoed_cache: list[set[int]] = [] if vetoes else [set()]
-        veto_tokens, veto_positions = as_typed or (tokens, positions)
 
         def vetoed() -> set[int]:
             # Computed only once a candidate match exists: most rules never get that far.
             if not vetoed_cache:
+                veto_tokens, veto_positions = as_typed() if as_typed is not None else (tokens, positions)
                 vetoed_cache.append(
                     {
                         veto_tokens[span[0]].sentence
