@@ -253,12 +253,10 @@ def _symptom_route(text: str, entities: Sequence[Mapping[str, Any]], routes: Rou
     omaolo = routes.omaolo
     age = youngest_age(entities)
     if age is not None and age < omaolo.min_age:
-        team = routes.teams[omaolo.child_team]
-        return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM, "age": age})
+        return child_symptom_route(routes, age=age)
     if age is None and has_any_word(routes.child_words, text):
         # "mun lapsi on valittanu korvaa": a child with no age is taken to be under Omaolo's limit.
-        team = routes.teams[omaolo.child_team]
-        return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM})
+        return child_symptom_route(routes)
     symptom = find_symptom(text, omaolo.symptoms)
     if symptom is None:
         return Route("omaolo", omaolo.front_page, {"symptom": GENERAL_SYMPTOM, "label": "Omaolo"})
@@ -283,9 +281,14 @@ def child_symptom_in_context(
     words = normalise(text).split()
     if not set(words[:_SUBJECT_WORDS]) & routes.third_person_words or set(words) & routes.first_person_words:
         return None
+    return child_symptom_route(routes, age=min(ages), age_told="earlier")
+
+
+def child_symptom_route(routes: RouteTable, **whose: Any) -> Route:
+    """A child's symptom, for ``omaolo.child_team``; ``whose`` says how the child was told of (its
+    ``age``, and ``age_told="earlier"`` when an earlier message gave it)."""
     team = routes.teams[routes.omaolo.child_team]
-    extra = {"label": team.name, "reason": CHILD_SYMPTOM, "age": min(ages), "age_told": "earlier"}
-    return Route("team", team.id, extra)
+    return Route("team", team.id, {"label": team.name, "reason": CHILD_SYMPTOM, **whose})
 
 
 def page_route(page: Page) -> Route:
