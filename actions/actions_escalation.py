@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import transcript
 from actions.availability import (
+    ACCEPTING,
     Contacts,
     Offer,
     alternatives_text,
@@ -191,6 +192,8 @@ class ActionJoinQueue(EscalationAction):
             if refusal.code == "already_queued":
                 dispatcher.utter_message(text=messages.text("bot.availability.already_queued"))
                 return [SlotSet("handoff_status", "queued")]
+            if refusal.code == "team_closed" and tracker.get_slot("team_availability") != ACCEPTING:
+                return self._not_open(dispatcher, team, chat)
             send_offer(dispatcher, refused_offer(chat, refusal.code, local_contacts(team)))
             return [SlotSet("handoff_status", refusal.code)]
         except HandoffServiceError as error:
@@ -203,6 +206,24 @@ class ActionJoinQueue(EscalationAction):
             dispatcher.utter_message(response="utter_you_are_welcome_short")  # "kiitos, jään jonoon"
         dispatcher.utter_message(text=said, json_message=queued)
         return [SlotSet("handoff_status", "queued")]
+
+    def _not_open(self, dispatcher: CollectingDispatcher, team: str, chat: str) -> list[EventType]:
+        """Asked to queue for a chat that was not offered open ("eiks mua voi vaan laittaa jonoon"):
+        when it opens next, the alternatives, and 116 117 for urgent health matters when every chat
+        is closed."""
+        try:
+            status = self.client().team_status(team)
+            anything_open = any(other.open for other in self.client().public_teams())
+        except HandoffServiceError as error:
+            logger.warning("team status of %s failed: %s", team, error)
+            send_offer(dispatcher, unavailable_offer(local_contacts(team)))
+            return [SlotSet("handoff_status", "unavailable")]
+        offer = team_offer(chat, status, self.clock())
+        said = offer.text if anything_open else f"{offer.text} {messages.text('bot.human.urgent_health')}"
+        label = default_routes().teams[team].name
+        payload = Route("team", team, {"label": label, **route_extra(status)}).payload()
+        dispatcher.utter_message(text=said, buttons=buttons(offer.buttons), json_message=payload)
+        return [SlotSet("handoff_status", "team_closed"), SlotSet("team_availability", offer.kind)]
 
 
 class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no types

@@ -86,6 +86,7 @@ _RULE_KEYS = frozenset(
         "negatable",
         "language",
         "across_sentences",
+        "unless_anywhere",
         "always_now",
         "overrides",
         "help",
@@ -193,6 +194,7 @@ class _Rule:
     negatable: bool
     language: str = "fi"
     across_sentences: bool = False
+    unless_anywhere: bool = False  # the vetoes read the whole message, not only the match's sentences
     always_now: bool = False
     overrides: frozenset[str] = frozenset()
     help: str = ""
@@ -291,6 +293,7 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         ("any_order", False),
         ("negatable", True),
         ("across_sentences", False),
+        ("unless_anywhere", False),
         ("always_now", False),
     )
     for key, default in flag_defaults:
@@ -321,6 +324,7 @@ def _compile_rule(level: str, entry: Any, position: int, seen: set[str]) -> _Rul
         negatable=flags["negatable"],
         language=language,
         across_sentences=flags["across_sentences"],
+        unless_anywhere=flags["unless_anywhere"],
         always_now=flags["always_now"],
         overrides=frozenset(overrides),
         help=help_kind,
@@ -727,15 +731,16 @@ class EmergencyMatcher:
             # Computed only once a candidate match exists: most rules never get that far.
             if not vetoed_cache:
                 veto_tokens, veto_positions = as_typed() if as_typed is not None else (tokens, positions)
-                vetoed_cache.append(
-                    {
-                        veto_tokens[span[0]].sentence
-                        for pattern in rule.unless
-                        for span in self._spans(
-                            pattern, veto_tokens, veto_positions, ordered=True, window=0, max_gap=rule.max_gap
-                        )
-                    }
-                )
+                found = {
+                    veto_tokens[span[0]].sentence
+                    for pattern in rule.unless
+                    for span in self._spans(
+                        pattern, veto_tokens, veto_positions, ordered=True, window=0, max_gap=rule.max_gap
+                    )
+                }
+                if found and rule.unless_anywhere:
+                    found = {token.sentence for token in veto_tokens}
+                vetoed_cache.append(found)
             return vetoed_cache[0]
 
         ordered = not rule.any_order

@@ -233,8 +233,9 @@ def test_join_refused_when_the_team_closed_meanwhile(service):
     service.agent("maija", "neuvola")
     service.clock.now = datetime(2026, 3, 10, 14, 0, tzinfo=HELSINKI)
 
+    offered_open = {**TEAM_SLOTS, "team_availability": "accepting"}
     messages, events = run(
-        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=TEAM_SLOTS)
+        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=offered_open)
     )
 
     assert messages[0]["text"] == (
@@ -242,6 +243,27 @@ def test_join_refused_when_the_team_closed_meanwhile(service):
     )
     assert messages[0]["buttons"] == FORM
     assert events == [SlotSet("handoff_status", "team_closed")]
+
+
+def test_asking_to_queue_for_a_chat_closed_all_evening_tells_when_it_opens(service):
+    """ "eiks mua voi vaan laittaa jonoon" at 22:00, after the route said the chat is closed: not "it
+    just closed", but the next opening, the alternatives, and 116 117 as every chat is closed."""
+    service.agent("maija", "neuvola")
+    service.clock.now = datetime(2026, 3, 10, 22, 0, tzinfo=HELSINKI)
+    offered_closed = {**TEAM_SLOTS, "team_availability": "closed"}
+
+    messages, events = run(
+        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=offered_closed)
+    )
+
+    assert messages[0]["text"] == (
+        "Neuvolan chat on nyt suljettu. Se on auki seuraavan kerran huomenna klo 12–14. "
+        f"{NEUVOLA_ALTERNATIVES} Jos terveysasiasi on kiireellinen eikä voi odottaa, soita Päivystysapuun, "
+        "puhelin 116 117."
+    )
+    assert messages[0]["buttons"] == FORM
+    assert messages[0]["custom"]["route"]["open"] is False
+    assert events == [SlotSet("handoff_status", "team_closed"), SlotSet("team_availability", "closed")]
 
 
 def test_join_when_the_service_is_down(tracker_for):

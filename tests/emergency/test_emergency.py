@@ -193,6 +193,16 @@ def test_unless_is_sentence_local(matcher: EmergencyMatcher) -> None:
     assert found is not None and found.level == "112"
 
 
+def test_unless_anywhere_reads_the_vetoes_in_every_sentence() -> None:
+    rule = {"id": "moves", "patterns": ["liikkeitä ei tunnu"], "unless": ["viikko 20"]}
+    local = EmergencyMatcher({"levels": {"112": [rule]}}, use_voikko=False)
+    anywhere = EmergencyMatcher({"levels": {"112": [{**rule, "unless_anywhere": True}]}}, use_voikko=False)
+    text = "Raskaus on viikko 20. Liikkeitä ei tunnu vielä."
+    assert local.detect(text) is not None
+    assert anywhere.detect(text) is None
+    assert anywhere.detect("Liikkeitä ei tunnu vielä.") is not None
+
+
 # -- lexicon validation -------------------------------------------------------------
 
 
