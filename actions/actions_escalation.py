@@ -192,8 +192,9 @@ class ActionJoinQueue(EscalationAction):
             if refusal.code == "already_queued":
                 dispatcher.utter_message(text=messages.text("bot.availability.already_queued"))
                 return [SlotSet("handoff_status", "queued")]
-            if refusal.code == "team_closed" and tracker.get_slot("team_availability") != ACCEPTING:
-                return self._not_open(dispatcher, team, chat)
+            offered = tracker.get_slot("team_availability")
+            if refusal.code in _NOT_TAKING and offered != ACCEPTING:
+                return self._not_taking(dispatcher, team, chat, again=offered is not None)
             send_offer(dispatcher, refused_offer(chat, refusal.code, local_contacts(team)))
             return [SlotSet("handoff_status", refusal.code)]
         except HandoffServiceError as error:
@@ -207,10 +208,13 @@ class ActionJoinQueue(EscalationAction):
         dispatcher.utter_message(text=said, json_message=queued)
         return [SlotSet("handoff_status", "queued")]
 
-    def _not_open(self, dispatcher: CollectingDispatcher, team: str, chat: str) -> list[EventType]:
-        """Asked to queue for a chat that was not offered open ("eiks mua voi vaan laittaa jonoon"):
-        when it opens next, the alternatives, and 116 117 for urgent health matters when every chat
-        is closed."""
+    def _not_taking(
+        self, dispatcher: CollectingDispatcher, team: str, chat: str, *, again: bool
+    ) -> list[EventType]:
+        """Asked to queue for a chat that was not offered as taking residents ("eiks mua voi vaan
+        laittaa jonoon"): not "it just closed", but its state now as a route would tell it (worded
+        anew when it was told before), and 116 117 for urgent health matters when every chat is
+        closed."""
         try:
             status = self.client().team_status(team)
             anything_open = any(other.open for other in self.client().public_teams())
@@ -218,12 +222,16 @@ class ActionJoinQueue(EscalationAction):
             logger.warning("team status of %s failed: %s", team, error)
             send_offer(dispatcher, unavailable_offer(local_contacts(team)))
             return [SlotSet("handoff_status", "unavailable")]
-        offer = team_offer(chat, status, self.clock())
+        offer = team_offer(chat, status, self.clock(), again=again)
         said = offer.text if anything_open else f"{offer.text} {messages.text('bot.human.urgent_health')}"
         label = default_routes().teams[team].name
         payload = Route("team", team, {"label": label, **route_extra(status)}).payload()
         dispatcher.utter_message(text=said, buttons=buttons(offer.buttons), json_message=payload)
         return [SlotSet("handoff_status", "team_closed"), SlotSet("team_availability", offer.kind)]
+
+
+# The service's refusals of a queue place that say the chat does not take residents now.
+_NOT_TAKING = frozenset({"team_closed", "queue_full", "nobody_present"})
 
 
 class ActionDeclineQueue(Action):  # type: ignore[misc]  # rasa-sdk ships no types

@@ -250,10 +250,9 @@ def test_asking_to_queue_for_a_chat_closed_all_evening_tells_when_it_opens(servi
     just closed", but the next opening, the alternatives, and 116 117 as every chat is closed."""
     service.agent("maija", "neuvola")
     service.clock.now = datetime(2026, 3, 10, 22, 0, tzinfo=HELSINKI)
-    offered_closed = {**TEAM_SLOTS, "team_availability": "closed"}
 
     messages, events = run(
-        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=offered_closed)
+        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=TEAM_SLOTS)
     )
 
     assert messages[0]["text"] == (
@@ -264,6 +263,27 @@ def test_asking_to_queue_for_a_chat_closed_all_evening_tells_when_it_opens(servi
     assert messages[0]["buttons"] == FORM
     assert messages[0]["custom"]["route"]["open"] is False
     assert events == [SlotSet("handoff_status", "team_closed"), SlotSet("team_availability", "closed")]
+
+
+def test_asking_again_to_queue_when_the_queue_was_full_moves_on_to_the_form_and_the_phone(service):
+    """The queue was full when the route offered the team; "no laita mut sinne jonoon" a moment later
+    is told anew that nobody can take the chat now, not that the queue "just" filled up."""
+    service.agent("maija", "neuvola")
+    service.clock.now = datetime(2026, 3, 10, 13, 0, tzinfo=HELSINKI)
+    for number in range(3):  # capacity: one agent × 3 chats
+        service.client.create_handoff(f"w-{number}", "neuvola", "", [])
+    told_full = {**TEAM_SLOTS, "team_availability": "queue_full"}
+
+    messages, events = run(
+        ActionJoinQueue(service.factory, service.clock), make_tracker(*_conversation(), slots=told_full)
+    )
+
+    assert messages[0]["text"] == (
+        "Kukaan ei ehdi juuri nyt vastata chatissa, joten jätä viesti, niin ammattilainen ottaa sinuun "
+        "yhteyttä, tai soita numeroon 015 211 8400."
+    )
+    assert messages[0]["custom"]["route"]["accepting"] is False
+    assert events[-1] == SlotSet("team_availability", "queue_full")
 
 
 def test_join_when_the_service_is_down(tracker_for):
