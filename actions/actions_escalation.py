@@ -33,7 +33,7 @@ from actions.availability import (
     team_offer,
     unavailable_offer,
 )
-from actions.context import latest_team
+from actions.context import latest_team, turn_texts
 from actions.handoff_client import (
     HandoffClient,
     HandoffServiceError,
@@ -194,7 +194,9 @@ class ActionJoinQueue(EscalationAction):
                 return [SlotSet("handoff_status", "queued")]
             offered = tracker.get_slot("team_availability")
             if refusal.code in _NOT_TAKING and offered != ACCEPTING:
-                return self._not_taking(dispatcher, team, chat, again=offered is not None)
+                said_before = turn_texts(tracker.events)
+                again = offered is not None
+                return self._not_taking(dispatcher, refusal.code, team, chat, again, said_before)
             send_offer(dispatcher, refused_offer(chat, refusal.code, local_contacts(team)))
             return [SlotSet("handoff_status", refusal.code)]
         except HandoffServiceError as error:
@@ -209,12 +211,18 @@ class ActionJoinQueue(EscalationAction):
         return [SlotSet("handoff_status", "queued")]
 
     def _not_taking(
-        self, dispatcher: CollectingDispatcher, team: str, chat: str, *, again: bool
+        self,
+        dispatcher: CollectingDispatcher,
+        code: str,
+        team: str,
+        chat: str,
+        again: bool,
+        said_before: frozenset[str],
     ) -> list[EventType]:
         """Asked to queue for a chat that was not offered as taking residents ("eiks mua voi vaan
         laittaa jonoon"): not "it just closed", but its state now as a route would tell it (worded
-        anew when it was told before), and 116 117 for urgent health matters when every chat is
-        closed."""
+        anew when it was told before, never as the previous turn said it), and 116 117 for urgent
+        health matters when every chat is closed."""
         try:
             status = self.client().team_status(team)
             anything_open = any(other.open for other in self.client().public_teams())
@@ -222,12 +230,13 @@ class ActionJoinQueue(EscalationAction):
             logger.warning("team status of %s failed: %s", team, error)
             send_offer(dispatcher, unavailable_offer(local_contacts(team)))
             return [SlotSet("handoff_status", "unavailable")]
-        offer = team_offer(chat, status, self.clock(), again=again)
+        now = self.clock()
+        offer = unsaid(lambda anew: team_offer(chat, status, now, again=anew), again, said_before)
         said = offer.text if anything_open else f"{offer.text} {messages.text('bot.human.urgent_health')}"
         label = default_routes().teams[team].name
         payload = Route("team", team, {"label": label, **route_extra(status)}).payload()
         dispatcher.utter_message(text=said, buttons=buttons(offer.buttons), json_message=payload)
-        return [SlotSet("handoff_status", "team_closed"), SlotSet("team_availability", offer.kind)]
+        return [SlotSet("handoff_status", code), SlotSet("team_availability", offer.kind)]
 
 
 # The service's refusals of a queue place that say the chat does not take residents now.

@@ -286,6 +286,30 @@ def test_asking_again_to_queue_when_the_queue_was_full_moves_on_to_the_form_and_
     assert events[-1] == SlotSet("team_availability", "queue_full")
 
 
+def test_asking_to_queue_right_after_the_same_words_takes_the_other_wording(service):
+    service.agent("maija", "neuvola")
+    service.clock.now = datetime(2026, 3, 10, 13, 0, tzinfo=HELSINKI)
+    for number in range(3):
+        service.client.create_handoff(f"w-{number}", "neuvola", "", [])
+    busy_again = (
+        "Kukaan ei ehdi juuri nyt vastata chatissa, joten jätä viesti, niin ammattilainen ottaa sinuun "
+        "yhteyttä, tai soita numeroon 015 211 8400."
+    )
+    events = [
+        *_conversation()[:-1],
+        {"event": "bot", "text": busy_again},
+        user_event("/join_queue", "join_queue"),
+    ]
+    told_full = {**TEAM_SLOTS, "team_availability": "queue_full"}
+
+    messages, _ = run(ActionJoinQueue(service.factory, service.clock), make_tracker(*events, slots=told_full))
+
+    assert messages[0]["text"] == (
+        "Neuvolan chat on auki, mutta jono on juuri nyt täynnä, joten et valitettavasti mahdu jonoon. "
+        f"{NEUVOLA_ALTERNATIVES}"
+    )
+
+
 def test_join_when_the_service_is_down(tracker_for):
     messages, events = run(ActionJoinQueue(down), tracker_for("/join_queue", "join_queue", slots=TEAM_SLOTS))
 
