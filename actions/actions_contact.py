@@ -207,6 +207,9 @@ def earlier_correction(text: str, tracker: Tracker, asking: str) -> Correction |
         if team is not None and asking == "contact_message" and team_answer:
             # "hammashoitoon" to "what is it about?": the team again, not the matter; ask once more.
             return Correction({}, "utter_contact_team_confirmed", {"team_name": local_team(team).name})
+    if filled.get("contact_message") and (change := contact_form.message_change_with_content(text)):
+        added = f"{filled['contact_message']}\n{change}"  # "muuta viestiin kortisonikuuri, ei antibiootti"
+        return Correction({"contact_message": added}, "utter_contact_added_to_message")
     if filled.get("contact_message") and contact_form.wants_message_changed(text):
         return Correction({"contact_message": None}, "utter_contact_corrected_message")
     if filled.get("contact_message") and (addition := contact_form.message_addition(text)) is not None:

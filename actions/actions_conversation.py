@@ -24,6 +24,7 @@ from actions.actions_routing import (
     answer_about_anonymity,
     ask_about_vague_matter,
     best_other_intent,
+    denies_the_danger,
     emergency_still_meant,
     meaning_of,
     offer_a_person,
@@ -37,6 +38,7 @@ from actions.actions_routing import (
 from actions.availability import ACCEPTING
 from actions.context import (
     NEED_TYPES,
+    emergency_answered,
     form_ended_this_turn,
     previous_emergency,
     previous_need,
@@ -220,8 +222,15 @@ class ActionYesOrNo(EscalationAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        text = str((tracker.latest_message or {}).get("text") or "")
+        # Also run after the safety question's action (a yes or no to a reminder): listen next.
+        return then_listen(self._answer(dispatcher, tracker, domain))
+
+    def _answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name")
+        text = str(latest.get("text") or "")
         routes = default_routes()
         doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:  # "no se meni jo ohi, ei varmaan tarvi" right after the 112 answer
@@ -231,6 +240,10 @@ class ActionYesOrNo(EscalationAction):
         named = find_team(text, routes)
         if named is not None:  # "joo palveluneuvo kuulostaa oikealta" after the topics of a person offer
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None and not denies_the_danger(emergency, latest.get("entities") or []):
+            # "ok", "en mä tiiä. en mä varmaan tee mitään" right after the crisis answer: its numbers again.
+            return acknowledge_after_emergency(dispatcher, emergency, text, unsure=intent == "deny")
         need = previous_need(tracker.events)
         instead = person_instead_of_assessment(need, text, routes)
         if instead is not None:  # "en mä osaa noita nettikyselyitä tehä" right after an assessment
@@ -447,7 +460,9 @@ class ActionEmergencyCalled(EscalationAction):
     that matter routed after the acknowledgement (also one asked about: "mut mistä saa apua sen
     juomiseen?"), and a need the call does not meet (the safety
     net's social or crisis level beside it: "ambulanssi tulee, mut pappa on muistisairas eikä voi
-    jäädä yksin") gets its guidance."""
+    jäädä yksin") gets its guidance. Told that the emergency is over ("se löyty naapurin pihalta",
+    "isä vietiin päivystykseen"), it says the situation has calmed down, and routes what else the
+    message asks; with no emergency answered earlier, only that."""
 
     def name(self) -> str:
         return "action_emergency_called"
@@ -460,13 +475,12 @@ class ActionEmergencyCalled(EscalationAction):
         routes = default_routes()
         entities = latest.get("entities") or []
         foreign = language_suffix(next(iter(entity_values(entities, "language")), None))  # "_en", "_sv"
-        if foreign and thanked_after_emergency(dispatcher, tracker, text):
+        resolved = RESOLVED in entity_values(entities, "emergency_resolved")
+        if foreign and not resolved and thanked_after_emergency(dispatcher, tracker, text):
             return []  # "ok, the ambulance is coming. thank you"
-        if foreign:
-            response = f"utter_emergency_called{foreign}"
-        else:
-            response = "utter_emergency_called_thanks" if thanks_in(text) else "utter_emergency_called"
-        dispatcher.utter_message(response=response)
+        acknowledged = not resolved or emergency_answered(tracker.events)  # else "isä vietiin eilen…"
+        if acknowledged:
+            dispatcher.utter_message(response=called_response(resolved, foreign, text))
         if entity_values(entities, "emergency_level"):
             return send_route(dispatcher, emergency_route(entities), routes)
         if foreign:
@@ -475,7 +489,8 @@ class ActionEmergencyCalled(EscalationAction):
             return []
         named = find_team(text, routes)  # "ambulanssi on matkalla. mut kuka hoitaa sen kotihoitoasian"
         another = (
-            turns_to_another_matter(text, routes)
+            resolved  # "se löyty, nyt se on kotona. mut ei se pärjää enää yksin": the rest is another matter
+            or turns_to_another_matter(text, routes)
             or speaks_of_oneself(text, routes)
             or asks_for_new_help(text, routes)  # "mistä saa apua sen juomiseen?"
         )
@@ -488,9 +503,23 @@ class ActionEmergencyCalled(EscalationAction):
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
-        if wants_a_person or another:  # "ambulanssi vei sen. mä tärisen. onks siellä ketään kenen kaa puhua"
+        if wants_a_person or (another and not resolved):  # "ambulanssi vei sen. onks siellä ketään…"
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
+        elif not acknowledged:
+            dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
+
+
+RESOLVED = "resolved"
+
+
+def called_response(resolved: bool, foreign: str, text: str) -> str:
+    """The acknowledgement of help called (or of the emergency being over: ``resolved``), in the
+    message's language (``foreign``: "_en", "_sv" or ""), with thanks answered in Finnish."""
+    stem = "utter_emergency_resolved" if resolved else "utter_emergency_called"
+    if foreign:
+        return f"{stem}{foreign}"
+    return f"{stem}_thanks" if thanks_in(text) else stem
 
 
 # Asked where to get help after help was called, the team of an intent the classifier gives at least

@@ -211,6 +211,7 @@ def offer_a_person(
 
 def offer_open_teams_instead(
     dispatcher: CollectingDispatcher,
+    tracker: Tracker,
     routes: RouteTable,
     action: EscalationAction,
     events: Sequence[EventType],
@@ -231,8 +232,11 @@ def offer_open_teams_instead(
     taking = accepting(statuses, topic_teams(routes))
     options = topic_options(routes, taking)
     if options:
+        said = messages.text("bot.human.others_open")
+        if said in turn_texts(tracker.events):  # asked for a person twice in a row
+            said = messages.text("bot.human.others_open_again")
         dispatcher.utter_message(
-            text=messages.text("bot.human.others_open"),
+            text=said,
             buttons=buttons(options),
             json_message=person_offer("offered", taking),
         )
@@ -380,16 +384,18 @@ def thanked_after_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, 
 
 
 def acknowledge_after_emergency(
-    dispatcher: CollectingDispatcher, answered: Mapping[str, Any], text: str
+    dispatcher: CollectingDispatcher, answered: Mapping[str, Any], text: str, unsure: bool = False
 ) -> list[EventType]:
     """Thanks or "ok soitan nyt" right after an emergency answer: its numbers once more in a line,
-    in the answer's language, with the same route payload (the call button stays at hand)."""
+    in the answer's language, with the same route payload (the call button stays at hand).
+    ``unsure``: a "no" that is no denial after the crisis answer ("en mä tiiä, en varmaan tee mitään")."""
     language = answered.get("language")
     if language in OTHER_LANGUAGES:
         response = f"utter_emergency_thanks_{language}"
     else:
-        kind = "thanks" if thanks_in(text) else "calling"
-        response = f"utter_emergency_{kind}_{answered.get('target')}"
+        target = answered.get("target")
+        kind = "thanks" if thanks_in(text) else "unsure" if unsure and target == CRISIS_LEVEL else "calling"
+        response = f"utter_emergency_{kind}_{target}"
     route = emergency_again(answered)
     dispatcher.utter_message(response=response, json_message=route.payload())
     return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
@@ -557,6 +563,25 @@ def answer_about_anonymity(
     return send_team(dispatcher, tracker, team_route(team_id, routes), routes, action)
 
 
+# Right after an answer, a team route the classifier is at least this sure of, for a team other than
+# the answer's and not naming the answer's matter, is a new need rather than a question on the answer.
+SURE_OF_ANOTHER_TEAM = 0.9
+
+
+def another_teams_matter_after_an_answer(
+    need: Need, route: Route, text: str, routes: RouteTable, confidence: float
+) -> bool:
+    """Whether a message right after an answer is surely another team's matter (see
+    :data:`SURE_OF_ANOTHER_TEAM`): "sille pitäis saada myös kotihoitoo" after how to act in Omakanta
+    on a parent's behalf goes to home care's team, not the answer again."""
+    answer = routes.answers.get(need.target) if need.type == ANSWER else None
+    if answer is None or route.type != "team" or confidence < SURE_OF_ANOTHER_TEAM:
+        return False
+    if asks_about_anonymity(text, routes):
+        return False  # "voiko sen tehdä nimettömänä, en haluu et se vaikuttaa neuvolakäynteihin"
+    return route.target != answer.team and not mentions_any(answer.keywords, normalise(text))
+
+
 def asks_about_the_answer(text: str, need: Need, routes: RouteTable) -> bool:
     """Whether a message right after an answer asks about it: names its matter ("entä hammashoito,
     kuuluuks se siihen kattoon" after the payment ceiling) or points back at it ("pitääks mun ite
@@ -638,6 +663,8 @@ def stays_with_need(
         return True  # "sattuu vaan kun vauva imee" with the midwives: the mother's matter
     if route.type == "webpage" and need.type == ANSWER and asks_for_a_page(text, routes):
         return False  # "mistä näkee sen hinnaston" after the payment ceiling: the page itself
+    if another_teams_matter_after_an_answer(need, route, text, routes, confidence):
+        return False  # "sille pitäis saada myös kotihoitoo" after the Omakanta answer: home care's team
     if route.type in ("team", "webpage") and asks_about_the_answer(text, need, routes):
         return True  # "pitääks mun ite seurata sitä" after the payment ceiling: a question on the answer
     if route.type == "team" and need.type == "team":
@@ -834,7 +861,7 @@ class ActionRoute(EscalationAction):
             dispatcher.utter_message(response="utter_ask_how_can_help")
             return []
         if intent == HUMAN_INTENT:
-            offer_open_teams_instead(dispatcher, routes, self, events)
+            offer_open_teams_instead(dispatcher, tracker, routes, self, events)
         return events
 
 
@@ -1033,6 +1060,17 @@ class ActionSafetyAnswer(EscalationAction):
         return ask_which_topic(dispatcher, other_intents(asked), routes, "utter_ask_how_can_help")
 
 
+# Intents between which the classifier's doubt changes nothing for a message that thanks.
+ACKNOWLEDGEMENTS = frozenset({"thank", "affirm", "goodbye"})
+
+
+def only_thanks(ranking: Sequence[Mapping[str, Any]], text: str) -> bool:
+    """Whether a message the classifier doubted is thanks anyway: it thanks ("joo kiitti") and its two
+    best intents are thanks, a yes or a goodbye."""
+    best = [str(item.get("name")) for item in ranking if item.get("name") != FALLBACK_INTENT][:2]
+    return len(best) == 2 and set(best) <= ACKNOWLEDGEMENTS and "thank" in best and thanks_in(text)
+
+
 def other_intents(parse: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A message's intent ranking without ``emergency`` and ``nlu_fallback``."""
     return [
@@ -1102,8 +1140,11 @@ class ActionHandleFallback(EscalationAction):
         helping_later = team_for_later(tracker, text, routes)
         if helping_later is not None:
             return send_team(dispatcher, tracker, team_route(helping_later, routes), routes, self)
-        remind_of_112(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        if only_thanks(ranking, text):  # "joo kiitti": thanks or a yes, thanks either way
+            dispatcher.utter_message(response="utter_you_are_welcome")
+            return [SlotSet("rating_due", False)]
+        remind_of_112(dispatcher, tracker)
         resolved = resolve_fallback("nlu_fallback", ranking, routes, text)
         decided = decide_route(resolved, text, entities, routes) if resolved != "nlu_fallback" else None
         need = previous_need(tracker.events)

@@ -29,6 +29,7 @@ MAX_MESSAGE_CHARS = 4000
 MAX_TOPIC_CHARS = 200
 
 _MESSAGE_NAMED = re.compile(r"\bviesti\w*", re.IGNORECASE)
+_INTO_MESSAGE = re.compile(r"\bviestiin\b", re.IGNORECASE)
 _THAT = re.compile(r"\b(?:että|etta|et)\b", re.IGNORECASE)
 MIN_ADDITION_WORDS = 2
 # "ei hitto, lääke on lamictal eikä keppra": a correction at the read-back long enough to be content.
@@ -263,6 +264,17 @@ def wants_message_changed(text: str) -> bool:
     words = normalise(text).split()
     names_message = any(word.startswith(_words().message_words) for word in words)
     return names_message and wants_correction(text) and len(words) <= 8
+
+
+def message_change_with_content(text: str) -> str | None:
+    """A change of the message that already says what to change ("ei kun muuta viestiin
+    kortisonikuuri, ei antibiootti"): the resident's words, to be added to the message as written;
+    ``None`` when it only asks to rewrite the message ("muuta viestiä")."""
+    named = _INTO_MESSAGE.search(text)  # "viestiin": what goes into it follows
+    if named is None or not wants_message_changed(text):
+        return None
+    after = text[named.end() :].strip(" ,.:;-")
+    return clean_message(text) if after else None
 
 
 def message_addition(text: str) -> str | None:

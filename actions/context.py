@@ -145,6 +145,15 @@ def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]
     )
 
 
+def emergency_answered(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the bot has answered with an emergency route (or its safety question) in this conversation."""
+    return any(
+        event.get("event") == "bot"
+        and (((event.get("data") or {}).get("custom") or {}).get("route") or {}).get("type") == "emergency"
+        for event in events
+    )
+
+
 def earlier_ages(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """The ``age`` entities of the resident's earlier messages ("6v", "kuusivuotiaalla")."""
     return [

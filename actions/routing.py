@@ -272,15 +272,18 @@ def child_symptom_in_context(
 ) -> Route | None:
     """A symptom told of "se" or "hän" with no age of its own, after the conversation gave a child's
     age ("ja sit tänään se on valittanu korvaa" after "meidän 6v tytöllä…"): the child's symptom, for
-    the team that sees children, unless the writer speaks of themself ("mulla on sama")."""
+    the team that sees children, unless the writer speaks of themself ("mulla on sama") or of an
+    adult ("entäs mummo, sille alko nyt kans ripuli")."""
     if route is None or route.type != "omaolo":
         return None
     ages = [age for age in map(age_in_years, earlier_ages) if age is not None]
     if not ages or min(ages) >= routes.omaolo.min_age:
         return None
     words = normalise(text).split()
-    if not set(words[:_SUBJECT_WORDS]) & routes.third_person_words or set(words) & routes.first_person_words:
+    if not set(words[:_SUBJECT_WORDS]) & routes.third_person_words:
         return None
+    if set(words) & (routes.first_person_words | routes.adult_words):
+        return None  # "mulla on sama", "entäs mummo, sille alko nyt kans ripuli"
     return child_symptom_route(routes, age=min(ages), age_told="earlier")
 
 

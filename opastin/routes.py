@@ -185,6 +185,7 @@ class RouteTable:
     self_words: frozenset[str] = frozenset()
     third_person_words: frozenset[str] = frozenset()
     first_person_words: frozenset[str] = frozenset()
+    adult_words: frozenset[str] = frozenset()
     child_words: frozenset[str] = frozenset()
     greeting_words: frozenset[str] = frozenset()
     leave_taking_greetings: frozenset[str] = frozenset()
@@ -491,6 +492,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         self_words=_follow_up_words(reader, raw, "self"),
         third_person_words=_follow_up_words(reader, raw, "third_person"),
         first_person_words=_follow_up_words(reader, raw, "first_person"),
+        adult_words=_follow_up_words(reader, raw, "adult"),
         child_words=_follow_up_words(reader, raw, "child"),
         greeting_words=_follow_up_words(reader, raw, "greeting"),
         leave_taking_greetings=_follow_up_words(reader, raw, "leave_taking"),

@@ -81,6 +81,9 @@ SUSPECTED_ENTITY = "emergency_suspected"
 LANGUAGE_ENTITY = "language"
 HELP_ENTITY = "emergency_help"
 DENIED_ENTITY = "emergency_denied"
+# On a message saying the emergency is over (the person found, taken to hospital): its value.
+RESOLVED_ENTITY = "emergency_resolved"
+RESOLVED = "resolved"
 # A suspicion's layer (lexicon, tolerant, learned, classifier): how sure the suspicion is.
 LAYER_ENTITY = "emergency_layer"
 # A suspicion's strength: firm (the lexicon's words, a learned probability of at least FIRM_LEARNED)
@@ -204,8 +207,11 @@ class EmergencyDetector(GraphComponent, IntentClassifier):  # type: ignore[misc]
         threshold = self.component_config.get("fallback_threshold", 0.5)
         for message in messages:
             text = message.get(TEXT) or ""
-            if self.net.already_called(text):
+            resolved = self.net.situation_resolved(text)
+            if resolved or self.net.already_called(text):
                 set_intent(message, CALLED_INTENT)
+                if resolved:  # "se löyty, nyt se on kotona": the emergency is over, not only called
+                    set_safety_entities(message, {RESOLVED_ENTITY: RESOLVED})
                 if written_in_english_or_swedish(text):  # "ambulansen är på väg": answered in Swedish
                     set_safety_entities(message, {LANGUAGE_ENTITY: foreign_language(text)})
                 mark_further_need(message, self.net.check(text))

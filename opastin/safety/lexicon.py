@@ -95,7 +95,16 @@ _RULE_KEYS = frozenset(
 # What a rule's ``help`` may add to the answer.
 HELP_KINDS = frozenset({"violence"})
 _TOP_KEYS = frozenset(
-    {"aliases", "negations", "foreign_negations", "negation_fillers", "levels", "already_called", "not_now"}
+    {
+        "aliases",
+        "negations",
+        "foreign_negations",
+        "negation_fillers",
+        "levels",
+        "already_called",
+        "situation_resolved",
+        "not_now",
+    }
 )
 # "eikä" after a match starts a clause of its own ("lähti eilen eikä oo palannu").
 _COORDINATING = frozenset({"eika", "enka", "etka", "eivatka"})
@@ -422,10 +431,11 @@ class EmergencyMatcher:
                 unknown_ids = sorted(rule.overrides - known)
                 raise ValueError(f"{rule.id}: 'overrides' names unknown rule(s) {unknown_ids}")
         self._overriding = [rule for rule in self._rules if rule.overrides]
-        called = lexicon.get("already_called")
-        self._already_called = (
-            _compile_rule(LEVEL_112, {"id": "already_called", **called}, 0, seen) if called else None
-        )
+        self._statements = {
+            name: _compile_rule(LEVEL_112, {"id": name, **lexicon[name]}, 0, seen)
+            for name in ("already_called", "situation_resolved")
+            if lexicon.get(name)
+        }
         not_now = lexicon.get("not_now")
         self._not_now = (
             _compile_rule(LEVEL_112, {"id": "not_now", "patterns": not_now}, 0, seen) if not_now else None
@@ -438,9 +448,7 @@ class EmergencyMatcher:
             [regex for rule in self._rules if rule.language == "fi" for regex in rule.regexes]
         )
         # The rules in their order of trying first: ``possible`` answers for them by position.
-        self._index = _SlotIndex(
-            [*self._rules, *context, *([self._already_called] if self._already_called else [])]
-        )
+        self._index = _SlotIndex([*self._rules, *context, *self._statements.values()])
 
     # -- matching -----------------------------------------------------------------
 
@@ -613,14 +621,21 @@ class EmergencyMatcher:
 
     def already_called(self, text: str) -> bool:
         """Whether the resident says that 112 has been called or help is on its way."""
-        if self._already_called is None or not text or not text.strip():
+        return self._states("already_called", text)
+
+    def situation_resolved(self, text: str) -> bool:
+        """Whether the resident says the emergency is over: the person found, taken to hospital,
+        the ambulance or police come and gone ("se löyty naapurin pihalta", "isä vietiin päivystykseen")."""
+        return self._states("situation_resolved", text)
+
+    def _states(self, statement: str, text: str) -> bool:
+        rule = self._statements.get(statement)
+        if rule is None or not text or not text.strip():
             return False
         tokens = self._tokens(text, tolerant=True)
         if not tokens:
             return False
-        span = self._match_rule(
-            self._already_called, tokens, _sentences(tokens), self._index.position_finder(tokens), True
-        )
+        span = self._match_rule(rule, tokens, _sentences(tokens), self._index.position_finder(tokens), True)
         return span is not None
 
     def _tokens(self, text: str, tolerant: bool, left_out: bool = False, strict: bool = False) -> list[Token]:

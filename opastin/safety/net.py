@@ -287,6 +287,16 @@ class SafetyNet:
         """Whether the resident says 112 has been called or help is already on its way."""
         return self.matcher.already_called(text)
 
+    def situation_resolved(self, text: str) -> bool:
+        """Whether the resident says the emergency is over ("se löyty, nyt se on kotona ja kunnossa",
+        "ambulanssi ja poliisi kävi") and the lexicon finds no certain danger in the message ("löytyi
+        hangesta eikä herää"); a suspicion (the learned detector reads "löyty" as alarming, the
+        lexicon "ambulanssi" in a sentence about what was done) is overruled."""
+        if not self.matcher.situation_resolved(text):
+            return False
+        verdict = self.check(text)
+        return verdict is None or not verdict.certain
+
 
 def negates_or_looks_back(text: str) -> bool:
     """Whether English or Swedish text negates, asks for information or speaks of history

@@ -24,6 +24,7 @@ from actions.actions_conversation import (
 from actions.actions_escalation import ActionChatHours
 from actions.actions_routing import ActionHandleFallback, ActionRoute
 from actions.availability import phone_line_now
+from opastin import messages as bot_messages
 from opastin.finnish_time import HELSINKI
 from opastin.routes import default_routes
 from tests.actions.conftest import down, make_tracker, user_event
@@ -242,6 +243,12 @@ def test_the_writers_own_symptom_after_a_childs_age_is_their_own(service):
     assert route[0] == "omaolo"
 
 
+def test_an_adults_symptom_after_a_childs_age_is_the_adults(service):
+    text = "entäs mummo, se asuu meillä ja sille alko nyt kans ripuli"
+    route = _first_route_after_a_child(DOWN, "disability_services", "6v", VAMMAIS, text, service)
+    assert route[0] == "omaolo"
+
+
 def test_the_writers_own_symptom_after_a_childs_symptom_is_a_new_need(service):
     child = {"type": "team", "target": "terveysneuvo", "label": "Terveysneuvo", "reason": "child_symptom"}
     text = "entä mun selkä, nostin eilen pyykkikorin ja nyt on ihan jumissa"
@@ -383,7 +390,7 @@ def test_yes_after_a_queue_offer_joins_the_queue(tracker_for, service):
     tracker = tracker_for("joo", "affirm", earlier=earlier, slots=slots)
     messages, events = run(ActionYesOrNo(service.factory, service.clock), tracker)
     assert messages[0]["text"].startswith("Olet nyt jonossa sijalla 1.")
-    assert events == [SlotSet("handoff_status", "queued")]
+    assert events == [SlotSet("handoff_status", "queued"), FollowupAction("action_listen")]
 
 
 def test_yes_without_a_question_asks_the_need(tracker_for):
@@ -807,6 +814,17 @@ def test_a_question_about_the_answer_just_given_stays_with_it(tracker_for, servi
     assert routes_of(messages)[0] == ("answer", "fees_ceiling")
 
 
+def test_another_teams_matter_the_classifier_is_sure_of_after_an_answer_is_a_new_need(tracker_for, service):
+    earlier = [
+        user_event("miten mä voin uusia äidin reseptit sen puolesta", "faq"),
+        bot_route({"type": "answer", "target": "omakanta_on_behalf"}),
+    ]
+    text = "sille pitäis saada myös kotihoitoo, pärjää huonosti yksin"
+    tracker = tracker_for(text, "elderly_services", earlier=earlier)
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "palveluneuvo")
+
+
 def test_a_team_asked_for_after_an_answer_without_pointing_back_is_that_team(tracker_for, service):
     earlier = after_the_payment_ceiling()
     tracker = tracker_for("entä hammashoito, pääseekö sinne nopeasti", "nlu_fallback", earlier=earlier)
@@ -1097,3 +1115,88 @@ def test_a_follow_up_to_a_childs_symptom_keeps_it_the_childs(tracker_for, servic
     messages, _ = run(ActionHandleFallback(service.factory, service.clock), tracker)
     routed = [m["custom"]["route"] for m in messages if "route" in (m.get("custom") or {})]
     assert [(route["target"], route.get("reason")) for route in routed] == [("terveysneuvo", "child_symptom")]
+
+
+RESOLVED = [{"entity": "emergency_resolved", "value": "resolved"}]
+
+
+def test_an_emergency_over_is_acknowledged_and_what_remains_is_routed(tracker_for, service):
+    text = "se löyty naapurin pihalta, nyt se on kotona ja ihan kunnossa. mut ei se pärjää enää yksin"
+    earlier = [
+        user_event("äiti on kadonnu pakkaseen", "emergency"),
+        bot_route({"type": "emergency", "target": "112"}),
+    ]
+    tracker = tracker_for(
+        text, "emergency_called", entities=RESOLVED, ranking=CALLED_THEN_ELDERLY_SERVICES, earlier=earlier
+    )
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_resolved"
+    assert routes_of(messages) == [("team", "palveluneuvo")]
+
+
+def test_an_emergency_over_with_no_emergency_answered_is_only_routed(tracker_for, service):
+    text = "isä vietiin eilen päivystykseen, nyt tarvittais kotihoitoa"
+    tracker = tracker_for(text, "emergency_called", entities=RESOLVED, ranking=CALLED_THEN_ELDERLY_SERVICES)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert "utter_emergency_resolved" not in [m.get("response") for m in messages]
+    assert routes_of(messages) == [("team", "palveluneuvo")]
+
+
+def test_an_emergency_over_with_nothing_else_and_no_emergency_answered_asks_how_to_help(tracker_for, service):
+    ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": "greet", "confidence": 0.2}]
+    tracker = tracker_for(
+        "isä vietiin eilen sairaalaan", "emergency_called", entities=RESOLVED, ranking=ranking
+    )
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ask_how_can_help"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "response"),
+    [
+        ("en mä tiiä. en mä varmaan tee mitään", "deny", "utter_emergency_unsure_crisis"),
+        ("ok", "affirm", "utter_emergency_calling_crisis"),
+    ],
+)
+def test_a_yes_or_no_right_after_the_crisis_answer_gets_its_numbers_again(
+    tracker_for, service, text, intent, response
+):
+    route = {"type": "emergency", "target": "crisis"}
+    earlier = [user_event("en jaksa enää, ois helpompi jos mua ei ois", "emergency"), bot_route(route)]
+    messages, events = run(
+        ActionYesOrNo(service.factory, service.clock), tracker_for(text, intent, earlier=earlier)
+    )
+    assert [(m["response"], m["custom"]["route"]) for m in messages] == [(response, route)]
+    assert events[-1] == FollowupAction("action_listen")
+
+
+def test_a_team_named_right_after_the_crisis_answer_is_that_team(tracker_for, service):
+    route = {"type": "emergency", "target": "crisis"}
+    earlier = [user_event("en jaksa enää, ois helpompi jos mua ei ois", "emergency"), bot_route(route)]
+    tracker = tracker_for("joo sinne mielenterveyspuolelle", "affirm", earlier=earlier)
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert ("team", "mielenterveys_paihde") in routes_of(messages)
+
+
+def test_thanks_the_classifier_doubted_against_a_yes_is_answered_as_thanks(tracker_for, service):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "thank", "confidence": 0.53},
+        {"name": "affirm", "confidence": 0.44},
+    ]
+    tracker = tracker_for("joo kiitti", "nlu_fallback", ranking=ranking)
+    messages, events = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert [m.get("response") for m in messages] == ["utter_you_are_welcome"]
+    assert events == [SlotSet("rating_due", False)]
+
+
+def test_other_open_chats_offered_again_in_a_row_are_worded_anew(tracker_for, service):
+    service.agent("terttu", "terveysneuvo")  # Tuesday 12.30: dental care open but nobody there
+    dental = {"type": "team", "target": "suun_terveydenhuolto", "label": "Suun terveydenhuolto"}
+    first = bot_messages.text("bot.human.others_open")
+    earlier = [user_event("hammas särkee", "dental_care"), bot_route(dental), bot_route(dental, first)]
+    tracker = tracker_for("haluun puhua ihmisen kanssa", "request_human", earlier=earlier)
+    sent, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    texts = [m.get("text") for m in sent]
+    assert first not in texts
+    assert bot_messages.text("bot.human.others_open_again") in texts

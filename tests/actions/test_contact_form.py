@@ -219,6 +219,16 @@ def test_wanting_the_message_changed(answer, changed):
 
 
 @pytest.mark.parametrize(
+    ("answer", "note"),
+    [("ei kun muuta viestiin kortisonikuuri", "ei kun muuta viestiin kortisonikuuri"),
+     ("muuta viestiin: kortisoni, ei antibiootti", "muuta viestiin: kortisoni, ei antibiootti"),
+     ("muuta viestiä", None), ("viesti meni väärin", None), ("numero meni väärin, se on 0401234567", None)],
+)  # fmt: skip
+def test_a_change_of_the_message_that_says_the_change(answer, note):
+    assert contact_form.message_change_with_content(answer) == note
+
+
+@pytest.mark.parametrize(
     ("answer", "current", "switched"),
     [("sähköpostiin mieluummin", "phone", "email"), ("ei kun soittakaa", "email", "phone"),
      ("sähköpostiin", "email", None), ("liisa@posti.fi", "phone", None), ("040 1234567", "phone", None),

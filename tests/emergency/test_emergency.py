@@ -370,6 +370,15 @@ def test_help_called_for_a_112_matter_carries_no_further_level(component) -> Non
     assert result.data["entities"] == []
 
 
+def test_an_emergency_over_is_marked_resolved(component) -> None:  # noqa: ANN001
+    text = "se löyty naapurin pihalta, nyt se on kotona ja kunnossa. mut ei se pärjää enää yksin"
+    (result,) = component.process([_message(text, "elderly_services", 0.7)])
+    assert result.data["intent"]["name"] == "emergency_called"
+    assert [(e["entity"], e["value"]) for e in result.data["entities"]] == [
+        ("emergency_resolved", "resolved")
+    ]
+
+
 def test_component_leaves_other_messages_alone(component) -> None:  # noqa: ANN001
     message = _message("astmalääkkeen resepti", "prescription_renewal", 0.97)
     before = {key: value for key, value in message.data.items()}

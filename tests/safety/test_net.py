@@ -144,6 +144,31 @@ def test_already_called_is_recognised(matcher: EmergencyMatcher) -> None:
         assert not net.already_called(text), text
 
 
+def test_an_emergency_over_is_recognised_unless_a_new_danger_is_told(matcher: EmergencyMatcher) -> None:
+    net = SafetyNet(matcher)
+    over = (
+        "se löyty naapurin pihalta, nyt se on kotona lämpimässä ja kunnossa",
+        "ambulanssi ja poliisi kävi, isä vietiin päivystykseen",
+        "onneksi tilanne rauhoittui",
+        "ambulance took him. where do I ask for home care?",
+        "ambulansen hämtade honom",
+    )
+    for text in over:
+        assert net.situation_resolved(text), text
+    not_over = (
+        "äiti ei löytynyt vielä",
+        "löysin äidin lattialta",
+        "tilanne ei oo rauhottunu",
+        "mitä jos ambulanssi ei tule",
+        "mummo löytyi hangesta eikä herää",
+        "taapero löytyi uima-altaasta, nyt yskii ja on tosi väsynyt",
+        "omaishoitaja vietiin sairaalaan ja mummo jäi yksin kotiin eikä pärjää",
+        "veli lähti aamulla eikä häntä ole vieläkään löytynyt",
+    )
+    for text in not_over:
+        assert not net.situation_resolved(text), text
+
+
 @pytest.mark.parametrize(
     ("text", "language", "level"),
     [
