@@ -38,6 +38,7 @@ from actions.actions_routing import (
 from actions.availability import ACCEPTING
 from actions.context import (
     NEED_TYPES,
+    conversation_routes,
     emergency_answered,
     form_ended_this_turn,
     previous_emergency,
@@ -269,14 +270,9 @@ class ActionYesOrNo(EscalationAction):
 def conversation_had_a_route(tracker: Tracker) -> bool:
     """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page,
     the form, an emergency number, or where to reach a person)."""
-    routes = [
-        ((event.get("data") or {}).get("custom") or {}).get("route") or {}
-        for event in tracker.events
-        if event.get("event") == "bot"
-    ]
     return any(
         route.get("type") in (*NEED_TYPES, "form", "emergency", "person") and route.get("target") != "confirm"
-        for route in routes
+        for route in conversation_routes(tracker.events)
     )
 
 
@@ -460,9 +456,9 @@ class ActionEmergencyCalled(EscalationAction):
     that matter routed after the acknowledgement (also one asked about: "mut mistä saa apua sen
     juomiseen?"), and a need the call does not meet (the safety
     net's social or crisis level beside it: "ambulanssi tulee, mut pappa on muistisairas eikä voi
-    jäädä yksin") gets its guidance. Told that the emergency is over ("se löyty naapurin pihalta",
-    "isä vietiin päivystykseen"), it says the situation has calmed down, and routes what else the
-    message asks; with no emergency answered earlier, only that."""
+    jäädä yksin") gets its guidance. Told that the emergency is over ("se löyty naapurin pihalta, nyt
+    se on kotona ja kunnossa", "ambulanssi ja poliisi kävi"), it says the situation has calmed down,
+    and routes what else the message asks; with no emergency answered earlier, only that."""
 
     def name(self) -> str:
         return "action_emergency_called"
@@ -478,7 +474,7 @@ class ActionEmergencyCalled(EscalationAction):
         resolved = RESOLVED in entity_values(entities, "emergency_resolved")
         if foreign and not resolved and thanked_after_emergency(dispatcher, tracker, text):
             return []  # "ok, the ambulance is coming. thank you"
-        acknowledged = not resolved or emergency_answered(tracker.events)  # else "isä vietiin eilen…"
+        acknowledged = not resolved or emergency_answered(tracker.events)  # else "poliisi kävi eilen…"
         if acknowledged:
             dispatcher.utter_message(response=called_response(resolved, foreign, text))
         if entity_values(entities, "emergency_level"):

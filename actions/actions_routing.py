@@ -40,6 +40,7 @@ from actions.context import (
     previous_need,
     refers_back,
     response_sent,
+    route_of,
     speaks_of_it,
     turn_routes,
     turn_texts,
@@ -526,7 +527,7 @@ def last_team_talked_about(events: Sequence[Mapping[str, Any]], routes: RouteTab
             seen_latest = True  # the message being answered
             continue
         team = find_team(str(event.get("text") or ""), routes) if event.get("event") == "user" else None
-        route = ((event.get("data") or {}).get("custom") or {}).get("route") or {}
+        route = route_of(event)
         if event.get("event") == "bot" and route.get("type") == "team":
             team = route.get("target")
         if team in routes.teams:

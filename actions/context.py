@@ -57,13 +57,20 @@ def turn_bot_events(events: Sequence[Mapping[str, Any]], turns_back: int = 1) ->
     return list(reversed(found))
 
 
+def route_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The route payload a bot event carried (empty when it carried none)."""
+    route = ((event.get("data") or {}).get("custom") or {}).get("route")
+    return route if isinstance(route, dict) else {}
+
+
 def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
     """The route payloads the bot sent in the turn ``turns_back`` turns before the latest message."""
-    routes = (
-        ((event.get("data") or {}).get("custom") or {}).get("route")
-        for event in turn_bot_events(events, turns_back)
-    )
-    return [route for route in routes if isinstance(route, dict)]
+    return [route for event in turn_bot_events(events, turns_back) if (route := route_of(event))]
+
+
+def conversation_routes(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every route payload the bot sent in this conversation, oldest first."""
+    return [route for event in events if event.get("event") == "bot" and (route := route_of(event))]
 
 
 def form_ended_this_turn(events: Sequence[Mapping[str, Any]]) -> bool:
@@ -124,11 +131,8 @@ def _target(route: Mapping[str, Any]) -> str:
 
 def latest_team(events: Sequence[Mapping[str, Any]]) -> str | None:
     """The team the bot offered last in this conversation (its route payloads), if any."""
-    for event in reversed(events):
-        if event.get("event") != "bot":
-            continue
-        route = ((event.get("data") or {}).get("custom") or {}).get("route")
-        if isinstance(route, dict) and route.get("type") == "team":
+    for route in reversed(conversation_routes(events)):
+        if route.get("type") == "team":
             return str(route.get("target"))
     return None
 
@@ -147,11 +151,7 @@ def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]
 
 def emergency_answered(events: Sequence[Mapping[str, Any]]) -> bool:
     """Whether the bot has answered with an emergency route (or its safety question) in this conversation."""
-    return any(
-        event.get("event") == "bot"
-        and (((event.get("data") or {}).get("custom") or {}).get("route") or {}).get("type") == "emergency"
-        for event in events
-    )
+    return any(route.get("type") == "emergency" for route in conversation_routes(events))
 
 
 def earlier_ages(events: Sequence[Mapping[str, Any]]) -> list[str]:

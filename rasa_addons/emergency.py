@@ -81,7 +81,7 @@ SUSPECTED_ENTITY = "emergency_suspected"
 LANGUAGE_ENTITY = "language"
 HELP_ENTITY = "emergency_help"
 DENIED_ENTITY = "emergency_denied"
-# On a message saying the emergency is over (the person found, taken to hospital): its value.
+# On a message saying the emergency is over (the person found and well, the ambulance gone): its value.
 RESOLVED_ENTITY = "emergency_resolved"
 RESOLVED = "resolved"
 # A suspicion's layer (lexicon, tolerant, learned, classifier): how sure the suspicion is.

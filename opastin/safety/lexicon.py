@@ -624,8 +624,8 @@ class EmergencyMatcher:
         return self._states("already_called", text)
 
     def situation_resolved(self, text: str) -> bool:
-        """Whether the resident says the emergency is over: the person found, taken to hospital,
-        the ambulance or police come and gone ("se löyty naapurin pihalta", "isä vietiin päivystykseen")."""
+        """Whether the resident says the emergency is over: the person found and well, the ambulance
+        or police come and gone ("se löyty, nyt se on kotona ja kunnossa", "ambulanssi ja poliisi kävi")."""
         return self._states("situation_resolved", text)
 
     def _states(self, statement: str, text: str) -> bool:

@@ -1135,7 +1135,7 @@ def test_an_emergency_over_is_acknowledged_and_what_remains_is_routed(tracker_fo
 
 
 def test_an_emergency_over_with_no_emergency_answered_is_only_routed(tracker_for, service):
-    text = "isä vietiin eilen päivystykseen, nyt tarvittais kotihoitoa"
+    text = "ambulanssi kävi eilen, isälle tarvittais nyt kotihoitoa"
     tracker = tracker_for(text, "emergency_called", entities=RESOLVED, ranking=CALLED_THEN_ELDERLY_SERVICES)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
     assert "utter_emergency_resolved" not in [m.get("response") for m in messages]
@@ -1144,9 +1144,7 @@ def test_an_emergency_over_with_no_emergency_answered_is_only_routed(tracker_for
 
 def test_an_emergency_over_with_nothing_else_and_no_emergency_answered_asks_how_to_help(tracker_for, service):
     ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": "greet", "confidence": 0.2}]
-    tracker = tracker_for(
-        "isä vietiin eilen sairaalaan", "emergency_called", entities=RESOLVED, ranking=ranking
-    )
+    tracker = tracker_for("poliisi kävi eilen", "emergency_called", entities=RESOLVED, ranking=ranking)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
     assert [m.get("response") for m in messages] == ["utter_ask_how_can_help"]
 
