@@ -143,9 +143,9 @@ class AddressLimits:
         return buckets
 
 
-def redis_client(url: str) -> Redis:
+def redis_client(url: str, timeout_s: float = REDIS_TIMEOUT_S) -> Redis:
     """An asyncio Redis client for shared limits, with short timeouts (connections open on first use)."""
-    return Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
+    return Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
 
 
 def pseudonym(*parts: str) -> str:

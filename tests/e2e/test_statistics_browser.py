@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from handoff import agents
 from handoff.db import Database
@@ -111,8 +112,9 @@ def test_an_administrator_creates_a_manager_on_an_accessible_page(browser, servi
     page.get_by_label("Salasana").fill(PASSWORD)
     with page.expect_navigation(url="**/desk"):
         page.get_by_role("button", name="Kirjaudu").click()
-    page.get_by_role("link", name="Käyttäjät").click()
-    assert page.get_by_role("link", name="Tilastot").is_visible()
+    with page.expect_navigation(url="**/desk/admin"):
+        page.get_by_role("link", name="Käyttäjät").click()
+    expect(page.get_by_role("link", name="Tilastot")).to_be_visible()
     page.get_by_label("Käyttäjätunnus (a–z, 0–9, piste, viiva)").fill("liisa")
     page.get_by_label("Nimi, joka näkyy asukkaalle ja kollegoille").fill("Liisa Esihenkilö")
     page.get_by_role("radio", name="Esihenkilö – näkee vain tilastot", exact=False).check()

@@ -57,8 +57,8 @@ class FakeTime:
 
 @pytest.fixture
 async def clients(redis_server: RedisServer) -> AsyncIterator[list[Any]]:
-    """Two Redis clients: one for each replica."""
-    connected = [redis_client(redis_server.url), redis_client(redis_server.url)]
+    """Two Redis clients: one for each replica (patient timeouts: a loaded test machine is slow)."""
+    connected = [redis_client(redis_server.url, timeout_s=5.0) for _ in range(2)]
     yield connected
     for client in connected:
         await client.close()
