@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import contact_form
 from actions.actions_escalation import ClientFactory, EscalationAction, buttons, local_team
-from actions.context import turn_texts
+from actions.context import SENT_CONTACT_REQUEST, turn_texts
 from actions.handoff_client import HandoffServiceError, InvalidRequest, shared_client
 from actions.outbox import ContactOutbox, Courier, default_outbox
 from actions.routing import answer_asked, find_team, is_question, only_thanks
@@ -487,7 +487,10 @@ class ActionSubmitContactRequest(EscalationAction):
                 return
             self.on_queued()
             dispatcher.utter_message(
-                response="utter_contact_queued", promise=reply_promise(reply_workdays), phone=phone
+                response="utter_contact_queued",
+                promise=reply_promise(reply_workdays),
+                phone=phone,
+                json_message=sent_marker(body["team"]),
             )
             return
         dispatcher.utter_message(
@@ -497,7 +500,14 @@ class ActionSubmitContactRequest(EscalationAction):
             promise=receipt.reply_promise,
             contact=contact_form.readable_contact(body["contact_method"], body["contact_value"]),
             phone=phone,
+            json_message=sent_marker(body["team"]),
         )
+
+
+def sent_marker(team_id: str) -> dict[str, Any]:
+    """The payload that marks the reply to a sent request: later questions of when the professional
+    gets in touch are answered from it (:func:`actions.context.sent_contact_request`)."""
+    return {SENT_CONTACT_REQUEST: {"team": team_id}}
 
 
 class ActionCancelContactRequest(Action):  # type: ignore[misc]  # rasa-sdk ships no types

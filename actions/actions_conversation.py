@@ -4,6 +4,7 @@ and the notice for residents writing in English or Swedish.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -66,6 +67,7 @@ from actions.routing import (
     asks_for_new_help,
     asks_to_be_contacted,
     asks_vaguely,
+    asks_with_a_clitic,
     decide_route,
     emergency_route,
     entity_values,
@@ -304,6 +306,10 @@ class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
             text, routes
         ):  # "moi, kysyisin vaimon puolesta"
             return [*ask_about_vague_matter(dispatcher, tracker, routes), SlotSet(RATING_DUE, False)]
+        emergency = previous_emergency(tracker.events)
+        if emergency is not None and asks_with_a_clitic(text):
+            # "mä lähen autolla ettimään, ehinkö ensin ite" right after 112: no leave-taking, its number.
+            return [*acknowledge_after_emergency(dispatcher, emergency, text), SlotSet(RATING_DUE, False)]
         return say_goodbye(dispatcher, tracker)
 
 
@@ -476,7 +482,15 @@ class ActionEmergencyCalled(EscalationAction):
             return []  # "ok, the ambulance is coming. thank you"
         acknowledged = not resolved or emergency_answered(tracker.events)  # else "poliisi kävi eilen…"
         if acknowledged:
-            dispatcher.utter_message(response=called_response(resolved, foreign, text))
+            guidance = (
+                None
+                if resolved or entity_values(entities, "emergency_level")
+                else called_route(text, foreign)
+            )
+            dispatcher.utter_message(
+                response=called_response(resolved, foreign, text),
+                json_message=guidance.payload() if guidance is not None else None,
+            )
         if entity_values(entities, "emergency_level"):
             return send_route(dispatcher, emergency_route(entities), routes)
         if foreign:
@@ -507,6 +521,19 @@ class ActionEmergencyCalled(EscalationAction):
 
 
 RESOLVED = "resolved"
+
+
+def called_route(text: str, foreign: str) -> Route:
+    """The emergency route of an acknowledged call: the acknowledgement is that line's guidance
+    ("Toimi puhelimessa saamiesi ohjeiden mukaan… soita uudelleen 112"), so the page shows its call
+    link and the statistics count the conversation as an emergency; 116 117 when that was called."""
+    extra: dict[str, Any] = {"called": True}
+    if foreign:
+        extra["language"] = foreign.lstrip("_")
+    return Route("emergency", "116117" if URGENT_LINE_CALLED.search(normalise(text)) else "112", extra)
+
+
+URGENT_LINE_CALLED = re.compile(r"\b116\s?117\b|paivystysapu")
 
 
 def called_response(resolved: bool, foreign: str, text: str) -> str:

@@ -41,6 +41,7 @@ from actions.context import (
     refers_back,
     response_sent,
     route_of,
+    sent_contact_request,
     speaks_of_it,
     turn_routes,
     turn_texts,
@@ -114,6 +115,7 @@ from actions.routing import (
 )
 from opastin import messages
 from opastin.finnish_text import normalise
+from opastin.finnish_time import reply_promise
 from opastin.routes import RouteTable, Symptom, default_routes
 
 # The intent classifier's confidence in "emergency" above which a non-emergency answer starts with a
@@ -343,6 +345,29 @@ def emergency_again(route: Mapping[str, Any]) -> Route:
     return Route("emergency", str(route.get("target")), extra)
 
 
+def tell_when_contacted(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, routes: RouteTable
+) -> list[EventType] | None:
+    """Asked after a contact request was sent when the professional gets in touch ("kuinka kauan
+    yleensä kestää, ennen kuin minulle soitetaan?", routes.yml ``contact_timing_phrases``): the
+    team's reply promise again with its route, not a new form; ``None`` for any other message."""
+    team_id = sent_contact_request(tracker.events)
+    if team_id is None or team_id not in routes.teams:
+        return None
+    if not mentions_any(routes.contact_timing_phrases, normalise(text)):
+        return None
+    team = routes.teams[team_id]
+    said = messages.text(
+        "bot.contact.when_sent",
+        team=team.name,
+        promise=reply_promise(team.reply_within_workdays),
+        phone=team.phone,
+    )
+    route = team_route(team_id, routes)
+    dispatcher.utter_message(text=said, json_message=route.payload())
+    return [SlotSet("route_type", route.type), SlotSet("route_target", route.target)]
+
+
 def emergency_still_meant(tracker: Tracker, text: str) -> Route | None:
     """The emergency answer to give again when a message the assistant is unsure of comes right after
     one ("pitääks sinne oikeesti soittaa keskellä yötä?" after 116 117), unless it turns to another
@@ -546,7 +571,9 @@ def answer_about_anonymity(
     nimettömänä?"): the catalogue's identification policy said, and the team offered again; ``None``
     when the message does not ask it, no team is in view, or it follows an answer (a complaint made
     anonymously is the answer's matter, not the team's chat). Asked before any matter ("voiko täällä
-    kysyä jotain nimettömänä?"): the assistant needs no name, and the matter is asked."""
+    kysyä jotain nimettömänä?"): the assistant needs no name, and the matter is asked. Asked with a
+    request to be contacted ("voinko jättää yhteydenottopyynnön mut ilman nimeä"): the policy, then
+    the contact form (it asks no name)."""
     if not asks_about_anonymity(text, routes):
         return None
     need = previous_need(tracker.events)
@@ -561,6 +588,8 @@ def answer_about_anonymity(
         return None
     team = routes.teams[team_id]
     dispatcher.utter_message(text=messages.text(f"bot.anonymity.{team.identification}", team_name=team.name))
+    if asks_to_be_contacted(text, routes):  # "voinko jättää yhteydenottopyynnön mut ilman nimeä"
+        return start_contact_form(dispatcher, tracker, text, routes)
     return send_team(dispatcher, tracker, team_route(team_id, routes), routes, action)
 
 
@@ -779,6 +808,9 @@ class ActionRoute(EscalationAction):
         doubted = urgency_doubted(tracker, text, routes)
         if doubted is not None:
             return send_route(dispatcher, doubted, routes)
+        timing = tell_when_contacted(dispatcher, tracker, text, routes)
+        if timing is not None:
+            return timing
         anonymity = answer_about_anonymity(dispatcher, tracker, text, routes, self)
         if anonymity is not None:
             return anonymity
@@ -1134,6 +1166,9 @@ class ActionHandleFallback(EscalationAction):
             return send_route(dispatcher, doubted, routes)
         if thanked_after_emergency(dispatcher, tracker, text):
             return []
+        timing = tell_when_contacted(dispatcher, tracker, text, routes)
+        if timing is not None:
+            return timing
         still_meant = emergency_still_meant(tracker, text)
         if still_meant is not None and answer_asked(text, routes) is None:
             # But "mihin tästä voi valittaa" after 116 117 asks its own answer (below).

@@ -76,14 +76,45 @@ def _finnish_number(text: str) -> phonenumbers.PhoneNumber | None:
     """
     found = _valid_numbers(text)
     if len(found) != 1:
-        return None
+        return _corrected_ending(text)
     match = found[0]
-    if re.search(r"\d", text[: match.start] + text[match.end :]):
-        return None
+    if re.search(r"\d", _TIMES.sub(" ", text[: match.start] + " " + text[match.end :])):
+        return _corrected_ending(text)
     written = match.raw_string.lstrip("(")
     if not written.startswith(("0", "+358")) or written.startswith("000"):
         return None
     return match.number if match.number.country_code == FINLAND else None
+
+
+# Times of day beside a number are no second number ("soittakaa 15 jälkeen, numero 044 512 0876",
+# "klo 9–11", "aamulla 8-10").
+_TIMES = re.compile(
+    r"\b(?:klo|kello)\s*\d{1,2}(?:[.:]\d{2})?(?:\s*[-–]\s*\d{1,2}(?:[.:]\d{2})?)?"
+    r"|\b\d{1,2}(?:[.:]\d{2})?\s*(?:[-–]\s*\d{1,2}(?:[.:]\d{2})?\s*)?"
+    r"(?:jälkeen|jalkeen|jälkee|jalkee|asti|mennessä|mennessa|alkaen|välillä|valilla|aikaan)\b"
+    r"|\b(?:[01]?\d|2[0-3])\s*[-–]\s*(?:[01]?\d|2[0-3])\b",
+    re.IGNORECASE,
+)
+
+
+# A number's last digits corrected in the same breath ("040 339 2011, tai eiku 2010").
+_SELF_CORRECTION = re.compile(
+    r"\b(?:eiku|eikun|ei\s+kun|tai\s+siis|siis|sori|anteeksi)\W+(\d{1,4})\b", re.IGNORECASE
+)
+
+
+def _corrected_ending(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number written before a correction of its last digits, with them corrected; ``None`` when
+    there is no such correction or other digits follow it."""
+    fix = _SELF_CORRECTION.search(text)
+    if fix is None:
+        return None
+    found = _valid_numbers(text[: fix.start()])
+    ending = fix.group(1)
+    if len(found) != 1 or any(digits != ending for digits in re.findall(r"\d+", text[fix.end() :])):
+        return None
+    written = re.sub(r"[^\d+]", "", found[0].raw_string)
+    return _finnish_number(written[: -len(ending)] + ending)
 
 
 def foreign_phone(text: str) -> bool:
@@ -196,7 +227,20 @@ def yes_or_no(text: str) -> bool | None:
         return False
     if first in _words().yes:
         return True
-    return _yes_further_on(words)
+    return _yes_further_on(words) or _yes_in_a_sentence(text)
+
+
+_SENTENCE_END = re.compile(r"[.!?]+")
+
+
+def _yes_in_a_sentence(text: str) -> bool | None:
+    """A yes in a sentence of its own when no sentence says no ("Nyt se on oikein. Lähettäkää se,
+    olkaa hyvä.": each sentence read as a whole answer)."""
+    sentences = [part for part in _SENTENCE_END.split(text) if part.strip()]
+    if len(sentences) < 2 or re.search(r"\d", text):  # digits answer another question
+        return None
+    answers = [yes_or_no(sentence) for sentence in sentences]
+    return True if True in answers and False not in answers else None
 
 
 def _yes_further_on(words: list[str]) -> bool | None:

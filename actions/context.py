@@ -63,6 +63,21 @@ def route_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return route if isinstance(route, dict) else {}
 
 
+# The payload key of the reply to a sent contact request (its team).
+SENT_CONTACT_REQUEST = "contact_request"
+
+
+def sent_contact_request(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The team of the latest contact request sent in this conversation, or ``None``."""
+    for event in reversed(events):
+        if event.get("event") != "bot":
+            continue
+        sent = ((event.get("data") or {}).get("custom") or {}).get(SENT_CONTACT_REQUEST)
+        if isinstance(sent, dict) and isinstance(sent.get("team"), str):
+            return str(sent["team"])
+    return None
+
+
 def turn_routes(events: Sequence[Mapping[str, Any]], turns_back: int = 1) -> list[Mapping[str, Any]]:
     """The route payloads the bot sent in the turn ``turns_back`` turns before the latest message."""
     return [route for event in turn_bot_events(events, turns_back) if (route := route_of(event))]

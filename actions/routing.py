@@ -494,9 +494,8 @@ def wants_a_call_today(text: str, routes: RouteTable) -> bool:
     words = normalise(text).split()
     calls = any(word.startswith(_CALL_STEMS) for word in words)
     leaves = has_any_word(routes.message_words, text)
-    return (
-        calls and not leaves and has_any_word(routes.today_words, text) and not speaks_of_later(text, routes)
-    )
+    later = speaks_of_later(text, routes) or has_any_word(routes.morning_words, text)
+    return calls and not leaves and has_any_word(routes.today_words, text) and not later
 
 
 # Words that make a message a question ("miten", "tarviiko", "voiko"), normalised, at a word's start.
@@ -522,6 +521,14 @@ MIN_ACCOUNT_WORDS = 8
 def is_question(text: str) -> bool:
     """Whether a message asks something: a question mark or a question word."""
     return "?" in text or any(word.startswith(_QUESTION_WORDS) for word in normalise(text).split())
+
+
+def asks_with_a_clitic(text: str) -> bool:
+    """Whether a message asks something, also by a verb's question clitic alone ("ehinkö ensin ite",
+    "lähenks"): :func:`is_question`, or a word of five letters or more ending in -ko/-kö/-ks."""
+    return is_question(text) or any(
+        len(word) >= 5 and word.endswith(("ko", "ks", "kohan")) for word in normalise(text).split()
+    )
 
 
 # A message of at least this many words, opening with neither a pronoun nor a question word, in which

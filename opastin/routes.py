@@ -29,7 +29,7 @@ KNOWN_KEYS = frozenset(
     {"intents", "general_teams", "human_topics", "social_emergency", "pages", "omaolo", "answers",
      "form_phrases", "emergency_follow_ups", "vague_request", "another_matter_phrases", "new_need_phrases",
      "follow_up_words", "urgency_doubt_phrases", "page_request_phrases", "contact_form_words",
-     "anonymity_phrases", "leave_taking_phrases", "declining_phrases", "farewells"}
+     "anonymity_phrases", "leave_taking_phrases", "declining_phrases", "farewells", "contact_timing_phrases"}
 )  # fmt: skip
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -165,6 +165,8 @@ class RouteTable:
     # Asking whether one could wait, manage or go by oneself, right after an emergency answer.
     urgency_doubt_phrases: tuple[str, ...] = ()
     page_request_phrases: tuple[str, ...] = ()
+    # Asking, after a contact request was sent, when the professional gets in touch.
+    contact_timing_phrases: tuple[str, ...] = ()
     # Asking whether one can stay anonymous ("voiko sinne soittaa nimettömänä?").
     anonymity_phrases: tuple[str, ...] = ()
     # Thanks that also take leave ("ok palaan huomenna. kiitti", "kiitti, yritetään nukkua").
@@ -180,6 +182,7 @@ class RouteTable:
     new_topic_words: frozenset[str] = frozenset()
     later_words: frozenset[str] = frozenset()
     later_today_words: frozenset[str] = frozenset()
+    morning_words: frozenset[str] = frozenset()
     today_words: frozenset[str] = frozenset()
     message_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
@@ -476,6 +479,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         new_need_phrases=_phrases(reader, raw, "new_need_phrases"),
         urgency_doubt_phrases=_phrases(reader, raw, "urgency_doubt_phrases"),
         page_request_phrases=_phrases(reader, raw, "page_request_phrases"),
+        contact_timing_phrases=_phrases(reader, raw, "contact_timing_phrases"),
         anonymity_phrases=_phrases(reader, raw, "anonymity_phrases"),
         leave_taking_phrases=_phrases(reader, raw, "leave_taking_phrases"),
         declining_phrases=_phrases(reader, raw, "declining_phrases"),
@@ -487,6 +491,7 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         new_topic_words=_follow_up_words(reader, raw, "new_topic"),
         later_words=_follow_up_words(reader, raw, "later"),
         later_today_words=_follow_up_words(reader, raw, "later_today"),
+        morning_words=_follow_up_words(reader, raw, "morning"),
         today_words=_follow_up_words(reader, raw, "today"),
         message_words=_follow_up_words(reader, raw, "message"),
         self_words=_follow_up_words(reader, raw, "self"),

@@ -438,6 +438,15 @@ def test_plain_thanks_or_thanks_before_any_route_are_answered(tracker_for, text,
     assert events == [SlotSet("rating_due", False)]
 
 
+def test_a_question_worded_as_leaving_right_after_112_gets_the_number_not_a_goodbye(tracker_for):
+    route = {"type": "emergency", "target": "112"}
+    earlier = [user_event("äiti eksyksissä pakkasella ja muistisairas", "emergency"), bot_route(route)]
+    text = "mä lähen autolla ettimään, ehinkö ensin ite"
+    messages, events = run(ActionGoodbye(), tracker_for(text, "goodbye", earlier=earlier))
+    assert [m["response"] for m in messages] == ["utter_emergency_calling_112"]
+    assert routes_of(messages) == [("emergency", "112")]
+
+
 @pytest.mark.parametrize(
     ("text", "response"),
     [
@@ -495,11 +504,18 @@ def test_another_matter_after_help_was_called_is_routed_after_the_acknowledgemen
     assert ("team", "palveluneuvo") in routes_of(messages)
 
 
-def test_help_called_with_no_other_matter_routes_nothing(tracker_for, service):
+def test_help_called_with_no_other_matter_is_acknowledged_as_the_lines_guidance_alone(tracker_for, service):
     ranking = CALLED_THEN_ELDERLY_SERVICES
     tracker = tracker_for("ambulanssi on jo tulossa", "emergency_called", ranking=ranking)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
-    assert routes_of(messages) == []
+    assert [m.get("response") for m in messages] == ["utter_emergency_called"]
+    assert routes_of(messages) == [("emergency", "112")]  # the page's call link, counted as an emergency
+
+
+def test_a_call_to_the_urgent_care_line_is_acknowledged_with_its_number(tracker_for, service):
+    tracker = tracker_for("soitin jo päivystysapuun, odotan soittoa", "emergency_called")
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("emergency", "116117")
 
 
 def test_a_need_the_call_does_not_meet_gets_its_guidance_after_the_acknowledgement(tracker_for, service):
@@ -528,7 +544,7 @@ def test_a_further_matter_after_help_was_called_is_routed(tracker_for, service, 
     ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": runner_up, "confidence": 0.6}]
     tracker = tracker_for(text, "emergency_called", ranking=ranking)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
-    assert routes_of(messages) == [("team", team)]
+    assert routes_of(messages) == [("emergency", "112"), ("team", team)]
 
 
 def test_the_fee_page_asked_with_entä_after_the_ceiling_answer_is_given(tracker_for, service):
@@ -1080,7 +1096,7 @@ def test_a_question_about_help_after_help_was_called_is_routed(tracker_for, serv
     tracker = tracker_for(text, "emergency_called", ranking=ranking)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
     assert messages[0]["response"] == "utter_emergency_called"
-    assert routes_of(messages) == [("team", "mielenterveys_paihde")]
+    assert routes_of(messages) == [("emergency", "112"), ("team", "mielenterveys_paihde")]
 
 
 def test_a_question_about_help_after_help_was_called_with_no_guess_offers_a_person(tracker_for, service):
@@ -1089,7 +1105,7 @@ def test_a_question_about_help_after_help_was_called_with_no_guess_offers_a_pers
     tracker = tracker_for(text, "emergency_called", ranking=ranking)
     messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
     assert messages[0]["response"] == "utter_emergency_called"
-    assert [kind for kind, _ in routes_of(messages)] == ["person"]
+    assert [kind for kind, _ in routes_of(messages)] == ["emergency", "person"]
 
 
 def test_a_complaint_asked_right_after_116117_gets_the_complaint_answer(tracker_for, service):

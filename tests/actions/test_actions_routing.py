@@ -143,6 +143,22 @@ def test_information_question_gets_the_web_page(tracker_for):
     assert messages == [message("utter_page_client_fees", payload, url=url, label="Asiakasmaksut")]
 
 
+@pytest.mark.parametrize("action", [ActionRoute, ActionHandleFallback])
+def test_asked_after_sending_when_they_call_the_promise_is_told_again_not_a_new_form(tracker_for, action):
+    sent = {
+        "event": "bot",
+        "text": "Kiitos! Viestisi on lähetetty…",
+        "data": {"custom": {"contact_request": {"team": "terveysneuvo"}}},
+    }
+    earlier = [user_event("lähetä", "affirm"), sent]
+    text = "Kiitos. Kuinka kauan yleensä kestää, ennen kuin minulle soitetaan?"
+    messages, events = run(action(), tracker_for(text, "contact_request", earlier=earlier))
+    assert "Viestisi on jo lähetetty palvelulle Terveysneuvo" in messages[0]["text"]
+    assert "arkipäivän kuluessa" in messages[0]["text"]
+    assert messages[0]["custom"]["route"]["target"] == "terveysneuvo"
+    assert FollowupAction("contact_request_form") not in events  # no new form
+
+
 def test_contact_request_goes_to_the_form(tracker_for):
     messages, events = run(ActionRoute(), tracker_for("soittakaa minulle", "contact_request"))
 
@@ -598,6 +614,17 @@ def test_asking_to_stay_anonymous_before_any_matter_is_answered_and_the_matter_a
     messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
     assert "ei tarvitse kertoa nimeäsi" in messages[0]["text"]
     assert messages[1]["response"] == "utter_ask_how_can_help"
+
+
+def test_a_call_back_request_without_a_name_gets_the_policy_and_the_form(tracker_for, service):
+    earlier = [user_event("juon joka ilta et saan unta", "substance_use"), _routed(MIELENTERVEYS)]
+    tracker = tracker_for(
+        "voinko jättää yhteydenottopyynnön mut ilman nimeä", "contact_request", earlier=earlier
+    )
+    messages, events = run(ActionRoute(service.factory, service.clock), tracker)
+    assert "voit asioida nimettömästi" in messages[0]["text"]
+    assert messages[1]["custom"]["route"] == {"type": "form", "target": "contact_request"}
+    assert FollowupAction("contact_request_form") in events
 
 
 def test_asking_to_stay_anonymous_after_an_answer_is_about_the_answers_matter(tracker_for, service):

@@ -419,6 +419,7 @@ def test_the_request_is_stored_and_the_resident_gets_a_reference(service, tmp_pa
     assert re.fullmatch(r"YP-2026-\d{6}", message["reference"])
     assert message["promise"] == "Otamme sinuun yhteyttä kahden arkipäivän kuluessa."
     assert message["contact"] == "puhelimitse numeroon 040 123 4567"
+    assert message["custom"] == {"contact_request": {"team": "neuvola"}}  # for "when will they call?"
     [stored] = stored_requests(service)
     assert (stored.reference, stored.team_id, stored.topic, stored.contact_value, stored.conversation_id) == (
         message["reference"],

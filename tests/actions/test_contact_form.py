@@ -24,6 +24,9 @@ VALID_HETU = "131052-308T"
         ("09 1234 567", "091234567"),
         ("sori, se on 040 1234567", "0401234567"),
         ("numero on 050-765 4321 kiitos", "0507654321"),
+        ("soittakaa mieluummin 15 jälkeen, numero 044 512 0876", "0445120876"),  # a time is no number
+        ("soita klo 9-11 numeroon 040 1234567", "0401234567"),
+        ("040 339 2011, tai eiku 2010. joo 2010 se on", "0403392010"),  # the ending corrected
     ],
 )
 def test_finnish_phone_numbers_in_the_ways_people_write_them(typed, national):
@@ -42,6 +45,7 @@ def test_finnish_phone_numbers_in_the_ways_people_write_them(typed, national):
         "0" * 14,
         "040 12345",
         "040 1234567 tai 050 7654321",
+        "040 123 4567 eiku 050 123 4567",
     ],
 )
 def test_what_is_not_a_finnish_phone_number(typed):
@@ -134,6 +138,8 @@ def test_a_number_or_an_address_typed_instead_of_the_method_is_taken_as_both():
         ("mitä jos lähetän myöhemmin uudestaan, ei", None),
         ("lähetä... ei kun peru koko juttu", False),
         ("kyllä, anna mennä", True),
+        ("Nyt se on oikein. Lähettäkää se, olkaa hyvä.", True),  # the yes in a sentence of its own
+        ("Ei. Lähetä vaan.", False),
     ],
 )
 def test_yes_or_no(answer, meaning):

@@ -240,6 +240,7 @@ def test_an_adults_symptom_with_no_child_goes_to_omaolo():
         ("haluun jättää soittopyynnön", False),
         ("voinko jättää viestin nyt", False),
         ("chatti on kai kiinni nyt, voinko jättää soittopyynnön", False),
+        ("tiiän et on yö, mut voiks joku soittaa mulle heti aamulla", False),  # the next morning
     ],
 )
 def test_a_call_today_is_told_from_a_call_back_later(text, today):
