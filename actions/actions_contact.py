@@ -122,6 +122,18 @@ def describes_the_matter(text: str) -> bool:
     return names_a_team(text) and says_the_matter(text)
 
 
+# A question at the team question longer than this tells a matter ("menkat 10pv myöhäs, testi
+# negatiivinen, haluun tietää mitä tehä ja haluisin aloittaa ehkäisyn"), it does not ask which
+# service there is.
+MAX_SERVICE_QUESTION_WORDS = 8
+
+
+def asks_which_service(text: str) -> bool:
+    """Whether an answer to "which service?" asks it back ("En tiedä mikä ryhmä. Mitä niitä on?"):
+    a short question, not a matter told with a question in it."""
+    return is_question(text) and len(text.split()) <= MAX_SERVICE_QUESTION_WORDS
+
+
 def team_choice(text: str) -> str | None:
     """The team a resident chose by a button (its name) or named in their own words."""
     routes = default_routes()
@@ -285,7 +297,7 @@ class ValidateContactRequestForm(FormValidationAction):  # type: ignore[misc]  #
         text = str(value)
         named = team_choice(text)
         # "En tiedä mikä ryhmä. Mitä niitä on?" chooses nothing: the question is asked again.
-        team = named or (None if is_question(text) else intent_team(tracker))
+        team = named or (None if asks_which_service(text) else intent_team(tracker))
         if team is None:
             dispatcher.utter_message(response="utter_contact_team_unknown")
             return {"contact_team": None}

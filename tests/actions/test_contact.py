@@ -544,6 +544,19 @@ def test_a_description_at_the_team_question_gives_the_team_and_the_message():
     assert result == {"contact_team": "palveluneuvo", "contact_message": text}
 
 
+def test_a_matter_told_with_a_question_at_the_team_question_gives_its_team():
+    dispatcher = CollectingDispatcher()
+    text = "menkat 10pv myöhäs, testi negatiivinen, haluun tietää mitä tehä ja haluisin aloittaa ehkäisyn"
+    tracker = make_tracker(user_event(text, "child_health_clinic"), slots={})
+    result = ValidateContactRequestForm().validate_contact_team(text, dispatcher, tracker, {})
+    assert result["contact_team"] == "neuvola"
+    short = "En tiedä mikä ryhmä. Mitä niitä on?"  # asks which service there is: asked again
+    tracker = make_tracker(user_event(short, "child_health_clinic"), slots={})
+    assert ValidateContactRequestForm().validate_contact_team(short, dispatcher, tracker, {}) == {
+        "contact_team": None
+    }
+
+
 def test_cancelling_an_appointment_as_the_message_is_the_message_not_stopping(tracker_for):
     slots = {"requested_slot": "contact_message", "contact_team": "terveysneuvo"}
     tracker = tracker_for("peruutan keskiviikon klo 8.30 laboratorioajan", "cancel", slots=slots)
