@@ -481,17 +481,14 @@ class ActionEmergencyCalled(EscalationAction):
         if foreign and not resolved and thanked_after_emergency(dispatcher, tracker, text):
             return []  # "ok, the ambulance is coming. thank you"
         acknowledged = not resolved or emergency_answered(tracker.events)  # else "poliisi kävi eilen…"
+        level_follows = bool(entity_values(entities, "emergency_level"))  # a need the call does not meet
         if acknowledged:
-            guidance = (
-                None
-                if resolved or entity_values(entities, "emergency_level")
-                else called_route(text, foreign)
-            )
+            guidance = None if resolved or level_follows else called_route(text, foreign)
             dispatcher.utter_message(
                 response=called_response(resolved, foreign, text),
                 json_message=guidance.payload() if guidance is not None else None,
             )
-        if entity_values(entities, "emergency_level"):
+        if level_follows:
             return send_route(dispatcher, emergency_route(entities), routes)
         if foreign:
             # "ambulansen är på väg nu. kan jag senare få hjälp med hemvård?": how to be served in it.

@@ -57,9 +57,14 @@ def turn_bot_events(events: Sequence[Mapping[str, Any]], turns_back: int = 1) ->
     return list(reversed(found))
 
 
+def _custom_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``custom`` payload a bot event carried (empty when it carried none)."""
+    return (event.get("data") or {}).get("custom") or {}
+
+
 def route_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """The route payload a bot event carried (empty when it carried none)."""
-    route = ((event.get("data") or {}).get("custom") or {}).get("route")
+    route = _custom_of(event).get("route")
     return route if isinstance(route, dict) else {}
 
 
@@ -72,7 +77,7 @@ def sent_contact_request(events: Sequence[Mapping[str, Any]]) -> str | None:
     for event in reversed(events):
         if event.get("event") != "bot":
             continue
-        sent = ((event.get("data") or {}).get("custom") or {}).get(SENT_CONTACT_REQUEST)
+        sent = _custom_of(event).get(SENT_CONTACT_REQUEST)
         if isinstance(sent, dict) and isinstance(sent.get("team"), str):
             return str(sent["team"])
     return None
