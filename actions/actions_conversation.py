@@ -17,7 +17,6 @@ from actions.actions_escalation import (
     ActionJoinQueue,
     EscalationAction,
     buttons,
-    helsinki_now,
 )
 from actions.actions_routing import (
     ActionHandleFallback,
@@ -27,6 +26,8 @@ from actions.actions_routing import (
     best_other_intent,
     denies_the_danger,
     emergency_still_meant,
+    help_on_after_denial,
+    helping_team_another_day,
     meaning_of,
     offer_a_person,
     person_instead_of_assessment,
@@ -38,8 +39,6 @@ from actions.actions_routing import (
 )
 from actions.availability import ACCEPTING
 from actions.context import (
-    NEED_TYPES,
-    conversation_routes,
     emergency_answered,
     form_ended_this_turn,
     previous_emergency,
@@ -50,6 +49,10 @@ from actions.context import (
 )
 from actions.decisions import (
     ANSWER,
+    RATING_DUE,
+    conversation_had_a_route,
+    rating_asked,
+    say_goodbye,
     send_answer,
     send_decision,
     send_follow_up,
@@ -72,6 +75,7 @@ from actions.routing import (
     emergency_route,
     entity_values,
     find_team,
+    has_any_word,
     language_suffix,
     mentions_any,
     speaks_of_oneself,
@@ -81,10 +85,9 @@ from actions.routing import (
 from opastin import messages
 from opastin.finnish_text import normalise
 from opastin.routes import RouteTable, default_routes
+from opastin.safety.net import written_in_english_or_swedish
 
-FEEDBACK_FORM = "feedback_form"
 # Set by the goodbye and the feedback request: the rules start the rating form when it is true.
-RATING_DUE = "rating_due"
 LIVE_CHAT_ENDED = "/give_feedback"
 COMPLAINT_TOPIC = "complaint"
 # "joo", "ei kiitos", "kyllä kiitos": longer is more than an answer to a question.
@@ -247,6 +250,10 @@ class ActionYesOrNo(EscalationAction):
         if emergency is not None and not denies_the_danger(emergency, latest.get("entities") or []):
             # "ok", "en mä tiiä. en mä varmaan tee mitään" right after the crisis answer: its numbers again.
             return acknowledge_after_emergency(dispatcher, emergency, text, unsure=intent == "deny")
+        if emergency is not None and len(text.split()) > MAX_PLAIN_ANSWER_WORDS:
+            # "ei se oo syvä enkä mä halua kuolla. haluun vaan et joku puhuis" right after the crisis
+            # answer: the line in a line, and the team that helps on, as an understood denial gets.
+            return help_on_after_denial(dispatcher, tracker, emergency, routes, self)
         need = previous_need(tracker.events)
         instead = person_instead_of_assessment(need, text, routes)
         if instead is not None:  # "en mä osaa noita nettikyselyitä tehä" right after an assessment
@@ -267,22 +274,6 @@ class ActionYesOrNo(EscalationAction):
             return declined
         dispatcher.utter_message(response="utter_ask_how_can_help")
         return []
-
-
-def conversation_had_a_route(tracker: Tracker) -> bool:
-    """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page,
-    the form, an emergency number, or where to reach a person)."""
-    return any(
-        route.get("type") in (*NEED_TYPES, "form", "emergency", "person") and route.get("target") != "confirm"
-        for route in conversation_routes(tracker.events)
-    )
-
-
-def rating_asked(tracker: Tracker) -> bool:
-    """Whether the chat's rating was already asked in this conversation."""
-    return any(
-        event.get("event") == "action" and event.get("name") == FEEDBACK_FORM for event in tracker.events
-    )
 
 
 class ActionGoodbye(Action):  # type: ignore[misc]  # rasa-sdk ships no types
@@ -361,17 +352,6 @@ class ActionSmallTalk(EscalationAction):
         response = SMALL_TALK_RESPONSES.get(str(intent.get("name")), "utter_ask_how_can_help")
         dispatcher.utter_message(response=response)
         return []
-
-
-def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Goodbye with the wish for the time of day; after the resident was directed somewhere, the
-    rating is due once."""
-    farewell = default_routes().farewell(helsinki_now().hour)
-    if conversation_had_a_route(tracker) and not rating_asked(tracker):
-        dispatcher.utter_message(response="utter_goodbye_rating", farewell=farewell)
-        return [SlotSet(RATING_DUE, True)]
-    dispatcher.utter_message(response="utter_goodbye", farewell=farewell)
-    return [SlotSet(RATING_DUE, False)]
 
 
 # A greeting is short ("hei taas", "moikka moi, täällä ollaan"); a longer message classified as one
@@ -510,6 +490,9 @@ class ActionEmergencyCalled(EscalationAction):
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
+        helping = helping_team_another_day(tracker, text, routes) if wants_a_person else None
+        if helping is not None:  # "voinko huomenna puhua jonkun kanssa, miten voisin tukea häntä"
+            return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
         if wants_a_person or (another and not resolved):  # "ambulanssi vei sen. onks siellä ketään…"
             offer_a_person(dispatcher, tracker, routes, self, understood=True)
         elif not acknowledged:
@@ -606,5 +589,11 @@ class ActionOtherLanguage(EscalationAction):
             # More words in the language the emergency was answered in: the guidance again, in it.
             route = Route("emergency", str(emergency.get("target")), {"language": emergency["language"]})
             return send_route(dispatcher, route, routes)
+        need = previous_need(tracker.events)
+        asks_of_the_service = not has_any_word(routes.this_chat_words, text)
+        if need is not None and asks_of_the_service and not written_in_english_or_swedish(text):
+            # "Saako palveluneuvosta palvelua ruotsiksi?" in Finnish right after that team: a question
+            # on the need, not about this chat's language.
+            return send_follow_up(dispatcher, tracker, need, routes, self)
         tell_the_chat_is_finnish(dispatcher, routes, self.clock())
         return []

@@ -33,7 +33,7 @@ from actions.availability import (
     team_offer,
     unavailable_offer,
 )
-from actions.context import latest_team, turn_texts
+from actions.context import latest_team, team_after_emergencies, turn_texts
 from actions.handoff_client import (
     HandoffClient,
     HandoffServiceError,
@@ -45,6 +45,7 @@ from actions.routing import (
     Reply,
     Route,
     addresses_the_service,
+    asks_where,
     find_team,
     has_any_word,
     page_route,
@@ -303,7 +304,10 @@ class ActionChatHours(EscalationAction):
     ) -> list[EventType]:
         routes = default_routes()
         text = (tracker.latest_message or {}).get("text") or ""
-        team = find_team(text, routes) or (None if asks_about_all_chats(text) else conversation_team(tracker))
+        # After the crisis answer, "onks teillä joku chatti mihin vois kirjottaa huomenna" means the team
+        # that helps on after it.
+        in_view = conversation_team(tracker) or team_after_emergencies(tracker.events, routes)
+        team = find_team(text, routes) or (None if asks_about_all_chats(text) else in_view)
         try:
             client = self.client()
             if team is None:
@@ -323,7 +327,8 @@ class ActionChatHours(EscalationAction):
         payload = Route("team", team, {"label": routes.teams[team].name, **route_extra(status)}).payload()
         said = hours_answer(routes.teams[team].chat, status, self.clock())
         dispatcher.utter_message(text=said, json_message=payload)
-        if addresses_the_service(text, routes):
-            # "milloin teiän chatti aukee" after a team: that team's hours, and where all are listed.
+        if addresses_the_service(text, routes) or asks_where(text):
+            # "milloin teiän chatti aukee" after a team, "mistä mä nään ne chatin aukioloajat": that
+            # team's hours, and where all are listed.
             send_chat_hours_page(dispatcher, routes)
         return []

@@ -27,12 +27,15 @@ from actions.availability import (
     phone_line_now,
     unavailable_people_text,
 )
+from actions.contact_form import clean_message
 from actions.context import (
     STAY_BELOW_CONFIDENCE,
     UNSURE_OF_NEW_NEED,
     Need,
     earlier_ages,
     earlier_texts,
+    emergency_levels_answered,
+    follow_up_team_of,
     form_ended_this_turn,
     form_offered_last,
     latest_team,
@@ -43,11 +46,14 @@ from actions.context import (
     route_of,
     sent_contact_request,
     speaks_of_it,
+    team_after_emergencies,
     turn_routes,
     turn_texts,
 )
 from actions.decisions import (
     ANSWER,
+    conversation_had_a_route,
+    goodbye_then_rating,
     send_answer,
     send_decision,
     send_follow_up,
@@ -72,7 +78,9 @@ from actions.routing import (
     addresses_the_service,
     announces_a_new_need,
     answer_asked,
+    asks_about_a_later_hour,
     asks_about_anonymity,
+    asks_about_calling,
     asks_for_a_page,
     asks_for_assessment,
     asks_for_new_help,
@@ -87,6 +95,7 @@ from actions.routing import (
     denies_a_symptom,
     doubts_urgency,
     emergency_route,
+    ends_with_thanks_and_goodbye,
     entity_values,
     find_symptom,
     find_team,
@@ -454,6 +463,7 @@ def leaves_the_emergency(text: str, routes: RouteTable) -> bool:
         or speaks_of_later(text, routes)
         or opens_another_matter(text, routes)
         or speaks_of_oneself(text, routes)  # "mullakin alko nyt ripuli" after a child's 116 117
+        or asks_about_a_later_hour(text, routes)
     )
 
 
@@ -471,6 +481,10 @@ def stays_with_emergency(
         return True
     if leaves_the_emergency(text, routes):
         return False
+    if emergency.get("called"):
+        return False  # "onko omaisille mitään tukea" after the call was acknowledged: help is on its way
+    if asks_about_calling(text):
+        return True  # "voiks se ite soittaa johonki vai pitääks mun" after the social emergency answer
     if intent in routes.emergency_follow_ups.get(str(emergency.get("target")), ()):
         return True
     return confidence < (STAY_BELOW_CONFIDENCE if refers_back(text, routes) else UNSURE_OF_NEW_NEED)
@@ -479,9 +493,7 @@ def stays_with_emergency(
 def follow_up_team(emergency: Mapping[str, Any], routes: RouteTable) -> str | None:
     """The team that helps on after an emergency answer (its level's first follow-up intent's team):
     asked for a person after the crisis answer, the mental health team is offered after it."""
-    first = next(iter(routes.emergency_follow_ups.get(str(emergency.get("target")), ())), None)
-    entry = routes.intents.get(first or "")
-    return entry.target if entry is not None and entry.type == "team" else None
+    return follow_up_team_of(str(emergency.get("target")), routes)
 
 
 def denies_the_danger(emergency: Mapping[str, Any], entities: Sequence[Mapping[str, Any]]) -> bool:
@@ -528,6 +540,12 @@ def team_for_later(tracker: Tracker, text: str, routes: RouteTable) -> str | Non
     return follow_up_team(emergency, routes)
 
 
+def helping_team_another_day(tracker: Tracker, text: str, routes: RouteTable) -> str | None:
+    """The team that helps on after this conversation's emergency answers, for a person asked for
+    another day ("voinko huomenna puhua jonkun kanssa…" after the crisis and 112 answers)."""
+    return team_after_emergencies(tracker.events, routes) if speaks_of_later(text, routes) else None
+
+
 def team_pointed_at(tracker: Tracker, route: Route | None, text: str, routes: RouteTable) -> str | None:
     """The team a question for one of a team's own pages points at ("mikä se numero sinne on?",
     "miten mä saan sinne ajan"): the team talked about last, named by the resident or offered."""
@@ -569,16 +587,18 @@ def answer_about_anonymity(
 ) -> list[EventType] | None:
     """Whether one can stay anonymous with the team named or talked about ("voiko sinne soittaa
     nimettömänä?"): the catalogue's identification policy said, and the team offered again; ``None``
-    when the message does not ask it, no team is in view, or it follows an answer (a complaint made
-    anonymously is the answer's matter, not the team's chat). Asked before any matter ("voiko täällä
-    kysyä jotain nimettömänä?"): the assistant needs no name, and the matter is asked. Asked with a
+    when the message does not ask it or no team is in view. Right after an answer it stays with that
+    answer (a complaint made anonymously is the answer's matter, not the team's chat). Asked before
+    any matter ("voiko täällä kysyä jotain nimettömänä?"): the assistant needs no name, and the
+    matter is asked. Asked with a
     request to be contacted ("voinko jättää yhteydenottopyynnön mut ilman nimeä"): the policy, then
     the contact form (it asks no name)."""
     if not asks_about_anonymity(text, routes):
         return None
     need = previous_need(tracker.events)
     if need is not None and need.type == ANSWER:
-        return None
+        # "voinks mä tehä sen nimettömänä" after the complaint answer: that answer's matter still.
+        return send_follow_up(dispatcher, tracker, need, routes, action)
     team_id = find_team(text, routes) or last_team_talked_about(tracker.events, routes)
     if team_id is None and names_no_matter(without_anonymity_words(text, routes), routes):
         dispatcher.utter_message(text=messages.text("bot.anonymity.general"))
@@ -733,11 +753,12 @@ def _page_of_need(need: Need, page_id: str, text: str, tracker: Tracker, routes:
     """Whether a page is about the need: the page of the answer just given, or a team's own page
     right after a team offer ("miten sinne varataan aika?", "mikä niiden numero on?"). Contact
     details asked right after an answer are not the answer again ("mikä on terveysaseman
-    puhelinnumero" after the prescription answer): their page answers them."""
+    puhelinnumero" after the prescription answer), nor is an address the team again ("mikä on se
+    hammashoitolan osote"): their page answers them."""
     answer = routes.answers.get(need.target) if need.type == ANSWER else None
     if answer is not None and answer.page == page_id:
         return True
-    if need.type == ANSWER and page_id == CONTACT_PAGE:
+    if page_id == CONTACT_PAGE and (need.type == ANSWER or has_any_word(routes.address_words, text)):
         return False
     named = find_team(text, routes)
     discussed = {answer.team if answer is not None else need.target, latest_team(tracker.events)}
@@ -815,8 +836,9 @@ class ActionRoute(EscalationAction):
         if anonymity is not None:
             return anonymity
         team = conversation_team(tracker)
-        if intent == HUMAN_INTENT and team is not None:
-            # "I want to talk to a person" after a team decision means that team.
+        if intent == HUMAN_INTENT and team is not None and not opens_another_matter(text, routes):
+            # "I want to talk to a person" after a team decision means that team; not after "saanko
+            # kysyä vielä yhtä asiaa, joka ei liity maksuihin".
             entities = [*entities, {"entity": "team", "value": team}]
         route = decide_route(intent, text, entities, routes)
         if route is not None and route.extra.get("symptom") == GENERAL_SYMPTOM and asks_for_assessment(text):
@@ -985,6 +1007,13 @@ class ActionEmergency(EscalationAction):
         routes = default_routes()
         _, text, entities = _latest(tracker)
         route = emergency_route(entities)
+        level_told = emergency_told_in_form_message(tracker, route)
+        if level_told is not None:
+            # "et oon viillelly ja tarvisin jonku kenen kaa jutella" as the contact form's message,
+            # after the crisis answer: the resident has the guidance; a reminder, and the form goes on.
+            reminder = LEVEL_REMINDERS.get(level_told, GENERAL_REMINDER)
+            dispatcher.utter_message(response=reminder, social_phone=routes.social_emergency)
+            return [SlotSet("contact_message", clean_message(text)), FollowupAction(FORM)]
         answered = previous_emergency(tracker.events)
         if route.target == CONFIRM_LEVEL and answered is not None:
             # Right after an emergency answer a suspicion is not asked about: the resident is in
@@ -1037,6 +1066,18 @@ class ActionEmergency(EscalationAction):
         return ActionRoute(self.client_factory, self.clock).route(
             dispatcher, tracker, intent, confidence, text, kept
         )
+
+
+def emergency_told_in_form_message(tracker: Tracker, route: Route) -> str | None:
+    """The level already answered in this conversation that the contact form's message speaks of
+    again (the same level, or a suspicion), else ``None``: a more urgent level interrupts the form."""
+    in_form = (tracker.active_loop or {}).get("name") == FORM
+    if not in_form or tracker.get_slot("requested_slot") != "contact_message":
+        return None
+    levels = emergency_levels_answered(tracker.events)
+    if route.target in levels:
+        return route.target
+    return levels[-1] if levels and route.target == CONFIRM_LEVEL else None
 
 
 def safety_question_asked(tracker: Tracker) -> dict[str, Any] | None:
@@ -1169,6 +1210,8 @@ class ActionHandleFallback(EscalationAction):
         timing = tell_when_contacted(dispatcher, tracker, text, routes)
         if timing is not None:
             return timing
+        if conversation_had_a_route(tracker) and ends_with_thanks_and_goodbye(text, routes):
+            return goodbye_then_rating(dispatcher, tracker)  # "…käyn katsomassa häntä. Kiitos, hei."
         still_meant = emergency_still_meant(tracker, text)
         if still_meant is not None and answer_asked(text, routes) is None:
             # But "mihin tästä voi valittaa" after 116 117 asks its own answer (below).

@@ -169,6 +169,32 @@ def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]
     )
 
 
+def emergency_levels_answered(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The emergency levels the bot has answered with in this conversation (not safety questions),
+    oldest first."""
+    levels = [
+        str(route.get("target"))
+        for route in conversation_routes(events)
+        if route.get("type") == "emergency" and route.get("target") != "confirm"
+    ]
+    return list(dict.fromkeys(levels))
+
+
+def follow_up_team_of(level: str, routes: RouteTable) -> str | None:
+    """The team that helps on after an emergency answer of ``level``: its first follow-up intent's
+    team (routes.yml ``emergency_follow_ups``), if that intent routes to a team."""
+    first = next(iter(routes.emergency_follow_ups.get(level, ())), None)
+    entry = routes.intents.get(first or "")
+    return entry.target if entry is not None and entry.type == "team" else None
+
+
+def team_after_emergencies(events: Sequence[Mapping[str, Any]], routes: RouteTable) -> str | None:
+    """The team that helps on after this conversation's emergency answers (the first level that has
+    one): after the crisis answer, the mental health team."""
+    helping = (follow_up_team_of(level, routes) for level in emergency_levels_answered(events))
+    return next((team for team in helping if team is not None), None)
+
+
 def emergency_answered(events: Sequence[Mapping[str, Any]]) -> bool:
     """Whether the bot has answered with an emergency route (or its safety question) in this conversation."""
     return any(route.get("type") == "emergency" for route in conversation_routes(events))

@@ -12,11 +12,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions_escalation import EscalationAction, send_team_route
-from actions.context import Need, latest_team, repeats_previous, turn_routes, turn_texts
+from actions.actions_escalation import EscalationAction, helsinki_now, send_team_route
+from actions.context import (
+    NEED_TYPES,
+    Need,
+    conversation_routes,
+    latest_team,
+    repeats_previous,
+    turn_routes,
+    turn_texts,
+)
 from actions.routing import Reply, Route, answer_for, names_violence_help, route_reply
 from opastin import messages
-from opastin.routes import RouteTable
+from opastin.routes import RouteTable, default_routes
 
 ANSWER = "answer"
 LISTEN = "action_listen"
@@ -152,3 +160,42 @@ def send_follow_up(
         )
     extra = {key: value for key, value in need.route.items() if key not in ("type", "target", *_LIVE_KEYS)}
     return send_route(dispatcher, Route(need.type, str(need.route.get("target")), extra), routes)
+
+
+FEEDBACK_FORM = "feedback_form"
+RATING_DUE = "rating_due"
+
+
+def conversation_had_a_route(tracker: Tracker) -> bool:
+    """Whether the bot directed the resident somewhere in this conversation (a team, an answer, a page,
+    the form, an emergency number, or where to reach a person)."""
+    return any(
+        route.get("type") in (*NEED_TYPES, "form", "emergency", "person") and route.get("target") != "confirm"
+        for route in conversation_routes(tracker.events)
+    )
+
+
+def rating_asked(tracker: Tracker) -> bool:
+    """Whether the chat's rating was already asked in this conversation."""
+    return any(
+        event.get("event") == "action" and event.get("name") == FEEDBACK_FORM for event in tracker.events
+    )
+
+
+def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Goodbye with the wish for the time of day; after the resident was directed somewhere, the
+    rating is due once."""
+    farewell = default_routes().farewell(helsinki_now().hour)
+    if conversation_had_a_route(tracker) and not rating_asked(tracker):
+        dispatcher.utter_message(response="utter_goodbye_rating", farewell=farewell)
+        return [SlotSet(RATING_DUE, True)]
+    dispatcher.utter_message(response="utter_goodbye", farewell=farewell)
+    return [SlotSet(RATING_DUE, False)]
+
+
+def goodbye_then_rating(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """:func:`say_goodbye`, then the rating form at once when it is due (for a goodbye no rule
+    foresees: one at the end of a message that was not understood as a whole)."""
+    events = say_goodbye(dispatcher, tracker)
+    due = any(event.get("name") == RATING_DUE and event.get("value") for event in events)
+    return [*events, FollowupAction(FEEDBACK_FORM)] if due else events

@@ -235,7 +235,8 @@ def _denied(words: Sequence[str], start: int, end: int) -> bool:
     after other words listed with it ("päänsärkyä tai näköhäiriöitä ei oo")."""
     before = start - 1
     while before >= 0 and start - before <= 3:
-        if words[before] in _NEGATIONS:
+        if words[before] in _NEGATIONS and not (words[before] == "no" and before == 0):
+            # A clause's first "no" is the Finnish particle ("no selkä on kipee"), not English "no".
             return True
         if words[before] not in _NEGATION_FILLERS:
             break
@@ -476,9 +477,16 @@ def topic_teams(routes: RouteTable) -> list[str]:
     return list(dict.fromkeys(targets))
 
 
+# "pitääkö odottaa, että lääkäri soittaa": waiting for a call already promised, not asking for one.
+_WAITING_FOR_A_CALL = re.compile(
+    r"\b(odottaa|oottaa|odotan|ootan|odotella|ootella|odotetaan|ootetaan) (etta|et)( \w+){1,3}"
+)
+
+
 def asks_to_be_contacted(text: str, routes: RouteTable) -> bool:
-    """Whether a message asks for a call back or to leave a message (routes.yml ``form_phrases``)."""
-    normalised = normalise(text)
+    """Whether a message asks for a call back or to leave a message (routes.yml ``form_phrases``),
+    not whether to wait for a call already promised ("pitääkö odottaa, että lääkäri soittaa")."""
+    normalised = _WAITING_FOR_A_CALL.sub("", normalise(text))
     return mentions_any(routes.form_phrases, normalised)
 
 
@@ -506,7 +514,7 @@ _QUESTION_WORDS = (
     "lasketaanks", "eiko", "eiks", "kuka", "kenelle", "mistas", "meneeko", "missa", "mitka", "miksi", "miks",
     "kehen", "keneen", "paljonko", "mika", "maksaako", "maksaaks", "tuleeko", "tuleeks", "kannattaako",
     "pystynko", "pystynks", "pystyyko", "pystyyks", "paasenko", "paasenks", "paasisinko", "paasisinks",
-    "paasisko", "paasiskohan", "saanko", "saanks",
+    "paasisko", "paasiskohan", "saanko", "saanks", "voisko", "voisiko", "voisinko", "voisinks",
 )  # fmt: skip
 
 
@@ -516,6 +524,24 @@ _WISH_WORDS = frozenset({"haluan", "haluun", "haluaisin", "haluisin", "haluamme"
                          "pitaisi", "pitas", "tarttis", "tarvis", "tarvitsisin", "tarviisin"})  # fmt: skip
 # Words from which a message is an account of what happened (``account_keywords``), not a mention.
 MIN_ACCOUNT_WORDS = 8
+
+
+# A call asked about, not told of ("soitan", "soitin", "soitettu"): the infinitive and question forms.
+_CALL_QUESTIONS = frozenset(
+    {"soittaa", "soittaako", "soittaaks", "soitanko", "soitanks", "soitetaanko", "soitetaanks",
+     "soittaisko", "soittaisiko", "soittamaan"}
+)  # fmt: skip
+
+
+def asks_about_calling(text: str) -> bool:
+    """Whether a message asks who should call or whether to ("voiks se ite soittaa johonki vai
+    pitääks mun"), not that a call was made or will be ("ok soitan sinne. ja sit vielä…")."""
+    return not _CALL_QUESTIONS.isdisjoint(normalise(text).split()) and is_question(text)
+
+
+def asks_where(text: str) -> bool:
+    """Whether a message asks where something is or is seen ("mistä mä nään ne chatin aukioloajat")."""
+    return not {"mista", "missa", "mistas"}.isdisjoint(normalise(text).split())
 
 
 def is_question(text: str) -> bool:
@@ -624,6 +650,7 @@ def points_to_a_team(text: str, routes: RouteTable) -> bool:
 
 # "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
 _THANKS_STEMS = ("kiit", "thank", "tack")
+_SENTENCE_MARKS = re.compile(r"[.!?]+")
 
 
 def thanks_in(text: str) -> bool:
@@ -635,6 +662,19 @@ def thanks_in(text: str) -> bool:
 _THANKS_FILLERS = frozenset(
     {"paljon", "tosi", "kovasti", "ok", "okei", "joo", "juu", "no", "hei", "vaan", "vain"}
 )
+
+
+def ends_with_thanks_and_goodbye(text: str, routes: RouteTable) -> bool:
+    """Whether a message of several sentences ends with one that only thanks and takes leave
+    ("Hän pärjää kyllä viikonlopun, käyn katsomassa häntä. Kiitos, hei.")."""
+    sentences = [sentence for sentence in _SENTENCE_MARKS.split(text) if sentence.strip()]
+    if len(sentences) < 2 or not thanks_in(sentences[-1]):
+        return False
+    words = normalise(sentences[-1]).split()
+    leaving = routes.leave_taking_greetings | routes.greeting_words
+    return any(word in leaving for word in words) and all(
+        word in leaving or word.startswith(_THANKS_STEMS) for word in words
+    )
 
 
 def only_thanks(text: str) -> bool:
@@ -685,6 +725,16 @@ def doubts_urgency(text: str, routes: RouteTable) -> bool:
     """Whether a message asks whether one could wait, manage or go by oneself (routes.yml
     ``urgency_doubt_phrases``: "voiko oottaa aamuun?", "should we drive her ourselves?")."""
     return mentions_any(routes.urgency_doubt_phrases, normalise(text))
+
+
+def asks_about_a_later_hour(text: str, routes: RouteTable) -> bool:
+    """Whether a message asks whom or how to reach in the morning or the day, without doubting the
+    urgency ("jos se ei aamulla oo parempi ni kenelle sit soitan?" after 116 117 at night, "ja
+    päivällä voisko sinne mielenterveyspuolelle jutella"; routes.yml ``follow_up_words.reaching``):
+    the service of those hours, not the emergency's."""
+    hours = routes.morning_words | routes.later_today_words
+    reaching = has_any_word(routes.reaching_words, text)
+    return has_any_word(hours, text) and reaching and is_question(text) and not doubts_urgency(text, routes)
 
 
 def opens_with_a_new_topic(text: str, routes: RouteTable) -> bool:

@@ -183,6 +183,9 @@ class RouteTable:
     later_words: frozenset[str] = frozenset()
     later_today_words: frozenset[str] = frozenset()
     morning_words: frozenset[str] = frozenset()
+    address_words: frozenset[str] = frozenset()
+    this_chat_words: frozenset[str] = frozenset()
+    reaching_words: frozenset[str] = frozenset()
     today_words: frozenset[str] = frozenset()
     message_words: frozenset[str] = frozenset()
     self_words: frozenset[str] = frozenset()
@@ -492,6 +495,9 @@ def parse_routes(raw: Any, source: str, catalogue: Teams) -> RouteTable:
         later_words=_follow_up_words(reader, raw, "later"),
         later_today_words=_follow_up_words(reader, raw, "later_today"),
         morning_words=_follow_up_words(reader, raw, "morning"),
+        address_words=_follow_up_words(reader, raw, "address"),
+        this_chat_words=_follow_up_words(reader, raw, "this_chat"),
+        reaching_words=_follow_up_words(reader, raw, "reaching"),
         today_words=_follow_up_words(reader, raw, "today"),
         message_words=_follow_up_words(reader, raw, "message"),
         self_words=_follow_up_words(reader, raw, "self"),

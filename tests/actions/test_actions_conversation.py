@@ -464,7 +464,7 @@ def test_thanks_or_calling_right_after_112_give_the_number_with_the_call_button(
 
 def test_goodbye_wishes_a_good_night_at_night(tracker_for, monkeypatch):
     monkeypatch.setattr(
-        "actions.actions_conversation.helsinki_now", lambda: datetime(2027, 1, 13, 2, 40, tzinfo=HELSINKI)
+        "actions.decisions.helsinki_now", lambda: datetime(2027, 1, 13, 2, 40, tzinfo=HELSINKI)
     )
     routed = [user_event("kotihoito", "elderly_services"), bot_route(PALVELUNEUVO)]
     messages, _ = run(ActionGoodbye(), tracker_for("kiitos, hyvää yötä", "goodbye", earlier=routed))
@@ -1214,3 +1214,52 @@ def test_other_open_chats_offered_again_in_a_row_are_worded_anew(tracker_for, se
     texts = [m.get("text") for m in sent]
     assert first not in texts
     assert bot_messages.text("bot.human.others_open_again") in texts
+
+
+def test_a_denial_that_asks_for_someone_after_the_crisis_answer_gets_the_line_and_the_team(
+    tracker_for, service
+):
+    earlier = after_emergency("oon viillelly taas", "crisis")
+    denied = [{"entity": "emergency_denied", "value": "crisis"}]
+    tracker = tracker_for(
+        "ei se oo syvä enkä mä halua kuolla. haluun vaan et joku puhuis", "deny", denied, earlier=earlier
+    )
+    messages, _ = run(ActionYesOrNo(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_reminder_crisis"
+    assert ("team", "mielenterveys_paihde") in routes_of(messages)
+
+
+def test_a_finnish_question_on_a_services_language_stays_with_that_service(tracker_for, service):
+    earlier = [user_event("naapuri tarvitsee kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("Saako palveluneuvosta palvelua ruotsiksi?", "other_language", earlier=earlier)
+    messages, _ = run(ActionOtherLanguage(service.factory, service.clock), tracker)
+    assert routes_of(messages) == [("team", "palveluneuvo")]
+
+
+def test_asking_whether_a_friend_may_write_in_english_here_gets_the_language_notice(tracker_for, service):
+    earlier = [user_event("naapuri tarvitsee kotihoitoa", "elderly_services"), bot_route(PALVELUNEUVO)]
+    tracker = tracker_for("voiks mun kämppis kirjottaa täs englanniks", "other_language", earlier=earlier)
+    messages, _ = run(ActionOtherLanguage(service.factory, service.clock), tracker)
+    assert [m.get("response") for m in messages] == ["utter_other_language"]
+
+
+def test_a_person_asked_for_tomorrow_after_the_call_gets_the_team_after_the_crisis(tracker_for, service):
+    earlier = [
+        *after_emergency("poika sanoo ettei halua elää", "crisis"),
+        *after_emergency("se on ottanut unilääkkeitä", "112"),
+    ]
+    ranking = [{"name": "emergency_called", "confidence": 1.0}, {"name": "request_human", "confidence": 0.7}]
+    text = "Soitin hätänumeroon, ambulanssi on menossa. Voinko huomenna puhua jonkun kanssa jaksamisestani?"
+    tracker = tracker_for(text, "emergency_called", ranking=ranking, earlier=earlier)
+    messages, _ = run(ActionEmergencyCalled(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_emergency_called"
+    assert ("team", "mielenterveys_paihde") in routes_of(messages)
+
+
+def test_chat_hours_asked_after_the_crisis_answer_are_the_mental_health_teams(tracker_for, service):
+    earlier = after_emergency("ei oo mitään järkee jatkaa", "crisis")
+    tracker = tracker_for(
+        "onks teillä joku chatti mihin vois kirjottaa huomenna", "ask_chat_hours", earlier=earlier
+    )
+    messages, _ = run(ActionChatHours(service.factory, service.clock), tracker)
+    assert routes_of(messages)[0] == ("team", "mielenterveys_paihde")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -1049,3 +1050,74 @@ def test_urgent_care_after_another_emergency_answer_is_given(tracker_for):
     tracker = tracker_for("lapsella nousi kuume 40 asteeseen", "emergency", urgent, earlier=earlier)
     messages, _ = run(ActionEmergency(), tracker)
     assert messages[0]["custom"]["route"] == {"type": "emergency", "target": "116117"}
+
+
+def _form_asking_the_message(*events: dict[str, Any]) -> Tracker:
+    latest = next(e["parse_data"] for e in reversed(events) if e["event"] == "user")
+    return Tracker(
+        "test",
+        {"requested_slot": "contact_message"},
+        latest,
+        list(events),
+        False,
+        None,
+        {"name": "contact_request_form"},
+        "action_listen",
+    )
+
+
+def test_the_form_message_telling_an_answered_emergency_again_goes_on_with_the_form():
+    earlier = [user_event("oon viillelly taas", "emergency"), _answered("crisis")]
+    text = "et oon viillelly ja tarvisin jonkun kenen kaa jutella säännöllisesti"
+    tracker = _form_asking_the_message(
+        *earlier, user_event(text, "emergency", [{"entity": "emergency_level", "value": "crisis"}])
+    )
+    messages, events = run(ActionEmergency(), tracker)
+    assert [m["response"] for m in messages] == ["utter_emergency_reminder_crisis"]
+    assert events == [SlotSet("contact_message", text), FollowupAction("contact_request_form")]
+
+
+def test_a_more_urgent_level_in_the_form_message_interrupts_the_form():
+    earlier = [user_event("hammas kipeä ja poski turvonnut", "emergency"), _answered("116117")]
+    text = "nyt turvotus menee silmään asti eikä se saa henkeä"
+    tracker = _form_asking_the_message(
+        *earlier, user_event(text, "emergency", [{"entity": "emergency_level", "value": "112"}])
+    )
+    messages, events = run(ActionEmergency(), tracker)
+    assert messages[0]["custom"]["route"]["target"] == "112"
+    assert FollowupAction("contact_request_form") not in events
+
+
+def test_after_an_acknowledged_call_an_unsure_message_is_not_the_emergency_again(tracker_for, service):
+    called = {
+        "event": "bot",
+        "text": "…",
+        "data": {"custom": {"route": {"type": "emergency", "target": "112", "called": True}}},
+    }
+    earlier = [user_event("ambulanssi vei sen", "emergency_called"), called]
+    ranking = [
+        {"name": "caregiver_support", "confidence": 0.55},
+        {"name": "income_support", "confidence": 0.3},
+    ]
+    tracker = tracker_for(
+        "onko omaisille mitään tukea", "caregiver_support", ranking=ranking, earlier=earlier
+    )
+    tracker.latest_message["intent"]["confidence"] = 0.55
+    messages, _ = run(ActionRoute(service.factory, service.clock), tracker)
+    assert all(m.get("custom", {}).get("route", {}).get("type") != "emergency" for m in messages)
+
+
+def test_a_message_that_ends_with_thanks_and_goodbye_says_goodbye_and_asks_the_rating(tracker_for, service):
+    earlier = [
+        user_event("naapuri tarvitsee kotihoitoa", "elderly_services"),
+        {
+            "event": "bot",
+            "text": "…",
+            "data": {"custom": {"route": {"type": "team", "target": "palveluneuvo"}}},
+        },
+    ]
+    text = "Hän pärjää kyllä viikonlopun, käyn katsomassa häntä. Kiitos, hei."
+    tracker = tracker_for(text, "nlu_fallback", earlier=earlier)
+    messages, events = run(ActionHandleFallback(service.factory, service.clock), tracker)
+    assert messages[0]["response"] == "utter_goodbye_rating"
+    assert events[-1] == FollowupAction("feedback_form")

@@ -14,12 +14,16 @@ from actions.routing import (
     announces_a_new_need,
     answer_asked,
     answer_for,
+    asks_about_a_later_hour,
+    asks_about_calling,
     asks_to_be_contacted,
     asks_vaguely,
+    asks_where,
     clarify_options,
     consecutive_misses,
     decide_route,
     emergency_level,
+    ends_with_thanks_and_goodbye,
     find_symptom,
     mentions,
     opens_another_matter,
@@ -541,3 +545,60 @@ def test_a_childs_symptom_by_an_age_in_the_message_is_not_a_matter_of_its_own():
     child = Route("team", "terveysneuvo", {"reason": "child_symptom", "age": 0})
     text = "vauva on 3kk, erkauma on semmonen 3 sormen levyinen ja selkääki särkee"
     assert not tells_its_own_matter(text, child, 0.99, ROUTES)
+
+
+def test_a_clauses_first_no_is_the_finnish_particle_not_a_denial():
+    assert find_symptom("no selkä on kipee treenien jälkee", ROUTES.omaolo.symptoms).id == "back_pain"
+    assert find_symptom("I have no fever", ROUTES.omaolo.symptoms) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("voiks se ite soittaa johonki vai pitääks mun", True),
+        ("soitanko itse vai soittaako joku teiltä?", True),
+        ("ok soitan sinne. ja sit vielä, miten saisin kotihoitoa", False),
+        ("soitettu, ne tulee. mistä saa apua juomiseen", False),
+        ("voinko jättää soittopyynnön?", False),
+    ],
+)
+def test_a_call_asked_about_is_told_from_a_call_made(text, asks):
+    assert asks_about_calling(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("ok mut jos se ei aamulla oo parempi ni kenelle sit soitan?", True),
+        ("ja päivällä voisko sinne mielenterveyspuolelle jutella jonkun kanssa", True),
+        ("kotihoito tulee vasta aamulla, ei kai voi oottaa siihen?", False),
+        ("en mä oo tekemässä mitään nyt, mut noita ajatuksia tulee usein illalla", False),
+    ],
+)
+def test_whom_to_reach_at_a_later_hour_is_not_a_doubt_of_the_urgency(text, asks):
+    assert asks_about_a_later_hour(text, ROUTES) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "ends"),
+    [
+        ("Hän pärjää kyllä viikonlopun, käyn katsomassa häntä. Kiitos, hei.", True),
+        ("Se on vielä kipeä. Kiitos, moikka!", True),
+        ("Se on vielä kipeä. Kiitos.", False),
+        ("kiitos hei", False),
+    ],
+)
+def test_a_goodbye_at_the_end_of_a_longer_message(text, ends):
+    assert ends_with_thanks_and_goodbye(text, ROUTES) is ends
+
+
+def test_waiting_for_a_promised_call_is_no_request_for_one():
+    assert not asks_to_be_contacted(
+        "Voinko nähdä tulokset itse, vai pitääkö odottaa, että lääkäri soittaa?", ROUTES
+    )
+    assert asks_to_be_contacted("haluaisin että lääkäri soittaa mulle", ROUTES)
+
+
+def test_where_is_asked():
+    assert asks_where("mistä mä nään ne chatin aukioloajat")
+    assert not asks_where("milloin chat aukeaa")
