@@ -490,7 +490,7 @@ class ActionEmergencyCalled(EscalationAction):
             return send_decision(dispatcher, tracker, meant[1], routes, self, meant[0])
         if named is not None:
             return send_decision(dispatcher, tracker, team_route(named, routes), routes, self)
-        helping = helping_team_another_day(tracker, text, routes) if wants_a_person else None
+        helping = helping_team_another_day(tracker, text, routes) if wants_a_person or another else None
         if helping is not None:  # "voinko huomenna puhua jonkun kanssa, miten voisin tukea häntä"
             return send_team(dispatcher, tracker, team_route(helping, routes), routes, self)
         if wants_a_person or (another and not resolved):  # "ambulanssi vei sen. onks siellä ketään…"
