@@ -590,9 +590,8 @@ def answer_about_anonymity(
     when the message does not ask it or no team is in view. Right after an answer it stays with that
     answer (a complaint made anonymously is the answer's matter, not the team's chat). Asked before
     any matter ("voiko täällä kysyä jotain nimettömänä?"): the assistant needs no name, and the
-    matter is asked. Asked with a
-    request to be contacted ("voinko jättää yhteydenottopyynnön mut ilman nimeä"): the policy, then
-    the contact form (it asks no name)."""
+    matter is asked. Asked with a request to be contacted ("voinko jättää yhteydenottopyynnön mut
+    ilman nimeä"): the policy, then the contact form (it asks no name)."""
     if not asks_about_anonymity(text, routes):
         return None
     need = previous_need(tracker.events)
