@@ -19,6 +19,7 @@ import email_validator
 import phonenumbers
 
 from opastin import messages
+from opastin.finnish_text import chat_sentences
 from opastin.privacy import mask_hetu
 from opastin.routes import ContactFormWords, default_routes, normalise
 
@@ -230,13 +231,10 @@ def yes_or_no(text: str) -> bool | None:
     return _yes_further_on(words) or _yes_in_a_sentence(text)
 
 
-_SENTENCE_END = re.compile(r"[.!?]+")
-
-
 def _yes_in_a_sentence(text: str) -> bool | None:
     """A yes in a sentence of its own when no sentence says no ("Nyt se on oikein. Lähettäkää se,
     olkaa hyvä.": each sentence read as a whole answer)."""
-    sentences = [part for part in _SENTENCE_END.split(text) if part.strip()]
+    sentences = chat_sentences(text)
     if len(sentences) < 2 or re.search(r"\d", text):  # digits answer another question
         return None
     answers = [yes_or_no(sentence) for sentence in sentences]

@@ -157,26 +157,20 @@ def latest_team(events: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def is_emergency_answer(route: Mapping[str, Any]) -> bool:
+    """Whether a route payload answered with an emergency's guidance (not the safety question)."""
+    return route.get("type") == "emergency" and route.get("target") != "confirm"
+
+
 def previous_emergency(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The emergency route the bot's previous turn answered with (not a safety question), if any."""
-    return next(
-        (
-            route
-            for route in turn_routes(events, turns_back=1)
-            if route.get("type") == "emergency" and route.get("target") != "confirm"
-        ),
-        None,
-    )
+    return next((route for route in turn_routes(events, turns_back=1) if is_emergency_answer(route)), None)
 
 
 def emergency_levels_answered(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """The emergency levels the bot has answered with in this conversation (not safety questions),
     oldest first."""
-    levels = [
-        str(route.get("target"))
-        for route in conversation_routes(events)
-        if route.get("type") == "emergency" and route.get("target") != "confirm"
-    ]
+    levels = [str(route.get("target")) for route in conversation_routes(events) if is_emergency_answer(route)]
     return list(dict.fromkeys(levels))
 
 

@@ -182,11 +182,16 @@ def rating_asked(tracker: Tracker) -> bool:
     )
 
 
+def rating_due(tracker: Tracker) -> bool:
+    """Whether the chat's rating is due: the resident was directed somewhere and it was not asked yet."""
+    return conversation_had_a_route(tracker) and not rating_asked(tracker)
+
+
 def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Goodbye with the wish for the time of day; after the resident was directed somewhere, the
     rating is due once."""
     farewell = default_routes().farewell(helsinki_now().hour)
-    if conversation_had_a_route(tracker) and not rating_asked(tracker):
+    if rating_due(tracker):
         dispatcher.utter_message(response="utter_goodbye_rating", farewell=farewell)
         return [SlotSet(RATING_DUE, True)]
     dispatcher.utter_message(response="utter_goodbye", farewell=farewell)
@@ -196,6 +201,6 @@ def say_goodbye(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
 def goodbye_then_rating(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """:func:`say_goodbye`, then the rating form at once when it is due (for a goodbye no rule
     foresees: one at the end of a message that was not understood as a whole)."""
+    due = rating_due(tracker)
     events = say_goodbye(dispatcher, tracker)
-    due = any(event.get("name") == RATING_DUE and event.get("value") for event in events)
     return [*events, FollowupAction(FEEDBACK_FORM)] if due else events

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from opastin import messages
-from opastin.finnish_text import clause_words
+from opastin.finnish_text import chat_sentences, clause_words
 from opastin.routes import Answer, Page, RouteTable, Symptom, normalise
 
 # Most serious first: danger to life, suicidal thoughts, urgent care, an urgent social
@@ -650,7 +650,6 @@ def points_to_a_team(text: str, routes: RouteTable) -> bool:
 
 # "soitin, ambulanssi on tulossa. kiitos": thanks beside the news that help was called.
 _THANKS_STEMS = ("kiit", "thank", "tack")
-_SENTENCE_MARKS = re.compile(r"[.!?]+")
 
 
 def thanks_in(text: str) -> bool:
@@ -667,7 +666,7 @@ _THANKS_FILLERS = frozenset(
 def ends_with_thanks_and_goodbye(text: str, routes: RouteTable) -> bool:
     """Whether a message of several sentences ends with one that only thanks and takes leave
     ("Hän pärjää kyllä viikonlopun, käyn katsomassa häntä. Kiitos, hei.")."""
-    sentences = [sentence for sentence in _SENTENCE_MARKS.split(text) if sentence.strip()]
+    sentences = chat_sentences(text)
     if len(sentences) < 2 or not thanks_in(sentences[-1]):
         return False
     words = normalise(sentences[-1]).split()

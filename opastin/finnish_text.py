@@ -38,7 +38,15 @@ _WORD = re.compile(r"[0-9a-zäöåæøéü]+")
 # A full stop ends a sentence, but not inside a number ("39.5", "klo 12.30").
 _SENTENCE_END = re.compile(r"[!?\n]+|(?<!\d)\.+|\.+(?!\d)")
 _CLAUSE_MARK = re.compile(r"[,;:()\"]+|\s[-–]\s")
+# A chat message's sentences as the dialogue reads them: split at ".", "!" and "?" only.
+_CHAT_SENTENCE_END = re.compile(r"[.!?]+")
 _CLAUSE_WORDS = frozenset({"mutta", "mut", "vaan", "kuitenkin", "silti"})
+
+
+def chat_sentences(text: str) -> list[str]:
+    """The non-empty sentences of a chat message, split at ".", "!" and "?" ("Nyt se on oikein.
+    Lähettäkää se.", "…käyn katsomassa häntä. Kiitos, hei.")."""
+    return [part for part in _CHAT_SENTENCE_END.split(text) if part.strip()]
 
 
 def fold_letters(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opastin.finnish_text import Lemmatizer, clause_words
+from opastin.finnish_text import Lemmatizer, chat_sentences, clause_words
 
 LEMMATIZER = Lemmatizer()
 pytestmark = pytest.mark.skipif(not LEMMATIZER.available, reason="libvoikko is not installed")
@@ -39,3 +39,8 @@ def test_every_lemmatizer_shares_voikkos_answers():
     shared = other._voikko
     assert shared is LEMMATIZER._voikko
     assert shared.suggestions.cache_info().misses == 1  # asked of Voikko once for both
+
+
+def test_a_chat_message_splits_into_its_sentences_at_full_stops_and_marks():
+    assert chat_sentences("Hän pärjää kyllä. Kiitos, hei!") == ["Hän pärjää kyllä", " Kiitos, hei"]
+    assert chat_sentences("...") == []
